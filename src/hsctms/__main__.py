@@ -1,0 +1,5 @@
+"""``python -m hsctms`` runs the command-line interface."""
+
+from hsctms.cli import main
+
+main()

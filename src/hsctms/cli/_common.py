@@ -1,0 +1,39 @@
+"""Shared CLI helpers: error display, console, common options."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+
+from hsctms.errors import HsctmsError
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def run_guarded(app: typer.Typer) -> None:
+    """Run a Typer app; an :class:`HsctmsError` prints its message and hint and exits 1."""
+    try:
+        app(standalone_mode=True)
+    except HsctmsError as exc:  # pragma: no cover - exercised through subprocess tests
+        fail(exc)
+
+
+def fail(exc: HsctmsError, code: int = 1) -> None:
+    """Print an hsctms error (message, then hint) to stderr and exit with ``code``."""
+    err_console.print(f"[bold red]Error:[/] {exc.message}", highlight=False)
+    if exc.hint:
+        err_console.print(f"[yellow]Hint:[/] {exc.hint}", highlight=False)
+    sys.exit(code)
+
+
+def write_json(path: Path, payload: dict[str, Any]) -> None:
+    """Write a JSON document (UTF-8, indented, keys in insertion order)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(payload, indent=2, default=str, allow_nan=False) + "\n",
+                    encoding="utf-8")

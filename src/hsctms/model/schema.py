@@ -1,0 +1,330 @@
+"""Declarative schema of the registry tables.
+
+One :class:`TableSpec` per table of the CSV interchange bundle. The same specification drives
+the CSV reader and validator (``hsctms.io``), the database tables (``hsctms.db``), the REDCap
+data dictionary, the web forms and the column reference in ``docs/data-format.md``, so that a
+column is described once.
+
+Column types
+------------
+``id``        pseudonymous identifier (text, no spaces; never a name or hospital number)
+``str``       free text
+``category``  one of ``choices``
+``date``      ISO 8601 calendar date ``YYYY-MM-DD``
+``int``       whole number (optionally bounded by ``minimum`` / ``maximum``)
+``float``     real number (optionally bounded)
+``edss``      EDSS score on the Kurtzke grid (0, 1.0-9.5 by 0.5, 10)
+``bool``      ``yes`` / ``no`` (also accepts ``true``/``false``/``1``/``0`` on input)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+ColumnType = Literal["id", "str", "category", "date", "int", "float", "edss", "bool"]
+
+PHENOTYPES: tuple[str, ...] = ("RRMS", "SPMS", "PPMS", "PRMS")
+SEXES: tuple[str, ...] = ("F", "M", "X")
+INTENSITY_CLASSES: tuple[str, ...] = ("low", "intermediate", "high")
+AE_RELATIONS: tuple[str, ...] = (
+    "unrelated",
+    "unlikely",
+    "possible",
+    "probable",
+    "definite",
+    "unknown",
+)
+DMT_STOP_REASONS: tuple[str, ...] = (
+    "inefficacy",
+    "intolerance",
+    "adverse_event",
+    "safety_risk",
+    "pregnancy_planning",
+    "patient_choice",
+    "transplant",
+    "other",
+)
+GRAFT_MANIPULATIONS: tuple[str, ...] = ("none", "cd34_selection", "other")
+LAB_TESTS: dict[str, str] = {
+    "lymphocytes": "10^9/L",
+    "neutrophils": "10^9/L",
+    "cd4": "cells/uL",
+    "cd8": "cells/uL",
+    "cd19": "cells/uL",
+    "platelets": "10^9/L",
+    "igg": "g/L",
+}
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """One column of a registry table."""
+
+    name: str
+    type: ColumnType
+    description: str
+    required: bool = False
+    nullable: bool = True
+    choices: tuple[str, ...] = ()
+    minimum: float | None = None
+    maximum: float | None = None
+    unit: str | None = None
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """One registry table (one CSV file of the interchange bundle).
+
+    Parameters
+    ----------
+    name
+        Table name, also the database table name.
+    columns
+        Column specifications in file order.
+    key
+        Natural key: the columns that identify a row. Duplicate keys are an error.
+    description
+        What one row means.
+    event_date
+        The column holding the date the row happened (used by date rules), if any.
+    """
+
+    name: str
+    columns: tuple[ColumnSpec, ...]
+    key: tuple[str, ...]
+    description: str
+    event_date: str | None = None
+    _by_name: dict[str, ColumnSpec] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_name", {c.name: c for c in self.columns})
+
+    @property
+    def filename(self) -> str:
+        """File name of this table in a CSV bundle."""
+        return f"{self.name}.csv"
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        """All column names in file order."""
+        return tuple(c.name for c in self.columns)
+
+    @property
+    def required_columns(self) -> tuple[str, ...]:
+        """Columns that must be present in the file header."""
+        return tuple(c.name for c in self.columns if c.required)
+
+    def column(self, name: str) -> ColumnSpec:
+        """The specification of column ``name`` (KeyError if unknown)."""
+        return self._by_name[name]
+
+    def has_column(self, name: str) -> bool:
+        """Whether ``name`` is a column of this table."""
+        return name in self._by_name
+
+    def columns_of_type(self, *types: ColumnType) -> tuple[str, ...]:
+        """Names of the columns of the given types."""
+        return tuple(c.name for c in self.columns if c.type in types)
+
+
+def _pid(description: str = "Pseudonymous patient identifier (see patients.csv).") -> ColumnSpec:
+    return ColumnSpec("patient_id", "id", description, required=True, nullable=False)
+
+
+_FS = tuple(
+    ColumnSpec(
+        name,
+        "int",
+        f"EDSS functional system score: {label}.",
+        minimum=0,
+        maximum=maximum,
+    )
+    for name, label, maximum in (
+        ("fs_pyramidal", "pyramidal", 6),
+        ("fs_cerebellar", "cerebellar", 5),
+        ("fs_brainstem", "brainstem", 5),
+        ("fs_sensory", "sensory", 6),
+        ("fs_bowel_bladder", "bowel and bladder", 6),
+        ("fs_visual", "visual", 6),
+        ("fs_cerebral", "cerebral", 5),
+        ("fs_other", "other", 1),
+    )
+)
+
+PATIENTS = TableSpec(
+    "patients",
+    (
+        ColumnSpec(
+            "patient_id",
+            "id",
+            "Pseudonymous identifier, unique across the registry. Never a name, date of birth "
+            "or hospital number.",
+            required=True,
+            nullable=False,
+        ),
+        ColumnSpec("centre", "id", "Transplant centre code.", required=True, nullable=False),
+        ColumnSpec(
+            "sex", "category", "Sex: F, M or X.", required=True, nullable=False, choices=SEXES
+        ),
+        ColumnSpec(
+            "birth_year",
+            "int",
+            "Year of birth (year only, for pseudonymity).",
+            required=True,
+            nullable=False,
+            minimum=1900,
+        ),
+        ColumnSpec("onset_date", "date", "Date of first MS symptoms."),
+        ColumnSpec("diagnosis_date", "date", "Date of MS diagnosis."),
+        ColumnSpec(
+            "phenotype",
+            "category",
+            "MS phenotype at transplant (Lublin 2014): RRMS, SPMS, PPMS or PRMS.",
+            required=True,
+            nullable=False,
+            choices=PHENOTYPES,
+        ),
+    ),
+    key=("patient_id",),
+    description="One row per person.",
+)
+
+DMT = TableSpec(
+    "dmt",
+    (
+        _pid(),
+        ColumnSpec("drug", "str", "Disease-modifying therapy (INN, e.g. natalizumab).",
+                   required=True, nullable=False),
+        ColumnSpec("start_date", "date", "Start of treatment.", required=True, nullable=False),
+        ColumnSpec("stop_date", "date", "End of treatment; blank if ongoing."),
+        ColumnSpec("stop_reason", "category", "Why it was stopped.", choices=DMT_STOP_REASONS),
+    ),
+    key=("patient_id", "drug", "start_date"),
+    description="Disease-modifying therapy history, one row per course.",
+    event_date="start_date",
+)
+
+TRANSPLANTS = TableSpec(
+    "transplants",
+    (
+        _pid(),
+        ColumnSpec("transplant_date", "date", "Date of stem-cell re-infusion (day 0).",
+                   required=True, nullable=False),
+        ColumnSpec(
+            "conditioning",
+            "str",
+            "Conditioning regimen as recorded, e.g. 'BEAM+ATG', 'Cy200+ATG', 'BU+Cy+ATG'. The "
+            "intensity class is derived from it through the regimen map.",
+            required=True,
+            nullable=False,
+        ),
+        ColumnSpec("mobilisation", "str", "Mobilisation regimen, e.g. 'Cy2g+G-CSF'."),
+        ColumnSpec("graft_manipulation", "category", "Ex-vivo graft manipulation.",
+                   choices=GRAFT_MANIPULATIONS),
+        ColumnSpec("cd34_dose", "float", "Infused CD34+ cells.", minimum=0, maximum=100,
+                   unit="10^6/kg"),
+    ),
+    key=("patient_id", "transplant_date"),
+    description="One row per autologous transplant.",
+    event_date="transplant_date",
+)
+
+EDSS = TableSpec(
+    "edss",
+    (
+        _pid(),
+        ColumnSpec("date", "date", "Date of the assessment.", required=True, nullable=False),
+        ColumnSpec("edss", "edss", "EDSS score: 0, 1.0-9.5 in 0.5 steps, or 10.",
+                   required=True, nullable=False),
+        *_FS,
+    ),
+    key=("patient_id", "date"),
+    description="EDSS assessments, one row per visit.",
+    event_date="date",
+)
+
+RELAPSES = TableSpec(
+    "relapses",
+    (
+        _pid(),
+        ColumnSpec("onset_date", "date", "Date of relapse onset.", required=True,
+                   nullable=False),
+    ),
+    key=("patient_id", "onset_date"),
+    description="Clinical relapses, one row per relapse.",
+    event_date="onset_date",
+)
+
+MRI = TableSpec(
+    "mri",
+    (
+        _pid(),
+        ColumnSpec("date", "date", "Date of the scan.", required=True, nullable=False),
+        ColumnSpec("new_t2", "int", "Number of new or enlarging T2 lesions versus the "
+                   "previous scan; blank if not assessed.", required=True, minimum=0),
+        ColumnSpec("gd_lesions", "int", "Number of gadolinium-enhancing lesions; blank if no "
+                   "contrast was given.", required=True, minimum=0),
+        ColumnSpec("brain_volume", "float", "Normalised brain volume.", minimum=0, unit="mL"),
+    ),
+    key=("patient_id", "date"),
+    description="Brain MRI scans, one row per scan.",
+    event_date="date",
+)
+
+LABS = TableSpec(
+    "labs",
+    (
+        _pid(),
+        ColumnSpec("date", "date", "Date of the sample.", required=True, nullable=False),
+        ColumnSpec("test", "str", "Test code: lymphocytes, neutrophils, cd4, cd8, cd19, "
+                   "platelets, igg (others allowed).", required=True, nullable=False),
+        ColumnSpec("value", "float", "Result.", required=True, nullable=False, minimum=0),
+        ColumnSpec("unit", "str", "Unit as reported, e.g. 10^9/L or cells/uL.", required=True,
+                   nullable=False),
+    ),
+    key=("patient_id", "date", "test"),
+    description="Laboratory results, one row per test and date.",
+    event_date="date",
+)
+
+ADVERSE_EVENTS = TableSpec(
+    "adverse_events",
+    (
+        _pid(),
+        ColumnSpec("onset_date", "date", "Onset of the adverse event.", required=True,
+                   nullable=False),
+        ColumnSpec("term", "str", "Adverse event term (CTCAE / MedDRA), e.g. 'Febrile "
+                   "neutropenia'.", required=True, nullable=False),
+        ColumnSpec("grade", "int", "CTCAE grade 1-5.", required=True, nullable=False,
+                   minimum=1, maximum=5),
+        ColumnSpec("relation", "category", "Relation to the transplant.", choices=AE_RELATIONS),
+    ),
+    key=("patient_id", "onset_date", "term"),
+    description="Adverse events, one row per event.",
+    event_date="onset_date",
+)
+
+DEATHS = TableSpec(
+    "deaths",
+    (
+        _pid(),
+        ColumnSpec("date", "date", "Date of death.", required=True, nullable=False),
+        ColumnSpec("cause", "str", "Cause of death as recorded.", required=True,
+                   nullable=False),
+        ColumnSpec("transplant_related", "bool", "Transplant-related death (yes/no).",
+                   required=True, nullable=False),
+    ),
+    key=("patient_id",),
+    description="Deaths, at most one row per person.",
+    event_date="date",
+)
+
+#: All tables of the bundle, in load order (parents first).
+SCHEMA: dict[str, TableSpec] = {
+    t.name: t
+    for t in (PATIENTS, DMT, TRANSPLANTS, EDSS, RELAPSES, MRI, LABS, ADVERSE_EVENTS, DEATHS)
+}
+
+#: Tables whose rows belong to a patient (every table except ``patients``).
+CHILD_TABLES: tuple[str, ...] = tuple(n for n in SCHEMA if n != "patients")
