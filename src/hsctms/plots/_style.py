@@ -1,0 +1,87 @@
+"""Shared look of hsctms figures and helpers to create and save them.
+
+Colours are the Okabe-Ito palette (distinguishable with the common colour-vision deficiencies).
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+#: Okabe-Ito palette, in the order series are coloured.
+PALETTE: tuple[str, ...] = (
+    "#0072B2",  # blue
+    "#D55E00",  # vermillion
+    "#009E73",  # bluish green
+    "#CC79A7",  # reddish purple
+    "#E69F00",  # orange
+    "#56B4E9",  # sky blue
+    "#F0E442",  # yellow
+    "#000000",  # black
+)
+
+RC: dict[Any, Any] = {
+    "font.size": 10,
+    "axes.titlesize": 11,
+    "axes.labelsize": 10,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.alpha": 0.25,
+    "legend.frameon": False,
+    "svg.fonttype": "none",
+    "figure.dpi": 100,
+    "savefig.dpi": 200,
+    "savefig.bbox": "tight",
+}
+
+
+def new_axes(ax: Axes | None = None, figsize: tuple[float, float] = (6.4, 4.2)) -> Axes:
+    """Return ``ax``, or a new Axes on a new figure styled with :data:`RC`."""
+    if ax is not None:
+        return ax
+    import matplotlib.pyplot as plt
+
+    with plt.rc_context(RC):
+        fig, new = plt.subplots(figsize=figsize)
+    fig.set_layout_engine("constrained")
+    for key in ("top", "right"):
+        new.spines[key].set_visible(False)
+    new.grid(True, alpha=0.25)
+    return new
+
+
+def save_figure(fig: Figure, path: str | Path) -> Path:
+    """Write ``fig`` to ``path``; the suffix (.svg, .png, .pdf) selects the format."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    import matplotlib.pyplot as plt
+
+    with plt.rc_context(RC):
+        fig.savefig(path, metadata=_metadata(path.suffix))
+    return path
+
+
+def figure_to_svg(fig: Figure, *, close: bool = True) -> str:
+    """The figure as inline SVG markup (for embedding in HTML reports)."""
+    import matplotlib.pyplot as plt
+
+    buf = io.StringIO()
+    with plt.rc_context(RC):
+        fig.savefig(buf, format="svg", metadata={"Date": None})
+    if close:
+        plt.close(fig)
+    text = buf.getvalue()
+    return text[text.index("<svg"):]
+
+
+def _metadata(suffix: str) -> dict[str, Any]:
+    # Reproducible files: no creation timestamp in SVG/PDF metadata.
+    if suffix.lower() in (".svg", ".pdf"):
+        return {"Date": None} if suffix.lower() == ".svg" else {"CreationDate": None}
+    return {}
