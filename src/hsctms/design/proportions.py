@@ -1,0 +1,273 @@
+"""Sample size and power for comparing two proportions (e.g. NEDA at 2 years).
+
+Arm 1 is the experimental arm (aHSCT), arm 2 the control. The effect is the risk difference
+``p1 - p2``; ``margin`` is the boundary of the null hypothesis (rpact's ``thetaH0``):
+
+* superiority: ``margin = 0``;
+* non-inferiority for a "higher is better" outcome such as NEDA: ``margin < 0``
+  (H0: p1 - p2 <= margin, H1: p1 - p2 > margin).
+
+Methods (``method=``):
+
+``"score"``
+    Null variance from the restricted maximum-likelihood estimates under H0: the pooled
+    proportion when ``margin = 0`` and the Farrington-Manning (1990) closed-form cubic
+    solution otherwise. This is what rpact ``getSampleSizeRates`` uses (agreement 1e-10).
+``"wald"``
+    Unpooled variance at the alternative under both hypotheses (closed form).
+
+``continuity=True`` applies the Fleiss, Tytun & Ury (1980) continuity correction, with
+unequal allocation. Two-sided tests use ``alpha/2`` in one tail and ignore the opposite tail
+(its probability is below ``alpha/2``), so solving for *n* and for power invert each other
+exactly, as in rpact.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+import numpy as np
+from scipy import stats
+
+from hsctms._provenance import Provenance
+from hsctms.design._base import (
+    DesignResult,
+    brentq_bracket,
+    check_alpha,
+    check_power,
+    check_ratio,
+    exactly_one_none,
+    z_alpha,
+)
+from hsctms.errors import DesignError
+
+_N = stats.norm
+Method = Literal["score", "wald"]
+_ALIASES = {"score": "score", "pooled": "score", "fm": "score", "farrington-manning": "score",
+            "wald": "wald", "unpooled": "wald"}
+
+
+def fm_restricted_mle(p1: float, p2: float, margin: float, ratio: float) -> tuple[float, float]:
+    """Restricted MLE of ``(p1, p2)`` under H0 ``p1 - p2 = margin``.
+
+    Farrington & Manning (1990) / Miettinen & Nurminen (1985) closed-form root of the
+    likelihood cubic, for allocation ``ratio = n1/n2``. With ``margin = 0`` this is the
+    pooled proportion ``(ratio*p1 + p2)/(1 + ratio)`` for both arms.
+    """
+    if margin == 0:
+        q = (ratio * p1 + p2) / (1 + ratio)
+        return q, q
+    th = 1 / ratio  # n2/n1
+    a = 1 + th
+    b = -(1 + th + p1 + th * p2 + margin * (th + 2))
+    c = margin**2 + margin * (2 * p1 + th + 1) + p1 + th * p2
+    d = -p1 * margin * (1 + margin)
+    v = b**3 / (3 * a) ** 3 - b * c / (6 * a**2) + d / (2 * a)
+    u = math.copysign(math.sqrt(max(b**2 / (3 * a) ** 2 - c / (3 * a), 0.0)), v)
+    if v == 0 or u == 0:
+        w = math.pi / 2
+    else:
+        w = (math.pi + math.acos(float(np.clip(v / u**3, -1.0, 1.0)))) / 3
+    q1 = min(max(0.0, 2 * u * math.cos(w) - b / (3 * a)), 1.0)
+    q2 = min(max(0.0, q1 - margin), 1.0)
+    return q1, q2
+
+
+def _sds(p1: float, p2: float, margin: float, ratio: float, method: str) -> tuple[float, float]:
+    f1, f2 = ratio / (1 + ratio), 1 / (1 + ratio)
+    sd1 = math.sqrt(p1 * (1 - p1) / f1 + p2 * (1 - p2) / f2)
+    if method == "wald":
+        return sd1, sd1
+    q1, q2 = fm_restricted_mle(p1, p2, margin, ratio)
+    return math.sqrt(q1 * (1 - q1) / f1 + q2 * (1 - q2) / f2), sd1
+
+
+def _cc_constant(delta: float, ratio: float) -> float:
+    # Fleiss et al. (1980): n2' = n2/4 (1 + sqrt(1 + 2(r+1)/(r n2 |d|)))^2, r = n1/n2
+    return 2 * (ratio + 1) / (ratio * abs(delta))
+
+
+def power_two_proportions(p1: float, p2: float, n_total: float, *, alpha: float = 0.05,
+                          sided: int = 2, margin: float = 0.0, ratio: float = 1.0,
+                          method: str = "score", continuity: bool = False) -> float:
+    """Power (one tail) of the two-proportion z-test with ``n_total`` patients."""
+    delta = abs(p1 - p2 - margin)
+    if delta == 0:
+        return alpha / sided
+    sd0, sd1 = _sds(p1, p2, margin, ratio, method)
+    n = n_total
+    if continuity:
+        n2p = n_total / (1 + ratio)
+        c = _cc_constant(delta, ratio)
+        n2 = (4 * n2p - c) ** 2 / (16 * n2p) if 4 * n2p > c else 0.0
+        n = n2 * (1 + ratio)
+    za = z_alpha(alpha, sided)
+    return float(_N.cdf((delta * math.sqrt(max(n, 0.0)) - za * sd0) / sd1))
+
+
+def opposite_tail(p1: float, p2: float, n_total: float, *, alpha: float = 0.05,
+                  sided: int = 2, margin: float = 0.0, ratio: float = 1.0,
+                  method: str = "score", continuity: bool = False) -> float:
+    """Probability of rejecting in the wrong direction (two-sided tests; 0 when one-sided).
+
+    ``power + opposite_tail`` is the probability of any rejection, as reported by rpact
+    ``getPowerRates`` for two-sided tests.
+    """
+    if sided == 1:
+        return 0.0
+    delta = abs(p1 - p2 - margin)
+    sd0, sd1 = _sds(p1, p2, margin, ratio, method)
+    n = n_total
+    if continuity and delta > 0:
+        n2p = n_total / (1 + ratio)
+        c = _cc_constant(delta, ratio)
+        n = ((4 * n2p - c) ** 2 / (16 * n2p) if 4 * n2p > c else 0.0) * (1 + ratio)
+    za = z_alpha(alpha, sided)
+    return float(_N.cdf((-delta * math.sqrt(max(n, 0.0)) - za * sd0) / sd1))
+
+
+def n_two_proportions(p1: float, p2: float, power: float, *, alpha: float = 0.05,
+                      sided: int = 2, margin: float = 0.0, ratio: float = 1.0,
+                      method: str = "score", continuity: bool = False) -> float:
+    """Total sample size (real number, both arms) for the requested power."""
+    delta = abs(p1 - p2 - margin)
+    if delta == 0:
+        raise DesignError("p1 - p2 equals the margin: no sample size gives power above alpha.",
+                          hint="Change p1, p2 or the margin.")
+    sd0, sd1 = _sds(p1, p2, margin, ratio, method)
+    n = ((z_alpha(alpha, sided) * sd0 + float(_N.ppf(power)) * sd1) / delta) ** 2
+    if continuity:
+        n2 = n / (1 + ratio)
+        c = _cc_constant(delta, ratio)
+        n2 = n2 / 4 * (1 + math.sqrt(1 + c / n2)) ** 2
+        n = n2 * (1 + ratio)
+    return float(n)
+
+
+def _check_p(name: str, p: float | None) -> None:
+    if p is not None and not 0 < p < 1:
+        raise DesignError(f"{name} must lie strictly between 0 and 1, got {p!r}.",
+                          hint="Give proportions as fractions, e.g. 0.8 for 80%.")
+
+
+def two_proportions(
+    p1: float | None,
+    p2: float | None,
+    *,
+    n: float | None = None,
+    power: float | None = None,
+    alpha: float = 0.05,
+    sided: int = 2,
+    margin: float = 0.0,
+    ratio: float = 1.0,
+    method: str = "score",
+    continuity: bool = False,
+    alternative: Literal["greater", "less"] | None = None,
+) -> DesignResult:
+    """Solve a two-proportion design for whichever of ``p1``, ``p2``, ``n``, ``power`` is None.
+
+    Parameters
+    ----------
+    p1, p2
+        Proportions in the experimental (1) and control (2) arm under the alternative.
+    n
+        Total number of patients (both arms).
+    power
+        Power (0-1).
+    alpha, sided
+        Significance level; ``sided=2`` uses ``alpha/2`` per tail.
+    margin
+        Null boundary for ``p1 - p2`` (0 superiority; e.g. -0.10 non-inferiority for NEDA).
+    ratio
+        Allocation ``n1/n2`` (treatment : control), as rpact's ``allocationRatioPlanned``.
+    method
+        ``"score"`` (pooled / Farrington-Manning restricted MLE; aliases ``"pooled"``,
+        ``"fm"``) or ``"wald"`` (unpooled).
+    continuity
+        Fleiss continuity correction.
+    alternative
+        Direction of H1 (``"greater"``: p1 - p2 > margin). Inferred when omitted: from
+        ``p1 - p2 - margin`` if both are given, else from the sign of the margin
+        (negative -> greater, positive -> less), else ``"greater"``.
+
+    Returns
+    -------
+    DesignResult
+        ``effect`` is ``p1 - p2``; ``extra`` holds ``p1``, ``p2``, restricted MLEs and the
+        per-arm sizes.
+
+    Examples
+    --------
+    >>> r = two_proportions(0.8, 0.4, power=0.8)          # COAST-type NEDA assumption
+    >>> round(r.n2, 1)
+    22.3
+    """
+    target = exactly_one_none(p1=p1, p2=p2, n=n, power=power)
+    check_alpha(alpha, sided)
+    check_ratio(ratio)
+    _check_p("p1", p1)
+    _check_p("p2", p2)
+    meth = _ALIASES.get(method.lower())
+    if meth is None:
+        raise DesignError(f"Unknown method {method!r}.", hint="Use 'score' (pooled/FM) or 'wald'.")
+    if not -1 < margin < 1:
+        raise DesignError(f"margin must lie in (-1, 1), got {margin!r}.")
+    if power is not None:
+        check_power(power, alpha, sided)
+    if n is not None and not n > 0:
+        raise DesignError(f"n must be positive, got {n!r}.")
+    kw = {"alpha": alpha, "sided": sided, "margin": margin, "ratio": ratio, "method": meth,
+          "continuity": continuity}
+    if alternative is None:
+        if p1 is not None and p2 is not None:
+            alternative = "greater" if p1 - p2 - margin >= 0 else "less"
+        else:
+            alternative = "less" if margin > 0 else "greater"
+    sign = 1.0 if alternative == "greater" else -1.0
+    if target == "n":
+        assert p1 is not None and p2 is not None and power is not None
+        if sign * (p1 - p2 - margin) <= 0:
+            raise DesignError(
+                f"p1 - p2 = {p1 - p2:+.4g} is not on the {alternative} side of the margin "
+                f"{margin:+.4g}.", hint="Check the direction of the margin and of p1, p2.")
+        n = n_two_proportions(p1, p2, power, **kw)  # type: ignore[arg-type]
+    elif target == "power":
+        assert p1 is not None and p2 is not None and n is not None
+        power = power_two_proportions(p1, p2, n, **kw)  # type: ignore[arg-type]
+    elif target == "p1":
+        assert p2 is not None and n is not None and power is not None
+        lo, hi = (p2 + margin, 1.0) if sign > 0 else (0.0, p2 + margin)
+        lo, hi = min(max(lo, 1e-9), 1 - 1e-9), min(max(hi, 1e-9), 1 - 1e-9)
+        p1 = brentq_bracket(
+            lambda x: power_two_proportions(x, p2, n, **kw) - power,  # type: ignore[arg-type]
+            lo + 1e-9, hi, "p1")
+    else:
+        assert p1 is not None and n is not None and power is not None
+        lo, hi = (0.0, p1 - margin) if sign > 0 else (p1 - margin, 1.0)
+        lo, hi = min(max(lo, 1e-9), 1 - 1e-9), min(max(hi, 1e-9), 1 - 1e-9)
+        p2 = brentq_bracket(
+            lambda x: power_two_proportions(p1, x, n, **kw) - power,  # type: ignore[arg-type]
+            lo, hi - 1e-9, "p2")
+    assert p1 is not None and p2 is not None and n is not None and power is not None
+    q1, q2 = fm_restricted_mle(p1, p2, margin, ratio) if meth == "score" else (p1, p2)
+    p1v, p2v = float(p1), float(p2)
+
+    def power_fn(nn: float) -> float:
+        return power_two_proportions(p1v, p2v, nn, **kw)  # type: ignore[arg-type]
+
+    inputs = {"p1": p1v, "p2": p2v, "margin": margin, "ratio": ratio, "alpha": alpha,
+              "sided": sided, "method": meth, "continuity": continuity,
+              "alternative": alternative}
+    return DesignResult(
+        kind="two_proportions", method=meth + ("+cc" if continuity else ""), solved_for=target,
+        n_total=float(n), n1=float(n) * ratio / (1 + ratio), n2=float(n) / (1 + ratio),
+        power=float(power), effect=p1v - p2v, alpha=alpha, sided=sided, inputs=inputs,
+        extra={"p1": p1v, "p2": p2v, "restricted_mle": [q1, q2],
+               "power_any_direction": float(power) + opposite_tail(
+                   p1v, p2v, float(n), **kw),  # type: ignore[arg-type]
+               "hypotheses": f"H0: p1 - p2 {'<=' if sign > 0 else '>='} {margin:g}"},
+        power_fn=power_fn,
+        provenance=Provenance("design.two_proportions", definition=inputs,
+                              n=math.ceil(float(n) - 1e-9)),
+    )

@@ -1,0 +1,89 @@
+"""Group-sequential designs vs rpact getDesignGroupSequential / getDesignCharacteristics."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from hsctms.design import group_sequential
+from hsctms.design.gsd import _run_h1
+from hsctms.errors import DesignError
+
+# measured agreement (grid r = 32): bounds <= 7.5e-8, probabilities and inflation <= 3e-8
+TOL_BOUND = 2e-7
+TOL_PROB = 1e-7
+
+
+def _design(v: dict[str, Any]):  # type: ignore[no-untyped-def]
+    fut = {"none": None, "bsOF": "obf", "bsP": "pocock"}[v["betaSpending"]]
+    return group_sequential(np.atleast_1d(v["info"]), alpha=v["alpha"], beta=v["beta"],
+                            sided=v["sided"], futility=fut,
+                            spending_function="obf" if v["typeOfDesign"] == "asOF" else "pocock")
+
+
+@pytest.mark.r
+def test_gsd_matches_rpact(rpact_golden: dict[str, Any]) -> None:
+    assert len(rpact_golden["gsd"]) == 24
+    for key, v in rpact_golden["gsd"].items():
+        d = _design(v)
+        np.testing.assert_allclose(d.efficacy, v["criticalValues"], atol=TOL_BOUND, rtol=0,
+                                   err_msg=key)
+        np.testing.assert_allclose(d.alpha_spent, v["alphaSpent"], atol=2e-8, rtol=0,
+                                   err_msg=key)
+        np.testing.assert_allclose(d.stage_levels, v["stageLevels"], atol=TOL_PROB, rtol=0)
+        assert d.inflation_factor == pytest.approx(v["inflationFactor"], abs=TOL_PROB), key
+        np.testing.assert_allclose(d.rejection_h1, np.atleast_1d(v["rejectionProbabilities"]),
+                                   atol=TOL_PROB, rtol=0, err_msg=key)
+        assert d.expected_n_h1 == pytest.approx(v["averageSampleNumber1"], abs=TOL_PROB), key
+        assert d.expected_n_h0 == pytest.approx(v["averageSampleNumber0"], abs=TOL_PROB), key
+        if v["betaSpending"] != "none":
+            assert d.futility is not None and d.beta_spent is not None
+            np.testing.assert_allclose(d.futility[:-1], np.atleast_1d(v["futilityBounds"]),
+                                       atol=TOL_BOUND, rtol=0, err_msg=key)
+            np.testing.assert_allclose(d.futility_h1[:-1],
+                                       np.atleast_1d(v["futilityProbabilities"]),
+                                       atol=TOL_PROB, rtol=0, err_msg=key)
+            np.testing.assert_allclose(d.beta_spent, v["betaSpent"], atol=1e-8, rtol=0)
+
+
+def test_textbook_obf_bounds() -> None:
+    # Jennison & Turnbull / rpact: OBF-type K=3, one-sided 0.025
+    d = group_sequential(k=3)
+    np.testing.assert_allclose(d.efficacy, [3.7103, 2.5114, 1.9930], atol=5e-5)
+    assert d.inflation_factor == pytest.approx(1.01279, abs=1e-5)
+    json.dumps(d.to_dict(), allow_nan=False)
+    assert "inflation factor" in d.summary
+
+
+@settings(max_examples=25, deadline=None)
+@given(k=st.integers(1, 5), fam=st.sampled_from(["obf", "pocock"]),
+       alpha=st.sampled_from([0.025, 0.05]), sided=st.sampled_from([1, 2]))
+def test_type_one_error_is_spent_exactly(k: int, fam: str, alpha: float, sided: int) -> None:
+    d = group_sequential(k=k, alpha=alpha, sided=sided, spending_function=fam, grid_points=24)
+    up, down, _ = _run_h1(d.info_rates, d.efficacy, 0.0, sided, 32, None)
+    assert up.sum() + down.sum() == pytest.approx(alpha, abs=1e-7)
+    assert d.inflation_factor >= 1 - 1e-9
+    if fam == "obf" and k > 1:
+        assert np.all(np.diff(d.efficacy) < 0)
+
+
+def test_futility_lowers_expected_n_under_h0() -> None:
+    plain = group_sequential([0.5, 1.0])
+    fut = group_sequential([0.5, 1.0], futility="obf")
+    assert fut.expected_n_h0 < plain.expected_n_h0
+    assert fut.inflation_factor > plain.inflation_factor
+    assert fut.stage_sizes(100.0)[-1] == pytest.approx(100 * fut.inflation_factor)
+
+
+def test_gsd_errors() -> None:
+    with pytest.raises(DesignError, match="increase"):
+        group_sequential([0.6, 0.5, 1.0])
+    with pytest.raises(DesignError, match="one-sided"):
+        group_sequential(k=2, sided=2, alpha=0.05, futility="obf")
+    with pytest.raises(DesignError, match="spending"):
+        group_sequential(k=2, spending_function="haybittle")
