@@ -1,0 +1,37 @@
+"""Endpoint engine: confirmed worsening and improvement (with PIRA / RAW), relapses, MRI
+activity, NEDA-3/4, event-free survival and death, derived from irregular visit data for whole
+cohorts at once.
+
+>>> from hsctms.endpoints import PRESETS, get_definition
+>>> sorted(PRESETS)
+['halt_ms', 'msbase', 'msprog_default']
+"""
+
+from hsctms.endpoints.definition import (
+    EFS_COMPONENTS,
+    PRESETS,
+    EndpointDefinition,
+    get_definition,
+)
+from hsctms.endpoints.derive import derive, derive_frames
+from hsctms.endpoints.result import ENDPOINTS, EndpointResult
+
+__all__ = [
+    "EFS_COMPONENTS",
+    "ENDPOINTS",
+    "PRESETS",
+    "EndpointDefinition",
+    "EndpointResult",
+    "derive",
+    "derive_dask",
+    "derive_frames",
+    "get_definition",
+]
+
+
+def __getattr__(name: str) -> object:
+    if name == "derive_dask":
+        from hsctms.endpoints.distributed import derive_dask
+
+        return derive_dask
+    raise AttributeError(name)

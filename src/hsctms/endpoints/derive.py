@@ -1,0 +1,402 @@
+"""Derive every endpoint of a cohort: :func:`derive` (a :class:`~hsctms.model.Cohort`) and
+:func:`derive_frames` (plain DataFrames, e.g. simulated trials).
+
+Censoring (documented in ``docs/endpoints.md``): each endpoint is censored at the last
+assessment informative for it; death is its own endpoint so analyses can treat it as a
+competing event.
+
+==============  ==========================================  ==================================
+endpoint        event                                       censored at
+==============  ==========================================  ==================================
+worsening       onset of the first confirmed worsening      last EDSS visit
+improvement     onset of the first confirmed improvement    last EDSS visit
+relapse         first relapse onset after the origin        last EDSS visit
+mri_activity    first active scan after ``mri_ignore_days`` last evaluable scan after it (else 0)
+neda3_loss      earliest of worsening, relapse, MRI         earliest component censoring time
+neda4_loss      NEDA-3 or brain volume loss                 earliest component censoring time
+efs             earliest of ``efs_components``              earliest component censoring time
+death           death                                       last contact of any kind
+==============  ==========================================  ==================================
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from hsctms._provenance import Provenance
+from hsctms.endpoints import _inputs as inp
+from hsctms.endpoints.definition import EndpointDefinition, get_definition
+from hsctms.endpoints.disability import (
+    CLS_PIRA,
+    CLS_RAW,
+    KIND_CDI,
+    KIND_CDW,
+    EventArrays,
+    FloatArray,
+    IntArray,
+    VisitData,
+    _RelapseIndex,
+    confirmed_events,
+    filter_relapses,
+)
+from hsctms.endpoints.result import ENDPOINTS, EndpointResult
+
+DefinitionLike = EndpointDefinition | str | dict[str, Any]
+
+
+def derive(cohort: Any, definition: DefinitionLike = "halt_ms") -> EndpointResult:
+    """Derive all endpoints of a cohort.
+
+    Parameters
+    ----------
+    cohort
+        A :class:`hsctms.model.Cohort`.
+    definition
+        A preset name (``"halt_ms"``, ``"msbase"``, ``"msprog_default"``), a YAML/JSON file
+        path, a mapping of fields, or an :class:`EndpointDefinition`.
+
+    Returns
+    -------
+    EndpointResult
+        One row per patient (``to_frame()``), the events table, exclusions, provenance.
+
+    Examples
+    --------
+    >>> from hsctms.endpoints import derive
+    >>> res = derive(cohort, "halt_ms")          # doctest: +SKIP
+    >>> res.to_frame()[["patient_id", "efs_time", "efs_event"]]  # doctest: +SKIP
+    """
+    d = get_definition(definition)
+    origin = None
+    if d.origin == "transplant":
+        tx = cohort.index_transplant()
+        origin = pd.DataFrame({"patient_id": tx["patient_id"],
+                               "origin_date": tx["transplant_date"]})
+    return derive_frames(
+        edss=cohort.edss, relapses=cohort.relapses, mri=cohort.mri, origin=origin,
+        deaths=cohort.deaths, definition=d, patients=cohort.patients["patient_id"],
+        synthetic=bool(cohort.synthetic), data_date=cohort.data_date)
+
+
+def derive_frames(
+    edss: pd.DataFrame,
+    relapses: pd.DataFrame | None = None,
+    mri: pd.DataFrame | None = None,
+    origin: Any = None,
+    deaths: pd.DataFrame | None = None,
+    definition: DefinitionLike = "halt_ms",
+    *,
+    patients: Iterable[Any] | None = None,
+    synthetic: bool = False,
+    data_date: _dt.date | None = None,
+) -> EndpointResult:
+    """Derive all endpoints from plain tables.
+
+    Parameters
+    ----------
+    edss
+        Visits: ``patient_id``, ``date`` (calendar date or day number), ``edss``.
+    relapses
+        ``patient_id``, ``onset_date`` (or ``date``).
+    mri
+        ``patient_id``, ``date``, ``new_t2``, ``gd_lesions`` and optionally ``brain_volume``.
+    origin
+        Origin per patient (needed when ``definition.origin == "transplant"``): a DataFrame
+        with ``patient_id`` and ``origin_date`` (or ``transplant_date``), a Series or a mapping.
+    deaths
+        ``patient_id``, ``date``.
+    definition
+        Preset name, file, mapping or :class:`EndpointDefinition`.
+    patients
+        All patient identifiers (those without usable data are listed in ``excluded``);
+        default: everyone in ``edss`` (and ``origin``).
+    synthetic, data_date
+        Carried into the provenance.
+
+    Returns
+    -------
+    EndpointResult
+    """
+    d = get_definition(definition)
+    inp.require(edss, "edss", ("patient_id", "date", "edss"))
+    cal = inp.detect_calendar(edss)
+    sources: list[Any] = [edss["patient_id"]]
+    if patients is not None:
+        sources = [pd.Series(list(patients))]
+    elif origin is not None and isinstance(origin, pd.DataFrame):
+        sources.append(origin["patient_id"])
+    uni = inp.Universe.build(*sources)
+    tables = _Tables.load(uni, cal, edss, relapses, mri, deaths)
+    org = inp.origin_days(origin, uni, cal)
+    if d.origin == "transplant" and origin is None:
+        from hsctms.errors import ConfigurationError
+
+        raise ConfigurationError(
+            f"Definition {d.name!r} measures time from the transplant but no origin was given.",
+            hint="Pass origin=DataFrame(patient_id, origin_date), or use a definition with "
+                 "origin='first_visit'.")
+    engine = _Engine(d, uni, cal, tables, org)
+    return engine.run(synthetic=synthetic, data_date=data_date)
+
+
+@dataclass
+class _Tables:
+    v_code: IntArray
+    v_day: FloatArray
+    v_val: FloatArray
+    r_code: IntArray
+    r_day: FloatArray
+    m_code: IntArray
+    m_day: FloatArray
+    m_cols: dict[str, FloatArray]
+    d_code: IntArray
+    d_day: FloatArray
+    has_brain: bool
+
+    @classmethod
+    def load(cls, uni: inp.Universe, cal: inp.Calendar, edss: pd.DataFrame,
+             relapses: pd.DataFrame | None, mri: pd.DataFrame | None,
+             deaths: pd.DataFrame | None) -> _Tables:
+        v_code, v_day, v_val = inp.visits(edss, uni, cal)
+        rel_col = "onset_date"
+        if relapses is not None and "onset_date" not in relapses.columns:
+            rel_col = "date"
+        r_code, r_day, _ = inp.dated_rows(relapses, "relapses", rel_col, uni, cal)
+        extra = {"new_t2": "new_t2", "gd": "gd_lesions"}
+        has_brain = (mri is not None and "brain_volume" in mri.columns
+                     and bool(mri["brain_volume"].notna().any()))
+        if has_brain:
+            extra["bv"] = "brain_volume"
+        m_code, m_day, m_cols = inp.dated_rows(mri, "mri", "date", uni, cal, extra)
+        d_code, d_day, _ = inp.dated_rows(deaths, "deaths", "date", uni, cal)
+        return cls(v_code, v_day, v_val, r_code, r_day, m_code, m_day, m_cols, d_code, d_day,
+                   has_brain)
+
+
+def _first_per_code(code: IntArray, values: FloatArray, n: int,
+                    mask: np.ndarray | None = None) -> FloatArray:
+    """First value per code of rows sorted by (code, day) (NaN when none)."""
+    out = np.full(n, np.nan)
+    if mask is not None:
+        code, values = code[mask], values[mask]
+    if code.size:
+        u, i = np.unique(code, return_index=True)
+        out[u] = values[i]
+    return out
+
+
+def _max_per_code(code: IntArray, values: FloatArray, n: int,
+                  mask: np.ndarray | None = None) -> FloatArray:
+    out = np.full(n, -np.inf)
+    if mask is not None:
+        code, values = code[mask], values[mask]
+    np.maximum.at(out, code, values)
+    out[np.isinf(out)] = np.nan
+    return out
+
+
+class _Engine:
+    def __init__(self, d: EndpointDefinition, uni: inp.Universe, cal: inp.Calendar,
+                 t: _Tables, origin: FloatArray) -> None:
+        self.d, self.uni, self.cal, self.t, self.origin = d, uni, cal, t, origin
+        self.excluded: list[tuple[str, str]] = []
+        self._excluded_ids: set[str] = set()
+
+    # -- baseline and visit selection ---------------------------------------------------
+    def _select_visits(self) -> tuple[np.ndarray, FloatArray, np.ndarray]:
+        """Kept-visit mask, origin per code, included-patient mask."""
+        d, t, n = self.d, self.t, self.uni.n
+        has_visit = np.bincount(t.v_code, minlength=n) > 0
+        if d.origin == "first_visit":
+            origin = _first_per_code(t.v_code, t.v_day, n)
+            self._exclude(~has_visit, "no EDSS assessment")
+            return np.ones(t.v_code.size, dtype=bool), origin, has_visit
+        origin = self.origin
+        no_origin = np.isnan(origin)
+        self._exclude(no_origin, "no transplant recorded (the origin is the transplant date)")
+        self._exclude(~no_origin & ~has_visit, "no EDSS assessment")
+        rel = _RelapseIndex(VisitData(t.v_code, t.v_day, t.v_val, n, t.r_code, t.r_day))
+        cb, ca = rel.closest(t.v_code, t.v_day)
+        ok = (cb >= d.relapse_to_bl[0]) & (ca >= d.relapse_to_bl[1])
+        o = origin[t.v_code]
+        before = ok & (t.v_day <= o) & (t.v_day >= o - d.baseline_window_days)
+        bl_idx = np.full(n, -1, dtype=np.int64)
+        idx = np.flatnonzero(before)
+        if idx.size:  # last per code: reverse order, take first
+            u, i = np.unique(t.v_code[idx][::-1], return_index=True)
+            bl_idx[u] = idx[::-1][i]
+        if d.baseline_after_days > 0:
+            after = ok & (t.v_day > o) & (t.v_day <= o + d.baseline_after_days)
+            idx = np.flatnonzero(after)
+            u, i = np.unique(t.v_code[idx], return_index=True)
+            fill = bl_idx[u] < 0
+            bl_idx[u[fill]] = idx[i[fill]]
+        has_bl = bl_idx >= 0
+        self._exclude(~no_origin & has_visit & ~has_bl,
+                      f"no baseline EDSS within {d.baseline_window_days:g} days before the "
+                      "transplant (outside relapse windows)")
+        bl_day = np.full(n, np.nan)
+        bl_day[has_bl] = t.v_day[bl_idx[has_bl]]
+        keep = np.zeros(t.v_code.size, dtype=bool)
+        keep[bl_idx[has_bl]] = True
+        keep |= has_bl[t.v_code] & (t.v_day > np.fmax(o, bl_day[t.v_code]))
+        return keep, origin, has_bl
+
+    def _exclude(self, mask: np.ndarray, reason: str) -> None:
+        for pid in self.uni.ids[np.flatnonzero(mask)]:
+            if str(pid) not in self._excluded_ids:
+                self._excluded_ids.add(str(pid))
+                self.excluded.append((str(pid), reason))
+
+    # -- main ---------------------------------------------------------------------------
+    def run(self, *, synthetic: bool, data_date: _dt.date | None) -> EndpointResult:
+        d, t, n = self.d, self.t, self.uni.n
+        keep, origin, included = self._select_visits()
+        vd = VisitData(t.v_code[keep], t.v_day[keep], t.v_val[keep], n, t.r_code, t.r_day)
+        vd = filter_relapses(vd, d.relapse_to_bl[0])
+        ev = confirmed_events(vd, d, until="all" if d.events == "all" else "first")
+        cols = self._endpoints(vd, ev, origin)
+        frame = pd.DataFrame({"patient_id": self.uni.ids.to_numpy(dtype=object), **cols})
+        frame = frame[included].reset_index(drop=True)
+        events = self._events_table(vd, ev, origin, included)
+        excluded = pd.DataFrame(self.excluded, columns=["patient_id", "reason"])
+        prov = Provenance(
+            method="hsctms.endpoints.derive", definition=d.to_dict(), n=len(frame),
+            synthetic=synthetic, data_date=data_date.isoformat() if data_date else None)
+        return EndpointResult(frame=frame, events=events, excluded=excluded, definition=d,
+                              provenance=prov, has_brain_volume=t.has_brain)
+
+    def _endpoints(self, vd: VisitData, ev: EventArrays, origin: FloatArray
+                   ) -> dict[str, Any]:
+        d, t, n = self.d, self.t, self.uni.n
+        last_edss = _max_per_code(vd.code, vd.day, n)
+        fu_edss = np.fmax(last_edss - origin, 0.0)
+        bl = ev.initial_baseline
+        bl_val = np.where(bl >= 0, vd.value[np.maximum(bl, 0)], np.nan)
+        bl_day = np.where(bl >= 0, vd.day[np.maximum(bl, 0)], np.nan)
+        comp: dict[str, tuple[FloatArray, FloatArray]] = {}
+        for name, kind in (("worsening", KIND_CDW), ("improvement", KIND_CDI)):
+            onset = _first_per_code(ev.code, vd.day[ev.onset], n, ev.kind == kind)
+            comp[name] = (onset - origin, fu_edss)
+        rel_t = _first_per_code(t.r_code, t.r_day, n, t.r_day > origin[t.r_code])
+        comp["relapse"] = (rel_t - origin, fu_edss)
+        comp["mri_activity"], mri_cens, bv = self._mri(origin)
+        contact = np.fmax.reduce([last_edss, _max_per_code(t.r_code, t.r_day, n),
+                                  _max_per_code(t.m_code, t.m_day, n),
+                                  _max_per_code(t.d_code, t.d_day, n)])
+        fu_all = np.fmax(contact - origin, 0.0)
+        death = _first_per_code(t.d_code, t.d_day, n)
+        comp["death"] = (np.where(np.isnan(death), np.nan, np.maximum(death - origin, 0.0)),
+                         fu_all)
+        comp["neda3_loss"] = _composite(comp, ("worsening", "relapse", "mri_activity"))
+        comp["efs"] = _composite(comp, d.efs_components)
+        if t.has_brain:
+            comp["brain_volume_loss"] = (bv, mri_cens)
+            comp["neda4_loss"] = _composite(
+                comp, ("worsening", "relapse", "mri_activity", "brain_volume_loss"))
+        cols: dict[str, Any] = {
+            "origin_date": self.cal.from_days(origin),
+            "baseline_edss": bl_val,
+            "baseline_date": self.cal.from_days(bl_day),
+            "followup_days": fu_all,
+        }
+        for name in (*ENDPOINTS, "neda4_loss"):
+            if name not in comp:
+                continue
+            ev_time, cens = comp[name]
+            has = ~np.isnan(ev_time)
+            cols[f"{name}_time"] = np.where(has, ev_time, cens).astype(np.float64)
+            cols[f"{name}_event"] = has.astype(np.int64)
+        return cols
+
+    def _mri(self, origin: FloatArray) -> tuple[tuple[FloatArray, FloatArray], FloatArray,
+                                                FloatArray]:
+        d, t, n = self.d, self.t, self.uni.n
+        o = origin[t.m_code] if t.m_code.size else np.zeros(0)
+        counted = t.m_day > o + d.mri_ignore_days
+        new_t2, gd = t.m_cols["new_t2"], t.m_cols["gd"]
+        evaluable = counted & (~np.isnan(new_t2) | (d.mri_count_gd & ~np.isnan(gd)))
+        active = evaluable & ((np.nan_to_num(new_t2) >= d.mri_min_new_t2)
+                              | (d.mri_count_gd & (np.nan_to_num(gd) > 0)))
+        first = _first_per_code(t.m_code, t.m_day, n, active)
+        cens = np.nan_to_num(np.fmax(_max_per_code(t.m_code, t.m_day, n, evaluable) - origin,
+                                     0.0), nan=0.0)
+        bv_event = np.full(n, np.nan)
+        bv_cens = np.zeros(n)
+        if t.has_brain:
+            bv = t.m_cols["bv"]
+            ok = counted & ~np.isnan(bv)
+            ref_val = _first_per_code(t.m_code, bv, n, ok)
+            ref_day = _first_per_code(t.m_code, t.m_day, n, ok)
+            code = t.m_code
+            years = (t.m_day - ref_day[code]) / 365.25
+            with np.errstate(divide="ignore", invalid="ignore"):
+                loss = (ref_val[code] - bv) / ref_val[code] * 100.0 / years
+            lost = ok & (years > 0) & (loss > d.neda4_brain_loss_pct)
+            bv_event = _first_per_code(code, t.m_day, n, lost) - origin
+            bv_cens = np.nan_to_num(np.fmax(_max_per_code(code, t.m_day, n, ok) - origin, 0.0),
+                                    nan=0.0)
+        return (first - origin, cens), bv_cens, bv_event
+
+    def _events_table(self, vd: VisitData, ev: EventArrays, origin: FloatArray,
+                      included: np.ndarray) -> pd.DataFrame:
+        keep = included[ev.code]
+        if self.d.events == "first":
+            keep &= _is_first(ev)
+        idx = np.flatnonzero(keep)
+        code = ev.code[idx]
+        cal = self.cal
+
+        def day_at(flat: IntArray) -> FloatArray:
+            return np.where(flat >= 0, vd.day[np.maximum(flat, 0)], np.nan)
+
+        def val_at(flat: IntArray) -> FloatArray:
+            return np.where(flat >= 0, vd.value[np.maximum(flat, 0)], np.nan)
+
+        onset, conf = ev.onset[idx], ev.conf[idx]
+        last = vd.start[code] + vd.count[code] - 1
+        cls = ev.cls[idx]
+        labels = np.where(cls == CLS_PIRA, "PIRA", np.where(cls == CLS_RAW, "RAW",
+                                                             "undetermined"))
+        kind = ev.kind[idx]
+        return pd.DataFrame({
+            "patient_id": self.uni.ids.to_numpy(dtype=object)[code],
+            "event_type": np.where(kind == KIND_CDW, "worsening", "improvement"),
+            "date": cal.from_days(vd.day[onset]),
+            "time": vd.day[onset] - origin[code],
+            "edss": vd.value[onset],
+            "baseline_date": cal.from_days(vd.day[ev.baseline[idx]]),
+            "baseline_edss": vd.value[ev.baseline[idx]],
+            "confirmation_date": cal.from_days(day_at(conf)),
+            "confirmation_edss": val_at(conf),
+            "class": pd.Series(labels, dtype="string").where(kind == KIND_CDW),
+            "pira_confirmation_date": cal.from_days(day_at(ev.pira_conf[idx])),
+            "sustained_days": vd.day[ev.sust[idx]] - vd.day[onset],
+            "sustained_to_last": ev.sust[idx] == last,
+        })
+
+
+def _is_first(ev: EventArrays) -> np.ndarray:
+    """Mask of the first event of each kind per patient (events sorted by code, onset)."""
+    out = np.zeros(ev.n, dtype=bool)
+    for kind in (KIND_CDW, KIND_CDI):
+        sel = np.flatnonzero(ev.kind == kind)
+        if sel.size:
+            _, i = np.unique(ev.code[sel], return_index=True)
+            out[sel[i]] = True
+    return out
+
+
+def _composite(comp: dict[str, tuple[FloatArray, FloatArray]], names: Iterable[str]
+               ) -> tuple[FloatArray, FloatArray]:
+    """Earliest observed component event; else the earliest component censoring time."""
+    names = tuple(names)
+    ev = np.fmin.reduce([comp[k][0] for k in names])
+    cens = np.minimum.reduce([comp[k][1] for k in names])
+    return ev, cens

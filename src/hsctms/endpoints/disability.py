@@ -1,0 +1,417 @@
+"""Vectorised confirmed-disability engine: confirmed worsening (CDW) and improvement (CDI),
+classified as RAW, PIRA or undetermined.
+
+The rules are msprog's sequential scan (Montobbio et al. 2024; pymsprog 1.0.7), restated:
+per patient, a baseline visit and a search position move forward through the visits; at each
+step the first later visit that differs from the baseline by the minimum change is a candidate
+onset, it is confirmed by the first eligible visit in the confirmation window (all visits in
+between also beyond the threshold), and the search resumes after the confirmation visit (or
+the onset), re-baselining there under a roving scheme.
+
+The scan is run for *all patients at once*: each step is a handful of numpy operations on a
+``patients x visits`` matrix (rows padded to the longest visit list of a bucket of patients of
+similar length), and every step advances the search position of every active patient by at
+least one visit. The number of steps is therefore bounded by the longest visit list, not by the
+number of patients; there is no Python loop over patients.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from hsctms.endpoints.definition import EndpointDefinition
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+
+Until = Literal["cdw", "first", "all"]
+
+#: Event kinds and classes in :class:`EventArrays`.
+KIND_CDW, KIND_CDI = 0, 1
+CLS_NONE, CLS_UNDETERMINED, CLS_RAW, CLS_PIRA = -1, 0, 1, 2
+
+
+@dataclass
+class VisitData:
+    """Visits and relapses as flat arrays, sorted by patient code then day.
+
+    ``code`` are patient codes ``0..n_patients-1``; ``day`` are days on any common origin;
+    ``start``/``count`` index each patient's visits. Relapses (``rel_code``, ``rel_day``) are
+    sorted the same way.
+    """
+
+    code: IntArray
+    day: FloatArray
+    value: FloatArray
+    n_patients: int
+    rel_code: IntArray
+    rel_day: FloatArray
+
+    def __post_init__(self) -> None:
+        counts = np.bincount(self.code, minlength=self.n_patients).astype(np.int64)
+        self.count = counts
+        self.start = np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int64)
+
+
+@dataclass
+class EventArrays:
+    """Confirmed events as flat arrays (indices point into the :class:`VisitData` arrays).
+
+    ``conf`` is -1 for an event imputed at the last visit; ``pira_conf`` is -1 unless the event
+    is PIRA; ``cls`` is -1 for improvements.
+    """
+
+    code: IntArray
+    kind: IntArray
+    onset: IntArray
+    conf: IntArray
+    baseline: IntArray
+    sust: IntArray
+    cls: IntArray
+    pira_conf: IntArray
+    initial_baseline: IntArray
+
+    @property
+    def n(self) -> int:
+        """Number of events."""
+        return int(self.code.size)
+
+
+def delta_table(d: EndpointDefinition, ref: FloatArray) -> FloatArray:
+    """Vectorised minimum worsening for reference values ``ref``."""
+    return np.where(ref == 0, d.delta_zero, np.where(ref <= d.delta_cut, d.delta_low,
+                                                     d.delta_high))
+
+
+def _keys(code: IntArray, day: FloatArray, lo: float, span: float) -> FloatArray:
+    return code.astype(np.float64) * span + (np.clip(day, lo - 1.0, lo + span - 8.0) - lo + 1.0)
+
+
+class _RelapseIndex:
+    """Fast "distance to closest relapse" and "any relapse in [a, b]" per patient."""
+
+    def __init__(self, vd: VisitData) -> None:
+        days = np.concatenate((vd.day, vd.rel_day)) if vd.rel_day.size else vd.day
+        lo = float(days.min()) if days.size else 0.0
+        hi = float(days.max()) if days.size else 0.0
+        self.lo, self.span = lo, hi - lo + 16.0
+        self.code, self.day = vd.rel_code, vd.rel_day
+        self.keys = _keys(vd.rel_code, vd.rel_day, lo, self.span)
+
+    def key(self, code: IntArray, day: FloatArray) -> FloatArray:
+        return _keys(code, day, self.lo, self.span)
+
+    def closest(self, code: IntArray, day: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """Days since the last relapse on/before, and until the next relapse on/after."""
+        before = np.full(day.shape, np.inf)
+        after = np.full(day.shape, np.inf)
+        if self.keys.size == 0:
+            return before, after
+        k = self.key(code, day)
+        i = np.searchsorted(self.keys, k, side="right") - 1
+        ok = (i >= 0) & (self.code[np.maximum(i, 0)] == code)
+        before[ok] = day[ok] - self.day[i[ok]]
+        j = np.searchsorted(self.keys, k, side="left")
+        jc = np.minimum(j, self.keys.size - 1)
+        ok = (j < self.keys.size) & (self.code[jc] == code)
+        after[ok] = self.day[jc[ok]] - day[ok]
+        return before, after
+
+    def any_between(self, code: IntArray, a: FloatArray, b: FloatArray) -> BoolArray:
+        """Whether the patient has a relapse with ``a <= day <= b``."""
+        if self.keys.size == 0:
+            return np.zeros(code.shape, dtype=bool)
+        lo = np.searchsorted(self.keys, self.key(code, a), side="left")
+        hi = np.searchsorted(self.keys, self.key(code, b), side="right")
+        return np.asarray((hi > lo) & (b >= a), dtype=bool)
+
+
+def filter_relapses(vd: VisitData, relapse_to_bl_after: float) -> VisitData:
+    """Drop relapses before ``first visit - relapse_to_bl_after`` (msprog ignores them)."""
+    if vd.rel_day.size == 0:
+        return vd
+    has = vd.count > 0
+    first = np.full(vd.n_patients, np.inf)
+    first[has] = vd.day[vd.start[has]]
+    keep = vd.rel_day >= first[vd.rel_code] - relapse_to_bl_after
+    return VisitData(vd.code, vd.day, vd.value, vd.n_patients, vd.rel_code[keep],
+                     vd.rel_day[keep])
+
+
+@dataclass
+class _Bucket:
+    rows: IntArray          # patient codes
+    idx: IntArray           # (n, V) flat visit index (clamped inside the row)
+    nv: IntArray
+    valid: BoolArray
+    T: FloatArray
+    X: FloatArray
+    ev_ok: BoolArray
+    conf_ok: BoolArray
+    next_bl: IntArray
+    cb: FloatArray          # days since last relapse (flat, per visit)
+    ca: FloatArray
+
+
+def _make_bucket(vd: VisitData, rows: IntArray, flags: dict[str, BoolArray],
+                 cb: FloatArray, ca: FloatArray) -> _Bucket:
+    nv = vd.count[rows]
+    V = int(nv.max())
+    J = np.arange(V)
+    valid = J[None, :] < nv[:, None]
+    idx = np.where(valid, vd.start[rows][:, None] + J[None, :], vd.start[rows][:, None])
+    bl_ok = flags["bl"][idx] & valid
+    nb = np.where(bl_ok, J[None, :], V)
+    next_bl = np.minimum.accumulate(nb[:, ::-1], axis=1)[:, ::-1]
+    return _Bucket(rows=rows, idx=idx, nv=nv, valid=valid, T=vd.day[idx], X=vd.value[idx],
+                   ev_ok=flags["ev"][idx] & valid, conf_ok=flags["conf"][idx] & valid,
+                   next_bl=np.ascontiguousarray(next_bl), cb=cb, ca=ca)
+
+
+def confirmed_events(vd: VisitData, d: EndpointDefinition, until: Until = "first"
+                     ) -> EventArrays:
+    """Run the confirmed-event scan for all patients.
+
+    Parameters
+    ----------
+    vd
+        Visits and relapses (relapses already filtered with :func:`filter_relapses`).
+    d
+        The definition (disability fields are used).
+    until
+        Stop a patient's scan after the first confirmed worsening (``"cdw"``), after the first
+        worsening *and* the first improvement (``"first"``), or scan to the end (``"all"``).
+        The scan path does not depend on this, so the first events are identical.
+
+    Returns
+    -------
+    EventArrays
+        Events in (patient, onset) order, plus each patient's initial baseline visit.
+    """
+    rel = _RelapseIndex(vd)
+    cb, ca = rel.closest(vd.code, vd.day)
+    flags = {
+        "bl": (cb >= d.relapse_to_bl[0]) & (ca >= d.relapse_to_bl[1]),
+        "ev": (cb >= d.relapse_to_event[0]) & (ca >= d.relapse_to_event[1]),
+        "conf": (cb >= d.relapse_to_conf[0]) & (ca >= d.relapse_to_conf[1]),
+    }
+    initial = np.full(vd.n_patients, -1, dtype=np.int64)
+    parts: list[dict[str, IntArray]] = []
+    with_visits = np.flatnonzero(vd.count > 0)
+    if with_visits.size:
+        bits = np.ceil(np.log2(vd.count[with_visits])).astype(np.int64)
+        for bit in np.unique(bits):
+            rows = with_visits[bits == bit]
+            bucket = _make_bucket(vd, rows, flags, cb, ca)
+            first_ok = bucket.next_bl[:, 0]
+            has = first_ok < bucket.nv
+            initial[rows[has]] = bucket.idx[np.flatnonzero(has), first_ok[has]]
+            parts.extend(_scan(bucket, d, rel, vd, until))
+    return _collect(parts, initial)
+
+
+def _collect(parts: list[dict[str, IntArray]], initial: IntArray) -> EventArrays:
+    names = ("code", "kind", "onset", "conf", "baseline", "sust", "cls", "pira_conf")
+    if parts:
+        cat = {k: np.concatenate([p[k] for p in parts]).astype(np.int64) for k in names}
+    else:
+        cat = {k: np.zeros(0, dtype=np.int64) for k in names}
+    order = np.lexsort((cat["onset"], cat["code"]))
+    return EventArrays(**{k: v[order] for k, v in cat.items()}, initial_baseline=initial)
+
+
+def _scan(B: _Bucket, d: EndpointDefinition, rel: _RelapseIndex, vd: VisitData,
+          until: Until) -> list[dict[str, IntArray]]:
+    n, V = B.T.shape
+    J = np.arange(V)[None, :]
+    bl = np.zeros(n, dtype=np.int64)
+    s = np.ones(n, dtype=np.int64)
+    active = np.ones(n, dtype=bool)
+    have = np.zeros((n, 2), dtype=bool)
+    out: list[dict[str, IntArray]] = []
+    while True:
+        r = np.flatnonzero(active)
+        if r.size == 0:
+            break
+        nv = B.nv[r]
+        b0 = bl[r]
+        b = B.next_bl[r, b0]
+        stop = (b != b0) & (b >= nv - 1)
+        b = np.minimum(b, nv - 1)
+        bl[r] = b
+        s_r = np.where(s[r] <= b, b + 1, s[r])
+        ar = np.arange(r.size)
+        X = B.X[r]
+        bx = X[ar, b]
+        D = X - bx[:, None]
+        dw = delta_table(d, bx)
+        di = dw if d.improvement_delta is None else np.full_like(dw, d.improvement_delta)
+        W = D >= dw[:, None]
+        Im = D <= -di[:, None]
+        valid = B.valid[r]
+        cand = (J >= s_r[:, None]) & valid & (W | Im) & B.ev_ok[r]
+        c = cand.argmax(axis=1)
+        go = cand[ar, c] & ~stop
+        active[r[~go]] = False
+        if not go.any():
+            continue
+        g = np.flatnonzero(go)
+        step = _Step(B, d, r[g], b[g], c[g], W[g], Im[g], valid[g], J)
+        rec = step.record(rel, vd)
+        if rec is not None:
+            out.append(rec)
+            have[step.rows, 0] |= step.is_event & step.cdw
+            have[step.rows, 1] |= step.is_event & step.cdi
+        bl[step.rows] = step.new_bl
+        s[step.rows] = step.new_s
+        if until == "cdw":
+            active &= ~have[:, 0]
+        elif until == "first":
+            active &= ~(have[:, 0] & have[:, 1])
+    return out
+
+
+class _Step:
+    """One scan step for the active patients that have a candidate onset ``c``."""
+
+    def __init__(self, B: _Bucket, d: EndpointDefinition, rows: IntArray, b: IntArray,
+                 c: IntArray, W: BoolArray, Im: BoolArray, valid: BoolArray,
+                 J: IntArray) -> None:
+        self.B, self.d, self.rows, self.b, self.c = B, d, rows, b, c
+        m = rows.size
+        ar = np.arange(m)
+        nv = B.nv[rows]
+        T = B.T[rows]
+        tc = T[ar, c]
+        dt = T - tc[:, None]
+        after = J > c[:, None]
+        lo = d.conf_days - d.conf_tol_days[0]
+        hi = d.conf_days + d.conf_tol_days[1]
+        cw = after & valid & (dt >= lo) & (dt <= hi) & B.conf_ok[rows]
+        c0 = cw.argmax(axis=1)
+        hasconf = cw[ar, c0]
+        isW, isI = W[ar, c], Im[ar, c]
+        if d.check_intermediate:
+            upto = after & (J <= c0[:, None])
+            okW = ~(upto & ~W).any(axis=1)
+            okI = ~(upto & ~Im).any(axis=1)
+        else:
+            okW, okI = W[ar, c0], Im[ar, c0]
+        imputed = (isW & (c == nv - 1) & (d.impute_last_visit > 0)
+                   & (tc - T[:, 0] <= d.impute_max_days))
+        self.cdi = hasconf & isI & okI
+        self.cdw = isW & ((hasconf & okW) | imputed)
+        self.imputed = imputed & self.cdw
+        c0 = np.where(self.imputed, c, c0)
+        M = np.where(self.cdi[:, None], Im, W)
+        nn_mask = (J > c0[:, None]) & valid & ~M
+        has_nn = np.asarray(nn_mask.any(axis=1), dtype=bool)
+        nn = np.where(has_nn, nn_mask.argmax(axis=1), nv)
+        self.c0, self.nn, self.nv, self.tc, self.T = c0, nn, nv, tc, T
+        self.is_event = (self.cdi | self.cdw) & self._sustained(has_nn, M, dt, after, valid)
+        self.pira_mask = np.where(self.imputed[:, None], J == c[:, None],
+                                  cw & (J < nn[:, None]))
+        self._rebaseline()
+
+    def _sustained(self, has_nn: BoolArray, M: BoolArray, dt: FloatArray, after: BoolArray,
+                   valid: BoolArray) -> BoolArray:
+        rsd = self.d.require_sust_days
+        ok = np.ones(self.rows.size, dtype=bool)
+        if not rsd:
+            return ok
+        ar = np.arange(self.rows.size)
+        if self.d.check_intermediate:
+            t_nn = self.T[ar, np.minimum(self.nn, self.nv - 1)]
+            return np.asarray(~has_nn | (t_nn - self.tc >= rsd), dtype=bool)
+        long = self.T[ar, self.nv - 1] - self.tc >= rsd
+        sv = np.where(long, (after & valid & (dt >= rsd)).argmax(axis=1), self.nv - 1)
+        return np.asarray(M[ar, sv], dtype=bool)
+
+    def _rebaseline(self) -> None:
+        d = self.d
+        newref = self.c0 if d.proceed_from == "firstconf" else self.c
+        rove_i = d.baseline in ("roving", "roving_impr")
+        rove_w = d.baseline in ("roving", "roving_wors")
+        kept = np.where(self.is_event, newref, self.c)
+        s_next = self.c + 1
+        s_next = np.where(self.cdi, (newref if rove_i else kept) + 1, s_next)
+        cdw_conf = self.cdw & ~self.imputed
+        s_next = np.where(cdw_conf, (newref if rove_w else kept) + 1, s_next)
+        new_bl = self.b.copy()
+        if rove_i:
+            new_bl = np.where(self.cdi, newref, new_bl)
+        if rove_w:
+            new_bl = np.where(cdw_conf, newref, new_bl)
+        self.new_bl, self.new_s = new_bl, s_next
+
+    def record(self, rel: _RelapseIndex, vd: VisitData) -> dict[str, IntArray] | None:
+        """Flat-index description of the events found in this step (None if none)."""
+        ev = np.flatnonzero(self.is_event)
+        if ev.size == 0:
+            return None
+        B, d = self.B, self.d
+        rows = self.rows[ev]
+        idx = B.idx[rows]
+        ar = np.arange(ev.size)
+        c, c0, b = self.c[ev], self.c0[ev], self.b[ev]
+        onset = idx[ar, c]
+        cdw = self.cdw[ev]
+        cls = np.full(ev.size, CLS_NONE, dtype=np.int64)
+        pira_conf = np.full(ev.size, -1, dtype=np.int64)
+        if cdw.any():
+            raw = (B.cb[onset] <= d.relapse_assoc[0]) | (B.ca[onset] <= d.relapse_assoc[1])
+            cls = np.where(cdw, np.where(raw, CLS_RAW, CLS_UNDETERMINED), cls)
+            check = cdw & ~raw
+            if check.any():
+                pc = _pira(self, ev[check], idx[check], b[check], c[check], rel, vd, d)
+                pira_conf[check] = np.where(self.imputed[ev][check], -1, pc)
+                cls[check] = np.where(pc >= 0, CLS_PIRA, CLS_UNDETERMINED)
+        code = B.rows[rows]
+        return {
+            "code": code,
+            "kind": np.where(cdw, KIND_CDW, KIND_CDI),
+            "onset": onset,
+            "conf": np.where(self.imputed[ev], -1, idx[ar, c0]),
+            "baseline": idx[ar, b],
+            "sust": idx[ar, np.minimum(self.nn[ev], self.nv[ev]) - 1],
+            "cls": cls,
+            "pira_conf": pira_conf,
+        }
+
+
+def _pira(step: _Step, ev: IntArray, idx: IntArray, b: IntArray, c: IntArray,
+          rel: _RelapseIndex, vd: VisitData, d: EndpointDefinition) -> IntArray:
+    """First relapse-free confirmation visit (flat index) per event, -1 when none."""
+    mask = step.pira_mask[ev]
+    ri, cj = np.nonzero(mask)
+    out = np.full(ev.size, -1, dtype=np.int64)
+    if ri.size == 0:
+        return out
+    T = step.T[ev]
+    prec_col = b if d.prec_type == "baseline" else c - 1
+    points = (
+        (T[np.arange(ev.size), prec_col][ri], d.pira_prec),
+        (T[np.arange(ev.size), c][ri], d.pira_event),
+        (T[ri, cj], d.pira_conf),
+    )
+    code = step.B.rows[step.rows[ev]][ri]
+    hit = np.zeros(ri.size, dtype=bool)
+    t0 = np.full(ri.size, np.nan)
+    for t, (w0, w1) in points:
+        if w0 is not None:
+            t0 = t - w0
+        if w1 is not None:
+            t1 = t + w1
+            use = t1 > t0
+            hit |= use & rel.any_between(code, t0, t1)
+    ok = ~hit
+    first = np.full(ev.size, np.iinfo(np.int64).max)
+    np.minimum.at(first, ri[ok], cj[ok])
+    has = first < np.iinfo(np.int64).max
+    out[has] = idx[np.flatnonzero(has), first[has]]
+    return out

@@ -1,0 +1,144 @@
+"""The :class:`EndpointResult` returned by :func:`hsctms.endpoints.derive`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from hsctms._provenance import Provenance
+from hsctms.endpoints.definition import EndpointDefinition
+
+#: Endpoints always present in :meth:`EndpointResult.to_frame` (``neda4_loss`` is added when
+#: brain volume is available).
+ENDPOINTS: tuple[str, ...] = (
+    "worsening",
+    "improvement",
+    "relapse",
+    "mri_activity",
+    "neda3_loss",
+    "efs",
+    "death",
+)
+
+LABELS: dict[str, str] = {
+    "worsening": "Confirmed disability worsening",
+    "improvement": "Confirmed disability improvement",
+    "relapse": "First relapse",
+    "mri_activity": "First MRI activity",
+    "neda3_loss": "Loss of NEDA-3",
+    "neda4_loss": "Loss of NEDA-4",
+    "efs": "Event (EFS failure)",
+    "death": "Death",
+}
+
+
+@dataclass
+class EndpointResult:
+    """Derived endpoints of a cohort.
+
+    Attributes
+    ----------
+    frame
+        One row per included patient (see :meth:`to_frame`).
+    events
+        One row per confirmed worsening / improvement event (first ones, or all of them with
+        ``definition.events == "all"``).
+    excluded
+        Patients not derived, with the reason (``patient_id``, ``reason``).
+    definition
+        The :class:`EndpointDefinition` used.
+    provenance
+        Method, definition, n, synthetic flag, data date, versions.
+    """
+
+    frame: pd.DataFrame
+    events: pd.DataFrame
+    excluded: pd.DataFrame
+    definition: EndpointDefinition
+    provenance: Provenance
+    has_brain_volume: bool = False
+
+    @property
+    def endpoints(self) -> tuple[str, ...]:
+        """Endpoint names present in the frame."""
+        extra = ("neda4_loss",) if self.has_brain_volume else ()
+        return (*ENDPOINTS, *extra)
+
+    @property
+    def n(self) -> int:
+        """Number of included patients."""
+        return len(self.frame)
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per patient: ``patient_id``, ``origin_date``, ``baseline_edss``,
+        ``baseline_date``, ``followup_days`` and ``<endpoint>_time`` (days from origin, float)
+        and ``<endpoint>_event`` (0/1) for every endpoint."""
+        return self.frame.copy()
+
+    def counts(self) -> dict[str, int]:
+        """Number of patients with an event, per endpoint."""
+        return {e: int(self.frame[f"{e}_event"].sum()) for e in self.endpoints}
+
+    def class_counts(self) -> dict[str, int]:
+        """Worsening events in the events table by class (PIRA / RAW / undetermined)."""
+        w = self.events[self.events["event_type"] == "worsening"]
+        return {k: int((w["class"] == k).sum()) for k in ("PIRA", "RAW", "undetermined")}
+
+    @property
+    def summary(self) -> str:
+        """Human-readable summary."""
+        n = self.n
+        fu = self.frame["followup_days"]
+        lines = [
+            f"Endpoints derived with definition {self.definition.name!r} for {n} patients"
+            + (" (SYNTHETIC data)" if self.provenance.synthetic else "")
+            + (f"; {len(self.excluded)} excluded" if len(self.excluded) else "") + ".",
+            f"Median follow-up {float(np.median(fu)) / 365.25:.1f} years." if n else "",
+        ]
+        for e, k in self.counts().items():
+            share = f" ({100.0 * k / n:.1f}%)" if n else ""
+            lines.append(f"  {LABELS[e]}: {k}{share}")
+        cc = self.class_counts()
+        lines.append(f"  Worsening events by class: PIRA {cc['PIRA']}, RAW {cc['RAW']}, "
+                     f"undetermined {cc['undetermined']}.")
+        if len(self.excluded):
+            reasons = self.excluded["reason"].value_counts()
+            for reason, k in reasons.items():
+                lines.append(f"  Excluded ({k}): {reason}")
+        return "\n".join(line for line in lines if line)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable summary (definition, counts, exclusions, provenance)."""
+        return {
+            "definition": self.definition.to_dict(),
+            "n": self.n,
+            "endpoints": list(self.endpoints),
+            "events": self.counts(),
+            "worsening_classes": self.class_counts(),
+            "median_followup_days": float(np.median(self.frame["followup_days"]))
+            if self.n else None,
+            "excluded": self.excluded.to_dict(orient="records"),
+            "provenance": self.provenance.to_dict(),
+        }
+
+    def plot(self, ax: Any = None) -> Any:
+        """Horizontal bar chart: share of patients with each event (Okabe-Ito colours)."""
+        from hsctms.plots._style import PALETTE, new_axes
+
+        ax = new_axes(ax, figsize=(6.0, 3.2))
+        counts = self.counts()
+        names = list(counts)
+        share = [100.0 * counts[e] / self.n if self.n else 0.0 for e in names]
+        ax.barh([LABELS[e] for e in names], share, color=PALETTE[1 % len(PALETTE)])
+        ax.invert_yaxis()
+        ax.set_xlabel("Patients with event (%)")
+        ax.set_xlim(0, 100)
+        ax.set_title(f"Endpoints ({self.definition.name}, n={self.n})")
+        return ax
+
+    def __repr__(self) -> str:
+        return (f"<EndpointResult definition={self.definition.name!r} n={self.n} "
+                f"events={len(self.events)}>")
