@@ -1,0 +1,435 @@
+"""Cox proportional-hazards regression and the proportional-hazards check.
+
+The model is fitted with statsmodels ``PHReg`` (Efron ties by default, Breslow available),
+which equals R ``coxph`` to ~1e-9. Categorical covariates are dummy-coded against their first
+sorted level (R's ``factor`` default), so term names match R (``groupB``). Hazard ratios come
+with Wald confidence intervals at any level.
+
+The proportional-hazards check is the score test of Grambsch & Therneau (1994) as R
+``survival::cox.zph`` (survival >= 3.0) computes it: each coefficient is allowed to vary as
+``beta + gamma g(t)`` with ``g`` the Kaplan-Meier transform of time (default, or identity /
+log / rank), and H0: gamma = 0 is tested with the score vector and the full 2p x 2p
+information matrix at the fitted beta (per term and globally). It is written with numpy
+cumulative sums over the risk sets (no per-time loop) and checked against R.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from hsctms._provenance import Provenance
+from hsctms.errors import ConvergenceError, EstimationError
+from hsctms.survival._common import check_level, finite_or_none, sorted_levels, z_value
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.axes import Axes
+
+TRANSFORMS = ("km", "identity", "log", "rank")
+
+
+@dataclass(frozen=True)
+class Design:
+    """A numeric design matrix with R-style column names and term grouping."""
+
+    X: np.ndarray
+    columns: tuple[str, ...]
+    terms: dict[str, tuple[int, ...]]
+    references: dict[str, str]
+    keep: np.ndarray
+
+
+def build_design(
+    data: pd.DataFrame, covariates: Sequence[str], factors: Sequence[str] | None = None,
+    references: Mapping[str, str] | None = None,
+) -> Design:
+    """Dummy-code ``covariates`` of ``data``; rows with a missing value are dropped.
+
+    Non-numeric columns and those in ``factors`` are categorical, with reference level
+    ``references[var]`` or the first sorted level.
+    """
+    missing_cols = [c for c in covariates if c not in data.columns]
+    if missing_cols:
+        raise EstimationError(f"Covariate column(s) {missing_cols} not found.",
+                              hint=f"Available: {', '.join(map(str, data.columns))}.")
+    keep = ~data[list(covariates)].isna().any(axis=1).to_numpy()
+    d = data.loc[keep, list(covariates)]
+    cols: list[np.ndarray] = []
+    names: list[str] = []
+    terms: dict[str, tuple[int, ...]] = {}
+    refs: dict[str, str] = {}
+    factor_set = set(factors or ())
+    for var in covariates:
+        s = d[var]
+        categorical = var in factor_set or not (
+            pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s))
+        if categorical:
+            lab = s.astype(str).to_numpy()
+            levels = sorted_levels(np.asarray(lab, dtype=str))
+            ref = (references or {}).get(var, levels[0])
+            if ref not in levels:
+                raise EstimationError(f"Reference level {ref!r} of {var} not in the data.",
+                                      hint=f"Levels: {levels}.")
+            refs[var] = ref
+            idx = []
+            for lev in levels:
+                if lev == ref:
+                    continue
+                idx.append(len(names))
+                names.append(f"{var}{lev}")
+                cols.append((lab == lev).astype(float))
+            if idx:
+                terms[var] = tuple(idx)
+        else:
+            terms[var] = (len(names),)
+            names.append(var)
+            cols.append(s.to_numpy(dtype=float))
+    X = np.column_stack(cols) if cols else np.zeros((int(keep.sum()), 0))
+    return Design(X, tuple(names), terms, refs, keep)
+
+
+@dataclass(frozen=True)
+class PHTest:
+    """Proportional-hazards score test per term and globally (R ``cox.zph``)."""
+
+    table: pd.DataFrame
+    transform: str
+    provenance: Provenance
+
+    @property
+    def global_p(self) -> float:
+        """p-value of the global test."""
+        return float(self.table.loc[self.table["term"] == "GLOBAL", "p"].iloc[0])
+
+    @property
+    def summary(self) -> str:
+        """One line per term."""
+        rows = "; ".join(f"{r.term}: chi2={r.chisq:.3f} (df {r.df}), p={r.p:.3g}"
+                         for r in self.table.itertuples())
+        return (f"Proportional-hazards test (Grambsch-Therneau score, {self.transform} time): "
+                f"{rows}.")
+
+    def to_frame(self) -> pd.DataFrame:
+        """The test table (term, chisq, df, p)."""
+        return self.table.copy()
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable form."""
+        return {
+            "method": "cox_zph_score",
+            "transform": self.transform,
+            "terms": [
+                {"term": r.term, "chisq": finite_or_none(r.chisq), "df": int(r.df),
+                 "p": finite_or_none(r.p)}
+                for r in self.table.itertuples()
+            ],
+            "provenance": self.provenance.to_dict(),
+        }
+
+
+@dataclass(frozen=True)
+class CoxModel:
+    """A fitted Cox proportional-hazards model."""
+
+    columns: tuple[str, ...]
+    terms: dict[str, tuple[int, ...]]
+    references: dict[str, str]
+    coef: np.ndarray
+    se: np.ndarray
+    loglik: tuple[float, float]
+    level: float
+    ties: str
+    n: int
+    n_events: int
+    time: np.ndarray
+    status: np.ndarray
+    X: np.ndarray
+    strata: np.ndarray | None
+    provenance: Provenance = field(default_factory=lambda: Provenance("cox_ph"))
+
+    @property
+    def z(self) -> np.ndarray:
+        """Wald z statistics."""
+        return self.coef / self.se
+
+    @property
+    def p(self) -> np.ndarray:
+        """Two-sided Wald p-values."""
+        return 2 * stats.norm.sf(np.abs(self.z))
+
+    @property
+    def hr(self) -> np.ndarray:
+        """Hazard ratios exp(coef)."""
+        return np.exp(self.coef)
+
+    def hr_ci(self, level: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Wald confidence limits of the hazard ratios."""
+        zq = z_value(self.level if level is None else level)
+        return np.exp(self.coef - zq * self.se), np.exp(self.coef + zq * self.se)
+
+    @property
+    def lrt(self) -> tuple[float, float]:
+        """Likelihood-ratio test of all coefficients: (statistic, p)."""
+        stat = 2 * (self.loglik[1] - self.loglik[0])
+        return float(stat), float(stats.chi2.sf(stat, len(self.coef)))
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per coefficient: coef, SE, HR with CI, z, p."""
+        lo, hi = self.hr_ci()
+        return pd.DataFrame({
+            "term": self.columns, "coef": self.coef, "se": self.se, "hr": self.hr,
+            "hr_lower": lo, "hr_upper": hi, "z": self.z, "p": self.p,
+        })
+
+    def ph_test(self, transform: str = "km") -> PHTest:
+        """Proportional-hazards score test per term and globally (R ``cox.zph``)."""
+        return ph_test(self, transform=transform)
+
+    @property
+    def summary(self) -> str:
+        """Coefficient table as text."""
+        lo, hi = self.hr_ci()
+        lines = [
+            f"Cox PH ({self.ties} ties) on n={self.n}, {self.n_events} events; "
+            f"HR with {100 * self.level:g}% Wald CI:"
+        ]
+        for i, name in enumerate(self.columns):
+            lines.append(f"  {name}: HR {self.hr[i]:.3f} ({lo[i]:.3f}-{hi[i]:.3f}), "
+                         f"p={self.p[i]:.3g}")
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable form."""
+        lo, hi = self.hr_ci()
+        return {
+            "method": "cox_ph",
+            "ties": self.ties,
+            "n": self.n,
+            "events": self.n_events,
+            "level": self.level,
+            "references": self.references,
+            "coefficients": [
+                {"term": n, "coef": float(c), "se": float(s), "hr": float(h),
+                 "hr_lower": float(a), "hr_upper": float(b), "p": float(p)}
+                for n, c, s, h, a, b, p in zip(self.columns, self.coef, self.se, self.hr, lo,
+                                               hi, self.p, strict=True)
+            ],
+            "loglik": list(self.loglik),
+            "lrt": {"statistic": self.lrt[0], "p": self.lrt[1]},
+            "provenance": self.provenance.to_dict(),
+        }
+
+    def plot(self, ax: Axes | None = None) -> Axes:
+        """Forest plot of hazard ratios with CIs (log scale)."""
+        from hsctms.plots._style import PALETTE, new_axes
+
+        ax = new_axes(ax, figsize=(6.0, 0.5 + 0.45 * len(self.columns)))
+        lo, hi = self.hr_ci()
+        y = np.arange(len(self.columns))[::-1]
+        ax.errorbar(self.hr, y, xerr=[self.hr - lo, hi - self.hr], fmt="o", color=PALETTE[0],
+                    capsize=3)
+        ax.axvline(1.0, color="0.4", lw=0.8, ls="--")
+        ax.set_xscale("log")
+        ax.set_yticks(y, list(self.columns))
+        ax.set_xlabel(f"Hazard ratio ({100 * self.level:g}% CI, log scale)")
+        return ax
+
+
+def cox_ph(
+    data: pd.DataFrame,
+    duration: str,
+    event: str,
+    covariates: Sequence[str],
+    *,
+    factors: Sequence[str] | None = None,
+    references: Mapping[str, str] | None = None,
+    strata: str | None = None,
+    level: float = 0.95,
+    ties: str = "efron",
+    synthetic: bool = False,
+    data_date: str | None = None,
+) -> CoxModel:
+    """Fit a Cox proportional-hazards model with statsmodels ``PHReg``.
+
+    Parameters
+    ----------
+    data
+        One row per patient.
+    duration, event
+        Column names of the time (>= 0) and the event indicator (0/1).
+    covariates
+        Covariate columns; categorical ones are dummy-coded (first sorted level = reference
+        unless ``references`` says otherwise).
+    strata
+        Optional column for a stratified model (separate baseline hazards).
+    level
+        Level of the hazard-ratio confidence intervals.
+    ties
+        ``"efron"`` (default, as R) or ``"breslow"``.
+
+    Raises
+    ------
+    EstimationError
+        If there are no events or the design is empty.
+    ConvergenceError
+        If the partial-likelihood maximisation does not converge.
+    """
+    from statsmodels.duration.hazard_regression import PHReg
+
+    level = check_level(level)
+    if ties not in ("efron", "breslow"):
+        raise EstimationError(f"Unknown ties method {ties!r}.", hint="Use 'efron' or 'breslow'.")
+    cols = [duration, event] + ([strata] if strata else [])
+    base = data.dropna(subset=cols)
+    design = build_design(base, covariates, factors, references)
+    df = base.loc[design.keep]
+    t = df[duration].to_numpy(dtype=float)
+    s = df[event].to_numpy(dtype=float)
+    if design.X.shape[1] == 0:
+        raise EstimationError("The Cox model has no covariates with variation.",
+                              hint="Check the covariate columns.")
+    if s.sum() == 0:
+        raise EstimationError("No events: the Cox model cannot be fitted.",
+                              hint="Use a longer follow-up or a more common endpoint.")
+    st = df[strata].astype(str).to_numpy() if strata else None
+    model = PHReg(t, design.X, status=s, ties=ties, strata=st)
+    res = model.fit(tol=1e-12)
+    coef = np.asarray(res.params, dtype=float)
+    se = np.asarray(res.bse, dtype=float)
+    if not np.all(np.isfinite(coef)) or not np.all(np.isfinite(se)):
+        raise ConvergenceError(
+            "The Cox model did not converge (infinite coefficient or SE).",
+            hint="A covariate level may have no events (monotone likelihood); merge levels.",
+        )
+    ll0 = float(model.loglike(np.zeros_like(coef)))
+    prov = Provenance("cox_ph", {"covariates": list(covariates), "ties": ties,
+                                 "strata": strata, "level": level},
+                      n=int(t.size), synthetic=synthetic, data_date=data_date)
+    return CoxModel(design.columns, design.terms, design.references, coef, se,
+                    (ll0, float(res.llf)), level, ties, int(t.size), int(s.sum()), t, s,
+                    design.X, st, prov)
+
+
+def _time_transform(time: np.ndarray, status: np.ndarray, transform: str) -> np.ndarray:
+    if transform == "identity":
+        return time.astype(float)
+    if transform == "log":
+        return np.log(time)
+    if transform == "rank":
+        return stats.rankdata(time)
+    if transform == "km":
+        from hsctms.survival.km import kaplan_meier
+
+        km = kaplan_meier(time, status)
+        idx = np.searchsorted(km.time, time, side="left")  # times strictly before
+        s_prev = np.r_[1.0, km.surv][idx]
+        return 1.0 - s_prev
+    raise EstimationError(f"Unknown time transform {transform!r}.",
+                          hint=f"Use one of {', '.join(TRANSFORMS)}.")
+
+
+def _zph_stratum(
+    t: np.ndarray, s: np.ndarray, X: np.ndarray, eta: np.ndarray, g: np.ndarray, efron: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Score for gamma and the 2p x 2p information within one stratum."""
+    p = X.shape[1]
+    risk = np.exp(eta - eta.max())
+    uniq, inv = np.unique(t, return_inverse=True)
+    nt = uniq.size
+    xx = X[:, :, None] * X[:, None, :]
+    # sums per distinct time: all subjects and deaths only
+    def per_time(w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        den = np.bincount(inv, weights=w, minlength=nt)
+        a = np.zeros((nt, p))
+        np.add.at(a, inv, w[:, None] * X)
+        c = np.zeros((nt, p, p))
+        np.add.at(c, inv, w[:, None, None] * xx)
+        return den, a, c
+
+    den_all, a_all, c_all = per_time(risk)
+    den_d, a_d, c_d = per_time(risk * s)
+    nd = np.bincount(inv, weights=s, minlength=nt)
+    # risk set sums (time >= t): reverse cumulative sums
+    den_r = np.cumsum(den_all[::-1])[::-1]
+    a_r = np.cumsum(a_all[::-1], axis=0)[::-1]
+    c_r = np.cumsum(c_all[::-1], axis=0)[::-1]
+    ev = nd > 0
+    g_t = np.zeros(nt)
+    np.add.at(g_t, inv, np.where(s > 0, g, 0.0))
+    g_t = np.where(ev, g_t / np.where(ev, nd, 1.0), 0.0)
+    # deaths' own covariate sums
+    xd = np.zeros((nt, p))
+    np.add.at(xd, inv, s[:, None] * X)
+    u = np.zeros(2 * p)
+    u[:p] = xd.sum(axis=0)
+    u[p:] = (g_t[:, None] * xd).sum(axis=0)
+    idx = np.flatnonzero(ev)
+    d = nd[idx]
+    r0 = den_r[idx] - den_d[idx]
+    a0 = a_r[idx] - a_d[idx]
+    c0 = c_r[idx] - c_d[idx]
+    gt = g_t[idx]
+    if efron:
+        rep = np.repeat(np.arange(idx.size), d.astype(int))
+        k = np.concatenate([np.arange(1, int(m) + 1) for m in d]) if rep.size else np.zeros(0)
+        frac = k / d[rep]
+        wt = np.ones(rep.size)
+    else:
+        rep = np.arange(idx.size)
+        frac = np.ones(idx.size)
+        wt = d.astype(float)
+    den = r0[rep] + frac * den_d[idx][rep]
+    a = a0[rep] + frac[:, None] * a_d[idx][rep]
+    c = c0[rep] + frac[:, None, None] * c_d[idx][rep]
+    m = a / den[:, None]
+    gr = gt[rep]
+    u[:p] -= (wt[:, None] * m).sum(axis=0)
+    u[p:] -= (wt[:, None] * gr[:, None] * m).sum(axis=0)
+    v = wt[:, None, None] * (c / den[:, None, None] - m[:, :, None] * m[:, None, :])
+    imat = np.zeros((2 * p, 2 * p))
+    imat[:p, :p] = v.sum(axis=0)
+    imat[:p, p:] = (gr[:, None, None] * v).sum(axis=0)
+    imat[p:, :p] = imat[:p, p:].T
+    imat[p:, p:] = (gr[:, None, None] ** 2 * v).sum(axis=0)
+    return u, imat
+
+
+def ph_test(model: CoxModel, transform: str = "km") -> PHTest:
+    """Grambsch-Therneau score test of proportional hazards, as R ``cox.zph`` (survival 3)."""
+    if transform not in TRANSFORMS:
+        raise EstimationError(f"Unknown time transform {transform!r}.",
+                              hint=f"Use one of {', '.join(TRANSFORMS)}.")
+    t, s, X = model.time, model.status, model.X
+    X = X - X.mean(axis=0)
+    eta = X @ model.coef
+    tt = _time_transform(t, s, transform)
+    g = tt - tt[s > 0].mean()
+    p = X.shape[1]
+    u = np.zeros(2 * p)
+    imat = np.zeros((2 * p, 2 * p))
+    strata = model.strata if model.strata is not None else np.zeros(t.size, dtype=str)
+    for lev in sorted(set(strata.tolist())):
+        msk = strata == lev
+        uu, ii = _zph_stratum(t[msk], s[msk], X[msk], eta[msk], g[msk], model.ties == "efron")
+        u += uu
+        imat += ii
+    rows = []
+    beta_idx = list(range(p))
+    for term, cols in model.terms.items():
+        kk = beta_idx + [p + j for j in cols]
+        uk = np.r_[np.zeros(p), u[[p + j for j in cols]]]
+        stat = float(uk @ np.linalg.solve(imat[np.ix_(kk, kk)], uk))
+        rows.append((term, stat, len(cols), float(stats.chi2.sf(stat, len(cols)))))
+    ug = np.r_[np.zeros(p), u[p:]]
+    stat = float(ug @ np.linalg.solve(imat, ug))
+    rows.append(("GLOBAL", stat, p, float(stats.chi2.sf(stat, p))))
+    table = pd.DataFrame(rows, columns=["term", "chisq", "df", "p"])
+    prov = Provenance("cox_zph_score", {"transform": transform, "ties": model.ties},
+                      n=model.n, synthetic=model.provenance.synthetic,
+                      data_date=model.provenance.data_date)
+    return PHTest(table, transform, prov)

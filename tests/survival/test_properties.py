@@ -1,0 +1,143 @@
+"""Hypothesis properties of the survival estimators and cross-checks with Python peers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from hsctms.errors import ConfigurationError, EstimationError
+from hsctms.survival import (
+    cumulative_incidence,
+    gray_test,
+    kaplan_meier,
+    kaplan_meier_by,
+    logrank_test,
+)
+
+times = st.lists(st.integers(min_value=0, max_value=40), min_size=2, max_size=60)
+
+
+@st.composite
+def survival_data(draw: st.DrawFn, codes: tuple[int, ...] = (0, 1)) -> tuple[np.ndarray,
+                                                                              np.ndarray]:
+    t = draw(times)
+    e = draw(st.lists(st.sampled_from(codes), min_size=len(t), max_size=len(t)))
+    return np.asarray(t, float), np.asarray(e, int)
+
+
+@settings(max_examples=60, deadline=None)
+@given(survival_data(), st.sampled_from(["log-log", "log", "plain"]),
+       st.floats(min_value=0.5, max_value=0.99))
+def test_km_bounded_monotone_ci_contains(data: tuple[np.ndarray, np.ndarray], conf_type: str,
+                                          level: float) -> None:
+    t, e = data
+    km = kaplan_meier(t, e, level=level, conf_type=conf_type)
+    assert np.all((km.surv >= 0) & (km.surv <= 1))
+    assert np.all(np.diff(km.surv) <= 1e-15)
+    ok = ~np.isnan(km.lower)
+    assert np.all(km.lower[ok] <= km.surv[ok] + 1e-12)
+    assert np.all(km.upper[ok] >= km.surv[ok] - 1e-12)
+    assert np.all((km.lower[ok] >= 0) & (km.upper[ok] <= 1))
+    # numbers at risk are #(T >= t)
+    for x in km.time:
+        assert km.at_risk([x])[0] == int((t >= x).sum())
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(min_value=1, max_value=30), min_size=1, max_size=50))
+def test_km_without_censoring_is_empirical_survival(values: list[int]) -> None:
+    t = np.asarray(values, float)
+    km = kaplan_meier(t, np.ones_like(t, dtype=int))
+    grid = np.arange(0, 32) + 0.5
+    np.testing.assert_allclose(km.survival_at(grid)["surv"],
+                               [(t > g).mean() for g in grid], atol=1e-12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(min_value=1, max_value=30), min_size=1, max_size=50))
+def test_rmst_without_censoring_is_mean_of_truncated_times(values: list[int]) -> None:
+    t = np.asarray(values, float)
+    tau = 20.0
+    r = kaplan_meier(t, np.ones_like(t, dtype=int)).rmst(tau)
+    assert r.estimate == pytest.approx(np.minimum(t, tau).mean(), abs=1e-9)
+
+
+@settings(max_examples=60, deadline=None)
+@given(survival_data(codes=(0, 1, 2)))
+def test_cif_bounded_monotone_and_sum_with_km(data: tuple[np.ndarray, np.ndarray]) -> None:
+    t, e = data
+    c = cumulative_incidence(t, e)
+    assert np.all((c.cif >= -1e-15) & (c.cif <= 1 + 1e-12))
+    assert np.all(np.diff(c.cif, axis=0) >= -1e-15)
+    assert np.all(c.cif.sum(axis=1) <= 1 + 1e-12)
+    # CIF_1 + CIF_2 = 1 - KM(any event)
+    km = kaplan_meier(t, (e > 0).astype(int))
+    np.testing.assert_allclose(c.cif.sum(axis=1), 1 - km.surv, atol=1e-12)
+    ok = ~np.isnan(c.lower)
+    assert np.all(c.lower[ok] <= c.cif[ok] + 1e-12) and np.all(c.upper[ok] >= c.cif[ok] - 1e-12)
+
+
+@settings(max_examples=30, deadline=None)
+@given(survival_data(codes=(0, 1, 2)))
+def test_cif_matches_scikit_survival(data: tuple[np.ndarray, np.ndarray]) -> None:
+    from sksurv.nonparametric import cumulative_incidence_competing_risks
+
+    t, e = data
+    if not ((e == 1).any() and (e == 2).any()):
+        return
+    c = cumulative_incidence(t, e, level=0.95, conf_type="log-log")
+    if np.any(c.n_risk == c.n_event.sum(axis=1)):
+        return  # variance undefined (everyone at risk fails); sksurv then mixes NaN into 0
+    with np.errstate(divide="ignore", invalid="ignore"):  # sksurv divides by n - d = 0
+        x, y, ci = cumulative_incidence_competing_risks(e, t, conf_type="log-log",
+                                                        var_type="Dinse_Approx")
+    np.testing.assert_allclose(x, c.time)
+    np.testing.assert_allclose(y[1:].T, c.cif, atol=1e-12)
+    finite = np.isfinite(c.lower[:, 0]) & (c.cif[:, 0] < 1) & np.isfinite(ci[1, 0])
+    np.testing.assert_allclose(ci[1, 0][finite], c.lower[finite, 0], atol=1e-9)
+
+
+@settings(max_examples=30, deadline=None)
+@given(survival_data(), st.lists(st.sampled_from(["a", "b", "c"]), min_size=60, max_size=60))
+def test_logrank_matches_statsmodels(data: tuple[np.ndarray, np.ndarray],
+                                     groups: list[str]) -> None:
+    from statsmodels.duration.survfunc import survdiff
+
+    t, e = data
+    g = np.asarray(groups[: t.size])
+    if len(set(g)) < 2 or e.sum() == 0:
+        return
+    res = logrank_test(t, e, g)
+    try:
+        stat, _ = survdiff(t, e, g)
+    except np.linalg.LinAlgError:  # statsmodels inverts V; singular with tiny groups
+        return
+    if np.isfinite(stat) and res.df == len(set(g)) - 1:
+        assert res.statistic == pytest.approx(stat, rel=1e-8, abs=1e-10)
+
+
+def test_gray_invariant_to_group_relabelling() -> None:
+    rng = np.random.default_rng(1)
+    t = rng.integers(1, 30, 120).astype(float)
+    e = rng.integers(0, 3, 120)
+    g = rng.choice(["x", "y", "z"], 120)
+    a = gray_test(t, e, g).statistic
+    b = gray_test(t, e, np.char.add("k_", g)).statistic
+    assert a == pytest.approx(b)
+
+
+def test_km_by_groups_and_errors() -> None:
+    fits = kaplan_meier_by([1, 2, 3, 4], [1, 0, 1, 1], ["b", "a", "b", "a"])
+    assert fits.groups == ["a", "b"]
+    with pytest.raises(EstimationError, match="negative"):
+        kaplan_meier([-1, 2], [1, 1])
+    with pytest.raises(EstimationError, match="code"):
+        kaplan_meier([1, 2], [1, 3])
+    with pytest.raises(ConfigurationError):
+        kaplan_meier([1, 2], [1, 1], conf_type="logit")
+    with pytest.raises(ConfigurationError):
+        kaplan_meier([1, 2], [1, 1], level=1.5)
+    with pytest.raises(EstimationError, match="two groups"):
+        logrank_test([1, 2], [1, 1], ["a", "a"])
