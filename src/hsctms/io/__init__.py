@@ -1,0 +1,43 @@
+"""Registry data interchange: the CSV bundle reader/writer and the validation rules.
+
+Public API
+----------
+:func:`read_bundle`, :func:`load_bundle`, :func:`validate_bundle`, :func:`write_bundle`,
+:func:`validate_cohort`, :func:`validate_record`, :class:`ValidationReport`, :class:`Issue`,
+:data:`RULES`.
+"""
+
+from __future__ import annotations
+
+from hsctms.io._issues import Issue, ValidationReport
+from hsctms.io.bundle import (
+    Manifest,
+    bundle_checksum,
+    load_bundle,
+    read_bundle,
+    read_manifest,
+    validate_bundle,
+    validate_cohort,
+    write_bundle,
+    write_manifest,
+)
+from hsctms.io.rules import RULES, Rule
+from hsctms.io.validate import ValidationContext, validate_record
+
+__all__ = [
+    "RULES",
+    "Issue",
+    "Manifest",
+    "Rule",
+    "ValidationContext",
+    "ValidationReport",
+    "bundle_checksum",
+    "load_bundle",
+    "read_bundle",
+    "read_manifest",
+    "validate_bundle",
+    "validate_cohort",
+    "validate_record",
+    "write_bundle",
+    "write_manifest",
+]

@@ -1,0 +1,321 @@
+"""Low-level CSV reading and column-wise typed parsing with error masks.
+
+Files are read as text (UTF-8, BOM tolerated) into string columns, then each column is parsed
+to its canonical dtype in one vectorised pass that also yields boolean masks of the cells that
+break a rule. Nothing is coerced: a cell either parses exactly or is reported.
+
+The reader keeps the file line number of every row (the header is line 1) so that reports
+point at the line a person sees in an editor.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from hsctms.io._issues import Issue, make_issue
+from hsctms.model.scales import is_valid_edss
+from hsctms.model.schema import ColumnSpec, TableSpec
+
+ID_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._:/\-]{0,63}"
+DATE_PATTERN = r"\d{4}-\d{2}-\d{2}"
+INT_PATTERN = r"[+-]?\d{1,15}"
+FLOAT_PATTERN = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d{1,3})?"
+_TRUE = ("yes", "true", "1")
+_FALSE = ("no", "false", "0")
+DATE_MIN = pd.Timestamp("1900-01-01")
+DATE_MAX = pd.Timestamp("2200-12-31")
+
+_EXPECTED = {
+    "date": "an ISO date YYYY-MM-DD that exists",
+    "int": "a whole number",
+    "float": "a number with '.' as decimal mark",
+    "edss": "an EDSS score with '.' as decimal mark (e.g. 3.5)",
+    "bool": "yes or no",
+}
+
+#: Name of the hidden column carrying file line numbers through validation.
+LINE = "__line__"
+
+
+@dataclass
+class RawTable:
+    """One CSV file read as text.
+
+    Attributes
+    ----------
+    spec
+        The table's specification.
+    frame
+        String columns of the schema present in the header (unknown columns removed).
+    lines
+        File line number of each row of ``frame``.
+    present
+        Schema columns present in the header.
+    """
+
+    spec: TableSpec
+    frame: pd.DataFrame
+    lines: npt.NDArray[np.int64]
+    present: tuple[str, ...]
+    issues: list[Issue] = field(default_factory=list)
+
+
+def decode(path: Path, filename: str) -> tuple[str | None, list[Issue]]:
+    """Read a file as UTF-8 text (BOM removed); report the line of the first bad byte."""
+    data = path.read_bytes()
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        return data.decode("utf-8"), []
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        bad = data[exc.start : exc.start + 1].hex()
+        return None, [make_issue(
+            "file-encoding", filename, line, None,
+            f"{filename} is not UTF-8: byte 0x{bad} on line {line} (probably Latin-1 or "
+            "Windows-1252). Re-save the file as UTF-8.",
+        )]
+
+
+def _split_header(text: str) -> tuple[list[str], str]:
+    first, _, rest = text.partition("\n")
+    first = first.rstrip("\r")
+    header = next(csv.reader([first])) if first else []
+    return header, rest
+
+
+def _slow_rows(text: str, ncols: int, filename: str
+               ) -> tuple[list[list[str]], list[int], list[Issue]]:
+    """csv-module reader for files with quotes or malformed lines (exact line numbers)."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    issues: list[Issue] = []
+    prev_end = 0
+    for rec in reader:
+        start = prev_end + 1
+        prev_end = reader.line_num
+        if start == 1:
+            continue  # header
+        if not rec or (len(rec) == 1 and rec[0] == "" and ncols > 1):
+            issues.append(make_issue("row-blank", filename, start, None,
+                                     f"Line {start} is blank and was skipped."))
+            continue
+        if len(rec) != ncols:
+            issues.append(make_issue(
+                "row-field-count", filename, start, None,
+                f"Line {start} has {len(rec)} fields but the header has {ncols}; quote values "
+                "that contain commas. The row was not read.",
+            ))
+            continue
+        rows.append(rec)
+        lines.append(start)
+    return rows, lines, issues
+
+
+def read_raw(path: Path, spec: TableSpec) -> tuple[RawTable | None, list[Issue]]:
+    """Read one CSV file of the bundle as strings, checking encoding, header and shape."""
+    filename = spec.filename
+    text, issues = decode(path, filename)
+    if text is None:
+        return None, issues
+    header, body = _split_header(text)
+    if not header or all(h == "" for h in header):
+        issues.append(make_issue("file-unreadable", filename, 1, None,
+                                 f"{filename} is empty or has no header row."))
+        return None, issues
+    ncols = len(header)
+    seen: set[str] = set()
+    for name in header:
+        if name in seen:
+            issues.append(make_issue("column-duplicate", filename, 1, name,
+                                     f"Column {name!r} appears more than once in the header."))
+        seen.add(name)
+    for name in header:
+        if not spec.has_column(name):
+            issues.append(make_issue(
+                "column-unknown", filename, 1, name,
+                f"Column {name!r} is not part of {filename}; it is ignored (not stored).",
+            ))
+    present = tuple(c for c in spec.column_names if c in seen)
+    for name in spec.required_columns:
+        if name not in seen:
+            issues.append(make_issue(
+                "column-missing-required", filename, 1, name,
+                f"{filename} lacks required column {name!r} (required: "
+                f"{', '.join(spec.required_columns)}).",
+            ))
+    frame, lines, row_issues = _read_body(text, body, header, ncols, filename)
+    issues.extend(row_issues)
+    # keep the first occurrence of each known column only
+    keep: dict[str, int] = {}
+    for i, name in enumerate(header):
+        if spec.has_column(name) and name not in keep:
+            keep[name] = i
+    out = pd.DataFrame({name: frame.iloc[:, i] for name, i in keep.items()})
+    out = out[[c for c in present]] if present else pd.DataFrame(index=frame.index)
+    return RawTable(spec, out.reset_index(drop=True), lines, present, []), issues
+
+
+def _read_body(text: str, body: str, header: list[str], ncols: int, filename: str
+               ) -> tuple[pd.DataFrame, npt.NDArray[np.int64], list[Issue]]:
+    if '"' not in text and ncols > 1:
+        raw_lines = body.split("\n")
+        if raw_lines and raw_lines[-1] == "":
+            raw_lines.pop()
+        counts = np.fromiter((ln.count(",") for ln in raw_lines), dtype=np.int64,
+                             count=len(raw_lines))
+        if bool(np.all(counts == ncols - 1)):
+            lines = np.arange(2, len(raw_lines) + 2, dtype=np.int64)
+            if not raw_lines:
+                frame = pd.DataFrame({i: pd.Series([], dtype="str") for i in range(ncols)})
+                return frame, lines, []
+            frame = pd.read_csv(
+                io.StringIO(body), header=None, names=list(range(ncols)), dtype=str,
+                keep_default_na=False, na_filter=False, skip_blank_lines=False,
+                engine="c", quoting=csv.QUOTE_NONE,
+            )
+            if len(frame) == len(lines):
+                return frame, lines, []
+    rows, line_list, issues = _slow_rows(text, ncols, filename)
+    frame = pd.DataFrame(rows, columns=list(range(ncols)), dtype="str") if rows else \
+        pd.DataFrame({i: pd.Series([], dtype="str") for i in range(ncols)})
+    return frame, np.asarray(line_list, dtype=np.int64), issues
+
+
+# -- typed parsing -----------------------------------------------------------------------------
+
+
+@dataclass
+class Parsed:
+    """A parsed column: canonical values plus masks of cells that break a rule."""
+
+    values: pd.Series
+    masks: dict[str, npt.NDArray[np.bool_]]
+
+
+def _fullmatch(raw: pd.Series, pattern: str) -> npt.NDArray[np.bool_]:
+    return np.array(raw.str.fullmatch(pattern).fillna(False), dtype=bool)
+
+
+def parse_column(col: ColumnSpec, raw: pd.Series) -> Parsed:
+    """Parse one string column to its canonical dtype.
+
+    Masks returned (all aligned with ``raw``): ``value-missing`` (blank in a non-nullable
+    column), ``value-unparseable``, ``value-invalid-id``, ``value-category``, ``value-range``,
+    ``edss-off-grid``. Cells in any mask are NA in ``values``.
+    """
+    raw = raw.astype("str")
+    blank = np.asarray(raw == "", dtype=bool)
+    masks: dict[str, npt.NDArray[np.bool_]] = {}
+    if not col.nullable:
+        masks["value-missing"] = blank
+    kind = col.type
+    if kind in ("id", "str", "category"):
+        values = raw.astype("string").where(~blank, pd.NA)
+        if kind == "id":
+            masks["value-invalid-id"] = ~blank & ~_fullmatch(raw, ID_PATTERN)
+        elif kind == "category" and col.choices:
+            masks["value-category"] = ~blank & ~np.asarray(raw.isin(col.choices), dtype=bool)
+        bad = np.zeros(len(raw), dtype=bool)
+        for m in masks.values():
+            bad |= m & ~blank
+        return Parsed(values.where(~bad, pd.NA), masks)
+    if kind == "date":
+        ok = _fullmatch(raw, DATE_PATTERN)
+        parsed = pd.to_datetime(raw.where(ok, None), format="%Y-%m-%d", errors="coerce")
+        nat = np.asarray(parsed.isna(), dtype=bool)
+        masks["value-unparseable"] = ~blank & nat
+        with np.errstate(invalid="ignore"):
+            out_of_range = ~nat & np.asarray((parsed < DATE_MIN) | (parsed > DATE_MAX),
+                                             dtype=bool)
+        masks["value-range"] = out_of_range
+        parsed = parsed.where(~out_of_range, pd.NaT)
+        return Parsed(pd.Series(parsed, dtype="datetime64[ns]"), masks)
+    if kind == "bool":
+        low = raw.str.lower()
+        true = np.asarray(low.isin(_TRUE), dtype=bool)
+        false = np.asarray(low.isin(_FALSE), dtype=bool)
+        masks["value-unparseable"] = ~blank & ~true & ~false
+        arr = pd.array(np.where(true, True, False), dtype="boolean")
+        arr[~true & ~false] = pd.NA
+        return Parsed(pd.Series(arr, index=raw.index), masks)
+    # numbers
+    pattern = INT_PATTERN if kind == "int" else FLOAT_PATTERN
+    ok = _fullmatch(raw, pattern)
+    num = pd.to_numeric(raw.where(ok, None), errors="coerce")
+    numbers = np.asarray(num, dtype=np.float64)
+    ok = ok & np.isfinite(numbers)
+    masks["value-unparseable"] = ~blank & ~ok
+    valid = ok.copy()
+    if col.minimum is not None or col.maximum is not None:
+        lo = -np.inf if col.minimum is None else col.minimum
+        hi = np.inf if col.maximum is None else col.maximum
+        with np.errstate(invalid="ignore"):
+            rng = ok & ((numbers < lo) | (numbers > hi))
+        masks["value-range"] = rng
+        valid &= ~rng
+    if kind == "edss":
+        off = ok & ~is_valid_edss(numbers)
+        masks["edss-off-grid"] = off
+        valid &= ~off
+    if kind == "int":
+        ints = pd.array(np.where(valid, numbers, 0).astype(np.int64), dtype="Int64")
+        ints[~valid] = pd.NA
+        return Parsed(pd.Series(ints, index=raw.index), masks)
+    return Parsed(pd.Series(np.where(valid, numbers, np.nan), index=raw.index,
+                            dtype="float64"), masks)
+
+
+def describe_failure(col: ColumnSpec, rule_id: str, value: str) -> str:
+    """Human message for one failing cell."""
+    shown = repr(value)
+    if rule_id == "value-missing":
+        return f"{col.name} is required but blank."
+    if rule_id == "value-unparseable":
+        extra = ""
+        if col.type in ("float", "edss") and re.fullmatch(r"[+-]?\d+,\d+", value):
+            extra = " (use '.' as decimal mark)"
+        elif col.type == "date" and re.fullmatch(r"\d{1,2}[/.]\d{1,2}[/.]\d{2,4}", value):
+            extra = " (dates must be YYYY-MM-DD)"
+        return f"{col.name} {shown} is not {_EXPECTED.get(col.type, col.type)}{extra}."
+    if rule_id == "value-invalid-id":
+        return (f"{col.name} {shown} is not a valid identifier (1-64 letters, digits, "
+                ". _ : / -; no spaces).")
+    if rule_id == "value-category":
+        return f"{col.name} {shown} is not allowed; use one of {', '.join(col.choices)}."
+    if rule_id == "value-range":
+        if col.type == "date":
+            return f"{col.name} {shown} is outside 1900-01-01..2200-12-31."
+        bounds = []
+        if col.minimum is not None:
+            bounds.append(f">= {col.minimum:g}")
+        if col.maximum is not None:
+            bounds.append(f"<= {col.maximum:g}")
+        return f"{col.name} {shown} is out of range (must be {' and '.join(bounds)})."
+    if rule_id == "edss-off-grid":
+        return (f"EDSS {shown} is not a valid score (0, 1.0-9.5 in steps of 0.5, or 10; "
+                "0.5 is not valid).")
+    return f"{col.name} {shown} breaks rule {rule_id}."
+
+
+def iter_cell_issues(spec: TableSpec, col: ColumnSpec, raw: pd.Series, parsed: Parsed,
+                     lines: npt.NDArray[np.int64]) -> Iterator[Issue]:
+    """Issues for every flagged cell of one parsed column."""
+    for rule_id, mask in parsed.masks.items():
+        idx = np.flatnonzero(mask)
+        if idx.size == 0:
+            continue
+        values = raw.to_numpy()[idx]
+        for i, value in zip(idx.tolist(), values.tolist(), strict=True):
+            yield make_issue(rule_id, spec.filename, int(lines[i]), col.name,
+                             describe_failure(col, rule_id, str(value)))

@@ -1,0 +1,331 @@
+"""The CSV bundle: reading (with validation), writing, and the ``bundle.json`` manifest.
+
+A bundle is a directory holding one ``<table>.csv`` per table of
+:data:`hsctms.model.schema.SCHEMA` (``patients.csv`` required, the others optional) and an
+optional manifest ``bundle.json``::
+
+    {"format": "hsctms-bundle", "format_version": 1, "synthetic": true,
+     "data_date": "2025-06-30", "generator": {...} | null, "created": "2025-07-01T10:00:00+00:00"}
+
+CSV conventions: UTF-8 (a BOM is tolerated), comma separated, one header row, ISO dates
+(``YYYY-MM-DD``), blank cell = missing, booleans ``yes``/``no`` (``true``/``false``/``1``/``0``
+accepted on input), decimals with ``.``. See ``docs/data-format.md``.
+
+Examples
+--------
+>>> cohort, report = read_bundle("my-bundle")          # doctest: +SKIP
+>>> report.ok, report.summary                           # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from hsctms.errors import ConfigurationError, DataValidationError
+from hsctms.io._issues import Issue, ValidationReport, make_issue
+from hsctms.io._parse import LINE, RawTable, read_raw
+from hsctms.io.validate import ValidationContext, check_tables, parse_table
+from hsctms.model.cohort import Cohort, conform, empty_table
+from hsctms.model.regimens import RegimenMap, default_regimen_map
+from hsctms.model.schema import SCHEMA, TableSpec
+
+MANIFEST = "bundle.json"
+FORMAT = "hsctms-bundle"
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """Contents of ``bundle.json``.
+
+    Parameters
+    ----------
+    synthetic
+        True for synthetic demo data.
+    data_date
+        Date the data were extracted or frozen.
+    generator
+        Free-form description of the program (and its settings) that wrote the bundle.
+    created
+        ISO timestamp of creation.
+    """
+
+    synthetic: bool = False
+    data_date: _dt.date | None = None
+    generator: dict[str, Any] | None = None
+    created: str | None = None
+    format_version: int = FORMAT_VERSION
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON document written as ``bundle.json``."""
+        return {
+            "format": FORMAT,
+            "format_version": self.format_version,
+            "synthetic": self.synthetic,
+            "data_date": self.data_date.isoformat() if self.data_date else None,
+            "generator": self.generator,
+            "created": self.created,
+        }
+
+
+def _manifest_error(msg: str) -> tuple[None, list[Issue]]:
+    return None, [make_issue("manifest-invalid", MANIFEST, None, None, msg)]
+
+
+def read_manifest(directory: str | Path) -> tuple[Manifest | None, list[Issue]]:
+    """Read and check ``bundle.json``; ``(None, issues)`` when absent or invalid."""
+    path = Path(directory) / MANIFEST
+    if not path.exists():
+        return None, [make_issue("manifest-missing", MANIFEST, None, None,
+                                 "No bundle.json: data treated as real (not synthetic), no "
+                                 "data date.")]
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return _manifest_error(f"bundle.json is not valid UTF-8 JSON: {exc}.")
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        return _manifest_error(f"bundle.json must be an object with \"format\": \"{FORMAT}\".")
+    version = doc.get("format_version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        return _manifest_error("bundle.json format_version must be a positive integer.")
+    if version > FORMAT_VERSION:
+        return _manifest_error(f"bundle.json format_version {version} is newer than this "
+                               f"hsctms supports ({FORMAT_VERSION}); upgrade hsctms.")
+    synthetic = doc.get("synthetic", False)
+    if not isinstance(synthetic, bool):
+        return _manifest_error(f"bundle.json synthetic must be true or false, not {synthetic!r}.")
+    raw_date = doc.get("data_date")
+    data_date = None
+    if raw_date is not None:
+        try:
+            if not isinstance(raw_date, str) or len(raw_date) != 10:
+                raise ValueError(raw_date)
+            data_date = _dt.date.fromisoformat(raw_date)
+        except ValueError:
+            return _manifest_error(f"bundle.json data_date {raw_date!r} is not an ISO date "
+                                   "YYYY-MM-DD.")
+    generator = doc.get("generator")
+    if generator is not None and not isinstance(generator, dict):
+        return _manifest_error("bundle.json generator must be an object or null.")
+    created = doc.get("created")
+    return Manifest(synthetic, data_date, generator, None if created is None else str(created),
+                    version), []
+
+
+def write_manifest(directory: str | Path, manifest: Manifest) -> Path:
+    """Write ``bundle.json`` into ``directory``."""
+    path = Path(directory) / MANIFEST
+    path.write_text(json.dumps(manifest.to_dict(), indent=2) + "\n", encoding="utf-8")
+    return path
+
+
+@dataclass
+class BundleContents:
+    """A bundle read from disk: typed frames with line numbers, manifest and report."""
+
+    tables: dict[str, pd.DataFrame]
+    manifest: Manifest | None
+    report: ValidationReport
+    path: Path
+    files: dict[str, Path] = field(default_factory=dict)
+
+    def cohort(self, regimen_map: RegimenMap | None = None) -> Cohort:
+        """The tables as a :class:`Cohort` (canonical columns only)."""
+        m = self.manifest or Manifest()
+        tables = {name: f.drop(columns=[LINE]) for name, f in self.tables.items()}
+        return Cohort(tables=tables, synthetic=m.synthetic, data_date=m.data_date,
+                      source=str(self.path), regimen_map=regimen_map or default_regimen_map())
+
+
+def _check_directory(path: Path) -> None:
+    if not path.exists():
+        raise ConfigurationError(f"Bundle directory {str(path)!r} does not exist.",
+                                 hint="Pass the directory that holds patients.csv.")
+    if not path.is_dir():
+        raise ConfigurationError(f"{str(path)!r} is not a directory.",
+                                 hint="A bundle is a directory of CSV files (patients.csv, ...).")
+
+
+def read_bundle_contents(path: str | Path, *, regimen_map: RegimenMap | None = None,
+                         today: _dt.date | None = None) -> BundleContents:
+    """Read and validate a bundle, keeping the line numbers (used by the importer)."""
+    directory = Path(path)
+    _check_directory(directory)
+    manifest, issues = read_manifest(directory)
+    known = {spec.filename for spec in SCHEMA.values()}
+    for extra in sorted(p.name for p in directory.glob("*.csv") if p.name not in known):
+        issues.append(make_issue("file-unknown", extra, None, None,
+                                 f"{extra} is not a table of the bundle ({', '.join(known)}); "
+                                 "it is ignored."))
+    tables: dict[str, pd.DataFrame] = {}
+    files: dict[str, Path] = {}
+    for name, spec in SCHEMA.items():
+        file = directory / spec.filename
+        raw: RawTable | None = None
+        if file.exists():
+            files[name] = file
+            raw, raw_issues = read_raw(file, spec)
+            issues += raw_issues
+        elif name == "patients":
+            issues.append(make_issue("file-missing-patients", spec.filename, None, None,
+                                     "The bundle has no patients.csv; every table refers to "
+                                     "it."))
+        if raw is None:
+            frame = empty_table(spec)
+            frame[LINE] = np.zeros(0, dtype=np.int64)
+        else:
+            frame, cell_issues = parse_table(raw)
+            issues += cell_issues
+        tables[name] = frame
+    ctx = ValidationContext(data_date=manifest.data_date if manifest else None, today=today,
+                            regimen_map=regimen_map or default_regimen_map())
+    issues += check_tables(tables, ctx)
+    report = ValidationReport(issues, source=str(directory),
+                              rows={n: len(f) for n, f in tables.items()})
+    return BundleContents(tables, manifest, report, directory, files)
+
+
+def read_bundle(path: str | Path, *, regimen_map: RegimenMap | None = None,
+                today: _dt.date | None = None) -> tuple[Cohort, ValidationReport]:
+    """Read a CSV bundle into a :class:`Cohort` and validate it.
+
+    Parameters
+    ----------
+    path
+        Bundle directory.
+    regimen_map
+        Regimen map for intensity classes and the ``regimen-unknown`` rule (default EBMT).
+    today
+        Reference date for "in the future" (default: today).
+
+    Returns
+    -------
+    (Cohort, ValidationReport)
+        When ``report.ok`` is False the cohort holds the rows that could be read with failing
+        cells as missing; do not analyse it (use :func:`load_bundle` to fail instead).
+    """
+    contents = read_bundle_contents(path, regimen_map=regimen_map, today=today)
+    return contents.cohort(regimen_map), contents.report
+
+
+def validate_bundle(path: str | Path, *, regimen_map: RegimenMap | None = None,
+                    today: _dt.date | None = None) -> ValidationReport:
+    """Validate a bundle and return the report."""
+    return read_bundle_contents(path, regimen_map=regimen_map, today=today).report
+
+
+def load_bundle(path: str | Path, *, regimen_map: RegimenMap | None = None,
+                today: _dt.date | None = None) -> Cohort:
+    """Read a bundle, raising :class:`~hsctms.errors.DataValidationError` on any error."""
+    cohort, report = read_bundle(path, regimen_map=regimen_map, today=today)
+    if not report.ok:
+        raise DataValidationError(
+            f"Bundle {str(path)!r} has {len(report.errors)} validation error(s).",
+            report=report,
+            hint=f"Run 'hsctms validate {path}' to list them.",
+        )
+    return cohort
+
+
+# -- writing -------------------------------------------------------------------------------
+
+
+def format_table(spec: TableSpec, frame: pd.DataFrame) -> pd.DataFrame:
+    """Canonical text of a typed table, exactly as written to CSV (blank = missing)."""
+    typed = conform(spec, frame)
+    out: dict[str, Any] = {}
+    for col in spec.columns:
+        s = typed[col.name]
+        na = np.asarray(s.isna(), dtype=bool)
+        if col.type == "date":
+            days = s.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]")
+            text = np.datetime_as_string(days, unit="D").astype(object)
+        elif col.type == "bool":
+            text = np.where(s.fillna(False).to_numpy(dtype=bool), "yes", "no").astype(object)
+        elif col.type == "int":
+            text = s.fillna(0).to_numpy(dtype=np.int64).astype(str).astype(object)
+        elif col.type in ("float", "edss"):
+            arr = s.to_numpy(dtype=float, na_value=np.nan)
+            text = np.array([repr(float(v)) for v in arr], dtype=object) if len(arr) else \
+                np.array([], dtype=object)
+        else:
+            text = np.array(s.astype(object).to_numpy(), dtype=object)
+        text[na] = ""
+        out[col.name] = text
+    return pd.DataFrame(out, columns=list(spec.column_names))
+
+
+def write_bundle(cohort: Cohort, path: str | Path, *, generator: dict[str, Any] | None = None,
+                 created: str | None = None) -> Path:
+    """Write a cohort as a CSV bundle (all nine tables plus ``bundle.json``).
+
+    Parameters
+    ----------
+    cohort
+        The data; ``synthetic`` and ``data_date`` go into the manifest.
+    path
+        Output directory (created if needed; existing table files are overwritten).
+    generator
+        Optional description of the program that produced the data (for the manifest).
+    created
+        Creation timestamp (default: now, UTC).
+
+    Returns
+    -------
+    Path
+        The bundle directory.
+    """
+    directory = Path(path)
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, spec in SCHEMA.items():
+        text = format_table(spec, cohort.table(name))
+        text.to_csv(directory / spec.filename, index=False, lineterminator="\n")
+    stamp = created or _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat()
+    write_manifest(directory, Manifest(cohort.synthetic, cohort.data_date, generator, stamp))
+    return directory
+
+
+def validate_cohort(cohort: Cohort, *, today: _dt.date | None = None) -> ValidationReport:
+    """Validate an in-memory cohort with the bundle rules (as if written and read back).
+
+    Row numbers are the lines the rows would have in a bundle written by
+    :func:`write_bundle`.
+    """
+    tables: dict[str, pd.DataFrame] = {}
+    issues: list[Issue] = []
+    for name, spec in SCHEMA.items():
+        text = format_table(spec, cohort.table(name))
+        raw = RawTable(spec, text, np.arange(2, len(text) + 2, dtype=np.int64),
+                       spec.column_names)
+        tables[name], cell_issues = parse_table(raw)
+        issues += cell_issues
+    ctx = ValidationContext(data_date=cohort.data_date, today=today,
+                            regimen_map=cohort.regimen_map)
+    issues += check_tables(tables, ctx)
+    return ValidationReport(issues, source=cohort.source, rows=cohort.row_counts())
+
+
+def bundle_checksum(path: str | Path) -> str:
+    """SHA-256 over the bundle's table files (name and bytes, in schema order) and the
+    manifest's ``synthetic``/``data_date`` (not its creation time)."""
+    directory = Path(path)
+    digest = hashlib.sha256()
+    for spec in SCHEMA.values():
+        file = directory / spec.filename
+        if file.exists():
+            digest.update(spec.filename.encode() + b"\0")
+            digest.update(file.read_bytes())
+            digest.update(b"\0")
+    manifest, _ = read_manifest(directory)
+    if manifest is not None:
+        digest.update(json.dumps({"synthetic": manifest.synthetic,
+                                  "data_date": manifest.to_dict()["data_date"]}).encode())
+    return digest.hexdigest()
