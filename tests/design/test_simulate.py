@@ -1,0 +1,143 @@
+"""Trial simulation: agreement with analytic power, exactness of the vectorised analyses,
+reproducibility and the Dask grid."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from hsctms.design import survival_design, two_proportions
+from hsctms.design._analysis import analyse_rates, analyse_survival
+from hsctms.design.counts import _variances
+from hsctms.design.simulate import Scenario, grid_table, run_grid, simulate_trials
+from hsctms.errors import DesignError
+
+MC_TOL = 4.0  # tolerance in Monte Carlo standard errors
+
+
+def test_proportion_power_and_type1_agree_with_analytic() -> None:
+    sc = Scenario("proportion", 150, 150, p_treatment=0.75, p_control=0.6)
+    res = simulate_trials(sc, 4000, seed=11)
+    analytic = two_proportions(0.75, 0.6, n=300).power
+    assert abs(res.power - analytic) < MC_TOL * res.power_mcse
+    assert res.type1 is not None and res.type1_mcse is not None
+    assert abs(res.type1 - 0.05) < MC_TOL * res.type1_mcse
+    assert res.bias is not None and abs(res.bias) < MC_TOL * res.bias_mcse
+
+
+def test_noninferiority_type1_at_margin() -> None:
+    sc = Scenario("proportion", 200, 200, p_treatment=0.6, p_control=0.6, null_value=-0.1,
+                  sided=1, alpha=0.025)
+    res = simulate_trials(sc, 4000, seed=5)
+    analytic = two_proportions(0.6, 0.6, n=400, margin=-0.1, sided=1, alpha=0.025).power
+    assert abs(res.power - analytic) < MC_TOL * res.power_mcse
+    assert res.type1 is not None and res.type1_mcse is not None
+    assert abs(res.type1 - 0.025) < MC_TOL * res.type1_mcse
+
+
+def test_survival_power_agrees_with_schoenfeld() -> None:
+    sc = Scenario("survival", 100, 100, hr=0.6, control_rate=0.3, accrual=2.0, follow_up=2.0)
+    res = simulate_trials(sc, 4000, seed=3)
+    analytic = survival_design(0.6, n=200, control_rate=0.3, accrual=2.0, follow_up=2.0)
+    assert abs(res.power - analytic.power) < MC_TOL * res.power_mcse
+    # expected number of events matches the accrual formula
+    expected_events = 200 * analytic.extra["p_event"]
+    assert res.outcomes["mean_events"] == pytest.approx(expected_events, rel=0.02)
+
+
+def test_counts_variance_matches_zhu_lakkis() -> None:
+    # the sampling SD of the log rate ratio equals sqrt(V1 / n2) (the formula's core claim)
+    sc = Scenario("counts", 200, 200, rate_treatment=0.2, rate_control=0.4, dispersion=0.8,
+                  horizon=2.0)
+    res = simulate_trials(sc, 3000, seed=7, type1=False)
+    _, v1 = _variances(0.2, 0.4, 2.0, 0.8, 1.0, "alternative")
+    expected_sd = math.sqrt(v1 / 200)
+    # MC SE of an SD estimate ~ sd / sqrt(2 (m - 1))
+    assert abs(res.empirical_se - expected_sd) < MC_TOL * expected_sd / math.sqrt(2 * 2999)
+    assert res.outcomes["mean_dispersion"] == pytest.approx(0.8, abs=0.05)
+
+
+def test_vectorised_cox_and_logrank_match_statsmodels() -> None:
+    from statsmodels.duration.hazard_regression import PHReg
+    from statsmodels.duration.survfunc import survdiff
+
+    rng = np.random.default_rng(4)
+    n = 80
+    group = np.repeat([1.0, 0.0], n // 2)[None, :].repeat(3, axis=0)
+    t_ev = rng.exponential(1.0 / np.where(group == 1, 0.6, 1.0))
+    cens = rng.uniform(0, 2.5, group.shape)
+    time = np.minimum(t_ev, cens)
+    event = (t_ev <= cens).astype(float)
+    out = analyse_survival(time, event, group)
+    for i in range(3):
+        fit = PHReg(time[i], group[i][:, None], status=event[i], ties="breslow").fit()
+        assert out["estimate"][i] == pytest.approx(fit.params[0], abs=1e-8)
+        chi2, _ = survdiff(time[i], event[i], group[i])
+        assert out["z"][i] ** 2 == pytest.approx(chi2, rel=1e-10)
+
+
+def test_rate_analysis_estimate() -> None:
+    c1 = np.array([[0, 1, 2, 0]], float)
+    c2 = np.array([[1, 3, 2, 2]], float)
+    e = np.ones((1, 4))
+    out = analyse_rates(c1, e, c2, e)
+    assert out["estimate"][0] == pytest.approx(math.log(3 / 8))
+
+
+def test_reproducible_from_seed() -> None:
+    sc = Scenario("proportion", 40, 40, p_treatment=0.8, p_control=0.5, crossover=0.2,
+                  early_death=0.02, dropout_rate=0.1)
+    a = simulate_trials(sc, 500, seed=99)
+    b = simulate_trials(sc, 500, seed=99)
+    np.testing.assert_array_equal(a.estimates, b.estimates)
+    assert a.power == b.power
+
+
+def test_complications_dilute_effect() -> None:
+    base = Scenario("proportion", 100, 100, p_treatment=0.8, p_control=0.5)
+    diluted = Scenario("proportion", 100, 100, p_treatment=0.8, p_control=0.5,
+                       crossover=0.3, early_death=0.03)
+    r0 = simulate_trials(base, 2000, seed=1, type1=False)
+    r1 = simulate_trials(diluted, 2000, seed=1, type1=False)
+    assert r1.mean_estimate < r0.mean_estimate
+    assert r1.bias is not None and r1.bias < -MC_TOL * r1.bias_mcse
+    # contamination model: expected ITT difference = (1-c)(p1 - p2) - trm * p1
+    expected = 0.8 * (1 - 0.03) - (0.7 * 0.5 + 0.3 * 0.8)
+    assert abs(r1.mean_estimate - expected) < MC_TOL * r1.bias_mcse
+
+
+def test_scenario_errors() -> None:
+    with pytest.raises(DesignError, match="needs"):
+        Scenario("proportion", 10, 10, p_treatment=0.5)
+    with pytest.raises(DesignError, match="endpoint"):
+        Scenario("neda", 10, 10)
+    with pytest.raises(DesignError, match="probability"):
+        Scenario("proportion", 10, 10, p_treatment=0.5, p_control=0.4, crossover=1.5)
+
+
+def test_disease_model_scenario() -> None:
+    dm = pytest.importorskip("hsctms.datasets.disease_model")
+    sc = Scenario("proportion", 60, 60, treatment_arm=dm.ahsct(), control_arm=dm.alemtuzumab(),
+                  null_value=-0.1, sided=1, alpha=0.025, label="ZEUS-like NEDA")
+    res = simulate_trials(sc, 1000, seed=2)
+    assert res.type1 is not None and res.type1_mcse is not None
+    # null arm calibrated on the margin: type I error near (at most about) alpha
+    assert res.type1 < 0.025 + MC_TOL * max(res.type1_mcse, 0.005)
+    assert res.nominal is not None and res.nominal > 0
+    assert "ZEUS-like" in res.summary
+
+
+def test_grid_on_dask_local_cluster_matches_serial() -> None:
+    distributed = pytest.importorskip("distributed")
+    scenarios = [Scenario("proportion", n, n, p_treatment=0.7, p_control=0.5, label=f"n={n}")
+                 for n in (30, 60)]
+    serial = run_grid(scenarios, 300, seed=3)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        parallel = run_grid(scenarios, 300, seed=3, client=client)
+    assert [r.power for r in parallel] == [r.power for r in serial]
+    rows = grid_table(parallel)
+    assert rows[1]["power"] > rows[0]["power"]
