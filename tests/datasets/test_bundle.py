@@ -1,0 +1,123 @@
+"""CSV bundle writing, the manifest, the bundled demo data and the CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from hsctms.cli import app
+from hsctms.datasets import (
+    DEMO_PATIENTS,
+    DEMO_SEED,
+    DiseaseModel,
+    demo_bundle_path,
+    generate_cohort,
+    load_demo_cohort,
+    read_bundle,
+    write_demo_bundle,
+)
+from hsctms.datasets.generate import DEFAULT_DATA_DATE, csv_text
+from hsctms.errors import ConfigurationError, NotFoundError
+from hsctms.model.cohort import frames_equal
+from hsctms.model.schema import SCHEMA
+
+
+def test_bundle_round_trip_equals_in_memory_cohort(tmp_path: Path) -> None:
+    counts = write_demo_bundle(tmp_path, 250, seed=2, chunk_size=100)
+    cohort = generate_cohort(250, seed=2)
+    assert counts == cohort.row_counts()
+    back = read_bundle(tmp_path)
+    assert back.synthetic and back.data_date == DEFAULT_DATA_DATE
+    assert frames_equal(back.tables, cohort.tables)
+
+
+def test_bundle_files_follow_the_format(tmp_path: Path) -> None:
+    write_demo_bundle(tmp_path, 50, seed=8)
+    for spec in SCHEMA.values():
+        lines = (tmp_path / spec.filename).read_text(encoding="utf-8").splitlines()
+        assert lines[0] == ",".join(spec.column_names)
+    edss = (tmp_path / "edss.csv").read_text().splitlines()[1]
+    assert edss.split(",")[2].count(".") == 1  # EDSS written with a decimal point
+    deaths = (tmp_path / "deaths.csv").read_text().splitlines()[1:]
+    assert all(line.rsplit(",", 1)[1] in ("yes", "no") for line in deaths)
+    readme = (tmp_path / "README.txt").read_text()
+    assert "SYNTHETIC" in readme
+
+
+def test_manifest(tmp_path: Path) -> None:
+    write_demo_bundle(tmp_path, 30, seed=4, created="2026-01-01T00:00:00+00:00")
+    doc = json.loads((tmp_path / "bundle.json").read_text())
+    assert doc["format"] == "hsctms-bundle" and doc["format_version"] == 1
+    assert doc["synthetic"] is True
+    assert doc["data_date"] == DEFAULT_DATA_DATE.isoformat()
+    gen = doc["generator"]
+    assert gen["name"] == "hsctms.datasets"
+    assert (gen["seed"], gen["n_patients"]) == (4, 30)
+    assert gen["model"] == json.loads(json.dumps(DiseaseModel().to_dict()))
+    assert doc["created"] == "2026-01-01T00:00:00+00:00"
+
+
+def test_csv_quotes_text_with_commas() -> None:
+    cohort = generate_cohort(5, seed=1)
+    deaths = cohort.deaths.copy()
+    frame = cohort.patients.iloc[:1].copy()
+    frame.loc[:, "centre"] = 'A, "B"'
+    text = csv_text("patients", frame)
+    assert '"A, ""B"""' in text
+    assert csv_text("deaths", deaths.iloc[:0]).strip() == ",".join(SCHEMA["deaths"].column_names)
+
+
+def test_bundled_demo_is_reproduced_exactly(tmp_path: Path) -> None:
+    demo = demo_bundle_path()
+    manifest = json.loads((demo / "bundle.json").read_text())
+    write_demo_bundle(tmp_path, DEMO_PATIENTS, DEMO_SEED, created=manifest["created"])
+    for spec in SCHEMA.values():
+        assert (tmp_path / spec.filename).read_bytes() == (demo / spec.filename).read_bytes(), \
+            spec.filename
+    regenerated = json.loads((tmp_path / "bundle.json").read_text())
+    regenerated["generator"]["version"] = manifest["generator"]["version"]
+    assert regenerated == manifest
+
+
+def test_load_demo_cohort() -> None:
+    cohort = load_demo_cohort()
+    assert cohort.synthetic
+    assert cohort.n_patients == DEMO_PATIENTS
+    assert set(cohort.patients["phenotype"]) >= {"RRMS", "SPMS"}
+
+
+def test_read_bundle_errors(tmp_path: Path) -> None:
+    with pytest.raises(NotFoundError, match=r"bundle\.json"):
+        read_bundle(tmp_path)
+    write_demo_bundle(tmp_path, 5, seed=1)
+    (tmp_path / "mri.csv").unlink()
+    with pytest.raises(NotFoundError, match=r"mri\.csv"):
+        read_bundle(tmp_path)
+
+
+@pytest.mark.parametrize("kwargs", [{"n_patients": 0, "seed": 1}, {"n_patients": 5, "seed": -1},
+                                    {"n_patients": 5, "seed": 1, "chunk_size": 0}])
+def test_bad_arguments_raise(kwargs: dict[str, int]) -> None:
+    with pytest.raises(ConfigurationError):
+        generate_cohort(**kwargs)
+
+
+def test_cli_demo_data(tmp_path: Path) -> None:
+    out = tmp_path / "bundle"
+    result = CliRunner().invoke(app, ["demo-data", "--patients", "40", "--seed", "3", "--out",
+                                      str(out), "--data-date", "2024-12-31"])
+    assert result.exit_code == 0, result.output
+    assert "SYNTHETIC" in result.output
+    doc = json.loads((out / "bundle.json").read_text())
+    assert doc["data_date"] == "2024-12-31" and doc["generator"]["n_patients"] == 40
+    assert len((out / "patients.csv").read_text().splitlines()) == 41
+
+
+def test_cli_rejects_bad_date(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["demo-data", "--out", str(tmp_path), "--data-date",
+                                      "31/12/2024"])
+    assert result.exit_code == 1
+    assert "ISO date" in result.output
