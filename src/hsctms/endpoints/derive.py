@@ -262,7 +262,8 @@ class _Engine:
         vd = filter_relapses(vd, d.relapse_to_bl[0])
         ev = confirmed_events(vd, d, until="all" if d.events == "all" else "first")
         cols = self._endpoints(vd, ev, origin)
-        frame = pd.DataFrame({"patient_id": self.uni.ids.to_numpy(dtype=object), **cols})
+        frame = pd.DataFrame({"patient_id": pd.Series(self.uni.ids.to_numpy(dtype=object),
+                                                      dtype="string"), **cols})
         frame = frame[included].reset_index(drop=True)
         events = self._events_table(vd, ev, origin, included)
         excluded = pd.DataFrame(self.excluded, columns=["patient_id", "reason"])
@@ -278,8 +279,8 @@ class _Engine:
         last_edss = _max_per_code(vd.code, vd.day, n)
         fu_edss = np.fmax(last_edss - origin, 0.0)
         bl = ev.initial_baseline
-        bl_val = np.where(bl >= 0, vd.value[np.maximum(bl, 0)], np.nan)
-        bl_day = np.where(bl >= 0, vd.day[np.maximum(bl, 0)], np.nan)
+        bl_val = _take(vd.value, bl)
+        bl_day = _take(vd.day, bl)
         comp: dict[str, tuple[FloatArray, FloatArray]] = {}
         for name, kind in (("worsening", KIND_CDW), ("improvement", KIND_CDI)):
             onset = _first_per_code(ev.code, vd.day[ev.onset], n, ev.kind == kind)
@@ -353,12 +354,6 @@ class _Engine:
         code = ev.code[idx]
         cal = self.cal
 
-        def day_at(flat: IntArray) -> FloatArray:
-            return np.where(flat >= 0, vd.day[np.maximum(flat, 0)], np.nan)
-
-        def val_at(flat: IntArray) -> FloatArray:
-            return np.where(flat >= 0, vd.value[np.maximum(flat, 0)], np.nan)
-
         onset, conf = ev.onset[idx], ev.conf[idx]
         last = vd.start[code] + vd.count[code] - 1
         cls = ev.cls[idx]
@@ -366,20 +361,29 @@ class _Engine:
                                                              "undetermined"))
         kind = ev.kind[idx]
         return pd.DataFrame({
-            "patient_id": self.uni.ids.to_numpy(dtype=object)[code],
+            "patient_id": pd.Series(self.uni.ids.to_numpy(dtype=object)[code],
+                                    dtype="string"),
             "event_type": np.where(kind == KIND_CDW, "worsening", "improvement"),
             "date": cal.from_days(vd.day[onset]),
             "time": vd.day[onset] - origin[code],
             "edss": vd.value[onset],
             "baseline_date": cal.from_days(vd.day[ev.baseline[idx]]),
             "baseline_edss": vd.value[ev.baseline[idx]],
-            "confirmation_date": cal.from_days(day_at(conf)),
-            "confirmation_edss": val_at(conf),
+            "confirmation_date": cal.from_days(_take(vd.day, conf)),
+            "confirmation_edss": _take(vd.value, conf),
             "class": pd.Series(labels, dtype="string").where(kind == KIND_CDW),
-            "pira_confirmation_date": cal.from_days(day_at(ev.pira_conf[idx])),
+            "pira_confirmation_date": cal.from_days(_take(vd.day, ev.pira_conf[idx])),
             "sustained_days": vd.day[ev.sust[idx]] - vd.day[onset],
             "sustained_to_last": ev.sust[idx] == last,
         })
+
+
+def _take(values: FloatArray, flat: IntArray) -> FloatArray:
+    """``values[flat]`` with NaN where ``flat < 0``."""
+    out = np.full(flat.shape, np.nan)
+    ok = flat >= 0
+    out[ok] = values[flat[ok]]
+    return out
 
 
 def _is_first(ev: EventArrays) -> np.ndarray:
