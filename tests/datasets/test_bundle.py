@@ -121,3 +121,19 @@ def test_cli_rejects_bad_date(tmp_path: Path) -> None:
                                       "31/12/2024"])
     assert result.exit_code == 1
     assert "ISO date" in result.output
+
+
+@pytest.mark.slow
+def test_100k_patients_stream_to_disk(tmp_path: Path) -> None:
+    """Scale: 100,000 patients stream to a bundle chunk by chunk (about 25 s; see the bench
+    for time and peak memory)."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    counts = write_demo_bundle(tmp_path, 100_000, seed=1, chunk_size=10_000)
+    grown_mib = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    assert counts["patients"] == 100_000
+    assert counts["edss"] > 1_000_000
+    lines = (tmp_path / "patients.csv").read_text().splitlines()
+    assert len(lines) == 100_001 and lines[-1].startswith("SYN-100000,")
+    assert grown_mib < 2048

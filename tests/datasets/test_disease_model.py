@@ -252,3 +252,14 @@ def test_simulate_arm_rejects_bad_input() -> None:
         simulate_arm(0, ahsct(), rng)
     with pytest.raises(ConfigurationError):
         simulate_arm(5, ahsct(), rng, followup_years=0)
+
+
+def test_docs_list_every_parameter() -> None:
+    from pathlib import Path
+
+    doc = Path(__file__).resolve().parents[2] / "docs" / "disease-model.md"
+    if not doc.exists():  # pragma: no cover - docs are part of the repository
+        pytest.skip("docs not available in this installation")
+    text = doc.read_text(encoding="utf-8")
+    missing = [name for name in parameter_sources() if f"`{name}`" not in text]
+    assert missing == []
