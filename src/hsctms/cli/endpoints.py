@@ -1,0 +1,87 @@
+"""``hsctms endpoints``: derive the endpoint table of a registry (bundle or database)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from hsctms.cli._common import console, fail, write_json
+from hsctms.errors import ConfigurationError, HsctmsError
+
+
+def _load(db: str | None, data: Path | None):  # type: ignore[no-untyped-def]
+    if (db is None) == (data is None):
+        raise ConfigurationError("Give exactly one of --db URL and --data DIR.",
+                                 hint="E.g. hsctms endpoints --data demo-bundle --out e.csv")
+    if data is not None:
+        from hsctms.io.bundle import read_bundle
+
+        cohort, report = read_bundle(data)
+        if not report.ok:
+            from hsctms.errors import DataValidationError
+
+            raise DataValidationError(
+                f"Bundle {str(data)!r} has {len(report.errors)} validation error(s).",
+                report=report, hint=f"Run 'hsctms validate {data}' to list them.")
+        return cohort
+    from hsctms.db import load_cohort
+
+    return load_cohort(db)  # type: ignore[arg-type]
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``endpoints`` command."""
+
+    @app.command("endpoints")
+    def endpoints_cmd(
+        out: Annotated[Path, typer.Option("--out", "-o",
+                                          help="Per-patient endpoint table (CSV).")],
+        db: Annotated[str | None, typer.Option("--db", help="Registry database URL or "
+                                               "SQLite path.")] = None,
+        data: Annotated[Path | None, typer.Option("--data", help="CSV bundle directory.")
+                        ] = None,
+        definition: Annotated[str, typer.Option(
+            "--definition", "-d", help="Preset (halt_ms, msbase, msprog_default) or a "
+            ".yaml/.json definition file.")] = "halt_ms",
+        events: Annotated[Path | None, typer.Option(
+            "--events", help="Also write the worsening/improvement events table (CSV).")
+                          ] = None,
+        json_out: Annotated[Path | None, typer.Option(
+            "--json", help="Write the summary, definition and provenance as JSON.")] = None,
+    ) -> None:
+        """Derive confirmed worsening and improvement (PIRA/RAW), relapse, MRI activity,
+        NEDA-3/4 loss, event-free survival and death for every patient: one row per patient
+        with <endpoint>_time (days from the origin) and <endpoint>_event (0/1).
+
+        Example: hsctms endpoints --data demo-bundle --definition halt_ms --out endpoints.csv
+        """
+        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        from hsctms.endpoints import derive, get_definition
+
+        try:
+            with Progress(SpinnerColumn(), TextColumn("{task.description}"),
+                          TimeElapsedColumn(), console=console, transient=True) as bar:
+                task = bar.add_task("Reading definition", total=3)
+                d = get_definition(definition)
+                bar.update(task, description="Loading registry", advance=1)
+                cohort = _load(db, data)
+                bar.update(task, description=f"Deriving endpoints ({cohort.n_patients} "
+                           "patients)", advance=1)
+                res = derive(cohort, d)
+                bar.advance(task, 1)
+            out.parent.mkdir(parents=True, exist_ok=True)
+            res.to_frame().to_csv(out, index=False)
+            if events is not None:
+                events.parent.mkdir(parents=True, exist_ok=True)
+                res.events.to_csv(events, index=False)
+            if json_out is not None:
+                write_json(json_out, res.to_dict())
+        except HsctmsError as exc:
+            fail(exc)
+            return
+        console.print(res.summary, highlight=False)
+        console.print(f"Wrote {out}" + (f", {events}" if events else "")
+                      + (f", {json_out}" if json_out else ""), highlight=False)
