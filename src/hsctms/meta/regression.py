@@ -1,0 +1,286 @@
+"""Meta-regression of proportions on study-level moderators.
+
+Two models:
+
+* :func:`meta_regression`: mixed-effects meta-regression on the PLO/PFT scale
+  (``metafor::rma(yi, vi, mods = ~ year + edss)``), tau² by REML/DL (PyMARE, REML refined by
+  Fisher scoring), Wald z tests (or Knapp-Hartung), QM omnibus test, residual I², R².
+* :func:`poisson_regression`: Poisson regression of event counts with ``log(n)`` offset
+  (statsmodels GLM), the model of Sormani et al. (Neurology 2017) for TRM; optional
+  quasi-Poisson over-dispersion (Pearson chi² / df, as R ``quasipoisson``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import ArrayLike
+from scipy import stats
+
+from hsctms._provenance import Provenance
+from hsctms.errors import ConfigurationError, EstimationError
+from hsctms.meta._fit import check_level, check_method, fit
+from hsctms.meta.effects import check_counts, check_measure, escalc
+
+
+def _moderator_matrix(moderators: pd.DataFrame | dict[str, ArrayLike], k: int
+                      ) -> tuple[np.ndarray, list[str]]:
+    frame = pd.DataFrame(moderators)
+    if frame.shape[0] != k:
+        raise EstimationError(f"Moderators have {frame.shape[0]} rows for {k} studies.")
+    if frame.shape[1] == 0:
+        raise EstimationError("No moderators given.", hint="e.g. moderators={'year': [...]}.")
+    try:
+        X = frame.to_numpy(dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise EstimationError(f"Moderators must be numeric: {exc}.",
+                              hint="Code categories as 0/1 columns, or use subgroups.") from exc
+    if not np.all(np.isfinite(X)):
+        bad = [c for c in frame.columns if not np.all(np.isfinite(frame[c].to_numpy(float)))]
+        raise EstimationError(f"Missing moderator values in {bad}.",
+                              hint="Drop studies without the moderator first.")
+    return X, [str(c) for c in frame.columns]
+
+
+@dataclass
+class MetaRegression:
+    """Mixed-effects meta-regression result (transformed scale)."""
+
+    measure: str
+    method: str
+    level: float
+    test: str
+    terms: list[str]
+    coef: np.ndarray
+    se: np.ndarray
+    stat: np.ndarray
+    pval: np.ndarray
+    ci_low: np.ndarray
+    ci_high: np.ndarray
+    tau2: float
+    I2: float | None
+    H2: float | None
+    R2: float | None
+    QM: float | None
+    QM_df: int | None
+    QM_p: float | None
+    QE: float
+    QE_df: int
+    QE_p: float
+    k: int
+    provenance: Provenance
+
+    def to_frame(self) -> pd.DataFrame:
+        """Coefficient table."""
+        return pd.DataFrame({"term": self.terms, "coef": self.coef, "se": self.se,
+                             "stat": self.stat, "p": self.pval, "ci_low": self.ci_low,
+                             "ci_high": self.ci_high})
+
+    @property
+    def summary(self) -> str:
+        """Plain-text summary."""
+        lines = [f"Meta-regression ({self.measure}, {self.method}, k = {self.k}): "
+                 f"residual tau² = {self.tau2:.4g}, R² = "
+                 + ("NA" if self.R2 is None else f"{self.R2:.1f}%")
+                 + (f", QM = {self.QM:.2f} (df {self.QM_df}, p = {self.QM_p:.3g})"
+                    if self.QM is not None and self.QM_p is not None else "")]
+        for r in self.to_frame().to_dict("records"):
+            lines.append(f"  {r['term']:>12s} {r['coef']: .4g} (SE {r['se']:.3g}, "
+                         f"p = {r['p']:.3g})")
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable form."""
+        def f(v: Any) -> float | None:
+            return None if v is None or not np.isfinite(v) else float(v)
+        return {
+            "model": "mixed-effects meta-regression", "measure": self.measure,
+            "method": self.method, "test": self.test, "level": self.level, "k": self.k,
+            "coefficients": [{k: (f(v) if k != "term" else v) for k, v in r.items()}
+                             for r in self.to_frame().to_dict("records")],
+            "tau2": f(self.tau2), "I2": f(self.I2), "H2": f(self.H2), "R2": f(self.R2),
+            "QM": f(self.QM), "QM_df": self.QM_df, "QM_p": f(self.QM_p),
+            "QE": f(self.QE), "QE_df": self.QE_df, "QE_p": f(self.QE_p),
+            "provenance": self.provenance.to_dict(),
+        }
+
+
+def meta_regression(
+    events: ArrayLike,
+    n: ArrayLike,
+    moderators: pd.DataFrame | dict[str, ArrayLike],
+    measure: str = "PLO",
+    method: str = "REML",
+    level: float = 0.95,
+    test: str = "z",
+) -> MetaRegression:
+    """Mixed-effects meta-regression of a transformed proportion on moderators.
+
+    Parameters
+    ----------
+    events, n
+        Counts per study.
+    moderators
+        Numeric study-level moderators (columns), e.g. ``{"year": ..., "edss": ...}``.
+    measure, method, level, test
+        As in :func:`hsctms.meta.pool_proportions` (method ``FE`` fits a fixed-effects
+        meta-regression).
+    """
+    meas = check_measure(measure)
+    meth = check_method(method)
+    lvl = check_level(level)
+    x, m = check_counts(events, n)
+    X, names = _moderator_matrix(moderators, x.size)
+    yi, vi = escalc(meas, x, m)
+    res = fit(yi, vi, X, meth, lvl, test)
+    R2 = None
+    if meth != "FE":
+        null = fit(yi, vi, None, meth, lvl, "z")
+        if null.tau2 > 0:
+            R2 = max(0.0, 100.0 * (null.tau2 - res.tau2) / null.tau2)
+    prov = Provenance(method="meta_regression",
+                      definition={"measure": meas, "method": meth, "test": test,
+                                  "moderators": names, "level": lvl}, n=int(x.size))
+    return MetaRegression(
+        measure=meas, method=meth, level=lvl, test=test, terms=["intercept", *names],
+        coef=res.coef, se=res.se, stat=res.stat, pval=res.pval, ci_low=res.ci_lb,
+        ci_high=res.ci_ub, tau2=res.tau2, I2=res.I2, H2=res.H2, R2=R2, QM=res.QM,
+        QM_df=res.QM_df, QM_p=res.QMp, QE=res.QE, QE_df=res.QE_df, QE_p=res.QEp, k=int(x.size),
+        provenance=prov,
+    )
+
+
+@dataclass
+class PoissonRegression:
+    """Poisson (or quasi-Poisson) regression of event counts with log(n) offset.
+
+    ``rate`` is the fitted event proportion at the moderators' reference (intercept only:
+    the pooled crude rate sum(events)/sum(n)); ``irr`` are rate ratios per unit of each
+    moderator.
+    """
+
+    terms: list[str]
+    coef: np.ndarray
+    se: np.ndarray
+    stat: np.ndarray
+    pval: np.ndarray
+    ci_low: np.ndarray
+    ci_high: np.ndarray
+    dispersion: float
+    deviance: float
+    df_resid: int
+    family: str
+    level: float
+    k: int
+    provenance: Provenance
+
+    @property
+    def rate(self) -> tuple[float, float, float]:
+        """exp(intercept) with its CI: the pooled proportion when there are no moderators."""
+        return (float(np.exp(self.coef[0])), float(np.exp(self.ci_low[0])),
+                float(np.exp(self.ci_high[0])))
+
+    def to_frame(self) -> pd.DataFrame:
+        """Coefficients with rate ratios."""
+        return pd.DataFrame({"term": self.terms, "coef": self.coef, "se": self.se,
+                             "stat": self.stat, "p": self.pval, "ci_low": self.ci_low,
+                             "ci_high": self.ci_high, "rate_ratio": np.exp(self.coef)})
+
+    @property
+    def summary(self) -> str:
+        """Plain-text summary."""
+        rate = self.rate
+        lines = [f"{self.family} regression of events with log(n) offset (k = {self.k}, "
+                 f"dispersion {self.dispersion:.3g})"]
+        if len(self.terms) == 1:
+            lines.append(f"  pooled rate {100 * rate[0]:.2f}% ({100 * self.level:g}% CI "
+                         f"{100 * rate[1]:.2f}% to {100 * rate[2]:.2f}%)")
+        for r in self.to_frame().to_dict("records")[1:]:
+            lines.append(f"  {r['term']:>12s} rate ratio {r['rate_ratio']:.3g} per unit "
+                         f"(p = {r['p']:.3g})")
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable form."""
+        rate = self.rate
+        return {
+            "model": f"{self.family} regression, log(n) offset", "k": self.k,
+            "level": self.level, "dispersion": float(self.dispersion),
+            "deviance": float(self.deviance), "df_resid": self.df_resid,
+            "rate": {"estimate": rate[0], "ci_low": rate[1], "ci_high": rate[2]},
+            "coefficients": [{k: (v if k == "term" else float(v)) for k, v in r.items()}
+                             for r in self.to_frame().to_dict("records")],
+            "provenance": self.provenance.to_dict(),
+        }
+
+
+def poisson_regression(
+    events: ArrayLike,
+    n: ArrayLike,
+    moderators: pd.DataFrame | dict[str, ArrayLike] | None = None,
+    family: str = "poisson",
+    level: float = 0.95,
+    studies: Sequence[str] | None = None,
+) -> PoissonRegression:
+    """Poisson regression of counts on moderators with ``log(n)`` offset (statsmodels GLM).
+
+    Parameters
+    ----------
+    events, n
+        Counts per study (zero counts are fine).
+    moderators
+        Optional numeric moderators; ``None`` fits the intercept only (pooled rate).
+    family
+        ``"poisson"`` (dispersion 1, z tests; R ``glm(family=poisson)``) or ``"quasipoisson"``
+        (dispersion = Pearson chi²/df, t tests; R ``quasipoisson``).
+    """
+    import statsmodels.api as sm
+
+    lvl = check_level(level)
+    x, m = check_counts(events, n)
+    if family not in ("poisson", "quasipoisson"):
+        raise ConfigurationError(f"Unknown family {family!r}.",
+                                 hint="Use 'poisson' or 'quasipoisson'.")
+    k = x.size
+    if moderators is None:
+        X = np.ones((k, 1))
+        names = ["intercept"]
+    else:
+        M, mod_names = _moderator_matrix(moderators, k)
+        X = np.column_stack([np.ones(k), M])
+        names = ["intercept", *mod_names]
+    if k <= X.shape[1] - 1 or np.linalg.matrix_rank(X) < X.shape[1]:
+        raise EstimationError("Too few studies or collinear moderators for this model.")
+    if x.sum() == 0:
+        raise EstimationError("No events in any study: the Poisson rate is not estimable.",
+                              hint="Report exact upper bounds per study instead.")
+    model = sm.GLM(x, X, family=sm.families.Poisson(), offset=np.log(m))
+    scale: str | float = "X2" if family == "quasipoisson" else 1.0
+    res = model.fit(scale=scale, tol=1e-12)
+    df_resid = int(k - X.shape[1])
+    coef = np.asarray(res.params, dtype=float)
+    se = np.asarray(res.bse, dtype=float)
+    stat = coef / se
+    if family == "quasipoisson":
+        pval = 2 * stats.t.sf(np.abs(stat), df_resid)
+    else:
+        pval = 2 * stats.norm.sf(np.abs(stat))
+    z = stats.norm.ppf(1 - (1 - lvl) / 2)  # Wald CI as R confint.default
+    prov = Provenance(method="poisson_meta_regression",
+                      definition={"family": family, "offset": "log(n)", "moderators": names[1:],
+                                  "level": lvl,
+                                  "reference": "Sormani et al., Neurology 2017 (weighted "
+                                               "Poisson meta-regression)"}, n=k)
+    return PoissonRegression(
+        terms=names, coef=coef, se=se, stat=stat, pval=np.asarray(pval, dtype=float),
+        ci_low=coef - z * se, ci_high=coef + z * se, dispersion=float(res.scale),
+        deviance=float(res.deviance), df_resid=df_resid, family=family, level=lvl, k=k,
+        provenance=prov,
+    )
+
+
+__all__ = ["MetaRegression", "PoissonRegression", "meta_regression", "poisson_regression"]
