@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from hsctms.cli._common import console, fail, write_json
 from hsctms.errors import ConfigurationError, HsctmsError
 
+if TYPE_CHECKING:
+    from hsctms.model import Cohort
 
-def _load(db: str | None, data: Path | None):  # type: ignore[no-untyped-def]
+
+def _load(db: str | None, data: Path | None) -> Cohort:
     if (db is None) == (data is None):
         raise ConfigurationError("Give exactly one of --db URL and --data DIR.",
                                  hint="E.g. hsctms endpoints --data demo-bundle --out e.csv")
@@ -28,7 +31,8 @@ def _load(db: str | None, data: Path | None):  # type: ignore[no-untyped-def]
         return cohort
     from hsctms.db import load_cohort
 
-    return load_cohort(db)  # type: ignore[arg-type]
+    assert db is not None
+    return load_cohort(db)
 
 
 def register(app: typer.Typer) -> None:
