@@ -36,6 +36,7 @@ def _root() -> None:
 #: Command modules, each with a ``register(app: typer.Typer) -> None`` function.
 COMMAND_MODULES: tuple[str, ...] = (
     "hsctms.cli.version",
+    "hsctms.cli.design",
     "hsctms.cli.endpoints",
     "hsctms.cli.datasets",
 )

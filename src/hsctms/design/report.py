@@ -1,0 +1,91 @@
+"""HTML/PDF design report for a preset (template ``reports/templates/design/design.html.j2``).
+
+The rendering machinery is imported lazily so the statistical core stays free of report
+dependencies at import time.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+from hsctms.design.presets import PresetResult
+
+
+def _fig_svg(draw: Any) -> str:
+    from hsctms.plots._style import figure_to_svg, new_axes
+
+    ax = new_axes(figsize=(6.4, 3.8))
+    draw(ax)
+    fig = ax.get_figure(root=True)
+    assert fig is not None
+    return figure_to_svg(fig)
+
+
+def report_context(result: PresetResult) -> dict[str, Any]:
+    """Template context: assumptions, sample sizes, plots, interim plan, OC table."""
+    gsd = result.gsd
+    fixed = result.gsd_fixed_size
+    stages = []
+    for k in range(gsd.k):
+        stages.append({
+            "k": k + 1, "info": gsd.info_rates[k], "size": gsd.stage_sizes(fixed)[k],
+            "efficacy": gsd.efficacy[k], "nominal_p": gsd.stage_levels[k],
+            "futility": None if gsd.futility is None else gsd.futility[k],
+            "alpha_spent": gsd.alpha_spent[k], "p_efficacy_h1": gsd.rejection_h1[k],
+            "p_futility_h1": gsd.futility_h1[k] if k < gsd.k - 1 else None})
+    designs = [("primary", result.primary), *result.sensitivity]
+    rows = []
+    for label, r in designs:
+        rows.append({"label": label, "solved_for": r.solved_for, "method": r.method,
+                     "effect": r.effect, "n": r.n_total if math.isfinite(r.n_total) else None,
+                     "n_ceil": r.n_total_ceil, "events": r.extra.get("events"),
+                     "power": r.power, "alpha": r.alpha, "sided": r.sided})
+    return {
+        "preset": result.preset,
+        "assumptions": result.preset.assumptions,
+        "designs": rows,
+        "primary": result.primary,
+        "power_svg": _fig_svg(result.plot),
+        "gsd": gsd, "gsd_stages": stages, "gsd_fixed": fixed,
+        "gsd_max": gsd.max_sample_size(fixed), "size_unit": result.preset.size_unit,
+        "gsd_svg": _fig_svg(gsd.plot),
+        "sims": result.simulations, "n_trials": result.n_trials, "seed": result.seed,
+    }
+
+
+def render_preset_report(result: PresetResult) -> str:
+    """The design report as an HTML string."""
+    from hsctms.reports.render import ReportMeta, render_html
+
+    meta = ReportMeta(
+        title=f"Trial design — {result.preset.title}",
+        subtitle=result.preset.question,
+        synthetic=False,
+        n=result.primary.n_total_ceil,
+        definitions=[
+            f"Primary endpoint: {result.preset.endpoint}.",
+            "Arm 1 = aHSCT (treatment), arm 2 = comparator; allocation ratio n1/n2.",
+            "Two-sided tests use alpha/2 per tail; power counts rejections in the direction "
+            "of benefit (rpact convention).",
+            "Two proportions: score test (pooled / Farrington-Manning restricted MLE null "
+            "variance); time to event: Schoenfeld events, exponential accrual/dropout model.",
+            "Interim plan: Lan-DeMets spending on the z-scale; futility bounds are "
+            "non-binding.",
+            "Simulation: Monte Carlo SE = sqrt(p(1-p)/trials) for rates, SD/sqrt(trials) for "
+            "bias; type I error simulated with the effect on the null boundary and no "
+            "crossover or early deaths.",
+        ],
+        sources=["/work/shared/research/evidence.md §4, §5a and Appendix A",
+                 "/work/shared/research/evidence-addendum.md part B",
+                 "rpact 3.3.4 golden values (tests/reference/design)"],
+    )
+    return render_html("design/design.html.j2", report_context(result), meta)
+
+
+def write_preset_report(result: PresetResult, out: str | Path) -> Path:
+    """Write the report as ``.html`` or ``.pdf``."""
+    from hsctms.reports.render import write_report
+
+    return write_report(render_preset_report(result), out)
