@@ -37,6 +37,7 @@ def main():
     if "relapse_indep" in kw:
         kw["relapse_indep"] = {k: (tuple(v) if isinstance(v, list) else v)
                                for k, v in kw["relapse_indep"].items()}
+    chunk = int(kw.pop("_chunk", a.chunk))
     cut = kw.pop("delta_cut", 5.0)
     if cut != 5.0:
         kw["delta_fun"] = lambda b: 1.5 if b == 0 else (1.0 if b <= cut else 0.5)
@@ -45,10 +46,10 @@ def main():
     ids = v["id"].unique()
     summaries, results = [], []
     elapsed = 0.0
-    for i in range(0, len(ids), a.chunk):
-        chunk = set(ids[i:i + a.chunk])
-        vc = v[v["id"].isin(chunk)]
-        rc = r[r["id"].isin(chunk)] if r is not None else None
+    for i in range(0, len(ids), chunk):
+        part = set(ids[i:i + chunk])
+        vc = v[v["id"].isin(part)]
+        rc = r[r["id"].isin(part)] if r is not None else None
         t0 = time.perf_counter()
         out = MSprog(vc, subj_col="id", value_col="edss", date_col="date",
                      outcome="edss", relapse=rc, verbose=0, **kw)
