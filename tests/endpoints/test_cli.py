@@ -52,3 +52,17 @@ def test_endpoints_cli_errors(bundle: Path, tmp_path: Path) -> None:
 def test_endpoints_help_has_example() -> None:
     res = CliRunner().invoke(app, ["endpoints", "--help"])
     assert res.exit_code == 0 and "Example:" in res.output
+
+
+def test_endpoints_cli_from_database_matches_bundle(bundle: Path, tmp_path: Path) -> None:
+    from hsctms.db.importer import import_bundle
+
+    db = tmp_path / "reg.db"
+    import_bundle(bundle, str(db))
+    a, b = tmp_path / "db.csv", tmp_path / "bundle.csv"
+    runner = CliRunner()
+    res = runner.invoke(app, ["endpoints", "--db", str(db), "--out", str(a)])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(app, ["endpoints", "--data", str(bundle), "--out", str(b)])
+    assert res.exit_code == 0, res.output
+    pd.testing.assert_frame_equal(pd.read_csv(a), pd.read_csv(b))
