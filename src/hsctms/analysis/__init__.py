@@ -1,0 +1,45 @@
+"""Outcomes analysis of a registry: study-style tables (HALT-MS, Shevchenko) beside the
+published figures, Cox model of event-free survival and EDSS trajectories.
+
+>>> from hsctms.analysis import run_outcomes  # doctest: +SKIP
+>>> result = run_outcomes(cohort, "halt_ms", level=0.9, years=(1, 2, 3, 4, 5))  # doctest: +SKIP
+"""
+
+from hsctms.analysis.edss_change import (
+    EdssChangeRow,
+    SignedRank,
+    edss_at_years,
+    edss_change_table,
+    signed_rank_test,
+)
+from hsctms.analysis.pipeline import COX_COVARIATES, OutcomesAnalysis, run_outcomes
+from hsctms.analysis.published import PublishedFigure, published_figures
+from hsctms.analysis.tables import (
+    HALT_MS_ENDPOINTS,
+    PHENOTYPE_GROUPS,
+    HaltMsTable,
+    ShevchenkoTable,
+    competing_progression,
+    halt_ms_table,
+    shevchenko_table,
+)
+
+__all__ = [
+    "COX_COVARIATES",
+    "HALT_MS_ENDPOINTS",
+    "PHENOTYPE_GROUPS",
+    "EdssChangeRow",
+    "HaltMsTable",
+    "OutcomesAnalysis",
+    "PublishedFigure",
+    "ShevchenkoTable",
+    "SignedRank",
+    "competing_progression",
+    "edss_at_years",
+    "edss_change_table",
+    "halt_ms_table",
+    "published_figures",
+    "run_outcomes",
+    "shevchenko_table",
+    "signed_rank_test",
+]

@@ -1,0 +1,167 @@
+"""EDSS change from baseline at fixed years after the time origin (HALT-MS style).
+
+For year k the assessment used is the EDSS visit closest to ``origin + k * 365.25`` days within
+``window_days`` (default ±182 days), among patients alive at that visit (visits after a
+recorded death cannot exist; patients who died before the window are excluded). The change is
+``EDSS(year k) - baseline EDSS``; reported as median (IQR) with the Wilcoxon signed-rank test of
+a zero median change. The test follows R ``wilcox.test(x, mu = 0)`` exactly: zero differences
+are dropped; the exact distribution is used when fewer than 50 non-zero differences remain and
+there are no ties or zeros, otherwise the normal approximation with tie correction and
+continuity correction (scipy ``wilcoxon`` with those settings).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from hsctms.errors import EstimationError
+from hsctms.survival._common import finite_or_none
+
+YEAR_DAYS = 365.25
+
+
+@dataclass(frozen=True)
+class SignedRank:
+    """Wilcoxon signed-rank test of a zero median (R ``wilcox.test`` conventions)."""
+
+    statistic: float
+    p_value: float
+    n_nonzero: int
+    method: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable form."""
+        return {"statistic": finite_or_none(self.statistic),
+                "p_value": finite_or_none(self.p_value),
+                "n_nonzero": self.n_nonzero, "method": self.method}
+
+
+def signed_rank_test(x: Sequence[float] | np.ndarray) -> SignedRank:
+    """Two-sided Wilcoxon signed-rank test of median 0, as R ``wilcox.test(x)``.
+
+    Returns V (the sum of ranks of positive differences, R's statistic) and the p-value.
+    """
+    d = np.asarray(x, dtype=float)
+    d = d[np.isfinite(d)]
+    zeros = bool(np.any(d == 0))
+    nz = d[d != 0]
+    n = int(nz.size)
+    if n == 0:
+        return SignedRank(float("nan"), float("nan"), 0, "none (all differences zero)")
+    ranks = stats.rankdata(np.abs(nz))
+    v = float(ranks[nz > 0].sum())
+    ties = bool(np.unique(np.abs(nz)).size < n)
+    if n < 50 and not ties and not zeros:
+        res = stats.wilcoxon(nz, zero_method="wilcox", method="exact")
+        return SignedRank(v, float(res.pvalue), n, "exact")
+    res = stats.wilcoxon(nz, zero_method="wilcox", method="approx", correction=True)
+    return SignedRank(v, float(res.pvalue), n, "normal approximation, continuity corrected")
+
+
+@dataclass(frozen=True)
+class EdssChangeRow:
+    """EDSS change from baseline at one time point."""
+
+    year: float
+    n: int
+    median: float
+    q1: float
+    q3: float
+    improved: int
+    stable: int
+    worsened: int
+    test: SignedRank
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable form."""
+        return {
+            "year": self.year, "n": self.n, "median": finite_or_none(self.median),
+            "q1": finite_or_none(self.q1), "q3": finite_or_none(self.q3),
+            "improved": self.improved, "stable": self.stable, "worsened": self.worsened,
+            "wilcoxon": self.test.to_dict(),
+        }
+
+
+def edss_at_years(
+    endpoints: pd.DataFrame,
+    edss: pd.DataFrame,
+    years: Sequence[float],
+    *,
+    window_days: float = 182.0,
+) -> pd.DataFrame:
+    """Per patient and year: the EDSS closest to year k within the window and its change.
+
+    Parameters
+    ----------
+    endpoints
+        Endpoint frame (``patient_id``, ``origin_date``, ``baseline_edss``, ``death_time``,
+        ``death_event``).
+    edss
+        EDSS visits (``patient_id``, ``date``, ``edss``).
+    years
+        Time points in years after the origin.
+    window_days
+        Maximum distance of the visit from the target day.
+
+    Returns
+    -------
+    DataFrame with ``patient_id``, ``year``, ``day``, ``edss``, ``baseline_edss``, ``change``.
+    """
+    need = {"patient_id", "origin_date", "baseline_edss"}
+    if not need <= set(endpoints.columns):
+        raise EstimationError(f"Endpoint frame lacks {sorted(need - set(endpoints.columns))}.",
+                              hint="Pass EndpointResult.to_frame().")
+    base = endpoints[["patient_id", "origin_date", "baseline_edss"]].copy()
+    base["patient_id"] = base["patient_id"].astype(str)
+    vis = edss[["patient_id", "date", "edss"]].dropna().copy()
+    vis["patient_id"] = vis["patient_id"].astype(str)
+    vis = vis.merge(base, on="patient_id", how="inner")
+    vis["day"] = (vis["date"] - vis["origin_date"]).dt.days.astype(float)
+    vis = vis[vis["day"] > 0]
+    if "death_event" in endpoints.columns:
+        dead = endpoints[["patient_id", "death_time", "death_event"]].copy()
+        dead["patient_id"] = dead["patient_id"].astype(str)
+        vis = vis.merge(dead, on="patient_id", how="left")
+        alive = ~((vis["death_event"] == 1) & (vis["day"] > vis["death_time"]))
+        vis = vis[alive]
+    parts = []
+    for k in years:
+        target = float(k) * YEAR_DAYS
+        v = vis.assign(dist=(vis["day"] - target).abs())
+        v = v[v["dist"] <= window_days]
+        v = v.sort_values(["patient_id", "dist", "day"]).drop_duplicates("patient_id")
+        parts.append(pd.DataFrame({
+            "patient_id": v["patient_id"].to_numpy(),
+            "year": float(k),
+            "day": v["day"].to_numpy(),
+            "edss": v["edss"].to_numpy(dtype=float),
+            "baseline_edss": v["baseline_edss"].to_numpy(dtype=float),
+        }))
+    out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
+        columns=["patient_id", "year", "day", "edss", "baseline_edss"])
+    out["change"] = out["edss"] - out["baseline_edss"]
+    return out.dropna(subset=["change"]).reset_index(drop=True)
+
+
+def edss_change_table(at_years: pd.DataFrame, years: Sequence[float]) -> list[EdssChangeRow]:
+    """Median (IQR) change, improved/stable/worsened counts and signed-rank p per year."""
+    rows = []
+    for k in years:
+        ch = at_years.loc[at_years["year"] == float(k), "change"].to_numpy(dtype=float)
+        if ch.size == 0:
+            rows.append(EdssChangeRow(float(k), 0, np.nan, np.nan, np.nan, 0, 0, 0,
+                                      SignedRank(np.nan, np.nan, 0, "none (no data)")))
+            continue
+        q1, med, q3 = np.quantile(ch, [0.25, 0.5, 0.75])
+        rows.append(EdssChangeRow(
+            float(k), int(ch.size), float(med), float(q1), float(q3),
+            int((ch < 0).sum()), int((ch == 0).sum()), int((ch > 0).sum()),
+            signed_rank_test(ch),
+        ))
+    return rows

@@ -1,0 +1,334 @@
+"""The outcomes pipeline: from a cohort (or an endpoint table) to every number of the outcomes
+report.
+
+:func:`run_outcomes` derives the endpoints (``hsctms.endpoints.derive``) unless an endpoint
+result is passed, then computes the median follow-up (reverse Kaplan-Meier), the HALT-MS and
+Shevchenko style tables, a Cox model of event-free survival with a proportional-hazards check,
+and the EDSS trajectories; :class:`OutcomesAnalysis` holds them with ``.summary``,
+``.to_dict()`` (the JSON of ``hsctms analyse --json``) and ``.figures()``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from hsctms._provenance import Provenance
+from hsctms.analysis.published import PublishedFigure, published_figures
+from hsctms.analysis.tables import (
+    PHENOTYPE_GROUPS,
+    YEAR_DAYS,
+    HaltMsTable,
+    ShevchenkoTable,
+    halt_ms_table,
+    shevchenko_table,
+)
+from hsctms.errors import EstimationError, EvidenceError, HsctmsError
+from hsctms.survival import CoxModel, FollowUp, PHTest, cox_ph, median_followup
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.figure import Figure
+
+    from hsctms.model.cohort import Cohort
+
+#: Covariates of the Cox model of event-free survival (dropped when constant or missing).
+COX_COVARIATES: tuple[str, ...] = (
+    "phenotype_group", "age_at_transplant", "baseline_edss", "disease_duration", "intensity",
+)
+
+SCHEMA_VERSION = "1.0"
+
+
+@dataclass
+class OutcomesAnalysis:
+    """Every number of an outcomes analysis (see :func:`run_outcomes`)."""
+
+    frame: pd.DataFrame
+    definition: dict[str, Any]
+    definition_name: str
+    followup: FollowUp
+    halt_ms: HaltMsTable
+    shevchenko: ShevchenkoTable
+    cox: CoxModel | None
+    ph_test: PHTest | None
+    cox_note: str | None
+    trajectories: pd.DataFrame
+    trajectory_summary: pd.DataFrame
+    published: list[PublishedFigure]
+    published_source: str
+    level: float
+    conf_type: str
+    years: tuple[float, ...]
+    provenance: Provenance
+    timings: dict[str, float] = field(default_factory=dict)
+    excluded: int = 0
+
+    @property
+    def n(self) -> int:
+        """Number of patients analysed."""
+        return len(self.frame)
+
+    @property
+    def summary(self) -> str:
+        """Text summary of the whole analysis."""
+        parts = [
+            f"Outcomes analysis of {self.n} patients (definition {self.definition_name!r})"
+            + (" -- SYNTHETIC data" if self.provenance.synthetic else "") + ".",
+            self.followup.summary,
+            self.halt_ms.summary,
+            self.shevchenko.summary,
+        ]
+        if self.cox is not None:
+            parts.append(self.cox.summary)
+        if self.ph_test is not None:
+            parts.append(self.ph_test.summary)
+        if self.cox_note:
+            parts.append(self.cox_note)
+        return "\n".join(parts)
+
+    def to_dict(self) -> dict[str, Any]:
+        """All numbers as JSON-serialisable data (schema in ``docs/outcomes-report.md``)."""
+        return {
+            "schema": "hsctms.outcomes",
+            "schema_version": SCHEMA_VERSION,
+            "n": self.n,
+            "excluded": self.excluded,
+            "synthetic": self.provenance.synthetic,
+            "data_date": self.provenance.data_date,
+            "definition": self.definition,
+            "level": self.level,
+            "conf_type": self.conf_type,
+            "years": list(self.years),
+            "time_unit": "years (365.25 days) from the time origin",
+            "followup": self.followup.to_dict(),
+            "halt_ms": self.halt_ms.to_dict(),
+            "shevchenko": self.shevchenko.to_dict(),
+            "cox_efs": self.cox.to_dict() if self.cox else None,
+            "cox_ph_test": self.ph_test.to_dict() if self.ph_test else None,
+            "cox_note": self.cox_note,
+            "edss_trajectory": self.trajectory_summary.to_dict(orient="records"),
+            "published_source": self.published_source,
+            "provenance": self.provenance.to_dict(),
+        }
+
+    def figures(self) -> dict[str, Figure]:
+        """The report figures: name -> matplotlib Figure."""
+        from hsctms.plots.km import cif_figure, km_figure
+        from hsctms.plots.trajectories import trajectories_figure
+
+        xmax = max(self.years)
+        hm = self.halt_ms.fits
+        sh = self.shevchenko
+        figs = {
+            "efs": km_figure([hm["efs"]], ylabel="Event-free survival", xmax=xmax,
+                             title="Event-free survival"),
+            "endpoints": km_figure(
+                [hm[k] for k in ("worsening", "relapse", "mri_activity", "neda3_loss")],
+                ylabel="Probability free of event", xmax=xmax, ci=False,
+                labels=["No confirmed worsening", "Relapse-free", "MRI activity-free",
+                        "NEDA-3"],
+                title="Freedom from each component"),
+            "efs_by_phenotype": km_figure(
+                [f for g, f in sh.efs_fits.items() if g != "unknown"],
+                ylabel="Event-free survival", xmax=max(sh.years),
+                title="Event-free survival by phenotype"),
+            "progression_cif": cif_figure(
+                [sh.cif], xmax=max(sh.years),
+                title="Confirmed worsening with death as a competing risk"),
+            "edss_trajectories": trajectories_figure(
+                self.trajectories, self.trajectory_summary, xmax=xmax,
+                title="EDSS after transplant"),
+        }
+        for f in figs.values():
+            f.set_layout_engine("constrained")
+        return figs
+
+
+def _published(published: Sequence[PublishedFigure] | None) -> tuple[list[PublishedFigure],
+                                                                      str]:
+    if published is not None:
+        return list(published), "supplied by the caller"
+    try:
+        return published_figures(), "hsctms.evidence (published studies)"
+    except (EvidenceError, ImportError) as exc:
+        return [], f"unavailable ({exc})"
+
+
+def trajectory_data(frame: pd.DataFrame, edss: pd.DataFrame, years: Sequence[float],
+                    *, window_days: float = 182.0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per-visit EDSS in years from origin, and the yearly median/IQR (baseline at year 0)."""
+    from hsctms.analysis.edss_change import edss_at_years
+
+    base = frame[["patient_id", "origin_date", "baseline_edss"]].copy()
+    base["patient_id"] = base["patient_id"].astype(str)
+    v = edss[["patient_id", "date", "edss"]].dropna().copy()
+    v["patient_id"] = v["patient_id"].astype(str)
+    v = v.merge(base, on="patient_id")
+    v["year"] = (v["date"] - v["origin_date"]).dt.days / YEAR_DAYS
+    v = v[(v["year"] >= -0.5) & (v["year"] <= max(years) + 0.5)]
+    visits = v[["patient_id", "year", "edss"]].reset_index(drop=True)
+    at = edss_at_years(frame, edss, years, window_days=window_days)
+    b = frame["baseline_edss"].dropna().to_numpy(float)
+    rows = [{"year": 0.0, "n": int(b.size), "median": float(np.median(b)) if b.size else None,
+             "q1": float(np.quantile(b, 0.25)) if b.size else None,
+             "q3": float(np.quantile(b, 0.75)) if b.size else None}]
+    for k in years:
+        e = at.loc[at["year"] == float(k), "edss"].to_numpy(float)
+        rows.append({"year": float(k), "n": int(e.size),
+                     "median": float(np.median(e)) if e.size else None,
+                     "q1": float(np.quantile(e, 0.25)) if e.size else None,
+                     "q3": float(np.quantile(e, 0.75)) if e.size else None})
+    return visits, pd.DataFrame(rows)
+
+
+def _cox(frame: pd.DataFrame, covariates: Sequence[str], level: float, synthetic: bool,
+         data_date: str | None) -> tuple[CoxModel | None, PHTest | None, str | None]:
+    d = frame.copy()
+    d["efs_years"] = d["efs_time"] / YEAR_DAYS
+    usable = []
+    for c in covariates:
+        if c in d.columns and d[c].notna().mean() >= 0.8 and d[c].dropna().nunique() > 1:
+            usable.append(c)
+    dropped = [c for c in covariates if c not in usable]
+    note = (f"Covariates not used (missing, constant or >20% missing): {', '.join(dropped)}."
+            if dropped else None)
+    if not usable or d["efs_event"].sum() < 5:
+        return None, None, (note or "") + " Cox model not fitted (too few events or covariates)."
+    for c in usable:
+        if not pd.api.types.is_numeric_dtype(d[c]):
+            d[c] = d[c].astype(object)
+    try:
+        model = cox_ph(d, "efs_years", "efs_event", usable, level=level, synthetic=synthetic,
+                       data_date=data_date)
+        return model, model.ph_test(), note
+    except HsctmsError as exc:
+        return None, None, f"Cox model not fitted: {exc.message}"
+
+
+def run_outcomes(
+    cohort: Cohort,
+    definition: Any = "halt_ms",
+    *,
+    level: float = 0.9,
+    years: Sequence[float] = (1, 2, 3, 4, 5),
+    shevchenko_years: Sequence[float] | None = None,
+    conf_type: str = "log-log",
+    endpoints: Any = None,
+    published: Sequence[PublishedFigure] | None = None,
+    cox_covariates: Sequence[str] = COX_COVARIATES,
+    edss_window_days: float = 182.0,
+    progress: Callable[[str], None] | None = None,
+) -> OutcomesAnalysis:
+    """Run the full outcomes analysis of a cohort.
+
+    Parameters
+    ----------
+    cohort
+        The registry cohort (``hsctms.model.Cohort``).
+    definition
+        Endpoint definition name or object (``hsctms.endpoints``), default ``"halt_ms"``.
+    level
+        Confidence level of every interval (HALT-MS reported 90%).
+    years
+        Time points (years) of the HALT-MS table and the EDSS change.
+    shevchenko_years
+        Time points of the Shevchenko table (default 1..max(8, max(years))).
+    conf_type
+        CI transform (``"log-log"`` default, ``"log"``, ``"plain"``).
+    endpoints
+        A precomputed :class:`hsctms.endpoints.EndpointResult` (skips derivation).
+    published
+        Published figures to show; default: looked up in :mod:`hsctms.evidence`.
+    cox_covariates
+        Covariates of the Cox model of EFS (``phenotype_group`` is derived from phenotype).
+    progress
+        Optional callback receiving the name of each stage as it starts.
+
+    Returns
+    -------
+    OutcomesAnalysis
+    """
+    timings: dict[str, float] = {}
+    years = tuple(float(y) for y in years)
+    if not years or min(years) <= 0:
+        raise EstimationError("Years must be positive.", hint="Use e.g. --years 1,2,3,4,5.")
+    sh_years = tuple(float(y) for y in (shevchenko_years or range(1, int(max(8, *years)) + 1)))
+    synthetic = bool(cohort.synthetic)
+    data_date = cohort.data_date.isoformat() if cohort.data_date else None
+
+    def stage(name: str) -> float:
+        if progress:
+            progress(name)
+        return time.perf_counter()
+
+    t0 = stage("endpoints")
+    if endpoints is None:
+        from hsctms.endpoints import derive
+
+        endpoints = derive(cohort, definition)
+    frame = endpoints.to_frame().reset_index(drop=True)
+    if frame.empty:
+        raise EstimationError("No patient has derivable endpoints.",
+                              hint="Check transplants and baseline EDSS in the data.")
+    defn = endpoints.definition
+    timings["endpoints"] = time.perf_counter() - t0
+
+    t0 = stage("covariates")
+    base = cohort.baseline_table()
+    base = base.assign(patient_id=base["patient_id"].astype(str))
+    cols = ["patient_id", "phenotype", "age_at_transplant", "disease_duration", "intensity",
+            "sex", "centre"]
+    frame["patient_id"] = frame["patient_id"].astype(str)
+    frame = frame.merge(base[[c for c in cols if c in base.columns]], on="patient_id",
+                        how="left")
+    frame["phenotype_group"] = frame["phenotype"].map(
+        lambda v: PHENOTYPE_GROUPS.get(str(v), "unknown") if not pd.isna(v) else pd.NA)
+    for c in ("age_at_transplant", "disease_duration", "baseline_edss"):
+        if c in frame.columns:
+            frame[c] = pd.to_numeric(frame[c], errors="coerce").astype(float)
+    pubs, pub_source = _published(published)
+    timings["covariates"] = time.perf_counter() - t0
+
+    t0 = stage("follow-up")
+    fu = median_followup(frame["death_time"].to_numpy(float) / YEAR_DAYS,
+                         frame["death_event"].to_numpy(int), level=level, conf_type=conf_type,
+                         synthetic=synthetic, data_date=data_date)
+    timings["follow-up"] = time.perf_counter() - t0
+
+    t0 = stage("HALT-MS table")
+    halt = halt_ms_table(frame, cohort.edss, years=years, level=level, conf_type=conf_type,
+                         published=pubs, edss_window_days=edss_window_days,
+                         synthetic=synthetic, data_date=data_date)
+    timings["HALT-MS table"] = time.perf_counter() - t0
+
+    t0 = stage("Shevchenko table")
+    shev = shevchenko_table(frame, frame["phenotype"], years=sh_years, level=level,
+                            conf_type=conf_type, published=pubs, synthetic=synthetic,
+                            data_date=data_date)
+    timings["Shevchenko table"] = time.perf_counter() - t0
+
+    t0 = stage("Cox model")
+    cox, ph, note = _cox(frame, cox_covariates, level, synthetic, data_date)
+    timings["Cox model"] = time.perf_counter() - t0
+
+    t0 = stage("trajectories")
+    visits, traj = trajectory_data(frame, cohort.edss, years, window_days=edss_window_days)
+    timings["trajectories"] = time.perf_counter() - t0
+
+    prov = Provenance("outcomes_analysis",
+                      {"definition": getattr(defn, "name", str(definition)), "level": level,
+                       "conf_type": conf_type, "years": list(years)},
+                      n=len(frame), synthetic=synthetic, data_date=data_date)
+    return OutcomesAnalysis(
+        frame=frame, definition=defn.to_dict() if hasattr(defn, "to_dict") else {},
+        definition_name=getattr(defn, "name", str(definition)), followup=fu, halt_ms=halt,
+        shevchenko=shev, cox=cox, ph_test=ph, cox_note=note, trajectories=visits,
+        trajectory_summary=traj, published=pubs, published_source=pub_source, level=level,
+        conf_type=conf_type, years=years, provenance=prov, timings=timings,
+        excluded=len(getattr(endpoints, "excluded", [])),
+    )

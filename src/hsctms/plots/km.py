@@ -1,0 +1,206 @@
+"""Kaplan-Meier and cumulative-incidence figures with CI bands, censoring marks and a
+numbers-at-risk table under the axis (publication style, Okabe-Ito colours).
+
+Numbers at risk are #(T >= t) (R's convention), computed from the fitted objects, not by a
+plotting library.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from hsctms.plots._style import PALETTE, new_axes
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.axes import Axes
+
+    from hsctms.survival.cif import CumulativeIncidence
+    from hsctms.survival.km import KaplanMeier
+
+
+def _risk_times(max_t: float, times: Sequence[float] | None) -> list[float]:
+    if times is not None:
+        return [float(t) for t in times]
+    step = 1.0 if max_t <= 10 else float(np.ceil(max_t / 8))
+    return [float(t) for t in np.arange(0.0, max_t + 1e-9, step)]
+
+
+def add_risk_table(
+    ax: Axes,
+    labels: Sequence[str],
+    counts: Sequence[Sequence[int]],
+    times: Sequence[float],
+    colors: Sequence[str],
+    *,
+    title: str = "Number at risk",
+) -> None:
+    """Write a numbers-at-risk table under ``ax`` (one row per curve, columns at ``times``)."""
+    from matplotlib.transforms import blended_transform_factory
+
+    trans = blended_transform_factory(ax.transData, ax.transAxes)
+    base = -0.25
+    ax.text(0.0, base + 0.065, title, transform=ax.transAxes, ha="left", va="bottom",
+            fontsize=8.5, fontweight="bold")
+    for i, (label, row) in enumerate(zip(labels, counts, strict=True)):
+        y = base - 0.075 * i
+        ax.text(-0.055, y, label, transform=ax.transAxes, ha="right", va="center", fontsize=8,
+                color=colors[i % len(colors)])
+        for t, c in zip(times, row, strict=True):
+            ax.text(t, y, f"{int(c)}", transform=trans, ha="center", va="center", fontsize=8,
+                    clip_on=False)
+
+
+def _step(ax: Axes, x: np.ndarray, y: np.ndarray, lo: np.ndarray | None,
+          hi: np.ndarray | None, color: str, label: str | None, start: float,
+          ci: bool) -> None:
+    xs = np.r_[0.0, x]
+    ys = np.r_[start, y]
+    ax.step(xs, ys, where="post", color=color, lw=1.8, label=label)
+    if ci and lo is not None and hi is not None:
+        # limits are undefined (NaN) where the estimate is 0 (as in R); draw them as 0 so the
+        # band of the previous step is not cut short
+        undefined = (np.isnan(lo) | np.isnan(hi)) & ((y == 0.0) | (y == 1.0))
+        lo = np.where(undefined, y, lo)
+        hi = np.where(undefined, y, hi)
+        ax.fill_between(xs, np.r_[start, lo], np.r_[start, hi], step="post", color=color,
+                        alpha=0.18, lw=0)
+
+
+def plot_km(
+    fits: Sequence[KaplanMeier],
+    ax: Axes | None = None,
+    *,
+    ci: bool = True,
+    censor_marks: bool = True,
+    risk_table: bool = True,
+    risk_times: Sequence[float] | None = None,
+    xlabel: str = "Years since transplant",
+    ylabel: str = "Survival probability",
+    title: str | None = None,
+    xmax: float | None = None,
+    colors: Sequence[str] = PALETTE,
+    show_percent: bool = True,
+    labels: Sequence[str] | None = None,
+) -> Axes:
+    """Kaplan-Meier curves (one per fit) with CI bands, censoring ticks and a risk table.
+
+    The legend states the CI level and transform of the fits; ``labels`` overrides the fits'
+    labels in the legend and the risk table.
+    """
+    names = list(labels) if labels is not None else [
+        (f.label if len(fits) > 1 and f.label else "All patients") for f in fits]
+    ax = new_axes(ax, figsize=(6.4, 4.6 + 0.25 * len(fits)))
+    max_t = xmax if xmax is not None else max(float(f.time.max()) if f.time.size else 1.0
+                                             for f in fits)
+    for i, f in enumerate(fits):
+        color = colors[i % len(colors)]
+        label = f"{names[i]} (n={f.n})"
+        _step(ax, f.time, f.surv, f.lower, f.upper, color, label, 1.0, ci)
+        if censor_marks:
+            cens = (f.n_censor > 0) & (f.time <= max_t)
+            ax.plot(f.time[cens], f.surv[cens], ls="none", marker="|", ms=6, mew=1.0,
+                    color=color)
+    ax.set_xlim(0, max_t)
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if show_percent:
+        from matplotlib.ticker import PercentFormatter
+
+        ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    if title:
+        ax.set_title(title, loc="left")
+    f0 = fits[0]
+    note = (f"shaded: {100 * f0.level:g}% CI ({f0.conf_type})" if ci else "") + (
+        "; | censored" if censor_marks else "")
+    leg = ax.legend(loc="lower left", title=note.strip("; ") or None, fontsize=8.5,
+                    title_fontsize=7.5, alignment="left")
+    leg.get_title().set_color("0.35")
+    if risk_table:
+        times = [t for t in _risk_times(max_t, risk_times) if t <= max_t]
+        ax.set_xticks(times)
+        add_risk_table(ax, names, [f.at_risk(times).tolist() for f in fits], times, colors)
+    return ax
+
+
+def plot_cif(
+    fits: Sequence[CumulativeIncidence],
+    ax: Axes | None = None,
+    *,
+    cause: int = 1,
+    competing: bool = True,
+    ci: bool = True,
+    risk_table: bool = True,
+    risk_times: Sequence[float] | None = None,
+    xlabel: str = "Years since transplant",
+    ylabel: str = "Cumulative incidence",
+    title: str | None = None,
+    xmax: float | None = None,
+    ymax: float | None = None,
+    colors: Sequence[str] = PALETTE,
+) -> Axes:
+    """Cumulative incidence curves with CI bands and a risk table.
+
+    With one fit, the cause of interest and (``competing=True``) each competing cause are drawn;
+    with several fits (groups), the cause of interest of each group.
+    """
+    ax = new_axes(ax, figsize=(6.4, 4.6 + 0.25 * len(fits)))
+    max_t = xmax if xmax is not None else max(float(f.time.max()) if f.time.size else 1.0
+                                             for f in fits)
+    top = 0.0
+    series: list[tuple[CumulativeIncidence, int, str]] = []
+    if len(fits) == 1:
+        f = fits[0]
+        causes = list(f.causes) if competing else [cause]
+        causes.sort(key=lambda k: k != cause)
+        series = [(f, k, f.cause_names.get(k, str(k))) for k in causes]
+    else:
+        series = [(f, cause, f"{f.label} (n={f.n})") for f in fits]
+    for i, (f, k, label) in enumerate(series):
+        j = f.causes.index(k)
+        color = colors[i % len(colors)]
+        _step(ax, f.time, f.cif[:, j], f.lower[:, j], f.upper[:, j], color, label, 0.0,
+              ci)
+        vis = f.time <= max_t
+        hi = f.upper[vis, j]
+        top = max(top, float(np.nanmax(hi)) if hi.size and np.isfinite(hi).any() else 0.0,
+                  float(f.cif[vis, j].max()) if vis.any() else 0.0)
+    ax.set_xlim(0, max_t)
+    ax.set_ylim(0, ymax if ymax is not None else min(1.0, max(0.1, top * 1.15)))
+    from matplotlib.ticker import PercentFormatter
+
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title, loc="left")
+    f0 = fits[0]
+    note = "Aalen-Johansen" + (f"; shaded: {100 * f0.level:g}% CI ({f0.conf_type})" if ci
+                               else "")
+    leg = ax.legend(loc="upper left", title=note, fontsize=8.5, title_fontsize=7.5,
+                    alignment="left")
+    leg.get_title().set_color("0.35")
+    if risk_table:
+        times = [t for t in _risk_times(max_t, risk_times) if t <= max_t]
+        ax.set_xticks(times)
+        from hsctms.survival._common import at_risk
+
+        add_risk_table(ax, [f.label or "All" for f in fits],
+                       [at_risk(f.durations, times).tolist() for f in fits], times,
+                       colors if len(fits) > 1 else ["0.2"])
+    return ax
+
+
+def km_figure(fits: Sequence[KaplanMeier], **kwargs: Any) -> Any:
+    """A new figure with :func:`plot_km`; returns the Figure."""
+    ax = plot_km(fits, **kwargs)
+    return ax.figure
+
+
+def cif_figure(fits: Sequence[CumulativeIncidence], **kwargs: Any) -> Any:
+    """A new figure with :func:`plot_cif`; returns the Figure."""
+    ax = plot_cif(fits, **kwargs)
+    return ax.figure

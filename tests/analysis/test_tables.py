@@ -1,0 +1,118 @@
+"""Study-style tables: consistency with the survival layer, coding rules, published lookup."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from hsctms.analysis.published import PublishedFigure, published_figures
+from hsctms.analysis.tables import (
+    YEAR_DAYS,
+    competing_progression,
+    halt_ms_table,
+    share,
+    shevchenko_table,
+)
+from hsctms.errors import EstimationError
+from hsctms.survival import cumulative_incidence, kaplan_meier, logrank_test
+
+ENDPOINTS = ("worsening", "improvement", "relapse", "mri_activity", "neda3_loss", "efs",
+             "death")
+
+
+def synthetic_frame(n: int = 200, seed: int = 3) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    fu = rng.uniform(200, 3500, n).round()
+    out: dict[str, object] = {
+        "patient_id": [f"P{i}" for i in range(n)],
+        "origin_date": pd.Timestamp("2015-01-01"),
+        "baseline_edss": rng.choice([2.0, 3.0, 4.5, 6.0], n),
+        "baseline_date": pd.Timestamp("2014-12-01"),
+        "followup_days": fu,
+    }
+    for ep in ENDPOINTS:
+        t = rng.exponential(4000 if ep != "death" else 30000, n).round() + 1
+        out[f"{ep}_time"] = np.minimum(t, fu)
+        out[f"{ep}_event"] = (t <= fu).astype(int)
+    return pd.DataFrame(out)
+
+
+def test_halt_ms_rows_equal_kaplan_meier_in_years() -> None:
+    f = synthetic_frame()
+    tab = halt_ms_table(f, pd.DataFrame(columns=["patient_id", "date", "edss"]).astype(
+        {"date": "datetime64[ns]", "edss": float}), years=(1, 3, 5), level=0.9)
+    km = kaplan_meier(f["efs_time"] / YEAR_DAYS, f["efs_event"], level=0.9)
+    ref = km.survival_at([1, 3, 5])
+    rows = [r for r in tab.rows if r.endpoint == "efs"]
+    np.testing.assert_allclose([r.estimate for r in rows], ref["surv"], rtol=0, atol=1e-15)
+    np.testing.assert_allclose([r.lower for r in rows], ref["lower"], rtol=0, atol=1e-15)
+    assert [r.at_risk for r in rows] == [int((f["efs_time"] / YEAR_DAYS >= y).sum())
+                                         for y in (1, 3, 5)]
+    assert [r.events for r in rows] == [int(((f["efs_time"] / YEAR_DAYS <= y)
+                                             & (f["efs_event"] == 1)).sum()) for y in (1, 3, 5)]
+    assert tab.conf_type == "log-log" and tab.level == 0.9
+    assert "90% CI" in tab.summary
+
+
+def test_competing_progression_coding() -> None:
+    f = pd.DataFrame({
+        "worsening_time": [100.0, 200.0, 300.0, 400.0],
+        "worsening_event": [1, 0, 0, 1],
+        "death_time": [500.0, 250.0, 350.0, 390.0],
+        "death_event": [0, 1, 0, 1],
+    })
+    t, cause = competing_progression(f)
+    assert cause.tolist() == [1, 2, 0, 1]
+    np.testing.assert_allclose(t * YEAR_DAYS, [100, 250, 300, 400])
+
+
+def test_shevchenko_table_consistent_with_survival_layer() -> None:
+    f = synthetic_frame(seed=5)
+    ph = np.where(np.arange(len(f)) % 3 == 0, "SPMS", "RRMS")
+    tab = shevchenko_table(f, ph, years=(2, 8), level=0.95)
+    t, c = competing_progression(f)
+    ref = cumulative_incidence(t, c).incidence_at([2, 8])
+    np.testing.assert_allclose([r.estimate for r in tab.progression], ref["cif"], atol=1e-15)
+    grp = np.where(ph == "RRMS", "relapsing", "progressive")
+    lr = logrank_test(f["efs_time"] / YEAR_DAYS, f["efs_event"], grp)
+    assert tab.logrank is not None
+    assert tab.logrank.statistic == pytest.approx(lr.statistic)
+    assert tab.group_n == {"progressive": int((ph == "SPMS").sum()),
+                           "relapsing": int((ph == "RRMS").sum())}
+    assert tab.improvement.events == int(f["improvement_event"].sum())
+
+
+def test_share_is_clopper_pearson() -> None:
+    s = share(7, 20, 0.95, "x")
+    assert s.lower == pytest.approx(stats.beta.ppf(0.025, 7, 14))
+    assert s.upper == pytest.approx(stats.beta.ppf(0.975, 8, 13))
+
+
+def test_published_figures_from_evidence_are_labelled() -> None:
+    figs = published_figures()
+    efs = [f for f in figs if f.study_id == "nash2017" and f.outcome == "event_free"]
+    assert efs and efs[0].estimate == pytest.approx(0.692)
+    assert efs[0].lower == pytest.approx(0.502) and efs[0].level == 0.9
+    d = efs[0].to_dict()
+    assert d["label"] == "published" and "Neurology" in d["citation"]
+    tab = halt_ms_table(synthetic_frame(), pd.DataFrame(
+        {"patient_id": pd.Series(dtype=str), "date": pd.Series(dtype="datetime64[ns]"),
+         "edss": pd.Series(dtype=float)}), published=figs)
+    assert tab.published["efs"].estimate == pytest.approx(0.692)
+
+
+def test_missing_endpoint_column_is_a_clear_error() -> None:
+    f = synthetic_frame().drop(columns=["efs_time"])
+    with pytest.raises(EstimationError, match="efs"):
+        halt_ms_table(f, pd.DataFrame(columns=["patient_id", "date", "edss"]))
+
+
+def test_published_parameter_fallback() -> None:
+    fig = PublishedFigure("nash2017", "HALT-MS", "Nash 2017", "event_free", "all", 5.0, "5 y",
+                          0.692, 0.502, 0.821, 0.9, "percent", "EFS", True, 24)
+    tab = halt_ms_table(synthetic_frame(), pd.DataFrame(
+        {"patient_id": pd.Series(dtype=str), "date": pd.Series(dtype="datetime64[ns]"),
+         "edss": pd.Series(dtype=float)}), published=[fig])
+    assert tab.published["efs"] is fig
