@@ -253,3 +253,16 @@ def test_derive_on_cohort_with_calendar_dates() -> None:
     out = res.to_dict()
     assert out["provenance"]["synthetic"] is True and out["n"] == 1
     assert "SYNTHETIC" in res.summary
+
+
+def test_summary_table_and_plot() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    res = run([(0, 2), (90, 3), (258, 3)], relapses=[400])
+    tab = res.summary_table().set_index("endpoint")
+    assert tab.loc["worsening", "events"] == 1 and tab.loc["worsening", "share"] == 1.0
+    assert tab.loc["worsening", "median_days_to_event"] == 90.0
+    assert tab.loc["death", "events"] == 0
+    ax = res.plot()
+    assert len(ax.patches) == len(res.endpoints)

@@ -82,6 +82,23 @@ class EndpointResult:
         """Number of patients with an event, per endpoint."""
         return {e: int(self.frame[f"{e}_event"].sum()) for e in self.endpoints}
 
+    def summary_table(self) -> pd.DataFrame:
+        """One row per endpoint: label, patients with event, share, and median time to event
+        among those with one (days) - ready for a report table."""
+        rows = []
+        for e in self.endpoints:
+            ev = self.frame[f"{e}_event"] == 1
+            times = self.frame.loc[ev, f"{e}_time"]
+            rows.append({
+                "endpoint": e,
+                "label": LABELS[e],
+                "events": int(ev.sum()),
+                "n": self.n,
+                "share": float(ev.mean()) if self.n else float("nan"),
+                "median_days_to_event": float(times.median()) if len(times) else float("nan"),
+            })
+        return pd.DataFrame(rows)
+
     def class_counts(self) -> dict[str, int]:
         """Worsening events in the events table by class (PIRA / RAW / undetermined)."""
         w = self.events[self.events["event_type"] == "worsening"]
