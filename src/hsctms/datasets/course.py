@@ -98,6 +98,15 @@ def _count_in(sorted_keys: IntArray, pid: IntArray, lo: IntArray, hi: IntArray) 
     return (right - left).astype(np.int64)
 
 
+def _sort_unique(pid: IntArray, day: IntArray) -> tuple[IntArray, IntArray]:
+    """Events sorted by patient and day, at most one per patient-day."""
+    order = np.lexsort((day, pid))
+    pid, day = pid[order], day[order]
+    keep = np.ones(len(pid), dtype=bool)
+    keep[1:] = (pid[1:] != pid[:-1]) | (day[1:] != day[:-1])
+    return pid[keep], day[keep]
+
+
 def _poisson_times(rng: np.random.Generator, rate_per_year: FloatArray, start: FloatArray,
                    stop: FloatArray) -> tuple[IntArray, IntArray]:
     """Events of a homogeneous Poisson process on [start, stop) per patient -> (pid, day)."""
@@ -106,12 +115,16 @@ def _poisson_times(rng: np.random.Generator, rate_per_year: FloatArray, start: F
     counts = rng.poisson(lam)
     pid = np.repeat(np.arange(len(start), dtype=np.int64), counts)
     day = start[pid] + rng.random(len(pid)) * span[pid]
-    day_i = np.floor(day).astype(np.int64)
-    order = np.lexsort((day_i, pid))
-    pid, day_i = pid[order], day_i[order]
-    keep = np.ones(len(pid), dtype=bool)
-    keep[1:] = (pid[1:] != pid[:-1]) | (day_i[1:] != day_i[:-1])  # one event per day
-    return pid[keep], day_i[keep]
+    return pid, np.floor(day).astype(np.int64)
+
+
+def _piecewise_events(rng: np.random.Generator, rate_per_year: FloatArray, factor: FloatArray,
+                      start: FloatArray, split: FloatArray, stop: FloatArray
+                      ) -> tuple[IntArray, IntArray]:
+    """Poisson events with rate ``rate * factor`` before ``split`` and ``rate`` after it."""
+    p1, d1 = _poisson_times(rng, rate_per_year * factor, start, np.minimum(split, stop))
+    p2, d2 = _poisson_times(rng, rate_per_year, np.maximum(split, start), stop)
+    return _sort_unique(np.concatenate([p1, p2]), np.concatenate([d1, d2]))
 
 
 def _visit_grid(rng: np.random.Generator, nominal: FloatArray, n: int, jitter: float,
@@ -225,8 +238,10 @@ def simulate_course(
     # -- relapses and frailty -------------------------------------------------------------
     shape = params["relapse_shape"]
     frailty = rng.gamma(shape, 1.0 / shape)
-    r_pid, r_day = _poisson_times(rng, params["relapse_rate"] * frailty, np.full(n, 30.0),
-                                  end)
+    split = params["early_years"] * DAYS_PER_YEAR
+    factor = params["early_factor"]
+    r_pid, r_day = _piecewise_events(rng, params["relapse_rate"] * frailty, factor,
+                                     np.full(n, 30.0), split, end)
     r_keys = _keys(r_pid, r_day)
     residual = rng.random(len(r_pid)) < post.relapse_residual_prob
     res_keys = r_keys[residual]
@@ -234,7 +249,8 @@ def simulate_course(
     # -- MRI episodes ---------------------------------------------------------------------
     lo, hi = schedule.mri_rebaseline_days
     rebase = np.floor(rng.uniform(lo, hi + 1, n))
-    e_pid, e_day = _poisson_times(rng, params["mri_rate"] * frailty, rebase + 1, end)
+    e_pid, e_day = _piecewise_events(rng, params["mri_rate"] * frailty, factor, rebase + 1,
+                                     split, end)
     linked = rng.random(len(r_pid)) < params["relapse_mri_prob"][r_pid]
     linked &= r_day > rebase[r_pid]
     e_pid = np.concatenate([e_pid, r_pid[linked]])
@@ -242,9 +258,9 @@ def simulate_course(
     e_keys = np.sort(_keys(e_pid, e_day))
 
     # -- disability -----------------------------------------------------------------------
-    k_max = 4
-    gaps = _exp_days(rng, params["worsening_hazard"][:, None], (n, k_max))
-    w_times = np.floor(np.cumsum(gaps, axis=1))
+    w_pid, w_day = _piecewise_events(rng, params["worsening_hazard"], factor, np.zeros(n),
+                                     split, end)
+    w_keys = _keys(w_pid, w_day)  # sorted by construction
     step = worsening_step(base)
     t_impr = np.floor(_exp_days(rng, params["improvement_hazard"]))
     has_impr = t_impr < params["improvement_window"] * DAYS_PER_YEAR
@@ -267,7 +283,7 @@ def simulate_course(
     t = v_day.astype(float)
     value = base[v_pid].copy()
     post_visit = v_day > 0
-    n_w = (w_times[v_pid] <= t[:, None]).sum(axis=1)
+    n_w = np.maximum(_count_in(w_keys, v_pid, np.zeros_like(v_day), v_day), 0)
     value += n_w * step[v_pid]
     value -= np.where(has_impr[v_pid] & (t >= t_impr[v_pid]), impr_mag[v_pid], 0.0)
     in_trans = (t >= t_start[v_pid]) & (t <= t_stop[v_pid])
@@ -327,7 +343,7 @@ def simulate_course(
         "lost_to_follow_up": lost,
         "first_relapse_day": first_rel,
         "first_mri_day": first_mri,
-        "first_worsening_day": w_times[:, 0],
+        "first_worsening_day": _first_day(w_pid, w_day, n),
         "improvement_day": np.where(has_impr, t_impr, np.nan),
         "transient_worsening_day": np.where(trans, np.floor(t_start), np.nan),
         "baseline_edss": base,

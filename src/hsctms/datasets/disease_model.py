@@ -68,6 +68,9 @@ class ArmParameters:
         Hazard of a sustained EDSS improvement step per year during ``improvement_window``.
     improvement_window
         Years after the origin during which sustained improvement can start.
+    early_factor, early_years
+        Relapse, MRI-activity and worsening rates are multiplied by ``early_factor`` during
+        the first ``early_years`` (front-loaded activity after treatment).
     transient_worsening_prob
         Probability of a transient early EDSS worsening (resolves before day 120).
     early_death_prob
@@ -91,6 +94,8 @@ class ArmParameters:
     mri_residual_prob: float = 0.0
     relapse_mri_prob: float = 0.5
     improvement_window: float = 2.0
+    early_factor: float = 1.0
+    early_years: float = 2.0
     transient_worsening_prob: float = 0.0
     early_death_prob: float = 0.0
     other_death_rate: float = 0.0015
@@ -247,19 +252,19 @@ class PostTransplantParams:
     """Post-transplant course by phenotype with multipliers by intensity."""
 
     relapse_rate: tuple[tuple[str, float], ...] = _p(
-        (("RRMS", 0.04), ("SPMS", 0.008), ("PPMS", 0.004), ("PRMS", 0.03)),
+        (("RRMS", 0.034), ("SPMS", 0.008), ("PPMS", 0.004), ("PRMS", 0.03)),
         f"{_EV} §1b S1 (HALT-MS RFS 86.9% at 5 y), S10 (RFS 87% at 5 y), S12 (ARR 0.04), S6 "
         "(SPMS RFS 98.1% at 5 y); PPMS/PRMS: assumption")
     relapse_shape: float = _p(0.5, "assumption (negative binomial dispersion 2)")
     mri_rate: tuple[tuple[str, float], ...] = _p(
-        (("RRMS", 0.036), ("SPMS", 0.02), ("PPMS", 0.015), ("PRMS", 0.03)),
+        (("RRMS", 0.028), ("SPMS", 0.02), ("PPMS", 0.015), ("PRMS", 0.03)),
         f"{_EV} §1b S1 (MRI-activity-free 86.3% at 5 y), S10 (85% at 5 y), S14 (90% 2 y, 85% "
         "4 y); progressive: assumption")
     mri_residual_prob: float = _p(0.10, f"{_EV} §1b S17 (Das 2021: residual MRI activity "
                                         "only in first 6 months, 3/20)")
     relapse_mri_prob: float = _p(0.5, "assumption")
     worsening_hazard: tuple[tuple[str, float], ...] = _p(
-        (("RRMS", 0.02), ("SPMS", 0.075), ("PPMS", 0.07), ("PRMS", 0.05)),
+        (("RRMS", 0.032), ("SPMS", 0.085), ("PPMS", 0.08), ("PRMS", 0.06)),
         f"{_EV} §1b S1 (HALT-MS PFS 91.3% at 5 y), S13 (RR 85.5%, progressive 71.0% at 5 y), "
         "S6 (SPMS PFS 66% at 4 y); §2 PRISMA 2020 (PFS RRMS 81%, PPMS 78%, SPMS 60%); "
         "measurement noise adds a few spurious confirmed events")
@@ -269,6 +274,10 @@ class PostTransplantParams:
         "-0.5), S18 (21% improved >=1, progressive); calibrated loosely")
     improvement_window: float = _p(2.0, f"{_EV} §1b S3 (MIST EDSS fall in first year); "
                                         "window: assumption")
+    early_factor: float = _p(1.5, f"{_EV} §2 Sormani 2017 (progression 17.1% at 2 y vs 23.3% at "
+                                  "5 y; NEDA 83% at 2 y vs 67% at 5 y: front-loaded); "
+                                  "magnitude: assumption")
+    early_years: float = _p(2.0, f"{_EV} §2 Sormani 2017 (2-year landmark)")
     transient_worsening_prob: tuple[tuple[str, float], ...] = _p(
         (("RRMS", 0.10), ("SPMS", 0.20), ("PPMS", 0.20), ("PRMS", 0.15)),
         f"{_EV} Notes: late additions (PMC6867671 Table 2: neurological worsening with "
@@ -408,7 +417,7 @@ class VisitSchedule:
         (6, 12), f"{_EV} Notes: late additions (MRI at 6 and 12 months then annually)")
     mri_late_interval_months: float = _p(12.0, f"{_EV} Notes: late additions")
     mri_rebaseline_days: tuple[int, int] = _p(
-        (150, 180), "assumption (re-baseline scan lands before day 183, inside a 6-month "
+        (150, 175), "assumption (re-baseline scan lands before day 180, inside a 6-month "
                     "MRI re-baseline window)")
     mri_jitter_days: int = _p(30, "assumption")
     mri_miss_prob: float = _p(0.10, "assumption")
@@ -423,7 +432,7 @@ class DiseaseModel:
     --------
     >>> m = DiseaseModel()
     >>> m.arm("RRMS", "intermediate").relapse_rate
-    0.04
+    0.034
     >>> sorted(m.to_dict())[:3]
     ['adverse_events', 'labs', 'mortality']
     """
@@ -460,6 +469,8 @@ class DiseaseModel:
             * dict(post.worsening_intensity)[intensity],
             improvement_hazard=dict(post.improvement_hazard)[phenotype],
             improvement_window=post.improvement_window,
+            early_factor=post.early_factor,
+            early_years=post.early_years,
             transient_worsening_prob=dict(post.transient_worsening_prob)[phenotype],
             early_death_prob=min(trm, 1.0),
             other_death_rate=dict(mort.other_death_rate)[phenotype],
@@ -518,6 +529,12 @@ def ahsct(phenotype: str = "RRMS", intensity: str = "intermediate",
     return (model or DiseaseModel()).arm(phenotype, intensity)
 
 
+#: aHSCT RRMS (intermediate) worsening and improvement hazards that the comparator presets
+#: divide by the published aHSCT-vs-drug hazard ratios.
+_AHSCT_RR_WORSENING = 0.032
+_AHSCT_RR_IMPROVEMENT = 0.30
+
+
 def alemtuzumab() -> ArmParameters:
     """Alemtuzumab (RRMS).
 
@@ -540,7 +557,7 @@ def ocrelizumab() -> ArmParameters:
     paper)); MRI rate: assumption.
     """
     return ArmParameters(name="ocrelizumab", relapse_rate=0.08, mri_rate=0.10,
-                         worsening_hazard=0.02 / 0.41, improvement_hazard=0.30 / 2.31,
+                         worsening_hazard=_AHSCT_RR_WORSENING / 0.41, improvement_hazard=_AHSCT_RR_IMPROVEMENT / 2.31,
                          treatment="ocrelizumab", conditioning=None)
 
 
@@ -560,7 +577,7 @@ def fingolimod() -> ArmParameters:
     assumption.
     """
     return ArmParameters(name="fingolimod", relapse_rate=0.20, mri_rate=0.25,
-                         worsening_hazard=0.02 / 0.49, improvement_hazard=0.30 / 2.62,
+                         worsening_hazard=_AHSCT_RR_WORSENING / 0.49, improvement_hazard=_AHSCT_RR_IMPROVEMENT / 2.62,
                          treatment="fingolimod", conditioning=None)
 
 
