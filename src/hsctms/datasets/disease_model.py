@@ -557,7 +557,8 @@ def ocrelizumab() -> ArmParameters:
     paper)); MRI rate: assumption.
     """
     return ArmParameters(name="ocrelizumab", relapse_rate=0.08, mri_rate=0.10,
-                         worsening_hazard=_AHSCT_RR_WORSENING / 0.41, improvement_hazard=_AHSCT_RR_IMPROVEMENT / 2.31,
+                         worsening_hazard=_AHSCT_RR_WORSENING / 0.41,
+                         improvement_hazard=_AHSCT_RR_IMPROVEMENT / 2.31,
                          treatment="ocrelizumab", conditioning=None)
 
 
@@ -577,7 +578,8 @@ def fingolimod() -> ArmParameters:
     assumption.
     """
     return ArmParameters(name="fingolimod", relapse_rate=0.20, mri_rate=0.25,
-                         worsening_hazard=_AHSCT_RR_WORSENING / 0.49, improvement_hazard=_AHSCT_RR_IMPROVEMENT / 2.62,
+                         worsening_hazard=_AHSCT_RR_WORSENING / 0.49,
+                         improvement_hazard=_AHSCT_RR_IMPROVEMENT / 2.62,
                          treatment="fingolimod", conditioning=None)
 
 
