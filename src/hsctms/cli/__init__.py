@@ -39,6 +39,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "hsctms.cli.design",
     "hsctms.cli.endpoints",
     "hsctms.cli.datasets",
+    "hsctms.cli.expect",
+    "hsctms.cli.analyse",
 )
 
 

@@ -1,0 +1,599 @@
+"""Personalised "what to expect" figures, read from the evidence base for a person's stratum.
+
+Nothing here is invented: every number is a row of :mod:`hsctms.evidence` (a study's own
+figure, or a published meta-analysis), carried with its source, time frame, population,
+uncertainty and *(unverified)* flag. The module only *selects* rows for the person and converts
+percentages to "out of 100 people" (and rates per 1,000 person-years to per 100 per year).
+
+Stratum
+    ``phenotype_group``: *relapsing* (RRMS, PRMS) or *progressive* (SPMS, PPMS). Figures are
+    taken from populations of that group only: subgroup rows (``RRMS``, ``SPMS``,
+    ``progressive``...) or whole cohorts made up entirely of that group. Mixed cohorts are not
+    used for a personal figure, because their results blend groups with very different outcomes.
+    The EDSS band, age band and planned intensity are reported, and the person's EDSS and age are
+    compared with the study populations; the published evidence is not broken down by EDSS or
+    age, so no figure is adjusted for them (that would need individual patient data).
+
+Time frames
+    Benefit figures are shown at exactly 2, 5 and 10 years (rows within 0.05 years). Where no
+    study of the stratum reports a time point the estimate says "no reliable data".
+
+Availability
+    ``available`` (two or more studies), ``thin`` (one study) or ``no_data``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from hsctms._provenance import Provenance
+from hsctms.errors import EvidenceError
+from hsctms.model.scales import edss_band
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+    from hsctms.evidence import EvidenceBase
+    from hsctms.patient.profile import PatientProfile
+
+Availability = Literal["available", "thin", "no_data"]
+
+#: Benefit outcomes shown at fixed time points, with plain-language wording.
+BENEFITS: dict[str, str] = {
+    "progression_free": "had no confirmed worsening of disability",
+    "relapse_free": "had no relapse",
+    "neda": "had no sign of MS activity at all (no relapse, no worsening, no new MRI lesions)",
+}
+TIME_POINTS: tuple[float, ...] = (2.0, 5.0, 10.0)
+
+#: Harms shown for aHSCT, in order, with plain-language wording.
+HARMS_SHOWN: dict[str, str] = {
+    "febrile_neutropenia": "had a fever while their white cell count was very low "
+                           "(febrile neutropenia), needing antibiotics in hospital",
+    "infection": "were diagnosed with an infection (6 months or more after treatment)",
+    "herpes_zoster": "had shingles (herpes zoster)",
+    "thyroid": "developed thyroid disease (a new autoimmune condition)",
+    "secondary_autoimmunity": "developed another autoimmune disease",
+    "itp": "developed immune thrombocytopenia (low platelets)",
+    "ebv_reactivation": "had Epstein-Barr virus reactivation in the blood",
+    "secondary_malignancy": "developed a new cancer or a bone-marrow disorder",
+    "menses_recovery": "of women had their periods come back",
+    "pregnancy": "of women later became pregnant",
+    "grade3_ae": "had a severe (grade 3 or worse) side effect in the first 100 days",
+}
+_COMPARED_HARMS: dict[str, str] = {**HARMS_SHOWN, "death": "died (from any cause)"}
+
+#: Comparator arms shown beside aHSCT.
+COMPARATORS: dict[str, str] = {
+    "alemtuzumab": "alemtuzumab",
+    "ocrelizumab": "ocrelizumab",
+    "fingolimod": "fingolimod",
+    "dmt": "other DMTs (higher-efficacy or different class)",
+    "non_induction_dmt": "other DMTs (natalizumab, dimethyl fumarate, rituximab, fingolimod)",
+}
+
+AGE_BANDS: tuple[tuple[float, float, str], ...] = (
+    (0, 35, "under 35"), (35, 45, "35-44"), (45, 55, "45-54"), (55, 200, "55 or older"))
+
+
+def age_band(age: float | None) -> str | None:
+    """Age band label (``under 35``, ``35-44``, ``45-54``, ``55 or older``)."""
+    if age is None:
+        return None
+    return next(label for lo, hi, label in AGE_BANDS if lo <= age < hi)
+
+
+def _clean(value: Any) -> Any:
+    """NaN / NA -> None; other values unchanged."""
+    if value is None or value is getattr(__import__("pandas"), "NA", None):
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def _num(value: Any) -> float | None:
+    if value is None:
+        return None
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(out) else out
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One published number with its source (a row of the evidence base).
+
+    ``value``, ``ci_low`` and ``ci_high`` are on the scale of ``unit``: ``per 100`` for
+    percentages and ``per 100 per year`` for rates (converted from per 1,000 person-years), or
+    ``per 100 person-years`` for annualised relapse rates.
+    """
+
+    study_id: str
+    label: str
+    citation: str
+    doi: str | None
+    arm: str
+    population: str
+    outcome: str
+    time_years: float | None
+    time_label: str
+    value: float | None
+    ci_low: float | None
+    ci_high: float | None
+    ci_level: float | None
+    n: int | None
+    events: int | None
+    unit: str
+    definition: str
+    verified: bool
+    source_type: str
+    kind: str
+    intensity: str | None
+    era: str | None
+    study_edss: float | None = None
+    study_age: float | None = None
+
+    @property
+    def per100(self) -> int | None:
+        """The value rounded to a whole number of people out of 100."""
+        return None if self.value is None else round(self.value)
+
+    @property
+    def source_text(self) -> str:
+        """Short citation with DOI."""
+        doi = f" doi:{self.doi}" if self.doi else ""
+        return f"{self.citation}.{doi}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable form."""
+        return {
+            "study_id": self.study_id, "label": self.label, "citation": self.citation,
+            "doi": self.doi, "arm": self.arm, "population": self.population,
+            "outcome": self.outcome, "time_years": self.time_years,
+            "time_label": self.time_label, "value": self.value, "unit": self.unit,
+            "ci_low": self.ci_low, "ci_high": self.ci_high, "ci_level": self.ci_level,
+            "n": self.n, "events": self.events, "definition": self.definition,
+            "verified": self.verified, "source_type": self.source_type, "kind": self.kind,
+            "intensity": self.intensity, "era": self.era,
+        }
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """The figures for one outcome, arm and time frame in the person's stratum."""
+
+    key: str
+    topic: Literal["benefit", "improvement", "harm", "trm"]
+    outcome: str
+    wording: str
+    arm: str
+    time_years: float | None
+    stratum: str
+    figures: tuple[Figure, ...]
+    note: str = ""
+
+    @property
+    def availability(self) -> Availability:
+        """``available`` (>= 2 studies), ``thin`` (1 study) or ``no_data``."""
+        k = len({f.study_id for f in self.figures if f.value is not None})
+        return "no_data" if k == 0 else ("thin" if k == 1 else "available")
+
+    @property
+    def range_per100(self) -> tuple[float, float] | None:
+        """(low, high) out of 100: the spread of study figures, or one study's CI if given."""
+        usable = [f for f in self.figures if f.value is not None and f.unit == "per 100"]
+        vals = [f.value for f in usable if f.value is not None]
+        if not vals:
+            return None
+        if len(vals) == 1:
+            f = usable[0]
+            if f.ci_low is not None and f.ci_high is not None:
+                return (f.ci_low, f.ci_high)
+            return (vals[0], vals[0])
+        return (min(vals), max(vals))
+
+    @property
+    def headline(self) -> Figure | None:
+        """The figure drawn as an icon array for harms: a "per 100" figure, preferring
+        verified ones with a stated time frame, then the largest study."""
+        cands = [f for f in self.figures if f.value is not None and f.unit == "per 100"]
+        if not cands:
+            return None
+        return sorted(cands, key=lambda f: (not f.verified, f.time_years is None,
+                                            -(f.n or 0), f.study_id))[0]
+
+    @property
+    def any_unverified(self) -> bool:
+        """True when any figure carries the (unverified) flag."""
+        return any(not f.verified for f in self.figures)
+
+    @property
+    def summary(self) -> str:
+        """One plain-language sentence."""
+        when = f" at {self.time_years:g} years" if self.time_years is not None else ""
+        if self.availability == "no_data":
+            return f"No reliable data{when} for {self.stratum}: {self.wording}."
+        lo, hi = self.range_per100 or (0.0, 0.0)
+        n_st = len({f.study_id for f in self.figures})
+        span = f"{round(lo)}" if round(lo) == round(hi) else f"between {round(lo)} and {round(hi)}"
+        basis = "1 study" if n_st == 1 else f"{n_st} studies"
+        return (f"Out of 100 people ({self.stratum}), {span} {self.wording}{when} after aHSCT "
+                f"({basis}).")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable form."""
+        rng = self.range_per100
+        return {
+            "key": self.key, "topic": self.topic, "outcome": self.outcome,
+            "wording": self.wording, "arm": self.arm, "time_years": self.time_years,
+            "stratum": self.stratum, "availability": self.availability,
+            "range_per100": None if rng is None else [rng[0], rng[1]],
+            "any_unverified": self.any_unverified, "note": self.note,
+            "headline": None if self.headline is None else self.headline.study_id,
+            "summary": self.summary, "figures": [f.to_dict() for f in self.figures],
+        }
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """aHSCT and an alternative measured in the same study, outcome and time frame."""
+
+    study_id: str
+    outcome: str
+    wording: str
+    time_label: str
+    ahsct: Figure
+    other: Figure
+    comparator: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable form."""
+        return {"study_id": self.study_id, "outcome": self.outcome, "wording": self.wording,
+                "time_label": self.time_label, "comparator": self.comparator,
+                "ahsct": self.ahsct.to_dict(), "other": self.other.to_dict()}
+
+
+@dataclass(frozen=True)
+class TrmGroup:
+    """Transplant-related deaths counted over the studies of one era or intensity class."""
+
+    by: Literal["era", "intensity"]
+    group: str
+    studies: int
+    deaths: int
+    people: int
+    study_ids: tuple[str, ...]
+    any_unverified: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable form."""
+        return {"by": self.by, "group": self.group, "studies": self.studies,
+                "deaths": self.deaths, "people": self.people,
+                "study_ids": list(self.study_ids), "any_unverified": self.any_unverified}
+
+
+@dataclass(frozen=True)
+class PersonalEstimates:
+    """Every figure of the report for one person, with sources and stratum."""
+
+    stratum: dict[str, Any]
+    benefits: tuple[Estimate, ...]
+    improvement: Estimate
+    trm_studies: tuple[Figure, ...]
+    trm_published: tuple[Figure, ...]
+    trm_groups: tuple[TrmGroup, ...]
+    harms: tuple[Estimate, ...]
+    comparisons: tuple[Comparison, ...]
+    meta_context: tuple[Figure, ...]
+    matching_notes: tuple[str, ...]
+    provenance: Provenance
+    data_date: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def benefit(self, outcome: str, time_years: float) -> Estimate:
+        """The benefit estimate for ``outcome`` at ``time_years``."""
+        for e in self.benefits:
+            if e.outcome == outcome and e.time_years == time_years:
+                return e
+        raise KeyError((outcome, time_years))
+
+    def harm(self, name: str) -> Estimate:
+        """The harm estimate ``name``."""
+        for e in self.harms:
+            if e.outcome == name:
+                return e
+        raise KeyError(name)
+
+    def all_figures(self) -> list[Figure]:
+        """Every figure shown, once per appearance."""
+        out: list[Figure] = []
+        for e in (*self.benefits, self.improvement, *self.harms):
+            out.extend(e.figures)
+        out.extend(self.trm_studies)
+        out.extend(self.trm_published)
+        for c in self.comparisons:
+            out.extend((c.ahsct, c.other))
+        out.extend(self.meta_context)
+        return out
+
+    @property
+    def summary(self) -> str:
+        """Plain-text digest, one line per benefit estimate."""
+        lines = [f"Stratum: {self.stratum['label']}"]
+        lines += [e.summary for e in self.benefits]
+        lines.append(self.improvement.summary)
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable form."""
+        return {
+            "stratum": dict(self.stratum),
+            "benefits": [e.to_dict() for e in self.benefits],
+            "improvement": self.improvement.to_dict(),
+            "trm": {"studies": [f.to_dict() for f in self.trm_studies],
+                    "published": [f.to_dict() for f in self.trm_published],
+                    "groups": [g.to_dict() for g in self.trm_groups]},
+            "harms": [e.to_dict() for e in self.harms],
+            "comparisons": [c.to_dict() for c in self.comparisons],
+            "meta_analyses": [f.to_dict() for f in self.meta_context],
+            "matching_notes": list(self.matching_notes),
+            "data_date": self.data_date,
+            "provenance": self.provenance.to_dict(),
+        }
+
+
+# --------------------------------------------------------------------------- building
+def _evidence() -> EvidenceBase:
+    try:
+        from hsctms.evidence import load_evidence
+    except ImportError as exc:  # pragma: no cover - depends on the installed package
+        raise EvidenceError(
+            "The evidence base (hsctms.evidence) is not available, so no figure can be shown.",
+            hint="Install the full hsctms package; the report never shows invented figures.",
+        ) from exc
+    return load_evidence()
+
+
+class _Figures:
+    """Turns evidence rows into :class:`Figure` objects (study details looked up once)."""
+
+    def __init__(self, ev: EvidenceBase) -> None:
+        self.ev = ev
+        self._studies: dict[str, dict[str, Any]] = {
+            str(rec["study_id"]): {k: _clean(v) for k, v in rec.items()}
+            for rec in ev.studies.to_dict("records")
+        }
+
+    def study(self, sid: str) -> dict[str, Any]:
+        if sid not in self._studies:  # unknown id: let the evidence base raise its error
+            self._studies[sid] = self.ev.study(sid)
+        return self._studies[sid]
+
+    def make(self, row: Mapping[str, Any], outcome_col: str = "outcome") -> Figure:
+        st = self.study(str(row["study_id"]))
+        measure = str(row.get("measure") or "")
+        value, lo, hi = _num(row.get("estimate")), _num(row.get("ci_low")), _num(
+            row.get("ci_high"))
+        unit = "per 100"
+        if measure in ("per_1000_py",):
+            value, lo, hi = (None if v is None else v / 10.0 for v in (value, lo, hi))
+            unit = "per 100 per year"
+        elif measure == "arr":
+            value, lo, hi = (None if v is None else v * 100.0 for v in (value, lo, hi))
+            unit = "relapses per 100 person-years"
+        n, events = _num(row.get("n")), _num(row.get("events"))
+        return Figure(
+            study_id=str(row["study_id"]), label=str(st.get("label") or row["study_id"]),
+            citation=str(st.get("citation") or ""), doi=st.get("doi"),
+            arm=str(row.get("arm") or ""), population=str(row.get("population") or "all"),
+            outcome=str(row[outcome_col]), time_years=_num(row.get("time_years")),
+            time_label=str(row.get("time_label") or "time not stated"),
+            value=value, ci_low=lo, ci_high=hi, ci_level=_num(row.get("ci_level")),
+            n=None if n is None else int(n), events=None if events is None else int(events),
+            unit=unit, definition=str(row.get("definition") or ""),
+            verified=bool(row.get("verified")), source_type=str(row.get("source_type") or ""),
+            kind=str(st.get("kind") or ""), intensity=st.get("intensity"), era=st.get("era"),
+            study_edss=_num(st.get("edss")), study_age=_num(st.get("age")),
+        )
+
+    def many(self, df: pd.DataFrame, outcome_col: str = "outcome") -> tuple[Figure, ...]:
+        figs = [self.make(r, outcome_col) for r in df.to_dict("records")]
+        return tuple(sorted(figs, key=lambda f: (-(f.n or 0), f.study_id)))
+
+
+def _group(phenotype: str) -> str:
+    return "relapsing" if phenotype in ("RRMS", "PRMS") else "progressive"
+
+
+def _stratum(profile: PatientProfile) -> dict[str, Any]:
+    group = _group(profile.phenotype)
+    band = str(edss_band([profile.edss])[0])
+    label = "relapsing MS" if group == "relapsing" else "progressive MS"
+    return {"phenotype": profile.phenotype, "phenotype_group": group, "label": label,
+            "edss": profile.edss, "edss_band": band, "age": profile.age,
+            "age_band": age_band(profile.age), "planned_intensity": profile.planned_intensity}
+
+
+def _benefits(fx: _Figures, group: str, label: str) -> list[Estimate]:
+    out = []
+    for outcome, wording in BENEFITS.items():
+        for t in TIME_POINTS:
+            df = fx.ev.outcomes(outcome=outcome, phenotype=group, arm="ahsct", measure="percent",
+                                time_years=t, include_superseded=False)
+            df = df[df["estimate"].notna()]
+            out.append(Estimate(f"{outcome}_{t:g}y", "benefit", outcome, wording, "ahsct", t,
+                                label, fx.many(df)))
+    return out
+
+
+def _improvement(fx: _Figures, group: str, label: str) -> Estimate:
+    df = fx.ev.outcomes(outcome="improvement", phenotype=group, arm="ahsct", measure="percent",
+                        include_superseded=False)
+    df = df[df["estimate"].notna()]
+    return Estimate("improvement", "improvement", "improvement",
+                    "had a lasting improvement in disability (EDSS)", "ahsct", None, label,
+                    fx.many(df),
+                    note="Studies measured improvement at different times and in different "
+                    "ways, so these figures cannot share one time frame.")
+
+
+def _harms(fx: _Figures, group: str) -> list[Estimate]:
+    out = []
+    for harm, wording in HARMS_SHOWN.items():
+        df = fx.ev.harms(harm=harm, arm="ahsct")
+        df = df[df["estimate"].notna() & df["measure"].isin(["percent", "per_1000_py"])]
+        figs = fx.many(df, "harm")
+        # Prefer figures from the person's phenotype group; keep others (harms depend less on
+        # phenotype) but say so.
+        note = ""
+        groups = {fx.study(f.study_id).get("phenotype_group") for f in figs}
+        if figs and groups - {group}:
+            note = ("Some of these studies included people with other types of MS (or other "
+                    "autoimmune diseases); harms depend more on the treatment than on the "
+                    "type of MS.")
+        out.append(Estimate(harm, "harm", harm, wording, "ahsct", None, "people treated",
+                            figs, note))
+    return out
+
+
+def _comparisons(fx: _Figures, group: str) -> list[Comparison]:
+    out: list[Comparison] = []
+    ev = fx.ev
+    tables: Iterable[tuple[pd.DataFrame, str, dict[str, str]]] = (
+        (ev.outcomes(measure="percent"), "outcome", {**BENEFITS, "improvement":
+                                                     "improved in disability (EDSS)"}),
+        (ev.harms(), "harm", _COMPARED_HARMS),
+    )
+    for df, col, words in tables:
+        df = df[df["estimate"].notna()]
+        ours = df[df["arm"] == "ahsct"]
+        for rec in df[df["arm"].isin(list(COMPARATORS))].to_dict("records"):
+            if rec[col] not in words:
+                continue
+            st = fx.study(str(rec["study_id"]))
+            if col == "outcome" and st.get("phenotype_group") not in (group, None):
+                continue  # benefit comparisons only from studies of the person's group
+            same = ours[(ours["study_id"] == rec["study_id"]) & (ours[col] == rec[col])
+                        & (ours["measure"] == rec["measure"])
+                        & (ours["population"] == rec["population"])]
+            t = _num(rec.get("time_years"))
+            if t is None:
+                same = same[same["time_years"].isna()
+                            & (same["time_label"] == rec.get("time_label"))]
+            else:
+                same = same[(same["time_years"].astype(float) - t).abs() <= 0.05]
+            if same.empty:
+                continue
+            mine = fx.make(same.iloc[0].to_dict(), col)
+            other = fx.make(rec, col)
+            out.append(Comparison(str(rec["study_id"]), str(rec[col]), words[str(rec[col])],
+                                  other.time_label, mine, other,
+                                  COMPARATORS[str(rec["arm"])]))
+    return out
+
+
+def _trm(fx: _Figures) -> tuple[tuple[Figure, ...], tuple[Figure, ...], tuple[TrmGroup, ...]]:
+    df = fx.ev.outcomes(outcome="trm", arm="ahsct", include_superseded=False)
+    studies = fx.many(df)
+    published = fx.many(fx.ev.published_pooled("trm"))
+    groups: list[TrmGroup] = []
+    for by in ("era", "intensity"):
+        keys = sorted({str(getattr(f, by)) for f in studies if getattr(f, by)})
+        for key in keys:
+            sel = [f for f in studies if getattr(f, by) == key and f.n]
+            if not sel:
+                continue
+            groups.append(TrmGroup(by, key, len(sel), sum(f.events or 0 for f in sel),
+                                   sum(f.n or 0 for f in sel), tuple(f.study_id for f in sel),
+                                   any(not f.verified for f in sel)))
+    return studies, published, tuple(groups)
+
+
+def _meta_context(fx: _Figures, group: str) -> tuple[Figure, ...]:
+    df = fx.ev.published_pooled(["progression_free", "relapse_free", "neda", "progression"])
+    figs = fx.many(df)
+    pops = {"relapsing": {"all", "rrms"}, "progressive": {"all", "spms", "ppms"}}[group]
+    return tuple(f for f in figs if f.population.lower() in pops)
+
+
+def _span(lo: float, hi: float) -> str:
+    return f"about {lo:g}" if lo == hi else f"{lo:g} to {hi:g}"
+
+
+def _matching(profile: PatientProfile, benefits: Iterable[Estimate]) -> list[str]:
+    figs = [f for e in benefits for f in e.figures]
+    notes = []
+    edss = [f.study_edss for f in figs if f.study_edss is not None]
+    if edss:
+        lo, hi = min(edss), max(edss)
+        if profile.edss > hi:
+            notes.append(f"Your EDSS ({profile.edss:g}) is higher than the typical EDSS of the "
+                         f"people in these studies ({_span(lo, hi)}). People with more "
+                         "disability tend to gain less, so the figures may be too hopeful "
+                         "for you.")
+        elif profile.edss < lo:
+            notes.append(f"Your EDSS ({profile.edss:g}) is lower than the typical EDSS of the "
+                         f"people in these studies ({_span(lo, hi)}).")
+    ages = [f.study_age for f in figs if f.study_age is not None]
+    age = profile.age
+    if ages and age is not None and age > max(ages) + 5:
+        notes.append(f"You are older ({age:.0f}) than the typical person in these studies "
+                     f"(average or median age {min(ages):.0f} to {max(ages):.0f}); older age "
+                     "is linked with more risk and less benefit.")
+    intensities = sorted({str(f.intensity) for f in figs if f.intensity})
+    if profile.planned_intensity and intensities:
+        notes.append(f"The planned conditioning is {profile.planned_intensity} intensity; the "
+                     f"studies used {', '.join(intensities)} intensity regimens.")
+    notes.append("The published studies do not report results by EDSS or by age, so these "
+                 "figures are for people with your type of MS in general, not adjusted to you.")
+    return notes
+
+
+def personal_estimates(profile: PatientProfile,
+                       evidence: EvidenceBase | None = None) -> PersonalEstimates:
+    """Select every figure of the report for ``profile`` from the evidence base.
+
+    Parameters
+    ----------
+    profile
+        A validated :class:`~hsctms.patient.profile.PatientProfile`.
+    evidence
+        An :class:`hsctms.evidence.EvidenceBase`; default the packaged one.
+
+    Returns
+    -------
+    PersonalEstimates
+    """
+    ev = evidence if evidence is not None else _evidence()
+    fx = _Figures(ev)
+    stratum = _stratum(profile)
+    group, label = stratum["phenotype_group"], stratum["label"]
+    benefits = _benefits(fx, group, label)
+    trm_studies, trm_published, trm_groups = _trm(fx)
+    all_studies = ev.studies
+    data_date = None
+    if "pub_year" in all_studies:
+        years = [int(y) for y in all_studies["pub_year"].dropna()]
+        data_date = f"published studies up to {max(years)}" if years else None
+    prov = Provenance(
+        method="evidence_selection",
+        definition={"stratum": {k: v for k, v in stratum.items() if k != "age"},
+                    "time_points": list(TIME_POINTS),
+                    "regimen_map": getattr(ev, "regimen_map", None),
+                    "rule": "figures from populations of the person's phenotype group only"},
+        n=len(all_studies), synthetic=False, data_date=data_date)
+    return PersonalEstimates(
+        stratum=stratum, benefits=tuple(benefits),
+        improvement=_improvement(fx, group, label),
+        trm_studies=trm_studies, trm_published=trm_published, trm_groups=trm_groups,
+        harms=tuple(_harms(fx, group)), comparisons=tuple(_comparisons(fx, group)),
+        meta_context=_meta_context(fx, group),
+        matching_notes=tuple(_matching(profile, benefits)),
+        provenance=prov, data_date=data_date,
+    )

@@ -1,0 +1,296 @@
+"""The patient report: eligibility + personal figures -> HTML / PDF / JSON.
+
+>>> from hsctms.patient import build_report, render_patient_report   # doctest: +SKIP
+>>> report = build_report({"age_years": 30, "phenotype": "RRMS", "edss": 3.0})  # doctest: +SKIP
+>>> html = render_patient_report(report, "html")                    # doctest: +SKIP
+
+The report is never built from synthetic data: its figures come only from the published
+evidence base (:mod:`hsctms.patient.estimates`), so ``meta.synthetic`` is always False.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from hsctms._provenance import Provenance
+from hsctms.eligibility.engine import VERDICT_TEXT, EligibilityReport, assess_eligibility
+from hsctms.errors import ConfigurationError
+from hsctms.patient.estimates import Estimate, Figure, PersonalEstimates, personal_estimates
+from hsctms.patient.profile import PHENOTYPE_NAMES, PatientProfile, parse_profile
+from hsctms.plots.icons import icon_array_svg
+from hsctms.reports.render import ReportMeta, render_html, write_report
+
+TEMPLATE = "patient/report.html.j2"
+JSON_SCHEMA_ID = "hsctms.patient-report/1"
+
+DEFINITIONS: tuple[str, ...] = (
+    "EDSS: Kurtzke Expanded Disability Status Scale, 0 (normal) to 10; 6.0 means needing a "
+    "stick to walk about 100 m, 6.5 needing two supports to walk about 20 m.",
+    "Progression-free: no confirmed worsening of EDSS (each study's own definition, shown "
+    "beside each figure).",
+    "Relapse-free: no clinical relapse.",
+    "NEDA (no evidence of disease activity): no relapse, no confirmed EDSS worsening and no new "
+    "or enhancing MRI lesions.",
+    "Transplant-related mortality: deaths caused by the transplant procedure, as each study "
+    "defined it (usually within the first 100 days or year).",
+    "Out of 100 people: a percentage written as a number of people, so that every figure uses "
+    "the same denominator.",
+)
+
+
+@dataclass(frozen=True)
+class PatientReport:
+    """Everything the patient report shows, as data."""
+
+    profile: PatientProfile
+    eligibility: EligibilityReport
+    estimates: PersonalEstimates
+    meta: ReportMeta
+    provenance: Provenance
+
+    @property
+    def summary(self) -> str:
+        """Plain-text digest: eligibility verdicts, then the benefit figures."""
+        return self.eligibility.summary + "\n" + self.estimates.summary
+
+    def to_dict(self) -> dict[str, Any]:
+        """The machine-readable report (schema ``hsctms.patient-report/1``, see docs)."""
+        return {
+            "schema": JSON_SCHEMA_ID,
+            "profile": self.profile.model_dump(mode="json", exclude_none=True),
+            "stratum": self.estimates.stratum,
+            "eligibility": self.eligibility.to_dict()["sets"],
+            "estimates": self.estimates.to_dict(),
+            "report": self.meta.to_dict(),
+            "provenance": self.provenance.to_dict(),
+        }
+
+
+def build_report(profile: PatientProfile | Mapping[str, Any],
+                 evidence: Any = None) -> PatientReport:
+    """Assess eligibility and select every figure for one profile.
+
+    Parameters
+    ----------
+    profile
+        A :class:`PatientProfile` or a mapping (e.g. parsed JSON) validated into one.
+    evidence
+        Optional :class:`hsctms.evidence.EvidenceBase` (default: the packaged evidence).
+
+    Raises
+    ------
+    hsctms.errors.ProfileError
+        When the profile is invalid.
+    hsctms.errors.EvidenceError
+        When the evidence base cannot be loaded.
+    """
+    prof = parse_profile(profile)
+    elig = assess_eligibility(prof)
+    est = personal_estimates(prof, evidence)
+    sources = sorted({f.source_text for f in est.all_figures()})
+    set_sources = [s.criteria_set.citation for s in elig.sets]
+    subtitle = prof.label or f"{PHENOTYPE_NAMES[prof.phenotype]}, EDSS {prof.edss:g}"
+    meta = ReportMeta(
+        title="What to expect from aHSCT: a personal summary",
+        synthetic=False, data_date=est.data_date, n=None, subtitle=subtitle,
+        definitions=DEFINITIONS, sources=[*set_sources, *sources])
+    prov = Provenance(method="patient_report",
+                      definition={"eligibility": elig.provenance.definition,
+                                  "estimates": est.provenance.definition},
+                      n=1, synthetic=False, data_date=est.data_date)
+    return PatientReport(prof, elig, est, meta, prov)
+
+
+# ------------------------------------------------------------------------------ view model
+def fmt100(value: float | None) -> str:
+    """A figure out of 100: whole numbers from 10 up, one decimal below 10."""
+    if value is None:
+        return "–"
+    if value >= 9.95 or abs(value - round(value)) < 0.05:
+        return f"{round(value)}"
+    return f"{value:.1f}"
+
+
+def _span(lo: float, hi: float) -> str:
+    a, b = fmt100(lo), fmt100(hi)
+    return a if a == b else f"{a} to {b}"
+
+
+def _figure_row(f: Figure) -> dict[str, Any]:
+    ci = ""
+    if f.ci_low is not None and f.ci_high is not None:
+        level = f"{round(100 * f.ci_level)}% " if f.ci_level else ""
+        ci = f"{level}CI {fmt100(f.ci_low)} to {fmt100(f.ci_high)}"
+    people = f"{f.n} people" if f.n else "number of people not reported"
+    return {"value": fmt100(f.value), "unit": f.unit, "ci": ci, "label": f.label,
+            "source": f.source_text, "population": f.population, "time": f.time_label,
+            "people": people, "definition": f.definition, "verified": f.verified,
+            "source_type": f.source_type, "study_id": f.study_id,
+            "intensity": f.intensity or "not stated"}
+
+
+def _benefit_view(e: Estimate) -> dict[str, Any]:
+    view: dict[str, Any] = {"key": e.key, "outcome": e.outcome, "time": e.time_years,
+                            "availability": e.availability, "wording": e.wording,
+                            "figures": [_figure_row(f) for f in e.figures],
+                            "unverified": e.any_unverified, "svg": None, "sentence": ""}
+    rng = e.range_per100
+    if rng is None:
+        view["sentence"] = ("No reliable data: no study of people with your type of MS "
+                            f"reports this at {e.time_years:g} years.")
+        return view
+    lo, hi = rng
+    n_st = len({f.study_id for f in e.figures})
+    basis = ("one study; the range is its confidence interval" if n_st == 1 and lo != hi
+             else "one study" if n_st == 1 else f"the range across {n_st} studies")
+    view["sentence"] = (f"Out of 100 people, {_span(lo, hi)} {e.wording} "
+                        f"{e.time_years:g} years after aHSCT ({basis}).")
+    view["svg"] = icon_array_svg(
+        lo, hi, scheme="benefit",
+        title=f"{e.outcome.replace('_', ' ')} at {e.time_years:g} years",
+        description=(f"Icon array of 100 people: {fmt100(lo)} coloured solid and "
+                     f"{fmt100(hi - lo)} hatched (uncertain), so {_span(lo, hi)} out of 100 "
+                     f"{e.wording} {e.time_years:g} years after aHSCT."))
+    return view
+
+
+HARM_TITLES: dict[str, str] = {
+    "febrile_neutropenia": "Fever with very low white cells",
+    "infection": "Infections",
+    "herpes_zoster": "Shingles",
+    "thyroid": "Thyroid disease",
+    "secondary_autoimmunity": "Another autoimmune disease",
+    "itp": "Low platelets (ITP)",
+    "ebv_reactivation": "Epstein-Barr virus reactivation",
+    "secondary_malignancy": "New cancer or bone-marrow disorder",
+    "menses_recovery": "Periods coming back (women)",
+    "pregnancy": "Pregnancy afterwards (women)",
+    "grade3_ae": "Severe side effects in the first 100 days",
+}
+
+
+def _harm_view(e: Estimate) -> dict[str, Any]:
+    head = e.headline
+    view: dict[str, Any] = {"key": e.key, "title": HARM_TITLES.get(e.key, e.key),
+                            "wording": e.wording, "note": e.note,
+                            "availability": e.availability, "svg": None,
+                            "figures": [_figure_row(f) for f in e.figures],
+                            "unverified": e.any_unverified, "sentence": ""}
+    if head is None or head.value is None:
+        rate = next((f for f in e.figures if f.value is not None), None)
+        if rate is not None:
+            view["sentence"] = (f"{fmt100(rate.value)} out of 100 people each year "
+                                f"{e.wording} ({rate.label}).")
+        else:
+            view["sentence"] = "No reliable data."
+        return view
+    lo = head.value
+    hi = lo
+    if head.ci_low is not None and head.ci_high is not None:
+        lo, hi = head.ci_low, head.ci_high
+    when = "" if head.time_label in ("", "time not stated") else f" ({head.time_label})"
+    who = "" if head.population in ("all", "") else f" ({head.population})"
+    view["sentence"] = (f"Out of 100 people{who}, {fmt100(head.value)} {e.wording}{when}, "
+                        f"in {head.label}.")
+    view["svg"] = icon_array_svg(
+        lo, hi, scheme="harm", title=e.outcome.replace("_", " "),
+        description=(f"Icon array of 100 people: {fmt100(head.value)} out of 100 "
+                     f"{e.wording}{when}."))
+    return view
+
+
+def _verdict_view(report: PatientReport) -> list[dict[str, Any]]:
+    out = []
+    for s in report.eligibility.sets:
+        cs = s.criteria_set
+        out.append({
+            "id": cs.id, "name": cs.name, "kind": cs.kind, "citation": cs.citation,
+            "summary": cs.summary, "status_note": cs.status_note,
+            "verdict": s.verdict, "verdict_text": VERDICT_TEXT[s.verdict],
+            "explanation": s.explanation, "by_unverified": s.decided_by_unverified,
+            "centre": list(cs.centre_requirements),
+            "criteria": [r.to_dict() for r in s.results],
+        })
+    return out
+
+
+def _trm_view(est: PersonalEstimates) -> dict[str, Any]:
+    published = [_figure_row(f) for f in est.trm_published]
+    main = next((f for f in est.trm_published if f.population == "all" and f.ci_low is not None
+                 and f.value is not None), None)
+    svg, sentence = None, "No pooled estimate of transplant-related mortality is available."
+    if main is not None and main.value is not None:
+        lo = main.ci_low if main.ci_low is not None else main.value
+        hi = main.ci_high if main.ci_high is not None else main.value
+        sentence = (f"Across studies pooled by {main.label}, {fmt100(main.value)} out of 100 "
+                    f"people died because of the transplant (95% CI {fmt100(lo)} to "
+                    f"{fmt100(hi)}).")
+        svg = icon_array_svg(lo, hi, scheme="harm", title="transplant-related deaths",
+                             description=f"Icon array of 100 people: between {fmt100(lo)} "
+                             f"and {fmt100(hi)} out of 100 died because of the transplant "
+                             f"(pooled estimate {fmt100(main.value)}).")
+    groups = [g.to_dict() for g in est.trm_groups]
+    return {"sentence": sentence, "svg": svg, "published": published, "groups": groups,
+            "studies": [_figure_row(f) for f in est.trm_studies],
+            "planned": est.stratum.get("planned_intensity")}
+
+
+def report_context(report: PatientReport) -> dict[str, Any]:
+    """The template context (plain data; tested directly, not through pixels)."""
+    p, est = report.profile, report.estimates
+    known = p.model_dump(exclude_none=True)
+    missing = [k for k in ("relapses_12m", "gd_lesions_12m", "new_t2_lesions_12m", "dmts",
+                           "years_since_onset", "significant_comorbidity")
+               if k not in known and not (k == "years_since_onset" and p.disease_duration)]
+    benefits = [_benefit_view(e) for e in est.benefits]
+    neda = [b for b in benefits if b["outcome"] == "neda" and b["availability"] != "no_data"]
+    return {
+        "profile": p, "phenotype_name": PHENOTYPE_NAMES[p.phenotype],
+        "stratum": est.stratum, "missing": missing,
+        "verdicts": _verdict_view(report),
+        "benefits": benefits, "neda": neda,
+        "improvement": {"figures": [_figure_row(f) for f in est.improvement.figures],
+                        "note": est.improvement.note,
+                        "availability": est.improvement.availability},
+        "trm": _trm_view(est),
+        "harms": [_harm_view(e) for e in est.harms if e.availability != "no_data"],
+        "comparisons": [{"study": c.ahsct.label, "source": c.ahsct.source_text,
+                         "wording": c.wording, "time": c.time_label,
+                         "comparator": c.comparator, "ahsct": fmt100(c.ahsct.value),
+                         "other": fmt100(c.other.value), "unit": c.ahsct.unit,
+                         "unverified": not (c.ahsct.verified and c.other.verified)}
+                        for c in est.comparisons],
+        "ocrelizumab_outcomes": any(c.comparator == "ocrelizumab" for c in est.comparisons),
+        "meta_context": [_figure_row(f) for f in est.meta_context],
+        "matching_notes": list(est.matching_notes),
+        "progressive": est.stratum["phenotype_group"] == "progressive",
+        "fmt100": fmt100,
+    }
+
+
+def render_patient_report(report: PatientReport,
+                          fmt: Literal["html", "json"] = "html") -> str:
+    """Render the report as HTML (for the CLI, the web app and PDF) or JSON text."""
+    if fmt == "json":
+        import json
+
+        return json.dumps(report.to_dict(), indent=2, allow_nan=False, default=str)
+    if fmt != "html":
+        raise ConfigurationError(f"Unknown report format {fmt!r}.", hint="Use html or json; "
+                                 "for PDF call write_patient_report(report, 'x.pdf').")
+    if report.meta.synthetic:  # pragma: no cover - guarded by construction
+        raise ConfigurationError("The patient report must never use synthetic data.")
+    return render_html(TEMPLATE, report_context(report), report.meta)
+
+
+def write_patient_report(report: PatientReport, out: str | Path) -> Path:
+    """Write the report to ``.html``, ``.pdf`` (WeasyPrint) or ``.json``."""
+    out = Path(out)
+    if out.suffix.lower() == ".json":
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(render_patient_report(report, "json") + "\n", encoding="utf-8")
+        return out
+    return write_report(render_patient_report(report, "html"), out)

@@ -1,0 +1,166 @@
+"""Icon arrays (pictographs) for risk communication, as accessible inline SVG.
+
+An icon array shows 100 people in rows of 10. Icons ``0 .. low`` are drawn in the outcome
+colour, ``low .. high`` in a lighter, hatched version of it (the uncertainty: the range between
+studies or a confidence interval), and the rest in outlined grey. Fractions of an icon are drawn
+as partly filled icons, so 2.1 out of 100 looks different from 2.
+
+The SVG has ``role="img"``, a ``<title>`` and a ``<desc>`` giving the same information in words
+(the text alternative), and scales with its container (``viewBox``; no fixed pixel size), so it
+stays readable at 200% zoom and on a phone.
+
+Colours: Okabe-Ito (:data:`hsctms.plots._style.PALETTE`), distinguishable with common
+colour-vision deficiencies; the uncertain band also differs by hatching, so it survives printing
+in grey.
+"""
+
+from __future__ import annotations
+
+import html
+import itertools
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from hsctms.errors import ConfigurationError
+from hsctms.plots._style import PALETTE
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.axes import Axes
+
+#: Named colour schemes: (solid, light) per meaning.
+SCHEMES: dict[str, tuple[str, str]] = {
+    "benefit": (PALETTE[0], "#9cc9e8"),   # blue
+    "harm": (PALETTE[1], "#f2b48c"),      # vermillion
+    "neutral": ("#4d4d4d", "#bdbdbd"),
+}
+EMPTY_FILL = "#ececec"
+EMPTY_STROKE = "#6b6b6b"
+
+_ids = itertools.count(1)
+
+# A person: head (circle) and body (rounded trapezoid), in a 10 x 20 box.
+_PERSON = ("M5 0.6a2.6 2.6 0 1 1 0 5.2a2.6 2.6 0 1 1 0-5.2z"
+           "M1.4 7.4h7.2a1.3 1.3 0 0 1 1.3 1.3v5.2h-1.6v5.8h-2.6v-5h-1.4v5h-2.6v-5.8h-1.6"
+           "v-5.2a1.3 1.3 0 0 1 1.3-1.3z")
+_W, _H, _GAP_X, _GAP_Y = 10.0, 20.0, 3.0, 3.0
+
+
+@dataclass(frozen=True)
+class IconArray:
+    """An icon array of ``total`` people with ``low`` (solid) and up to ``high`` (uncertain).
+
+    Parameters
+    ----------
+    low, high
+        Counts out of ``total``; ``high >= low``. Use ``high = low`` when there is no range.
+    total
+        Number of icons (100 for "out of 100 people").
+    scheme
+        ``"benefit"``, ``"harm"`` or ``"neutral"`` (see :data:`SCHEMES`).
+    title, description
+        Accessible name and text alternative. The description should state the numbers.
+    per_row
+        Icons per row.
+    """
+
+    low: float
+    high: float
+    total: int = 100
+    scheme: str = "benefit"
+    title: str = ""
+    description: str = ""
+    per_row: int = 10
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.low <= self.high <= self.total:
+            raise ConfigurationError(
+                f"Icon array needs 0 <= low <= high <= total, got {self.low}, {self.high}, "
+                f"{self.total}.")
+        if self.scheme not in SCHEMES:
+            raise ConfigurationError(f"Unknown icon scheme {self.scheme!r}.",
+                                     hint=f"Use one of {', '.join(SCHEMES)}.")
+
+    def states(self) -> list[tuple[float, float]]:
+        """Per icon: (solid fraction, uncertain fraction), each in [0, 1]."""
+        out = []
+        for i in range(self.total):
+            solid = min(max(self.low - i, 0.0), 1.0)
+            upto = min(max(self.high - i, 0.0), 1.0)
+            out.append((solid, upto - solid))
+        return out
+
+    def svg(self) -> str:
+        """The array as standalone inline SVG markup."""
+        uid = next(_ids)
+        solid_c, light_c = SCHEMES[self.scheme]
+        rows = -(-self.total // self.per_row)
+        width = self.per_row * _W + (self.per_row - 1) * _GAP_X
+        height = rows * _H + (rows - 1) * _GAP_Y
+        tid, did = f"ia{uid}-t", f"ia{uid}-d"
+        parts = [
+            f'<svg xmlns="http://www.w3.org/2000/svg" class="icon-array" role="img" '
+            f'viewBox="0 0 {width:g} {height:g}" preserveAspectRatio="xMinYMin meet" '
+            f'aria-labelledby="{tid} {did}">',
+            f'<title id="{tid}">{html.escape(self.title)}</title>',
+            f'<desc id="{did}">{html.escape(self.description)}</desc>',
+            "<defs>",
+            f'<path id="ia{uid}-p" d="{_PERSON}"/>',
+            f'<clipPath id="ia{uid}-c"><use href="#ia{uid}-p"/></clipPath>',
+            f'<pattern id="ia{uid}-h" width="3" height="3" patternUnits="userSpaceOnUse" '
+            f'patternTransform="rotate(45)"><rect width="3" height="3" fill="{light_c}"/>'
+            f'<rect width="1.2" height="3" fill="{solid_c}" fill-opacity="0.55"/></pattern>',
+            "</defs>",
+        ]
+        for i, (solid, unc) in enumerate(self.states()):
+            x = (i % self.per_row) * (_W + _GAP_X)
+            y = (i // self.per_row) * (_H + _GAP_Y)
+            g = [f'<g transform="translate({x:g} {y:g})">',
+                 f'<use href="#ia{uid}-p" fill="{EMPTY_FILL}" stroke="{EMPTY_STROKE}" '
+                 'stroke-width="0.5"/>']
+            if solid > 0:
+                g.append(f'<rect clip-path="url(#ia{uid}-c)" width="{_W * solid:.3g}" '
+                         f'height="{_H:g}" fill="{solid_c}"/>')
+            if unc > 0:
+                g.append(f'<rect clip-path="url(#ia{uid}-c)" x="{_W * solid:.3g}" '
+                         f'width="{_W * unc:.3g}" height="{_H:g}" fill="url(#ia{uid}-h)"/>')
+            if solid > 0 or unc > 0:
+                g.append(f'<use href="#ia{uid}-p" fill="none" stroke="{solid_c}" '
+                         'stroke-width="0.5"/>')
+            g.append("</g>")
+            parts.append("".join(g))
+        parts.append("</svg>")
+        return "".join(parts)
+
+    def plot(self, ax: Axes | None = None) -> Axes:
+        """Draw the array with matplotlib (squares instead of people), for static figures."""
+        from matplotlib.patches import Rectangle
+
+        from hsctms.plots._style import new_axes
+
+        ax = new_axes(ax, figsize=(3.2, 3.2))
+        solid_c, light_c = SCHEMES[self.scheme]
+        for i, (solid, unc) in enumerate(self.states()):
+            x, y = i % self.per_row, -(i // self.per_row)
+            ax.add_patch(Rectangle((x, y), 0.85, 0.85, facecolor=EMPTY_FILL,
+                                   edgecolor=EMPTY_STROKE, linewidth=0.4))
+            if solid:
+                ax.add_patch(Rectangle((x, y), 0.85 * solid, 0.85, facecolor=solid_c))
+            if unc:
+                ax.add_patch(Rectangle((x + 0.85 * solid, y), 0.85 * unc, 0.85,
+                                       facecolor=light_c, hatch="///", edgecolor=solid_c,
+                                       linewidth=0))
+        rows = -(-self.total // self.per_row)
+        ax.set_xlim(-0.2, self.per_row)
+        ax.set_ylim(-rows + 0.8, 1.0)
+        ax.set_aspect("equal")
+        ax.axis("off")
+        if self.title:
+            ax.set_title(self.title)
+        return ax
+
+
+def icon_array_svg(low: float, high: float | None = None, *, scheme: str = "benefit",
+                   title: str = "", description: str = "", total: int = 100) -> str:
+    """Shortcut: inline SVG of an :class:`IconArray` (``high`` defaults to ``low``)."""
+    return IconArray(low, low if high is None else high, total, scheme, title,
+                     description).svg()

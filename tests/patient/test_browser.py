@@ -1,0 +1,199 @@
+"""The five example reports in a real headless Chromium: content and reflow.
+
+Checks, for each contrasting profile, that the page shows the verdicts and the figures its
+stratum should get (expected values come from the report objects, i.e. from the evidence base),
+and that text never overflows horizontally on a 390 px phone screen, at 200% zoom on that phone
+(a 195 CSS-pixel layout viewport) and at 200% zoom of a 1280 px desktop window (640 px).
+Screenshots go to ``$HSCTMS_SCREENSHOTS`` when set (for looking at them), else to tmp_path.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from hsctms.patient.report import report_context
+
+from .conftest import PROFILE_NAMES
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+               "--disable-component-update", "--no-first-run"]
+#: (layout viewport width in CSS px, meaning)
+VIEWPORTS = [(390, "phone"), (195, "phone at 200% zoom"), (640, "desktop at 200% zoom")]
+
+OVERFLOW_JS = """
+() => {
+  const vw = document.documentElement.clientWidth;
+  const bad = [];
+  const sel = 'h1,h2,h3,h4,p,li,td,th,summary,caption,span,a,strong';
+  for (const el of document.querySelectorAll(sel)) {
+    const r = el.getBoundingClientRect();
+    if (r.width === 0 && r.height === 0) continue;
+    const tbl = el.closest('.table-wrap table');
+    if (tbl && getComputedStyle(tbl).display === 'table') continue;  // scrolls inside its wrap
+    if (r.right > vw + 1 || r.left < -1) bad.push(el.tagName + ': ' + el.textContent.slice(0, 60));
+  }
+  return {vw: vw, scroll: document.documentElement.scrollWidth, bad: bad.slice(0, 5)};
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def browser(chromium):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium, args=LAUNCH_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def pages(rendered, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("reports")
+    out = {}
+    for name, markup in rendered.items():
+        path = folder / f"{name}.html"
+        path.write_text(markup, encoding="utf-8")
+        out[name] = path
+    return out
+
+
+def _shots(tmp_path: Path) -> Path:
+    folder = Path(os.environ.get("HSCTMS_SCREENSHOTS", tmp_path))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.mark.parametrize("name", PROFILE_NAMES)
+@pytest.mark.parametrize(("width", "meaning"), VIEWPORTS)
+def test_no_horizontal_overflow(browser, pages, name, width, meaning, tmp_path):
+    page = browser.new_page(viewport={"width": width, "height": 800})
+    try:
+        page.goto(pages[name].as_uri())
+        page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
+        res = page.evaluate(OVERFLOW_JS)
+        page.screenshot(path=str(_shots(tmp_path) / f"{name}-{width}.png"), full_page=False)
+        assert res["scroll"] <= res["vw"] + 1, (meaning, res)
+        assert not res["bad"], (meaning, res["bad"])
+    finally:
+        page.close()
+
+
+def _visible_text(page, selector: str) -> str:
+    loc = page.locator(selector)
+    assert loc.count() == 1, selector
+    assert loc.is_visible(), selector
+    return " ".join(loc.inner_text().split())
+
+
+@pytest.mark.parametrize("name", PROFILE_NAMES)
+def test_shows_verdicts_and_stratum_figures(browser, pages, reports, name, tmp_path):
+    rep = reports[name]
+    ctx = report_context(rep)
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    try:
+        page.goto(pages[name].as_uri())
+        page.screenshot(path=str(_shots(tmp_path) / f"{name}-full.png"), full_page=True)
+        for s in rep.eligibility.sets:
+            text = _visible_text(page, f"#set-{s.criteria_set.id} .verdict")
+            assert text.lower() == {"eligible": "meets the criteria",
+                                    "not_eligible": "does not meet the criteria",
+                                    "cannot_tell": "cannot tell yet"}[s.verdict]
+        for b in ctx["benefits"]:
+            card = _visible_text(page, f'[data-estimate="{b["key"]}"]')
+            assert " ".join(b["sentence"].split()) in card
+            if b["availability"] != "no_data":
+                assert page.locator(f'[data-estimate="{b["key"]}"] svg[role="img"]').count() == 1
+        assert page.get_by_text(f"for people with {rep.estimates.stratum['label']}",
+                                exact=False).first.is_visible()
+        assert _visible_text(page, '[data-estimate="trm"]')
+    finally:
+        page.close()
+
+
+def _verdict(page, set_id: str) -> str:
+    return page.locator(f"#set-{set_id}").get_attribute("data-verdict") or ""
+
+
+def test_spms_65_not_eligible_and_progressive_figures(browser, pages, reports, evidence):
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    try:
+        page.goto(pages["spms-edss-6.5-no-activity"].as_uri())
+        for sid in ("ectrims-ebmt-2025", "nmss-2021", "asbmt-2019", "london-2016", "mist",
+                    "halt-ms"):
+            assert _verdict(page, sid) == "not_eligible", sid
+        card = _visible_text(page, '[data-estimate="progression_free_5y"]')
+        prog = evidence.outcomes(outcome="progression_free", phenotype="progressive",
+                                 arm="ahsct", time_years=5, include_superseded=False)
+        assert not prog.empty
+        rel_only = evidence.outcomes(outcome="progression_free", phenotype="relapsing",
+                                     arm="ahsct", time_years=5, include_superseded=False)
+        page.locator('[data-estimate="progression_free_5y"] details').evaluate(
+            "d => d.open = true")
+        studies = _visible_text(page, '[data-estimate="progression_free_5y"] details')
+        for label in prog["label"]:
+            assert label in studies
+        for sid, label in zip(rel_only["study_id"], rel_only["label"], strict=True):
+            if sid not in set(prog["study_id"]):
+                assert label not in studies  # relapsing-only studies not shown
+        assert "progressive MS" in card or "Out of 100 people" in card
+        assert page.get_by_text("Progressive MS without inflammatory activity",
+                                exact=False).first.is_visible()
+        assert page.get_by_text("higher than the typical EDSS", exact=False).first.is_visible()
+    finally:
+        page.close()
+
+
+def test_young_rrms_eligible_with_relapsing_figures(browser, pages):
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    try:
+        page.goto(pages["young-rrms-high-activity"].as_uri())
+        assert _verdict(page, "ectrims-ebmt-2025") == "eligible"
+        assert _verdict(page, "london-2016") == "eligible"
+        assert page.locator('[data-estimate="neda_5y"][data-availability="available"]').count()
+        assert page.get_by_text("You said you may want children", exact=False).is_visible()
+    finally:
+        page.close()
+
+
+def test_ppms_with_enhancing_lesions(browser, pages):
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    try:
+        page.goto(pages["ppms-enhancing"].as_uri())
+        assert _verdict(page, "asbmt-2019") == "eligible"
+        assert _verdict(page, "london-2016") == "eligible"
+        assert _verdict(page, "ectrims-ebmt-2025") == "not_eligible"
+        assert page.locator('[data-estimate="neda_5y"][data-availability="no_data"]').count()
+    finally:
+        page.close()
+
+
+def test_after_alemtuzumab_shows_comparison(browser, pages, reports):
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    try:
+        page.goto(pages["after-failed-alemtuzumab"].as_uri())
+        assert _verdict(page, "ectrims-ebmt-2025") == "eligible"
+        section = _visible_text(page, 'section[aria-labelledby="alt-h"]')
+        comps = [c for c in reports["after-failed-alemtuzumab"].estimates.comparisons
+                 if c.comparator == "alemtuzumab"]
+        assert comps
+        assert "alemtuzumab" in section
+        for c in comps:
+            assert c.ahsct.label in section
+    finally:
+        page.close()
+
+
+def test_newly_diagnosed_edss2_first_line_not_eligible(browser, pages):
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    try:
+        page.goto(pages["edss2-newly-diagnosed"].as_uri())
+        assert _verdict(page, "ectrims-ebmt-2025") == "not_eligible"
+        text = _visible_text(page, "#set-ectrims-ebmt-2025")
+        assert "high-efficacy DMT has failed" in text
+    finally:
+        page.close()

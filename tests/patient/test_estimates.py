@@ -1,0 +1,165 @@
+"""Personal estimates: every figure is an evidence-base row of the person's stratum.
+
+Expected values are read back from :mod:`hsctms.evidence` (the independent source of truth for
+published figures), never typed in here, so the tests follow the evidence base as it grows.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from hsctms.patient.estimates import BENEFITS, TIME_POINTS, personal_estimates
+from hsctms.patient.profile import parse_profile
+
+RELAPSING_POPS = {"all", "rrms", "relapsing"}
+PROGRESSIVE_POPS = {"all", "progressive", "spms", "ppms"}
+
+
+def _expected_rows(evidence, outcome, group, t):
+    df = evidence.outcomes(outcome=outcome, phenotype=group, arm="ahsct", measure="percent",
+                           time_years=t, include_superseded=False)
+    return df[df["estimate"].notna()]
+
+
+@pytest.mark.parametrize("name", ["young-rrms-high-activity", "spms-edss-6.5-no-activity",
+                                  "ppms-enhancing"])
+def test_benefit_figures_are_exactly_the_stratum_rows(name, profiles, evidence):
+    prof = profiles[name]
+    est = personal_estimates(prof, evidence)
+    group = "relapsing" if prof.phenotype in ("RRMS", "PRMS") else "progressive"
+    assert est.stratum["phenotype_group"] == group
+    for outcome in BENEFITS:
+        for t in TIME_POINTS:
+            e = est.benefit(outcome, t)
+            rows = _expected_rows(evidence, outcome, group, t)
+            got = sorted((f.study_id, f.value) for f in e.figures)
+            want = sorted(zip(rows["study_id"], rows["estimate"].astype(float), strict=True))
+            assert got == want, (outcome, t)
+            assert e.availability == ("no_data" if rows.empty else
+                                      "thin" if rows["study_id"].nunique() == 1 else "available")
+
+
+def test_progressive_profile_never_gets_relapsing_only_figures(profiles, evidence):
+    est = personal_estimates(profiles["spms-edss-6.5-no-activity"], evidence)
+    for e in est.benefits:
+        for f in e.figures:
+            st = evidence.study(f.study_id)
+            pop = f.population.lower()
+            assert pop in PROGRESSIVE_POPS
+            if pop == "all":
+                assert st["phenotype_group"] == "progressive"
+    relapsing_only = evidence.outcomes(outcome="progression_free", phenotype="relapsing",
+                                       arm="ahsct", time_years=5, include_superseded=False)
+    rel_ids = set(relapsing_only["study_id"])
+    prog_ids = {f.study_id for f in est.benefit("progression_free", 5.0).figures}
+    # A study may report both subgroups (e.g. Boffa 2021); its figures must then differ by
+    # population, never reuse the relapsing row.
+    for f in est.benefit("progression_free", 5.0).figures:
+        if f.study_id in rel_ids:
+            assert f.population.lower() in PROGRESSIVE_POPS - {"all"}
+    assert prog_ids, "the evidence base has progressive-MS progression-free figures at 5 y"
+
+
+def test_relapsing_profile_never_gets_progressive_or_mixed_figures(profiles, evidence):
+    est = personal_estimates(profiles["young-rrms-high-activity"], evidence)
+    for e in (*est.benefits, est.improvement):
+        for f in e.figures:
+            pop = f.population.lower()
+            assert pop in RELAPSING_POPS
+            if pop == "all":
+                assert evidence.study(f.study_id)["phenotype_group"] == "relapsing"
+
+
+def test_no_data_is_explicit(evidence):
+    prof = parse_profile({"age_years": 45, "phenotype": "PPMS", "edss": 6.0})
+    est = personal_estimates(prof, evidence)
+    for t in TIME_POINTS:
+        e = est.benefit("neda", t)
+        if _expected_rows(evidence, "neda", "progressive", t).empty:
+            assert e.availability == "no_data"
+            assert e.summary.startswith("No reliable data")
+            assert e.range_per100 is None
+
+
+def test_ranges_consistent(profiles, evidence):
+    for prof in profiles.values():
+        est = personal_estimates(prof, evidence)
+        for e in (*est.benefits, *est.harms, est.improvement):
+            rng = e.range_per100
+            if rng is None:
+                continue
+            lo, hi = rng
+            assert 0 <= lo <= hi <= 100
+            per100 = [f.value for f in e.figures if f.unit == "per 100" and f.value is not None]
+            if len(per100) > 1:
+                assert (lo, hi) == (min(per100), max(per100))
+            if e.topic == "harm" and e.headline is not None:
+                assert e.headline.unit == "per 100"
+
+
+def test_rates_converted_not_mixed(profiles, evidence):
+    est = personal_estimates(profiles["after-failed-alemtuzumab"], evidence)
+    rows = evidence.harms(harm="thyroid", arm="ahsct")
+    per_py = rows[rows["measure"] == "per_1000_py"]
+    figs = {f.study_id: f for f in est.harm("thyroid").figures if f.unit == "per 100 per year"}
+    for rec in per_py.to_dict("records"):
+        assert math.isclose(figs[rec["study_id"]].value, rec["estimate"] / 10.0)
+
+
+def test_trm_groups_add_up(profiles, evidence):
+    est = personal_estimates(profiles["young-rrms-high-activity"], evidence)
+    trm = evidence.outcomes(outcome="trm", arm="ahsct", include_superseded=False)
+    for by in ("era", "intensity"):
+        groups = [g for g in est.trm_groups if g.by == by]
+        assert sum(g.people for g in groups) == int(
+            trm[trm[by].notna()]["n"].sum())
+        assert sum(g.deaths for g in groups) == int(
+            trm[trm[by].notna()]["events"].sum())
+    published = evidence.published_pooled("trm")
+    assert {f.study_id for f in est.trm_published} == set(published["study_id"])
+
+
+def test_comparisons_same_study_and_time(profiles, evidence):
+    est = personal_estimates(profiles["after-failed-alemtuzumab"], evidence)
+    assert est.comparisons, "the evidence base holds aHSCT vs alemtuzumab comparisons"
+    for c in est.comparisons:
+        assert c.ahsct.study_id == c.other.study_id
+        assert c.ahsct.outcome == c.other.outcome
+        assert c.ahsct.time_label == c.other.time_label
+        assert c.ahsct.arm == "ahsct" and c.other.arm != "ahsct"
+        assert c.ahsct.unit == c.other.unit
+
+
+def test_progressive_comparisons_exclude_relapsing_benefit_studies(profiles, evidence):
+    est = personal_estimates(profiles["spms-edss-6.5-no-activity"], evidence)
+    for c in est.comparisons:
+        if c.outcome in BENEFITS or c.outcome == "improvement":
+            assert evidence.study(c.study_id)["phenotype_group"] != "relapsing"
+
+
+def test_matching_note_for_high_edss(profiles, evidence):
+    est = personal_estimates(profiles["spms-edss-6.5-no-activity"], evidence)
+    assert any("higher than the typical EDSS" in n for n in est.matching_notes)
+
+
+def test_unverified_flags_carried(profiles, evidence):
+    est = personal_estimates(profiles["young-rrms-high-activity"], evidence)
+    rows = evidence.outcomes(arm="ahsct", phenotype="relapsing", include_superseded=False)
+    flagged = {(r["study_id"], r["outcome"], r["time_years"]) for r in
+               rows[~rows["verified"].astype(bool)].to_dict("records")}
+    for e in est.benefits:
+        for f in e.figures:
+            if (f.study_id, f.outcome, f.time_years) in flagged:
+                assert not f.verified
+
+
+def test_to_dict_json_and_provenance(profiles, evidence):
+    import json
+
+    est = personal_estimates(profiles["ppms-enhancing"], evidence)
+    d = est.to_dict()
+    json.dumps(d, allow_nan=False)
+    assert d["provenance"]["synthetic"] is False
+    assert d["stratum"]["phenotype_group"] == "progressive"
