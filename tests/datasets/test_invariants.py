@@ -7,6 +7,8 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hsctms.datasets import generate_cohort
 from hsctms.model.cohort import Cohort, dtype_for
@@ -166,3 +168,40 @@ def test_io_validation_finds_no_errors(tmp_path: object) -> None:
     warnings = [i for i in report.issues if i.severity == "warning"]
     assert errors == []
     assert warnings == []
+
+
+def test_data_date_before_transplant_era_is_an_error() -> None:
+    from hsctms.errors import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="data_date"):
+        generate_cohort(10, seed=1, data_date=dt.date(1990, 1, 1))
+
+
+@settings(max_examples=15, deadline=None)
+@given(n=st.integers(1, 60), seed=st.integers(0, 2**31), year=st.integers(1998, 2030))
+def test_generator_invariants_for_any_seed(n: int, seed: int, year: int) -> None:
+    data_date = dt.date(year, 6, 30)
+    c = generate_cohort(n, seed=seed, data_date=data_date)
+    assert c.n_patients == n
+    assert is_valid_edss(c.edss["edss"]).all()
+    for name, spec in SCHEMA.items():
+        assert not c.table(name).duplicated(list(spec.key)).any(), name
+    dates = _dates(c)
+    assert (dates["date"] <= pd.Timestamp(data_date)).all()
+    deaths = c.deaths.set_index("patient_id")["date"]
+    d = dates[dates["patient_id"].isin(deaths.index)]
+    assert (d["date"].to_numpy() <= deaths.loc[d["patient_id"]].to_numpy()).all()
+    birth = c.patients.set_index("patient_id")["birth_year"]
+    assert (dates["date"].dt.year.to_numpy() >= birth.loc[dates["patient_id"]].to_numpy()).all()
+
+
+def test_io_reader_agrees_with_demo_loader() -> None:
+    """hsctms.io reads the committed demo bundle to the same tables, with no errors."""
+    bundle = pytest.importorskip("hsctms.io.bundle")
+    from hsctms.datasets import demo_bundle_path, load_demo_cohort
+    from hsctms.model.cohort import frames_equal
+
+    cohort, report = bundle.read_bundle(demo_bundle_path(), today=dt.date(2026, 11, 22))
+    assert [i for i in report.issues if i.severity in ("error", "warning")] == []
+    assert cohort.synthetic
+    assert frames_equal(cohort.tables, load_demo_cohort().tables)

@@ -366,6 +366,13 @@ def iter_cohort_chunks(
     if model.regimen_map not in REGIMEN_MAPS:
         raise ConfigurationError(f"Unknown regimen map {model.regimen_map!r}.",
                                  hint=f"Use one of {', '.join(REGIMEN_MAPS)}.")
+    earliest = _dt.date(model.transplant.first_year, 1, 1) + _dt.timedelta(
+        days=model.transplant.min_followup_days + 1)
+    if data_date < earliest:
+        raise ConfigurationError(
+            f"data_date {data_date.isoformat()} is before the first simulated transplant era.",
+            hint=f"Use a data date on or after {earliest.isoformat()} (transplants are "
+                 f"simulated from {model.transplant.first_year}).")
     width = max(6, len(str(n_patients)))
     blocks_per_chunk = max(1, math.ceil(chunk_size / BLOCK_SIZE))
     n_blocks = math.ceil(n_patients / BLOCK_SIZE)
