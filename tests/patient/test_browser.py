@@ -197,3 +197,49 @@ def test_newly_diagnosed_edss2_first_line_not_eligible(browser, pages):
         assert "high-efficacy DMT has failed" in text
     finally:
         page.close()
+
+
+CONTRAST_JS = """
+() => {
+  const lum = (c) => {
+    const m = c.match(/rgba?\\(([^)]+)\\)/); if (!m) return null;
+    const p = m[1].split(',').map(s => parseFloat(s));
+    if (p.length === 4 && p[3] === 0) return null;
+    const ch = p.slice(0, 3).map(v => {
+      v /= 255;
+      return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4);
+    });
+    return 0.2126 * ch[0] + 0.7152 * ch[1] + 0.0722 * ch[2];
+  };
+  const bg = (el) => {
+    for (let e = el; e; e = e.parentElement) {
+      const l = lum(getComputedStyle(e).backgroundColor);
+      if (l !== null) return l;
+    }
+    return 1.0;
+  };
+  const worst = [];
+  for (const el of document.querySelectorAll('body *')) {
+    const own = [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
+    if (!own) continue;
+    const r = el.getBoundingClientRect(); if (r.width === 0) continue;
+    const fg = lum(getComputedStyle(el).color), b = bg(el);
+    const ratio = (Math.max(fg, b) + 0.05) / (Math.min(fg, b) + 0.05);
+    const what = el.textContent.trim().slice(0, 40);
+    if (ratio < 4.5) worst.push(el.tagName + ' ' + ratio.toFixed(2) + ': ' + what);
+  }
+  return worst.slice(0, 5);
+}
+"""
+
+
+@pytest.mark.parametrize("name", ["young-rrms-high-activity", "spms-edss-6.5-no-activity"])
+def test_text_contrast_wcag_aa(browser, pages, name):
+    """Every piece of text has a contrast ratio of at least 4.5:1 (WCAG 2 AA)."""
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    try:
+        page.goto(pages[name].as_uri())
+        page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
+        assert page.evaluate(CONTRAST_JS) == []
+    finally:
+        page.close()
