@@ -1,0 +1,134 @@
+"""``hsctms analyse``: the outcomes report (HALT-MS and Shevchenko style analyses) of a
+registry, as HTML or PDF, with optional JSON of every number and the figures as SVG/PNG."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from hsctms.cli._common import console, fail, write_json
+from hsctms.errors import ConfigurationError, HsctmsError
+
+if TYPE_CHECKING:
+    from hsctms.model import Cohort
+
+
+def _load(db: str | None, data: Path | None) -> Cohort:
+    if (db is None) == (data is None):
+        raise ConfigurationError("Give exactly one of --db URL and --data DIR.",
+                                 hint="E.g. hsctms analyse --data demo-bundle --out report.html")
+    if data is not None:
+        from hsctms.io.bundle import read_bundle
+
+        cohort, report = read_bundle(data)
+        if not report.ok:
+            from hsctms.errors import DataValidationError
+
+            raise DataValidationError(
+                f"Bundle {str(data)!r} has {len(report.errors)} validation error(s).",
+                report=report, hint=f"Run 'hsctms validate {data}' to list them.")
+        return cohort
+    from hsctms.db import load_cohort
+
+    assert db is not None
+    return load_cohort(db)
+
+
+def _years(text: str) -> tuple[float, ...]:
+    try:
+        years = tuple(float(x) for x in text.split(",") if x.strip())
+    except ValueError:
+        raise ConfigurationError(
+            f"Cannot read --years {text!r}.",
+            hint="Give comma-separated years, e.g. --years 1,2,3,4,5.") from None
+    if not years or min(years) <= 0:
+        raise ConfigurationError("--years must be positive numbers.",
+                                 hint="E.g. --years 1,2,3,4,5.")
+    return years
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``analyse`` command."""
+
+    @app.command("analyse")
+    def analyse_cmd(
+        out: Annotated[Path, typer.Option("--out", "-o",
+                                          help="Report file: .html or .pdf.")],
+        db: Annotated[str | None, typer.Option(
+            "--db", help="Registry database URL or SQLite path.")] = None,
+        data: Annotated[Path | None, typer.Option("--data", help="CSV bundle directory.")
+                        ] = None,
+        definition: Annotated[str, typer.Option(
+            "--definition", "-d", help="Endpoint definition preset (halt_ms, msbase, "
+            "msprog_default) or a .yaml/.json file.")] = "halt_ms",
+        level: Annotated[float, typer.Option(
+            "--level", help="Confidence level of all intervals (HALT-MS used 0.9).")] = 0.9,
+        years: Annotated[str, typer.Option(
+            "--years", help="Years of the HALT-MS table, comma-separated.")] = "1,2,3,4,5",
+        conf_type: Annotated[str, typer.Option(
+            "--conf-type", help="CI transform: log-log (default), log (R's default) or "
+            "plain.")] = "log-log",
+        json_out: Annotated[Path | None, typer.Option(
+            "--json", help="Write every number as JSON (schema: docs/outcomes-report.md).")
+                            ] = None,
+        figures: Annotated[Path | None, typer.Option(
+            "--figures", help="Directory for the figures as SVG and PNG.")] = None,
+        suppress: Annotated[bool, typer.Option(
+            "--suppress-small-counts", help="Show counts 1-4 as '<5' in the report and JSON "
+            "(for tables that leave a centre).")] = False,
+    ) -> None:
+        """Outcomes analysis of a registry: HALT-MS style table (EFS, progression-, relapse-
+        and MRI-activity-free survival, NEDA-3 at each year with CIs; EDSS change with a
+        signed-rank test), Shevchenko style table (cumulative incidence of worsening with
+        death competing, EFS by phenotype with log-rank, sustained improvement), each beside
+        the published figures; Cox model of EFS with a proportional-hazards check.
+
+        Example: hsctms analyse --data demo-bundle --out outcomes.html --json outcomes.json
+        --figures figs
+        """
+        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        from hsctms.analysis import run_outcomes
+        from hsctms.reports.outcomes import build_outcomes_report, suppress_counts
+
+        if out.suffix.lower() not in (".html", ".htm", ".pdf"):
+            fail(ConfigurationError(f"Unknown report format {out.suffix!r}.",
+                                    hint="Use --out report.html or --out report.pdf."))
+            return
+        try:
+            yrs = _years(years)
+            with Progress(SpinnerColumn(), TextColumn("{task.description}"),
+                          TimeElapsedColumn(), console=console, transient=True) as bar:
+                task = bar.add_task("Loading registry", total=None)
+                cohort = _load(db, data)
+
+                def progress(stage: str) -> None:
+                    bar.update(task, description=f"{stage} ({cohort.n_patients} patients)")
+
+                analysis = run_outcomes(cohort, definition, level=level, years=yrs,
+                                        conf_type=conf_type, progress=progress)
+                bar.update(task, description="Drawing figures")
+                drawn = analysis.figures()
+                if figures is not None:
+                    from hsctms.plots._style import save_figure
+
+                    for name, fig in drawn.items():
+                        save_figure(fig, figures / f"{name}.svg")
+                        save_figure(fig, figures / f"{name}.png")
+                bar.update(task, description="Rendering report")
+                report = build_outcomes_report(analysis, source=cohort.source,
+                                               suppress_small_counts=suppress, figures=drawn)
+                report.write(out)
+            if json_out is not None:
+                payload = analysis.to_dict()
+                payload["report"] = report.meta.to_dict()
+                write_json(json_out, suppress_counts(payload) if suppress else payload)
+        except HsctmsError as exc:
+            fail(exc)
+            return
+        console.print(analysis.summary, highlight=False)
+        written = [str(out)] + ([str(json_out)] if json_out else []) + (
+            [f"{figures}/*.svg|png"] if figures else [])
+        console.print("Wrote " + ", ".join(written), highlight=False)

@@ -1,0 +1,334 @@
+"""The outcomes report: a typed context built from an :class:`~hsctms.analysis.OutcomesAnalysis`
+and rendered to HTML (and PDF through WeasyPrint) with ``outcomes/report.html.j2``.
+
+Everything shown comes from the analysis object; the same object gives the JSON output
+(``OutcomesAnalysis.to_dict``), so the report and the JSON never disagree. With
+``suppress_small_counts=True`` every count between 1 and 4 in the report (and in
+:func:`suppress_counts` applied to the JSON) is shown as "<5", for tables that leave a centre.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from hsctms.reports.render import ReportMeta, render_html, write_report
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.figure import Figure
+
+    from hsctms.analysis.pipeline import OutcomesAnalysis
+    from hsctms.analysis.published import PublishedFigure
+
+TEMPLATE = "outcomes/report.html.j2"
+SMALL = 5
+COUNT_KEYS = frozenset({"events", "at_risk", "n", "improved", "stable", "worsened",
+                        "n_nonzero", "observed"})
+
+
+def _count(v: int | None, suppress: bool) -> str:
+    if v is None:
+        return "–"
+    if suppress and 0 < int(v) < SMALL:
+        return f"<{SMALL}"
+    return str(int(v))
+
+
+def _pct(x: float | None, digits: int = 1) -> str:
+    if x is None or not np.isfinite(x):
+        return "–"
+    return f"{100 * x:.{digits}f}%"
+
+
+def _ci(lo: float | None, hi: float | None) -> str:
+    if lo is None or hi is None or not (np.isfinite(lo) and np.isfinite(hi)):
+        return ""
+    return f"{100 * lo:.1f}–{100 * hi:.1f}"
+
+
+def _num(x: float | None, digits: int = 2, sign: bool = False) -> str:
+    if x is None or not np.isfinite(x):
+        return "–"
+    return f"{x:+.{digits}f}" if sign else f"{x:.{digits}f}"
+
+
+def _p(p: float | None) -> str:
+    if p is None or not np.isfinite(p):
+        return "–"
+    return "<0.001" if p < 0.001 else f"{p:.3f}"
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One formatted estimate: value, CI and events / at risk."""
+
+    value: str
+    ci: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class PublishedCell:
+    """A published figure beside a result."""
+
+    value: str
+    ci: str
+    when: str
+    study: str
+    citation: str
+    verified: bool
+    population: str = "all"
+
+
+@dataclass(frozen=True)
+class Row:
+    """A labelled row of cells (one per year) with an optional published figure."""
+
+    label: str
+    cells: list[Cell]
+    published: PublishedCell | None = None
+
+
+@dataclass(frozen=True)
+class SimpleRow:
+    """A row of already-formatted strings."""
+
+    cells: list[str]
+
+
+@dataclass(frozen=True)
+class OutcomesReportContext:
+    """Everything the outcomes template shows (all strings already formatted)."""
+
+    definition_name: str
+    level_pct: str
+    conf_type: str
+    years: list[str]
+    followup: str
+    halt_rows: list[Row]
+    edss_rows: list[SimpleRow]
+    edss_published: PublishedCell | None
+    sh_years: list[str]
+    progression: Row
+    death: Row
+    efs_groups: list[Row]
+    efs_published: list[PublishedCell]
+    logrank: str
+    improvement: list[SimpleRow]
+    improvement_published: PublishedCell | None
+    competing_rule: str
+    cox_rows: list[SimpleRow]
+    ph_rows: list[SimpleRow]
+    cox_note: str | None
+    figures: dict[str, str]
+    published_source: str
+    suppressed: bool
+    methods: list[str]
+    counts: dict[str, str] = field(default_factory=dict)
+    citations: list[str] = field(default_factory=list)
+
+
+def _published(f: PublishedFigure | None) -> PublishedCell | None:
+    if f is None:
+        return None
+    if f.measure == "percent":
+        value = _pct(f.estimate)
+        ci = _ci(f.lower, f.upper)
+        if ci and f.level:
+            ci = f"{100 * f.level:g}% CI {ci}"
+    else:
+        value = _num(f.estimate, 1, sign=True)
+        ci = ""
+    return PublishedCell(value, ci, f.time_label, f.study, f.citation, f.verified, f.population)
+
+
+def _methods(a: OutcomesAnalysis) -> list[str]:
+    lvl = f"{100 * a.level:g}%"
+    return [
+        f"Survival-type endpoints: Kaplan-Meier estimates with Greenwood standard errors and "
+        f"{lvl} pointwise confidence intervals using the {a.conf_type} transform; numbers at "
+        "risk are patients still under observation at the time point (T >= t).",
+        "Median follow-up: reverse Kaplan-Meier (censoring as the event) on time to death or "
+        "last contact.",
+        "Cumulative incidence of confirmed worsening: Aalen-Johansen estimator with death as a "
+        "competing risk (Dinse-Larson variance, as R survfit); groups compared with Gray's test.",
+        "Event-free survival by phenotype: log-rank test (Mantel-Haenszel).",
+        "Cox proportional-hazards model of event-free survival (Efron ties, Wald CIs); the "
+        "proportional-hazards assumption is checked with the Grambsch-Therneau score test "
+        "(Kaplan-Meier time scale), as R cox.zph.",
+        "EDSS change from baseline: the assessment closest to each anniversary (within "
+        f"{a.halt_ms.edss_window_days:g} days) among patients alive; Wilcoxon signed-rank test "
+        "of zero median change (R wilcox.test conventions).",
+        "Every statistical routine is checked against R (survival, cmprsk) golden values in the "
+        "hsctms test suite.",
+    ]
+
+
+def build_context(analysis: OutcomesAnalysis, *, suppress_small_counts: bool = False,
+                  figures: bool | Mapping[str, Figure] = True) -> OutcomesReportContext:
+    """Format every number of ``analysis`` for the template.
+
+    ``figures``: True to draw them, False for none, or already drawn figures (closed here).
+    """
+    a = analysis
+    sup = suppress_small_counts
+    years = list(a.years)
+    halt_rows = []
+    for ep, fit in a.halt_ms.fits.items():
+        cells = []
+        for r in [x for x in a.halt_ms.rows if x.endpoint == ep]:
+            cells.append(Cell(_pct(r.estimate), _ci(r.lower, r.upper),
+                              f"{_count(r.events, sup)}/{_count(r.at_risk, sup)}"))
+        halt_rows.append(Row(fit.label or ep, cells, _published(a.halt_ms.published.get(ep))))
+    edss_rows = [
+        SimpleRow([f"{e.year:g}", _count(e.n, sup), _num(e.median, 1, sign=True),
+                   f"{_num(e.q1, 1, sign=True)} to {_num(e.q3, 1, sign=True)}",
+                   _count(e.improved, sup), _count(e.stable, sup), _count(e.worsened, sup),
+                   _p(e.test.p_value)])
+        for e in a.halt_ms.edss_change
+    ]
+    sh = a.shevchenko
+
+    def inc_row(label: str, rows: Sequence[Any]) -> Row:
+        return Row(label, [Cell(_pct(r.estimate), _ci(r.lower, r.upper),
+                                f"{_count(r.events, sup)}/{_count(r.at_risk, sup)}")
+                           for r in rows])
+
+    groups = []
+    for g, rows in sh.efs_by_group.items():
+        groups.append(Row(f"{g} (n={_count(sh.group_n[g], sup)})",
+                          [Cell(_pct(r.estimate), _ci(r.lower, r.upper),
+                                f"{_count(r.events, sup)}/{_count(r.at_risk, sup)}")
+                           for r in rows]))
+    efs_pub = [p for p in (_published(sh.published.get(k)) for k in
+                           ("efs", "efs_relapsing", "efs_progressive")) if p is not None]
+    lr = sh.logrank
+    logrank = (f"Log-rank test: χ² = {lr.statistic:.2f} on {lr.df} df, p = {_p(lr.p_value)}"
+               if lr else "Log-rank test not computed (fewer than two phenotype groups with "
+               "events).")
+    imp = []
+    for s in (sh.improvement, sh.improvement_longterm):
+        imp.append(SimpleRow([s.description, f"{_count(s.events, sup)} / {_count(s.n, sup)}",
+                              _pct(s.estimate), _ci(s.lower, s.upper)]))
+    cox_rows = []
+    if a.cox is not None:
+        lo, hi = a.cox.hr_ci()
+        for i, name in enumerate(a.cox.columns):
+            cox_rows.append(SimpleRow([name, _num(a.cox.hr[i]),
+                                       f"{_num(lo[i])}–{_num(hi[i])}", _p(a.cox.p[i])]))
+    ph_rows = []
+    if a.ph_test is not None:
+        for r in a.ph_test.table.itertuples():
+            ph_rows.append(SimpleRow([str(r.term), _num(r.chisq), str(int(r.df)), _p(r.p)]))
+    figs: dict[str, str] = {}
+    if figures is not False:
+        from hsctms.plots._style import figure_to_svg
+
+        drawn = a.figures() if figures is True else figures
+        figs = {k: figure_to_svg(f) for k, f in drawn.items()}
+    fu = a.followup
+    followup = (f"Median follow-up {_num(fu.median.estimate, 1)} years (reverse Kaplan-Meier; "
+                f"IQR {_num(fu.q1, 1)}–{_num(fu.q3, 1)}).")
+    return OutcomesReportContext(
+        definition_name=a.definition_name,
+        level_pct=f"{100 * a.level:g}%",
+        conf_type=a.conf_type,
+        years=[f"{y:g}" for y in years],
+        followup=followup,
+        halt_rows=halt_rows,
+        edss_rows=edss_rows,
+        edss_published=_published(a.halt_ms.published_edss),
+        sh_years=[f"{y:g}" for y in sh.years],
+        progression=inc_row("Confirmed worsening", sh.progression),
+        death=inc_row("Death (competing)", sh.death),
+        efs_groups=groups,
+        efs_published=efs_pub,
+        logrank=logrank,
+        improvement=imp,
+        improvement_published=_published(sh.published.get("improvement_longterm")),
+        competing_rule=sh.competing_rule,
+        cox_rows=cox_rows,
+        ph_rows=ph_rows,
+        cox_note=a.cox_note,
+        figures=figs,
+        published_source=a.published_source,
+        suppressed=sup,
+        methods=_methods(a),
+        counts={"n": _count(a.n, sup), "excluded": _count(a.excluded, sup)},
+        citations=sorted({f"{f.study}: {f.citation}" + ("" if f.verified else " (unverified)")
+                          for f in [*a.halt_ms.published.values(),
+                                    *sh.published.values(),
+                                    *([a.halt_ms.published_edss]
+                                      if a.halt_ms.published_edss else [])]}),
+    )
+
+
+def _definitions(a: OutcomesAnalysis) -> list[str]:
+    d = a.definition
+    out = [f"Endpoint definition: {a.definition_name}"
+           + (f" — {d.get('description')}" if d.get("description") else "") + "."]
+    keys = ("origin", "conf_days", "delta_cut", "baseline", "mri_ignore_days",
+            "efs_components")
+    parts = [f"{k} = {d[k]}" for k in keys if k in d]
+    if parts:
+        out.append("Settings: " + "; ".join(parts) + ".")
+    out.append("Event-free survival: survival without any of the EFS components; progression-"
+               "free: no confirmed EDSS worsening; NEDA-3: no relapse, no MRI activity, no "
+               "confirmed worsening.")
+    out.append(f"Confidence intervals: {100 * a.level:g}%, {a.conf_type} transform.")
+    return out
+
+
+@dataclass(frozen=True)
+class OutcomesReport:
+    """A built outcomes report (context + metadata)."""
+
+    context: OutcomesReportContext
+    meta: ReportMeta
+
+    def html(self) -> str:
+        """The report as a standalone HTML page."""
+        return render_html(TEMPLATE, {"ctx": self.context}, self.meta)
+
+    def write(self, path: str | Path) -> Path:
+        """Write HTML (.html) or PDF (.pdf)."""
+        return write_report(self.html(), path)
+
+
+def build_outcomes_report(
+    analysis: OutcomesAnalysis,
+    *,
+    title: str = "Outcomes after autologous HSCT for MS",
+    source: str | None = None,
+    suppress_small_counts: bool = False,
+    figures: bool | Mapping[str, Figure] = True,
+) -> OutcomesReport:
+    """Build the report of an outcomes analysis."""
+    ctx = build_context(analysis, suppress_small_counts=suppress_small_counts, figures=figures)
+    prov = analysis.provenance
+    sources = [s for s in (source, f"Published figures: {analysis.published_source}") if s]
+    meta = ReportMeta(
+        title=title,
+        synthetic=prov.synthetic,
+        data_date=prov.data_date,
+        n=analysis.n,
+        subtitle=f"HALT-MS and Shevchenko style analyses (definition {analysis.definition_name})",
+        definitions=_definitions(analysis),
+        sources=sources,
+    )
+    return OutcomesReport(ctx, meta)
+
+
+def suppress_counts(payload: Any) -> Any:
+    """Copy of a JSON payload with counts 1-4 (keys in :data:`COUNT_KEYS`) replaced by "<5"."""
+    if isinstance(payload, dict):
+        return {k: (f"<{SMALL}" if k in COUNT_KEYS and isinstance(v, int)
+                    and not isinstance(v, bool) and 0 < v < SMALL else suppress_counts(v))
+                for k, v in payload.items()}
+    if isinstance(payload, list):
+        return [suppress_counts(v) for v in payload]
+    return payload

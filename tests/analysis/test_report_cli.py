@@ -1,0 +1,115 @@
+"""Outcomes pipeline, report and CLI on the synthetic demo cohort."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from hsctms.analysis import OutcomesAnalysis, run_outcomes
+from hsctms.reports.outcomes import build_outcomes_report, suppress_counts
+from hsctms.survival import kaplan_meier
+
+
+@pytest.fixture(scope="module")
+def analysis() -> OutcomesAnalysis:
+    from hsctms.datasets import load_demo_cohort
+
+    return run_outcomes(load_demo_cohort(), "halt_ms", level=0.9, years=(1, 2, 3, 4, 5))
+
+
+def test_json_is_complete_and_strict(analysis: OutcomesAnalysis) -> None:
+    d = analysis.to_dict()
+    text = json.dumps(d, allow_nan=False)
+    assert d["schema"] == "hsctms.outcomes" and d["synthetic"] is True
+    assert d["n"] == analysis.n and d["level"] == 0.9 and d["conf_type"] == "log-log"
+    assert {r["endpoint"] for r in d["halt_ms"]["rows"]} == {
+        "efs", "worsening", "relapse", "mri_activity", "neda3_loss"}
+    assert d["halt_ms"]["published"]["efs"]["label"] == "published"
+    assert "Nash" in text and "Shevchenko" in text
+    assert d["cox_efs"] is not None and d["cox_ph_test"] is not None
+
+
+def test_table_matches_direct_kaplan_meier(analysis: OutcomesAnalysis) -> None:
+    f = analysis.frame
+    km = kaplan_meier(f["efs_time"] / 365.25, f["efs_event"], level=0.9)
+    at = km.survival_at([5.0])
+    row = next(r for r in analysis.halt_ms.rows if r.endpoint == "efs" and r.year == 5.0)
+    assert row.estimate == pytest.approx(float(at["surv"][0]), abs=1e-15)
+    assert row.at_risk == int(at["n_risk"][0])
+
+
+@pytest.mark.r
+def test_pipeline_efs_matches_r_survfit(analysis: OutcomesAnalysis, rscript: str | None,
+                                        tmp_path: Path) -> None:
+    """End to end: the EFS row of the HALT-MS table equals R survfit on the same table
+    (tolerance 1e-9). Skipped without R (the survival layer has committed golden values)."""
+    if not rscript:
+        pytest.skip("Rscript not available")
+    f = analysis.frame
+    csv = tmp_path / "efs.csv"
+    f.assign(t=f["efs_time"] / 365.25)[["t", "efs_event"]].to_csv(csv, index=False)
+    code = (f"library(survival); d <- read.csv('{csv}'); "
+            "s <- summary(survfit(Surv(t, efs_event) ~ 1, data=d, conf.type='log-log', "
+            "conf.int=0.9), times=c(1,2,3,4,5), extend=TRUE); "
+            "cat(paste(c(s$surv, s$lower, s$upper, s$n.risk), collapse=' '))")
+    out = subprocess.run([rscript, "-e", code], capture_output=True, text=True, check=True)
+    vals = np.array(out.stdout.split(), dtype=float).reshape(4, 5)
+    rows = [r for r in analysis.halt_ms.rows if r.endpoint == "efs"]
+    np.testing.assert_allclose([r.estimate for r in rows], vals[0], atol=1e-9)
+    np.testing.assert_allclose([r.lower for r in rows], vals[1], atol=1e-9)
+    np.testing.assert_allclose([r.upper for r in rows], vals[2], atol=1e-9)
+    assert [r.at_risk for r in rows] == vals[3].astype(int).tolist()
+
+
+def test_report_html_states_what_it_must(analysis: OutcomesAnalysis, tmp_path: Path) -> None:
+    rep = build_outcomes_report(analysis, figures=False)
+    html = rep.html()
+    assert "SYNTHETIC DATA" in html
+    assert "data as of 2026" in html or analysis.provenance.data_date in html
+    assert f"n = {analysis.n}" in html
+    assert "halt_ms" in html and "log-log" in html and "90% CI" in html
+    assert "published" in html and "Nash 2017" in html and "Shevchenko 2015" in html
+    assert "hsctms" in html  # software version in the footer
+    path = rep.write(tmp_path / "r.html")
+    assert path.read_text(encoding="utf-8") == html
+
+
+def test_small_count_suppression() -> None:
+    payload: dict[str, Any] = {"rows": [{"events": 3, "at_risk": 12, "estimate": 0.5},
+                                        {"events": 0, "n": 4}], "level": 0.9}
+    out = suppress_counts(payload)
+    assert out["rows"][0]["events"] == "<5" and out["rows"][0]["at_risk"] == 12
+    assert out["rows"][1] == {"events": 0, "n": "<5"} and out["level"] == 0.9
+
+
+@pytest.mark.slow
+def test_cli_writes_html_json_and_figures(tmp_path: Path) -> None:
+    from hsctms.cli import app
+    from hsctms.datasets import write_demo_bundle
+
+    write_demo_bundle(tmp_path / "bundle", 120, 11)
+    res = CliRunner().invoke(app, [
+        "analyse", "--data", str(tmp_path / "bundle"), "--out", str(tmp_path / "o.html"),
+        "--json", str(tmp_path / "o.json"), "--figures", str(tmp_path / "figs"),
+        "--level", "0.95", "--years", "1,3"])
+    assert res.exit_code == 0, res.output
+    d = json.loads((tmp_path / "o.json").read_text())
+    assert d["level"] == 0.95 and d["years"] == [1.0, 3.0] and d["n"] == 120
+    assert (tmp_path / "figs" / "efs.svg").exists() and (tmp_path / "figs" / "efs.png").exists()
+    assert "SYNTHETIC" in (tmp_path / "o.html").read_text()
+
+
+def test_cli_errors_are_clear(tmp_path: Path) -> None:
+    from hsctms.cli import app
+
+    res = CliRunner().invoke(app, ["analyse", "--out", str(tmp_path / "o.html")])
+    assert res.exit_code == 1
+    res = CliRunner().invoke(app, ["analyse", "--data", str(tmp_path), "--out",
+                                   str(tmp_path / "o.docx")])
+    assert res.exit_code == 1
