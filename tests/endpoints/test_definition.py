@@ -77,3 +77,13 @@ def test_unknown_name_and_missing_file() -> None:
         get_definition("nope")
     with pytest.raises(DefinitionError, match="does not exist"):
         get_definition("/nonexistent/def.json")
+
+
+def test_docs_describe_every_field_and_preset() -> None:
+    from dataclasses import fields
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "endpoints.md").read_text()
+    for f in fields(EndpointDefinition):
+        assert f"`{f.name}`" in text, f.name
+    for name in PRESETS:
+        assert f"`{name}`" in text
