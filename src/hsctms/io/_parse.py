@@ -69,28 +69,26 @@ class RawTable:
     issues: list[Issue] = field(default_factory=list)
 
 
-def decode(path: Path, filename: str) -> tuple[str | None, list[Issue]]:
+def decode(path: Path, filename: str) -> tuple[str | None, bytes, list[Issue]]:
     """Read a file as UTF-8 text (BOM removed); report the line of the first bad byte."""
     data = path.read_bytes()
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     try:
-        return data.decode("utf-8"), []
+        return data.decode("utf-8"), data, []
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         bad = data[exc.start : exc.start + 1].hex()
-        return None, [make_issue(
+        return None, data, [make_issue(
             "file-encoding", filename, line, None,
             f"{filename} is not UTF-8: byte 0x{bad} on line {line} (probably Latin-1 or "
             "Windows-1252). Re-save the file as UTF-8.",
         )]
 
 
-def _split_header(text: str) -> tuple[list[str], str]:
-    first, _, rest = text.partition("\n")
-    first = first.rstrip("\r")
-    header = next(csv.reader([first])) if first else []
-    return header, rest
+def _split_header(text: str) -> list[str]:
+    first = text.partition("\n")[0].rstrip("\r")
+    return next(csv.reader([first])) if first else []
 
 
 def _slow_rows(text: str, ncols: int, filename: str
@@ -125,10 +123,10 @@ def _slow_rows(text: str, ncols: int, filename: str
 def read_raw(path: Path, spec: TableSpec) -> tuple[RawTable | None, list[Issue]]:
     """Read one CSV file of the bundle as strings, checking encoding, header and shape."""
     filename = spec.filename
-    text, issues = decode(path, filename)
+    text, data, issues = decode(path, filename)
     if text is None:
         return None, issues
-    header, body = _split_header(text)
+    header = _split_header(text)
     if not header or all(h == "" for h in header):
         issues.append(make_issue("file-unreadable", filename, 1, None,
                                  f"{filename} is empty or has no header row."))
@@ -154,7 +152,7 @@ def read_raw(path: Path, spec: TableSpec) -> tuple[RawTable | None, list[Issue]]
                 f"{filename} lacks required column {name!r} (required: "
                 f"{', '.join(spec.required_columns)}).",
             ))
-    frame, lines, row_issues = _read_body(text, body, header, ncols, filename)
+    frame, lines, row_issues = _read_body(text, data, ncols, filename)
     issues.extend(row_issues)
     # keep the first occurrence of each known column only
     keep: dict[str, int] = {}
@@ -166,23 +164,31 @@ def read_raw(path: Path, spec: TableSpec) -> tuple[RawTable | None, list[Issue]]
     return RawTable(spec, out.reset_index(drop=True), lines, present, []), issues
 
 
-def _read_body(text: str, body: str, header: list[str], ncols: int, filename: str
+def _line_field_counts(body: bytes) -> npt.NDArray[np.int64]:
+    """Number of comma-separated fields on each line of an unquoted body (vectorised)."""
+    arr = np.frombuffer(body, dtype=np.uint8)
+    ends = np.flatnonzero(arr == 10)
+    if arr.size and arr[-1] != 10:
+        ends = np.append(ends, arr.size)
+    commas = np.flatnonzero(arr == 44)
+    before = np.searchsorted(commas, ends)
+    return np.diff(np.concatenate(([0], before))).astype(np.int64) + 1
+
+
+def _read_body(text: str, data: bytes, ncols: int, filename: str
                ) -> tuple[pd.DataFrame, npt.NDArray[np.int64], list[Issue]]:
-    if '"' not in text and ncols > 1:
-        raw_lines = body.split("\n")
-        if raw_lines and raw_lines[-1] == "":
-            raw_lines.pop()
-        counts = np.fromiter((ln.count(",") for ln in raw_lines), dtype=np.int64,
-                             count=len(raw_lines))
-        if bool(np.all(counts == ncols - 1)):
-            lines = np.arange(2, len(raw_lines) + 2, dtype=np.int64)
-            if not raw_lines:
+    if b'"' not in data and ncols > 1:
+        body = data[data.index(b"\n") + 1:] if b"\n" in data else b""
+        counts = _line_field_counts(body)
+        if bool(np.all(counts == ncols)):
+            lines = np.arange(2, counts.size + 2, dtype=np.int64)
+            if counts.size == 0:
                 frame = pd.DataFrame({i: pd.Series([], dtype="str") for i in range(ncols)})
                 return frame, lines, []
             frame = pd.read_csv(
-                io.StringIO(body), header=None, names=list(range(ncols)), dtype=str,
+                io.BytesIO(body), header=None, names=list(range(ncols)), dtype=str,
                 keep_default_na=False, na_filter=False, skip_blank_lines=False,
-                engine="c", quoting=csv.QUOTE_NONE,
+                engine="c", quoting=csv.QUOTE_NONE, encoding="utf-8",
             )
             if len(frame) == len(lines):
                 return frame, lines, []
@@ -201,6 +207,21 @@ class Parsed:
 
     values: pd.Series
     masks: dict[str, npt.NDArray[np.bool_]]
+
+
+def _to_float(raw: pd.Series, ok: npt.NDArray[np.bool_]) -> npt.NDArray[np.float64]:
+    """Floats of the cells where ``ok`` (already checked against the number pattern)."""
+    try:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+    except ImportError:  # pragma: no cover - pyarrow is a pandas 3 dependency here
+        num = pd.to_numeric(raw.where(ok, None), errors="coerce")
+        return np.asarray(num, dtype=np.float64)
+    arr = pa.array(raw.array) if hasattr(raw.array, "__arrow_array__") else \
+        pa.array(raw.to_numpy(dtype=object), type=pa.string())
+    kept = pc.if_else(pa.array(ok), arr, pa.scalar(None, type=arr.type))
+    out = pc.cast(kept, pa.float64()).to_numpy(zero_copy_only=False)
+    return np.asarray(out, dtype=np.float64)
 
 
 def _fullmatch(raw: pd.Series, pattern: str) -> npt.NDArray[np.bool_]:
@@ -252,8 +273,7 @@ def parse_column(col: ColumnSpec, raw: pd.Series) -> Parsed:
     # numbers
     pattern = INT_PATTERN if kind == "int" else FLOAT_PATTERN
     ok = _fullmatch(raw, pattern)
-    num = pd.to_numeric(raw.where(ok, None), errors="coerce")
-    numbers = np.asarray(num, dtype=np.float64)
+    numbers = _to_float(raw, ok)
     ok = ok & np.isfinite(numbers)
     masks["value-unparseable"] = ~blank & ~ok
     valid = ok.copy()

@@ -136,6 +136,7 @@ class BundleContents:
     report: ValidationReport
     path: Path
     files: dict[str, Path] = field(default_factory=dict)
+    present: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def cohort(self, regimen_map: RegimenMap | None = None) -> Cohort:
         """The tables as a :class:`Cohort` (canonical columns only)."""
@@ -167,6 +168,7 @@ def read_bundle_contents(path: str | Path, *, regimen_map: RegimenMap | None = N
                                  "it is ignored."))
     tables: dict[str, pd.DataFrame] = {}
     files: dict[str, Path] = {}
+    present: dict[str, tuple[str, ...]] = {}
     for name, spec in SCHEMA.items():
         file = directory / spec.filename
         raw: RawTable | None = None
@@ -184,13 +186,14 @@ def read_bundle_contents(path: str | Path, *, regimen_map: RegimenMap | None = N
         else:
             frame, cell_issues = parse_table(raw)
             issues += cell_issues
+            present[name] = raw.present
         tables[name] = frame
     ctx = ValidationContext(data_date=manifest.data_date if manifest else None, today=today,
                             regimen_map=regimen_map or default_regimen_map())
     issues += check_tables(tables, ctx)
     report = ValidationReport(issues, source=str(directory),
                               rows={n: len(f) for n, f in tables.items()})
-    return BundleContents(tables, manifest, report, directory, files)
+    return BundleContents(tables, manifest, report, directory, files, present)
 
 
 def read_bundle(path: str | Path, *, regimen_map: RegimenMap | None = None,

@@ -140,7 +140,9 @@ class _Lookup:
 
     def _positions(self, keys: pd.Series, which: str) -> npt.NDArray[np.intp]:
         index = self._pidx if which == "patients" else self._didx
-        return np.asarray(index.get_indexer(keys), dtype=np.intp)
+        codes, uniques = pd.factorize(keys)
+        positions = np.append(index.get_indexer(uniques), -1)  # code -1 (NA) -> -1
+        return np.asarray(positions[codes], dtype=np.intp)
 
     def known(self, keys: pd.Series) -> Mask:
         """Whether each id is a patient."""

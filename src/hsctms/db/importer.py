@@ -1,0 +1,444 @@
+"""Validated, all-or-nothing, idempotent import of a CSV bundle into the registry database.
+
+1. The bundle is read and validated (:mod:`hsctms.io`); any error raises
+   :class:`~hsctms.errors.DataValidationError` before the database is even opened.
+2. In ONE transaction, every bundle row is compared with the stored row of the same natural
+   key: new rows are inserted, identical rows are counted as unchanged, rows whose values
+   differ are conflicts. In ``mode="insert"`` (default) any conflict raises
+   :class:`BundleConflictError` listing them and nothing is written; ``mode="update"``
+   overwrites them (``version`` + 1) with one audit entry per row.
+3. The import is recorded in ``imports`` and in one ``audit_log`` entry. Any exception before
+   the commit (including a crash mid-way) rolls everything back.
+
+Columns absent from a bundle file are "not provided": they are not compared or updated (and
+are stored as blank for new rows). Stored rows that the bundle does not mention are left
+alone; an import never deletes.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import sqlalchemy as sa
+
+from hsctms._provenance import Provenance
+from hsctms.db.audit import jsonable, write_audit, write_audit_many
+from hsctms.db.engine import DatabaseLike, display_url, ensure_schema
+from hsctms.db.loader import read_table
+from hsctms.db.tables import TABLES, imports
+from hsctms.errors import ConfigurationError, DataValidationError, ImportConflictError
+from hsctms.io._issues import ValidationReport
+from hsctms.io._parse import LINE
+from hsctms.io.bundle import (
+    FORMAT_VERSION,
+    BundleContents,
+    bundle_checksum,
+    read_bundle_contents,
+)
+from hsctms.model.regimens import RegimenMap
+from hsctms.model.schema import SCHEMA, TableSpec
+
+ImportMode = Literal["insert", "update"]
+#: Progress callback: (stage, done, total). Stages: "compare", then one per table written.
+Progress = Callable[[str, int, int], None]
+
+_CHUNK = 100_000
+
+
+@dataclass
+class TableCounts:
+    """Rows of one table: newly inserted, updated (mode="update") and already stored."""
+
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def to_dict(self) -> dict[str, int]:
+        """JSON-serialisable form."""
+        return {"inserted": self.inserted, "updated": self.updated, "unchanged": self.unchanged}
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """A bundle value that differs from the stored value under the same natural key."""
+
+    table: str
+    key: dict[str, Any]
+    column: str
+    stored: Any
+    incoming: Any
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable form."""
+        return {"table": self.table, "key": {k: jsonable(v) for k, v in self.key.items()},
+                "column": self.column, "stored": jsonable(self.stored),
+                "incoming": jsonable(self.incoming)}
+
+    def __str__(self) -> str:
+        key = ", ".join(f"{k}={jsonable(v)}" for k, v in self.key.items())
+        return (f"{self.table} ({key}): {self.column} stored {jsonable(self.stored)!r}, "
+                f"bundle {jsonable(self.incoming)!r}")
+
+
+class BundleConflictError(ImportConflictError):
+    """The bundle would change stored rows; ``conflicts`` lists every differing value."""
+
+    def __init__(self, conflicts: list[Conflict], *, hint: str | None = None) -> None:
+        tables = sorted({c.table for c in conflicts})
+        rows = len({(c.table, tuple(c.key.values())) for c in conflicts})
+        shown = "; ".join(str(c) for c in conflicts[:10])
+        more = f"; ... and {len(conflicts) - 10} more" if len(conflicts) > 10 else ""
+        super().__init__(
+            f"{rows} row(s) in {', '.join(tables)} already stored with different values: "
+            f"{shown}{more}. Nothing was imported.",
+            hint=hint,
+        )
+        self.conflicts = conflicts
+
+    def to_dict(self) -> dict[str, Any]:
+        out = super().to_dict()
+        out["conflicts"] = [c.to_dict() for c in self.conflicts]
+        return out
+
+
+@dataclass
+class ImportResult:
+    """Outcome of :func:`import_bundle`."""
+
+    source: str
+    database: str
+    checksum: str
+    mode: str
+    user: str
+    counts: dict[str, TableCounts]
+    report: ValidationReport
+    import_id: int
+    seconds: float
+    synthetic: bool
+    data_date: _dt.date | None
+    provenance: Provenance = field(repr=False, default_factory=lambda: Provenance("import"))
+
+    @property
+    def inserted(self) -> int:
+        """Rows inserted, all tables."""
+        return sum(c.inserted for c in self.counts.values())
+
+    @property
+    def updated(self) -> int:
+        """Rows updated, all tables."""
+        return sum(c.updated for c in self.counts.values())
+
+    @property
+    def unchanged(self) -> int:
+        """Rows already stored with the same values, all tables."""
+        return sum(c.unchanged for c in self.counts.values())
+
+    @property
+    def changed_anything(self) -> bool:
+        """False when the import was a no-op (e.g. the same bundle imported again)."""
+        return bool(self.inserted or self.updated)
+
+    @property
+    def summary(self) -> str:
+        """Human-readable summary."""
+        label = " (SYNTHETIC data)" if self.synthetic else ""
+        if not self.changed_anything:
+            head = f"Import #{self.import_id}: unchanged: all {self.unchanged} row(s) were " \
+                   "already stored"
+        else:
+            head = (f"Import #{self.import_id}: {self.inserted} row(s) inserted, "
+                    f"{self.updated} updated, {self.unchanged} unchanged")
+        per = ", ".join(f"{n} +{c.inserted}/~{c.updated}/={c.unchanged}"
+                        for n, c in self.counts.items() if c.inserted or c.updated or
+                        c.unchanged)
+        warn = f"; {len(self.report.warnings)} warning(s)" if self.report.warnings else ""
+        return (f"{head}{label} from {self.source} into {self.database} in "
+                f"{self.seconds:.1f} s [{per}]{warn}.")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable form."""
+        return {
+            "import_id": self.import_id,
+            "source": self.source,
+            "database": self.database,
+            "checksum": self.checksum,
+            "mode": self.mode,
+            "user": self.user,
+            "status": "changed" if self.changed_anything else "unchanged",
+            "counts": {n: c.to_dict() for n, c in self.counts.items()},
+            "totals": {"inserted": self.inserted, "updated": self.updated,
+                       "unchanged": self.unchanged},
+            "synthetic": self.synthetic,
+            "data_date": self.data_date.isoformat() if self.data_date else None,
+            "seconds": round(self.seconds, 3),
+            "validation": self.report.to_dict(),
+            "provenance": self.provenance.to_dict(),
+        }
+
+
+# -- comparison ------------------------------------------------------------------------------
+
+
+@dataclass
+class _Plan:
+    spec: TableSpec
+    present: tuple[str, ...]
+    new: pd.DataFrame
+    changed: pd.DataFrame  # incoming values + "__id" + "__version" of the stored row
+    changed_cols: list[list[str]]
+    stored_changed: pd.DataFrame
+    unchanged: int
+
+
+def _same(a: pd.Series, b: pd.Series) -> npt.NDArray[np.bool_]:
+    an = np.asarray(a.isna(), dtype=bool)
+    bn = np.asarray(b.isna(), dtype=bool)
+    eq = np.asarray((a == b).fillna(False), dtype=bool) if len(a) else np.zeros(0, dtype=bool)
+    return np.asarray((an & bn) | (~an & ~bn & eq), dtype=bool)
+
+
+def _plan_table(conn: sa.Connection, spec: TableSpec, incoming: pd.DataFrame,
+                present: tuple[str, ...]) -> _Plan:
+    key = list(spec.key)
+    table = TABLES[spec.name]
+    empty = conn.execute(sa.select(table.c.id).limit(1)).first() is None
+    none = incoming.iloc[0:0]
+    if empty or incoming.empty:
+        return _Plan(spec, present, incoming, none, [], none, 0)
+    ids = incoming["patient_id"].dropna().unique().tolist()
+    stored = read_table(conn, spec.name, bookkeeping=True,
+                        patient_ids=ids if len(ids) <= 1000 else None)
+    stored = stored.rename(columns={"id": "__id", "version": "__version"})
+    merged = incoming.merge(stored, on=key, how="left", suffixes=("", "__db"),
+                            indicator=True)
+    is_new = np.asarray(merged["_merge"] == "left_only", dtype=bool)
+    compare = [c for c in present if c not in key]
+    diff = np.zeros((len(merged), len(compare)), dtype=bool)
+    for j, col in enumerate(compare):
+        diff[:, j] = ~_same(merged[col], merged[f"{col}__db"])
+    diff[is_new, :] = False
+    is_changed = diff.any(axis=1)
+    unchanged = int((~is_new & ~is_changed).sum())
+    changed = merged.loc[is_changed]
+    changed_cols = [[compare[j] for j in np.flatnonzero(row)] for row in diff[is_changed]]
+    stored_changed = changed[[f"{c}__db" for c in compare]].rename(
+        columns=lambda c: c.removesuffix("__db"))
+    return _Plan(spec, present, incoming.loc[is_new], changed[[*incoming.columns, "__id",
+                                                               "__version"]],
+                 changed_cols, stored_changed, unchanged)
+
+
+def _conflicts(plan: _Plan) -> list[Conflict]:
+    out: list[Conflict] = []
+    key = list(plan.spec.key)
+    for (_, row), (_, old), cols in zip(plan.changed.iterrows(), plan.stored_changed.iterrows(),
+                                        plan.changed_cols, strict=True):
+        k = {c: row[c] for c in key}
+        out.extend(Conflict(plan.spec.name, k, c, old[c], row[c]) for c in cols)
+    return out
+
+
+# -- writing ---------------------------------------------------------------------------------
+
+
+def _column_values(series: pd.Series, kind: str) -> npt.NDArray[np.object_]:
+    """Python objects for the driver: ISO text for dates, None for missing."""
+    na = np.asarray(series.isna(), dtype=bool)
+    if kind == "date":
+        days = series.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]")
+        values = np.datetime_as_string(days, unit="D").astype(object)
+    elif kind in ("float", "edss"):
+        values = series.to_numpy(dtype=np.float64, na_value=np.nan).astype(object)
+    else:
+        values = series.to_numpy(dtype=object, na_value=None)
+    values = np.array(values, dtype=object)
+    values[na] = None
+    return values
+
+
+def _bulk_insert(conn: sa.Connection, spec: TableSpec, frame: pd.DataFrame,
+                 progress: Progress | None) -> None:
+    """Insert rows with the driver's fastest path (executemany on SQLite, COPY on
+    PostgreSQL), inside the caller's transaction."""
+    columns = list(spec.column_names)
+    arrays = [_column_values(frame[c], spec.column(c).type) for c in columns]
+    total = len(frame)
+    dialect = conn.dialect.name
+    raw: Any = conn.connection.dbapi_connection
+    assert raw is not None
+    quoted = ", ".join(conn.dialect.identifier_preparer.quote(c) for c in columns)
+    name = conn.dialect.identifier_preparer.quote(spec.name)
+    for start in range(0, total, _CHUNK):
+        stop = min(start + _CHUNK, total)
+        rows = list(zip(*(a[start:stop] for a in arrays), strict=True))
+        if dialect == "sqlite":
+            marks = ", ".join("?" * len(columns))
+            cursor = raw.cursor()
+            cursor.executemany(f"INSERT INTO {name} ({quoted}) VALUES ({marks})", rows)
+            cursor.close()
+        elif dialect == "postgresql":
+            with raw.cursor() as cursor, cursor.copy(
+                    f"COPY {name} ({quoted}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:  # pragma: no cover - other dialects are not supported targets
+            table = TABLES[spec.name]
+            conn.execute(table.insert(), [dict(zip(columns, r, strict=True)) for r in rows])
+        if progress:
+            progress(spec.name, stop, total)
+
+
+def _python(value: Any, kind: str) -> Any:
+    value = jsonable(value)
+    if value is not None and kind == "date":
+        return _dt.date.fromisoformat(value)
+    return value
+
+
+def _apply_updates(conn: sa.Connection, plan: _Plan, user: str) -> None:
+    table = TABLES[plan.spec.name]
+    key = list(plan.spec.key)
+    audits: list[dict[str, Any]] = []
+    for (_, row), (_, old), cols in zip(plan.changed.iterrows(), plan.stored_changed.iterrows(),
+                                        plan.changed_cols, strict=True):
+        values = {c: _python(row[c], plan.spec.column(c).type) for c in cols}
+        result = conn.execute(
+            sa.update(table)
+            .where(table.c.id == int(row["__id"]), table.c.version == int(row["__version"]))
+            .values(**values, version=table.c.version + 1, updated_at=sa.func.now())
+        )
+        if result.rowcount != 1:  # pragma: no cover - concurrent edit inside our transaction
+            raise ImportConflictError(
+                f"{plan.spec.name} row {row['__id']} changed during the import.",
+                hint="Re-run the import.")
+        audits.append({"user": user, "action": "update", "table_name": plan.spec.name,
+                       "key": {k: row[k] for k in key},
+                       "old": {c: jsonable(old[c]) for c in cols},
+                       "new": {c: jsonable(row[c]) for c in cols},
+                       "detail": {"via": "import", "version": int(row["__version"]) + 1}})
+    write_audit_many(conn, audits)
+
+
+# -- entry point -----------------------------------------------------------------------------
+
+
+def import_bundle(
+    path: str | Path,
+    db: DatabaseLike,
+    *,
+    user: str = "cli",
+    mode: ImportMode = "insert",
+    regimen_map: RegimenMap | None = None,
+    today: _dt.date | None = None,
+    progress: Progress | None = None,
+) -> ImportResult:
+    """Validate a CSV bundle and load it into the registry in one transaction.
+
+    Parameters
+    ----------
+    path
+        Bundle directory.
+    db
+        Database: file path (SQLite), SQLAlchemy URL, or engine. An empty database gets the
+        schema; an outdated one must be upgraded first (``hsctms db upgrade``).
+    user
+        Who imports (recorded in ``imports`` and ``audit_log``).
+    mode
+        ``"insert"``: rows whose natural key is stored with different values are conflicts
+        (nothing is written); ``"update"``: such rows are updated and audited.
+    regimen_map, today
+        Validation settings (see :func:`hsctms.io.read_bundle`).
+    progress
+        Optional callback ``(stage, done, total)``.
+
+    Raises
+    ------
+    DataValidationError
+        The bundle has validation errors (``.report``); the database is untouched.
+    BundleConflictError
+        ``mode="insert"`` and some rows differ from stored ones (``.conflicts``).
+
+    Examples
+    --------
+    >>> result = import_bundle("bundle/", "registry.db")   # doctest: +SKIP
+    >>> print(result.summary)                               # doctest: +SKIP
+    """
+    if mode not in ("insert", "update"):
+        raise ConfigurationError(f"Unknown import mode {mode!r}.", hint="Use insert or update.")
+    started = time.perf_counter()
+    contents = read_bundle_contents(path, regimen_map=regimen_map, today=today)
+    report = contents.report
+    if not report.ok:
+        raise DataValidationError(
+            f"Bundle {str(path)!r} has {len(report.errors)} validation error(s); nothing was "
+            "imported.",
+            report=report,
+            hint=f"Run 'hsctms validate {path}' for the full list, fix the files, re-import.",
+        )
+    checksum = bundle_checksum(path)
+    manifest = contents.manifest
+    engine = ensure_schema(db)
+    presence = _presence(contents)
+    counts = {name: TableCounts() for name in SCHEMA}
+    with engine.begin() as conn:
+        plans: list[_Plan] = []
+        for i, (name, spec) in enumerate(SCHEMA.items()):
+            incoming = contents.tables[name].drop(columns=[LINE])
+            plans.append(_plan_table(conn, spec, incoming, presence[name]))
+            if progress:
+                progress("compare", i + 1, len(SCHEMA))
+        conflicts = [c for p in plans for c in _conflicts(p)]
+        if conflicts and mode == "insert":
+            raise BundleConflictError(
+                conflicts,
+                hint="Fix the bundle, or re-run with --mode update to overwrite the stored "
+                "values (each change is audited).")
+        for plan in plans:
+            name = plan.spec.name
+            if len(plan.new):
+                _bulk_insert(conn, plan.spec, plan.new, progress)
+            if len(plan.changed):
+                _apply_updates(conn, plan, user)
+            counts[name] = TableCounts(len(plan.new), len(plan.changed), plan.unchanged)
+        detail = {n: c.to_dict() for n, c in counts.items()}
+        import_id = int(_first_key(conn.execute(
+            imports.insert().values(
+                user_name=user, source=str(Path(path).resolve()), checksum=checksum, mode=mode,
+                synthetic=bool(manifest.synthetic) if manifest else False,
+                data_date=manifest.data_date if manifest else None,
+                format_version=manifest.format_version if manifest else FORMAT_VERSION,
+                counts=detail))))
+        write_audit(conn, user=user, action="import",
+                    detail={"import_id": import_id, "source": str(Path(path).resolve()),
+                            "checksum": checksum, "mode": mode, "counts": detail})
+    synthetic = bool(manifest.synthetic) if manifest else False
+    data_date = manifest.data_date if manifest else None
+    total = sum(len(f) for f in contents.tables.values())
+    return ImportResult(
+        source=str(path), database=display_url(engine), checksum=checksum, mode=mode,
+        user=user, counts=counts, report=report, import_id=import_id,
+        seconds=time.perf_counter() - started, synthetic=synthetic, data_date=data_date,
+        provenance=Provenance("import_bundle", {"mode": mode, "checksum": checksum},
+                              n=total, synthetic=synthetic,
+                              data_date=data_date.isoformat() if data_date else None),
+    )
+
+
+def _first_key(result: sa.CursorResult[Any]) -> int:
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
+
+
+def _presence(contents: BundleContents) -> dict[str, tuple[str, ...]]:
+    """Schema columns present in each bundle file (absent columns are not compared)."""
+    return {name: contents.present.get(name, spec.column_names)
+            for name, spec in SCHEMA.items()}

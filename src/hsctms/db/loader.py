@@ -1,0 +1,155 @@
+"""Reading the registry back: typed tables, a :class:`~hsctms.model.cohort.Cohort`, and
+export to a CSV bundle.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+
+from hsctms.db.engine import DatabaseLike, connect, display_url, ensure_schema
+from hsctms.db.tables import TABLES, imports
+from hsctms.model.cohort import Cohort, conform
+from hsctms.model.regimens import RegimenMap
+from hsctms.model.schema import SCHEMA
+
+
+def read_table(
+    conn: sa.Connection,
+    name: str,
+    *,
+    centre: str | None = None,
+    patient_ids: Iterable[str] | None = None,
+    bookkeeping: bool = False,
+) -> pd.DataFrame:
+    """One registry table as a typed DataFrame (canonical dtypes of the schema).
+
+    Parameters
+    ----------
+    conn
+        Open connection.
+    name
+        Table name.
+    centre
+        Only rows of patients of this centre.
+    patient_ids
+        Only rows of these patients.
+    bookkeeping
+        Also return ``id`` and ``version`` (for updates and optimistic locking).
+    """
+    spec = SCHEMA[name]
+    table = TABLES[name]
+    sqlite = conn.dialect.name == "sqlite"
+    cols: list[Any] = []
+    for col in spec.columns:
+        c = table.c[col.name]
+        # SQLite keeps dates as ISO text: skip SQLAlchemy's per-row conversion, parse vectorised
+        cols.append(sa.type_coerce(c, sa.String).label(col.name) if sqlite and
+                    col.type == "date" else c)
+    if bookkeeping:
+        cols += [table.c.id, table.c.version]
+    query = sa.select(*cols)
+    if centre is not None:
+        patients = TABLES["patients"]
+        if name == "patients":
+            query = query.where(table.c.centre == centre)
+        else:
+            query = query.join(patients, patients.c.patient_id == table.c.patient_id).where(
+                patients.c.centre == centre)
+    if patient_ids is not None:
+        query = query.where(table.c.patient_id.in_(list(patient_ids)))
+    query = query.order_by(table.c.id)
+    result = conn.execute(query)
+    names = list(result.keys())
+    frame = pd.DataFrame(result.fetchall(), columns=names)
+    for col in spec.columns:
+        if col.type == "date":
+            frame[col.name] = pd.to_datetime(frame[col.name], format="ISO8601")
+        elif col.type == "bool":
+            frame[col.name] = frame[col.name].astype("boolean")
+        elif col.type in ("float", "edss"):
+            frame[col.name] = pd.to_numeric(frame[col.name]).astype("float64")
+        elif col.type == "int":
+            frame[col.name] = pd.array(frame[col.name].tolist(), dtype="Int64")
+    typed = conform(spec, frame)
+    if bookkeeping:
+        typed["id"] = frame["id"].astype("int64").to_numpy()
+        typed["version"] = frame["version"].astype("int64").to_numpy()
+    return typed
+
+
+def registry_status(conn: sa.Connection) -> tuple[bool, _dt.date | None]:
+    """``(synthetic, data_date)`` of the registry from its import history: synthetic when any
+    imported bundle was synthetic; data date = the latest imported data date."""
+    row = conn.execute(
+        sa.select(sa.func.count(), sa.func.max(imports.c.data_date))
+        .where(imports.c.synthetic.is_(True))
+    ).one()
+    synthetic = bool(row[0])
+    latest = conn.execute(sa.select(sa.func.max(imports.c.data_date))).scalar()
+    if isinstance(latest, str):
+        latest = _dt.date.fromisoformat(latest)
+    return synthetic, latest
+
+
+def load_cohort(
+    db: DatabaseLike,
+    centre: str | None = None,
+    *,
+    patient_ids: Iterable[str] | None = None,
+    regimen_map: RegimenMap | None = None,
+) -> Cohort:
+    """Load the registry (or one centre, or some patients) as a :class:`Cohort`.
+
+    Parameters
+    ----------
+    db
+        Database path, URL or engine.
+    centre
+        Restrict to the patients of this centre (the web registry's centre scoping).
+    patient_ids
+        Restrict to these patients (e.g. the context of a web form).
+    regimen_map
+        Regimen map attached to the cohort.
+
+    Examples
+    --------
+    >>> cohort = load_cohort("registry.db", centre="C01")   # doctest: +SKIP
+    """
+    engine = ensure_schema(db)
+    ids = list(patient_ids) if patient_ids is not None else None
+    with engine.connect() as conn:
+        tables = {name: read_table(conn, name, centre=centre, patient_ids=ids)
+                  for name in SCHEMA}
+        synthetic, data_date = registry_status(conn)
+    source = display_url(engine) + (f" (centre {centre})" if centre else "")
+    cohort = Cohort(tables=tables, synthetic=synthetic, data_date=data_date, source=source)
+    if regimen_map is not None:
+        cohort.regimen_map = regimen_map
+    return cohort
+
+
+def export_bundle(db: DatabaseLike, path: str | Path, *, centre: str | None = None,
+                  user: str = "cli") -> Path:
+    """Write the registry (or one centre) as a CSV bundle; the export is audited.
+
+    Round trip bundle -> database -> bundle is lossless (same rows and values).
+    """
+    from hsctms.db.audit import write_audit
+    from hsctms.io.bundle import write_bundle
+
+    engine = connect(db)
+    cohort = load_cohort(engine, centre)
+    out = write_bundle(cohort, path, generator={"name": "hsctms export",
+                                               "database": display_url(engine),
+                                               "centre": centre})
+    with engine.begin() as conn:
+        write_audit(conn, user=user, action="export",
+                    detail={"path": str(Path(path).resolve()), "centre": centre,
+                            "rows": cohort.row_counts()})
+    return out
