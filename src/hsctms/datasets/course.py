@@ -32,6 +32,7 @@ from __future__ import annotations
 import datetime as _dt
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -280,6 +281,8 @@ def simulate_course(
     b_day = -np.floor(rng.uniform(7, 31, n)).astype(np.int64)  # baseline visit
     v_pid = np.concatenate([pid_all, v_pid])
     v_day = np.concatenate([b_day, v_day])
+    order = np.lexsort((v_day, v_pid))
+    v_pid, v_day = v_pid[order], v_day[order]
     t = v_day.astype(float)
     value = base[v_pid].copy()
     post_visit = v_day > 0
@@ -432,7 +435,7 @@ def simulate_arm(
         raise ConfigurationError("followup_years must be > 0.", hint="E.g. 2 or 5 years.")
     model = model or DiseaseModel()
     pop = population or ArmPopulation()
-    ids = np.array([f"{id_prefix}-{i:06d}" for i in range(1, n + 1)], dtype=object)
+    ids = pd.array([f"{id_prefix}-{i:06d}" for i in range(1, n + 1)], dtype="string")
     base = snap_edss(np.clip(rng.normal(pop.edss_mean, pop.edss_sd, n), pop.edss_min,
                              pop.edss_max))
     age = np.clip(rng.normal(pop.age_mean, pop.age_sd, n), pop.age_min, pop.age_max)
@@ -461,7 +464,7 @@ def simulate_arm(
     return out
 
 
-def _common_tables(res: CourseResult, ids: npt.NDArray[np.object_],
+def _common_tables(res: CourseResult, ids: Any,
                    origin: npt.NDArray[np.datetime64], mortality: MortalityParams,
                    rng: np.random.Generator) -> dict[str, pd.DataFrame]:
     """EDSS, relapses, MRI, deaths and follow-up tables from a course result."""

@@ -65,8 +65,8 @@ class _Block:
         self.m = model
         self.rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(block,)))
         self.n = n
-        self.ids = np.array([f"SYN-{i:0{id_width}d}" for i in range(first, first + n)],
-                            dtype=object)
+        self.ids = pd.array([f"SYN-{i:0{id_width}d}" for i in range(first, first + n)],
+                            dtype="string")
         self.data_date = np.datetime64(data_date, "D")
         self.tables: dict[str, pd.DataFrame] = {}
 
