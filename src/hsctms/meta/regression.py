@@ -140,8 +140,8 @@ def meta_regression(
     R2 = None
     if meth != "FE":
         null = fit(yi, vi, None, meth, lvl, "z")
-        if null.tau2 > 0:
-            R2 = max(0.0, 100.0 * (null.tau2 - res.tau2) / null.tau2)
+        # metafor: 0 when the intercept-only model has no heterogeneity to explain
+        R2 = (max(0.0, 100.0 * (null.tau2 - res.tau2) / null.tau2) if null.tau2 > 0 else 0.0)
     prov = Provenance(method="meta_regression",
                       definition={"measure": meas, "method": meth, "test": test,
                                   "moderators": names, "level": lvl}, n=int(x.size))

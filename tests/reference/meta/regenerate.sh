@@ -8,3 +8,4 @@ for f in meta_trm meta_neda meta_rare; do
 done
 Rscript meta_oracle.R evidence_trm.csv --moderators=pub_year --group=intensity --poisson=pub_year \
   > evidence_trm.json
+Rscript meta_oracle.R sormani_trm.csv --moderators=pub_year --group=era --poisson=pub_year > sormani_trm.json

@@ -1,0 +1,104 @@
+"""Pooling the evidence base, user study tables, and forest plots."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from hsctms.errors import EstimationError, EvidenceError
+from hsctms.evidence import load_evidence
+from hsctms.meta import pool_proportions
+from hsctms.meta.evidence_pool import pool_data, pool_evidence, read_study_table
+
+
+@pytest.fixture(scope="module")
+def trm_by_era():
+    return pool_evidence("trm", by="era", measure="PFT", method="REML")
+
+
+def test_pool_evidence_trm_matches_direct_pooling(trm_by_era):
+    data = load_evidence().trm_data()
+    direct = pool_proportions(data["events"], data["n"], data["label"], "PFT", "REML")
+    assert trm_by_era.meta.k == len(data)
+    np.testing.assert_allclose(trm_by_era.meta.prop, direct.prop, rtol=1e-12)
+    sg = trm_by_era.meta.subgroups
+    assert set(sg.groups) == set(data["era"].astype(str))
+    assert sum(g.k for g in sg.groups.values()) == len(data)
+    assert "pub_year" in trm_by_era.regressions and "pub_year" in trm_by_era.poisson
+    payload = json.loads(json.dumps(trm_by_era.to_dict(), allow_nan=False))
+    assert payload["subgroups"]["by"] == "era"
+    assert {p["study_id"] for p in payload["published"]} >= {"sormani2017", "ge2019"}
+    assert any("may share patients" in c for c in payload["caveats"])
+    assert len(payload["studies"]) == len(data)
+    assert abs(sum(s["weight"] for s in payload["studies"]) - 100) < 1e-9
+
+
+def test_pool_evidence_percentage_outcome():
+    res = pool_evidence("progression_free", time_years=5)
+    assert res.meta.k >= 3
+    assert res.poisson_pooled is None  # Poisson only for rare events (TRM)
+    assert any("reconstructed" in c for c in res.caveats)
+    with pytest.raises(EvidenceError, match="needs a time point"):
+        pool_evidence("neda")
+
+
+def test_by_phenotype_and_intensity_have_groups():
+    for by in ("phenotype", "intensity"):
+        res = pool_evidence("trm", by=by)
+        assert len(res.meta.subgroups.groups) >= 2
+
+
+def test_read_study_table_good_and_bad(tmp_path):
+    good = tmp_path / "good.csv"
+    good.write_text("study,events,n,year,edss,pct_rrms\nA,1,24,2016,5,50\nB,0,55,2019,3.4,100\n"
+                    "C,3,120,2021,6,48\n", encoding="utf-8")
+    table = read_study_table(good)
+    assert table["events"].tolist() == [1, 0, 3]
+    res = pool_data(table)
+    assert res.meta.k == 3 and "year" in res.regressions
+    bad = tmp_path / "bad.csv"
+    bad.write_text("study,events,n,edss\nA,30,24,5\nB,x,55,3\nC,1,0,12\n", encoding="utf-8")
+    with pytest.raises(EvidenceError) as info:
+        read_study_table(bad)
+    text = str(info.value)
+    assert "line 2: events (30) exceed n (24)" in text
+    assert "line 3, column 'events': 'x'" in text
+    assert "line 4, column 'n'" in text
+    assert "line 4, column 'edss': 12 is outside 0-10" in text
+    nocol = tmp_path / "nocol.csv"
+    nocol.write_text("name,deaths,total\nA,1,2\n", encoding="utf-8")
+    with pytest.raises(EvidenceError, match="lacks column"):
+        read_study_table(nocol)
+    with pytest.raises(EvidenceError, match="does not exist"):
+        read_study_table(tmp_path / "missing.csv")
+    with pytest.raises(EstimationError, match="no such column"):
+        pool_data(table, by="era")
+
+
+def test_forest_plot_png_and_svg(tmp_path, trm_by_era):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from hsctms.plots._style import save_figure
+
+    ax = trm_by_era.plot(title="TRM by era")
+    n_groups = len(trm_by_era.meta.subgroups.groups)
+    polygons = [p for p in ax.patches if p.__class__.__name__ == "Polygon"]
+    assert len(polygons) == n_groups + 1  # one diamond per subgroup + overall
+    texts = [t.get_text() for t in ax.texts]
+    assert "Prediction interval" in texts
+    assert any(t.startswith("Pooled (REML") for t in texts)
+    png = save_figure(ax.figure, tmp_path / "forest.png")
+    svg = save_figure(ax.figure, tmp_path / "forest.svg")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "<svg" in svg.read_text(encoding="utf-8")
+    plt.close(ax.figure)
+    fig, ax2 = plt.subplots()
+    res = pool_proportions([1, 0, 3], [24, 55, 120], ["A", "B", "C"], method="FE")
+    assert res.plot(ax=ax2) is ax2  # draws on a given Axes; FE has no prediction interval
+    assert "Prediction interval" not in [t.get_text() for t in ax2.texts]
+    plt.close(fig)
