@@ -141,3 +141,36 @@ def test_grid_on_dask_local_cluster_matches_serial() -> None:
     assert [r.power for r in parallel] == [r.power for r in serial]
     rows = grid_table(parallel)
     assert rows[1]["power"] > rows[0]["power"]
+
+
+def test_engine_path_uses_generator_and_endpoint_engine() -> None:
+    dm = pytest.importorskip("hsctms.datasets.disease_model")
+    pytest.importorskip("hsctms.endpoints")
+    from hsctms.design.engine_sim import engine_success_probability
+
+    sc = Scenario("proportion", 40, 40, treatment_arm=dm.ahsct(), control_arm=dm.alemtuzumab(),
+                  definition="halt_ms", label="engine")
+    res = simulate_trials(sc, 60, seed=4)
+    assert res.nominal is not None
+    # the simulated trial estimates centre on the engine's per-arm NEDA difference
+    assert abs(res.mean_estimate - res.nominal) < MC_TOL * res.bias_mcse + 0.02
+    p_t = engine_success_probability(sc, dm.ahsct())
+    assert 0 < p_t < 1
+    assert engine_success_probability(sc, dm.ahsct()) == p_t  # cached, common random numbers
+    counts = simulate_trials(dataclasses_replace(sc, endpoint="counts"), 30, seed=1)
+    assert counts.outcomes["mean_dispersion"] >= 0
+    surv = simulate_trials(dataclasses_replace(sc, endpoint="survival",
+                                               model_endpoint="worsening"), 30, seed=1)
+    assert surv.outcomes["mean_events"] > 0
+    with pytest.raises(DesignError, match="Crossover"):
+        simulate_trials(dataclasses_replace(sc, crossover=0.1), 20, seed=1)
+    with pytest.raises(DesignError, match="no endpoint"):
+        simulate_trials(dataclasses_replace(sc, model_endpoint="nonsense"), 20, seed=1)
+    with pytest.raises(DesignError, match="disease-model arms"):
+        Scenario("proportion", 5, 5, p_treatment=0.5, p_control=0.4, definition="halt_ms")
+
+
+def dataclasses_replace(sc: Scenario, **changes: object) -> Scenario:
+    import dataclasses
+
+    return dataclasses.replace(sc, **changes)  # type: ignore[arg-type]

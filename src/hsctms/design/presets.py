@@ -118,7 +118,11 @@ def _zeus_scenarios(primary: DesignResult) -> list[Scenario]:
         out.append(Scenario("proportion", per_arm, per_arm, treatment_arm=dm.ahsct(),
                             control_arm=dm.alemtuzumab(), null_value=-0.10, alpha=0.025,
                             sided=1, horizon=2.0,
-                            label="disease model: ahsct() vs alemtuzumab() NEDA-3"))
+                            label="disease model: ahsct() vs alemtuzumab(), latent NEDA-3"))
+        out.append(Scenario("proportion", per_arm, per_arm, treatment_arm=dm.ahsct(),
+                            control_arm=dm.alemtuzumab(), null_value=-0.10, alpha=0.025,
+                            sided=1, horizon=2.0, definition="halt_ms",
+                            label="disease model + endpoint engine (halt_ms NEDA-3)"))
     return out
 
 
@@ -181,7 +185,19 @@ def _mist_scenarios(primary: DesignResult) -> list[Scenario]:
             Scenario(**common, dropout_rate=drop, early_death=0.01,  # type: ignore[arg-type]
                      label="loss + 1% early TRM (death = event)"),
             Scenario(**{**common, "hr": 0.3}, dropout_rate=drop,  # type: ignore[arg-type]
-                     label="HR 0.3, loss")]
+                     label="HR 0.3, loss"),
+            *_mist_model()]
+
+
+def _mist_model() -> list[Scenario]:
+    dm = _disease_model()
+    if dm is None:
+        return []
+    return [Scenario("survival", 55, 55, treatment_arm=dm.ahsct(), control_arm=dm.mist_dmt(),
+                     horizon=3.0, alpha=0.05, sided=2, definition="halt_ms",
+                     model_endpoint="worsening",
+                     label="disease model + endpoint engine: ahsct() vs mist_dmt(), "
+                           "confirmed worsening, 3 y")]
 
 
 MIST = Preset(
@@ -241,7 +257,11 @@ def _star_scenarios(primary: DesignResult) -> list[Scenario]:
     if dm is not None:
         out.append(Scenario("proportion", 99, 99, treatment_arm=dm.ahsct(),
                             control_arm=dm.ocrelizumab(), alpha=0.05, sided=2, horizon=2.0,
-                            label="disease model: ahsct() vs ocrelizumab() NEDA-3"))
+                            label="disease model: ahsct() vs ocrelizumab(), latent NEDA-3"))
+        out.append(Scenario("proportion", 99, 99, treatment_arm=dm.ahsct(),
+                            control_arm=dm.ocrelizumab(), alpha=0.05, sided=2, horizon=2.0,
+                            definition="halt_ms",
+                            label="disease model + endpoint engine (halt_ms NEDA-3)"))
     return out
 
 
@@ -367,8 +387,13 @@ class PresetResult:
 
 
 def evaluate_preset(name: str, *, n_trials: int = 2000, seed: int = 1,
-                    client: Any = None) -> PresetResult:
-    """Compute a preset: primary design, sensitivity, interim plan and simulated OCs."""
+                    engine_trials: int = 200, client: Any = None) -> PresetResult:
+    """Compute a preset: primary design, sensitivity, interim plan and simulated OCs.
+
+    Scenarios that go through the demo generator and the endpoint engine (``definition``
+    set) are slower (~0.1 ms per patient) and use ``min(n_trials, engine_trials)`` trials;
+    ``engine_trials=0`` skips them.
+    """
     preset = get_preset(name)
     primary = preset.primary()
     sens = [(label, fn()) for label, fn in preset.sensitivity]
@@ -378,7 +403,16 @@ def evaluate_preset(name: str, *, n_trials: int = 2000, seed: int = 1,
                                 **_MIST_KW).extra["events"]
     else:
         fixed = primary.n_total
-    sims = run_grid(preset.scenarios(primary), n_trials, seed=seed, client=client)
+    scenarios = preset.scenarios(primary)
+    fast = [sc for sc in scenarios if sc.definition is None]
+    slow = [sc for sc in scenarios if sc.definition is not None] if engine_trials > 0 else []
+    done = {id(sc): r for sc, r in zip(fast, run_grid(fast, n_trials, seed=seed, client=client),
+                                       strict=True)}
+    if slow:
+        slow_res = run_grid(slow, min(n_trials, engine_trials), seed=seed + 1, client=client)
+        done.update({id(sc): r for sc, r in zip(slow, slow_res, strict=True)})
+    sims = [done[id(sc)] for sc in scenarios if id(sc) in done]
     prov = Provenance("design.preset", definition={"preset": preset.key, "n_trials": n_trials,
+                                                   "engine_trials": engine_trials,
                                                    "seed": seed}, n=primary.n_total_ceil)
     return PresetResult(preset, primary, sens, gsd, float(fixed), sims, n_trials, seed, prov)

@@ -82,6 +82,12 @@ class Scenario:
         Complications (see module docstring).
     treatment_arm, control_arm
         Disease-model arms (override the user parameters of the endpoint).
+    definition, model_endpoint
+        With disease-model arms: an endpoint-definition preset (e.g. ``"halt_ms"``) routes the
+        simulation through the demo generator and the endpoint engine
+        (:mod:`hsctms.design.engine_sim`), using the engine's ``model_endpoint``
+        (``neda3_loss``, ``worsening``, ``relapse``, ``mri_activity``, ``efs``). None uses the
+        fast closed-form latent-process path.
     label
         Name shown in reports and grids.
     """
@@ -110,6 +116,8 @@ class Scenario:
     missing: str = "exclude"
     treatment_arm: Any = None
     control_arm: Any = None
+    definition: str | None = None
+    model_endpoint: str = "neda3_loss"
     label: str = ""
 
     def __post_init__(self) -> None:
@@ -125,6 +133,8 @@ class Scenario:
             raise DesignError("dropout_rate and dispersion must be >= 0.")
         if self.missing not in ("exclude", "failure"):
             raise DesignError("missing must be 'exclude' or 'failure'.")
+        if self.definition is not None and not self.from_model:
+            raise DesignError("definition= needs disease-model arms (treatment_arm, control_arm).")
         if self.from_model:
             return
         need = {"proportion": ("p_treatment", "p_control"),
@@ -168,8 +178,18 @@ class Scenario:
             return float(self.hr)  # type: ignore[arg-type]
         t, c = self.treatment_arm, self.control_arm
         if self.endpoint == "proportion":
+            if self.definition is not None:
+                from hsctms.design.engine_sim import engine_success_probability
+
+                return engine_success_probability(self, t) - engine_success_probability(self, c)
+            if self.model_endpoint != "neda3_loss":
+                return None
             return _model_neda(t, self.horizon) - _model_neda(c, self.horizon)
         if self.endpoint == "counts":
+            if self.definition is not None:
+                from hsctms.design.engine_sim import engine_rate
+
+                return engine_rate(self, t) / engine_rate(self, c)
             return float(t.relapse_rate / c.relapse_rate)
         return None
 
@@ -206,16 +226,26 @@ class Scenario:
         else:
             from scipy import optimize
 
-            target = _model_neda(c, self.horizon) + self.null
+            def success(arm: Any) -> float:
+                if self.definition is not None:
+                    from hsctms.design.engine_sim import engine_success_probability
+
+                    return engine_success_probability(self, arm)
+                return _model_neda(arm, self.horizon)
+
+            target = success(c) + self.null
             if not 0 < target < 1:
                 raise DesignError("Control NEDA + margin must lie in (0, 1).")
 
             def gap(mult: float) -> float:
                 arm = c.replace(relapse_rate=c.relapse_rate * mult, mri_rate=c.mri_rate * mult,
                                 worsening_hazard=c.worsening_hazard * mult)
-                return _model_neda(arm, self.horizon) - target
+                return success(arm) - target
 
-            m = float(optimize.brentq(gap, 1e-6, 1e3, xtol=1e-12))
+            if self.definition is None:
+                m = float(optimize.brentq(gap, 1e-6, 1e3, xtol=1e-12))
+            else:  # simulated with common random numbers: monotone step function
+                m = float(optimize.brentq(gap, 1e-2, 20.0, xtol=1e-2))
         return c.replace(relapse_rate=c.relapse_rate * m, mri_rate=c.mri_rate * m,
                          worsening_hazard=c.worsening_hazard * m)
 
@@ -388,9 +418,15 @@ def _run(sc: Scenario, n_trials: int, rng: np.random.Generator, chunk: int
          ) -> dict[str, np.ndarray]:
     parts: list[dict[str, np.ndarray]] = []
     done = 0
+    step = _simulate_chunk
+    if sc.definition is not None:
+        from hsctms.design.engine_sim import simulate_chunk_engine
+
+        step = simulate_chunk_engine
+        chunk = max(1, min(chunk, 50_000 // max(sc.n_total, 1)))
     while done < n_trials:
         m = min(chunk, n_trials - done)
-        parts.append(_simulate_chunk(sc, m, rng))
+        parts.append(step(sc, m, rng))
         done += m
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
@@ -543,7 +579,8 @@ def grid_table(results: Sequence[SimulationResult]) -> list[dict[str, Any]]:
     rows = []
     for r in results:
         sc = r.scenario
-        rows.append({"label": sc.label or sc.endpoint, "n": sc.n_total,
+        rows.append({"label": sc.label or sc.endpoint, "n": sc.n_total, "trials": r.n_trials,
+                     "engine": sc.definition,
                      "dropout_rate": sc.dropout_rate, "crossover": sc.crossover,
                      "early_death": sc.early_death, "power": r.power,
                      "power_mcse": r.power_mcse, "type1": r.type1, "type1_mcse": r.type1_mcse,
