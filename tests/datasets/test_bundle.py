@@ -137,3 +137,36 @@ def test_100k_patients_stream_to_disk(tmp_path: Path) -> None:
     lines = (tmp_path / "patients.csv").read_text().splitlines()
     assert len(lines) == 100_001 and lines[-1].startswith("SYN-100000,")
     assert grown_mib < 2048
+
+
+def test_model_round_trip_and_partial_override(tmp_path: Path) -> None:
+    from hsctms.datasets import load_model
+
+    model = DiseaseModel()
+    assert DiseaseModel.from_dict(json.loads(json.dumps(model.to_dict()))) == model
+    write_demo_bundle(tmp_path / "b", 10, seed=1)
+    assert load_model(tmp_path / "b" / "bundle.json") == model
+    (tmp_path / "m.yaml").write_text("mortality:\n  dropout_rate: 0.2\n", encoding="utf-8")
+    loaded = load_model(tmp_path / "m.yaml")
+    assert loaded.mortality.dropout_rate == 0.2
+    assert loaded.post == model.post
+
+
+@pytest.mark.parametrize("doc", [{"nope": {}}, {"post": {"relapse_rat": 1}}, {"post": 3},
+                                 {"transplant": {"regimens": [{"conditioning": "Cy"}]}}])
+def test_model_from_dict_rejects_bad_input(doc: dict[str, object]) -> None:
+    with pytest.raises(ConfigurationError):
+        DiseaseModel.from_dict(doc)
+
+
+def test_cli_model_override(tmp_path: Path) -> None:
+    (tmp_path / "m.json").write_text(json.dumps({"mortality": {"dropout_rate": 0.5}}))
+    out = tmp_path / "b"
+    result = CliRunner().invoke(app, ["demo-data", "-n", "20", "--out", str(out), "--model",
+                                      str(tmp_path / "m.json")])
+    assert result.exit_code == 0, result.output
+    doc = json.loads((out / "bundle.json").read_text())
+    assert doc["generator"]["model"]["mortality"]["dropout_rate"] == 0.5
+    bad = CliRunner().invoke(app, ["demo-data", "--out", str(out), "--model",
+                                   str(tmp_path / "missing.json")])
+    assert bad.exit_code == 1 and "Cannot read" in bad.output

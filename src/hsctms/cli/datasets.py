@@ -33,6 +33,9 @@ def register(app: typer.Typer) -> None:
         seed: Annotated[int, typer.Option("--seed", "-s", min=0, help="Random seed.")] = 1,
         data_date: Annotated[str | None, typer.Option(
             "--data-date", help="Data freeze date YYYY-MM-DD (default 2026-06-30).")] = None,
+        model_file: Annotated[Path | None, typer.Option(
+            "--model", help="JSON/YAML file overriding disease-model parameters (or a "
+            "bundle.json to reuse its model).")] = None,
         chunk_size: Annotated[int, typer.Option(
             "--chunk-size", min=1, help="Patients held in memory at a time (output does not "
             "depend on it).")] = 10_000,
@@ -41,18 +44,22 @@ def register(app: typer.Typer) -> None:
         README.txt), simulated from the documented disease model (docs/disease-model.md).
 
         Example: hsctms demo-data --patients 1000 --seed 7 --out demo-bundle
+
+        Example: hsctms demo-data -n 500 --model high-dropout.yaml --out scenario
         """
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
+        from hsctms.datasets.disease_model import load_model
         from hsctms.datasets.generate import DEFAULT_DATA_DATE, write_demo_bundle
 
         try:
             date = _parse_date(data_date) or DEFAULT_DATA_DATE
+            model = load_model(model_file) if model_file is not None else None
             with Progress("[progress.description]{task.description}", BarColumn(),
                           MofNCompleteColumn(), TimeElapsedColumn(), console=console,
                           transient=True) as bar:
                 task = bar.add_task("Simulating patients", total=patients)
-                counts = write_demo_bundle(out, patients, seed, data_date=date,
+                counts = write_demo_bundle(out, patients, seed, model=model, data_date=date,
                                            chunk_size=chunk_size,
                                            progress=lambda k: bar.advance(task, k))
         except HsctmsError as exc:

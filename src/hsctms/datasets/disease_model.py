@@ -20,7 +20,9 @@ simulator uses; :func:`hsctms.datasets.course.simulate_arm` simulates them.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from hsctms.errors import ConfigurationError
@@ -482,6 +484,101 @@ class DiseaseModel:
     def to_dict(self) -> dict[str, Any]:
         """All parameter values as a JSON-serialisable mapping."""
         return _jsonable(dataclasses.asdict(self))
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> DiseaseModel:
+        """Build a model from (part of) its :meth:`to_dict` form; missing parameters keep
+        their defaults, so a file may override only a few values.
+
+        Raises
+        ------
+        ConfigurationError
+            On an unknown section or parameter name.
+
+        Examples
+        --------
+        >>> m = DiseaseModel.from_dict({"mortality": {"dropout_rate": 0.1}})
+        >>> m.mortality.dropout_rate, m.post.relapse_shape
+        (0.1, 0.5)
+        >>> DiseaseModel.from_dict(DiseaseModel().to_dict()) == DiseaseModel()
+        True
+        """
+        base = cls()
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigurationError(f"Unknown disease-model section(s) {unknown}.",
+                                     hint=f"Sections: {', '.join(sorted(known))}.")
+        changes: dict[str, Any] = {}
+        for name, value in data.items():
+            default = getattr(base, name)
+            if not dataclasses.is_dataclass(default):
+                changes[name] = value
+                continue
+            if not isinstance(value, Mapping):
+                raise ConfigurationError(f"Disease-model section {name!r} must be a mapping.",
+                                         hint="See DiseaseModel().to_dict() for the layout.")
+            params = {f.name for f in dataclasses.fields(default)}
+            bad = sorted(set(value) - params)
+            if bad:
+                raise ConfigurationError(
+                    f"Unknown parameter(s) {bad} in disease-model section {name!r}.",
+                    hint=f"Parameters of {name}: {', '.join(sorted(params))}.")
+            sub = {k: _from_json(k, v) for k, v in value.items()}
+            changes[name] = dataclasses.replace(default, **sub)  # type: ignore[type-var]
+        return dataclasses.replace(base, **changes)
+
+
+def load_model(path: str | Path) -> DiseaseModel:
+    """Read a (partial) disease model from a JSON or YAML file (see
+    :meth:`DiseaseModel.from_dict`). A bundle's ``bundle.json`` also works: its
+    ``generator.model`` is used."""
+    import json
+
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigurationError(f"Cannot read disease-model file {p}: {exc.strerror}.",
+                                 hint="Give the path of a JSON or YAML file.") from exc
+    try:
+        if p.suffix.lower() in (".yaml", ".yml"):
+            import yaml
+
+            data = yaml.safe_load(text)
+        else:
+            data = json.loads(text)
+    except Exception as exc:  # json/yaml raise different error types
+        raise ConfigurationError(f"{p} is not valid JSON/YAML: {exc}.",
+                                 hint="Write the model as DiseaseModel().to_dict() does.") from exc
+    if isinstance(data, dict) and data.get("format") == "hsctms-bundle":
+        data = (data.get("generator") or {}).get("model") or {}
+    if not isinstance(data, dict):
+        raise ConfigurationError(f"{p} must hold a mapping of disease-model sections.",
+                                 hint="E.g. {\"mortality\": {\"dropout_rate\": 0.05}}.")
+    return DiseaseModel.from_dict(data)
+
+
+def _tuplify(value: Any) -> Any:
+    if isinstance(value, list | tuple):
+        return tuple(_tuplify(v) for v in value)
+    return value
+
+
+def _from_json(name: str, value: Any) -> Any:
+    """JSON value of one parameter -> its frozen (tuple / nested dataclass) form."""
+    nested = {"regimens": RegimenSpec, "curves": LabCurve, "events": AdverseEventSpec}
+    if name in nested and isinstance(value, list | tuple):
+        kind = nested[name]
+        try:
+            return tuple(item if isinstance(item, kind)
+                         else kind(**{k: _tuplify(v) for k, v in dict(item).items()})
+                         for item in value)
+        except TypeError as exc:
+            raise ConfigurationError(f"Invalid {name!r} entry: {exc}.",
+                                     hint=f"Each entry needs the fields of {kind.__name__}."
+                                     ) from exc
+    return _tuplify(value)
 
 
 def _check(value: str, allowed: tuple[str, ...], what: str) -> None:
