@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from hsctms.evidence import load_evidence
-from hsctms.meta import pool_proportions, poisson_regression
+from hsctms.meta import poisson_regression, pool_proportions
 from hsctms.meta.reproduce import PUBLISHED, reproduce_sormani2017, sormani2017_candidates
 
 

@@ -43,7 +43,7 @@ SORMANI2017_CANDIDATES: tuple[tuple[int, str | None, str, str], ...] = (
 )
 
 #: Published figures (percent) of Sormani 2017 (abstract).
-PUBLISHED = {"n_studies": 15, "n_patients": 764, "trm": (2.1, 1.3, 3.4),
+PUBLISHED: dict[str, Any] = {"n_studies": 15, "n_patients": 764, "trm": (2.1, 1.3, 3.4),
              "progression_2y": (17.1, 9.7, 24.5), "progression_5y": (23.3, 16.3, 31.8)}
 
 
