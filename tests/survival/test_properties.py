@@ -141,3 +141,42 @@ def test_km_by_groups_and_errors() -> None:
         kaplan_meier([1, 2], [1, 1], level=1.5)
     with pytest.raises(EstimationError, match="two groups"):
         logrank_test([1, 2], [1, 1], ["a", "a"])
+
+
+@pytest.mark.parametrize("ties", ["efron", "breslow"])
+@pytest.mark.parametrize("stratified", [False, True])
+def test_cox_matches_statsmodels_phreg(ties: str, stratified: bool) -> None:
+    """Our Newton-Raphson fit equals statsmodels PHReg (coef, SE, log-likelihood)."""
+    import pandas as pd
+    from statsmodels.duration.hazard_regression import PHReg
+
+    from hsctms.survival import cox_ph
+
+    rng = np.random.default_rng(7 + stratified)
+    n = 400
+    d = pd.DataFrame({
+        "t": rng.integers(1, 60, n).astype(float),  # many ties
+        "e": rng.integers(0, 2, n),
+        "x": rng.normal(size=n),
+        "k": rng.choice(["a", "b", "c"], n),
+        "s": rng.choice(["u", "v"], n),
+    })
+    m = cox_ph(d, "t", "e", ["x", "k"], ties=ties, strata="s" if stratified else None)
+    X = np.column_stack([d["x"], d["k"] == "b", d["k"] == "c"]).astype(float)
+    ref = PHReg(d["t"].to_numpy(), X, status=d["e"].to_numpy(), ties=ties,
+                strata=d["s"].to_numpy() if stratified else None).fit()
+    np.testing.assert_allclose(m.coef, ref.params, atol=1e-8)
+    np.testing.assert_allclose(m.se, ref.bse, atol=1e-8)
+    assert m.loglik[1] == pytest.approx(ref.llf, abs=1e-7)
+
+
+def test_cox_monotone_likelihood_is_a_clear_error() -> None:
+    import pandas as pd
+
+    from hsctms.errors import ConvergenceError
+    from hsctms.survival import cox_ph
+
+    d = pd.DataFrame({"t": [1.0, 2, 3, 4, 5, 6], "e": [1, 1, 1, 0, 0, 0],
+                      "g": ["a", "a", "a", "b", "b", "b"]})
+    with pytest.raises(ConvergenceError, match="converge"):
+        cox_ph(d, "t", "e", ["g"])

@@ -1,7 +1,10 @@
 """Cox proportional-hazards regression and the proportional-hazards check.
 
-The model is fitted with statsmodels ``PHReg`` (Efron ties by default, Breslow available),
-which equals R ``coxph`` to ~1e-9. Categorical covariates are dummy-coded against their first
+The partial likelihood (Efron ties by default, Breslow available) is maximised by
+Newton-Raphson with step halving, as R ``coxph`` does, with score and information computed by
+numpy cumulative sums over the risk sets (statsmodels ``PHReg`` gives the same estimates but
+loops over event times in Python: ~6 s for 10,000 patients against ~0.1 s here). Estimates
+equal R ``coxph`` and statsmodels ``PHReg`` to ~1e-9 (tests). Categorical covariates are dummy-coded against their first
 sorted level (R's ``factor`` default), so term names match R (``groupB``). Hazard ratios come
 with Wald confidence intervals at any level.
 
@@ -254,7 +257,7 @@ def cox_ph(
     synthetic: bool = False,
     data_date: str | None = None,
 ) -> CoxModel:
-    """Fit a Cox proportional-hazards model with statsmodels ``PHReg``.
+    """Fit a Cox proportional-hazards model (Newton-Raphson; checked against R and statsmodels).
 
     Parameters
     ----------
@@ -279,8 +282,6 @@ def cox_ph(
     ConvergenceError
         If the partial-likelihood maximisation does not converge.
     """
-    from statsmodels.duration.hazard_regression import PHReg
-
     level = check_level(level)
     if ties not in ("efron", "breslow"):
         raise EstimationError(f"Unknown ties method {ties!r}.", hint="Use 'efron' or 'breslow'.")
@@ -297,21 +298,12 @@ def cox_ph(
         raise EstimationError("No events: the Cox model cannot be fitted.",
                               hint="Use a longer follow-up or a more common endpoint.")
     st = df[strata].astype(str).to_numpy() if strata else None
-    model = PHReg(t, design.X, status=s, ties=ties, strata=st)
-    res = model.fit(tol=1e-12)
-    coef = np.asarray(res.params, dtype=float)
-    se = np.asarray(res.bse, dtype=float)
-    if not np.all(np.isfinite(coef)) or not np.all(np.isfinite(se)):
-        raise ConvergenceError(
-            "The Cox model did not converge (infinite coefficient or SE).",
-            hint="A covariate level may have no events (monotone likelihood); merge levels.",
-        )
-    ll0 = float(model.loglike(np.zeros_like(coef)))
+    coef, se, ll0, ll1 = _newton(t, s, design.X, st, ties == "efron")
     prov = Provenance("cox_ph", {"covariates": list(covariates), "ties": ties,
                                  "strata": strata, "level": level},
                       n=int(t.size), synthetic=synthetic, data_date=data_date)
     return CoxModel(design.columns, design.terms, design.references, coef, se,
-                    (ll0, float(res.llf)), level, ties, int(t.size), int(s.sum()), t, s,
+                    (ll0, ll1), level, ties, int(t.size), int(s.sum()), t, s,
                     design.X, st, prov)
 
 
@@ -337,8 +329,22 @@ def _zph_stratum(
     t: np.ndarray, s: np.ndarray, X: np.ndarray, eta: np.ndarray, g: np.ndarray, efron: bool
 ) -> tuple[np.ndarray, np.ndarray]:
     """Score for gamma and the 2p x 2p information within one stratum."""
+    _, u, imat = _risk_set_stats(t, s, X, eta, g, efron)
+    return u, imat
+
+
+def _risk_set_stats(
+    t: np.ndarray, s: np.ndarray, X: np.ndarray, eta: np.ndarray, g: np.ndarray | None,
+    efron: bool,
+) -> tuple[float, np.ndarray, np.ndarray]:
+    """Partial log-likelihood, score and information within one stratum (Efron or Breslow).
+
+    With a time function ``g`` the score and information are those of the extended model
+    ``beta + gamma g(t)`` at gamma = 0 (size 2p, as R's zph1.c); without, of beta (size p).
+    """
     p = X.shape[1]
-    risk = np.exp(eta - eta.max())
+    shift = float(eta.max()) if eta.size else 0.0
+    risk = np.exp(eta - shift)
     uniq, inv = np.unique(t, return_inverse=True)
     nt = uniq.size
     xx = X[:, :, None] * X[:, None, :]
@@ -360,14 +366,18 @@ def _zph_stratum(
     c_r = np.cumsum(c_all[::-1], axis=0)[::-1]
     ev = nd > 0
     g_t = np.zeros(nt)
-    np.add.at(g_t, inv, np.where(s > 0, g, 0.0))
-    g_t = np.where(ev, g_t / np.where(ev, nd, 1.0), 0.0)
+    if g is not None:
+        np.add.at(g_t, inv, np.where(s > 0, g, 0.0))
+        g_t = np.where(ev, g_t / np.where(ev, nd, 1.0), 0.0)
     # deaths' own covariate sums
     xd = np.zeros((nt, p))
     np.add.at(xd, inv, s[:, None] * X)
-    u = np.zeros(2 * p)
+    q = 2 * p if g is not None else p
+    u = np.zeros(q)
     u[:p] = xd.sum(axis=0)
-    u[p:] = (g_t[:, None] * xd).sum(axis=0)
+    if g is not None:
+        u[p:] = (g_t[:, None] * xd).sum(axis=0)
+    loglik = float(np.sum(s * eta))
     idx = np.flatnonzero(ev)
     d = nd[idx]
     r0 = den_r[idx] - den_d[idx]
@@ -387,16 +397,81 @@ def _zph_stratum(
     a = a0[rep] + frac[:, None] * a_d[idx][rep]
     c = c0[rep] + frac[:, None, None] * c_d[idx][rep]
     m = a / den[:, None]
-    gr = gt[rep]
+    loglik -= float(np.sum(wt * (np.log(den) + shift)))
     u[:p] -= (wt[:, None] * m).sum(axis=0)
-    u[p:] -= (wt[:, None] * gr[:, None] * m).sum(axis=0)
     v = wt[:, None, None] * (c / den[:, None, None] - m[:, :, None] * m[:, None, :])
-    imat = np.zeros((2 * p, 2 * p))
+    imat = np.zeros((q, q))
     imat[:p, :p] = v.sum(axis=0)
-    imat[:p, p:] = (gr[:, None, None] * v).sum(axis=0)
-    imat[p:, :p] = imat[:p, p:].T
-    imat[p:, p:] = (gr[:, None, None] ** 2 * v).sum(axis=0)
-    return u, imat
+    if g is not None:
+        gr = gt[rep]
+        u[p:] -= (wt[:, None] * gr[:, None] * m).sum(axis=0)
+        imat[:p, p:] = (gr[:, None, None] * v).sum(axis=0)
+        imat[p:, :p] = imat[:p, p:].T
+        imat[p:, p:] = (gr[:, None, None] ** 2 * v).sum(axis=0)
+    return loglik, u, imat
+
+
+def _total_stats(t: np.ndarray, s: np.ndarray, X: np.ndarray, strata: np.ndarray | None,
+                 beta: np.ndarray, efron: bool) -> tuple[float, np.ndarray, np.ndarray]:
+    p = X.shape[1]
+    ll, u, imat = 0.0, np.zeros(p), np.zeros((p, p))
+    groups = [np.ones(t.size, dtype=bool)] if strata is None else [
+        strata == lev for lev in sorted(set(strata.tolist()))]
+    for m in groups:
+        a, b, c = _risk_set_stats(t[m], s[m], X[m], X[m] @ beta, None, efron)
+        ll += a
+        u += b
+        imat += c
+    return ll, u, imat
+
+
+def _newton(t: np.ndarray, s: np.ndarray, X: np.ndarray, strata: np.ndarray | None,
+            efron: bool, max_iter: int = 50) -> tuple[np.ndarray, np.ndarray, float, float]:
+    """Maximise the partial likelihood by Newton-Raphson with step halving (as R coxph).
+
+    Returns coefficients, standard errors, and the log-likelihoods at 0 and at the optimum.
+    """
+    Xc = X - X.mean(axis=0)
+    beta = np.zeros(X.shape[1])
+    ll0, u, imat = _total_stats(t, s, Xc, strata, beta, efron)
+    ll = ll0
+    for _ in range(max_iter):
+        try:
+            step = np.linalg.solve(imat, u)
+        except np.linalg.LinAlgError as exc:
+            raise ConvergenceError(
+                "The Cox information matrix is singular.",
+                hint="Covariates may be collinear or a level may be empty; drop or merge them.",
+            ) from exc
+        new = beta + step
+        ll_new, u_new, imat_new = _total_stats(t, s, Xc, strata, new, efron)
+        halvings = 0
+        while not (np.isfinite(ll_new) and ll_new >= ll - 1e-12 * abs(ll)) and halvings < 30:
+            step = step / 2
+            new = beta + step
+            ll_new, u_new, imat_new = _total_stats(t, s, Xc, strata, new, efron)
+            halvings += 1
+        done = abs(ll_new - ll) <= 1e-13 * max(1.0, abs(ll)) and np.max(np.abs(step)) < 1e-10
+        beta, ll, u, imat = new, ll_new, u_new, imat_new
+        if done:
+            break
+    else:
+        raise ConvergenceError(
+            f"The Cox model did not converge in {max_iter} Newton steps.",
+            hint="A covariate level may have no events (monotone likelihood); merge levels.",
+        )
+    try:
+        cov = np.linalg.inv(imat)
+    except np.linalg.LinAlgError as exc:
+        raise ConvergenceError("The Cox information matrix is singular at the optimum.",
+                               hint="Drop collinear covariates.") from exc
+    se = np.sqrt(np.diag(cov))
+    if not (np.all(np.isfinite(beta)) and np.all(np.isfinite(se))) or np.max(np.abs(beta)) > 30:
+        raise ConvergenceError(
+            "The Cox model did not converge (infinite coefficient or SE).",
+            hint="A covariate level may have no events (monotone likelihood); merge levels.",
+        )
+    return beta, se, float(ll0), float(ll)
 
 
 def ph_test(model: CoxModel, transform: str = "km") -> PHTest:
