@@ -65,8 +65,8 @@ class _Block:
         self.m = model
         self.rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(block,)))
         self.n = n
-        self.ids = pd.array([f"SYN-{i:0{id_width}d}" for i in range(first, first + n)],
-                            dtype="string")
+        numbers = np.char.zfill(np.arange(first, first + n).astype(str), id_width)
+        self.ids = pd.array(np.char.add("SYN-", numbers).astype(object), dtype="string")
         self.data_date = np.datetime64(data_date, "D")
         self.tables: dict[str, pd.DataFrame] = {}
 
@@ -131,16 +131,13 @@ class _Block:
 
     # -- post-transplant course ------------------------------------------------------------
     def course(self) -> None:
-        arms: list[ArmParameters] = []
-        index: dict[tuple[int, int, bool], int] = {}
-        for pi, ph in enumerate(PHENOTYPES):
-            for ii, it in enumerate(INTENSITY_CLASSES):
-                for early in (False, True):
-                    index[(pi, ii, early)] = len(arms)
-                    arms.append(self.m.arm(ph, it, early_era=early))
-        which = np.array([index[(p, i, bool(e))] for p, i, e in
-                          zip(self.ph_idx, self.int_idx, self.early, strict=True)],
-                         dtype=np.int64)
+        # one ArmParameters per (phenotype, intensity, era); arm k = (ph * 3 + intensity) * 2
+        # + early, so each patient's arm index is plain arithmetic
+        arms: list[ArmParameters] = [self.m.arm(ph, it, early_era=early)
+                                     for ph in PHENOTYPES for it in INTENSITY_CLASSES
+                                     for early in (False, True)]
+        which = ((self.ph_idx * len(INTENSITY_CLASSES) + self.int_idx) * 2
+                 + self.early).astype(np.int64)
         params = arm_arrays(arms, which)
         admin_end = (self.data_date - self.tx).astype(np.int64).astype(float)
         pop = self.m.population
@@ -295,8 +292,7 @@ class _Block:
                                      np.full(len(pid), 2), "probable"))
         deaths = self.tables["deaths"]
         trm = deaths[deaths["transplant_related"].to_numpy(dtype=bool)]
-        pos = {pid_: i for i, pid_ in enumerate(self.ids)}
-        d_pid = np.array([pos[p] for p in trm["patient_id"]], dtype=np.int64)
+        d_pid = pd.Index(self.ids).get_indexer(trm["patient_id"]).astype(np.int64)
         d_day = (trm["date"].to_numpy().astype("datetime64[D]") - self.tx[d_pid]).astype(int)
         frames.append(pd.DataFrame({
             "patient_id": self.ids[d_pid],
