@@ -36,3 +36,17 @@ def test_dask_requires_a_dask_frame() -> None:
     v, r = random_visits(3, 3)
     with pytest.raises(ConfigurationError):
         derive_dask(v, r)
+
+
+def test_dask_on_a_local_cluster() -> None:
+    """The same derivation through a (threaded) distributed LocalCluster."""
+    distributed = pytest.importorskip("distributed")
+    v, r = random_visits(80, (2, 10), seed=5)
+    expected = derive_frames(v, r, definition="msprog_default").to_frame()
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        ddf = dd.from_pandas(v, npartitions=3)
+        got = client.compute(derive_dask(ddf, r, definition="msprog_default")).result()
+    got = got.sort_values("patient_id").reset_index(drop=True)
+    pd.testing.assert_frame_equal(got, expected, check_dtype=False)
