@@ -36,11 +36,14 @@ def _root() -> None:
 #: Command modules, each with a ``register(app: typer.Typer) -> None`` function.
 COMMAND_MODULES: tuple[str, ...] = (
     "hsctms.cli.version",
+    "hsctms.cli.demo",
+    "hsctms.cli.data",
     "hsctms.cli.design",
     "hsctms.cli.endpoints",
     "hsctms.cli.datasets",
     "hsctms.cli.expect",
     "hsctms.cli.analyse",
+    "hsctms.cli.evidence",
 )
 
 

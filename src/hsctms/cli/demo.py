@@ -1,0 +1,132 @@
+"""``hsctms demo``: the main job on the embedded default.
+
+It builds a synthetic demo registry in an SQLite file from the bundled synthetic CSV bundle
+(or a freshly generated one), derives the endpoints and writes the outcomes report (HTML, PDF,
+JSON, figures, endpoint table). Every output is labelled SYNTHETIC.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from hsctms.cli._common import console, fail, write_json
+from hsctms.errors import ConfigurationError, HsctmsError
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``demo`` command."""
+
+    @app.command("demo")
+    def demo_cmd(
+        out: Annotated[Path, typer.Option(
+            "--out", "-o", help="Output directory (created; an earlier demo there is "
+            "replaced).")] = Path("hsctms-demo"),
+        patients: Annotated[int | None, typer.Option(
+            "--patients", "-n", min=1, help="Generate a fresh synthetic cohort of this size "
+            "instead of using the bundled 300-patient demo bundle.")] = None,
+        seed: Annotated[int, typer.Option("--seed", help="Seed of the generated cohort.")
+                        ] = 20261122,
+        definition: Annotated[str, typer.Option(
+            "--definition", "-d", help="Endpoint definition preset or file.")] = "halt_ms",
+        pdf: Annotated[bool, typer.Option("--pdf/--no-pdf", help="Also write the PDF.")
+                       ] = True,
+    ) -> None:
+        """Build a SYNTHETIC demo registry (SQLite) and write its outcomes report.
+
+        Steps: synthetic CSV bundle -> validated all-or-nothing import into
+        OUT/registry.sqlite -> endpoint derivation -> HALT-MS and Shevchenko style analyses
+        -> OUT/outcomes.html, outcomes.pdf, outcomes.json, endpoints.csv, figures/.
+
+        Example: hsctms demo --out hsctms-demo
+        """
+        try:
+            paths = run_demo(out, patients=patients, seed=seed, definition=definition,
+                             pdf=pdf)
+        except HsctmsError as exc:
+            fail(exc)
+            return
+        console.print("\n[bold]Demo outputs[/] (SYNTHETIC data):", highlight=False)
+        for label, path in paths.items():
+            console.print(f"  {label:18s} {path}", highlight=False)
+        console.print(f"\nOpen {paths['report (HTML)']} in a browser.", highlight=False)
+
+
+def run_demo(
+    out: Path,
+    *,
+    patients: int | None = None,
+    seed: int = 20261122,
+    definition: str = "halt_ms",
+    pdf: bool = True,
+) -> dict[str, Path]:
+    """Run the demo pipeline and return the paths it wrote, by label."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from hsctms.analysis import run_outcomes
+    from hsctms.datasets import demo_bundle_path, write_demo_bundle
+    from hsctms.db import import_bundle, load_cohort
+    from hsctms.plots._style import save_figure
+    from hsctms.reports.outcomes import build_outcomes_report
+
+    out = Path(out)
+    if out.exists() and not (out / "registry.sqlite").exists() and any(out.iterdir()):
+        raise ConfigurationError(
+            f"{out} exists and does not look like an earlier demo output.",
+            hint="Choose an empty or new directory with --out.",
+        )
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    db_path = out / "registry.sqlite"
+    paths: dict[str, Path] = {}
+
+    columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console) as bar:
+        if patients is None:
+            bundle = demo_bundle_path()
+            console.print(f"Using the bundled synthetic demo bundle {bundle}", highlight=False)
+        else:
+            bundle = out / "bundle"
+            task = bar.add_task(f"Generating {patients} synthetic patients", total=patients)
+            write_demo_bundle(bundle, patients, seed,
+                              progress=lambda k: bar.update(task, completed=k))
+            paths["bundle"] = bundle
+        task = bar.add_task("Validating and importing", total=None)
+        result = import_bundle(bundle, db_path, user="demo")
+        bar.update(task, total=1, completed=1)
+        paths["registry"] = db_path
+
+        task = bar.add_task("Deriving endpoints and analysing", total=None)
+        cohort = load_cohort(db_path)
+        analysis = run_outcomes(
+            cohort, definition, progress=lambda s: bar.update(task, description=s)
+        )
+        bar.update(task, total=1, completed=1, description="Analysis done")
+
+        task = bar.add_task("Writing report and figures", total=None)
+        figures = analysis.figures()
+        fig_dir = out / "figures"
+        for name, fig in figures.items():
+            save_figure(fig, fig_dir / f"{name}.svg")
+            save_figure(fig, fig_dir / f"{name}.png")
+        paths["figures"] = fig_dir
+        report = build_outcomes_report(analysis, source=f"demo registry {db_path.name}",
+                                       figures=figures)
+        paths["report (HTML)"] = report.write(out / "outcomes.html")
+        if pdf:
+            paths["report (PDF)"] = report.write(out / "outcomes.pdf")
+        payload = analysis.to_dict()
+        payload["report"] = report.meta.to_dict()
+        payload["import"] = result.to_dict()
+        write_json(out / "outcomes.json", payload)
+        paths["numbers (JSON)"] = out / "outcomes.json"
+        analysis.frame.to_csv(out / "endpoints.csv", index=False)
+        paths["endpoint table"] = out / "endpoints.csv"
+        bar.update(task, total=1, completed=1)
+    console.print(result.summary, highlight=False)
+    console.print(analysis.summary, highlight=False)
+    return paths
