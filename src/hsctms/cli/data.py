@@ -1,0 +1,180 @@
+"""``hsctms validate``, ``hsctms import``, ``hsctms export`` and ``hsctms db upgrade``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from hsctms.cli._common import console, err_console, fail, write_json
+from hsctms.errors import HsctmsError
+
+#: Issues printed in the terminal table (all of them go to --json).
+MAX_ROWS = 200
+
+DirArg = Annotated[Path, typer.Argument(help="Bundle directory (patients.csv, edss.csv, ...).",
+                                        show_default=False)]
+DbOpt = Annotated[str, typer.Option("--db", help="SQLAlchemy URL, or a file path for SQLite.")]
+JsonOpt = Annotated[Path | None, typer.Option("--json", help="Also write the result as JSON.")]
+
+db_app = typer.Typer(help="Registry database administration.\n\nExample: hsctms db upgrade "
+                     "--db registry.db", no_args_is_help=True)
+
+
+def _print_report(report: object) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    from hsctms.io import ValidationReport
+
+    assert isinstance(report, ValidationReport)
+    if report.issues:
+        table = Table(title="Validation issues", show_lines=False)
+        for col in ("rule", "severity", "file", "row", "field", "message"):
+            table.add_column(col, overflow="fold", no_wrap=col in ("rule", "severity"))
+        style = {"error": "bold red", "warning": "yellow", "info": "cyan"}
+        for issue in report.issues[:MAX_ROWS]:
+            table.add_row(Text(issue.rule), Text(issue.severity, style=style[issue.severity]),
+                          Text(issue.file), "" if issue.row is None else str(issue.row),
+                          Text(issue.field or ""), Text(issue.message))
+        console.print(table)
+        if len(report.issues) > MAX_ROWS:
+            console.print(f"... and {len(report.issues) - MAX_ROWS} more issue(s); use --json "
+                          "FILE for the complete list.")
+    console.print(Text(report.summary, style="green" if report.ok else "bold red"))
+
+
+@db_app.command("upgrade")
+def db_upgrade(db: DbOpt) -> None:
+    """Create the registry schema, or migrate it to the newest revision.
+
+    Example: hsctms db upgrade --db registry.db
+    """
+    from hsctms.db import connect, current_revision, display_url, upgrade
+
+    try:
+        engine = connect(db)
+        before = current_revision(engine)
+        after = upgrade(engine)
+    except HsctmsError as exc:
+        fail(exc)
+        return
+    where = display_url(engine)
+    if before == after:
+        console.print(f"{where} is already at revision {after}.", highlight=False,
+                      markup=False)
+    else:
+        console.print(f"{where}: {before or 'empty'} -> {after}.", highlight=False,
+                      markup=False)
+
+
+def validate_cmd(directory: DirArg, json_out: JsonOpt = None) -> None:
+    """Validate a CSV bundle and print every issue (rule, severity, file, row, field,
+    message). Exits 1 when there is any error, 0 otherwise (warnings do not fail).
+
+    Example: hsctms validate my-bundle --json report.json
+    """
+    from hsctms.io import validate_bundle
+
+    try:
+        with console.status("Validating..."):
+            report = validate_bundle(directory)
+    except HsctmsError as exc:
+        fail(exc)
+        return
+    _print_report(report)
+    if json_out is not None:
+        write_json(json_out, report.to_dict())
+    raise typer.Exit(0 if report.ok else 1)
+
+def import_cmd(
+    directory: DirArg,
+    db: DbOpt,
+    mode: Annotated[str, typer.Option(
+        "--mode", help="insert: stored rows that differ are conflicts (nothing written); "
+        "update: overwrite them (audited).")] = "insert",
+    user: Annotated[str, typer.Option("--user", help="Recorded in the audit trail.")
+                    ] = "cli",
+    json_out: JsonOpt = None,
+) -> None:
+    """Validate a CSV bundle and load it into the registry in one transaction (all or
+    nothing; re-importing the same bundle changes nothing).
+
+    Example: hsctms import my-bundle --db registry.db
+    """
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    from hsctms.db import import_bundle
+    from hsctms.errors import DataValidationError
+
+    if mode not in ("insert", "update"):
+        err_console.print("[bold red]Error:[/] --mode must be insert or update.")
+        raise typer.Exit(2)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn())
+    try:
+        with Progress(*columns, console=err_console, transient=True) as bar:
+            task = bar.add_task("Validating", total=None)
+
+            def progress(stage: str, done: int, total: int) -> None:
+                label = "Comparing with stored rows" if stage == "compare" else \
+                    f"Writing {stage}"
+                bar.update(task, description=label, completed=done, total=total)
+
+            result = import_bundle(directory, db, user=user,
+                                   mode="update" if mode == "update" else "insert",
+                                   progress=progress)
+    except DataValidationError as exc:
+        if exc.report is not None:
+            _print_report(exc.report)
+            if json_out is not None:
+                write_json(json_out, exc.to_dict())
+        fail(exc)
+        return
+    except HsctmsError as exc:
+        if json_out is not None:
+            write_json(json_out, exc.to_dict())
+        fail(exc)
+        return
+    if result.report.warnings:
+        _print_report(result.report)
+    console.print(result.summary, highlight=False, markup=False)
+    if json_out is not None:
+        write_json(json_out, result.to_dict())
+
+def export_cmd(
+    db: DbOpt,
+    out: Annotated[Path, typer.Option("--out", help="Output bundle directory.")],
+    centre: Annotated[str | None, typer.Option(
+        "--centre", help="Only this centre's patients.")] = None,
+    user: Annotated[str, typer.Option("--user", help="Recorded in the audit trail.")
+                    ] = "cli",
+) -> None:
+    """Write the registry (or one centre) as a CSV bundle with bundle.json.
+
+    Example: hsctms export --db registry.db --out registry-bundle
+    """
+    from hsctms.db import export_bundle
+
+    try:
+        with console.status("Exporting..."):
+            path = export_bundle(db, out, centre=centre, user=user)
+    except HsctmsError as exc:
+        fail(exc)
+        return
+    console.print(f"Bundle written to {path}", highlight=False, markup=False)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``validate``, ``import``, ``export`` and the ``db`` group."""
+    app.command("validate")(validate_cmd)
+    app.command("import")(import_cmd)
+    app.command("export")(export_cmd)
+    app.add_typer(db_app, name="db")

@@ -1,0 +1,99 @@
+"""The data commands: validate, import, export, db upgrade."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from hsctms.cli import app
+
+runner = CliRunner()
+
+
+def test_validate_exit_codes_and_json(make_bundle, tmp_path: Path) -> None:
+    good = runner.invoke(app, ["validate", str(make_bundle({"bundle.json": None}))])
+    assert good.exit_code == 0, good.output
+    assert "is valid" in good.output
+    bad = make_bundle({"edss.csv": "patient_id,date,edss\nP1,2015-01-10,0.5\n"})
+    out = tmp_path / "report.json"
+    result = runner.invoke(app, ["validate", str(bad), "--json", str(out)])
+    assert result.exit_code == 1
+    assert "edss-off-grid" in result.output
+    doc = json.loads(out.read_text())
+    assert doc["ok"] is False
+    assert doc["issues"][0] == {"rule": "edss-off-grid", "severity": "error",
+                                "file": "edss.csv", "row": 2, "field": "edss",
+                                "message": doc["issues"][0]["message"]}
+
+
+def test_validate_warnings_do_not_fail(make_bundle) -> None:
+    bundle = make_bundle({"labs.csv": "patient_id,date,test,value,unit\n"
+                                      "P1,2016-03-10,lymphocytes,1200,cells/uL\n"})
+    result = runner.invoke(app, ["validate", str(bundle)])
+    assert result.exit_code == 0
+    assert "lab-unit-unexpected" in result.output
+
+
+def test_validate_missing_directory(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["validate", str(tmp_path / "nope")])
+    assert result.exit_code == 1
+    assert "does not exist" in " ".join(result.output.split())
+
+
+def test_import_export_upgrade(make_bundle, tmp_path: Path) -> None:
+    db = tmp_path / "reg.db"
+    up = runner.invoke(app, ["db", "upgrade", "--db", str(db)])
+    assert up.exit_code == 0 and "empty ->" in up.output
+    bundle = make_bundle({"bundle.json": None})
+    out = tmp_path / "imp.json"
+    first = runner.invoke(app, ["import", str(bundle), "--db", str(db), "--json", str(out)])
+    assert first.exit_code == 0, first.output
+    assert json.loads(out.read_text())["totals"]["inserted"] == 17
+    again = runner.invoke(app, ["import", str(bundle), "--db", str(db)])
+    assert again.exit_code == 0 and "unchanged" in again.output
+    conflict = make_bundle({"bundle.json": None,
+                            "edss.csv": "patient_id,date,edss\nP1,2015-01-10,4.0\n"})
+    clash = runner.invoke(app, ["import", str(conflict), "--db", str(db)])
+    assert clash.exit_code == 1 and "--mode update" in clash.output
+    upd = runner.invoke(app, ["import", str(conflict), "--db", str(db), "--mode", "update"])
+    assert upd.exit_code == 0 and "1 updated" in upd.output
+    exported = tmp_path / "exp"
+    ex = runner.invoke(app, ["export", "--db", str(db), "--out", str(exported)])
+    assert ex.exit_code == 0
+    assert (exported / "edss.csv").read_text().count("\n") == 5
+    assert json.loads((exported / "bundle.json").read_text())["synthetic"] is False
+
+
+def test_import_invalid_bundle_prints_report(make_bundle, tmp_path: Path) -> None:
+    db = tmp_path / "reg.db"
+    bad = make_bundle({"edss.csv": "patient_id,date,edss\nP9,2015-01-10,2.0\n"})
+    result = runner.invoke(app, ["import", str(bad), "--db", str(db)])
+    assert result.exit_code == 1
+    flat = " ".join(result.output.split())
+    assert "patient-unknown" in flat and "nothing was imported" in flat
+    assert not db.exists()
+
+
+def test_help_has_examples() -> None:
+    for args in (["validate"], ["import"], ["export"], ["db", "upgrade"], ["db"]):
+        result = runner.invoke(app, [*args, "--help"])
+        assert result.exit_code == 0
+        assert "Example: hsctms" in result.output
+
+
+def test_demo_bundle_is_valid_and_imports(tmp_path: Path) -> None:
+    import pytest
+
+    datasets = pytest.importorskip("hsctms.datasets")
+    from hsctms.db import import_bundle, load_cohort
+    from hsctms.io import validate_bundle
+
+    path = datasets.demo_bundle_path()
+    report = validate_bundle(path)
+    assert report.ok, report.summary
+    result = import_bundle(path, tmp_path / "demo.db")
+    cohort = load_cohort(tmp_path / "demo.db")
+    assert cohort.synthetic and result.synthetic
+    assert sum(cohort.row_counts().values()) == result.inserted
