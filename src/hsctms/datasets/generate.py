@@ -452,7 +452,8 @@ def _format_uniques(col_type: str, uniques: Any) -> list[str]:
         return [f"{float(v):.1f}" for v in uniques]
     if col_type == "float":
         return [repr(float(v)) for v in uniques]
-    out = [str(v) for v in uniques]
+    values = uniques.to_numpy(dtype=object) if hasattr(uniques, "to_numpy") else uniques
+    out = [str(v) for v in values]
     return ['"' + v.replace('"', '""') + '"' if ("," in v or '"' in v or "\n" in v) else v
             for v in out]
 
