@@ -16,7 +16,7 @@ from hsctms.errors import ConfigurationError
 
 @pytest.fixture(scope="module")
 def zeus() -> Any:
-    return evaluate_preset("zeus", n_trials=200, seed=3)
+    return evaluate_preset("zeus", n_trials=200, seed=3, engine_trials=0)
 
 
 def test_zeus_primary_matches_rpact(zeus: Any, committed_golden: dict[str, Any]) -> None:
@@ -31,7 +31,7 @@ def test_every_preset_keeps_its_flags() -> None:
     assert "unverified" in statuses["mist"]
     assert "unverified" in statuses["starms"]
     for key in PRESETS:
-        res = evaluate_preset(key, n_trials=100, seed=1)
+        res = evaluate_preset(key, n_trials=100, seed=1, engine_trials=0)
         payload = json.loads(json.dumps(res.to_dict(), allow_nan=False))
         assert payload["schema"] == "hsctms.design.preset/1"
         assert {a["status"] for a in payload["assumptions"]} == statuses[key]
@@ -51,8 +51,16 @@ def test_report_html(zeus: Any) -> None:
     assert "assumption" in html
     assert "Operating characteristics" in html
     assert "Interim analysis plan" in html
-    mist = render_preset_report(evaluate_preset("mist", n_trials=100))
+    mist = render_preset_report(evaluate_preset("mist", n_trials=100, engine_trials=0))
     assert "(unverified)" in mist
+
+
+def test_preset_with_engine_scenario() -> None:
+    pytest.importorskip("hsctms.endpoints")
+    res = evaluate_preset("starms", n_trials=100, seed=2, engine_trials=10)
+    engine = [r for r in res.simulations if r.scenario.definition == "halt_ms"]
+    assert len(engine) == 1 and engine[0].n_trials == 10
+    assert "endpoint engine" in render_preset_report(res)
 
 
 def test_cli_commands(tmp_path: Path) -> None:
@@ -83,7 +91,8 @@ def test_cli_commands(tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     assert json.loads(sj.read_text())["schema"] == "hsctms.design.simulation/1"
     html, pj = tmp_path / "r.html", tmp_path / "r.json"
-    res = runner.invoke(app, ["design", "preset", "starms", "--trials", "100", "--out",
+    res = runner.invoke(app, ["design", "preset", "starms", "--trials", "100",
+                              "--engine-trials", "0", "--out",
                               str(html), "--json", str(pj)])
     assert res.exit_code == 0, res.output
     assert html.read_text().startswith("<!DOCTYPE html>")

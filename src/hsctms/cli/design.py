@@ -231,6 +231,8 @@ def preset_cmd(
     name: str = typer.Argument(..., help="zeus, mist or starms."),
     out: Path | None = OUT_OPT,
     trials: int = typer.Option(2000, help="Simulated trials per scenario."),
+    engine_trials: int = typer.Option(
+        200, help="Trials for the (slower) endpoint-engine scenarios; 0 skips them."),
     seed: int = typer.Option(1, help="Random seed of the simulations."),
     json_path: Path | None = JSON_OPT,
 ) -> None:
@@ -245,7 +247,7 @@ def preset_cmd(
     try:
         with Progress(transient=True, console=console) as progress:
             progress.add_task(f"evaluating {name} ({trials} trials per scenario)", total=None)
-            res = evaluate_preset(name, n_trials=trials, seed=seed)
+            res = evaluate_preset(name, n_trials=trials, seed=seed, engine_trials=engine_trials)
         _emit(res, json_path)
         if out is not None:
             from hsctms.design.report import write_preset_report

@@ -409,7 +409,8 @@ def evaluate_preset(name: str, *, n_trials: int = 2000, seed: int = 1,
     done = {id(sc): r for sc, r in zip(fast, run_grid(fast, n_trials, seed=seed, client=client),
                                        strict=True)}
     if slow:
-        slow_res = run_grid(slow, min(n_trials, engine_trials), seed=seed + 1, client=client)
+        slow_res = run_grid(slow, min(n_trials, max(engine_trials, 10)), seed=seed + 1,
+                            client=client)
         done.update({id(sc): r for sc, r in zip(slow, slow_res, strict=True)})
     sims = [done[id(sc)] for sc in scenarios if id(sc) in done]
     prov = Provenance("design.preset", definition={"preset": preset.key, "n_trials": n_trials,
