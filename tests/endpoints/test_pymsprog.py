@@ -46,6 +46,11 @@ CONFIGS: list[tuple[str, dict[str, Any], bool]] = [
                   "relapse_assoc": (60, 20)}, True),
     ("multiple", {"baseline": "roving", "events": "all", "improvement_delta": None,
                   "conf_days": 336, "conf_tol_days": (30, 90)}, False),
+    ("firstCDW", {"prec_type": "last_delta", "pira_prec": (90, 30), "pira_event": (0, 0)},
+     False),
+    ("multiple", {"prec_type": "last_delta", "pira_prec": (0, None),
+                  "pira_event": (None, None), "pira_conf": (None, 0), "baseline": "roving",
+                  "events": "all", "check_intermediate": False}, True),
 ]
 
 

@@ -26,7 +26,7 @@ Origin = Literal["transplant", "first_visit"]
 BaselineScheme = Literal["fixed", "roving", "roving_impr", "roving_wors"]
 ProceedFrom = Literal["firstconf", "event"]
 EventsReported = Literal["first", "all"]
-PrecType = Literal["baseline", "last"]
+PrecType = Literal["baseline", "last", "last_delta"]
 
 EFS_COMPONENTS: tuple[str, ...] = ("death", "worsening", "relapse", "mri_activity")
 
@@ -66,7 +66,7 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "baseline": ("fixed", "roving", "roving_impr", "roving_wors"),
     "proceed_from": ("firstconf", "event"),
     "events": ("first", "all"),
-    "prec_type": ("baseline", "last"),
+    "prec_type": ("baseline", "last", "last_delta"),
 }
 
 
@@ -133,8 +133,10 @@ class EndpointDefinition:
         of one window and the left end of the next joins them. Default Müller 2023: event
         (90, 30), conf (90, 30).
     prec_type
-        The ``prec`` checkpoint: current baseline (``"baseline"``) or last visit before onset
-        (``"last"``).
+        The ``prec`` checkpoint: current baseline (``"baseline"``), last visit before onset
+        (``"last"``), or last visit before onset from which both the onset and the
+        confirmation are a meaningful worsening (``"last_delta"``; msprog's rule, which never
+        looks at the first visit and falls back to it).
     impute_last_visit
         Worsening at the last visit (no confirmation possible): 0 = dropped, 1 = kept, N > 1 =
         kept when onset is at most N days after the first visit.

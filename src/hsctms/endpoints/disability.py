@@ -384,6 +384,29 @@ class _Step:
         }
 
 
+def _last_delta(step: _Step, ev: IntArray, c: IntArray, d: EndpointDefinition) -> IntArray:
+    """msprog's "last visit with a meaningful difference": the last visit ``j`` in
+    ``1..c-1`` with ``x[c] - x[j] >= delta(x[j])`` and the same at every visit from onset to
+    the first confirmation visit (only at that visit without the intermediate check); 0 if
+    none."""
+    rows = step.rows[ev]
+    X = step.B.X[rows]
+    V = X.shape[1]
+    J = np.arange(V)[None, :]
+    ar = np.arange(ev.size)
+    c0 = step.c0[ev]
+    dj = delta_table(d, X)
+    if d.check_intermediate:
+        span = (J > c[:, None]) & (J <= c0[:, None])
+        conf_min = np.where(span, X, np.inf).min(axis=1)
+    else:
+        conf_min = np.where(c0 > c, X[ar, c0], np.inf)
+    ok = ((X[ar, c][:, None] - X >= dj) & (conf_min[:, None] - X >= dj)
+          & (J >= 1) & (J < c[:, None]))
+    last = np.where(ok, J, 0).max(axis=1)
+    return np.asarray(last, dtype=np.int64)
+
+
 def _pira(step: _Step, ev: IntArray, idx: IntArray, b: IntArray, c: IntArray,
           rel: _RelapseIndex, vd: VisitData, d: EndpointDefinition) -> IntArray:
     """First relapse-free confirmation visit (flat index) per event, -1 when none."""
@@ -393,7 +416,12 @@ def _pira(step: _Step, ev: IntArray, idx: IntArray, b: IntArray, c: IntArray,
     if ri.size == 0:
         return out
     T = step.T[ev]
-    prec_col = b if d.prec_type == "baseline" else c - 1
+    if d.prec_type == "baseline":
+        prec_col = b
+    elif d.prec_type == "last":
+        prec_col = c - 1
+    else:
+        prec_col = _last_delta(step, ev, c, d)
     points = (
         (T[np.arange(ev.size), prec_col][ri], d.pira_prec),
         (T[np.arange(ev.size), c][ri], d.pira_event),
