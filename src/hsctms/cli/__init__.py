@@ -44,6 +44,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "hsctms.cli.expect",
     "hsctms.cli.analyse",
     "hsctms.cli.evidence",
+    "hsctms.cli.web",
 )
 
 

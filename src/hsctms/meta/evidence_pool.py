@@ -37,7 +37,7 @@ if TYPE_CHECKING:  # pragma: no cover
 #: Subgroup variables of the evidence base -> column of the pooling table.
 BY_COLUMNS = {"era": "era", "intensity": "intensity", "phenotype": "phenotype"}
 #: Moderators tried in meta-regression (column -> label).
-MODERATORS = {"pub_year": "publication year", "year": "transplant year (midpoint)",
+MODERATORS = {"pub_year": "publication year", "year": "year (evidence base: transplant midpoint)",
               "edss": "baseline EDSS", "pct_rrms": "% RRMS"}
 
 
