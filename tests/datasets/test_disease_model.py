@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 
 import numpy as np
@@ -33,6 +34,7 @@ from hsctms.model.schema import SCHEMA
 YEAR = 365.25
 
 
+@functools.lru_cache(maxsize=32)
 def _latent(arm: ArmParameters, years: float, n: int = 4000, seed: int = 1) -> dict[str, float]:
     """Latent event-free fractions at ``years`` (no dropout; MRI after re-baseline only)."""
     tables = simulate_arm(n, arm.replace(dropout_rate=0.0), np.random.default_rng(seed),
@@ -114,6 +116,7 @@ def _km(time: pd.Series, event: pd.Series, t: float) -> float:
     return float(s)
 
 
+@functools.lru_cache(maxsize=8)
 def _observed(arm: ArmParameters, n: int = 3000, seed: int = 3) -> dict[str, list[float]]:
     """Endpoints derived by hsctms.endpoints (HALT-MS definition) from the simulated visits;
     Kaplan-Meier event-free probabilities at 2, 3 and 5 years."""
