@@ -163,3 +163,25 @@ def test_to_dict_json_and_provenance(profiles, evidence):
     json.dumps(d, allow_nan=False)
     assert d["provenance"]["synthetic"] is False
     assert d["stratum"]["phenotype_group"] == "progressive"
+
+
+def test_trm_for_you_uses_recent_studies_of_planned_intensity(profiles, evidence):
+    prof = profiles["after-failed-alemtuzumab"]
+    assert prof.planned_intensity == "intermediate"
+    est = personal_estimates(prof, evidence)
+    mine = est.trm_for_you()
+    assert mine is not None
+    trm = evidence.outcomes(outcome="trm", arm="ahsct", include_superseded=False)
+    want = trm[(trm["era"] == "2005 or later") & (trm["intensity"] == "intermediate")]
+    assert set(mine.study_ids) == set(want["study_id"])
+    assert mine.deaths == int(want["events"].sum()) and mine.people == int(want["n"].sum())
+    assert mine.per100 == pytest.approx(100 * mine.deaths / mine.people)
+    assert mine.ci[0] < mine.per100 < mine.ci[1]
+
+
+def test_trm_zero_death_group_has_no_rate(profiles, evidence):
+    est = personal_estimates(profiles["young-rrms-high-activity"], evidence)
+    for p in est.trm_pooled:
+        if p.deaths == 0:
+            assert p.per100 is None and p.ci is None
+            assert "does not mean the risk is zero" in p.note

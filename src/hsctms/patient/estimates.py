@@ -279,6 +279,38 @@ class TrmGroup:
 
 
 @dataclass(frozen=True)
+class PooledTrm:
+    """Transplant-related mortality pooled with :func:`hsctms.meta.poisson_regression`.
+
+    An intercept-only quasi-Poisson model of deaths with ``log(n)`` offset (the approach of
+    Sormani et al., Neurology 2017; R ``glm(deaths ~ 1 + offset(log(n)), quasipoisson)``): the
+    estimate is the pooled rate (total deaths / total people) and its Wald CI is widened by the
+    between-study over-dispersion. With one study the plain Poisson CI is used. When no study in
+    the group had a death, no rate is estimable and ``per100`` is None. Values are out of 100.
+    """
+
+    scope: str
+    group: str
+    studies: int
+    deaths: int
+    people: int
+    per100: float | None
+    ci: tuple[float, float] | None
+    method: str
+    study_ids: tuple[str, ...]
+    any_unverified: bool
+    note: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable form."""
+        return {"scope": self.scope, "group": self.group, "studies": self.studies,
+                "deaths": self.deaths, "people": self.people, "per100": self.per100,
+                "ci": None if self.ci is None else list(self.ci), "method": self.method,
+                "study_ids": list(self.study_ids), "any_unverified": self.any_unverified,
+                "note": self.note}
+
+
+@dataclass(frozen=True)
 class PersonalEstimates:
     """Every figure of the report for one person, with sources and stratum."""
 
@@ -288,6 +320,7 @@ class PersonalEstimates:
     trm_studies: tuple[Figure, ...]
     trm_published: tuple[Figure, ...]
     trm_groups: tuple[TrmGroup, ...]
+    trm_pooled: tuple[PooledTrm, ...]
     harms: tuple[Estimate, ...]
     comparisons: tuple[Comparison, ...]
     meta_context: tuple[Figure, ...]
@@ -302,6 +335,10 @@ class PersonalEstimates:
             if e.outcome == outcome and e.time_years == time_years:
                 return e
         raise KeyError((outcome, time_years))
+
+    def trm_for_you(self) -> PooledTrm | None:
+        """The pooled TRM of recent-era studies matching the planned intensity (if any)."""
+        return next((p for p in self.trm_pooled if p.scope == "for you"), None)
 
     def harm(self, name: str) -> Estimate:
         """The harm estimate ``name``."""
@@ -338,7 +375,8 @@ class PersonalEstimates:
             "improvement": self.improvement.to_dict(),
             "trm": {"studies": [f.to_dict() for f in self.trm_studies],
                     "published": [f.to_dict() for f in self.trm_published],
-                    "groups": [g.to_dict() for g in self.trm_groups]},
+                    "groups": [g.to_dict() for g in self.trm_groups],
+                    "pooled": [p.to_dict() for p in self.trm_pooled]},
             "harms": [e.to_dict() for e in self.harms],
             "comparisons": [c.to_dict() for c in self.comparisons],
             "meta_analyses": [f.to_dict() for f in self.meta_context],
@@ -515,6 +553,49 @@ def _trm(fx: _Figures) -> tuple[tuple[Figure, ...], tuple[Figure, ...], tuple[Tr
     return studies, published, tuple(groups)
 
 
+RECENT_ERA = "2005 or later"
+
+
+def _pool(figs: list[Figure], scope: str, group: str) -> PooledTrm | None:
+    from hsctms.meta import poisson_regression
+
+    sel = [f for f in figs if f.n and f.events is not None]
+    if not sel:
+        return None
+    deaths = sum(int(f.events or 0) for f in sel)
+    people = sum(int(f.n or 0) for f in sel)
+    ids = tuple(f.study_id for f in sel)
+    unverified = any(not f.verified for f in sel)
+    if deaths == 0:
+        return PooledTrm(scope, group, len(sel), 0, people, None, None, "none", ids,
+                         unverified, note="No deaths in any of these studies, so no rate can "
+                         "be estimated; this does not mean the risk is zero.")
+    family = "quasipoisson" if len(sel) >= 2 else "poisson"
+    res = poisson_regression([int(f.events or 0) for f in sel], [int(f.n or 0) for f in sel],
+                             family=family,
+                             studies=list(ids))
+    est, lo, hi = res.rate
+    return PooledTrm(scope, group, len(sel), deaths, people, 100 * est, (100 * lo, 100 * hi),
+                     f"{family} regression, log(n) offset", ids, unverified)
+
+
+def _trm_pooled(studies: tuple[Figure, ...], planned: str | None) -> tuple[PooledTrm, ...]:
+    """Pooled TRM: all studies; by era; by intensity; and recent-era studies of the planned
+    intensity (or all recent-era studies when no intensity is planned)."""
+    figs = list(studies)
+    out: list[PooledTrm | None] = [_pool(figs, "all studies", "all")]
+    for by in ("era", "intensity"):
+        for key in sorted({str(getattr(f, by)) for f in figs if getattr(f, by)}):
+            out.append(_pool([f for f in figs if getattr(f, by) == key], by, key))
+    recent = [f for f in figs if f.era == RECENT_ERA]
+    if planned:
+        out.append(_pool([f for f in recent if f.intensity == planned], "for you",
+                         f"{planned} intensity, published {RECENT_ERA}"))
+    else:
+        out.append(_pool(recent, "for you", f"any intensity, published {RECENT_ERA}"))
+    return tuple(p for p in out if p is not None)
+
+
 def _meta_context(fx: _Figures, group: str) -> tuple[Figure, ...]:
     df = fx.ev.published_pooled(["progression_free", "relapse_free", "neda", "progression"])
     figs = fx.many(df)
@@ -592,6 +673,7 @@ def personal_estimates(profile: PatientProfile,
         stratum=stratum, benefits=tuple(benefits),
         improvement=_improvement(fx, group, label),
         trm_studies=trm_studies, trm_published=trm_published, trm_groups=trm_groups,
+        trm_pooled=_trm_pooled(trm_studies, profile.planned_intensity),
         harms=tuple(_harms(fx, group)), comparisons=tuple(_comparisons(fx, group)),
         meta_context=_meta_context(fx, group),
         matching_notes=tuple(_matching(profile, benefits)),

@@ -18,7 +18,13 @@ from typing import Any, Literal
 from hsctms._provenance import Provenance
 from hsctms.eligibility.engine import VERDICT_TEXT, EligibilityReport, assess_eligibility
 from hsctms.errors import ConfigurationError
-from hsctms.patient.estimates import Estimate, Figure, PersonalEstimates, personal_estimates
+from hsctms.patient.estimates import (
+    RECENT_ERA,
+    Estimate,
+    Figure,
+    PersonalEstimates,
+    personal_estimates,
+)
 from hsctms.patient.profile import PHENOTYPE_NAMES, PatientProfile, parse_profile
 from hsctms.plots.icons import icon_array_svg
 from hsctms.reports.render import ReportMeta, render_html, write_report
@@ -219,22 +225,36 @@ def _verdict_view(report: PatientReport) -> list[dict[str, Any]]:
 
 def _trm_view(est: PersonalEstimates) -> dict[str, Any]:
     published = [_figure_row(f) for f in est.trm_published]
-    main = next((f for f in est.trm_published if f.population == "all" and f.ci_low is not None
-                 and f.value is not None), None)
-    svg, sentence = None, "No pooled estimate of transplant-related mortality is available."
-    if main is not None and main.value is not None:
-        lo = main.ci_low if main.ci_low is not None else main.value
-        hi = main.ci_high if main.ci_high is not None else main.value
-        sentence = (f"Across studies pooled by {main.label}, {fmt100(main.value)} out of 100 "
-                    f"people died because of the transplant (95% CI {fmt100(lo)} to "
-                    f"{fmt100(hi)}).")
+    mine = est.trm_for_you()
+    svg, sentence = None, "No estimate of transplant-related mortality is available."
+    if mine is not None and mine.per100 is not None and mine.ci is not None:
+        lo, hi = mine.ci
+        planned = est.stratum.get("planned_intensity")
+        which = f" that used {planned}-intensity conditioning" if planned else ""
+        sentence = (f"In the {mine.studies} studies published {RECENT_ERA}{which} "
+                    f"({mine.people} people), {mine.deaths} people died because of the "
+                    f"transplant: about {fmt100(mine.per100)} out of 100 (95% CI {fmt100(lo)} "
+                    f"to {fmt100(hi)}).")
         svg = icon_array_svg(lo, hi, scheme="harm", title="transplant-related deaths",
                              description=f"Icon array of 100 people: between {fmt100(lo)} "
                              f"and {fmt100(hi)} out of 100 died because of the transplant "
-                             f"(pooled estimate {fmt100(main.value)}).")
-    groups = [g.to_dict() for g in est.trm_groups]
-    return {"sentence": sentence, "svg": svg, "published": published, "groups": groups,
-            "studies": [_figure_row(f) for f in est.trm_studies],
+                             f"(estimate {fmt100(mine.per100)}).")
+    elif mine is not None:
+        sentence = (f"{mine.deaths} deaths among {mine.people} people in {mine.studies} "
+                    f"studies ({mine.group}). {mine.note}")
+    rows = []
+    for p in est.trm_pooled:
+        if p.scope == "for you":
+            continue
+        rows.append({"label": {"all studies": "All studies", "era": f"Published {p.group}",
+                               "intensity": f"{p.group.capitalize()} intensity conditioning"}
+                     [p.scope], "group": p.group, "scope": p.scope,
+                     "per100": fmt100(p.per100),
+                     "ci": "" if p.ci is None else f"{fmt100(p.ci[0])} to {fmt100(p.ci[1])}",
+                     "deaths": p.deaths, "people": p.people, "studies": p.studies,
+                     "note": p.note, "unverified": p.any_unverified})
+    return {"sentence": sentence, "svg": svg, "published": published, "rows": rows,
+            "method": None if mine is None else mine.method,
             "planned": est.stratum.get("planned_intensity")}
 
 
