@@ -266,3 +266,13 @@ def test_summary_table_and_plot() -> None:
     assert tab.loc["death", "events"] == 0
     ax = res.plot()
     assert len(ax.patches) == len(res.endpoints)
+
+
+def test_dates_as_iso_text_are_accepted_ambiguous_text_refused() -> None:
+    v = pd.DataFrame({"patient_id": ["A"] * 3, "date": ["2020-01-01", "2020-04-01",
+                                                       "2020-07-01"], "edss": [2.0, 3.0, 3.0]})
+    res = derive_frames(v, definition="msprog_default")
+    assert res.to_frame().iloc[0]["worsening_time"] == 91.0
+    v["date"] = ["01/02/2020", "01/05/2020", "01/08/2020"]
+    with pytest.raises(ConfigurationError, match="ISO 8601"):
+        derive_frames(v, definition="msprog_default")

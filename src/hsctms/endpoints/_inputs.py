@@ -31,7 +31,18 @@ class Calendar:
                 raise ConfigurationError(
                     f"{what} holds numbers while the visit dates are calendar dates.",
                     hint="Use calendar dates in every table, or day numbers in every table.")
-            values = pd.to_datetime(series, errors="raise").to_numpy(dtype="datetime64[ns]")
+            if not pd.api.types.is_datetime64_any_dtype(series.dtype):
+                try:  # text: ISO 8601 only (never guess day/month order)
+                    series = pd.to_datetime(series, format="ISO8601")
+                except (ValueError, TypeError):
+                    raise ConfigurationError(
+                        f"{what} holds text that is not an ISO 8601 date "
+                        f"(e.g. {series.dropna().astype(str).iloc[0]!r}).",
+                        hint="Write dates as YYYY-MM-DD (ambiguous forms like 01/02/2020 are "
+                             "refused rather than guessed).") from None
+            if getattr(series.dtype, "tz", None) is not None:
+                series = series.dt.tz_localize(None)
+            values = series.to_numpy(dtype="datetime64[ns]")
             nat = np.isnat(values)
             out = values.astype("datetime64[D]").astype(np.int64).astype(np.float64)
             out[nat] = np.nan
