@@ -252,6 +252,8 @@ def _conflicts(plan: _Plan) -> list[Conflict]:
 def _column_values(series: pd.Series, kind: str) -> npt.NDArray[np.object_]:
     """Python objects for the driver: ISO text for dates, None for missing."""
     na = np.asarray(series.isna(), dtype=bool)
+    if na.all():
+        return np.full(len(series), None, dtype=object)
     if kind == "date":
         days = series.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]")
         values = np.datetime_as_string(days, unit="D").astype(object)
@@ -275,6 +277,9 @@ def _bulk_insert(conn: sa.Connection, spec: TableSpec, frame: pd.DataFrame,
     raw: Any = conn.connection.dbapi_connection
     assert raw is not None
     quoted = ", ".join(conn.dialect.identifier_preparer.quote(c) for c in columns)
+    if dialect == "sqlite":
+        # a larger page cache keeps the natural-key index in memory during big loads
+        conn.exec_driver_sql("PRAGMA cache_size=-131072")
     name = conn.dialect.identifier_preparer.quote(spec.name)
     for start in range(0, total, _CHUNK):
         stop = min(start + _CHUNK, total)
