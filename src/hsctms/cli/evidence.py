@@ -250,12 +250,15 @@ def pool_cmd(
 
             matplotlib.use("Agg")
             import matplotlib.pyplot as plt
+            from matplotlib.figure import Figure
 
             from hsctms.plots._style import save_figure
 
             ax = res.plot(title=meta.label or None)
-            save_figure(ax.figure, forest)
-            plt.close(ax.figure)
+            fig = ax.figure
+            assert isinstance(fig, Figure)
+            save_figure(fig, forest)
+            plt.close(fig)
             console.print(f"Wrote {forest}")
         if json_out is not None:
             write_json(json_out, res.to_dict())
