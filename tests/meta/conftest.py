@@ -19,11 +19,6 @@ DATASETS: dict[str, list[str]] = {
     "evidence_trm": ["--moderators=pub_year", "--group=intensity", "--poisson=pub_year"],
     "sormani_trm": ["--moderators=pub_year", "--group=era", "--poisson=pub_year"],
 }
-MODERATORS = {"meta_trm": ["year", "edss"], "meta_neda": ["year", "edss"],
-              "meta_rare": ["year", "edss"], "evidence_trm": ["pub_year"],
-              "sormani_trm": ["pub_year"]}
-GROUP = {"meta_trm": "era", "meta_neda": "era", "meta_rare": "era",
-         "evidence_trm": "intensity", "sormani_trm": "era"}
 
 _cache: dict[str, dict[str, Any]] = {}
 

@@ -13,13 +13,21 @@ Tolerances (absolute unless stated):
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
-from tests.meta.conftest import GROUP, MODERATORS, REF
 
 from hsctms.meta import escalc, exact_ci, meta_regression, poisson_regression, pool_proportions
 
+REF = Path(__file__).resolve().parents[1] / "reference" / "meta"
+#: dataset -> moderators / subgroup column used by meta_oracle.R (see conftest.DATASETS)
+MODERATORS = {"meta_trm": ["year", "edss"], "meta_neda": ["year", "edss"],
+              "meta_rare": ["year", "edss"], "evidence_trm": ["pub_year"],
+              "sormani_trm": ["pub_year"]}
+GROUP = {"meta_trm": "era", "meta_neda": "era", "meta_rare": "era",
+         "evidence_trm": "intensity", "sormani_trm": "era"}
 DATASETS = list(MODERATORS)
 pytestmark = pytest.mark.r
 
