@@ -401,8 +401,11 @@ def evaluate_preset(name: str, *, n_trials: int = 2000, seed: int = 1,
     if preset.size_unit == "events":
         fixed = survival_design(primary.effect, power=1 - preset.gsd["beta"],
                                 **_MIST_KW).extra["events"]
-    else:
-        fixed = primary.n_total
+    else:  # fixed-design size for power 1 - beta at the plan's one-sided alpha
+        inp = primary.inputs
+        fixed = two_proportions(inp["p1"], inp["p2"], power=1 - preset.gsd["beta"],
+                                alpha=preset.gsd["alpha"], sided=1, margin=inp["margin"],
+                                ratio=inp["ratio"], method=inp["method"]).n_total
     scenarios = preset.scenarios(primary)
     fast = [sc for sc in scenarios if sc.definition is None]
     slow = [sc for sc in scenarios if sc.definition is not None] if engine_trials > 0 else []
