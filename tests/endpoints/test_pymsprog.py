@@ -69,6 +69,17 @@ def test_same_events_as_pymsprog(oracle_python: str, tmp_path: Path, i: int, eve
         assert {"PIRA", "RAW"} <= set(theirs["class"].dropna())
 
 
+def test_same_events_as_pymsprog_long_histories(oracle_python: str, tmp_path: Path) -> None:
+    """Longer, denser histories (2-40 visits, 14-120 days apart) under a roving baseline."""
+    v, r = random_visits(400, (2, 40), seed=77, spacing=(14, 120), relapse_rate=1.5)
+    d = get_definition("msprog_default").with_(baseline="roving", events="all",
+                                               conf_days=168)
+    ours, theirs = compare(oracle_python, v, r, d, "multiple", tmp_path)
+    assert len(theirs) > 300
+    diff = mismatches(ours, theirs)
+    assert diff.empty, diff.head(10).to_string()
+
+
 def test_pymsprog_double_counts_a_plateau_with_fixed_baseline(oracle_python: str,
                                                               tmp_path: Path) -> None:
     """peers-msprog.md §8.1: EDSS 2,2,3,3,3,3,3 every 90 days, event='multiple', fixed baseline
