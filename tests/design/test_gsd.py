@@ -87,3 +87,43 @@ def test_gsd_errors() -> None:
         group_sequential(k=2, sided=2, alpha=0.05, futility="obf")
     with pytest.raises(DesignError, match="spending"):
         group_sequential(k=2, spending_function="haybittle")
+
+
+@pytest.mark.parametrize("fut", [None, "obf", "pocock"])
+def test_boundaries_by_brownian_motion_simulation(fut: str | None) -> None:
+    # independent check: simulate Z_k = B(t_k)/sqrt(t_k) + theta sqrt(t_k)
+    d = group_sequential([0.3, 0.6, 1.0], futility=fut)
+    rng = np.random.default_rng(2024)
+    m = 400_000
+    t = d.info_rates
+    inc = rng.standard_normal((m, 3)) * np.sqrt(np.diff(np.r_[0.0, t]))
+    b = np.cumsum(inc, axis=1)
+
+    def crossing(theta: float) -> tuple[np.ndarray, np.ndarray]:
+        z = (b + theta * t) / np.sqrt(t)
+        alive = np.ones(m, bool)
+        eff, fu = np.zeros(3), np.zeros(3)
+        for k in range(3):
+            up = alive & (z[:, k] >= d.efficacy[k])
+            eff[k] = up.mean()
+            alive &= ~up
+            if d.futility is not None and k < 2:
+                down = alive & (z[:, k] <= d.futility[k])
+                fu[k] = down.mean()
+                alive &= ~down
+        return eff, fu
+
+    eff0, _ = crossing(0.0)
+    se0 = np.sqrt(0.025 * 0.975 / m)
+    # without futility the simulated level equals alpha; with (obeyed) futility it is lower
+    if fut is None:
+        assert abs(eff0.sum() - 0.025) < 4 * se0
+    else:
+        assert eff0.sum() < 0.025 + 4 * se0
+    eff1, fu1 = crossing(d.drift)
+    for k in range(3):
+        se = np.sqrt(max(d.rejection_h1[k] * (1 - d.rejection_h1[k]), 1e-12) / m)
+        assert abs(eff1[k] - d.rejection_h1[k]) < 4 * se + 1e-9
+        if d.futility is not None and k < 2:
+            se_f = np.sqrt(d.futility_h1[k] * (1 - d.futility_h1[k]) / m)
+            assert abs(fu1[k] - d.futility_h1[k]) < 4 * se_f
