@@ -40,7 +40,7 @@ def msprog_kwargs(d: EndpointDefinition, event: str) -> dict[str, Any]:
         "relapse_indep": {"prec": list(d.pira_prec), "event": list(d.pira_event),
                           "conf": list(d.pira_conf), "prec_type": d.prec_type},
         "impute_last_visit": d.impute_last_visit,
-        "sub_threshold_rebl": "none",
+        "sub_threshold_rebl": d.sub_threshold_rebl,
         "skip_local_extrema": "none",
         "include_dates": True,
         "include_value": True,

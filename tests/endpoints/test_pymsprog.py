@@ -51,6 +51,12 @@ CONFIGS: list[tuple[str, dict[str, Any], bool]] = [
     ("multiple", {"prec_type": "last_delta", "pira_prec": (0, None),
                   "pira_event": (None, None), "pira_conf": (None, 0), "baseline": "roving",
                   "events": "all", "check_intermediate": False}, True),
+    ("multiple", {"baseline": "roving", "events": "all", "sub_threshold_rebl": "event"},
+     False),
+    ("firstCDW", {"baseline": "roving_impr", "sub_threshold_rebl": "improvement",
+                  "proceed_from": "event"}, True),
+    ("multiple", {"baseline": "roving_wors", "events": "all", "sub_threshold_rebl": "event",
+                  "check_intermediate": False}, False),
 ]
 
 

@@ -27,6 +27,7 @@ BaselineScheme = Literal["fixed", "roving", "roving_impr", "roving_wors"]
 ProceedFrom = Literal["firstconf", "event"]
 EventsReported = Literal["first", "all"]
 PrecType = Literal["baseline", "last", "last_delta"]
+SubThreshold = Literal["none", "event", "improvement", "worsening"]
 
 EFS_COMPONENTS: tuple[str, ...] = ("death", "worsening", "relapse", "mri_activity")
 
@@ -67,6 +68,7 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "proceed_from": ("firstconf", "event"),
     "events": ("first", "all"),
     "prec_type": ("baseline", "last", "last_delta"),
+    "sub_threshold_rebl": ("none", "event", "improvement", "worsening"),
 }
 
 
@@ -102,6 +104,10 @@ class EndpointDefinition:
     proceed_from
         After a confirmed event, continue from (and, when roving, re-baseline at) the first
         confirmation visit (``"firstconf"``) or the event visit (``"event"``).
+    sub_threshold_rebl
+        With a roving baseline, also re-baseline after a *confirmed* change below the minimum
+        change: ``"event"`` (either direction), ``"improvement"``, ``"worsening"``, or
+        ``"none"`` (msprog's ``sub_threshold_rebl``).
     delta_zero, delta_low, delta_high, delta_cut
         Minimum change table: ``delta_zero`` if the reference EDSS is 0, ``delta_low`` if
         0 < reference <= ``delta_cut``, ``delta_high`` above. ``delta_cut`` is 5.0 (msprog) or
@@ -166,6 +172,7 @@ class EndpointDefinition:
     relapse_to_bl: tuple[float, float] = (30.0, 0.0)
     baseline: BaselineScheme = "fixed"
     proceed_from: ProceedFrom = "firstconf"
+    sub_threshold_rebl: SubThreshold = "none"
     delta_zero: float = 1.5
     delta_low: float = 1.0
     delta_high: float = 0.5

@@ -254,14 +254,15 @@ def _scan(B: _Bucket, d: EndpointDefinition, rel: _RelapseIndex, vd: VisitData,
         W = D >= dw[:, None]
         Im = D <= -di[:, None]
         valid = B.valid[r]
-        cand = (J >= s_r[:, None]) & valid & (W | Im) & B.ev_ok[r]
+        change = (D != 0) if d.sub_threshold_rebl != "none" else (W | Im)
+        cand = (J >= s_r[:, None]) & valid & change & B.ev_ok[r]
         c = cand.argmax(axis=1)
         go = cand[ar, c] & ~stop
         active[r[~go]] = False
         if not go.any():
             continue
         g = np.flatnonzero(go)
-        step = _Step(B, d, r[g], b[g], c[g], W[g], Im[g], valid[g], J)
+        step = _Step(B, d, r[g], b[g], c[g], W[g], Im[g], D[g], valid[g], J)
         rec = step.record(rel, vd)
         if rec is not None:
             out.append(rec)
@@ -280,7 +281,7 @@ class _Step:
     """One scan step for the active patients that have a candidate onset ``c``."""
 
     def __init__(self, B: _Bucket, d: EndpointDefinition, rows: IntArray, b: IntArray,
-                 c: IntArray, W: BoolArray, Im: BoolArray, valid: BoolArray,
+                 c: IntArray, W: BoolArray, Im: BoolArray, D: FloatArray, valid: BoolArray,
                  J: IntArray) -> None:
         self.B, self.d, self.rows, self.b, self.c = B, d, rows, b, c
         m = rows.size
@@ -314,6 +315,7 @@ class _Step:
         nn = np.where(has_nn, nn_mask.argmax(axis=1), nv)
         self.c0, self.nn, self.nv, self.tc, self.T = c0, nn, nv, tc, T
         self.is_event = (self.cdi | self.cdw) & self._sustained(has_nn, M, dt, after, valid)
+        self.sub_i, self.sub_w = self._sub_threshold(D, hasconf, after, J, c0)
         self.pira_mask = np.where(self.imputed[:, None], J == c[:, None],
                                   cw & (J < nn[:, None]))
         self._rebaseline()
@@ -332,6 +334,30 @@ class _Step:
         sv = np.where(long, (after & valid & (dt >= rsd)).argmax(axis=1), self.nv - 1)
         return np.asarray(M[ar, sv], dtype=bool)
 
+    def _sub_threshold(self, D: FloatArray, hasconf: BoolArray, after: BoolArray,
+                       J: IntArray, c0: IntArray) -> tuple[BoolArray, BoolArray]:
+        """Confirmed sub-threshold improvement / worsening that re-baseline (msprog)."""
+        d, m = self.d, self.rows.size
+        st = d.sub_threshold_rebl
+        no = np.zeros(m, dtype=bool)
+        if st == "none":
+            return no, no
+        ar = np.arange(m)
+        out = []
+        for lower, kinds, schemes, full in (
+                (True, ("event", "improvement"), ("roving", "roving_impr"), self.cdi),
+                (False, ("event", "worsening"), ("roving", "roving_wors"), self.cdw)):
+            if st not in kinds or d.baseline not in schemes:
+                out.append(no)
+                continue
+            L = D < 0 if lower else D > 0
+            if d.check_intermediate:
+                ok = ~((after & (J <= c0[:, None])) & ~L).any(axis=1)
+            else:
+                ok = L[ar, c0]
+            out.append(np.asarray(~full & hasconf & L[ar, self.c] & ok, dtype=bool))
+        return out[0], out[1]
+
     def _rebaseline(self) -> None:
         d = self.d
         newref = self.c0 if d.proceed_from == "firstconf" else self.c
@@ -347,6 +373,9 @@ class _Step:
             new_bl = np.where(self.cdi, newref, new_bl)
         if rove_w:
             new_bl = np.where(cdw_conf, newref, new_bl)
+        sub = self.sub_i | self.sub_w
+        new_bl = np.where(sub, newref, new_bl)
+        s_next = np.where(sub, newref + 1, s_next)
         self.new_bl, self.new_s = new_bl, s_next
 
     def record(self, rel: _RelapseIndex, vd: VisitData) -> dict[str, IntArray] | None:
