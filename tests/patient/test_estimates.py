@@ -9,7 +9,10 @@ from __future__ import annotations
 import math
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from hsctms.model.scales import EDSS_VALUES
 from hsctms.patient.estimates import BENEFITS, TIME_POINTS, personal_estimates
 from hsctms.patient.profile import parse_profile
 
@@ -185,3 +188,32 @@ def test_trm_zero_death_group_has_no_rate(profiles, evidence):
         if p.deaths == 0:
             assert p.per100 is None and p.ci is None
             assert "does not mean the risk is zero" in p.note
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(phenotype=st.sampled_from(["RRMS", "SPMS", "PPMS", "PRMS"]),
+       edss=st.sampled_from(EDSS_VALUES), age=st.floats(18, 75),
+       planned=st.sampled_from([None, "low", "intermediate", "high"]))
+def test_any_profile_gets_only_its_stratum(evidence, phenotype, edss, age, planned):
+    prof = parse_profile({"age_years": age, "phenotype": phenotype, "edss": edss,
+                          "planned_intensity": planned})
+    est = personal_estimates(prof, evidence)
+    group = "relapsing" if phenotype in ("RRMS", "PRMS") else "progressive"
+    pops = RELAPSING_POPS if group == "relapsing" else PROGRESSIVE_POPS
+    for e in (*est.benefits, est.improvement):
+        for f in e.figures:
+            assert f.population.lower() in pops
+            if f.population.lower() == "all":
+                assert evidence.study(f.study_id)["phenotype_group"] == group
+        if e.range_per100 is not None:
+            lo, hi = e.range_per100
+            assert 0 <= lo <= hi <= 100
+    mine = est.trm_for_you()
+    if mine is not None:
+        trm = {f.study_id: f for f in est.trm_studies}
+        for sid in mine.study_ids:
+            assert trm[sid].era == "2005 or later"
+            if planned:
+                assert trm[sid].intensity == planned
+    assert est.stratum["edss_band"] in ("0-3.5", "4.0-5.5", "6.0+")

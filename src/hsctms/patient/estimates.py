@@ -25,6 +25,7 @@ Availability
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -487,14 +488,12 @@ def _harms(fx: _Figures, group: str) -> list[Estimate]:
         df = fx.ev.harms(harm=harm, arm="ahsct")
         df = df[df["estimate"].notna() & df["measure"].isin(["percent", "per_1000_py"])]
         figs = fx.many(df, "harm")
-        # Prefer figures from the person's phenotype group; keep others (harms depend less on
-        # phenotype) but say so.
+        others = sorted({str(fx.study(f.study_id).get("phenotype_group") or "unknown")
+                         for f in figs} - {group})
         note = ""
-        groups = {fx.study(f.study_id).get("phenotype_group") for f in figs}
-        if figs and groups - {group}:
-            note = ("Some of these studies included people with other types of MS (or other "
-                    "autoimmune diseases); harms depend more on the treatment than on the "
-                    "type of MS.")
+        if figs and others == sorted({str(fx.study(f.study_id).get("phenotype_group")
+                                          or "unknown") for f in figs}):
+            note = ("None of these studies was limited to people with your type of MS.")
         out.append(Estimate(harm, "harm", harm, wording, "ahsct", None, "people treated",
                             figs, note))
     return out
@@ -652,11 +651,9 @@ def personal_estimates(profile: PatientProfile,
     PersonalEstimates
     """
     ev = evidence if evidence is not None else _evidence()
-    fx = _Figures(ev)
     stratum = _stratum(profile)
     group, label = stratum["phenotype_group"], stratum["label"]
-    benefits = _benefits(fx, group, label)
-    trm_studies, trm_published, trm_groups = _trm(fx)
+    sel = _selection(ev, group, label, profile.planned_intensity)
     all_studies = ev.studies
     data_date = None
     if "pub_year" in all_studies:
@@ -670,12 +667,40 @@ def personal_estimates(profile: PatientProfile,
                     "rule": "figures from populations of the person's phenotype group only"},
         n=len(all_studies), synthetic=False, data_date=data_date)
     return PersonalEstimates(
-        stratum=stratum, benefits=tuple(benefits),
-        improvement=_improvement(fx, group, label),
-        trm_studies=trm_studies, trm_published=trm_published, trm_groups=trm_groups,
-        trm_pooled=_trm_pooled(trm_studies, profile.planned_intensity),
-        harms=tuple(_harms(fx, group)), comparisons=tuple(_comparisons(fx, group)),
-        meta_context=_meta_context(fx, group),
-        matching_notes=tuple(_matching(profile, benefits)),
+        stratum=stratum, benefits=sel["benefits"], improvement=sel["improvement"],
+        trm_studies=sel["trm_studies"], trm_published=sel["trm_published"],
+        trm_groups=sel["trm_groups"], trm_pooled=sel["trm_pooled"], harms=sel["harms"],
+        comparisons=sel["comparisons"], meta_context=sel["meta_context"],
+        matching_notes=tuple(_matching(profile, sel["benefits"])),
         provenance=prov, data_date=data_date,
     )
+
+
+#: Selections depend only on (evidence base, phenotype group, planned intensity); the web app
+#: builds many reports, so they are cached (the evidence object is kept alive by the cache, so
+#: its id is not reused while cached).
+_CACHE: OrderedDict[tuple[int, str, str | None], tuple[Any, dict[str, Any]]] = OrderedDict()
+_CACHE_SIZE = 16
+
+
+def _selection(ev: EvidenceBase, group: str, label: str,
+               planned: str | None) -> dict[str, Any]:
+    key = (id(ev), group, planned)
+    hit = _CACHE.get(key)
+    if hit is not None and hit[0] is ev:
+        _CACHE.move_to_end(key)
+        return hit[1]
+    fx = _Figures(ev)
+    trm_studies, trm_published, trm_groups = _trm(fx)
+    sel: dict[str, Any] = {
+        "benefits": tuple(_benefits(fx, group, label)),
+        "improvement": _improvement(fx, group, label),
+        "trm_studies": trm_studies, "trm_published": trm_published, "trm_groups": trm_groups,
+        "trm_pooled": _trm_pooled(trm_studies, planned),
+        "harms": tuple(_harms(fx, group)), "comparisons": tuple(_comparisons(fx, group)),
+        "meta_context": _meta_context(fx, group),
+    }
+    _CACHE[key] = (ev, sel)
+    while len(_CACHE) > _CACHE_SIZE:
+        _CACHE.popitem(last=False)
+    return sel

@@ -131,8 +131,11 @@ def _figure_row(f: Figure) -> dict[str, Any]:
         level = f"{round(100 * f.ci_level)}% " if f.ci_level else ""
         ci = f"{level}CI {fmt100(f.ci_low)} to {fmt100(f.ci_high)}"
     people = f"{f.n} people" if f.n else "number of people not reported"
+    time = f.time_label
+    if f.unit != "per 100" and time == "time not stated":
+        time = "rate per year of follow-up"
     return {"value": fmt100(f.value), "unit": f.unit, "ci": ci, "label": f.label,
-            "source": f.source_text, "population": f.population, "time": f.time_label,
+            "source": f.source_text, "population": f.population, "time": time,
             "people": people, "definition": f.definition, "verified": f.verified,
             "source_type": f.source_type, "study_id": f.study_id,
             "intensity": f.intensity or "not stated"}
@@ -278,7 +281,7 @@ def report_context(report: PatientReport) -> dict[str, Any]:
         "trm": _trm_view(est),
         "harms": [_harm_view(e) for e in est.harms if e.availability != "no_data"],
         "comparisons": [{"study": c.ahsct.label, "source": c.ahsct.source_text,
-                         "wording": c.wording, "time": c.time_label,
+                         "wording": c.wording, "time": _figure_row(c.ahsct)["time"],
                          "comparator": c.comparator, "ahsct": fmt100(c.ahsct.value),
                          "other": fmt100(c.other.value), "unit": c.ahsct.unit,
                          "unverified": not (c.ahsct.verified and c.other.verified)}
