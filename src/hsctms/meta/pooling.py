@@ -28,7 +28,7 @@ from scipy import stats
 
 from hsctms._provenance import Provenance
 from hsctms.errors import EstimationError
-from hsctms.meta._fit import Fit, check_level, check_method, fit
+from hsctms.meta._fit import Fit, check_level, check_method, fit, versions
 from hsctms.meta.effects import (
     back_transform,
     check_counts,
@@ -271,7 +271,7 @@ def pool_proportions(
                     else "PFT: no correction needed",
                     "prediction_interval": "est ± crit·sqrt(se² + tau²)",
                     "I2": "tau²/(tau² + typical within-study variance) (metafor)"},
-        n=k, synthetic=synthetic, data_date=data_date,
+        n=k, synthetic=synthetic, data_date=data_date, versions=versions(),
     )
     if k == 1:
         return _single_study(table, meas, meth, lvl, test, prov, caveats, label)

@@ -23,7 +23,7 @@ from scipy import stats
 
 from hsctms._provenance import Provenance
 from hsctms.errors import ConfigurationError, EstimationError
-from hsctms.meta._fit import check_level, check_method, fit
+from hsctms.meta._fit import check_level, check_method, fit, versions
 from hsctms.meta.effects import check_counts, check_measure, escalc
 
 
@@ -144,7 +144,8 @@ def meta_regression(
         R2 = (max(0.0, 100.0 * (null.tau2 - res.tau2) / null.tau2) if null.tau2 > 0 else 0.0)
     prov = Provenance(method="meta_regression",
                       definition={"measure": meas, "method": meth, "test": test,
-                                  "moderators": names, "level": lvl}, n=int(x.size))
+                                  "moderators": names, "level": lvl}, n=int(x.size),
+                      versions=versions())
     return MetaRegression(
         measure=meas, method=meth, level=lvl, test=test, terms=["intercept", *names],
         coef=res.coef, se=res.se, stat=res.stat, pval=res.pval, ci_low=res.ci_lb,
@@ -274,7 +275,8 @@ def poisson_regression(
                       definition={"family": family, "offset": "log(n)", "moderators": names[1:],
                                   "level": lvl,
                                   "reference": "Sormani et al., Neurology 2017 (weighted "
-                                               "Poisson meta-regression)"}, n=k)
+                                               "Poisson meta-regression)"}, n=k,
+                      versions=versions())
     return PoissonRegression(
         terms=names, coef=coef, se=se, stat=stat, pval=np.asarray(pval, dtype=float),
         ci_low=coef - z * se, ci_high=coef + z * se, dispersion=float(res.scale),
