@@ -109,22 +109,30 @@ def analyse_survival(time: np.ndarray, event: np.ndarray, group: np.ndarray, *,
     order = np.argsort(time, axis=1, kind="stable")
     d = np.take_along_axis(event, order, axis=1).astype(float)
     x = np.take_along_axis(group, order, axis=1).astype(float)
+    # binary covariate, no ties: the risk set at sorted position i is positions i..N-1, so
+    # S0 = n0 + e^b n1 and S1 = e^b n1 with n1, n0 the numbers at risk per arm
+    n1 = np.cumsum(x[:, ::-1], axis=1)[:, ::-1]
+    n0 = (x.shape[1] - np.arange(x.shape[1]))[None, :] - n1
+    observed1 = (d * x).sum(axis=1)
 
     def score_info(beta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        w = np.exp(beta[:, None] * x)
-        s0 = np.cumsum(w[:, ::-1], axis=1)[:, ::-1]
-        s1 = np.cumsum((w * x)[:, ::-1], axis=1)[:, ::-1]
-        p = s1 / s0
-        return (d * (x - p)).sum(axis=1), (d * p * (1 - p)).sum(axis=1)
+        eb = np.exp(beta)[:, None]
+        p = n1 * eb
+        p /= n0 + p  # n0 + n1 >= 1 at every sorted position
+        dp = d * p
+        return observed1 - dp.sum(axis=1), (dp - dp * p).sum(axis=1)
 
     u0, i0 = score_info(np.zeros(time.shape[0]))
-    beta = np.zeros(time.shape[0])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        beta = np.clip(np.where(i0 > 0, u0 / i0, 0.0), -15.0, 15.0)  # Peto one-step start
     info = i0
     for _ in range(newton_steps):
         u, info = score_info(beta)
         with np.errstate(divide="ignore", invalid="ignore"):
             step = np.where(info > 0, u / info, 0.0)
         beta = np.clip(beta + np.clip(step, -2.0, 2.0), -15.0, 15.0)
+        if np.all(np.abs(step[np.isfinite(step)]) < 1e-10):
+            break
     _, info = score_info(beta)
     with np.errstate(divide="ignore", invalid="ignore"):
         if hr0 == 1.0:
