@@ -57,6 +57,11 @@ CONFIGS: list[tuple[str, dict[str, Any], bool]] = [
                   "proceed_from": "event"}, True),
     ("multiple", {"baseline": "roving_wors", "events": "all", "sub_threshold_rebl": "event",
                   "check_intermediate": False}, False),
+    ("multiple", {"baseline": "roving", "events": "all", "skip_local_extrema": "strict"},
+     False),
+    ("multiple", {"baseline": "roving", "events": "all", "skip_local_extrema": "all",
+                  "sub_threshold_rebl": "event", "prec_type": "last_delta"}, True),
+    ("firstCDW", {"skip_local_extrema": "all", "relapse_to_bl": (30, 30)}, False),
 ]
 
 

@@ -28,6 +28,7 @@ ProceedFrom = Literal["firstconf", "event"]
 EventsReported = Literal["first", "all"]
 PrecType = Literal["baseline", "last", "last_delta"]
 SubThreshold = Literal["none", "event", "improvement", "worsening"]
+LocalExtrema = Literal["none", "strict", "all"]
 
 EFS_COMPONENTS: tuple[str, ...] = ("death", "worsening", "relapse", "mri_activity")
 
@@ -69,6 +70,7 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "events": ("first", "all"),
     "prec_type": ("baseline", "last", "last_delta"),
     "sub_threshold_rebl": ("none", "event", "improvement", "worsening"),
+    "skip_local_extrema": ("none", "strict", "all"),
 }
 
 
@@ -108,6 +110,11 @@ class EndpointDefinition:
         With a roving baseline, also re-baseline after a *confirmed* change below the minimum
         change: ``"event"`` (either direction), ``"improvement"``, ``"worsening"``, or
         ``"none"`` (msprog's ``sub_threshold_rebl``).
+    skip_local_extrema
+        A visit that is a local minimum or maximum of the EDSS course cannot be a baseline (or
+        the PIRA ``last_delta`` reference): ``"strict"`` = both neighbours differ by at least
+        the minimum change, ``"all"`` = any local extremum, ``"none"`` (msprog; a visit equal
+        to the one two visits earlier is never an extremum).
     delta_zero, delta_low, delta_high, delta_cut
         Minimum change table: ``delta_zero`` if the reference EDSS is 0, ``delta_low`` if
         0 < reference <= ``delta_cut``, ``delta_high`` above. ``delta_cut`` is 5.0 (msprog) or
@@ -173,6 +180,7 @@ class EndpointDefinition:
     baseline: BaselineScheme = "fixed"
     proceed_from: ProceedFrom = "firstconf"
     sub_threshold_rebl: SubThreshold = "none"
+    skip_local_extrema: LocalExtrema = "none"
     delta_zero: float = 1.5
     delta_low: float = 1.0
     delta_high: float = 0.5

@@ -44,6 +44,7 @@ from hsctms.endpoints.disability import (
     _RelapseIndex,
     confirmed_events,
     filter_relapses,
+    local_extrema,
 )
 from hsctms.endpoints.result import ENDPOINTS, EndpointResult
 
@@ -221,9 +222,9 @@ class _Engine:
         no_origin = np.isnan(origin)
         self._exclude(no_origin, "no transplant recorded (the origin is the transplant date)")
         self._exclude(~no_origin & ~has_visit, "no EDSS assessment")
-        rel = _RelapseIndex(VisitData(t.v_code, t.v_day, t.v_val, n, t.r_code, t.r_day))
-        cb, ca = rel.closest(t.v_code, t.v_day)
-        ok = (cb >= d.relapse_to_bl[0]) & (ca >= d.relapse_to_bl[1])
+        allv = VisitData(t.v_code, t.v_day, t.v_val, n, t.r_code, t.r_day)
+        cb, ca = _RelapseIndex(allv).closest(t.v_code, t.v_day)
+        ok = (cb >= d.relapse_to_bl[0]) & (ca >= d.relapse_to_bl[1]) & ~local_extrema(allv, d)
         o = origin[t.v_code]
         before = ok & (t.v_day <= o) & (t.v_day >= o - d.baseline_window_days)
         bl_idx = np.full(n, -1, dtype=np.int64)

@@ -143,6 +143,27 @@ def filter_relapses(vd: VisitData, relapse_to_bl_after: float) -> VisitData:
                      vd.rel_day[keep])
 
 
+def local_extrema(vd: VisitData, d: EndpointDefinition) -> BoolArray:
+    """Per visit: is it a local extremum excluded by ``skip_local_extrema`` (msprog rule)?"""
+    n = vd.value.size
+    if d.skip_local_extrema == "none" or n == 0:
+        return np.zeros(n, dtype=bool)
+    x = vd.value
+    pos = np.arange(n) - vd.start[vd.code]
+    last = pos == vd.count[vd.code] - 1
+    prev = np.where(pos >= 1, np.roll(x, 1), x)
+    nxt = np.where(last, x, np.roll(x, -1))
+    prev2 = np.where(pos >= 2, np.roll(x, 2), -1.0)
+    if d.skip_local_extrema == "all":
+        up_p, up_n, dn_p, dn_n = prev > x, nxt > x, prev < x, nxt < x
+    else:
+        dw = delta_table(d, x)
+        di = dw if d.improvement_delta is None else np.full_like(dw, d.improvement_delta)
+        up_p, up_n = prev - x >= dw, nxt - x >= dw
+        dn_p, dn_n = prev - x <= -di, nxt - x <= -di
+    return np.asarray(((up_p & up_n) | (dn_p & dn_n)) & (x != prev2), dtype=bool)
+
+
 @dataclass
 class _Bucket:
     rows: IntArray          # patient codes
@@ -153,6 +174,7 @@ class _Bucket:
     X: FloatArray
     ev_ok: BoolArray
     conf_ok: BoolArray
+    extr: BoolArray
     next_bl: IntArray
     cb: FloatArray          # days since last relapse (flat, per visit)
     ca: FloatArray
@@ -170,6 +192,7 @@ def _make_bucket(vd: VisitData, rows: IntArray, flags: dict[str, BoolArray],
     next_bl = np.minimum.accumulate(nb[:, ::-1], axis=1)[:, ::-1]
     return _Bucket(rows=rows, idx=idx, nv=nv, valid=valid, T=vd.day[idx], X=vd.value[idx],
                    ev_ok=flags["ev"][idx] & valid, conf_ok=flags["conf"][idx] & valid,
+                   extr=flags["extr"][idx] & valid,
                    next_bl=np.ascontiguousarray(next_bl), cb=cb, ca=ca)
 
 
@@ -195,8 +218,10 @@ def confirmed_events(vd: VisitData, d: EndpointDefinition, until: Until = "first
     """
     rel = _RelapseIndex(vd)
     cb, ca = rel.closest(vd.code, vd.day)
+    extr = local_extrema(vd, d)
     flags = {
-        "bl": (cb >= d.relapse_to_bl[0]) & (ca >= d.relapse_to_bl[1]),
+        "bl": (cb >= d.relapse_to_bl[0]) & (ca >= d.relapse_to_bl[1]) & ~extr,
+        "extr": extr,
         "ev": (cb >= d.relapse_to_event[0]) & (ca >= d.relapse_to_event[1]),
         "conf": (cb >= d.relapse_to_conf[0]) & (ca >= d.relapse_to_conf[1]),
     }
@@ -431,7 +456,7 @@ def _last_delta(step: _Step, ev: IntArray, c: IntArray, d: EndpointDefinition) -
     else:
         conf_min = np.where(c0 > c, X[ar, c0], np.inf)
     ok = ((X[ar, c][:, None] - X >= dj) & (conf_min[:, None] - X >= dj)
-          & (J >= 1) & (J < c[:, None]))
+          & (J >= 1) & (J < c[:, None]) & ~step.B.extr[rows])
     last = np.where(ok, J, 0).max(axis=1)
     return np.asarray(last, dtype=np.int64)
 
