@@ -311,7 +311,7 @@ def group_sequential(
     Examples
     --------
     >>> d = group_sequential(k=3)
-    >>> [round(b, 4) for b in d.efficacy]
+    >>> [round(float(b), 4) for b in d.efficacy]
     [3.7103, 2.5114, 1.993]
     """
     t = _info(info_rates, k)
