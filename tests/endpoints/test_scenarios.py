@@ -276,3 +276,14 @@ def test_dates_as_iso_text_are_accepted_ambiguous_text_refused() -> None:
     v["date"] = ["01/02/2020", "01/05/2020", "01/08/2020"]
     with pytest.raises(ConfigurationError, match="ISO 8601"):
         derive_frames(v, definition="msprog_default")
+
+
+def test_empty_and_single_visit_inputs() -> None:
+    empty = pd.DataFrame({"patient_id": pd.Series([], dtype="string"),
+                          "date": pd.Series([], dtype="datetime64[ns]"),
+                          "edss": pd.Series([], dtype=float)})
+    res = derive_frames(empty, definition="msprog_default")
+    assert res.n == 0 and res.events.empty and "0 patients" in res.summary
+    r = row(run([(0, 3)]))
+    assert (r.worsening_event, r.worsening_time, r.followup_days) == (0, 0.0, 0.0)
+    assert r.baseline_edss == 3.0
