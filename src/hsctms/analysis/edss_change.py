@@ -117,35 +117,46 @@ def edss_at_years(
     if not need <= set(endpoints.columns):
         raise EstimationError(f"Endpoint frame lacks {sorted(need - set(endpoints.columns))}.",
                               hint="Pass EndpointResult.to_frame().")
-    base = endpoints[["patient_id", "origin_date", "baseline_edss"]].copy()
-    base["patient_id"] = base["patient_id"].astype(str)
-    vis = edss[["patient_id", "date", "edss"]].dropna().copy()
-    vis["patient_id"] = vis["patient_id"].astype(str)
-    vis = vis.merge(base, on="patient_id", how="inner")
-    vis["day"] = (vis["date"] - vis["origin_date"]).dt.days.astype(float)
-    vis = vis[vis["day"] > 0]
+    cols = ["patient_id", "year", "day", "edss", "baseline_edss", "change"]
+    years_arr = np.asarray([float(k) for k in years], dtype=float)
+    pid = pd.Index(endpoints["patient_id"].astype(str))
+    vis = edss[["patient_id", "date", "edss"]].dropna()
+    code = pid.get_indexer(vis["patient_id"].astype(str))
+    ok = code >= 0
+    code = code[ok]
+    origin = endpoints["origin_date"].to_numpy(dtype="datetime64[ns]")
+    vdate = vis["date"].to_numpy(dtype="datetime64[ns]")[ok]
+    day = (vdate - origin[code]) / np.timedelta64(1, "D")
+    value = vis["edss"].to_numpy(dtype=float)[ok]
+    keep = day > 0
     if "death_event" in endpoints.columns:
-        dead = endpoints[["patient_id", "death_time", "death_event"]].copy()
-        dead["patient_id"] = dead["patient_id"].astype(str)
-        vis = vis.merge(dead, on="patient_id", how="left")
-        alive = ~((vis["death_event"] == 1) & (vis["day"] > vis["death_time"]))
-        vis = vis[alive]
+        dead = endpoints["death_event"].to_numpy(dtype=float)[code] == 1
+        keep &= ~(dead & (day > endpoints["death_time"].to_numpy(dtype=float)[code]))
+    code, day, value = code[keep], day[keep], value[keep]
+    # every (visit, year) pair within the window; years at least 2 windows apart make this
+    # one candidate year per visit at most, but the general case is handled by the loop
     parts = []
-    for k in years:
-        target = float(k) * YEAR_DAYS
-        v = vis.assign(dist=(vis["day"] - target).abs())
-        v = v[v["dist"] <= window_days]
-        v = v.sort_values(["patient_id", "dist", "day"]).drop_duplicates("patient_id")
-        parts.append(pd.DataFrame({
-            "patient_id": v["patient_id"].to_numpy(),
-            "year": float(k),
-            "day": v["day"].to_numpy(),
-            "edss": v["edss"].to_numpy(dtype=float),
-            "baseline_edss": v["baseline_edss"].to_numpy(dtype=float),
-        }))
-    out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
-        columns=["patient_id", "year", "day", "edss", "baseline_edss"])
-    out["change"] = out["edss"] - out["baseline_edss"]
+    for k in years_arr:
+        dist = np.abs(day - k * YEAR_DAYS)
+        m = dist <= window_days
+        parts.append((np.full(int(m.sum()), k), code[m], day[m], value[m], dist[m]))
+    if not parts or sum(p[0].size for p in parts) == 0:
+        return pd.DataFrame({c: pd.Series(dtype=float) for c in cols}).assign(
+            patient_id=pd.Series(dtype=str))[cols]
+    yr = np.concatenate([p[0] for p in parts])
+    cd = np.concatenate([p[1] for p in parts])
+    dy = np.concatenate([p[2] for p in parts])
+    vl = np.concatenate([p[3] for p in parts])
+    ds = np.concatenate([p[4] for p in parts])
+    order = np.lexsort((dy, ds, cd, yr))  # by year, patient, distance, day
+    yr, cd, dy, vl = yr[order], cd[order], dy[order], vl[order]
+    first = np.r_[True, (yr[1:] != yr[:-1]) | (cd[1:] != cd[:-1])]
+    yr, cd, dy, vl = yr[first], cd[first], dy[first], vl[first]
+    base = endpoints["baseline_edss"].to_numpy(dtype=float)[cd]
+    out = pd.DataFrame({
+        "patient_id": pid.to_numpy()[cd], "year": yr, "day": dy, "edss": vl,
+        "baseline_edss": base, "change": vl - base,
+    })
     return out.dropna(subset=["change"]).reset_index(drop=True)
 
 

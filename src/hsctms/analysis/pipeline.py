@@ -160,29 +160,34 @@ def _published(published: Sequence[PublishedFigure] | None) -> tuple[list[Publis
 
 
 def trajectory_data(frame: pd.DataFrame, edss: pd.DataFrame, years: Sequence[float],
-                    *, window_days: float = 182.0) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Per-visit EDSS in years from origin, and the yearly median/IQR (baseline at year 0)."""
+                    *, window_days: float = 182.0, at_years: pd.DataFrame | None = None,
+                    max_patients: int = 500, seed: int = 1) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """EDSS visits (years from origin) of up to ``max_patients`` randomly chosen patients, and
+    the yearly median/IQR over everyone (baseline at year 0; the anniversary assessments of
+    :func:`hsctms.analysis.edss_change.edss_at_years`)."""
     from hsctms.analysis.edss_change import edss_at_years
 
-    base = frame[["patient_id", "origin_date", "baseline_edss"]].copy()
-    base["patient_id"] = base["patient_id"].astype(str)
-    v = edss[["patient_id", "date", "edss"]].dropna().copy()
-    v["patient_id"] = v["patient_id"].astype(str)
-    v = v.merge(base, on="patient_id")
+    ids = frame["patient_id"].astype(str).to_numpy()
+    if ids.size > max_patients:
+        ids = np.random.default_rng(seed).choice(ids, size=max_patients, replace=False)
+    chosen = frame[frame["patient_id"].astype(str).isin(set(ids.tolist()))]
+    base = chosen[["patient_id", "origin_date"]].assign(
+        patient_id=chosen["patient_id"].astype(str))
+    v = edss[["patient_id", "date", "edss"]].dropna()
+    v = v[v["patient_id"].astype(str).isin(set(ids.tolist()))].assign(
+        patient_id=lambda x: x["patient_id"].astype(str)).merge(base, on="patient_id")
     v["year"] = (v["date"] - v["origin_date"]).dt.days / YEAR_DAYS
     v = v[(v["year"] >= -0.5) & (v["year"] <= max(years) + 0.5)]
     visits = v[["patient_id", "year", "edss"]].reset_index(drop=True)
-    at = edss_at_years(frame, edss, years, window_days=window_days)
-    b = frame["baseline_edss"].dropna().to_numpy(float)
-    rows = [{"year": 0.0, "n": int(b.size), "median": float(np.median(b)) if b.size else None,
-             "q1": float(np.quantile(b, 0.25)) if b.size else None,
-             "q3": float(np.quantile(b, 0.75)) if b.size else None}]
-    for k in years:
-        e = at.loc[at["year"] == float(k), "edss"].to_numpy(float)
-        rows.append({"year": float(k), "n": int(e.size),
-                     "median": float(np.median(e)) if e.size else None,
-                     "q1": float(np.quantile(e, 0.25)) if e.size else None,
-                     "q3": float(np.quantile(e, 0.75)) if e.size else None})
+    at = at_years if at_years is not None else edss_at_years(frame, edss, years,
+                                                             window_days=window_days)
+    rows = []
+    for k, values in [(0.0, frame["baseline_edss"].dropna().to_numpy(float))] + [
+            (float(k), at.loc[at["year"] == float(k), "edss"].to_numpy(float)) for k in years]:
+        rows.append({"year": k, "n": int(values.size),
+                     "median": float(np.median(values)) if values.size else None,
+                     "q1": float(np.quantile(values, 0.25)) if values.size else None,
+                     "q3": float(np.quantile(values, 0.75)) if values.size else None})
     return visits, pd.DataFrame(rows)
 
 
@@ -317,7 +322,8 @@ def run_outcomes(
     timings["Cox model"] = time.perf_counter() - t0
 
     t0 = stage("trajectories")
-    visits, traj = trajectory_data(frame, cohort.edss, years, window_days=edss_window_days)
+    visits, traj = trajectory_data(frame, cohort.edss, years, window_days=edss_window_days,
+                                   at_years=halt.edss_at_years)
     timings["trajectories"] = time.perf_counter() - t0
 
     prov = Provenance("outcomes_analysis",

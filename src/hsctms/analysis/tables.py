@@ -139,6 +139,7 @@ class HaltMsTable:
     published_edss: PublishedFigure | None
     fits: dict[str, KaplanMeier] = field(repr=False)
     edss_window_days: float = 182.0
+    edss_at_years: pd.DataFrame | None = field(default=None, repr=False)
 
     def to_frame(self) -> pd.DataFrame:
         """One row per endpoint and year."""
@@ -208,7 +209,7 @@ def halt_ms_table(
         if f is not None:
             pubs[ep] = f
     return HaltMsTable(years, level, conf_type, rows, change, pubs,
-                       find(published, HALT_MS, "edss_change"), fits, edss_window_days)
+                       find(published, HALT_MS, "edss_change"), fits, edss_window_days, at)
 
 
 @dataclass(frozen=True)

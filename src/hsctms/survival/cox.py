@@ -345,21 +345,25 @@ def _risk_set_stats(
     p = X.shape[1]
     shift = float(eta.max()) if eta.size else 0.0
     risk = np.exp(eta - shift)
-    uniq, inv = np.unique(t, return_inverse=True)
+    order = np.argsort(t, kind="stable")
+    t, s, X, risk, eta = t[order], s[order], X[order], risk[order], eta[order]
+    if g is not None:
+        g = g[order]
+    uniq, start = np.unique(t, return_index=True)
     nt = uniq.size
-    xx = X[:, :, None] * X[:, None, :]
-    # sums per distinct time: all subjects and deaths only
-    def per_time(w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        den = np.bincount(inv, weights=w, minlength=nt)
-        a = np.zeros((nt, p))
-        np.add.at(a, inv, w[:, None] * X)
-        c = np.zeros((nt, p, p))
-        np.add.at(c, inv, w[:, None, None] * xx)
-        return den, a, c
+    xx = (X[:, :, None] * X[:, None, :]).reshape(X.shape[0], p * p)
 
-    den_all, a_all, c_all = per_time(risk)
-    den_d, a_d, c_d = per_time(risk * s)
-    nd = np.bincount(inv, weights=s, minlength=nt)
+    def per_time(arr: np.ndarray) -> np.ndarray:
+        # sums over each distinct time (t is sorted): reduceat is much faster than add.at
+        return np.add.reduceat(arr, start, axis=0) if arr.shape[0] else arr[:0]
+
+    # sums per distinct time: all subjects and deaths only
+    den_all, a_all = per_time(risk), per_time(risk[:, None] * X)
+    c_all = per_time(risk[:, None] * xx).reshape(nt, p, p)
+    rs = risk * s
+    den_d, a_d = per_time(rs), per_time(rs[:, None] * X)
+    c_d = per_time(rs[:, None] * xx).reshape(nt, p, p)
+    nd = per_time(s.astype(float))
     # risk set sums (time >= t): reverse cumulative sums
     den_r = np.cumsum(den_all[::-1])[::-1]
     a_r = np.cumsum(a_all[::-1], axis=0)[::-1]
@@ -367,11 +371,10 @@ def _risk_set_stats(
     ev = nd > 0
     g_t = np.zeros(nt)
     if g is not None:
-        np.add.at(g_t, inv, np.where(s > 0, g, 0.0))
+        g_t = per_time(np.where(s > 0, g, 0.0))
         g_t = np.where(ev, g_t / np.where(ev, nd, 1.0), 0.0)
     # deaths' own covariate sums
-    xd = np.zeros((nt, p))
-    np.add.at(xd, inv, s[:, None] * X)
+    xd = per_time(s[:, None] * X)
     q = 2 * p if g is not None else p
     u = np.zeros(q)
     u[:p] = xd.sum(axis=0)
