@@ -174,3 +174,21 @@ def dataclasses_replace(sc: Scenario, **changes: object) -> Scenario:
     import dataclasses
 
     return dataclasses.replace(sc, **changes)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("endpoint", ["neda3_loss", "worsening", "relapse", "mri_activity"])
+def test_latent_closed_form_matches_latent_simulation(endpoint: str) -> None:
+    dm = pytest.importorskip("hsctms.datasets.disease_model")
+    quiet = {"early_death_prob": 0.0, "other_death_rate": 0.0, "dropout_rate": 0.0}
+    sc = Scenario("proportion", 300, 300, treatment_arm=dm.ahsct().replace(**quiet),
+                  control_arm=dm.alemtuzumab().replace(**quiet), model_endpoint=endpoint)
+    res = simulate_trials(sc, 1500, seed=8, type1=False)
+    assert res.bias is not None
+    assert abs(res.bias) < MC_TOL * res.bias_mcse
+    if endpoint == "worsening":
+        surv = simulate_trials(dataclasses_replace(sc, endpoint="survival", horizon=3.0,
+                                                   accrual=1.0, follow_up=3.0), 600, seed=2,
+                               type1=False)
+        assert surv.bias is not None and abs(surv.bias) < MC_TOL * surv.bias_mcse + 0.02
+    with pytest.raises(DesignError, match="Unknown disease-model endpoint"):
+        simulate_trials(dataclasses_replace(sc, model_endpoint="pira"), 20, seed=1)

@@ -182,15 +182,16 @@ class Scenario:
                 from hsctms.design.engine_sim import engine_success_probability
 
                 return engine_success_probability(self, t) - engine_success_probability(self, c)
-            if self.model_endpoint != "neda3_loss":
-                return None
-            return _model_neda(t, self.horizon) - _model_neda(c, self.horizon)
+            ep = self.model_endpoint
+            return _model_neda(t, self.horizon, ep) - _model_neda(c, self.horizon, ep)
         if self.endpoint == "counts":
             if self.definition is not None:
                 from hsctms.design.engine_sim import engine_rate
 
                 return engine_rate(self, t) / engine_rate(self, c)
             return float(t.relapse_rate / c.relapse_rate)
+        if not _latent_parts(self.model_endpoint)[0] and self.definition is None:
+            return float(t.worsening_hazard / c.worsening_hazard)  # no frailty: proportional
         return None
 
     def under_null(self) -> Scenario:
@@ -231,7 +232,7 @@ class Scenario:
                     from hsctms.design.engine_sim import engine_success_probability
 
                     return engine_success_probability(self, arm)
-                return _model_neda(arm, self.horizon)
+                return _model_neda(arm, self.horizon, self.model_endpoint)
 
             target = success(c) + self.null
             if not 0 < target < 1:
@@ -260,10 +261,28 @@ class Scenario:
         return jsonable(out)
 
 
-def _model_neda(arm: Any, horizon: float) -> float:
+#: latent-path event components per engine endpoint name: (frailty rates, worsening?)
+_LATENT = {"neda3_loss": (("relapse_rate", "mri_rate"), True),
+           "efs": (("relapse_rate", "mri_rate"), True),
+           "worsening": ((), True),
+           "relapse": (("relapse_rate",), False),
+           "mri_activity": (("mri_rate",), False)}
+
+
+def _latent_parts(endpoint: str) -> tuple[tuple[str, ...], bool]:
+    if endpoint not in _LATENT:
+        raise DesignError(f"Unknown disease-model endpoint {endpoint!r}.",
+                          hint=f"Use one of {', '.join(_LATENT)}.")
+    return _LATENT[endpoint]
+
+
+def _model_neda(arm: Any, horizon: float, endpoint: str = "neda3_loss") -> float:
+    """P(no event by ``horizon``) in closed form (gamma frailty on relapse and MRI rates)."""
+    rates, worsening = _latent_parts(endpoint)
     k = arm.relapse_shape
-    lam = arm.relapse_rate + arm.mri_rate
-    return float(math.exp(-arm.worsening_hazard * horizon) * (1 + lam * horizon / k) ** (-k))
+    lam = sum(getattr(arm, r) for r in rates)
+    w = arm.worsening_hazard if worsening else 0.0
+    return float(math.exp(-w * horizon) * (1 + lam * horizon / k) ** (-k))
 
 
 # ------------------------------------------------------------------ generators
@@ -324,8 +343,11 @@ def _failure_time(sc: Scenario, treated: bool, size: tuple[int, int], cross: np.
                   rng: np.random.Generator) -> np.ndarray:
     """Time of the first 'failure' event (NEDA failure / survival event), with crossover."""
     if sc.from_model:
+        rates, worsening = _latent_parts(sc.model_endpoint)
+
         def hazard(arm: Any, g: np.ndarray) -> np.ndarray:
-            return g * (arm.relapse_rate + arm.mri_rate) + arm.worsening_hazard
+            lam = sum(getattr(arm, r) for r in rates)
+            return g * lam + (arm.worsening_hazard if worsening else 0.0)
 
         own = sc.treatment_arm if treated else sc.control_arm
         g = _frailty(rng, own.relapse_shape, size)
