@@ -85,6 +85,10 @@ def test_pooled_estimate_and_heterogeneity(meta_golden, name, measure, method):
     close(res.H2, R["H2"], atol=t["het"])
     close(res.studies["weight"], R["weights"], atol=t["w"])
     if method != "FE":
+        # Q-profile CIs (R root finding tightened to 1e-12)
+        close(res.tau2_ci, [R["tau2_ci"]["lb"], R["tau2_ci"]["ub"]], atol=1e-9, rtol=1e-7)
+        close(res.I2_ci, [R["I2_ci"]["lb"], R["I2_ci"]["ub"]], atol=1e-6)
+        close(res.H2_ci, [R["H2_ci"]["lb"], R["H2_ci"]["ub"]], atol=1e-7)
         close(res.pi, [R["pi_lb"], R["pi_ub"]], atol=t["est"])
         close(res.prop_pi, [R["prop_pi_lb"], R["prop_pi_ub"]], atol=t["est"])
 

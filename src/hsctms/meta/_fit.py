@@ -151,6 +151,45 @@ def reml_solve(y: Array, v: Array, Xd: Array, start: float) -> float:
     return float(brentq(score, lo, hi, xtol=1e-15, rtol=4 * np.finfo(float).eps, maxiter=500))
 
 
+def q_profile_ci(y: Array, v: Array, X: Array | None, level: float
+                 ) -> tuple[float, float, float]:
+    """Q-profile confidence interval of tau² (Viechtbauer 2007; metafor ``confint``).
+
+    Returns ``(lower, upper, s2)`` where ``s2`` is metafor's typical within-study variance,
+    from which the I² and H² limits follow.
+    """
+    from scipy.optimize import brentq
+
+    k = y.size
+    Xd = _design(k, X)
+    df = k - Xd.shape[1]
+    if df < 1:
+        raise EstimationError("A tau² confidence interval needs more studies than coefficients.")
+
+    def q(t: float) -> float:
+        return float(y @ _p_matrix(v, Xd, t) @ y)
+
+    def root(target: float) -> float:
+        if q(0.0) <= target:
+            return 0.0
+        hi = max(1.0, 10 * float(np.var(y)))
+        for _ in range(200):
+            if q(hi) < target:
+                break
+            hi *= 2.0
+        return float(brentq(lambda t: q(t) - target, 0.0, hi, xtol=1e-15,
+                            rtol=4 * np.finfo(float).eps, maxiter=1000))
+
+    alpha = 1.0 - level
+    lower = root(float(stats.chi2.ppf(1 - alpha / 2, df)))
+    upper = root(float(stats.chi2.ppf(alpha / 2, df)))
+    w0 = 1.0 / v
+    XtW0 = Xd.T * w0
+    P0 = np.diag(w0) - XtW0.T @ np.linalg.solve(XtW0 @ Xd, XtW0)
+    s2 = df / float(np.trace(P0))
+    return lower, upper, s2
+
+
 def estimate_tau2(y: Array, v: Array, X: Array | None, method: Method) -> float:
     """Between-study variance for ``method`` (0 for FE)."""
     k = y.size

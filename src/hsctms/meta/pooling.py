@@ -28,7 +28,7 @@ from scipy import stats
 
 from hsctms._provenance import Provenance
 from hsctms.errors import EstimationError
-from hsctms.meta._fit import Fit, check_level, check_method, fit, versions
+from hsctms.meta._fit import Fit, check_level, check_method, fit, q_profile_ci, versions
 from hsctms.meta.effects import (
     back_transform,
     check_counts,
@@ -48,6 +48,10 @@ METHOD_NAMES = {"FE": "fixed effect (inverse variance)", "DL": "DerSimonian-Lair
 
 def _f(x: float | None, digits: int = 4) -> float | None:
     return None if x is None or not np.isfinite(x) else float(x)
+
+
+def _pair(p: tuple[float, float] | None) -> list[float | None] | None:
+    return None if p is None else [_f(p[0]), _f(p[1])]
 
 
 def _pct(x: float | None) -> str:
@@ -86,6 +90,9 @@ class MetaAnalysis:
     caveats: list[str] = field(default_factory=list)
     subgroups: SubgroupAnalysis | None = None
     label: str = ""
+    tau2_ci: tuple[float, float] | None = None
+    I2_ci: tuple[float, float] | None = None
+    H2_ci: tuple[float, float] | None = None
 
     @property
     def k(self) -> int:
@@ -108,6 +115,8 @@ class MetaAnalysis:
                          f"{_pct(self.prop_pi[1])}")
         if self.k > 1:
             i2 = "NA" if self.I2 is None else f"{self.I2:.1f}%"
+            if self.I2_ci is not None:
+                i2 += f" ({lvl} CI {self.I2_ci[0]:.1f}% to {self.I2_ci[1]:.1f}%)"
             lines.append(f"  heterogeneity: tau² = {self.tau2:.4g}, I² = {i2}, "
                          f"Q = {self.Q:.2f} (df {self.Q_df}, p = {self.Q_p:.3g})")
         if self.subgroups is not None:
@@ -141,7 +150,10 @@ class MetaAnalysis:
                        "p": _f(self.pval), "estimate_ci_low": _f(self.ci[0]),
                        "estimate_ci_high": _f(self.ci[1])},
             "heterogeneity": {"tau2": _f(self.tau2), "I2": _f(self.I2), "H2": _f(self.H2),
-                              "Q": _f(self.Q), "df": self.Q_df, "p": _f(self.Q_p)},
+                              "Q": _f(self.Q), "df": self.Q_df, "p": _f(self.Q_p),
+                              "tau2_ci": _pair(self.tau2_ci), "I2_ci": _pair(self.I2_ci),
+                              "H2_ci": _pair(self.H2_ci),
+                              "ci_method": "Q-profile"},
             "studies": [{k: (None if isinstance(v, float) and not np.isfinite(v) else v)
                          for k, v in s.items()} for s in studies],
             "caveats": list(self.caveats),
@@ -294,6 +306,11 @@ def pool_proportions(
         prop_pi=prop_pi, tau2=res.tau2, I2=res.I2, H2=res.H2, Q=res.QE, Q_df=res.QE_df,
         Q_p=res.QEp, provenance=prov, caveats=caveats, label=label,
     )
+    if meth != "FE":
+        lo, hi, s2 = q_profile_ci(yi, vi, None, lvl)
+        out.tau2_ci = (lo, hi)
+        out.I2_ci = (100 * lo / (lo + s2), 100 * hi / (hi + s2))
+        out.H2_ci = ((lo + s2) / s2, (hi + s2) / s2)
     if by is not None:
         out.subgroups = subgroup_analysis(x, m, names, list(by), meas, meth, lvl, test, by_name)
         if out.subgroups is not None:

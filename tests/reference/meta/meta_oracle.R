@@ -59,6 +59,11 @@ for (meas in c("PLO", "PFT")) {
     if (meth != "FE") {
       one$prop_pi_lb <- p$pi.lb
       one$prop_pi_ub <- p$pi.ub
+      # Q-profile CIs of tau2, I2, H2 (root finding tightened from metafor's 1.2e-4 default)
+      ci <- confint(m, control = list(tol = 1e-12))$random
+      one$tau2_ci <- list(lb = ci["tau^2", "ci.lb"], ub = ci["tau^2", "ci.ub"])
+      one$I2_ci <- list(lb = ci["I^2(%)", "ci.lb"], ub = ci["I^2(%)", "ci.ub"])
+      one$H2_ci <- list(lb = ci["H^2", "ci.lb"], ub = ci["H^2", "ci.ub"])
       praw <- predict(m)
       one$pi_lb <- praw$pi.lb
       one$pi_ub <- praw$pi.ub
