@@ -6,6 +6,8 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from hsctms.io import RULES, validate_bundle
 from hsctms.io._issues import Issue
@@ -224,3 +226,25 @@ def test_report_order_is_stable(make_bundle, today: dt.date) -> None:
     assert a["issues"] == b["issues"] and a["by_rule"] == b["by_rule"]
     rows = [(i["file"], i["row"] or 0) for i in a["issues"] if i["file"] == "edss.csv"]
     assert rows == sorted(rows)
+
+
+# -- property: one corrupted cell is reported at exactly its line and field -----------------
+
+
+_BAD_EDSS = st.sampled_from(["0.5", "2,5", "abc", "10.5", "-1", "3.25", "1e1x", " 2", "4.0.0"])
+
+
+@settings(max_examples=10, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.integers(min_value=0, max_value=3), _BAD_EDSS)
+def test_single_corrupted_edss_cell_is_located(make_bundle, today: dt.date, row: int,
+                                               bad: str) -> None:
+    lines = ["P1,2015-01-10,3.5,2", "P1,2016-03-10,3.0,", "P2,2016-04-01,6.0,3",
+             "P2,2017-05-01,6.5,"]
+    parts = lines[row].split(",")
+    parts[2] = f'"{bad}"' if "," in bad else bad
+    lines[row] = ",".join(parts)
+    report = validate_bundle(make_bundle({"edss.csv": H_EDSS + "\n".join(lines) + "\n"}),
+                             today=today)
+    assert [(i.file, i.row, i.field) for i in report.errors] == [("edss.csv", row + 2, "edss")]
+    assert report.errors[0].rule in ("edss-off-grid", "value-unparseable")

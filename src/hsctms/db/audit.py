@@ -23,11 +23,12 @@ ACTIONS = ("import", "insert", "update", "delete", "export")
 
 def jsonable(value: Any) -> Any:
     """A JSON-serialisable version of one cell (dates as ISO text, NA as None)."""
-    if value is None:
+    if value is None or value is pd.NaT or value is pd.NA:
         return None
     if isinstance(value, pd.Timestamp | _dt.datetime):
-        return value.date().isoformat() if isinstance(value, pd.Timestamp) else \
-            value.isoformat()
+        if isinstance(value, pd.Timestamp) and value == value.normalize() and value.tz is None:
+            return value.date().isoformat()  # a date column read through pandas
+        return value.isoformat()
     if isinstance(value, _dt.date):
         return value.isoformat()
     if isinstance(value, np.generic):
