@@ -1,0 +1,90 @@
+"""``hsctms serve`` (the web registry) and ``hsctms users`` (accounts)."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from hsctms.cli._common import console, fail
+from hsctms.errors import HsctmsError
+
+users_app = typer.Typer(help="Web registry accounts.\n\nExample: hsctms users add ann "
+                        "--role admin --db registry.db", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``serve`` and the ``users`` group to the root app."""
+    app.command("serve")(serve)
+    app.add_typer(users_app, name="users")
+
+
+def serve(
+    db: Annotated[str, typer.Option("--db", help="SQLite path or SQLAlchemy URL.")] =
+    "registry.db",
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    insecure_cookies: Annotated[bool, typer.Option(
+        "--insecure-cookies", help="Send cookies over plain http (local development only).")]
+    = False,
+) -> None:
+    """Run the web registry (secret key from HSCTMS_SECRET_KEY).
+
+    Example: HSCTMS_SECRET_KEY=... hsctms serve --db registry.db --port 8000
+    """
+    import uvicorn
+
+    from hsctms.web import WebSettings, create_app
+
+    try:
+        app = create_app(WebSettings(db=db, secure_cookies=not insecure_cookies))
+    except HsctmsError as exc:
+        fail(exc)
+        return
+    console.print(f"Serving the hsctms registry on http://{host}:{port} (Ctrl+C to stop)")
+    uvicorn.run(app, host=host, port=port, log_level="info")
+
+
+@users_app.command("add")
+def users_add(
+    username: Annotated[str, typer.Argument(help="Login name.")],
+    role: Annotated[str, typer.Option(help="data_entry, centre_lead, analyst or admin.")],
+    db: Annotated[str, typer.Option("--db", help="SQLite path or SQLAlchemy URL.")],
+    centre: Annotated[str | None, typer.Option(help="Centre code (centre roles).")] = None,
+    password_stdin: Annotated[bool, typer.Option(
+        "--password-stdin", help="Read the password from standard input.")] = False,
+) -> None:
+    """Create a user (e.g. the first administrator); the password is prompted for.
+
+    Example: hsctms users add ann --role admin --db registry.db
+    """
+    from hsctms.db import ensure_schema
+    from hsctms.db.users import add_user
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        user = add_user(ensure_schema(db), username, password, role, centre)
+    except HsctmsError as exc:
+        fail(exc)
+        return
+    console.print(f"Created user {user.username} ({user.role}"
+                  f"{', centre ' + user.centre if user.centre else ''}).")
+
+
+@users_app.command("list")
+def users_list(db: Annotated[str, typer.Option("--db", help="Database.")]) -> None:
+    """List users.
+
+    Example: hsctms users list --db registry.db
+    """
+    from hsctms.db import ensure_schema
+    from hsctms.db.users import list_users
+
+    with ensure_schema(db).connect() as conn:
+        for u in list_users(conn):
+            console.print(f"{u.username}\t{u.role}\t{u.centre or '-'}\t"
+                          f"{'active' if u.active else 'inactive'}")

@@ -1,0 +1,331 @@
+"""Record-level access to the registry for the web forms: create, read, update and delete one
+row of any :data:`~hsctms.model.schema.SCHEMA` table.
+
+Every function takes the caller's **centre scope** (``centre=None`` means all centres, for
+administrators): rows of patients of another centre raise
+:class:`~hsctms.errors.PermissionDeniedError` (HTTP 403), unknown rows
+:class:`~hsctms.errors.NotFoundError` (404). Every change
+
+* is validated by :func:`hsctms.io.validate_record` (the importer's rules, one
+  implementation) against the patient's stored rows; failures raise
+  :class:`~hsctms.errors.DataValidationError` whose ``report`` has field-level issues;
+* uses optimistic locking: the caller passes the ``version`` it read; if the stored row has a
+  different version a :class:`~hsctms.errors.StaleRecordError` is raised and nothing is
+  written (the check is repeated atomically in the ``UPDATE ... WHERE version = ?``);
+* appends one ``audit_log`` entry (who, when, action, table, natural key, old and new values)
+  in the same transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+
+from hsctms.db.audit import jsonable, write_audit
+from hsctms.db.engine import DatabaseLike, connect
+from hsctms.db.loader import read_table
+from hsctms.db.tables import TABLES, audit_log
+from hsctms.errors import (
+    ConfigurationError,
+    DataValidationError,
+    NotFoundError,
+    PermissionDeniedError,
+    StaleRecordError,
+)
+from hsctms.io import validate_record
+from hsctms.io._issues import ValidationReport, make_issue
+from hsctms.io._parse import parse_column
+from hsctms.model.schema import SCHEMA, ColumnSpec, TableSpec
+
+Row = dict[str, Any]
+
+
+def _spec(table: str) -> TableSpec:
+    if table not in SCHEMA:
+        raise NotFoundError(f"Unknown table {table!r}.", hint=f"Tables: {', '.join(SCHEMA)}.")
+    return SCHEMA[table]
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool | np.bool_):
+        return "yes" if value else "no"
+    if isinstance(value, _dt.datetime | pd.Timestamp):
+        return value.date().isoformat()
+    if isinstance(value, _dt.date):
+        return value.isoformat()
+    if isinstance(value, float) and np.isnan(value):
+        return ""
+    return str(value).strip()
+
+
+def _typed(col: ColumnSpec, value: Any) -> Any:
+    """The Python value stored in the database for one (validated) form value."""
+    parsed = parse_column(col, pd.Series([_text(value)], dtype="str")).values.iat[0]
+    if parsed is None or parsed is pd.NA or (not isinstance(parsed, str) and pd.isna(parsed)):
+        return None
+    if col.type == "date":
+        return pd.Timestamp(parsed).date()
+    if col.type == "int":
+        return int(parsed)
+    if col.type in ("float", "edss"):
+        return float(parsed)
+    if col.type == "bool":
+        return bool(parsed)
+    return str(parsed)
+
+
+def data_version(conn: sa.Connection) -> int:
+    """A number that changes whenever registry data change (the newest non-export audit
+    entry); used to cache derived analyses and invalidate them on writes."""
+    value = conn.execute(sa.select(sa.func.max(audit_log.c.id))
+                         .where(audit_log.c.action != "export")).scalar()
+    return int(value or 0)
+
+
+def patient_centre(conn: sa.Connection, patient_id: str) -> str | None:
+    """The centre of a patient (None if the patient does not exist)."""
+    t = TABLES["patients"]
+    value = conn.execute(sa.select(t.c.centre).where(t.c.patient_id == patient_id)).scalar()
+    return None if value is None else str(value)
+
+
+def _check_scope(centre_of_row: str | None, scope: str | None, what: str) -> None:
+    if centre_of_row is None:
+        raise NotFoundError(f"{what} not found.", hint="Check the identifier.")
+    if scope is not None and centre_of_row != scope:
+        raise PermissionDeniedError(
+            f"{what} belongs to another centre; you may only open centre {scope!r}.",
+            hint="Ask that centre, or a registry administrator, for access.")
+
+
+def list_patients(conn: sa.Connection, centre: str | None = None, *, search: str | None = None,
+                  limit: int = 100, offset: int = 0) -> tuple[list[Row], int]:
+    """Patients (of ``centre`` when given), with their index transplant date and number of
+    EDSS visits; returns ``(rows, total)``."""
+    p, tx, ed = TABLES["patients"], TABLES["transplants"], TABLES["edss"]
+    where: list[Any] = []
+    if centre is not None:
+        where.append(p.c.centre == centre)
+    if search:
+        where.append(p.c.patient_id.contains(search.strip(), autoescape=True))
+    total = conn.execute(sa.select(sa.func.count()).select_from(p).where(*where)).scalar_one()
+    first_tx = (sa.select(sa.func.min(tx.c.transplant_date)).where(tx.c.patient_id ==
+                p.c.patient_id).scalar_subquery())
+    visits = (sa.select(sa.func.count()).where(ed.c.patient_id == p.c.patient_id)
+              .scalar_subquery())
+    query = (sa.select(p.c.id, p.c.patient_id, p.c.centre, p.c.sex, p.c.birth_year,
+                       p.c.phenotype, first_tx.label("transplant_date"),
+                       visits.label("edss_visits"))
+             .where(*where).order_by(p.c.patient_id).limit(limit).offset(offset))
+    rows = [{k: jsonable(v) for k, v in r._mapping.items()} for r in conn.execute(query)]
+    return rows, int(total)
+
+
+def patient_record(conn: sa.Connection, patient_id: str, centre: str | None = None
+                   ) -> dict[str, list[Row]]:
+    """All rows of one patient, table by table (with ``id`` and ``version``)."""
+    _check_scope(patient_centre(conn, patient_id), centre, f"Patient {patient_id!r}")
+    out: dict[str, list[Row]] = {}
+    for name in SCHEMA:
+        frame = read_table(conn, name, patient_ids=[patient_id], bookkeeping=True)
+        out[name] = [{k: jsonable(v) for k, v in row.items()}
+                     for row in frame.to_dict(orient="records")]
+    return out
+
+
+def get_row(conn: sa.Connection, table: str, row_id: int, centre: str | None = None) -> Row:
+    """One row by surrogate id (with ``id``, ``version`` and the patient's ``centre``)."""
+    spec = _spec(table)
+    t = TABLES[table]
+    row = conn.execute(sa.select(t).where(t.c.id == row_id)).first()
+    if row is None:
+        raise NotFoundError(f"No {table} record {row_id}.",
+                            hint="It may have been deleted; reload the patient page.")
+    values = dict(row._mapping)
+    _check_scope(patient_centre(conn, str(values["patient_id"])), centre,
+                 f"{table} record {row_id}")
+    out = {c.name: jsonable(values[c.name]) for c in spec.columns}
+    out["id"] = int(values["id"])
+    out["version"] = int(values["version"])
+    return out
+
+
+def _context(conn: sa.Connection, patient_id: str) -> dict[str, pd.DataFrame]:
+    return {name: read_table(conn, name, patient_ids=[patient_id]) for name in SCHEMA}
+
+
+def _validate(conn: sa.Connection, spec: TableSpec, values: Mapping[str, Any],
+              replaces: Mapping[str, Any] | None = None) -> Row:
+    unknown = [k for k in values if not spec.has_column(k)]
+    if unknown:
+        report = ValidationReport(
+            [make_issue("column-unknown", spec.filename, None, k,
+                        f"Field {k!r} is not part of {spec.name}.") for k in unknown],
+            source=f"{spec.name} record")
+        raise DataValidationError(f"Unknown field(s) for {spec.name}: {', '.join(unknown)}.",
+                                  report=report, hint="Send only the table's columns.")
+    pid = _text(values.get("patient_id"))
+    context = _context(conn, pid) if pid else None
+    report = validate_record(spec.name, {k: _text(v) for k, v in values.items()}, context,
+                             replaces=replaces)
+    if report.errors:
+        fields = sorted({i.field or "record" for i in report.errors})
+        raise DataValidationError(
+            f"The {spec.name} record is not valid ({len(report.errors)} problem(s) in "
+            f"{', '.join(fields)}).", report=report,
+            hint="Correct the fields marked and submit again.")
+    return {c.name: _typed(c, values.get(c.name)) for c in spec.columns}
+
+
+def _key(spec: TableSpec, row: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: row[k] for k in spec.key}
+
+
+def create_record(db: DatabaseLike, user: str, table: str, values: Mapping[str, Any], *,
+                  centre: str | None = None) -> Row:
+    """Insert one row after validation; returns it with ``id`` and ``version``.
+
+    Parameters
+    ----------
+    db
+        Database (path, URL or engine).
+    user
+        Username written to the audit trail.
+    table
+        Table name.
+    values
+        Column -> value (strings as in the CSV files, or typed values).
+    centre
+        The caller's centre scope: new patients must belong to it and child rows must belong
+        to one of its patients (None = any centre).
+    """
+    spec = _spec(table)
+    engine = connect(db)
+    with engine.begin() as conn:
+        if table == "patients":
+            if centre is not None and _text(values.get("centre")) != centre:
+                raise PermissionDeniedError(
+                    f"You may only register patients of centre {centre!r}.",
+                    hint=f"Set the centre to {centre}.")
+        else:
+            pid = _text(values.get("patient_id"))
+            if pid:
+                _check_scope(patient_centre(conn, pid), centre, f"Patient {pid!r}")
+        typed = _validate(conn, spec, values)
+        t = TABLES[table]
+        exists = conn.execute(sa.select(t.c.id).where(
+            *[t.c[k] == typed[k] for k in spec.key])).first()
+        if exists is not None:
+            report = ValidationReport(
+                [make_issue("key-duplicate", spec.filename, None, spec.key[-1],
+                            f"A {spec.name} record with this key already exists.")],
+                source=f"{spec.name} record")
+            raise DataValidationError(f"Duplicate {spec.name} record.", report=report,
+                                      hint="Edit the existing record instead.")
+        new_id = conn.execute(t.insert().values(**typed).returning(t.c.id)).scalar_one()
+        write_audit(conn, user=user, action="insert", table_name=table,
+                    key=_key(spec, typed), new=typed,
+                    detail={"centre": patient_centre(conn, str(typed["patient_id"])),
+                            "id": int(new_id)})
+        return get_row(conn, table, int(new_id))
+
+
+def update_record(db: DatabaseLike, user: str, table: str, row_id: int,
+                  values: Mapping[str, Any], version: int, *,
+                  centre: str | None = None) -> Row:
+    """Update one row if it still has ``version`` (optimistic locking).
+
+    ``values`` may be partial: missing columns keep their stored value. Raises
+    :class:`StaleRecordError` when someone changed the row since it was read.
+    """
+    spec = _spec(table)
+    engine = connect(db)
+    with engine.begin() as conn:
+        old = get_row(conn, table, row_id, centre)
+        if int(version) != old["version"]:
+            raise StaleRecordError(
+                f"The {table} record was changed by someone else (version {old['version']}, "
+                f"your form had version {version}); nothing was saved.",
+                hint="Reload the record, re-apply your change and save again.")
+        merged = {c.name: old[c.name] for c in spec.columns}
+        merged.update(values)
+        if table == "patients":
+            if _text(merged["patient_id"]) != old["patient_id"]:
+                raise ConfigurationError("A patient's identifier cannot be changed.",
+                                         hint="Register a new patient instead.")
+            if centre is not None and _text(merged["centre"]) != centre:
+                raise PermissionDeniedError("You may not move a patient to another centre.",
+                                            hint="Ask a registry administrator.")
+        elif _text(merged["patient_id"]) != old["patient_id"]:
+            raise ConfigurationError("A record cannot be moved to another patient.",
+                                     hint="Delete it and enter it for the right patient.")
+        typed = _validate(conn, spec, merged, replaces=_key(spec, old))
+        t = TABLES[table]
+        done = conn.execute(
+            t.update().where(t.c.id == row_id, t.c.version == int(version))
+            .values(**typed, version=t.c.version + 1, updated_at=sa.func.now())).rowcount
+        if done != 1:  # changed between our read and write
+            raise StaleRecordError(f"The {table} record was changed by someone else; "
+                                   "nothing was saved.", hint="Reload and try again.")
+        changed = {k for k in typed if jsonable(typed[k]) != old[k]}
+        write_audit(conn, user=user, action="update", table_name=table,
+                    key=_key(spec, old), old={k: old[k] for k in sorted(changed)},
+                    new={k: typed[k] for k in sorted(changed)},
+                    detail={"centre": patient_centre(conn, old["patient_id"]), "id": row_id,
+                            "version": int(version) + 1})
+        return get_row(conn, table, row_id)
+
+
+def delete_record(db: DatabaseLike, user: str, table: str, row_id: int, version: int, *,
+                  centre: str | None = None) -> None:
+    """Delete one row if it still has ``version``; a patient with records cannot be deleted."""
+    spec = _spec(table)
+    engine = connect(db)
+    with engine.begin() as conn:
+        old = get_row(conn, table, row_id, centre)
+        old_centre = patient_centre(conn, old["patient_id"])
+        if int(version) != old["version"]:
+            raise StaleRecordError(
+                f"The {table} record was changed by someone else (version {old['version']}); "
+                "nothing was deleted.", hint="Reload the record and decide again.")
+        if table == "patients":
+            pid = old["patient_id"]
+            for child in SCHEMA:
+                if child == "patients":
+                    continue
+                c = TABLES[child]
+                if conn.execute(sa.select(c.c.id).where(c.c.patient_id == pid)).first():
+                    raise DataValidationError(
+                        f"Patient {pid!r} still has {child} records; nothing was deleted.",
+                        hint="Delete the patient's records first.")
+        t = TABLES[table]
+        done = conn.execute(t.delete().where(t.c.id == row_id,
+                                             t.c.version == int(version))).rowcount
+        if done != 1:
+            raise StaleRecordError(f"The {table} record changed meanwhile; nothing was deleted.",
+                                   hint="Reload and try again.")
+        write_audit(conn, user=user, action="delete", table_name=table,
+                    key=_key(spec, old), old={c.name: old[c.name] for c in spec.columns},
+                    detail={"centre": old_centre, "id": row_id, "version": int(version)})
+
+
+def audit_entries(conn: sa.Connection, centre: str | None = None, *, limit: int = 200,
+                  offset: int = 0) -> list[Row]:
+    """Audit trail, newest first. With ``centre``: the entries whose details name that centre
+    (every web change and every export of that centre records it)."""
+    a = audit_log
+    query = sa.select(a).order_by(a.c.id.desc())
+    if centre is not None:
+        query = query.where(sa.cast(a.c.detail, sa.Text).contains(
+            f'"centre": "{centre}"', autoescape=True))
+    rows = conn.execute(query.limit(limit).offset(offset)).all()
+    return [{"id": r.id, "at": jsonable(r.at), "user": r.user_name, "action": r.action,
+             "table": r.table_name, "key": r.record_key, "old": r.old, "new": r.new,
+             "detail": r.detail} for r in rows]

@@ -1,0 +1,236 @@
+"""Uploads and downloads: CSV bundles and REDCap flat files + data dictionary.
+
+* Uploads go through :func:`hsctms.db.import_bundle` (validated, all-or-nothing); centre users
+  may only upload their own centre's patients.
+* Downloads are de-identified (:mod:`hsctms.web.deidentify`) unless the role may export
+  identifiable data for that centre; every download is written to the audit trail.
+"""
+
+from __future__ import annotations
+
+import io
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Annotated, Any
+
+import pandas as pd
+from fastapi import APIRouter, File, Request, UploadFile
+from fastapi.responses import Response
+
+from hsctms.errors import DataValidationError, HsctmsError, PermissionDeniedError
+from hsctms.model.schema import SCHEMA
+from hsctms.web.access import Action, allowed, check
+from hsctms.web.core import LOGIN, Ctx, ctx_of, render, route
+
+router = APIRouter()
+MAX_UPLOAD = 200 * 1024 * 1024
+ALLOWED_FILES = {spec.filename for spec in SCHEMA.values()} | {"bundle.json", "README.txt"}
+
+
+def _audit_export(ctx: Ctx, kind: str, centre: str | None, rows: dict[str, int] | None,
+                  identifiable: bool) -> None:
+    from hsctms.db.audit import write_audit
+
+    with ctx.engine.begin() as conn:
+        write_audit(conn, user=ctx.principal.username, action="export",
+                    detail={"centre": centre, "kind": kind, "identifiable": identifiable,
+                            "rows": rows})
+
+
+def _export_scope(ctx: Ctx, centre: str | None, identifiable: bool) -> str | None:
+    """The centre an export covers (None = whole registry), after the access checks."""
+    user = ctx.principal
+    if user.centre is not None and not user.is_admin:
+        if centre not in (None, user.centre):
+            raise PermissionDeniedError(f"You may only export centre {user.centre!r}.",
+                                        hint="Leave the centre empty.")
+        centre = user.centre
+    action = Action.EXPORT_IDENTIFIABLE if identifiable else Action.EXPORT_DEIDENTIFIED
+    check(user, action, centre)
+    return centre
+
+
+def _zip(files: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in sorted(files.items()):
+            info = zipfile.ZipInfo(name, date_time=(2000, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            zf.writestr(info, data)
+    return buf.getvalue()
+
+
+def _download(data: bytes, filename: str, media: str) -> Response:
+    return Response(data, media_type=media,
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"',
+                             "Cache-Control": "no-store"})
+
+
+DEID_README = (b"De-identified hsctms registry export (see docs/web.md): free text dropped, "
+               b"dates as days from the index transplant, random patient codes unless the "
+               b"role allows pseudonymous ids.\n")
+
+
+@route(router, "GET", "/api/export/bundle", Action.EXPORT_DEIDENTIFIED.value)
+def export_bundle_zip(request: Request, identifiable: bool = False,
+                      centre: str | None = None) -> Response:
+    """Download the registry (or one centre) as a zip: the CSV bundle (identifiable) or the
+    de-identified tables. Audited."""
+    from hsctms.db import export_bundle, load_cohort
+
+    ctx = ctx_of(request)
+    scope = _export_scope(ctx, centre, identifiable)
+    label = scope or "registry"
+    if identifiable:
+        with tempfile.TemporaryDirectory() as tmp:
+            out = export_bundle(ctx.engine, Path(tmp) / "bundle", centre=scope,
+                                user=ctx.principal.username)
+            files = {p.name: p.read_bytes() for p in sorted(out.iterdir()) if p.is_file()}
+        return _download(_zip(files), f"hsctms-{label}-bundle.zip", "application/zip")
+    from hsctms.web.deidentify import deidentify
+
+    cohort = load_cohort(ctx.engine, scope)
+    keep_ids = allowed(ctx.principal, Action.EXPORT_IDENTIFIABLE, scope)
+    tables = deidentify(cohort, keep_ids=keep_ids)
+    files = {f"{name}.csv": frame.to_csv(index=False).encode() for name, frame in
+             tables.items()}
+    files["README.txt"] = DEID_README
+    _audit_export(ctx, "deidentified_bundle", scope,
+                  {k: len(v) for k, v in tables.items()}, False)
+    return _download(_zip(files), f"hsctms-{label}-deidentified.zip", "application/zip")
+
+
+@route(router, "GET", "/api/export/redcap", Action.EXPORT_IDENTIFIABLE.value)
+def export_redcap(request: Request, centre: str | None = None) -> Response:
+    """Download a REDCap flat export (CSV with repeating instruments and DAGs). Audited."""
+    from hsctms.db import load_cohort
+    from hsctms.io.redcap import to_redcap_flat
+
+    ctx = ctx_of(request)
+    scope = _export_scope(ctx, centre, True)
+    flat = to_redcap_flat(load_cohort(ctx.engine, scope))
+    _audit_export(ctx, "redcap_flat", scope, {"rows": len(flat)}, True)
+    return _download(flat.to_csv(index=False).encode(),
+                     f"hsctms-{scope or 'registry'}-redcap.csv", "text/csv")
+
+
+@route(router, "GET", "/api/export/redcap-dictionary", LOGIN)
+def export_dictionary(request: Request) -> Response:
+    """Download the REDCap data dictionary (no patient data). Audited."""
+    from hsctms.io.redcap import data_dictionary
+
+    ctx = ctx_of(request)
+    table = data_dictionary()
+    _audit_export(ctx, "redcap_dictionary", None, None, False)
+    return _download(table.to_csv(index=False).encode(), "hsctms-redcap-dictionary.csv",
+                     "text/csv")
+
+
+def _extract_bundle(data: bytes, target: Path) -> Path:
+    if len(data) > MAX_UPLOAD:
+        raise DataValidationError("The upload is too large.", hint="Split it by centre.")
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile as exc:
+        raise DataValidationError("The upload is not a zip file.",
+                                  hint="Zip the bundle's CSV files and bundle.json.") from exc
+    target.mkdir(parents=True, exist_ok=True)
+    with zf:
+        for info in zf.infolist():
+            if info.is_dir():
+                continue
+            name = Path(info.filename).name
+            if name not in ALLOWED_FILES:
+                continue
+            if info.file_size > MAX_UPLOAD:
+                raise DataValidationError(f"{name} is too large.", hint="Split the bundle.")
+            (target / name).write_bytes(zf.read(info))
+    if not (target / "patients.csv").exists():
+        raise DataValidationError("The zip has no patients.csv.",
+                                  hint="Upload a CSV bundle (see docs/data-format.md).")
+    return target
+
+
+def _check_upload_centres(ctx: Ctx, bundle: Path) -> None:
+    scope = ctx.scope
+    if scope is None:
+        return
+    centres = pd.read_csv(bundle / "patients.csv", dtype=str, usecols=["centre"])["centre"]
+    others = sorted(set(centres.dropna()) - {scope})
+    if others:
+        raise PermissionDeniedError(
+            f"The bundle contains patients of other centres ({', '.join(others[:5])}); "
+            "nothing was imported.", hint=f"Upload only centre {scope}'s patients.")
+
+
+def _import(ctx: Ctx, bundle: Path) -> dict[str, Any]:
+    from hsctms.db import import_bundle
+
+    _check_upload_centres(ctx, bundle)
+    result = import_bundle(bundle, ctx.engine, user=ctx.principal.username)
+    return result.to_dict()
+
+
+async def _read(upload: UploadFile) -> bytes:
+    data = await upload.read(MAX_UPLOAD + 1)
+    if len(data) > MAX_UPLOAD:
+        raise DataValidationError("The upload is too large.", hint="Split it by centre.")
+    return data
+
+
+async def _import_bundle_upload(ctx: Ctx, upload: UploadFile) -> dict[str, Any]:
+    data = await _read(upload)
+    with tempfile.TemporaryDirectory() as tmp:
+        return _import(ctx, _extract_bundle(data, Path(tmp) / "bundle"))
+
+
+async def _import_redcap_upload(ctx: Ctx, upload: UploadFile) -> dict[str, Any]:
+    from hsctms.io.redcap import redcap_to_bundle
+
+    data = await _read(upload)
+    with tempfile.TemporaryDirectory() as tmp:
+        return _import(ctx, redcap_to_bundle(data, Path(tmp) / "bundle"))
+
+
+@route(router, "POST", "/api/import/bundle", Action.EDIT_RECORDS.value)
+async def api_import_bundle(request: Request,
+                            file: Annotated[UploadFile, File(description="Zipped bundle")]
+                            ) -> dict[str, Any]:
+    """Import a zipped CSV bundle (validated, all-or-nothing, audited)."""
+    return await _import_bundle_upload(ctx_of(request), file)
+
+
+@route(router, "POST", "/api/import/redcap", Action.EDIT_RECORDS.value)
+async def api_import_redcap(request: Request,
+                            file: Annotated[UploadFile, File(description="REDCap flat CSV")]
+                            ) -> dict[str, Any]:
+    """Import a REDCap flat export (converted to a bundle, then as a bundle)."""
+    return await _import_redcap_upload(ctx_of(request), file)
+
+
+@route(router, "GET", "/exchange", LOGIN)
+def exchange_page(request: Request) -> Response:
+    """Upload and download page."""
+    return render(request, "exchange.html.j2", title="Upload and download", result=None,
+                  error=None)
+
+
+@route(router, "POST", "/exchange/{kind}", Action.EDIT_RECORDS.value)
+async def exchange_upload(request: Request, kind: str,
+                          file: Annotated[UploadFile | None, File()] = None) -> Response:
+    """Upload from the page (``kind`` = bundle or redcap)."""
+    ctx = ctx_of(request)
+    if file is None:
+        return render(request, "exchange.html.j2", status_code=422, title="Upload and download",
+                      result=None, error={"message": "Choose a file.", "hint": None})
+    try:
+        result = await (_import_redcap_upload(ctx, file) if kind == "redcap"
+                        else _import_bundle_upload(ctx, file))
+    except HsctmsError as exc:
+        from hsctms.web.core import status_for
+
+        return render(request, "exchange.html.j2", status_code=status_for(exc),
+                      title="Upload and download", result=None, error=exc.to_dict())
+    return render(request, "exchange.html.j2", title="Upload and download", result=result,
+                  error=None)

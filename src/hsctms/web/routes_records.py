@@ -1,0 +1,237 @@
+"""Patients and their records: lists, patient pages, data-entry forms and their JSON twins.
+
+Centre scoping comes from :func:`hsctms.web.access.visible_centre`; validation, optimistic
+locking and auditing from :mod:`hsctms.db.records`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query, Request
+from fastapi.responses import RedirectResponse, Response
+
+from hsctms.db import records
+from hsctms.errors import DataValidationError, NotFoundError, StaleRecordError
+from hsctms.model.schema import SCHEMA
+from hsctms.web.access import Action
+from hsctms.web.core import ctx_of, render, route
+from hsctms.web.forms import FORM_TABLES, TABLE_LABELS, display, form_fields, form_values
+
+router = APIRouter()
+READ = Action.READ_RECORDS.value
+EDIT = Action.EDIT_RECORDS.value
+PAGE = 50
+
+
+def _table(table: str) -> str:
+    if table not in SCHEMA:
+        raise NotFoundError(f"Unknown table {table!r}.",
+                            hint=f"Tables: {', '.join(FORM_TABLES)}.")
+    return table
+
+
+def _patients(request: Request, q: str | None, page: int) -> dict[str, Any]:
+    ctx = ctx_of(request)
+    with ctx.engine.connect() as conn:
+        rows, total = records.list_patients(conn, ctx.scope, search=q, limit=PAGE,
+                                            offset=max(page - 1, 0) * PAGE)
+    return {"patients": rows, "total": total, "page": page, "page_size": PAGE,
+            "centre": ctx.scope, "q": q or ""}
+
+
+@route(router, "GET", "/patients", READ)
+def patients_page(request: Request, q: str | None = None, page: int = 1) -> Response:
+    """Patient list (own centre only, unless administrator)."""
+    return render(request, "patients.html.j2", title="Patients", **_patients(request, q, page))
+
+
+@route(router, "GET", "/api/patients", READ)
+def api_patients(request: Request, q: str | None = None, page: int = 1) -> dict[str, Any]:
+    """Patient list (own centre only, unless administrator)."""
+    return _patients(request, q, page)
+
+
+def _patient(request: Request, patient_id: str) -> dict[str, Any]:
+    ctx = ctx_of(request)
+    with ctx.engine.connect() as conn:
+        tables = records.patient_record(conn, patient_id, ctx.scope)
+    return {"patient_id": patient_id, "tables": tables}
+
+
+@route(router, "GET", "/patients/{patient_id}", READ)
+def patient_page(request: Request, patient_id: str) -> Response:
+    """One patient with every table."""
+    data = _patient(request, patient_id)
+    columns = {t: [c.name for c in SCHEMA[t].columns if c.name != "patient_id"]
+               for t in FORM_TABLES}
+    return render(request, "patient.html.j2", title=f"Patient {patient_id}", data=data,
+                  tables=FORM_TABLES, labels=TABLE_LABELS, columns=columns, display=display)
+
+
+@route(router, "GET", "/api/patients/{patient_id}", READ)
+def api_patient(request: Request, patient_id: str) -> dict[str, Any]:
+    """One patient with every table (rows carry ``id`` and ``version``)."""
+    return _patient(request, patient_id)
+
+
+def _form(request: Request, table: str, *, action: str, values: dict[str, Any],
+          errors: dict[str, list[str]] | None = None, version: int | None = None,
+          row_id: int | None = None, status_code: int = 200, message: str | None = None
+          ) -> Response:
+    patient_id = values.get("patient_id") or ""
+    return render(request, "form.html.j2", status_code=status_code,
+                  title=f"{TABLE_LABELS[table]}" + (f" - {patient_id}" if patient_id else ""),
+                  table=table, label=TABLE_LABELS[table], fields=form_fields(table),
+                  values={k: display(v) for k, v in values.items()}, errors=errors or {},
+                  action=action, version=version, row_id=row_id, message=message,
+                  patient_id=patient_id)
+
+
+def _field_errors(exc: DataValidationError) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    report = exc.report
+    for issue in getattr(report, "errors", []) or []:
+        out.setdefault(issue.field or "_record", []).append(issue.message)
+    if not out:
+        out["_record"] = [exc.message]
+    return out
+
+
+@route(router, "GET", "/patients-new", EDIT)
+def new_patient_form(request: Request) -> Response:
+    """Form: register a patient."""
+    ctx = ctx_of(request)
+    return _form(request, "patients", action="/patients-new",
+                 values={"centre": ctx.scope or ""})
+
+
+@route(router, "POST", "/patients-new", EDIT)
+async def new_patient_submit(request: Request) -> Response:
+    """Register a patient from the form."""
+    return await _create_from_form(request, "patients", "/patients-new")
+
+
+async def _create_from_form(request: Request, table: str, action: str) -> Response:
+    ctx = ctx_of(request)
+    values = form_values(await request.form(), table)
+    try:
+        row = records.create_record(ctx.engine, ctx.principal.username, table, values,
+                                    centre=ctx.scope)
+    except DataValidationError as exc:
+        return _form(request, table, action=action, values=values, status_code=422,
+                     errors=_field_errors(exc), message=exc.message)
+    return RedirectResponse(f"/patients/{row['patient_id']}", status_code=303)
+
+
+@route(router, "GET", "/patients/{patient_id}/new/{table}", EDIT)
+def new_record_form(request: Request, patient_id: str, table: str) -> Response:
+    """Form: add a record (EDSS visit, relapse, ...) to a patient."""
+    ctx = ctx_of(request)
+    _table(table)
+    with ctx.engine.connect() as conn:
+        records.patient_record(conn, patient_id, ctx.scope)  # scope check
+    return _form(request, table, action=f"/patients/{patient_id}/new/{table}",
+                 values={"patient_id": patient_id})
+
+
+@route(router, "POST", "/patients/{patient_id}/new/{table}", EDIT)
+async def new_record_submit(request: Request, patient_id: str, table: str) -> Response:
+    """Add a record from the form."""
+    _table(table)
+    ctx = ctx_of(request)
+    with ctx.engine.connect() as conn:
+        records.patient_record(conn, patient_id, ctx.scope)
+    return await _create_from_form(request, table, f"/patients/{patient_id}/new/{table}")
+
+
+@route(router, "POST", "/api/records/{table}", EDIT, status_code=201)
+def api_create(request: Request, table: str, payload: Annotated[dict[str, Any], Body(
+        examples=[{"patient_id": "P1", "date": "2024-05-01", "edss": "3.5"}])]
+        ) -> dict[str, Any]:
+    """Create a record; 422 with field-level issues when invalid."""
+    ctx = ctx_of(request)
+    return records.create_record(ctx.engine, ctx.principal.username, _table(table), payload,
+                                 centre=ctx.scope)
+
+
+@route(router, "GET", "/records/{table}/{row_id}", READ)
+def edit_form(request: Request, table: str, row_id: int) -> Response:
+    """Form: edit a record (carries its version for optimistic locking)."""
+    ctx = ctx_of(request)
+    with ctx.engine.connect() as conn:
+        row = records.get_row(conn, _table(table), row_id, ctx.scope)
+    return _form(request, table, action=f"/records/{table}/{row_id}", values=row,
+                 version=row["version"], row_id=row_id)
+
+
+@route(router, "POST", "/records/{table}/{row_id}", EDIT)
+async def edit_submit(request: Request, table: str, row_id: int) -> Response:
+    """Save an edited record; a stale version gives 409 and nothing is overwritten."""
+    ctx = ctx_of(request)
+    form = await request.form()
+    values = form_values(form, _table(table))
+    version = int(str(form.get("version", "0")) or 0)
+    try:
+        row = records.update_record(ctx.engine, ctx.principal.username, table, row_id, values,
+                                    version, centre=ctx.scope)
+    except DataValidationError as exc:
+        return _form(request, table, action=f"/records/{table}/{row_id}", values=values,
+                     version=version, row_id=row_id, status_code=422,
+                     errors=_field_errors(exc), message=exc.message)
+    except StaleRecordError as exc:
+        with ctx.engine.connect() as conn:
+            current = records.get_row(conn, table, row_id, ctx.scope)
+        return _form(request, table, action=f"/records/{table}/{row_id}", values=values,
+                     version=version, row_id=row_id, status_code=409,
+                     errors={"_record": [exc.message, exc.hint or ""]},
+                     message="Someone else saved this record meanwhile. Current values: " +
+                     ", ".join(f"{k}={display(v)}" for k, v in current.items()
+                               if k not in ("id", "version")))
+    return RedirectResponse(f"/patients/{row['patient_id']}", status_code=303)
+
+
+@route(router, "POST", "/records/{table}/{row_id}/delete", EDIT)
+async def delete_submit(request: Request, table: str, row_id: int) -> Response:
+    """Delete a record (version-checked)."""
+    ctx = ctx_of(request)
+    form = await request.form()
+    with ctx.engine.connect() as conn:
+        row = records.get_row(conn, _table(table), row_id, ctx.scope)
+    records.delete_record(ctx.engine, ctx.principal.username, table, row_id,
+                          int(str(form.get("version", "0")) or 0), centre=ctx.scope)
+    target = "/patients" if table == "patients" else f"/patients/{row['patient_id']}"
+    return RedirectResponse(target, status_code=303)
+
+
+@route(router, "GET", "/api/records/{table}/{row_id}", READ)
+def api_get(request: Request, table: str, row_id: int) -> dict[str, Any]:
+    """One record with ``id`` and ``version``."""
+    ctx = ctx_of(request)
+    with ctx.engine.connect() as conn:
+        return records.get_row(conn, _table(table), row_id, ctx.scope)
+
+
+@route(router, "PUT", "/api/records/{table}/{row_id}", EDIT)
+def api_update(request: Request, table: str, row_id: int,
+               payload: Annotated[dict[str, Any], Body(
+                   examples=[{"version": 1, "values": {"edss": "4.0"}}])]) -> dict[str, Any]:
+    """Update a record: body ``{"version": N, "values": {...}}``; 409 if ``version`` is stale."""
+    ctx = ctx_of(request)
+    if "version" not in payload:
+        raise DataValidationError("The body needs the version you read.",
+                                  hint='Send {"version": N, "values": {...}}.')
+    return records.update_record(ctx.engine, ctx.principal.username, _table(table), row_id,
+                                 dict(payload.get("values") or {}), int(payload["version"]),
+                                 centre=ctx.scope)
+
+
+@route(router, "DELETE", "/api/records/{table}/{row_id}", EDIT)
+def api_delete(request: Request, table: str, row_id: int,
+               version: Annotated[int, Query(description="The version you read.")]
+               ) -> dict[str, Any]:
+    """Delete a record; 409 if ``version`` is stale."""
+    ctx = ctx_of(request)
+    records.delete_record(ctx.engine, ctx.principal.username, _table(table), row_id, version,
+                          centre=ctx.scope)
+    return {"deleted": True, "table": table, "id": row_id}

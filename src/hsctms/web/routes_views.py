@@ -1,0 +1,181 @@
+"""Audit trail, dashboards and the public patient tool."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Request
+from fastapi.responses import HTMLResponse, Response
+
+from hsctms.errors import PermissionDeniedError, ProfileError
+from hsctms.web.access import Action, Role, check
+from hsctms.web.core import PUBLIC, Ctx, ctx_of, render, route
+from hsctms.web.dashboard import Dashboard
+
+router = APIRouter()
+
+
+# --------------------------------------------------------------------------- audit trail
+def _audit(request: Request, page: int) -> dict[str, Any]:
+    from hsctms.db.records import audit_entries
+
+    ctx = ctx_of(request)
+    with ctx.engine.connect() as conn:
+        rows = audit_entries(conn, ctx.scope, limit=100, offset=max(page - 1, 0) * 100)
+    return {"entries": rows, "page": page, "centre": ctx.scope}
+
+
+@route(router, "GET", "/audit", Action.VIEW_AUDIT.value)
+def audit_page(request: Request, page: int = 1) -> Response:
+    """Audit trail (centre leads: own centre; administrators: all). Read-only."""
+    return render(request, "audit.html.j2", title="Audit trail", **_audit(request, page),
+                  dumps=lambda v: "" if v is None else json.dumps(v, default=str))
+
+
+@route(router, "GET", "/api/audit", Action.VIEW_AUDIT.value)
+def api_audit(request: Request, page: int = 1) -> dict[str, Any]:
+    """Audit trail, newest first (100 per page)."""
+    return _audit(request, page)
+
+
+# ---------------------------------------------------------------------------- dashboards
+def _dashboard(ctx: Ctx, centre: str | None, *, registry: bool) -> Dashboard:
+    """The cached dashboard for the user's view; rebuilt when the data version changes."""
+    from hsctms.db import load_cohort
+    from hsctms.db.records import data_version
+    from hsctms.web.dashboard import build_dashboard
+
+    user = ctx.principal
+    if registry:
+        check(user, Action.VIEW_REGISTRY_DASHBOARD)
+        scope: str | None = None
+        suppressed = True
+        record_level = user.is_admin
+    else:
+        centre = centre or user.centre
+        if centre is None:
+            raise PermissionDeniedError("Choose a centre for the centre dashboard.",
+                                        hint="Add ?centre=CODE, or open the registry "
+                                        "dashboard.")
+        check(user, Action.VIEW_CENTRE_DASHBOARD, centre)
+        scope = centre
+        suppressed = user.centre != centre
+        record_level = user.is_admin or (user.centre == centre and
+                                         user.role in (Role.DATA_ENTRY, Role.CENTRE_LEAD))
+    with ctx.engine.connect() as conn:
+        version = data_version(conn)
+    key = (scope, suppressed, record_level, registry, version)
+
+    def build() -> Dashboard:
+        cohort = load_cohort(ctx.engine, scope)
+        return build_dashboard(cohort, scope or "registry", suppressed=suppressed,
+                               record_level=record_level, with_funnel=registry)
+
+    cache = ctx.request.app.state.dashboards
+    result: Dashboard = cache.get(key, build)
+    return result
+
+
+def _centres(ctx: Ctx) -> list[str]:
+    import sqlalchemy as sa
+
+    from hsctms.db.tables import TABLES
+
+    p = TABLES["patients"]
+    with ctx.engine.connect() as conn:
+        return [str(r[0]) for r in conn.execute(sa.select(p.c.centre).distinct()
+                                                .order_by(p.c.centre))]
+
+
+@route(router, "GET", "/dashboard", Action.VIEW_CENTRE_DASHBOARD.value)
+def dashboard_page(request: Request, centre: str | None = None) -> Response:
+    """Centre dashboard: outcomes, completeness, overdue follow-up, alerts."""
+    ctx = ctx_of(request)
+    if centre is None and ctx.principal.centre is None:
+        return render(request, "choose_centre.html.j2", title="Centre dashboard",
+                      centres=_centres(ctx))
+    d = _dashboard(ctx, centre, registry=False)
+    return render(request, "dashboard.html.j2", title=f"Dashboard: {d.scope}", d=d,
+                  data=d.to_dict(), registry=False)
+
+
+@route(router, "GET", "/api/dashboard", Action.VIEW_CENTRE_DASHBOARD.value)
+def api_dashboard(request: Request, centre: str | None = None) -> dict[str, Any]:
+    """Centre dashboard as JSON."""
+    return _dashboard(ctx_of(request), centre, registry=False).to_dict()
+
+
+@route(router, "GET", "/dashboard/registry", Action.VIEW_REGISTRY_DASHBOARD.value)
+def registry_page(request: Request) -> Response:
+    """Registry dashboard with the risk-adjusted centre comparison (funnel plot)."""
+    d = _dashboard(ctx_of(request), None, registry=True)
+    return render(request, "dashboard.html.j2", title="Registry dashboard", d=d,
+                  data=d.to_dict(), registry=True)
+
+
+@route(router, "GET", "/api/dashboard/registry", Action.VIEW_REGISTRY_DASHBOARD.value)
+def api_registry(request: Request) -> dict[str, Any]:
+    """Registry dashboard as JSON (small counts suppressed)."""
+    return _dashboard(ctx_of(request), None, registry=True).to_dict()
+
+
+# ---------------------------------------------------------------------- patient tool
+TOOL_FIELDS = ("label", "age_years", "sex", "phenotype", "edss", "years_since_onset",
+               "relapses_12m", "relapses_24m", "gd_lesions_12m", "new_t2_lesions_12m",
+               "significant_comorbidity", "planned_intensity")
+
+
+def _profile_from_form(form: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name in TOOL_FIELDS:
+        value = str(form.get(name, "")).strip()
+        if value == "":
+            continue
+        if value in ("yes", "no"):
+            out[name] = value == "yes"
+        else:
+            out[name] = value
+    dmts = [d.strip() for d in str(form.get("dmts", "")).split(",") if d.strip()]
+    if dmts:
+        failed = form.get("dmts_failed") == "yes"
+        out["dmts"] = [{"name": d, "failed": failed} for d in dmts]
+    return out
+
+
+@route(router, "GET", "/tool", PUBLIC)
+def tool_page(request: Request) -> Response:
+    """Public "what to expect" tool: a form, no sign-in, nothing stored."""
+    return render(request, "tool.html.j2", title="What to expect from aHSCT", values={},
+                  error=None)
+
+
+@route(router, "POST", "/tool", PUBLIC, csrf_exempt="public, no session, stores nothing")
+async def tool_submit(request: Request) -> Response:
+    """The personal report for the submitted profile (computed in memory; nothing stored or
+    logged)."""
+    from hsctms.patient.report import build_report, render_patient_report
+
+    form = await request.form()
+    profile = _profile_from_form(form)
+    try:
+        report = build_report(profile)
+    except ProfileError as exc:
+        return render(request, "tool.html.j2", status_code=422,
+                      title="What to expect from aHSCT",
+                      values={k: str(form.get(k, "")) for k in (*TOOL_FIELDS, "dmts")},
+                      error=exc.to_dict())
+    return HTMLResponse(render_patient_report(report),
+                        headers={"Cache-Control": "no-store"})
+
+
+@route(router, "POST", "/api/tool", PUBLIC,
+       csrf_exempt="public, no session, stores nothing")
+def api_tool(payload: Annotated[dict[str, Any], Body(
+        examples=[{"age_years": 32, "phenotype": "RRMS", "edss": 3.5, "relapses_12m": 2}])]
+        ) -> dict[str, Any]:
+    """The patient report as JSON (schema ``hsctms.patient-report/1``); nothing stored."""
+    from hsctms.patient.report import build_report
+
+    result: dict[str, Any] = build_report(payload).to_dict()
+    return result

@@ -1,0 +1,60 @@
+"""Settings of the web registry."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hsctms.errors import ConfigurationError
+
+SECRET_ENV = "HSCTMS_SECRET_KEY"
+
+
+@dataclass
+class WebSettings:
+    """Configuration of :func:`hsctms.web.create_app`.
+
+    Parameters
+    ----------
+    db
+        Registry database: an SQLite file path (default ``registry.db``) or an SQLAlchemy URL
+        such as ``postgresql+psycopg://user@host/db``.
+    secret_key
+        Key signing the session cookies (at least 32 characters). Default: the environment
+        variable ``HSCTMS_SECRET_KEY``; there is no built-in fallback.
+    secure_cookies
+        Send cookies with ``Secure`` (HTTPS only). On by default; switch off only for local
+        development over plain http (``hsctms serve --insecure-cookies``).
+    session_hours
+        Session lifetime.
+    small_count
+        Aggregates leaving a centre show counts below this as ``"<N"``.
+    login_max_attempts, login_window_seconds
+        Login rate limit per (username, client address).
+    """
+
+    db: str | Path = "registry.db"
+    secret_key: str | None = None
+    secure_cookies: bool = True
+    session_hours: float = 8.0
+    small_count: int = 5
+    login_max_attempts: int = 5
+    login_window_seconds: float = 300.0
+    title: str = "hsctms registry"
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def resolved_secret(self) -> str:
+        """The secret key from the settings or the environment."""
+        key = self.secret_key or os.environ.get(SECRET_ENV)
+        if not key:
+            raise ConfigurationError(
+                "No secret key for the web app.",
+                hint=f"Set {SECRET_ENV} to at least 32 random characters "
+                "(python -c 'import secrets; print(secrets.token_urlsafe(48))').")
+        return key
+
+    @property
+    def session_seconds(self) -> int:
+        """Session lifetime in seconds."""
+        return int(self.session_hours * 3600)
