@@ -194,6 +194,10 @@ def _mist_model() -> list[Scenario]:
     if dm is None:
         return []
     return [Scenario("survival", 55, 55, treatment_arm=dm.ahsct(), control_arm=dm.mist_dmt(),
+                     accrual=4.0, follow_up=1.0, alpha=0.05, sided=2,
+                     model_endpoint="worsening",
+                     label="disease model: ahsct() vs mist_dmt(), latent worsening"),
+            Scenario("survival", 55, 55, treatment_arm=dm.ahsct(), control_arm=dm.mist_dmt(),
                      horizon=3.0, alpha=0.05, sided=2, definition="halt_ms",
                      model_endpoint="worsening",
                      label="disease model + endpoint engine: ahsct() vs mist_dmt(), "
