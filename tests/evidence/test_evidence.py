@@ -233,3 +233,21 @@ def test_every_entered_number_occurs_in_the_research_notes(ev, table):
             if not _forms(value) & numbers:
                 missing.append(f"{rec['row']} {col}={value}")
     assert not missing, missing
+
+
+@pytest.mark.skipif(not (RESEARCH / "evidence.md").exists(), reason="research notes absent")
+def test_every_study_number_occurs_in_the_research_notes(ev):
+    """Study-level numbers entered by hand appear verbatim in the research notes
+    (follow-up and disease duration are unit-converted, so they are checked via their notes)."""
+    numbers = _research_numbers()
+    fields = ("pub_year", "transplant_year_start", "transplant_year_end", "n", "pct_rrms",
+              "pct_spms", "pct_ppms", "pct_progressive", "age", "edss", "trm_deaths", "trm_n")
+    missing = []
+    for rec in ev.studies.to_dict("records"):
+        for f in fields:
+            value = rec[f]
+            if value is None or pd.isna(value):
+                continue
+            if not _forms(value) & numbers:
+                missing.append(f"{rec['study_id']}.{f}={value}")
+    assert not missing, missing
