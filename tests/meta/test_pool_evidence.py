@@ -102,3 +102,29 @@ def test_forest_plot_png_and_svg(tmp_path, trm_by_era):
     assert res.plot(ax=ax2) is ax2  # draws on a given Axes; FE has no prediction interval
     assert "Prediction interval" not in [t.get_text() for t in ax2.texts]
     plt.close(fig)
+
+
+def test_joint_meta_regression_and_bubble_plot(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from hsctms.meta import meta_regression
+
+    res = pool_evidence("trm", joint=("pub_year", "edss"))
+    data = load_evidence().trm_data().dropna(subset=["edss"])
+    direct = meta_regression(data["events"], data["n"], data[["pub_year", "edss"]])
+    np.testing.assert_allclose(res.joint.coef, direct.coef, rtol=1e-12)
+    assert res.joint.k == len(data) and res.joint_poisson is not None
+    payload = json.loads(json.dumps(res.to_dict(), allow_nan=False))
+    assert payload["meta_regression_joint"]["k"] == len(data)
+    with pytest.raises(EstimationError, match="Unknown moderator"):
+        pool_evidence("trm", joint=("height",))
+    ax = res.regressions["pub_year"].plot()
+    assert len(ax.collections) >= 2  # bubbles + CI band
+    assert len(ax.lines) == 1  # fitted line
+    plt.close(ax.figure)
+    ax = res.joint.plot(moderator="edss")
+    assert ax.get_xlabel() == "edss"
+    plt.close(ax.figure)

@@ -196,6 +196,9 @@ def pool_cmd(
         "--include-superseded", help="Also pool reports superseded by a later report.")] = False,
     verified_only: Annotated[bool, typer.Option(
         "--verified-only", help="Pool only inputs not flagged (unverified).")] = False,
+    moderators: Annotated[str | None, typer.Option(
+        "--moderators", help="Comma-separated moderators for one joint meta-regression, "
+        "e.g. pub_year,edss,pct_rrms (evidence base) or year,edss (--data).")] = None,
     forest: Annotated[Path | None, typer.Option(
         "--forest", help="Write a forest plot (.svg or .png).")] = None,
     json_out: Annotated[Path | None, typer.Option(
@@ -213,17 +216,19 @@ def pool_cmd(
     from hsctms.meta.evidence_pool import pool_data, pool_evidence, read_study_table
 
     try:
+        joint = (tuple(m.strip() for m in moderators.split(",") if m.strip())
+                 if moderators else None)
         if data is not None:
             table = read_study_table(data)
             res = pool_data(table, outcome=data.stem, by=by, measure=measure, method=method,
-                            level=level, test=test, label=data.name)
+                            level=level, test=test, label=data.name, joint=joint)
         else:
             if by is not None and by not in _BY:
                 raise ConfigurationError(f"Unknown --by {by!r}.",
                                          hint=f"Use one of {', '.join(_BY)}.")
             res = pool_evidence(outcome, time, by, measure, method, level, test,
                                 include_superseded=include_superseded,
-                                verified_only=verified_only)
+                                verified_only=verified_only, joint=joint)
         meta = res.meta
         t = Table(title=meta.label or "Pooled proportion")
         for c in ("study", "events/n", "proportion", f"{100 * level:g}% CI (exact)", "weight"):

@@ -54,6 +54,8 @@ class PooledEvidence:
     poisson_pooled: PoissonRegression | None = None
     published: pd.DataFrame | None = None
     caveats: list[str] = field(default_factory=list)
+    joint: MetaRegression | None = None
+    joint_poisson: PoissonRegression | None = None
 
     @property
     def provenance(self) -> Any:
@@ -75,6 +77,10 @@ class PooledEvidence:
                      f"(p = {pois.pval[1]:.3g})" if pois is not None else "")
             lines.append(f"  meta-regression on {MODERATORS.get(name, name)} (k = {reg.k}): "
                          f"slope {coef:.4g} on the {reg.measure} scale (p = {p:.3g}){extra}")
+        if self.joint is not None:
+            lines.append("  joint " + self.joint.summary.replace("\n", "\n  "))
+        if self.joint_poisson is not None:
+            lines.append("  joint " + self.joint_poisson.summary.replace("\n", "\n  "))
         if self.published is not None and not self.published.empty:
             lines.append("  published pooled figures:")
             for r in self.published.to_dict("records"):
@@ -94,6 +100,9 @@ class PooledEvidence:
         out["poisson_regression"] = {k: v.to_dict() for k, v in self.poisson.items()}
         out["poisson_pooled"] = (None if self.poisson_pooled is None
                                  else self.poisson_pooled.to_dict())
+        out["meta_regression_joint"] = None if self.joint is None else self.joint.to_dict()
+        out["poisson_regression_joint"] = (None if self.joint_poisson is None
+                                           else self.joint_poisson.to_dict())
         out["published"] = ([] if self.published is None else [
             {"study_id": r["study_id"], "label": r["label"], "population": r["population"],
              "estimate_pct": _num(r["estimate"]), "ci_low_pct": _num(r["ci_low"]),
@@ -129,11 +138,13 @@ def pool_data(
     caveats: list[str] | None = None,
     label: str = "",
     poisson: bool = True,
+    joint: tuple[str, ...] | None = None,
 ) -> PooledEvidence:
     """Pool a study table (``study``, ``events``, ``n`` + optional moderator columns).
 
     ``poisson`` adds the Poisson models (pooled rate and per-moderator rate ratios), which
-    suit rare events such as deaths.
+    suit rare events such as deaths. ``joint`` names moderators fitted together in one
+    (multivariable) meta-regression and Poisson model, on the studies that have all of them.
     """
     table = data.reset_index(drop=True)
     by_col = None
@@ -167,9 +178,23 @@ def pool_data(
     pooled_pois = None
     if poisson and table["events"].sum() > 0 and len(table) > 1:
         pooled_pois = poisson_regression(table["events"], table["n"], level=level)
+    joint_reg = joint_pois = None
+    if joint:
+        unknown = [m for m in joint if m not in table.columns]
+        if unknown:
+            raise EstimationError(f"Unknown moderator(s) {unknown}.",
+                                  hint=f"Columns: {', '.join(map(str, table.columns))}.")
+        cols = list(joint)
+        sub = table[table[cols].apply(pd.to_numeric, errors="coerce").notna().all(axis=1)]
+        mods = {m: sub[m].astype(float).to_numpy() for m in cols}
+        joint_reg = meta_regression(sub["events"], sub["n"], mods, measure,
+                                    "REML" if method == "FE" else method, level)
+        if poisson and sub["events"].sum() > 0:
+            joint_pois = poisson_regression(sub["events"], sub["n"], mods, level=level)
     return PooledEvidence(outcome=outcome, time_years=time_years, data=table, meta=meta,
                           regressions=regs, poisson=pois, poisson_pooled=pooled_pois,
-                          published=published, caveats=list(caveats or []))
+                          published=published, caveats=list(caveats or []),
+                          joint=joint_reg, joint_poisson=joint_pois)
 
 
 def pool_evidence(
@@ -185,6 +210,7 @@ def pool_evidence(
     verified_only: bool = False,
     studies: list[str] | None = None,
     evidence: EvidenceBase | None = None,
+    joint: tuple[str, ...] | None = None,
 ) -> PooledEvidence:
     """Pool an outcome of the shipped evidence base across aHSCT cohorts.
 
@@ -202,6 +228,9 @@ def pool_evidence(
         Subgroup rows to use for non-TRM outcomes (default whole cohorts).
     include_superseded, verified_only, studies
         Study selection (superseded reports are excluded by default).
+    joint
+        Moderators for one multivariable meta-regression (e.g. ``("pub_year", "edss",
+        "pct_rrms")``), fitted on the studies that have all of them.
     """
     from hsctms.evidence import load_evidence
 
@@ -243,7 +272,7 @@ def pool_evidence(
     data = data.assign(study=data["label"], study_id=data["study"])
     res = pool_data(data, outcome, time_years, by, measure, method, level, test,
                     published=published.reset_index(drop=True), caveats=caveats, label=label,
-                    poisson=outcome == "trm")
+                    poisson=outcome == "trm", joint=joint)
     res.meta.studies["study_id"] = data["study_id"].to_numpy()
     return res
 

@@ -73,6 +73,15 @@ class MetaRegression:
     QE_p: float
     k: int
     provenance: Provenance
+    data: pd.DataFrame | None = None  # study, events, n, yi, vi, weight + moderators
+    vcov: np.ndarray | None = None
+
+    def plot(self, ax: Any = None, moderator: str | None = None, **kwargs: Any) -> Any:
+        """Bubble plot of the study proportions against one moderator with the fitted line
+        (see :func:`hsctms.plots.forest.bubble_plot`)."""
+        from hsctms.plots.forest import bubble_plot
+
+        return bubble_plot(self, ax=ax, moderator=moderator, **kwargs)
 
     def to_frame(self) -> pd.DataFrame:
         """Coefficient table."""
@@ -146,7 +155,12 @@ def meta_regression(
                       definition={"measure": meas, "method": meth, "test": test,
                                   "moderators": names, "level": lvl}, n=int(x.size),
                       versions=versions())
+    data = pd.DataFrame({"events": x.astype(int), "n": m.astype(int), "yi": yi, "vi": vi,
+                         "weight": res.weights})
+    for j, name in enumerate(names):
+        data[name] = X[:, j]
     return MetaRegression(
+        data=data, vcov=res.vcov,
         measure=meas, method=meth, level=lvl, test=test, terms=["intercept", *names],
         coef=res.coef, se=res.se, stat=res.stat, pval=res.pval, ci_low=res.ci_lb,
         ci_high=res.ci_ub, tau2=res.tau2, I2=res.I2, H2=res.H2, R2=R2, QM=res.QM,

@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
 
     from hsctms.meta.pooling import MetaAnalysis
+    from hsctms.meta.regression import MetaRegression
 
 
 @dataclass
@@ -178,4 +179,57 @@ def forest_plot(
                 textcoords="offset points", ha="left", va="top", fontsize=7.5, color="#555555")
     if title:
         ax.set_title(title, loc="left", x=-0.95, fontsize=11, fontweight="bold", pad=18)
+    return ax
+
+
+def bubble_plot(
+    reg: MetaRegression,
+    ax: Axes | None = None,
+    moderator: str | None = None,
+    title: str | None = None,
+    ylabel: str = "Proportion (%)",
+) -> Axes:
+    """Bubble plot of a meta-regression: study proportions (bubble area proportional to the
+    random-effects weight) against ``moderator``, with the fitted proportion and its CI
+    (other moderators held at their weighted mean), back-transformed from the model scale.
+    """
+    from scipy import stats
+
+    from hsctms.meta.effects import back_transform, harmonic_mean
+    from hsctms.plots._style import new_axes
+
+    if reg.data is None or reg.vcov is None:
+        raise ValueError("This MetaRegression carries no data to plot.")
+    names = reg.terms[1:]
+    mod = moderator or names[0]
+    if mod not in names:
+        raise ValueError(f"Moderator {mod!r} is not in the model ({', '.join(names)}).")
+    d = reg.data
+    ax = new_axes(ax, figsize=(6.4, 4.4))
+    w = d["weight"].to_numpy(float)
+    nhm = harmonic_mean(d["n"])
+    ax.scatter(d[mod], 100 * d["events"] / d["n"], s=20 + 400 * w / w.max(), alpha=0.55,
+               color=PALETTE[0], edgecolor="white", linewidth=0.6, zorder=3,
+               label="studies (area ~ weight)")
+    grid = np.linspace(float(d[mod].min()), float(d[mod].max()), 100)
+    X = np.ones((grid.size, len(reg.terms)))
+    for j, name in enumerate(names, start=1):
+        X[:, j] = grid if name == mod else np.average(d[name], weights=w)
+    fit = X @ reg.coef
+    se = np.sqrt(np.einsum("ij,jk,ik->i", X, reg.vcov, X))
+    crit = (stats.norm.ppf(1 - (1 - reg.level) / 2) if reg.test == "z"
+            else stats.t.ppf(1 - (1 - reg.level) / 2, reg.k - len(reg.terms)))
+    lo, hi = fit - crit * se, fit + crit * se
+    ax.plot(grid, 100 * back_transform(reg.measure, fit, nhm), color=PALETTE[1], lw=2,
+            label="fitted")
+    ax.fill_between(grid, 100 * back_transform(reg.measure, lo, nhm),
+                    100 * back_transform(reg.measure, hi, nhm), color=PALETTE[1], alpha=0.15,
+                    label=f"{100 * reg.level:g}% CI")
+    j = names.index(mod) + 1
+    ax.set_xlabel(mod)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title or f"Meta-regression on {mod} ({reg.measure}, {reg.method}): "
+                 f"p = {reg.pval[j]:.3g}", loc="left")
+    ax.legend(loc="upper right")
+    ax.set_ylim(bottom=0)
     return ax
