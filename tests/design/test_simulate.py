@@ -192,3 +192,19 @@ def test_latent_closed_form_matches_latent_simulation(endpoint: str) -> None:
         assert surv.bias is not None and abs(surv.bias) < MC_TOL * surv.bias_mcse + 0.02
     with pytest.raises(DesignError, match="Unknown disease-model endpoint"):
         simulate_trials(dataclasses_replace(sc, model_endpoint="pira"), 20, seed=1)
+
+
+def test_unequal_allocation_and_survival_noninferiority() -> None:
+    sc = Scenario("proportion", 200, 100, p_treatment=0.85, p_control=0.8, null_value=-0.1,
+                  sided=1, alpha=0.025)
+    res = simulate_trials(sc, 3000, seed=21)
+    analytic = two_proportions(0.85, 0.8, n=300, ratio=2.0, margin=-0.1, sided=1, alpha=0.025)
+    assert abs(res.power - analytic.power) < MC_TOL * res.power_mcse
+    ni = Scenario("survival", 150, 150, hr=1.0, control_rate=0.4, accrual=1.0, follow_up=2.0,
+                  null_value=1.6, sided=1, alpha=0.025)
+    out = simulate_trials(ni, 2000, seed=5)
+    assert out.type1 is not None and out.type1_mcse is not None
+    assert abs(out.type1 - 0.025) < MC_TOL * out.type1_mcse
+    events = out.outcomes["mean_events"]
+    expected = survival_design(1.0, events=events, hr0=1.6, sided=1, alpha=0.025).power
+    assert abs(out.power - expected) < MC_TOL * out.power_mcse + 0.01
