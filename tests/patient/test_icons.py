@@ -46,7 +46,7 @@ def test_svg_is_accessible_and_well_formed():
     assert title.text == "thyroid <disease>"  # escaped in markup, intact as text
     assert desc.text == "21 to 46 out of 100"
     assert "width=" not in svg.split(">", 1)[0]  # scales with its container
-    assert len(re.findall(r'<g transform="translate', svg)) == 100
+    assert len(re.findall(r'transform="translate\(', svg)) == 100
 
 
 def test_ids_unique_between_arrays():

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 
-from hsctms._provenance import Provenance
+from hsctms._provenance import Provenance, package_versions
 from hsctms.eligibility.rules import Outcome, evaluate, validate_rule
 from hsctms.errors import ConfigurationError, ProfileError
 
@@ -280,6 +280,16 @@ def load_set(path: str | Path) -> CriteriaSet:
 
 
 @lru_cache(maxsize=1)
+def cached_versions() -> dict[str, str]:
+    """:func:`hsctms._provenance.package_versions`, computed once per process.
+
+    Reading package metadata costs about 20 ms per call, which dominated report building; the
+    versions cannot change while the process runs.
+    """
+    return package_versions()
+
+
+@lru_cache(maxsize=1)
 def criteria_sets() -> tuple[CriteriaSet, ...]:
     """Every packaged criteria set, in the order of their ``order`` key then id."""
     files = sorted(SETS_DIR.glob("*.yaml"))
@@ -315,7 +325,9 @@ def assess_eligibility(profile: PatientProfile,
         raise ProfileError("assess_eligibility needs a PatientProfile.",
                            hint="Use hsctms.patient.parse_profile(dict) first.")
     chosen = tuple(sets) if sets is not None else criteria_sets()
-    results = tuple(s.evaluate(profile) for s in chosen)
+    facts = profile.facts()
+    results = tuple(s.evaluate(facts) for s in chosen)
     prov = Provenance(method="eligibility_rules",
-                      definition={"sets": [s.id for s in chosen]}, n=1, synthetic=False)
+                      definition={"sets": [s.id for s in chosen]}, n=1, synthetic=False,
+                      versions=dict(cached_versions()))
     return EligibilityReport(results, prov)

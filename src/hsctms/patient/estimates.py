@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from hsctms._provenance import Provenance
+from hsctms.eligibility.engine import cached_versions
 from hsctms.errors import EvidenceError
 from hsctms.model.scales import edss_band
 
@@ -665,7 +666,8 @@ def personal_estimates(profile: PatientProfile,
                     "time_points": list(TIME_POINTS),
                     "regimen_map": getattr(ev, "regimen_map", None),
                     "rule": "figures from populations of the person's phenotype group only"},
-        n=len(all_studies), synthetic=False, data_date=data_date)
+        n=len(all_studies), synthetic=False, data_date=data_date,
+        versions=dict(cached_versions()))
     return PersonalEstimates(
         stratum=stratum, benefits=sel["benefits"], improvement=sel["improvement"],
         trm_studies=sel["trm_studies"], trm_published=sel["trm_published"],

@@ -16,7 +16,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 from hsctms._provenance import Provenance
-from hsctms.eligibility.engine import VERDICT_TEXT, EligibilityReport, assess_eligibility
+from hsctms.eligibility.engine import (
+    VERDICT_TEXT,
+    EligibilityReport,
+    assess_eligibility,
+    cached_versions,
+)
 from hsctms.errors import ConfigurationError
 from hsctms.patient.estimates import (
     RECENT_ERA,
@@ -102,11 +107,13 @@ def build_report(profile: PatientProfile | Mapping[str, Any],
     meta = ReportMeta(
         title="What to expect from aHSCT: a personal summary",
         synthetic=False, data_date=est.data_date, n=None, subtitle=subtitle,
-        definitions=DEFINITIONS, sources=[*set_sources, *sources])
+        definitions=DEFINITIONS, sources=[*set_sources, *sources],
+        versions=dict(cached_versions()))
     prov = Provenance(method="patient_report",
                       definition={"eligibility": elig.provenance.definition,
                                   "estimates": est.provenance.definition},
-                      n=1, synthetic=False, data_date=est.data_date)
+                      n=1, synthetic=False, data_date=est.data_date,
+                      versions=dict(cached_versions()))
     return PatientReport(prof, elig, est, meta, prov)
 
 

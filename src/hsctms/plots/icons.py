@@ -104,8 +104,7 @@ class IconArray:
             f'<title id="{tid}">{html.escape(self.title)}</title>',
             f'<desc id="{did}">{html.escape(self.description)}</desc>',
             "<defs>",
-            f'<path id="ia{uid}-p" d="{_PERSON}"/>',
-            f'<clipPath id="ia{uid}-c"><use href="#ia{uid}-p"/></clipPath>',
+            f'<clipPath id="ia{uid}-c"><path d="{_PERSON}"/></clipPath>',
             f'<pattern id="ia{uid}-h" width="3" height="3" patternUnits="userSpaceOnUse" '
             f'patternTransform="rotate(45)"><rect width="3" height="3" fill="{light_c}"/>'
             f'<rect width="1.2" height="3" fill="{solid_c}" fill-opacity="0.55"/></pattern>',
@@ -114,22 +113,34 @@ class IconArray:
         for i, (solid, unc) in enumerate(self.states()):
             x = (i % self.per_row) * (_W + _GAP_X)
             y = (i // self.per_row) * (_H + _GAP_Y)
-            g = [f'<g transform="translate({x:g} {y:g})">',
-                 f'<use href="#ia{uid}-p" fill="{EMPTY_FILL}" stroke="{EMPTY_STROKE}" '
-                 'stroke-width="0.5"/>']
-            if solid > 0:
-                g.append(f'<rect clip-path="url(#ia{uid}-c)" width="{_W * solid:.3g}" '
-                         f'height="{_H:g}" fill="{solid_c}"/>')
-            if unc > 0:
-                g.append(f'<rect clip-path="url(#ia{uid}-c)" x="{_W * solid:.3g}" '
-                         f'width="{_W * unc:.3g}" height="{_H:g}" fill="url(#ia{uid}-h)"/>')
-            if solid > 0 or unc > 0:
-                g.append(f'<use href="#ia{uid}-p" fill="none" stroke="{solid_c}" '
-                         'stroke-width="0.5"/>')
-            g.append("</g>")
-            parts.append("".join(g))
+            parts.append(self._icon(uid, x, y, solid, unc, solid_c))
         parts.append("</svg>")
         return "".join(parts)
+
+    @staticmethod
+    def _icon(uid: int, x: float, y: float, solid: float, unc: float, colour: str) -> str:
+        """One person. Whole icons are single paths (fast to render in WeasyPrint PDFs);
+        only partly filled icons use the clip path."""
+        at = f'transform="translate({x:g} {y:g})"'
+        if solid >= 1.0:
+            return f'<path {at} d="{_PERSON}" fill="{colour}"/>'
+        if solid == 0.0 and unc >= 1.0:
+            return (f'<path {at} d="{_PERSON}" fill="url(#ia{uid}-h)" stroke="{colour}" '
+                    'stroke-width="0.5"/>')
+        empty = (f'<path {at} d="{_PERSON}" fill="{EMPTY_FILL}" stroke="{EMPTY_STROKE}" '
+                 'stroke-width="0.5"/>')
+        if solid == 0.0 and unc == 0.0:
+            return empty
+        g = [f"<g {at}>", f'<path d="{_PERSON}" fill="{EMPTY_FILL}"/>']
+        if solid > 0:
+            g.append(f'<rect clip-path="url(#ia{uid}-c)" width="{_W * solid:.3g}" '
+                     f'height="{_H:g}" fill="{colour}"/>')
+        if unc > 0:
+            g.append(f'<rect clip-path="url(#ia{uid}-c)" x="{_W * solid:.3g}" '
+                     f'width="{_W * unc:.3g}" height="{_H:g}" fill="url(#ia{uid}-h)"/>')
+        g.append(f'<path d="{_PERSON}" fill="none" stroke="{colour}" stroke-width="0.5"/>')
+        g.append("</g>")
+        return "".join(g)
 
     def plot(self, ax: Axes | None = None) -> Axes:
         """Draw the array with matplotlib (squares instead of people), for static figures."""
