@@ -13,8 +13,9 @@ runner = CliRunner()
 
 
 @pytest.fixture(autouse=True)
-def _agg(monkeypatch):
+def _agg(monkeypatch, tmp_path):
     monkeypatch.setenv("MPLBACKEND", "Agg")
+    monkeypatch.chdir(tmp_path)  # default forest plots land here
 
 
 def test_list_studies_and_outcomes(tmp_path):
@@ -65,6 +66,10 @@ def test_pool_time_point_and_options(tmp_path):
     res = runner.invoke(app, ["evidence", "pool", "--outcome", "progression_free", "--time",
                               "5", "--measure", "PFT", "--method", "DL", "--test", "knha"])
     assert res.exit_code == 0, res.output
+    assert (tmp_path / "forest-progression_free.svg").exists()  # default forest file
+    res = runner.invoke(app, ["evidence", "pool", "--by", "intensity", "--no-forest"])
+    assert res.exit_code == 0, res.output
+    assert not (tmp_path / "forest-trm-by-intensity.svg").exists()
     res = runner.invoke(app, ["evidence", "pool", "--outcome", "neda"])
     assert res.exit_code == 1 and "needs a time point" in res.output
     res = runner.invoke(app, ["evidence", "pool", "--by", "bogus"])
