@@ -64,9 +64,20 @@ def read_table(
     if patient_ids is not None:
         query = query.where(table.c.patient_id.in_(list(patient_ids)))
     query = query.order_by(table.c.id)
-    result = conn.execute(query)
-    names = list(result.keys())
-    frame = pd.DataFrame(result.fetchall(), columns=names)
+    names = [c.name for c in query.selected_columns]
+    if centre is None and patient_ids is None:
+        # whole table: plain DBAPI cursor (no per-row Result objects) for speed
+        sql = str(query.compile(dialect=conn.dialect))
+        cursor: Any = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(sql)
+            rows = cursor.fetchall()
+        finally:
+            cursor.close()
+    else:
+        # plain tuples: pandas probes each SQLAlchemy Row for attributes, which is slow
+        rows = [tuple(r) for r in conn.execute(query).fetchall()]
+    frame = pd.DataFrame(rows, columns=names)
     for col in spec.columns:
         if col.type == "date":
             frame[col.name] = pd.to_datetime(frame[col.name], format="ISO8601")
@@ -75,7 +86,7 @@ def read_table(
         elif col.type in ("float", "edss"):
             frame[col.name] = pd.to_numeric(frame[col.name]).astype("float64")
         elif col.type == "int":
-            frame[col.name] = pd.array(frame[col.name].tolist(), dtype="Int64")
+            frame[col.name] = pd.to_numeric(frame[col.name]).astype("Int64")
     typed = conform(spec, frame)
     if bookkeeping:
         typed["id"] = frame["id"].astype("int64").to_numpy()
