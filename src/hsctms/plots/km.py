@@ -56,6 +56,16 @@ def add_risk_table(
 def _step(ax: Axes, x: np.ndarray, y: np.ndarray, lo: np.ndarray | None,
           hi: np.ndarray | None, color: str, label: str | None, start: float,
           ci: bool) -> None:
+    # keep only the points where the curve or its band changes (censoring-only times add
+    # nothing to a step plot), plus the last time so the curve reaches the end of follow-up
+    change = np.r_[True, np.diff(y) != 0]
+    if lo is not None and hi is not None:
+        change |= np.r_[True, (np.diff(lo) != 0) | (np.diff(hi) != 0)]
+    if change.size:
+        change[-1] = True
+        x, y = x[change], y[change]
+        lo = lo[change] if lo is not None else None
+        hi = hi[change] if hi is not None else None
     xs = np.r_[0.0, x]
     ys = np.r_[start, y]
     ax.step(xs, ys, where="post", color=color, lw=1.8, label=label)
@@ -101,8 +111,13 @@ def plot_km(
         _step(ax, f.time, f.surv, f.lower, f.upper, color, label, 1.0, ci)
         if censor_marks:
             cens = (f.n_censor > 0) & (f.time <= max_t)
-            ax.plot(f.time[cens], f.surv[cens], ls="none", marker="|", ms=6, mew=1.0,
-                    color=color)
+            ct, cs = f.time[cens], f.surv[cens]
+            if ct.size > 400:
+                # at most one mark per 1/400 of the axis (marks would merge anyway); keeps
+                # SVG output small for registries of 100,000 patients
+                _, keep = np.unique(np.floor(ct / (max_t / 400.0)), return_index=True)
+                ct, cs = ct[keep], cs[keep]
+            ax.plot(ct, cs, ls="none", marker="|", ms=6, mew=1.0, color=color)
     ax.set_xlim(0, max_t)
     ax.set_ylim(0, 1.02)
     ax.set_xlabel(xlabel)
