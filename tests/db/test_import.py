@@ -267,3 +267,10 @@ def test_million_edss_rows_import(tmp_path: Path) -> None:
                                 ).one()
     expected = pd.read_csv(bundle / "edss.csv")["edss"].sum()
     assert n == 1_000_000 and total == pytest.approx(expected, rel=1e-12)
+
+
+def test_unreachable_database_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="Cannot open database"):
+        ensure_schema(tmp_path / "no-such-dir" / "x.db")
+    with pytest.raises(ConfigurationError, match="Cannot open database"):
+        current_revision("postgresql+psycopg://nobody@127.0.0.1:1/none")

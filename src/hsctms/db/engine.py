@@ -104,12 +104,25 @@ def head_revision() -> str:
 
 
 def current_revision(db: DatabaseLike) -> str | None:
-    """The database's migration revision (``None`` for an empty database)."""
+    """The database's migration revision (``None`` for an empty database).
+
+    Raises
+    ------
+    ConfigurationError
+        If the database cannot be opened (server down, wrong credentials, unwritable path).
+    """
     from alembic.runtime.migration import MigrationContext
 
     engine = connect(db)
-    with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+    try:
+        with engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+    except sa.exc.OperationalError as exc:
+        raise ConfigurationError(
+            f"Cannot open database {display_url(engine)!r}: {str(exc.orig).strip()}.",
+            hint="Check the path or URL (server running? user and password? directory "
+            "exists and is writable?).",
+        ) from exc
 
 
 def upgrade(db: DatabaseLike, revision: str = "head") -> str:

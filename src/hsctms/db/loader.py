@@ -97,11 +97,8 @@ def read_table(
 def registry_status(conn: sa.Connection) -> tuple[bool, _dt.date | None]:
     """``(synthetic, data_date)`` of the registry from its import history: synthetic when any
     imported bundle was synthetic; data date = the latest imported data date."""
-    row = conn.execute(
-        sa.select(sa.func.count(), sa.func.max(imports.c.data_date))
-        .where(imports.c.synthetic.is_(True))
-    ).one()
-    synthetic = bool(row[0])
+    synthetic = bool(conn.execute(
+        sa.select(sa.func.count()).where(imports.c.synthetic.is_(True))).scalar())
     latest = conn.execute(sa.select(sa.func.max(imports.c.data_date))).scalar()
     if isinstance(latest, str):
         latest = _dt.date.fromisoformat(latest)
