@@ -10,7 +10,7 @@ import pytest
 
 @pytest.mark.parametrize("name", ["hsctms.design.proportions", "hsctms.design.survival",
                                   "hsctms.design.counts", "hsctms.design.gsd",
-                                  "hsctms.design.simulate"])
+                                  "hsctms.design.simulate", "hsctms.design.sequential_sim"])
 def test_docstring_examples(name: str) -> None:
     result = doctest.testmod(importlib.import_module(name))
     assert result.attempted > 0
