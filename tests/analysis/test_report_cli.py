@@ -113,3 +113,11 @@ def test_cli_errors_are_clear(tmp_path: Path) -> None:
     res = CliRunner().invoke(app, ["analyse", "--data", str(tmp_path), "--out",
                                    str(tmp_path / "o.docx")])
     assert res.exit_code == 1
+
+
+@pytest.mark.slow
+def test_report_pdf(analysis: OutcomesAnalysis, tmp_path: Path) -> None:
+    pytest.importorskip("weasyprint")
+    path = build_outcomes_report(analysis).write(tmp_path / "r.pdf")
+    data = path.read_bytes()
+    assert data[:5] == b"%PDF-" and len(data) > 50_000
