@@ -217,3 +217,10 @@ def test_any_profile_gets_only_its_stratum(evidence, phenotype, edss, age, plann
             if planned:
                 assert trm[sid].intensity == planned
     assert est.stratum["edss_band"] in ("0-3.5", "4.0-5.5", "6.0+")
+
+
+def test_prior_ahsct_note(evidence):
+    prof = parse_profile({"age_years": 40, "phenotype": "RRMS", "edss": 3.0,
+                          "prior_ahsct": True})
+    est = personal_estimates(prof, evidence)
+    assert any("had aHSCT before" in n for n in est.matching_notes)

@@ -631,6 +631,9 @@ def _matching(profile: PatientProfile, benefits: Iterable[Estimate]) -> list[str
     if profile.planned_intensity and intensities:
         notes.append(f"The planned conditioning is {profile.planned_intensity} intensity; the "
                      f"studies used {', '.join(intensities)} intensity regimens.")
+    if profile.prior_ahsct:
+        notes.append("You have had aHSCT before. These figures are for a first transplant; the "
+                     "evidence base holds no figures for a second one.")
     notes.append("The published studies do not report results by EDSS or by age, so these "
                  "figures are for people with your type of MS in general, not adjusted to you.")
     return notes
