@@ -103,3 +103,22 @@ def test_sormani(tmp_path):
     assert res.exit_code == 0, res.output
     assert "missing" in res.output
     assert json.loads(out.read_text())["trm"]["n"] == 559
+
+
+def test_harms_and_population(tmp_path):
+    out = tmp_path / "h.json"
+    res = runner.invoke(app, ["evidence", "harms", "--harm", "thyroid", "--json", str(out)])
+    assert res.exit_code == 0, res.output
+    rows = json.loads(out.read_text())["rows"]
+    assert {"ahsct", "alemtuzumab"} <= {r["arm"] for r in rows}
+    res = runner.invoke(app, ["evidence", "harms", "--harm", "warts"])
+    assert res.exit_code == 1 and "Unknown harm" in res.output
+    out = tmp_path / "p.json"
+    res = runner.invoke(app, ["evidence", "pool", "--outcome", "progression_free", "--time",
+                              "5", "--population", "RRMS", "--no-forest", "--json", str(out)])
+    assert res.exit_code == 0, res.output
+    payload = json.loads(out.read_text())
+    # only Boffa 2021 reports RRMS progression-free survival at exactly 5 y: no pooling,
+    # the proportion with its exact CI
+    assert [s["study_id"] for s in payload["studies"]] == ["boffa2021"]
+    assert payload["method"] == "single study (exact binomial)"

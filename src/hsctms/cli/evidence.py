@@ -121,6 +121,50 @@ def list_cmd(
         fail(exc)
 
 
+@evidence_app.command("harms")
+def harms_cmd(
+    harm: Annotated[str | None, typer.Option(
+        "--harm", help="e.g. thyroid, itp, infection, febrile_neutropenia, menses_recovery.")
+    ] = None,
+    arm: Annotated[str | None, typer.Option(
+        "--arm", help="ahsct, alemtuzumab, non_induction_dmt, ...")] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write JSON to FILE.")] = None,
+) -> None:
+    """List harm figures (adverse events, secondary autoimmunity, fertility, ...) with the
+    comparator arms the sources report.
+
+    Example: hsctms evidence harms --harm thyroid
+    """
+    from rich.table import Table
+
+    from hsctms.evidence import HARMS, load_evidence
+
+    try:
+        if harm is not None and harm not in HARMS:
+            raise ConfigurationError(f"Unknown harm {harm!r}.",
+                                     hint=f"Use one of {', '.join(HARMS)}.")
+        df = load_evidence().harms(harm=harm, arm=arm)
+        table = Table(title=f"{harm or 'harms'}: {len(df)} rows")
+        for col in ("study", "arm", "population", "harm", "time", "estimate", "CI",
+                    "events/n", "verified"):
+            table.add_column(col, no_wrap=col == "study", overflow="fold")
+        for r in df.to_dict("records"):
+            ci = ("" if _txt(r["ci_low"]) == "" and _txt(r["ci_high"]) == "" else
+                  f"{_txt(r['ci_low'])}-{_txt(r['ci_high'])}")
+            en = f"{_txt(r['events'])}/{_txt(r['n'])}" if _txt(r["events"]) else _txt(r["n"])
+            unit = "%" if r["measure"] == "percent" else r["measure"]
+            table.add_row(r["study_id"], r["arm"], r["population"], r["harm"],
+                          r["time_label"] or _txt(r["time_years"]),
+                          f"{_txt(r['estimate'], 4)} {unit}", ci, en,
+                          "yes" if r["verified"] else "NO (unverified)")
+        console.print(table)
+        if json_out is not None:
+            write_json(json_out, {"kind": "harms", "harm": harm, "rows": _records(df)})
+            console.print(f"Wrote {json_out}")
+    except HsctmsError as exc:
+        fail(exc)
+
+
 @evidence_app.command("show")
 def show_cmd(
     study: Annotated[str, typer.Argument(help="Study id, e.g. atkins2016.")],
@@ -187,6 +231,9 @@ def pool_cmd(
                                          "(Freeman-Tukey).")] = "PLO",
     time: Annotated[float | None, typer.Option(
         "--time", help="Time point in years (needed for outcomes other than trm).")] = None,
+    population: Annotated[str, typer.Option(
+        "--population", help="Subgroup rows for outcomes other than trm (e.g. RRMS); default "
+        "whole cohorts.")] = "all",
     test: Annotated[str, typer.Option("--test", help="z or knha (Knapp-Hartung).")] = "z",
     level: Annotated[float, typer.Option("--level", help="Confidence level.")] = 0.95,
     data: Annotated[Path | None, typer.Option(
@@ -231,7 +278,7 @@ def pool_cmd(
                 raise ConfigurationError(f"Unknown --by {by!r}.",
                                          hint=f"Use one of {', '.join(_BY)}.")
             res = pool_evidence(outcome, time, by, measure, method, level, test,
-                                include_superseded=include_superseded,
+                                population=population, include_superseded=include_superseded,
                                 verified_only=verified_only, joint=joint)
         meta = res.meta
         t = Table(title=meta.label or "Pooled proportion")
