@@ -23,6 +23,7 @@ from hsctms._provenance import Provenance
 from hsctms.design._base import DesignResult, jsonable
 from hsctms.design.gsd import GroupSequentialDesign, group_sequential
 from hsctms.design.proportions import two_proportions
+from hsctms.design.sequential_sim import SequentialSimulationResult, simulate_group_sequential
 from hsctms.design.simulate import Scenario, SimulationResult, grid_table, run_grid
 from hsctms.design.survival import survival_design
 from hsctms.errors import ConfigurationError
@@ -332,6 +333,7 @@ class PresetResult:
     n_trials: int
     seed: int
     provenance: Provenance
+    sequential: SequentialSimulationResult | None = None
 
     @property
     def summary(self) -> str:
@@ -342,6 +344,8 @@ class PresetResult:
                  f"Group-sequential plan: max {unit} {self.gsd.max_sample_size(fixed):.1f} "
                  f"(inflation {self.gsd.inflation_factor:.4f} on {fixed:.1f})."]
         lines += [r.summary for r in self.simulations]
+        if self.sequential is not None:
+            lines.append("Interim plan, simulated: " + self.sequential.summary)
         flagged = [a.name for a in self.preset.assumptions if a.flagged]
         lines.append("Flagged (assumption / unverified): " + "; ".join(flagged) + ".")
         return "\n".join(lines)
@@ -361,6 +365,8 @@ class PresetResult:
                     "stage_sizes": self.gsd.stage_sizes(self.gsd_fixed_size)},
             "operating_characteristics": grid_table(self.simulations),
             "simulations": [r.to_dict() for r in self.simulations],
+            "sequential_simulation": None if self.sequential is None
+            else self.sequential.to_dict(),
             "n_trials": self.n_trials, "seed": self.seed,
             "provenance": self.provenance.to_dict(),
         })
@@ -423,4 +429,14 @@ def evaluate_preset(name: str, *, n_trials: int = 2000, seed: int = 1,
     prov = Provenance("design.preset", definition={"preset": preset.key, "n_trials": n_trials,
                                                    "engine_trials": engine_trials,
                                                    "seed": seed}, n=primary.n_total_ceil)
-    return PresetResult(preset, primary, sens, gsd, float(fixed), sims, n_trials, seed, prov)
+    seq = None
+    if primary.kind == "two_proportions":
+        inp = primary.inputs
+        per_arm = math.ceil(gsd.max_sample_size(float(fixed)) / 2 / 0.9 - 1e-9)
+        sc = Scenario("proportion", per_arm, per_arm, p_treatment=inp["p1"],
+                      p_control=inp["p2"], null_value=inp["margin"], alpha=gsd.alpha,
+                      sided=gsd.sided, dropout_rate=_dropout_rate(0.10, 2.0),
+                      label="interim plan, 10% loss (n inflated)")
+        seq = simulate_group_sequential(sc, gsd, n_trials, seed=seed + 2)
+    return PresetResult(preset, primary, sens, gsd, float(fixed), sims, n_trials, seed, prov,
+                        seq)

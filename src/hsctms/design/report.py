@@ -52,6 +52,7 @@ def report_context(result: PresetResult) -> dict[str, Any]:
         "gsd_max": gsd.max_sample_size(fixed), "size_unit": result.preset.size_unit,
         "gsd_svg": _fig_svg(gsd.plot),
         "sims": result.simulations, "n_trials": result.n_trials, "seed": result.seed,
+        "seq": result.sequential,
     }
 
 
