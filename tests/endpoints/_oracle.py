@@ -41,6 +41,7 @@ def msprog_kwargs(d: EndpointDefinition, event: str) -> dict[str, Any]:
                           "conf": list(d.pira_conf), "prec_type": d.prec_type},
         "impute_last_visit": d.impute_last_visit,
         "sub_threshold_rebl": d.sub_threshold_rebl,
+        "relapse_rebl": d.relapse_rebl,
         "skip_local_extrema": d.skip_local_extrema,
         "include_dates": True,
         "include_value": True,

@@ -62,6 +62,11 @@ CONFIGS: list[tuple[str, dict[str, Any], bool]] = [
     ("multiple", {"baseline": "roving", "events": "all", "skip_local_extrema": "all",
                   "sub_threshold_rebl": "event", "prec_type": "last_delta"}, True),
     ("firstCDW", {"skip_local_extrema": "all", "relapse_to_bl": (30, 30)}, False),
+    ("multiple", {"baseline": "roving", "events": "all", "relapse_rebl": True}, False),
+    ("firstCDW", {"relapse_rebl": True}, False),
+    ("firstCDI", {"relapse_rebl": True, "baseline": "roving_wors"}, True),
+    ("multiple", {"baseline": "roving_wors", "events": "all", "relapse_rebl": True,
+                  "sub_threshold_rebl": "event", "relapse_assoc": (30, 0)}, True),
 ]
 
 

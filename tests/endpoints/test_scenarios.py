@@ -287,3 +287,14 @@ def test_empty_and_single_visit_inputs() -> None:
     r = row(run([(0, 3)]))
     assert (r.worsening_event, r.worsening_time, r.followup_days) == (0, 0.0, 0.0)
     assert r.baseline_edss == 3.0
+
+
+def test_post_relapse_rebaseline() -> None:
+    """Relapse at day 100; EDSS 2.0 (d0), 2.0 (d200), 3.0 (d300), 3.0 (d400). Without
+    re-baselining the worsening at day 300 is measured from day 0. With relapse_rebl the onset
+    lies more than 90 days after the relapse, so the baseline first moves to the first visit
+    after the relapse (day 200) and the same worsening is measured from there."""
+    visits = [(0, 2), (200, 2), (300, 3), (400, 3)]
+    assert run(visits, relapses=[100]).events.iloc[0]["baseline_date"] == 0.0
+    ev = run(visits, relapses=[100], relapse_rebl=True).events.iloc[0]
+    assert (ev["baseline_date"], ev["date"], ev["class"]) == (200.0, 300.0, "PIRA")

@@ -110,6 +110,10 @@ class EndpointDefinition:
         With a roving baseline, also re-baseline after a *confirmed* change below the minimum
         change: ``"event"`` (either direction), ``"improvement"``, ``"worsening"``, or
         ``"none"`` (msprog's ``sub_threshold_rebl``).
+    relapse_rebl
+        Re-baseline after every relapse (Kappos 2020; msprog's ``relapse_rebl`` without
+        ``bl_geq``): once the search passes a relapse (by more than ``relapse_assoc[0]``
+        days), the baseline moves to the first visit on or after it.
     skip_local_extrema
         A visit that is a local minimum or maximum of the EDSS course cannot be a baseline (or
         the PIRA ``last_delta`` reference): ``"strict"`` = both neighbours differ by at least
@@ -180,6 +184,7 @@ class EndpointDefinition:
     baseline: BaselineScheme = "fixed"
     proceed_from: ProceedFrom = "firstconf"
     sub_threshold_rebl: SubThreshold = "none"
+    relapse_rebl: bool = False
     skip_local_extrema: LocalExtrema = "none"
     delta_zero: float = 1.5
     delta_low: float = 1.0

@@ -283,8 +283,11 @@ class _Engine:
         bl_val = _take(vd.value, bl)
         bl_day = _take(vd.day, bl)
         comp: dict[str, tuple[FloatArray, FloatArray]] = {}
+        first = _is_first(ev)
         for name, kind in (("worsening", KIND_CDW), ("improvement", KIND_CDI)):
-            onset = _first_per_code(ev.code, vd.day[ev.onset], n, ev.kind == kind)
+            sel = first & (ev.kind == kind)
+            onset = np.full(n, np.nan)
+            onset[ev.code[sel]] = vd.day[ev.onset[sel]]
             comp[name] = (onset - origin, fu_edss)
         rel_t = _first_per_code(t.r_code, t.r_day, n, t.r_day > origin[t.r_code])
         comp["relapse"] = (rel_t - origin, fu_edss)
@@ -388,11 +391,13 @@ def _take(values: FloatArray, flat: IntArray) -> FloatArray:
 
 
 def _is_first(ev: EventArrays) -> np.ndarray:
-    """Mask of the first event of each kind per patient (events sorted by code, onset)."""
+    """Mask of the first *detected* event of each kind per patient (the earliest onset, except
+    after a post-relapse re-baseline moved the search back)."""
     out = np.zeros(ev.n, dtype=bool)
     for kind in (KIND_CDW, KIND_CDI):
         sel = np.flatnonzero(ev.kind == kind)
         if sel.size:
+            sel = sel[np.lexsort((ev.seq[sel], ev.code[sel]))]
             _, i = np.unique(ev.code[sel], return_index=True)
             out[sel[i]] = True
     return out

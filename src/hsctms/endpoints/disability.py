@@ -74,6 +74,7 @@ class EventArrays:
     sust: IntArray
     cls: IntArray
     pira_conf: IntArray
+    seq: IntArray
     initial_baseline: IntArray
 
     @property
@@ -121,6 +122,25 @@ class _RelapseIndex:
         ok = (j < self.keys.size) & (self.code[jc] == code)
         after[ok] = self.day[jc[ok]] - day[ok]
         return before, after
+
+    def next_after(self, code: IntArray, day: FloatArray) -> FloatArray:
+        """Day of the patient's first relapse strictly after ``day`` (inf when none)."""
+        out = np.full(day.shape, np.inf)
+        if self.keys.size == 0:
+            return out
+        j = np.searchsorted(self.keys, self.key(code, day), side="right")
+        jc = np.minimum(j, self.keys.size - 1)
+        ok = (j < self.keys.size) & (self.code[jc] == code)
+        out[ok] = self.day[jc[ok]]
+        return out
+
+    def any_open(self, code: IntArray, a: FloatArray, b: FloatArray) -> BoolArray:
+        """Whether the patient has a relapse with ``a < day < b``."""
+        if self.keys.size == 0:
+            return np.zeros(code.shape, dtype=bool)
+        lo = np.searchsorted(self.keys, self.key(code, a), side="right")
+        hi = np.searchsorted(self.keys, self.key(code, b), side="left")
+        return np.asarray(hi > lo, dtype=bool)
 
     def any_between(self, code: IntArray, a: FloatArray, b: FloatArray) -> BoolArray:
         """Whether the patient has a relapse with ``a <= day <= b``."""
@@ -237,16 +257,22 @@ def confirmed_events(vd: VisitData, d: EndpointDefinition, until: Until = "first
             has = first_ok < bucket.nv
             initial[rows[has]] = bucket.idx[np.flatnonzero(has), first_ok[has]]
             parts.extend(_scan(bucket, d, rel, vd, until))
-    return _collect(parts, initial)
+    return _collect(parts, initial, dedupe=until == "all")
 
 
-def _collect(parts: list[dict[str, IntArray]], initial: IntArray) -> EventArrays:
-    names = ("code", "kind", "onset", "conf", "baseline", "sust", "cls", "pira_conf")
+def _collect(parts: list[dict[str, IntArray]], initial: IntArray, *, dedupe: bool
+             ) -> EventArrays:
+    names = ("code", "kind", "onset", "conf", "baseline", "sust", "cls", "pira_conf", "seq")
     if parts:
         cat = {k: np.concatenate([p[k] for p in parts]).astype(np.int64) for k in names}
     else:
         cat = {k: np.zeros(0, dtype=np.int64) for k in names}
-    order = np.lexsort((cat["onset"], cat["code"]))
+    order = np.lexsort((-cat["seq"], cat["onset"], cat["code"]))
+    if dedupe:  # an onset detected twice (after a post-relapse re-baseline): keep the last
+        key = np.stack((cat["code"][order], cat["onset"][order]))
+        keep = np.ones(order.size, dtype=bool)
+        keep[1:] = (np.diff(key, axis=1) != 0).any(axis=0)
+        order = order[keep]
     return EventArrays(**{k: v[order] for k, v in cat.items()}, initial_baseline=initial)
 
 
@@ -259,6 +285,7 @@ def _scan(B: _Bucket, d: EndpointDefinition, rel: _RelapseIndex, vd: VisitData,
     active = np.ones(n, dtype=bool)
     have = np.zeros((n, 2), dtype=bool)
     out: list[dict[str, IntArray]] = []
+    seq = 0
     while True:
         r = np.flatnonzero(active)
         if r.size == 0:
@@ -287,19 +314,55 @@ def _scan(B: _Bucket, d: EndpointDefinition, rel: _RelapseIndex, vd: VisitData,
         if not go.any():
             continue
         g = np.flatnonzero(go)
-        step = _Step(B, d, r[g], b[g], c[g], W[g], Im[g], D[g], valid[g], J)
-        rec = step.record(rel, vd)
-        if rec is not None:
-            out.append(rec)
-            have[step.rows, 0] |= step.is_event & step.cdw
-            have[step.rows, 1] |= step.is_event & step.cdi
-        bl[step.rows] = step.new_bl
-        s[step.rows] = step.new_s
+        seq += 1
+        cross = np.zeros(g.size, dtype=bool)
+        irel = np.zeros(0)
+        if d.relapse_rebl:
+            irel = rel.next_after(B.rows[r[g]], B.T[r[g], b[g]])
+            cross = B.T[r[g], c[g]] > irel + d.relapse_assoc[0]
+            s[r[g[cross]]] = c[g[cross]]
+        gs = g[~cross]
+        if gs.size:
+            step = _Step(B, d, r[gs], b[gs], c[gs], W[gs], Im[gs], D[gs], valid[gs], J)
+            rec = step.record(rel, vd)
+            if rec is not None:
+                rec["seq"] = np.full(rec["code"].size, seq, dtype=np.int64)
+                out.append(rec)
+                have[step.rows, 0] |= step.is_event & step.cdw
+                have[step.rows, 1] |= step.is_event & step.cdi
+            bl[step.rows] = step.new_bl
+            s[step.rows] = step.new_s
+        if d.relapse_rebl:
+            _relapse_rebaseline(B, d, rel, r[g], irel, bl, s, active, J)
         if until == "cdw":
             active &= ~have[:, 0]
         elif until == "first":
             active &= ~(have[:, 0] & have[:, 1])
     return out
+
+
+def _relapse_rebaseline(B: _Bucket, d: EndpointDefinition, rel: _RelapseIndex,
+                        rows: IntArray, irel: FloatArray, bl: IntArray, s: IntArray,
+                        active: BoolArray, J: IntArray) -> None:
+    """msprog ``relapse_rebl``: when a relapse lies between the baseline and the search
+    position (more than ``relapse_assoc[0]`` days before it), move the baseline to the first
+    visit on or after the next relapse (the one after the baseline at the start of the step)."""
+    nv = B.nv[rows]
+    b, sr = bl[rows], s[rows]
+    T = B.T[rows]
+    ar = np.arange(rows.size)
+    ok = sr < nv
+    t_s = T[ar, np.minimum(sr, nv - 1)]
+    cond = ok & rel.any_open(B.rows[rows], T[ar, b], t_s - d.relapse_assoc[0])
+    if not cond.any():
+        return
+    m = (J >= b[:, None]) & B.valid[rows] & (T >= irel[:, None])
+    has = m.any(axis=1)
+    x = m.argmax(axis=1)
+    move = cond & has
+    bl[rows[move]] = x[move]
+    s[rows[move]] = x[move] + 1
+    active[rows[cond & (~has | (x > nv - 2))]] = False
 
 
 class _Step:
