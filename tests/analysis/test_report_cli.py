@@ -121,3 +121,12 @@ def test_report_pdf(analysis: OutcomesAnalysis, tmp_path: Path) -> None:
     path = build_outcomes_report(analysis).write(tmp_path / "r.pdf")
     data = path.read_bytes()
     assert data[:5] == b"%PDF-" and len(data) > 50_000
+
+
+def test_write_outcomes_for_demo(analysis: OutcomesAnalysis, tmp_path: Path) -> None:
+    from hsctms.reports.outcomes import write_outcomes
+
+    paths = write_outcomes(analysis, tmp_path, pdf=False)
+    assert paths["html"].exists() and paths["json"].exists()
+    assert json.loads(paths["json"].read_text())["schema"] == "hsctms.outcomes"
+    assert paths["figure_efs_svg"].exists() and paths["figure_efs_png"].exists()

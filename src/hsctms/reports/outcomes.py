@@ -332,3 +332,46 @@ def suppress_counts(payload: Any) -> Any:
     if isinstance(payload, list):
         return [suppress_counts(v) for v in payload]
     return payload
+
+
+def write_outcomes(
+    analysis: OutcomesAnalysis,
+    out_dir: str | Path,
+    *,
+    stem: str = "outcomes",
+    pdf: bool = True,
+    json_output: bool = True,
+    figures: bool = True,
+    suppress_small_counts: bool = False,
+    source: str | None = None,
+) -> dict[str, Path]:
+    """Write the outcomes report as HTML (and PDF), the JSON of all numbers and the figures
+    (SVG + PNG) into ``out_dir``; returns the written paths by kind (for ``hsctms demo``)."""
+    import json as _json
+
+    from hsctms.plots._style import save_figure
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written: dict[str, Path] = {}
+    drawn = analysis.figures()
+    if figures:
+        for name, fig in drawn.items():
+            written[f"figure_{name}_svg"] = save_figure(fig, out / "figures" / f"{stem}_{name}.svg")
+            written[f"figure_{name}_png"] = save_figure(fig, out / "figures" / f"{stem}_{name}.png")
+    report = build_outcomes_report(analysis, source=source,
+                                   suppress_small_counts=suppress_small_counts, figures=drawn)
+    html = report.html()
+    written["html"] = write_report(html, out / f"{stem}.html")
+    if pdf:
+        written["pdf"] = write_report(html, out / f"{stem}.pdf")
+    if json_output:
+        payload = analysis.to_dict()
+        payload["report"] = report.meta.to_dict()
+        if suppress_small_counts:
+            payload = suppress_counts(payload)
+        path = out / f"{stem}.json"
+        path.write_text(_json.dumps(payload, indent=2, allow_nan=False, default=str) + "\n",
+                        encoding="utf-8")
+        written["json"] = path
+    return written
