@@ -129,3 +129,26 @@ def test_cli_errors(tmp_path):
     res = runner.invoke(app, ["expect", str(PROFILE_DIR / "ppms-enhancing.json"),
                               "--out", str(tmp_path / "r.docx")])
     assert res.exit_code == 1 and "Unknown report format" in res.output
+
+
+def test_missing_information_named_plainly(evidence):
+    rep = build_report({"age_years": 30, "phenotype": "RRMS", "edss": 3.0}, evidence)
+    text = _text(render_patient_report(rep))
+    assert "relapses in the last 12 months; enhancing lesions" in text
+    assert "cannot tell yet" in text.lower()
+
+
+def test_docs_describe_every_json_key(reports):
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "patient-report.md").read_text()
+    d = reports["ppms-enhancing"].to_dict()
+    for key in d:
+        assert f"`{key}`" in doc or f"`{key}." in doc, key
+    for key in d["estimates"]:
+        assert f"`estimates.{key}`" in doc or f"`{key}`" in doc, key
+    for key in d["eligibility"][0]:
+        assert f"`{key}`" in doc, key
+    fig = next(b["figures"][0] for b in d["estimates"]["benefits"] if b["figures"])
+    for key in fig:
+        assert key in doc, key

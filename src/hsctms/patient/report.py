@@ -268,12 +268,22 @@ def _trm_view(est: PersonalEstimates) -> dict[str, Any]:
             "planned": est.stratum.get("planned_intensity")}
 
 
+#: Profile fields whose absence the report points out, with plain-language names.
+_MISSING_LABELS: dict[str, str] = {
+    "relapses_12m": "relapses in the last 12 months",
+    "gd_lesions_12m": "enhancing lesions in the last 12 months",
+    "new_t2_lesions_12m": "new T2 lesions in the last 12 months",
+    "dmts": "treatments taken so far",
+    "years_since_onset": "time since first symptoms",
+    "significant_comorbidity": "other illnesses",
+}
+
+
 def report_context(report: PatientReport) -> dict[str, Any]:
     """The template context (plain data; tested directly, not through pixels)."""
     p, est = report.profile, report.estimates
     known = p.model_dump(exclude_none=True)
-    missing = [k for k in ("relapses_12m", "gd_lesions_12m", "new_t2_lesions_12m", "dmts",
-                           "years_since_onset", "significant_comorbidity")
+    missing = [_MISSING_LABELS[k] for k in _MISSING_LABELS
                if k not in known and not (k == "years_since_onset" and p.disease_duration)]
     benefits = [_benefit_view(e) for e in est.benefits]
     neda = [b for b in benefits if b["outcome"] == "neda" and b["availability"] != "no_data"]
