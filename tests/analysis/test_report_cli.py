@@ -130,3 +130,25 @@ def test_write_outcomes_for_demo(analysis: OutcomesAnalysis, tmp_path: Path) -> 
     assert paths["html"].exists() and paths["json"].exists()
     assert json.loads(paths["json"].read_text())["schema"] == "hsctms.outcomes"
     assert paths["figure_efs_svg"].exists() and paths["figure_efs_png"].exists()
+
+
+@pytest.mark.slow
+def test_cli_db_and_data_give_the_same_numbers(tmp_path: Path) -> None:
+    from hsctms.cli import app
+    from hsctms.datasets import write_demo_bundle
+    from hsctms.db import import_bundle
+
+    write_demo_bundle(tmp_path / "bundle", 150, 5)
+    db = tmp_path / "reg.db"
+    import_bundle(tmp_path / "bundle", db)
+    outs = []
+    for opt, val in (("--data", tmp_path / "bundle"), ("--db", db)):
+        js = tmp_path / f"{opt[2:]}.json"
+        res = CliRunner().invoke(app, ["analyse", opt, str(val), "--out",
+                                       str(tmp_path / f"{opt[2:]}.html"), "--json", str(js)])
+        assert res.exit_code == 0, res.output
+        outs.append(json.loads(js.read_text()))
+    a, b = outs
+    assert a["n"] == b["n"] == 150
+    assert a["halt_ms"]["rows"] == b["halt_ms"]["rows"]
+    assert a["shevchenko"]["progression_cif"] == b["shevchenko"]["progression_cif"]

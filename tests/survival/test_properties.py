@@ -180,3 +180,28 @@ def test_cox_monotone_likelihood_is_a_clear_error() -> None:
                       "g": ["a", "a", "a", "b", "b", "b"]})
     with pytest.raises(ConvergenceError, match="converge"):
         cox_ph(d, "t", "e", ["g"])
+
+
+@settings(max_examples=25, deadline=None)
+@given(survival_data(codes=(0, 1, 2)))
+def test_results_do_not_depend_on_row_order(data: tuple[np.ndarray, np.ndarray]) -> None:
+    t, e = data
+    g = np.where(np.arange(t.size) % 3 == 0, "a", np.where(np.arange(t.size) % 3 == 1, "b",
+                                                           "c"))
+    perm = np.random.default_rng(int(t.size)).permutation(t.size)
+    any_event = (e > 0).astype(int)
+    km1, km2 = kaplan_meier(t, any_event), kaplan_meier(t[perm], any_event[perm])
+    np.testing.assert_array_equal(km1.surv, km2.surv)
+    c1, c2 = cumulative_incidence(t, e), cumulative_incidence(t[perm], e[perm])
+    np.testing.assert_allclose(c1.cif, c2.cif, atol=1e-15)
+    if len(set(g)) > 1 and any_event.sum() > 0:
+        a = logrank_test(t, any_event, g).statistic
+        b = logrank_test(t[perm], any_event[perm], g[perm]).statistic
+        assert a == pytest.approx(b, rel=1e-9, abs=1e-12) or (np.isnan(a) and np.isnan(b))
+    if (e == 1).sum() > 1 and len(set(g[e == 1])) > 1:
+        try:
+            a = gray_test(t, e, g).statistic
+        except EstimationError:
+            return
+        b = gray_test(t[perm], e[perm], g[perm]).statistic
+        assert a == pytest.approx(b, rel=1e-7, abs=1e-9)
