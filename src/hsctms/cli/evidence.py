@@ -273,6 +273,7 @@ def pool_cmd(
             table = read_study_table(data)
             res = pool_data(table, outcome=data.stem, by=by, measure=measure, method=method,
                             level=level, test=test, label=data.name, joint=joint)
+            res.selection = {"source": str(data), "studies": len(table)}
         else:
             if by is not None and by not in _BY:
                 raise ConfigurationError(f"Unknown --by {by!r}.",

@@ -56,6 +56,7 @@ class PooledEvidence:
     caveats: list[str] = field(default_factory=list)
     joint: MetaRegression | None = None
     joint_poisson: PoissonRegression | None = None
+    selection: dict[str, Any] = field(default_factory=dict)
 
     @property
     def provenance(self) -> Any:
@@ -96,6 +97,7 @@ class PooledEvidence:
         out = self.meta.to_dict()
         out["outcome"] = self.outcome
         out["time_years"] = self.time_years
+        out["selection"] = dict(self.selection)
         out["meta_regression"] = {k: v.to_dict() for k, v in self.regressions.items()}
         out["poisson_regression"] = {k: v.to_dict() for k, v in self.poisson.items()}
         out["poisson_pooled"] = (None if self.poisson_pooled is None
@@ -274,6 +276,11 @@ def pool_evidence(
                     published=published.reset_index(drop=True), caveats=caveats, label=label,
                     poisson=outcome == "trm", joint=joint)
     res.meta.studies["study_id"] = data["study_id"].to_numpy()
+    res.selection = {"source": "hsctms evidence base", "outcome": outcome,
+                     "time_years": time_years, "population": population,
+                     "include_superseded": include_superseded, "verified_only": verified_only,
+                     "studies": None if studies is None else list(studies),
+                     "regimen_map": ev.regimen_map}
     return res
 
 
