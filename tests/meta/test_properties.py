@@ -152,3 +152,39 @@ def test_result_objects_serialise():
     pr = poisson_regression([4, 1, 0, 3], [25, 42, 19, 52], {"year": [2000, 2005, 2010, 2015]})
     json.dumps(pr.to_dict(), allow_nan=False)
     assert "rate ratio" in pr.summary
+
+
+@SETTINGS
+@given(studies(min_k=4), st.floats(-50, 50), st.sampled_from(["DL", "REML"]))
+def test_meta_regression_shift_invariance(data, shift, method):
+    """Shifting a moderator changes only the intercept (slope, tau², QM unchanged)."""
+    x, n = data
+    mod = np.arange(len(x), dtype=float)
+    a = meta_regression(x, n, {"m": mod}, "PLO", method)
+    b = meta_regression(x, n, {"m": mod + shift}, "PLO", method)
+    np.testing.assert_allclose([a.coef[1], a.se[1], a.tau2, a.QE],
+                               [b.coef[1], b.se[1], b.tau2, b.QE], rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(a.coef[0] - b.coef[0], shift * a.coef[1], rtol=1e-6, atol=1e-7)
+
+
+@SETTINGS
+@given(studies(min_k=4), st.sampled_from(["PLO", "PFT"]))
+def test_subgroups_partition_studies(data, measure):
+    x, n = data
+    groups = ["a" if i % 2 else "b" for i in range(len(x))]
+    res = pool_proportions(x, n, measure=measure, method="DL", by=groups)
+    sg = res.subgroups
+    assert sum(g.k for g in sg.groups.values()) == len(x)
+    assert sg.Q_between >= 0 and 0 <= sg.p_between <= 1 and sg.df == 1
+    for g in sg.groups.values():
+        assert 0 <= g.prop_ci[0] <= g.prop_ci[1] <= 1
+
+
+@SETTINGS
+@given(studies(min_k=2), st.sampled_from(["PLO", "PFT"]), st.sampled_from(["DL", "REML"]))
+def test_tau2_confidence_limits_ordered(data, measure, method):
+    x, n = data
+    res = pool_proportions(x, n, measure=measure, method=method)
+    lo, hi = res.tau2_ci
+    assert 0 <= lo <= hi
+    assert 0 <= res.I2_ci[0] <= res.I2_ci[1] <= 100
