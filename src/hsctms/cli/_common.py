@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -24,7 +24,7 @@ def run_guarded(app: typer.Typer) -> None:
         fail(exc)
 
 
-def fail(exc: HsctmsError, code: int = 1) -> None:
+def fail(exc: HsctmsError, code: int = 1) -> NoReturn:
     """Print an hsctms error (message, then hint) to stderr and exit with ``code``."""
     err_console.print(f"[bold red]Error:[/] {exc.message}", highlight=False)
     if exc.hint:

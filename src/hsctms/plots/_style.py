@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
-    from matplotlib.figure import Figure
+    from matplotlib.figure import Figure, FigureBase
 
 #: Okabe-Ito palette, in the order series are coloured.
 PALETTE: tuple[str, ...] = (
@@ -67,15 +67,20 @@ def save_figure(fig: Figure, path: str | Path) -> Path:
     return path
 
 
-def figure_to_svg(fig: Figure, *, close: bool = True) -> str:
+def figure_to_svg(fig: FigureBase, *, close: bool = True) -> str:
     """The figure as inline SVG markup (for embedding in HTML reports)."""
     import matplotlib.pyplot as plt
 
+    from matplotlib.figure import Figure as _Figure
+
+    root = fig.get_figure(root=True)
+    if not isinstance(root, _Figure):  # pragma: no cover - defensive
+        raise TypeError("figure_to_svg needs a matplotlib Figure or SubFigure")
     buf = io.StringIO()
     with plt.rc_context(RC):
-        fig.savefig(buf, format="svg", metadata={"Date": None})
+        root.savefig(buf, format="svg", metadata={"Date": None})
     if close:
-        plt.close(fig)
+        plt.close(root)
     text = buf.getvalue()
     return text[text.index("<svg"):]
 
