@@ -42,6 +42,7 @@ def msprog_kwargs(d: EndpointDefinition, event: str) -> dict[str, Any]:
         "impute_last_visit": d.impute_last_visit,
         "sub_threshold_rebl": d.sub_threshold_rebl,
         "relapse_rebl": d.relapse_rebl,
+        "bl_geq": d.bl_geq,
         "skip_local_extrema": d.skip_local_extrema,
         "include_dates": True,
         "include_value": True,

@@ -65,6 +65,8 @@ def test_yaml_file_with_preset_and_override(tmp_path: Path) -> None:
     {"delta_low": 0},
     {"efs_components": ["death", "unicorn"]},
     {"events": "all", "baseline": "fixed"},
+    {"bl_geq": True},
+    {"bl_geq": True, "relapse_rebl": True, "skip_local_extrema": "all"},
     {"no_such_field": 1},
 ])
 def test_invalid_definitions_raise_with_hint(bad: dict) -> None:

@@ -67,6 +67,9 @@ CONFIGS: list[tuple[str, dict[str, Any], bool]] = [
     ("firstCDI", {"relapse_rebl": True, "baseline": "roving_wors"}, True),
     ("multiple", {"baseline": "roving_wors", "events": "all", "relapse_rebl": True,
                   "sub_threshold_rebl": "event", "relapse_assoc": (30, 0)}, True),
+    ("firstCDW", {"relapse_rebl": True, "bl_geq": True}, False),
+    ("multiple", {"baseline": "roving", "events": "all", "relapse_rebl": True,
+                  "bl_geq": True, "prec_type": "last_delta"}, False),
 ]
 
 

@@ -114,6 +114,9 @@ class EndpointDefinition:
         Re-baseline after every relapse (Kappos 2020; msprog's ``relapse_rebl`` without
         ``bl_geq``): once the search passes a relapse (by more than ``relapse_assoc[0]``
         days), the baseline moves to the first visit on or after it.
+    bl_geq
+        With ``relapse_rebl``: a new reference value below the previous one is raised to it
+        (Kappos 2020; msprog's ``bl_geq``).
     skip_local_extrema
         A visit that is a local minimum or maximum of the EDSS course cannot be a baseline (or
         the PIRA ``last_delta`` reference): ``"strict"`` = both neighbours differ by at least
@@ -185,6 +188,7 @@ class EndpointDefinition:
     proceed_from: ProceedFrom = "firstconf"
     sub_threshold_rebl: SubThreshold = "none"
     relapse_rebl: bool = False
+    bl_geq: bool = False
     skip_local_extrema: LocalExtrema = "none"
     delta_zero: float = 1.5
     delta_low: float = 1.0
@@ -255,6 +259,16 @@ class EndpointDefinition:
                                   hint=f"Choose from {', '.join(EFS_COMPONENTS)}.")
         set_(self, "efs_components", comps)
         set_(self, "sources", tuple(self.sources))
+        self._check_combinations()
+
+    def _check_combinations(self) -> None:
+        if self.bl_geq and not self.relapse_rebl:
+            raise DefinitionError("bl_geq only applies with relapse_rebl (msprog silently "
+                                  "ignores it otherwise).",
+                                  hint="Set relapse_rebl: true, or drop bl_geq.")
+        if self.bl_geq and self.skip_local_extrema != "none":
+            raise DefinitionError("bl_geq cannot be combined with skip_local_extrema here.",
+                                  hint="Use one of the two.")
         if self.events == "all" and self.baseline == "fixed":
             raise DefinitionError(
                 "events='all' with a fixed baseline counts one sustained step several times "

@@ -372,7 +372,7 @@ class _Engine:
             "time": vd.day[onset] - origin[code],
             "edss": vd.value[onset],
             "baseline_date": cal.from_days(vd.day[ev.baseline[idx]]),
-            "baseline_edss": vd.value[ev.baseline[idx]],
+            "baseline_edss": ev.baseline_value[idx],
             "confirmation_date": cal.from_days(_take(vd.day, conf)),
             "confirmation_edss": _take(vd.value, conf),
             "class": pd.Series(labels, dtype="string").where(kind == KIND_CDW),

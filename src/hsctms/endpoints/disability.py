@@ -75,6 +75,7 @@ class EventArrays:
     cls: IntArray
     pira_conf: IntArray
     seq: IntArray
+    baseline_value: FloatArray
     initial_baseline: IntArray
 
     @property
@@ -265,15 +266,18 @@ def _collect(parts: list[dict[str, IntArray]], initial: IntArray, *, dedupe: boo
     names = ("code", "kind", "onset", "conf", "baseline", "sust", "cls", "pira_conf", "seq")
     if parts:
         cat = {k: np.concatenate([p[k] for p in parts]).astype(np.int64) for k in names}
+        blv = np.concatenate([p["baseline_value"] for p in parts]).astype(np.float64)
     else:
         cat = {k: np.zeros(0, dtype=np.int64) for k in names}
+        blv = np.zeros(0)
     order = np.lexsort((-cat["seq"], cat["onset"], cat["code"]))
     if dedupe:  # an onset detected twice (after a post-relapse re-baseline): keep the last
         key = np.stack((cat["code"][order], cat["onset"][order]))
         keep = np.ones(order.size, dtype=bool)
         keep[1:] = (np.diff(key, axis=1) != 0).any(axis=0)
         order = order[keep]
-    return EventArrays(**{k: v[order] for k, v in cat.items()}, initial_baseline=initial)
+    return EventArrays(**{k: v[order] for k, v in cat.items()}, baseline_value=blv[order],
+                       initial_baseline=initial)
 
 
 def _scan(B: _Bucket, d: EndpointDefinition, rel: _RelapseIndex, vd: VisitData,
@@ -286,6 +290,7 @@ def _scan(B: _Bucket, d: EndpointDefinition, rel: _RelapseIndex, vd: VisitData,
     have = np.zeros((n, 2), dtype=bool)
     out: list[dict[str, IntArray]] = []
     seq = 0
+    bl_last = np.full(n, np.nan)
     while True:
         r = np.flatnonzero(active)
         if r.size == 0:
@@ -296,6 +301,10 @@ def _scan(B: _Bucket, d: EndpointDefinition, rel: _RelapseIndex, vd: VisitData,
         stop = (b != b0) & (b >= nv - 1)
         b = np.minimum(b, nv - 1)
         bl[r] = b
+        if d.bl_geq:  # Kappos 2020: a new reference is never below the previous one
+            up = ~np.isnan(bl_last[r]) & (bl_last[r] > B.X[r, b]) & ~stop
+            B.X[r[up], b[up]] = bl_last[r[up]]
+            bl_last[r] = B.X[r, b]
         s_r = np.where(s[r] <= b, b + 1, s[r])
         ar = np.arange(r.size)
         X = B.X[r]
@@ -495,6 +504,7 @@ class _Step:
             "onset": onset,
             "conf": np.where(self.imputed[ev], -1, idx[ar, c0]),
             "baseline": idx[ar, b],
+            "baseline_value": B.X[rows, b],
             "sust": idx[ar, np.minimum(self.nn[ev], self.nv[ev]) - 1],
             "cls": cls,
             "pira_conf": pira_conf,
