@@ -274,3 +274,22 @@ def test_unreachable_database_is_a_clear_error(tmp_path: Path) -> None:
         ensure_schema(tmp_path / "no-such-dir" / "x.db")
     with pytest.raises(ConfigurationError, match="Cannot open database"):
         current_revision("postgresql+psycopg://nobody@127.0.0.1:1/none")
+
+
+def test_locked_sqlite_database_is_a_clear_error(tmp_path: Path, make_bundle,
+                                                 today: dt.date) -> None:
+    import sqlite3
+
+    db = tmp_path / "locked.db"
+    upgrade(db)
+    before = snapshot(db)
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another writer holds the lock
+    try:
+        engine = connect(db, connect_args={"timeout": 0.2})
+        with pytest.raises(ConfigurationError, match="nothing was imported"):
+            import_bundle(make_bundle(), engine, today=today)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert snapshot(db) == before

@@ -395,6 +395,38 @@ def import_bundle(
     engine = ensure_schema(db)
     presence = _presence(contents)
     counts = {name: TableCounts() for name in SCHEMA}
+    # raw driver calls (bulk inserts) raise the driver's own OperationalError
+    driver_error: type[Exception] = getattr(engine.dialect.loaded_dbapi, "OperationalError",
+                                            sa.exc.OperationalError)
+    try:
+        import_id = _load(engine, contents, path, checksum, presence, counts, user, mode,
+                          progress)
+    except (sa.exc.OperationalError, driver_error) as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip()
+        raise ConfigurationError(
+            f"The database failed during the import ({reason}); nothing was "
+            "imported.",
+            hint="Another process may be writing to it (SQLite allows one writer at a time), "
+            "or the disk is full. Retry when it is free.",
+        ) from exc
+    synthetic = bool(manifest.synthetic) if manifest else False
+    data_date = manifest.data_date if manifest else None
+    total = sum(len(f) for f in contents.tables.values())
+    return ImportResult(
+        source=str(path), database=display_url(engine), checksum=checksum, mode=mode,
+        user=user, counts=counts, report=report, import_id=import_id,
+        seconds=time.perf_counter() - started, synthetic=synthetic, data_date=data_date,
+        provenance=Provenance("import_bundle", {"mode": mode, "checksum": checksum},
+                              n=total, synthetic=synthetic,
+                              data_date=data_date.isoformat() if data_date else None),
+    )
+
+
+def _load(engine: sa.Engine, contents: BundleContents, path: str | Path, checksum: str,
+          presence: dict[str, tuple[str, ...]], counts: dict[str, TableCounts], user: str,
+          mode: str, progress: Progress | None) -> int:
+    """The transactional part of :func:`import_bundle`; returns the import id."""
+    manifest = contents.manifest
     with engine.begin() as conn:
         plans: list[_Plan] = []
         for i, (name, spec) in enumerate(SCHEMA.items()):
@@ -426,17 +458,7 @@ def import_bundle(
         write_audit(conn, user=user, action="import",
                     detail={"import_id": import_id, "source": str(Path(path).resolve()),
                             "checksum": checksum, "mode": mode, "counts": detail})
-    synthetic = bool(manifest.synthetic) if manifest else False
-    data_date = manifest.data_date if manifest else None
-    total = sum(len(f) for f in contents.tables.values())
-    return ImportResult(
-        source=str(path), database=display_url(engine), checksum=checksum, mode=mode,
-        user=user, counts=counts, report=report, import_id=import_id,
-        seconds=time.perf_counter() - started, synthetic=synthetic, data_date=data_date,
-        provenance=Provenance("import_bundle", {"mode": mode, "checksum": checksum},
-                              n=total, synthetic=synthetic,
-                              data_date=data_date.isoformat() if data_date else None),
-    )
+    return import_id
 
 
 def _first_key(result: sa.CursorResult[Any]) -> int:
