@@ -202,3 +202,14 @@ def test_bad_set_file_is_a_clear_error(tmp_path):
         load_set(bad)
     with pytest.raises(ConfigurationError, match="Unknown criteria set"):
         get_set("nope")
+
+
+def test_docs_list_every_criterion():
+    from hsctms.eligibility.engine import criteria_markdown
+
+    doc = (REPO / "docs" / "patient-report.md").read_text(encoding="utf-8")
+    block = doc.split("<!-- criteria:start -->\n", 1)[1].split("<!-- criteria:end -->", 1)[0]
+    assert block == criteria_markdown(), "regenerate the criteria appendix of the docs"
+    for s in criteria_sets():
+        for c in s.criteria:
+            assert f"`{c.id}`" in block

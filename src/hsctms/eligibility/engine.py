@@ -306,6 +306,51 @@ def get_set(set_id: str) -> CriteriaSet:
                              hint="Known: " + ", ".join(s.id for s in criteria_sets()))
 
 
+def _rule_text(rule: Mapping[str, Any]) -> str:
+    """Compact one-line rendering of a rule (for documentation)."""
+    if "all" in rule:
+        return "(" + " AND ".join(_rule_text(r) for r in rule["all"]) + ")"
+    if "any" in rule:
+        return "(" + " OR ".join(_rule_text(r) for r in rule["any"]) + ")"
+    if "not" in rule:
+        return "NOT " + _rule_text(rule["not"])
+    if "dmt_failed" in rule:
+        spec = rule["dmt_failed"]
+        return "failed DMTs[" + ", ".join(f"{k}={v}" for k, v in spec.items()) + "]"
+    op = rule["op"]
+    if op in ("is_true", "is_false"):
+        return f"{rule['field']} is {op == 'is_true'}"
+    if op == "between":
+        return f"{rule['min']} <= {rule['field']} <= {rule['max']}"
+    if op in ("in", "not_in"):
+        return f"{rule['field']} {op.replace('_', ' ')} {list(rule['values'])}"
+    sym = {"lt": "<", "le": "<=", "gt": ">", "ge": ">=", "eq": "=", "ne": "!="}[op]
+    return f"{rule['field']} {sym} {rule['value']}"
+
+
+def criteria_markdown() -> str:
+    """Markdown listing of every packaged criterion (generated into docs/patient-report.md)."""
+    out = []
+    for s in criteria_sets():
+        out.append(f"### {s.name} (`{s.id}`)\n")
+        out.append(f"{s.citation}  \nSource in the compendium: {s.evidence_section}.\n")
+        if s.status_note:
+            out.append(f"{s.status_note}\n")
+        if not s.criteria:
+            out.append("No criteria (none were published).\n")
+            continue
+        out.append("| id | kind | text | rule | source |")
+        out.append("|---|---|---|---|---|")
+        for c in s.criteria:
+            flag = " **(unverified)**" if c.unverified else ""
+            when = f"when {_rule_text(c.when)}: " if c.when else ""
+            kind = f"{c.kind}, {c.level}"
+            rule = (when + _rule_text(c.rule)).replace("|", "\\|")
+            out.append(f"| `{c.id}` | {kind} | {c.text}{flag} | `{rule}` | {c.source} |")
+        out.append("")
+    return "\n".join(out) + "\n"
+
+
 def assess_eligibility(profile: PatientProfile,
                        sets: Sequence[CriteriaSet] | None = None) -> EligibilityReport:
     """Evaluate a profile against every criteria set (or the given ones).
