@@ -54,11 +54,13 @@ def test_result_objects(d: pd.DataFrame) -> None:
     _json(by.to_dict(times=[12]))
     g = gray_test(d["time"], d["event"], d["group"])
     _json(g.to_dict())
+    assert g.to_frame()["df"].iloc[0] == 2
     lr = logrank_test(d["time"], d["status"], d["group"], strata=d["stratum"])
     assert "Stratified" in lr.summary and len(lr.to_frame()) == 3
     _json(lr.to_dict())
     fu = median_followup(d["time"], d["status"])
     _json(fu.to_dict())
+    assert fu.to_frame()["median"].iloc[0] == fu.median.estimate
     m = cox_ph(d, "time", "status", ["group", "age", "edss"], level=0.9)
     _json(m.to_dict())
     assert m.to_frame()["term"].tolist() == ["groupB", "groupC", "age", "edss"]

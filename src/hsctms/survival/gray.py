@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from scipy import stats
 
 from hsctms._provenance import Provenance
@@ -46,6 +47,12 @@ class GrayTest:
             f"{len(self.groups)} groups: chi2={self.statistic:.3f} on {self.df} df, "
             f"p={self.p_value:.4g}."
         )
+
+    def to_frame(self) -> pd.DataFrame:
+        """One-row table: cause, rho, statistic, df, p."""
+        return pd.DataFrame([{"cause": self.cause, "rho": self.rho,
+                              "statistic": self.statistic, "df": self.df,
+                              "p_value": self.p_value}])
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable form."""

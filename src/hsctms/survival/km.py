@@ -434,6 +434,12 @@ class FollowUp:
             f"{_fmt(self.q1)}-{_fmt(self.q3)}) on n={self.n}."
         )
 
+    def to_frame(self) -> pd.DataFrame:
+        """One-row table: n, median follow-up with CI, quartiles."""
+        m = self.median
+        return pd.DataFrame([{"n": self.n, "median": m.estimate, "lower": m.lower,
+                              "upper": m.upper, "q1": self.q1, "q3": self.q3}])
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable form."""
         return {
