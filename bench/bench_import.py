@@ -16,6 +16,9 @@ columns, natural-key unique constraint, foreign key to patients, server defaults
   ``float()`` on the score, ``executemany`` in one transaction. No validation at all.
 * **peer B, executemany only**: rows already in memory as tuples; only ``executemany``.
 
+With ``--postgres URL`` the same comparison also runs on PostgreSQL (each run in a fresh
+schema): hsctms (``COPY``) against a plain ``psycopg`` ``executemany`` of the same rows.
+
 Every variant is timed ``--repeat`` times in interleaved order (the machine is shared) and the
 best time is reported. The ratios printed are hsctms time / peer time (goal: <= 3 against
 peer A).
@@ -29,6 +32,7 @@ import sqlite3
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -70,7 +74,7 @@ def run_hsctms(bundle: Path, db: Path) -> float:
     return elapsed
 
 
-def _peer_insert(db: Path, patients: list[tuple[str, ...]], edss: list[tuple[object, ...]]
+def _peer_insert(db: Path, patients: list[Any], edss: list[Any]
                  ) -> None:
     con = sqlite3.connect(db, isolation_level=None)
     con.execute("PRAGMA foreign_keys=ON")
@@ -83,7 +87,7 @@ def _peer_insert(db: Path, patients: list[tuple[str, ...]], edss: list[tuple[obj
     con.close()
 
 
-def _read_plain(bundle: Path) -> tuple[list[tuple[str, ...]], list[tuple[object, ...]]]:
+def _read_plain(bundle: Path) -> tuple[list[Any], list[Any]]:
     with open(bundle / "patients.csv", newline="", encoding="utf-8") as f:
         reader = csv.reader(f)
         next(reader)
@@ -112,11 +116,70 @@ def run_peer_b(bundle: Path, db: Path) -> float:
     return time.perf_counter() - start
 
 
+def _pg_schema(url: str, name: str) -> object:
+    import sqlalchemy as sa
+
+    from hsctms.db import connect
+
+    admin = sa.create_engine(url)
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {name} CASCADE")
+        conn.exec_driver_sql(f"CREATE SCHEMA {name}")
+    admin.dispose()
+    engine = connect(url, connect_args={"options": f"-csearch_path={name}"})
+    upgrade(engine)
+    return engine
+
+
+def _pg_drop(url: str, name: str) -> None:
+    import sqlalchemy as sa
+
+    admin = sa.create_engine(url)
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {name} CASCADE")
+    admin.dispose()
+
+
+def run_pg_hsctms(bundle: Path, url: str) -> float:
+    engine = _pg_schema(url, "bench_import")
+    start = time.perf_counter()
+    import_bundle(bundle, engine)  # type: ignore[arg-type]
+    elapsed = time.perf_counter() - start
+    engine.dispose()  # type: ignore[attr-defined]
+    _pg_drop(url, "bench_import")
+    return elapsed
+
+
+def run_pg_peer(bundle: Path, url: str) -> float:
+    import psycopg
+    import sqlalchemy as sa
+
+    engine = _pg_schema(url, "bench_import")
+    engine.dispose()  # type: ignore[attr-defined]
+    dsn = sa.engine.make_url(url).set(drivername="postgresql").render_as_string(
+        hide_password=False)
+    start = time.perf_counter()
+    patients, edss = _read_plain(bundle)
+    with psycopg.connect(dsn, options="-csearch_path=bench_import") as con:
+        with con.cursor() as cur:
+            cur.executemany("INSERT INTO patients (patient_id, centre, sex, birth_year, "
+                            "phenotype) VALUES (%s, %s, %s, %s, %s)",
+                            [(a, b, c, int(d), e) for a, b, c, d, e in patients])
+            marks = ", ".join(["%s"] * len(EDSS_COLS))
+            cur.executemany(f"INSERT INTO edss ({', '.join(EDSS_COLS)}) VALUES ({marks})",
+                            edss)
+        con.commit()
+    elapsed = time.perf_counter() - start
+    _pg_drop(url, "bench_import")
+    return elapsed
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--patients", type=int, default=50_000)
     p.add_argument("--visits", type=int, default=20)
     p.add_argument("--repeat", type=int, default=2)
+    p.add_argument("--postgres", default=None, help="also compare on this PostgreSQL URL")
     args = p.parse_args()
     rows = args.patients * args.visits
     with tempfile.TemporaryDirectory(prefix="hsctms-bench-import-") as tmp:
@@ -124,6 +187,13 @@ def main() -> None:
         bundle = root / "bundle"
         write_bundle(bundle, args.patients, args.visits)
         db = root / "bench.db"
+        if args.postgres:
+            pg = {"hsctms": run_pg_hsctms(bundle, args.postgres),
+                  "psycopg": run_pg_peer(bundle, args.postgres)}
+            print(f"PostgreSQL, {rows:,} EDSS rows (+{args.patients:,} patients), 1 run:")
+            print(f"  hsctms import_bundle (COPY, validation included) {pg['hsctms']:7.2f} s")
+            print(f"  peer: csv.reader + psycopg executemany          {pg['psycopg']:7.2f} s")
+            print(f"  ratio hsctms / peer: {pg['hsctms'] / pg['psycopg']:.2f}\n", flush=True)
         times: dict[str, list[float]] = {"hsctms": [], "peer A": [], "peer B": []}
         runners = {"hsctms": run_hsctms, "peer A": run_peer_a, "peer B": run_peer_b}
         for i in range(args.repeat):
