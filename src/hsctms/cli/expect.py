@@ -47,7 +47,7 @@ def register(app: typer.Typer) -> None:
                 console.print(f"JSON written to {json_out}")
         except HsctmsError as exc:
             fail(exc)
-        console.print(report.eligibility.summary, highlight=False)
+        console.print(report.summary, highlight=False)
 
 
 def _read(path: Path) -> PatientProfile:

@@ -225,6 +225,8 @@ class Estimate:
         n_st = len({f.study_id for f in self.figures})
         span = f"{round(lo)}" if round(lo) == round(hi) else f"between {round(lo)} and {round(hi)}"
         basis = "1 study" if n_st == 1 else f"{n_st} studies"
+        if self.time_years is None and n_st > 1:
+            basis += ", measured at different times"
         return (f"Out of 100 people ({self.stratum}), {span} {self.wording}{when} after aHSCT "
                 f"({basis}).")
 
