@@ -152,3 +152,27 @@ def test_cli_db_and_data_give_the_same_numbers(tmp_path: Path) -> None:
     assert a["n"] == b["n"] == 150
     assert a["halt_ms"]["rows"] == b["halt_ms"]["rows"]
     assert a["shevchenko"]["progression_cif"] == b["shevchenko"]["progression_cif"]
+
+
+@pytest.mark.parametrize("n", [1, 8, 25])
+def test_small_cohorts_still_report(n: int) -> None:
+    from hsctms.datasets import load_demo_cohort
+
+    c = load_demo_cohort()
+    ids = c.baseline_table()["patient_id"].iloc[:n]
+    a = run_outcomes(c.subset(ids))
+    json.dumps(a.to_dict(), allow_nan=False)
+    html = build_outcomes_report(a, figures=False).html()
+    assert f"n = {a.n}" in html
+    if n < 10:
+        assert a.cox is None and a.cox_note and "not fitted" in a.cox_note
+
+
+def test_real_data_has_no_synthetic_banner() -> None:
+    import dataclasses
+
+    from hsctms.datasets import load_demo_cohort
+
+    c = dataclasses.replace(load_demo_cohort(), synthetic=False)
+    html = build_outcomes_report(run_outcomes(c), figures=False).html()
+    assert "SYNTHETIC DATA" not in html

@@ -203,7 +203,8 @@ def _cox(frame: pd.DataFrame, covariates: Sequence[str], level: float, synthetic
     note = (f"Covariates not used (missing, constant or >20% missing): {', '.join(dropped)}."
             if dropped else None)
     if not usable or d["efs_event"].sum() < 5:
-        return None, None, (note or "") + " Cox model not fitted (too few events or covariates)."
+        return None, None, ((note + " ") if note else "") + (
+            "Cox model not fitted (fewer than 5 events or no usable covariate).")
     for c in usable:
         if not pd.api.types.is_numeric_dtype(d[c]):
             d[c] = d[c].astype(object)
