@@ -86,7 +86,6 @@ def register(app: typer.Typer) -> None:
         the published figures; Cox model of EFS with a proportional-hazards check.
 
         Example: hsctms analyse --data demo-bundle --out outcomes.html --json outcomes.json
-        --figures figs
         """
         from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
