@@ -30,7 +30,7 @@ import pandas as pd
 from hsctms.errors import ConfigurationError
 from hsctms.io._issues import Issue, ValidationReport, make_issue
 from hsctms.io._parse import LINE, RawTable, iter_cell_issues, parse_column
-from hsctms.model.cohort import Cohort, conform
+from hsctms.model.cohort import Cohort, conform, dtype_for
 from hsctms.model.regimens import RegimenMap, default_regimen_map
 from hsctms.model.schema import LAB_TESTS, SCHEMA, ColumnSpec, TableSpec
 
@@ -92,16 +92,10 @@ def parse_table(raw: RawTable) -> tuple[pd.DataFrame, list[Issue]]:
             out[col.name] = parsed.values.reset_index(drop=True)
             issues.extend(iter_cell_issues(spec, col, series, parsed, raw.lines))
         else:
-            out[col.name] = pd.Series(index=range(n), dtype=_dtype(col))
+            out[col.name] = pd.Series(index=range(n), dtype=dtype_for(col))
     frame = pd.DataFrame(out, index=range(n))
     frame[LINE] = raw.lines
     return frame, issues
-
-
-def _dtype(col: ColumnSpec) -> str:
-    from hsctms.model.cohort import dtype_for
-
-    return dtype_for(col)
 
 
 # -- helpers ---------------------------------------------------------------------------------
