@@ -160,8 +160,10 @@ def _benefit_view(e: Estimate) -> dict[str, Any]:
         return view
     lo, hi = rng
     n_st = len({f.study_id for f in e.figures})
-    basis = ("one study; the range is its confidence interval" if n_st == 1 and lo != hi
-             else "one study" if n_st == 1 else f"the range across {n_st} studies")
+    basis = ("thin evidence: one study; the range is its confidence interval"
+             if n_st == 1 and lo != hi
+             else "thin evidence: one study" if n_st == 1
+             else f"the range across {n_st} studies")
     view["sentence"] = (f"Out of 100 people, {_span(lo, hi)} {e.wording} "
                         f"{e.time_years:g} years after aHSCT ({basis}).")
     view["svg"] = icon_array_svg(
