@@ -116,3 +116,32 @@ def test_pymsprog_double_counts_a_plateau_with_fixed_baseline(oracle_python: str
     d = get_definition("msprog_default").with_(baseline="roving", events="all")
     ours, theirs = compare(oracle_python, v, r, d, "multiple", tmp_path / "roving")
     assert list(ours["date"]) == [180.0] and mismatches(ours, theirs).empty
+
+
+@pytest.mark.parametrize(("i", "event", "over"), [
+    (0, "firstPIRA", {}),
+    (1, "firstRAW", {}),
+    (2, "firstPIRA", {"baseline": "roving"}),
+    (3, "firstRAW", {"baseline": "roving_impr", "relapse_rebl": True}),
+    (4, "firstPIRA", {"relapse_rebl": True, "prec_type": "last"}),
+])
+def test_pira_raw_endpoints_as_pymsprog_first_pira_raw(oracle_python: str, tmp_path: Path,
+                                                       i: int, event: str,
+                                                       over: dict[str, Any]) -> None:
+    """The optional ``pira``/``raw`` endpoints equal pymsprog's event='firstPIRA'/'firstRAW'
+    (same patients, same time from the first visit)."""
+    from hsctms.endpoints import derive_frames
+
+    from ._oracle import msprog_kwargs
+
+    v, r = random_visits(250, (1, 15), seed=300 + i, spacing=(20, 200), relapse_rate=1.0)
+    d = get_definition("msprog_default").with_(pira_raw_endpoints=True, **over)
+    res, _ = run_oracle(oracle_python, v, r, msprog_kwargs(d, event), tmp_path)
+    name = "pira" if event == "firstPIRA" else "raw"
+    theirs = {(str(p), float(t)) for p, t, k in
+              zip(res["id"], res["time2event"], res["nevent"], strict=True) if k > 0}
+    f = derive_frames(v, r, definition=d).to_frame()
+    ours = {(str(p), float(t)) for p, t, e in
+            zip(f["patient_id"], f[f"{name}_time"], f[f"{name}_event"], strict=True) if e}
+    assert len(theirs) > 20
+    assert ours == theirs, sorted(ours ^ theirs)[:10]

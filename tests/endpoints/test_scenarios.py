@@ -298,3 +298,19 @@ def test_post_relapse_rebaseline() -> None:
     assert run(visits, relapses=[100]).events.iloc[0]["baseline_date"] == 0.0
     ev = run(visits, relapses=[100], relapse_rebl=True).events.iloc[0]
     assert (ev["baseline_date"], ev["date"], ev["class"]) == (200.0, 300.0, "PIRA")
+
+
+def test_pira_endpoint_finds_pira_after_an_earlier_raw() -> None:
+    """Relapse at day 80; EDSS 2 (d0), 3 (d90), 3 (d180), 4 (d400), 4 (d500). The first
+    worsening is RAW at day 90 (10 days after the relapse). Searching for PIRA as msprog's
+    firstPIRA does (fixed baseline: skip the RAW and resume after its onset), the next onset
+    is day 180 (3.0 vs 2.0, 100 days after the relapse so not RAW; no relapse 90 days before
+    to 30 days after it), confirmed at day 400 (no relapse around it either) -> PIRA at 180."""
+    res = run([(0, 2), (90, 3), (180, 3), (400, 4), (500, 4)], relapses=[80],
+              pira_raw_endpoints=True)
+    r = row(res)
+    assert res.events.iloc[0]["class"] == "RAW"
+    assert (r.raw_event, r.raw_time) == (1, 90.0)
+    assert (r.pira_event, r.pira_time) == (1, 180.0)
+    assert {"pira", "raw"} <= set(res.endpoints)
+    assert "pira" not in run([(0, 2)]).endpoints

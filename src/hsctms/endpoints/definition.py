@@ -173,6 +173,10 @@ class EndpointDefinition:
     neda4_brain_loss_pct
         NEDA-4: annualised brain volume loss above this percentage (versus the first evaluable
         scan after ``mri_ignore_days``) is evidence of disease activity.
+    pira_raw_endpoints
+        Also derive ``pira`` and ``raw``: time to the first PIRA / RAW, searched as msprog's
+        ``event="firstPIRA"`` / ``"firstRAW"`` (with a fixed baseline other worsenings are
+        skipped, so a PIRA after an earlier RAW is found).
     efs_components
         Events of event-free survival (HALT-MS: death, confirmed worsening, relapse, new MRI
         activity).
@@ -213,6 +217,7 @@ class EndpointDefinition:
     mri_count_gd: bool = True
     neda4_brain_loss_pct: float = 0.4
     efs_components: tuple[str, ...] = EFS_COMPONENTS
+    pira_raw_endpoints: bool = False
     sources: tuple[str, ...] = field(default=())
 
     def __post_init__(self) -> None:

@@ -263,6 +263,8 @@ class _Engine:
         vd = filter_relapses(vd, d.relapse_to_bl[0])
         ev = confirmed_events(vd, d, until="all" if d.events == "all" else "first")
         cols = self._endpoints(vd, ev, origin)
+        if d.pira_raw_endpoints:
+            cols.update(self._typed_endpoints(vd, origin))
         frame = pd.DataFrame({"patient_id": pd.Series(self.uni.ids.to_numpy(dtype=object),
                                                       dtype="string"), **cols})
         frame = frame[included].reset_index(drop=True)
@@ -319,6 +321,22 @@ class _Engine:
             cols[f"{name}_time"] = np.where(has, ev_time, cens).astype(np.float64)
             cols[f"{name}_event"] = has.astype(np.int64)
         return cols
+
+    def _typed_endpoints(self, vd: VisitData, origin: FloatArray) -> dict[str, Any]:
+        """``pira`` / ``raw``: first worsening of that class (msprog firstPIRA / firstRAW)."""
+        n = self.uni.n
+        out: dict[str, Any] = {}
+        for name, target in (("pira", CLS_PIRA), ("raw", CLS_RAW)):
+            ev = confirmed_events(vd, self.d, until="cdw", target=target)
+            sel = _is_first_of_class(ev, target)
+            onset = np.full(n, np.nan)
+            onset[ev.code[sel]] = vd.day[ev.onset[sel]]
+            has = ~np.isnan(onset)
+            last = _max_per_code(vd.code, vd.day, n)
+            out[f"{name}_time"] = np.where(has, onset - origin,
+                                           np.fmax(last - origin, 0.0)).astype(np.float64)
+            out[f"{name}_event"] = has.astype(np.int64)
+        return out
 
     def _mri(self, origin: FloatArray) -> tuple[tuple[FloatArray, FloatArray], FloatArray,
                                                 FloatArray]:
@@ -380,6 +398,17 @@ class _Engine:
             "sustained_days": vd.day[ev.sust[idx]] - vd.day[onset],
             "sustained_to_last": ev.sust[idx] == last,
         })
+
+
+def _is_first_of_class(ev: EventArrays, target: int) -> np.ndarray:
+    """First detected worsening of class ``target`` per patient."""
+    out = np.zeros(ev.n, dtype=bool)
+    sel = np.flatnonzero((ev.kind == KIND_CDW) & (ev.cls == target))
+    if sel.size:
+        sel = sel[np.lexsort((ev.seq[sel], ev.code[sel]))]
+        _, i = np.unique(ev.code[sel], return_index=True)
+        out[sel[i]] = True
+    return out
 
 
 def _take(values: FloatArray, flat: IntArray) -> FloatArray:

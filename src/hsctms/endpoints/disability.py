@@ -217,8 +217,8 @@ def _make_bucket(vd: VisitData, rows: IntArray, flags: dict[str, BoolArray],
                    next_bl=np.ascontiguousarray(next_bl), cb=cb, ca=ca)
 
 
-def confirmed_events(vd: VisitData, d: EndpointDefinition, until: Until = "first"
-                     ) -> EventArrays:
+def confirmed_events(vd: VisitData, d: EndpointDefinition, until: Until = "first",
+                     target: int | None = None) -> EventArrays:
     """Run the confirmed-event scan for all patients.
 
     Parameters
@@ -236,6 +236,11 @@ def confirmed_events(vd: VisitData, d: EndpointDefinition, until: Until = "first
     -------
     EventArrays
         Events in (patient, onset) order, plus each patient's initial baseline visit.
+    target
+        ``CLS_PIRA`` or ``CLS_RAW``: search for the first worsening of that class as msprog's
+        ``event="firstPIRA"``/``"firstRAW"`` (with a fixed or ``roving_impr`` baseline, other
+        worsenings are skipped and the search resumes after their onset); the scan stops at
+        the first one.
     """
     rel = _RelapseIndex(vd)
     cb, ca = rel.closest(vd.code, vd.day)
@@ -257,7 +262,7 @@ def confirmed_events(vd: VisitData, d: EndpointDefinition, until: Until = "first
             first_ok = bucket.next_bl[:, 0]
             has = first_ok < bucket.nv
             initial[rows[has]] = bucket.idx[np.flatnonzero(has), first_ok[has]]
-            parts.extend(_scan(bucket, d, rel, vd, until))
+            parts.extend(_scan(bucket, d, rel, vd, until, target))
     return _collect(parts, initial, dedupe=until == "all")
 
 
@@ -281,7 +286,7 @@ def _collect(parts: list[dict[str, IntArray]], initial: IntArray, *, dedupe: boo
 
 
 def _scan(B: _Bucket, d: EndpointDefinition, rel: _RelapseIndex, vd: VisitData,
-          until: Until) -> list[dict[str, IntArray]]:
+          until: Until, target: int | None = None) -> list[dict[str, IntArray]]:
     n, V = B.T.shape
     J = np.arange(V)[None, :]
     bl = np.zeros(n, dtype=np.int64)
@@ -291,6 +296,8 @@ def _scan(B: _Bucket, d: EndpointDefinition, rel: _RelapseIndex, vd: VisitData,
     out: list[dict[str, IntArray]] = []
     seq = 0
     bl_last = np.full(n, np.nan)
+    have_target = np.zeros(n, dtype=bool)
+    assoc = 0.0 if target == CLS_PIRA else d.relapse_assoc[0]
     while True:
         r = np.flatnonzero(active)
         if r.size == 0:
@@ -328,29 +335,35 @@ def _scan(B: _Bucket, d: EndpointDefinition, rel: _RelapseIndex, vd: VisitData,
         irel = np.zeros(0)
         if d.relapse_rebl:
             irel = rel.next_after(B.rows[r[g]], B.T[r[g], b[g]])
-            cross = B.T[r[g], c[g]] > irel + d.relapse_assoc[0]
+            cross = B.T[r[g], c[g]] > irel + assoc
             s[r[g[cross]]] = c[g[cross]]
         gs = g[~cross]
         if gs.size:
             step = _Step(B, d, r[gs], b[gs], c[gs], W[gs], Im[gs], D[gs], valid[gs], J)
-            rec = step.record(rel, vd)
+            step.classify(rel, vd, target)
+            step.rebaseline()
+            rec = step.record()
             if rec is not None:
                 rec["seq"] = np.full(rec["code"].size, seq, dtype=np.int64)
                 out.append(rec)
                 have[step.rows, 0] |= step.is_event & step.cdw
                 have[step.rows, 1] |= step.is_event & step.cdi
+                if target is not None:
+                    have_target[step.rows] |= step.is_event & (step.cls == target)
             bl[step.rows] = step.new_bl
             s[step.rows] = step.new_s
         if d.relapse_rebl:
-            _relapse_rebaseline(B, d, rel, r[g], irel, bl, s, active, J)
-        if until == "cdw":
+            _relapse_rebaseline(B, assoc, rel, r[g], irel, bl, s, active, J)
+        if target is not None:
+            active &= ~have_target
+        elif until == "cdw":
             active &= ~have[:, 0]
         elif until == "first":
             active &= ~(have[:, 0] & have[:, 1])
     return out
 
 
-def _relapse_rebaseline(B: _Bucket, d: EndpointDefinition, rel: _RelapseIndex,
+def _relapse_rebaseline(B: _Bucket, assoc: float, rel: _RelapseIndex,
                         rows: IntArray, irel: FloatArray, bl: IntArray, s: IntArray,
                         active: BoolArray, J: IntArray) -> None:
     """msprog ``relapse_rebl``: when a relapse lies between the baseline and the search
@@ -362,7 +375,7 @@ def _relapse_rebaseline(B: _Bucket, d: EndpointDefinition, rel: _RelapseIndex,
     ar = np.arange(rows.size)
     ok = sr < nv
     t_s = T[ar, np.minimum(sr, nv - 1)]
-    cond = ok & rel.any_open(B.rows[rows], T[ar, b], t_s - d.relapse_assoc[0])
+    cond = ok & rel.any_open(B.rows[rows], T[ar, b], t_s - assoc)
     if not cond.any():
         return
     m = (J >= b[:, None]) & B.valid[rows] & (T >= irel[:, None])
@@ -415,7 +428,6 @@ class _Step:
         self.sub_i, self.sub_w = self._sub_threshold(D, hasconf, after, J, c0)
         self.pira_mask = np.where(self.imputed[:, None], J == c[:, None],
                                   cw & (J < nn[:, None]))
-        self._rebaseline()
 
     def _sustained(self, has_nn: BoolArray, M: BoolArray, dt: FloatArray, after: BoolArray,
                    valid: BoolArray) -> BoolArray:
@@ -455,7 +467,8 @@ class _Step:
             out.append(np.asarray(~full & hasconf & L[ar, self.c] & ok, dtype=bool))
         return out[0], out[1]
 
-    def _rebaseline(self) -> None:
+    def rebaseline(self) -> None:
+        """New baseline and search position of every row."""
         d = self.d
         newref = self.c0 if d.proceed_from == "firstconf" else self.c
         rove_i = d.baseline in ("roving", "roving_impr")
@@ -475,28 +488,44 @@ class _Step:
         s_next = np.where(sub, newref + 1, s_next)
         self.new_bl, self.new_s = new_bl, s_next
 
-    def record(self, rel: _RelapseIndex, vd: VisitData) -> dict[str, IntArray] | None:
+    def classify(self, rel: _RelapseIndex, vd: VisitData, target: int | None) -> None:
+        """RAW / PIRA / undetermined class of each confirmed worsening; with a ``target``
+        class and a fixed or ``roving_impr`` baseline, other worsenings are dropped (msprog
+        firstPIRA / firstRAW)."""
+        B, d, m = self.B, self.d, self.rows.size
+        self.cls = np.full(m, CLS_NONE, dtype=np.int64)
+        self.pira_conf = np.full(m, -1, dtype=np.int64)
+        ev = np.flatnonzero(self.is_event & self.cdw)
+        if ev.size:
+            idx = B.idx[self.rows[ev]]
+            ar = np.arange(ev.size)
+            c, b = self.c[ev], self.b[ev]
+            onset = idx[ar, c]
+            raw = (B.cb[onset] <= d.relapse_assoc[0]) | (B.ca[onset] <= d.relapse_assoc[1])
+            cls = np.where(raw, CLS_RAW, CLS_UNDETERMINED)
+            pira_conf = np.full(ev.size, -1, dtype=np.int64)
+            check = ~raw
+            if check.any():
+                pc = _pira(self, ev[check], idx[check], b[check], c[check], rel, vd, d)
+                pira_conf[check] = np.where(self.imputed[ev][check], -1, pc)
+                cls[check] = np.where(pc >= 0, CLS_PIRA, CLS_UNDETERMINED)
+            self.cls[ev], self.pira_conf[ev] = cls, pira_conf
+        if target is not None and d.baseline in ("fixed", "roving_impr"):
+            self.is_event = self.is_event & ~(self.cdw & (self.cls != target))
+
+    def record(self) -> dict[str, IntArray] | None:
         """Flat-index description of the events found in this step (None if none)."""
         ev = np.flatnonzero(self.is_event)
         if ev.size == 0:
             return None
-        B, d = self.B, self.d
+        B = self.B
         rows = self.rows[ev]
         idx = B.idx[rows]
         ar = np.arange(ev.size)
         c, c0, b = self.c[ev], self.c0[ev], self.b[ev]
         onset = idx[ar, c]
         cdw = self.cdw[ev]
-        cls = np.full(ev.size, CLS_NONE, dtype=np.int64)
-        pira_conf = np.full(ev.size, -1, dtype=np.int64)
-        if cdw.any():
-            raw = (B.cb[onset] <= d.relapse_assoc[0]) | (B.ca[onset] <= d.relapse_assoc[1])
-            cls = np.where(cdw, np.where(raw, CLS_RAW, CLS_UNDETERMINED), cls)
-            check = cdw & ~raw
-            if check.any():
-                pc = _pira(self, ev[check], idx[check], b[check], c[check], rel, vd, d)
-                pira_conf[check] = np.where(self.imputed[ev][check], -1, pc)
-                cls[check] = np.where(pc >= 0, CLS_PIRA, CLS_UNDETERMINED)
+        cls, pira_conf = self.cls[ev], self.pira_conf[ev]
         code = B.rows[rows]
         return {
             "code": code,

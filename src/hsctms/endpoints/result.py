@@ -32,7 +32,11 @@ LABELS: dict[str, str] = {
     "neda4_loss": "Loss of NEDA-4",
     "efs": "Event (EFS failure)",
     "death": "Death",
+    "pira": "First PIRA",
+    "raw": "First RAW",
 }
+
+_OPTIONAL: tuple[str, ...] = ("neda4_loss", "pira", "raw")
 
 
 @dataclass
@@ -64,7 +68,7 @@ class EndpointResult:
     @property
     def endpoints(self) -> tuple[str, ...]:
         """Endpoint names present in the frame."""
-        extra = ("neda4_loss",) if self.has_brain_volume else ()
+        extra = tuple(e for e in _OPTIONAL if f"{e}_event" in self.frame.columns)
         return (*ENDPOINTS, *extra)
 
     @property
