@@ -197,3 +197,18 @@ def test_gray(golden: Golden, dataset: Data, name: str, key: str, rho: float,
         assert res.statistic == pytest.approx(ref["stat"][0], abs=TIGHT)
         assert res.p_value == pytest.approx(ref["p"][0], abs=TIGHT)
         assert res.df == ref["df"][0]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_scaled_schoenfeld_residuals(golden: Golden, dataset: Data, name: str) -> None:
+    """R cox.zph(terms=FALSE): times, KM-transformed times and scaled residuals (1e-6)."""
+    g = golden(name)
+    d = dataset(name).assign(status=lambda x: (x["event"] != 0).astype(int))
+    m = cox_ph(d, "time", "status", g["meta"]["covariates"], factors=g["meta"]["factors"])
+    res = m.ph_test().residuals
+    assert res is not None
+    ref = g["cox"]["zph_residuals"]
+    np.testing.assert_array_equal(res["time"], _arr(ref["time"]))
+    np.testing.assert_allclose(res["x"], _arr(ref["x"]), atol=TIGHT)
+    for j, col in enumerate(m.columns):
+        np.testing.assert_allclose(res[col], _arr(ref["y"][j]), atol=1e-6)

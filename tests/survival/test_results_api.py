@@ -67,6 +67,9 @@ def test_result_objects(d: pd.DataFrame) -> None:
     z = m.ph_test()
     assert z.to_frame()["term"].iloc[-1] == "GLOBAL" and np.isfinite(z.global_p)
     _json(z.to_dict())
+    ax = z.plot(column="age")
+    assert "age" in ax.get_title(loc="left")
+    plt.close(ax.figure)
     for obj in (km, groups, cif, by, m):
         ax = obj.plot()
         assert ax.figure is not None

@@ -103,6 +103,8 @@ class PHTest:
     table: pd.DataFrame
     transform: str
     provenance: Provenance
+    residuals: pd.DataFrame | None = None
+    coef: dict[str, float] = field(default_factory=dict)
 
     @property
     def global_p(self) -> float:
@@ -120,6 +122,39 @@ class PHTest:
     def to_frame(self) -> pd.DataFrame:
         """The test table (term, chisq, df, p)."""
         return self.table.copy()
+
+    def plot(self, ax: Axes | None = None, column: str | None = None) -> Axes:
+        """Scaled Schoenfeld residuals of one coefficient against transformed time, with a
+        LOWESS smooth and the fitted (constant) coefficient; a trend suggests non-proportional
+        hazards."""
+        from statsmodels.nonparametric.smoothers_lowess import lowess
+
+        from hsctms.plots._style import PALETTE, new_axes
+
+        if self.residuals is None:
+            raise EstimationError("No residuals (stratified model).",
+                                  hint="Residual plots are available for unstratified models.")
+        cols = [c for c in self.residuals.columns if c not in ("time", "x")]
+        name = column or cols[0]
+        if name not in cols:
+            raise EstimationError(f"Unknown coefficient {name!r}.", hint=f"Use one of {cols}.")
+        ax = new_axes(ax, figsize=(5.6, 3.8))
+        x = self.residuals["x"].to_numpy(float)
+        y = self.residuals[name].to_numpy(float)
+        ax.scatter(x, y, s=8, color="0.55", alpha=0.6, lw=0, label="Scaled Schoenfeld residual")
+        if x.size > 5:
+            sm = lowess(y, x, frac=0.6, return_sorted=True)
+            ax.plot(sm[:, 0], sm[:, 1], color=PALETTE[0], lw=2, label="LOWESS smooth")
+        if name in self.coef:
+            ax.axhline(self.coef[name], color=PALETTE[1], lw=1, ls="--", label="Fitted coefficient")
+        row = self.table[self.table["term"] == name]
+        p = f" (p={float(row['p'].iloc[0]):.3g})" if len(row) else ""
+        ax.set_title(f"Proportional hazards: {name}{p}", loc="left")
+        ax.set_xlabel("Time (Kaplan-Meier scale)" if self.transform == "km"
+                      else f"Time ({self.transform})")
+        ax.set_ylabel(f"Beta(t) for {name}")
+        ax.legend(loc="best", fontsize=8)
+        return ax
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable form."""
@@ -477,6 +512,41 @@ def _newton(t: np.ndarray, s: np.ndarray, X: np.ndarray, strata: np.ndarray | No
     return beta, se, float(ll0), float(ll)
 
 
+def _schoenfeld_stratum(t: np.ndarray, s: np.ndarray, X: np.ndarray, eta: np.ndarray,
+                        efron: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Schoenfeld residuals x_i - mean(t_i) of the deaths, in time order (Efron: the mean of
+    the Efron-weighted means over the tied deaths, as R zph1.c)."""
+    order = np.argsort(t, kind="stable")
+    t, s, X, eta = t[order], s[order], X[order], eta[order]
+    risk = np.exp(eta - (eta.max() if eta.size else 0.0))
+    uniq, start = np.unique(t, return_index=True)
+
+    def per_time(arr: np.ndarray) -> np.ndarray:
+        return np.add.reduceat(arr, start, axis=0)
+
+    den_all, a_all = per_time(risk), per_time(risk[:, None] * X)
+    rs = risk * s
+    den_d, a_d = per_time(rs), per_time(rs[:, None] * X)
+    nd = per_time(s.astype(float))
+    den_r = np.cumsum(den_all[::-1])[::-1]
+    a_r = np.cumsum(a_all[::-1], axis=0)[::-1]
+    idx = np.flatnonzero(nd > 0)
+    d = nd[idx]
+    if efron:
+        rep = np.repeat(np.arange(idx.size), d.astype(int))
+        k = np.concatenate([np.arange(1, int(m) + 1) for m in d]) if rep.size else np.zeros(0)
+        frac = k / d[rep]
+        r0 = (den_r - den_d)[idx][rep] + frac * den_d[idx][rep]
+        a0 = (a_r - a_d)[idx][rep] + frac[:, None] * a_d[idx][rep]
+        first = np.r_[0, np.cumsum(d.astype(int))[:-1]]
+        tmean = np.add.reduceat(a0 / r0[:, None], first, axis=0) / d[:, None]
+    else:
+        tmean = a_r[idx] / den_r[idx][:, None]
+    deaths = np.flatnonzero(s > 0)
+    which = np.searchsorted(uniq[idx], t[deaths])
+    return t[deaths], X[deaths] - tmean[which]
+
+
 def ph_test(model: CoxModel, transform: str = "km") -> PHTest:
     """Grambsch-Therneau score test of proportional hazards, as R ``cox.zph`` (survival 3)."""
     if transform not in TRANSFORMS:
@@ -510,4 +580,16 @@ def ph_test(model: CoxModel, transform: str = "km") -> PHTest:
     prov = Provenance("cox_zph_score", {"transform": transform, "ties": model.ties},
                       n=model.n, synthetic=model.provenance.synthetic,
                       data_date=model.provenance.data_date)
-    return PHTest(table, transform, prov)
+    residuals = None
+    if model.strata is None and s.sum() > 0:
+        # scaled Schoenfeld residuals (R cox.zph(terms=FALSE)$y): r V^-1 n_events + beta
+        dt, res = _schoenfeld_stratum(t, s, X, eta, model.ties == "efron")
+        order = np.argsort(t, kind="stable")
+        x_t = tt[order][s[order] > 0]
+        vmean = imat[:p, :p] / s.sum()
+        scaled = np.linalg.solve(vmean, res.T).T + model.coef
+        residuals = pd.DataFrame(scaled, columns=list(model.columns))
+        residuals.insert(0, "x", x_t)
+        residuals.insert(0, "time", dt)
+    return PHTest(table, transform, prov, residuals,
+                  dict(zip(model.columns, model.coef.tolist(), strict=True)))

@@ -101,6 +101,10 @@ zph_block <- function(tr, terms) {
 }
 cox$zph <- list(km = zph_block("km", TRUE), identity = zph_block("identity", TRUE),
                 km_columns = zph_block("km", FALSE))
+# scaled Schoenfeld residuals (one column per coefficient) against KM-transformed time
+zc <- cox.zph(m, transform = "km", terms = FALSE)
+cox$zph_residuals <- list(time = unname(zc$time), x = unname(zc$x),
+                          y = lapply(seq_len(ncol(zc$y)), function(j) unname(zc$y[, j])))
 
 # ------------------------------------------------------------- competing risks
 cif <- NULL
