@@ -262,7 +262,7 @@ def _trm_view(est: PersonalEstimates) -> dict[str, Any]:
                                "intensity": f"{p.group.capitalize()} intensity conditioning"}
                      [p.scope], "group": p.group, "scope": p.scope,
                      "per100": fmt100(p.per100),
-                     "ci": "" if p.ci is None else f"{fmt100(p.ci[0])} to {fmt100(p.ci[1])}",
+                     "ci": "–" if p.ci is None else f"{fmt100(p.ci[0])} to {fmt100(p.ci[1])}",
                      "deaths": p.deaths, "people": p.people, "studies": p.studies,
                      "note": p.note, "unverified": p.any_unverified})
     return {"sentence": sentence, "svg": svg, "published": published, "rows": rows,
