@@ -144,9 +144,23 @@ class OutcomesAnalysis:
                 self.trajectories, self.trajectory_summary, xmax=xmax,
                 title="EDSS after transplant"),
         }
+        col = self._ph_column()
+        if col is not None and self.ph_test is not None:
+            figs["ph_check"] = self.ph_test.plot(column=col).figure
         for f in figs.values():
             f.set_layout_engine("constrained")
         return figs
+
+    def _ph_column(self) -> str | None:
+        """The Cox coefficient whose term has the smallest proportional-hazards p-value."""
+        if self.ph_test is None or self.ph_test.residuals is None or self.cox is None:
+            return None
+        tab = self.ph_test.table[self.ph_test.table["term"] != "GLOBAL"]
+        if tab.empty:
+            return None
+        term = str(tab.sort_values("p")["term"].iloc[0])
+        cols = [self.cox.columns[j] for j in self.cox.terms.get(term, ())]
+        return cols[0] if cols else None
 
 
 def _published(published: Sequence[PublishedFigure] | None) -> tuple[list[PublishedFigure],
