@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as _dt
 import platform
 from dataclasses import dataclass, field
+from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
@@ -14,7 +15,13 @@ _TRACKED = ("numpy", "pandas", "scipy", "statsmodels", "scikit-survival", "PyMAR
 
 
 def package_versions(extra: tuple[str, ...] = ()) -> dict[str, str]:
-    """Versions of hsctms, Python and the numerical libraries results depend on."""
+    """Versions of hsctms, Python and the numerical libraries results depend on (a fresh copy;
+    the look-up itself is cached because it is called for every result object)."""
+    return dict(_package_versions(tuple(extra)))
+
+
+@lru_cache(maxsize=16)
+def _package_versions(extra: tuple[str, ...]) -> dict[str, str]:
     out = {"hsctms": __version__, "python": platform.python_version()}
     for name in (*_TRACKED, *extra):
         try:

@@ -70,7 +70,6 @@ def save_figure(fig: Figure, path: str | Path) -> Path:
 def figure_to_svg(fig: FigureBase, *, close: bool = True) -> str:
     """The figure as inline SVG markup (for embedding in HTML reports)."""
     import matplotlib.pyplot as plt
-
     from matplotlib.figure import Figure as _Figure
 
     root = fig.get_figure(root=True)
