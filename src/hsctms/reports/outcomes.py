@@ -269,8 +269,8 @@ def build_context(analysis: OutcomesAnalysis, *, suppress_small_counts: bool = F
 
 def _definitions(a: OutcomesAnalysis) -> list[str]:
     d = a.definition
-    out = [f"Endpoint definition: {a.definition_name}"
-           + (f" — {d.get('description')}" if d.get("description") else "") + "."]
+    desc = str(d.get("description") or "").strip().rstrip(".")
+    out = [f"Endpoint definition: {a.definition_name}" + (f" — {desc}" if desc else "") + "."]
     keys = ("origin", "conf_days", "delta_cut", "baseline", "mri_ignore_days",
             "efs_components")
     parts = [f"{k} = {d[k]}" for k in keys if k in d]
