@@ -122,3 +122,15 @@ def test_harms_and_population(tmp_path):
     # the proportion with its exact CI
     assert [s["study_id"] for s in payload["studies"]] == ["boffa2021"]
     assert payload["method"] == "single study (exact binomial)"
+
+
+def test_pool_glmm(tmp_path):
+    out = tmp_path / "g.json"
+    res = runner.invoke(app, ["evidence", "pool", "--method", "GLMM", "--no-forest", "--json",
+                              str(out)])
+    assert res.exit_code == 0, res.output
+    payload = json.loads(out.read_text())
+    assert payload["method"] == "GLMM"
+    assert payload["pooled"]["ci_low"] < payload["pooled"]["proportion"]
+    res = runner.invoke(app, ["evidence", "pool", "--method", "GLMM", "--by", "era"])
+    assert res.exit_code == 1 and "not available with method GLMM" in res.output

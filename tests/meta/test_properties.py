@@ -188,3 +188,15 @@ def test_tau2_confidence_limits_ordered(data, measure, method):
     lo, hi = res.tau2_ci
     assert 0 <= lo <= hi
     assert 0 <= res.I2_ci[0] <= res.I2_ci[1] <= 100
+
+
+def test_glmm_identical_studies_and_errors():
+    from hsctms.meta import glmm_proportions
+
+    res = glmm_proportions([5] * 5, [50] * 5)
+    assert res.tau2 == 0
+    np.testing.assert_allclose(res.prop, 0.1, rtol=1e-6)
+    with pytest.raises(EstimationError, match="not estimable"):
+        glmm_proportions([0, 0], [10, 20])
+    with pytest.raises(EstimationError, match="at least two"):
+        glmm_proportions([1], [10])

@@ -226,7 +226,8 @@ def pool_cmd(
         "relapse_free (with --time).")] = "trm",
     by: Annotated[str | None, typer.Option(
         "--by", help="Subgroups: era, intensity or phenotype (with --data: any column).")] = None,
-    method: Annotated[str, typer.Option("--method", help="REML, DL or FE.")] = "REML",
+    method: Annotated[str, typer.Option(
+        "--method", help="REML, DL, FE, or GLMM (binomial-normal, no subgroups).")] = "REML",
     measure: Annotated[str, typer.Option("--measure", help="PLO (logit) or PFT "
                                          "(Freeman-Tukey).")] = "PLO",
     time: Annotated[float | None, typer.Option(

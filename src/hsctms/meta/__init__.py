@@ -12,6 +12,7 @@ See ``docs/meta-analysis.md``.
 from __future__ import annotations
 
 from hsctms.meta.effects import back_transform, escalc, exact_ci, harmonic_mean, ipft
+from hsctms.meta.glmm import glmm_proportions
 from hsctms.meta.pooling import (
     MetaAnalysis,
     SubgroupAnalysis,
@@ -34,6 +35,7 @@ __all__ = [
     "back_transform",
     "escalc",
     "exact_ci",
+    "glmm_proportions",
     "harmonic_mean",
     "ipft",
     "meta_regression",

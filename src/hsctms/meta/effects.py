@@ -20,7 +20,7 @@ from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import stats
+from scipy import special, stats
 
 from hsctms.errors import ConfigurationError, EstimationError
 
@@ -104,7 +104,7 @@ def harmonic_mean(n: ArrayLike) -> float:
 
 def ilogit(y: ArrayLike) -> NDArray[np.float64]:
     """Inverse logit."""
-    return np.asarray(1.0 / (1.0 + np.exp(-np.asarray(y, dtype=float))))
+    return np.asarray(special.expit(np.asarray(y, dtype=float)), dtype=float)
 
 
 def back_transform(measure: str, y: ArrayLike, n: ArrayLike) -> NDArray[np.float64]:

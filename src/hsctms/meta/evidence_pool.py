@@ -157,7 +157,17 @@ def pool_data(
                                   hint=f"Columns: {', '.join(map(str, table.columns))}.")
         table = table.assign(**{by_col: table[by_col].astype(object).where(
             table[by_col].notna(), "unknown").astype(str)})
-    meta = pool_table(table, measure, method, level, test, by=by_col, label=label)
+    if method.upper() == "GLMM":
+        if by_col is not None:
+            raise EstimationError("Subgroups are not available with method GLMM.",
+                                  hint="Use REML or DL for subgroup analysis.")
+        from hsctms.meta.glmm import glmm_proportions
+
+        meta = glmm_proportions(table["events"], table["n"], table["study"].astype(str),
+                                level, label=label)
+        method = "REML"  # meta-regressions below stay on the transformed scale
+    else:
+        meta = pool_table(table, measure, method, level, test, by=by_col, label=label)
     regs: dict[str, MetaRegression] = {}
     pois: dict[str, PoissonRegression] = {}
     for mod in moderators:
@@ -225,7 +235,8 @@ def pool_evidence(
     by
         ``"era"``, ``"intensity"`` or ``"phenotype"`` for subgroup analysis.
     measure, method, level, test
-        As in :func:`hsctms.meta.pool_proportions`.
+        As in :func:`hsctms.meta.pool_proportions`; ``method="GLMM"`` fits the
+        binomial-normal model (:func:`hsctms.meta.glmm_proportions`) instead.
     population
         Subgroup rows to use for non-TRM outcomes (default whole cohorts).
     include_superseded, verified_only, studies

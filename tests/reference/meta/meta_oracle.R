@@ -112,6 +112,20 @@ for (meas in c("PLO", "PFT")) {
   res[[meas]] <- mres
 }
 
+# binomial-normal GLMM (rma.glmm -> lme4::glmer, nAGQ = 7), only when lme4 is installed;
+# bobyqa tightened (rhoend 1e-12) so the reference is the optimum
+if (requireNamespace("lme4", quietly = TRUE)) {
+  g <- rma.glmm(measure = "PLO", xi = events, ni = n, data = d, method = "ML",
+                level = level * 100,
+                control = list(glmerCtrl = list(optimizer = "bobyqa",
+                                                optCtrl = list(rhoend = 1e-12, maxfun = 1e5))))
+  pg <- predict(g, transf = transf.ilogit)
+  res$glmm <- list(est = as.numeric(g$b), se = g$se, tau2 = g$tau2, I2 = g$I2, H2 = g$H2,
+                   QE_LRT = g$QE.LRT, QEp_LRT = g$QEp.LRT, prop = pg$pred,
+                   prop_ci_lb = pg$ci.lb, prop_ci_ub = pg$ci.ub, prop_pi_lb = pg$pi.lb,
+                   prop_pi_ub = pg$pi.ub, lme4 = as.character(packageVersion("lme4")))
+}
+
 # exact (Clopper-Pearson) binomial CI per study
 ex <- t(sapply(seq_len(nrow(d)), function(i) binom.test(d$events[i], d$n[i],
                                                          conf.level = level)$conf.int))
