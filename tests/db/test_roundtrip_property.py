@@ -42,7 +42,7 @@ def cohorts(draw: st.DrawFn) -> Cohort:
                               synthetic=draw(st.booleans()))
 
 
-@settings(max_examples=10, deadline=None,
+@settings(max_examples=6, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(cohorts())
 def test_bundle_database_bundle_round_trip(tmp_path_factory, cohort: Cohort) -> None:
