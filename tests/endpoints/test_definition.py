@@ -89,3 +89,12 @@ def test_docs_describe_every_field_and_preset() -> None:
         assert f"`{f.name}`" in text, f.name
     for name in PRESETS:
         assert f"`{name}`" in text
+
+
+def test_describe_states_the_criteria() -> None:
+    text = get_definition("halt_ms").describe()
+    for piece in ("index transplant", "180 days", "1.0 from 1.0 to 5.5", "161 to 898.5 days",
+                  "RAW", "PIRA", "first 180 days", "event-free survival"):
+        assert piece in text, piece
+    assert "1.0 to 5.0" in get_definition("msprog_default").describe()
+    assert "unbounded" in get_definition("msbase").describe()

@@ -293,6 +293,52 @@ class EndpointDefinition:
         """Upper follow-up bound for last-visit imputation (inf for 0/1)."""
         return self.impute_last_visit if self.impute_last_visit > 1 else math.inf
 
+    def describe(self) -> str:
+        """A methods-section paragraph stating the criteria (for reports and papers)."""
+        def days(x: float) -> str:
+            return "unbounded" if math.isinf(x) else f"{x:g}"
+
+        origin = ("the index transplant (baseline: last EDSS within "
+                  f"{self.baseline_window_days:g} days before it)"
+                  if self.origin == "transplant" else "the first EDSS visit")
+        parts = [
+            f"Time was measured from {origin}; visits within {self.relapse_to_bl[0]:g} days "
+            "after a relapse onset were not used as baseline.",
+            f"Confirmed disability worsening was an EDSS increase of at least "
+            f"{self.delta_zero:.1f} from a reference of 0, {self.delta_low:.1f} from 1.0 to "
+            f"{self.delta_cut:.1f} and {self.delta_high:.1f} above, confirmed at the first visit "
+            f"{self.conf_days - self.conf_tol_days[0]:g} to "
+            f"{days(self.conf_days + self.conf_tol_days[1])} days after onset "
+            f"({self.conf_days} days, tolerance -{self.conf_tol_days[0]:g}/+"
+            f"{days(self.conf_tol_days[1])})"
+            + (" with all intermediate visits above the threshold" if self.check_intermediate
+               else "") + f", not within {self.relapse_to_conf[0]:g} days after a relapse.",
+            "Improvement used "
+            + ("the same thresholds" if self.improvement_delta is None
+               else f"a decrease of at least {self.improvement_delta:g}") + ".",
+            f"Baseline: {self.baseline}"
+            + (" (re-set after every relapse)" if self.relapse_rebl else "") + ".",
+            f"Worsening starting within {self.relapse_assoc[0]:g} days after a relapse onset "
+            "was relapse-associated (RAW); otherwise it was PIRA when no relapse occurred "
+            f"within the windows {self._windows()}, and undetermined otherwise.",
+            f"MRI activity was any scan with at least {self.mri_min_new_t2} new or enlarging "
+            "T2 lesion" + (" or a gadolinium-enhancing lesion" if self.mri_count_gd else "")
+            + (f", ignoring scans in the first {self.mri_ignore_days:g} days"
+               if self.mri_ignore_days else "") + ".",
+            "NEDA-3 was lost at the first relapse, confirmed worsening or MRI activity; "
+            f"event-free survival counted {', '.join(self.efs_components)}.",
+        ]
+        return " ".join(parts)
+
+    def _windows(self) -> str:
+        def w(name: str, pair: tuple[float | None, float | None]) -> str:
+            a, b = ("joined" if x is None else f"{x:g}" for x in pair)
+            return f"{name} (-{a}/+{b} days)"
+        shown = [w(n, p) for n, p in (("reference", self.pira_prec),
+                                      ("onset", self.pira_event),
+                                      ("confirmation", self.pira_conf)) if p != (0.0, 0.0)]
+        return ", ".join(shown) or "(none)"
+
     # -- serialisation ----------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable mapping (``inf`` written as the string ``"inf"``)."""

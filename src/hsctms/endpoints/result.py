@@ -135,6 +135,7 @@ class EndpointResult:
         """JSON-serialisable summary (definition, counts, exclusions, provenance)."""
         return {
             "definition": self.definition.to_dict(),
+            "methods": self.definition.describe(),
             "n": self.n,
             "endpoints": list(self.endpoints),
             "events": self.counts(),
