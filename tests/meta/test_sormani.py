@@ -89,3 +89,21 @@ def test_poisson_meta_regression_on_candidates_runs(rep):
     res = poisson_regression(t["events"], t["n"], {"pub_year": years})
     assert res.terms == ["intercept", "pub_year"]
     assert np.isfinite(res.pval).all()
+
+
+def test_docs_state_the_computed_figures(rep):
+    """docs/meta-analysis.md quotes these figures; keep the note in step with the code."""
+    from pathlib import Path
+
+    from hsctms.meta import glmm_proportions
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "meta-analysis.md").read_text(
+        encoding="utf-8")
+    t = rep.trm
+    assert f"**{t[0]:.2f}% ({t[1]:.2f}–{t[2]:.2f})**" in doc
+    p5 = rep.progression_5y_inputs
+    plo = pool_proportions(p5["events"], p5["n"], p5["study"], "PLO", "REML")
+    assert f"{100 * plo.prop:.1f}% ({100 * plo.prop_ci[0]:.1f}–{100 * plo.prop_ci[1]:.1f})" in doc
+    g = glmm_proportions(rep.trm_inputs["events"], rep.trm_inputs["n"])
+    assert f"{100 * g.prop:.2f}% ({100 * g.prop_ci[0]:.2f}–{100 * g.prop_ci[1]:.2f})" in doc
+    assert f"{rep.n_patients} patients" in doc
