@@ -328,8 +328,8 @@ def _check_patient_known(spec: TableSpec, f: pd.DataFrame, ref: _Lookup) -> list
                  lambda i: f"patient_id {pid.iat[i]!r} is not in patients.csv.")
 
 
-def check_tables(tables: Mapping[str, pd.DataFrame], ctx: ValidationContext | None = None
-                 ) -> list[Issue]:
+def check_tables(tables: Mapping[str, pd.DataFrame], ctx: ValidationContext | None = None,
+                 *, only: str | None = None) -> list[Issue]:
     """Apply the row, cross-row and cross-table rules to typed frames.
 
     Parameters
@@ -339,13 +339,16 @@ def check_tables(tables: Mapping[str, pd.DataFrame], ctx: ValidationContext | No
         line-number column ``__line__``.
     ctx
         Validation settings.
+    only
+        Check only the rows of this table (every rule reports on the rows of the table it
+        checks, so a single record needs only its own table checked).
     """
     ctx = ctx or ValidationContext()
     issues: list[Issue] = []
     ref = _Lookup(tables["patients"], tables["deaths"])
     for name, spec in SCHEMA.items():
         f = tables[name]
-        if f.empty:
+        if f.empty or (only is not None and name != only):
             continue
         issues += _check_keys(spec, f)
         if name == "patients":
@@ -453,7 +456,7 @@ def validate_record(
                 same &= _b(current[k] == want.values.iat[0])
         current = current.loc[~same]
     tables[table] = pd.concat([current, record[current.columns]], ignore_index=True)
-    issues += check_tables(tables, ctx)
+    issues += check_tables(tables, ctx, only=table)
     mine = [
         Issue(i.rule, i.severity, i.file, None, i.field, i.message)
         for i in issues
