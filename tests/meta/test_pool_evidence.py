@@ -128,3 +128,18 @@ def test_joint_meta_regression_and_bubble_plot(tmp_path):
     ax = res.joint.plot(moderator="edss")
     assert ax.get_xlabel() == "edss"
     plt.close(ax.figure)
+
+
+def test_glmm_forest_draws_unweighted_markers():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from hsctms.meta import glmm_proportions
+
+    ax = glmm_proportions([1, 0, 3, 2], [24, 55, 120, 74], list("ABCD")).plot()
+    markers = [ln for ln in ax.lines if ln.get_marker() == "s"]
+    assert len(markers) == 4 and all(np.isfinite(m.get_markersize()) for m in markers)
+    assert any("LRT" in t.get_text() for t in ax.texts)
+    plt.close(ax.figure)

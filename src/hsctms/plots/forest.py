@@ -121,7 +121,8 @@ def forest_plot(
         if r.kind == "study":
             ax.plot([100 * r.lo, 100 * r.hi], [yi, yi], color="#333333", lw=1.0,
                     solid_capstyle="butt", zorder=2)
-            size = 4 + 10 * np.sqrt((r.weight or wmax) / wmax)
+            has_w = r.weight is not None and np.isfinite(r.weight)
+            size = 4 + 10 * np.sqrt(r.weight / wmax) if has_w else 7.0  # GLMM: no weights
             ax.plot(100 * r.est, yi, marker="s", ms=size, color=PALETTE[0], mec="white",
                     mew=0.5, zorder=3, linestyle="none")
         elif r.kind == "diamond":
@@ -170,7 +171,8 @@ def forest_plot(
     measure = {"PLO": "logit", "PFT": "Freeman-Tukey"}.get(res.measure, res.measure)
     foot = (f"Study CIs exact (Clopper-Pearson); pooled on the {measure} scale, {res.method}"
             + (", Knapp-Hartung" if res.test == "knha" else "")
-            + f"; heterogeneity Q = {res.Q:.2f} (df {res.Q_df}, p = {res.Q_p:.3g})")
+            + f"; heterogeneity {'LRT' if res.method == 'GLMM' else 'Q'} = {res.Q:.2f} "
+            f"(df {res.Q_df}, p = {res.Q_p:.3g})")
     if res.subgroups is not None:
         sg = res.subgroups
         foot += (f"; subgroup differences Q = {sg.Q_between:.2f} (df {sg.df}, "
