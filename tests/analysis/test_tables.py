@@ -82,6 +82,10 @@ def test_shevchenko_table_consistent_with_survival_layer() -> None:
     assert tab.group_n == {"progressive": int((ph == "SPMS").sum()),
                            "relapsing": int((ph == "RRMS").sum())}
     assert tab.improvement.events == int(f["improvement_event"].sum())
+    from hsctms.survival import gray_test
+
+    assert tab.gray is not None
+    assert tab.gray.statistic == pytest.approx(gray_test(t, c, grp).statistic)
 
 
 def test_share_is_clopper_pearson() -> None:

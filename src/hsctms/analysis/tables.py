@@ -41,9 +41,11 @@ from hsctms.analysis.published import (
 from hsctms.errors import EstimationError
 from hsctms.survival import (
     CumulativeIncidence,
+    GrayTest,
     KaplanMeier,
     LogRankTest,
     cumulative_incidence,
+    gray_test,
     kaplan_meier,
     logrank_test,
 )
@@ -289,6 +291,7 @@ class ShevchenkoTable:
     cif: CumulativeIncidence = field(repr=False)
     efs_fits: dict[str, KaplanMeier] = field(repr=False)
     competing_rule: str = COMPETING_RULE
+    gray: GrayTest | None = None
 
     @property
     def summary(self) -> str:
@@ -305,6 +308,8 @@ class ShevchenkoTable:
             lines.append(f"  EFS {g} (n={self.group_n[g]}) at {last:g} y: {100 * r.estimate:.1f}%")
         if self.logrank is not None:
             lines.append(f"  {self.logrank.summary}")
+        if self.gray is not None:
+            lines.append(f"  Progression by phenotype: {self.gray.summary}")
         i = self.improvement
         lines.append(f"  Confirmed improvement: {i.events}/{i.n} ({100 * i.estimate:.1f}%)")
         return "\n".join(lines)
@@ -322,6 +327,7 @@ class ShevchenkoTable:
                                  for g, rows in self.efs_by_group.items()},
             "phenotype_n": self.group_n,
             "logrank": self.logrank.to_dict() if self.logrank else None,
+            "gray_progression_by_phenotype": self.gray.to_dict() if self.gray else None,
             "improvement": self.improvement.to_dict(),
             "improvement_longterm": self.improvement_longterm.to_dict(),
             "published": {k: v.to_dict() for k, v in self.published.items()},
@@ -400,5 +406,13 @@ def shevchenko_table(
         f = find(published, SHEVCHENKO, outcome, pop)
         if f is not None:
             pubs[key] = f
+    gray = None
+    if len(set(grp[known].tolist())) > 1 and (cause[known] == 1).sum() > 0:
+        try:
+            gray = gray_test(t[known], cause[known], grp[known], cause=1, synthetic=synthetic,
+                             data_date=data_date)
+        except EstimationError:
+            gray = None
     return ShevchenkoTable(years, level, conf_type, inc_rows(1), inc_rows(2), efs_rows, group_n,
-                           lr, improvement, improvement_lt, pubs, cif, efs_fits)
+                           lr, improvement, improvement_lt, pubs, cif, efs_fits,
+                           COMPETING_RULE, gray)

@@ -207,9 +207,15 @@ def build_context(analysis: OutcomesAnalysis, *, suppress_small_counts: bool = F
     efs_pub = [p for p in (_published(sh.published.get(k)) for k in
                            ("efs", "efs_relapsing", "efs_progressive")) if p is not None]
     lr = sh.logrank
-    logrank = (f"Log-rank test: χ² = {lr.statistic:.2f} on {lr.df} df, p = {_p(lr.p_value)}"
+    logrank = (f"Event-free survival by phenotype, log-rank test: χ² = {lr.statistic:.2f} on "
+               f"{lr.df} df, p = {_p(lr.p_value)}."
                if lr else "Log-rank test not computed (fewer than two phenotype groups with "
                "events).")
+    if sh.gray is not None:
+        gt = sh.gray
+        logrank += (f" Cumulative incidence of confirmed worsening by phenotype (death "
+                    f"competing), Gray's test: χ² = {gt.statistic:.2f} on {gt.df} df, "
+                    f"p = {_p(gt.p_value)}.")
     imp = []
     for s in (sh.improvement, sh.improvement_longterm):
         imp.append(SimpleRow([s.description, f"{_count(s.events, sup)} / {_count(s.n, sup)}",
