@@ -201,6 +201,12 @@ class Dashboard:
                 "provenance": self.provenance.to_dict()}
 
 
+def _num(value: float) -> float | None:
+    """Rounded finite number, else None (JSON has no NaN)."""
+    v = float(value)
+    return round(v, 4) if np.isfinite(v) else None
+
+
 def _survival(fits: dict[str, Any], suppressed: bool) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for ep, fit in fits.items():
@@ -209,9 +215,9 @@ def _survival(fits: dict[str, Any], suppressed: bool) -> list[dict[str, Any]]:
             at_risk = int(r["n_risk"])
             show = not suppressed or at_risk >= SMALL_COUNT
             rows.append({"endpoint": ep, "label": ENDPOINTS[ep], "year": int(r["time"]),
-                         "survival": round(float(r["surv"]), 4) if show else None,
-                         "lower": round(float(r["lower"]), 4) if show else None,
-                         "upper": round(float(r["upper"]), 4) if show else None,
+                         "survival": _num(r["surv"]) if show else None,
+                         "lower": _num(r["lower"]) if show else None,
+                         "upper": _num(r["upper"]) if show else None,
                          "at_risk": suppress(at_risk, active=suppressed),
                          "events": suppress(int(r["cum_events"]), active=suppressed)})
     return rows

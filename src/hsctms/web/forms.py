@@ -20,6 +20,12 @@ TABLE_LABELS = {"patients": "Patient", "dmt": "Disease-modifying therapy",
                 "adverse_events": "Adverse event", "deaths": "Death"}
 
 
+TABLE_PLURALS = {"patients": "Patients", "dmt": "Disease-modifying therapies",
+                 "transplants": "Transplants", "edss": "EDSS visits", "relapses": "Relapses",
+                 "mri": "MRI scans", "labs": "Laboratory results",
+                 "adverse_events": "Adverse events", "deaths": "Death"}
+
+
 @dataclass(frozen=True)
 class Field:
     """One form field."""

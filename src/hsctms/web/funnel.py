@@ -88,7 +88,8 @@ class CentreRatio:
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable form."""
         return {"centre": self.centre, "n": self.n, "observed": self.observed,
-                "expected": round(self.expected, 4), "ratio": round(self.ratio, 4),
+                "expected": round(self.expected, 4),
+                "ratio": round(self.ratio, 4) if np.isfinite(self.ratio) else None,
                 "flag": self.flag}
 
 

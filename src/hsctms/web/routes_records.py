@@ -16,7 +16,14 @@ from hsctms.errors import DataValidationError, NotFoundError, StaleRecordError
 from hsctms.model.schema import SCHEMA
 from hsctms.web.access import Action
 from hsctms.web.core import ctx_of, render, route
-from hsctms.web.forms import FORM_TABLES, TABLE_LABELS, display, form_fields, form_values
+from hsctms.web.forms import (
+    FORM_TABLES,
+    TABLE_LABELS,
+    TABLE_PLURALS,
+    display,
+    form_fields,
+    form_values,
+)
 
 router = APIRouter()
 READ = Action.READ_RECORDS.value
@@ -66,7 +73,8 @@ def patient_page(request: Request, patient_id: str) -> Response:
     columns = {t: [c.name for c in SCHEMA[t].columns if c.name != "patient_id"]
                for t in FORM_TABLES}
     return render(request, "patient.html.j2", title=f"Patient {patient_id}", data=data,
-                  tables=FORM_TABLES, labels=TABLE_LABELS, columns=columns, display=display)
+                  tables=FORM_TABLES, labels=TABLE_LABELS, plurals=TABLE_PLURALS,
+                  columns=columns, display=display)
 
 
 @route(router, "GET", "/api/patients/{patient_id}", READ)
