@@ -121,8 +121,9 @@ def forest_plot(
         if r.kind == "study":
             ax.plot([100 * r.lo, 100 * r.hi], [yi, yi], color="#333333", lw=1.0,
                     solid_capstyle="butt", zorder=2)
-            has_w = r.weight is not None and np.isfinite(r.weight)
-            size = 4 + 10 * np.sqrt(r.weight / wmax) if has_w else 7.0  # GLMM: no weights
+            wt = r.weight
+            size = (4 + 10 * np.sqrt(wt / wmax) if wt is not None and np.isfinite(wt)
+                    else 7.0)  # GLMM results carry no weights
             ax.plot(100 * r.est, yi, marker="s", ms=size, color=PALETTE[0], mec="white",
                     mew=0.5, zorder=3, linestyle="none")
         elif r.kind == "diamond":
