@@ -67,6 +67,9 @@ class OutcomesAnalysis:
     provenance: Provenance
     timings: dict[str, float] = field(default_factory=dict)
     excluded: int = 0
+    endpoint_summary: pd.DataFrame = field(default_factory=pd.DataFrame)
+    worsening_classes: dict[str, int] = field(default_factory=dict)
+    definition_text: str = ""
 
     @property
     def n(self) -> int:
@@ -112,6 +115,11 @@ class OutcomesAnalysis:
             "cox_ph_test": self.ph_test.to_dict() if self.ph_test else None,
             "cox_note": self.cox_note,
             "edss_trajectory": self.trajectory_summary.to_dict(orient="records"),
+            "endpoints": {
+                "summary": _records(self.endpoint_summary),
+                "worsening_classes": dict(self.worsening_classes),
+                "definition_text": self.definition_text,
+            },
             "published_source": self.published_source,
             "provenance": self.provenance.to_dict(),
         }
@@ -171,6 +179,12 @@ def _published(published: Sequence[PublishedFigure] | None) -> tuple[list[Publis
         return published_figures(), "hsctms.evidence (published studies)"
     except (EvidenceError, ImportError) as exc:
         return [], f"unavailable ({exc})"
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows of ``frame`` as JSON-safe dicts (NaN -> None)."""
+    return [{k: (None if isinstance(v, float) and not np.isfinite(v) else v)
+             for k, v in row.items()} for row in frame.to_dict(orient="records")]
 
 
 def trajectory_data(frame: pd.DataFrame, edss: pd.DataFrame, years: Sequence[float],
@@ -352,4 +366,7 @@ def run_outcomes(
         trajectory_summary=traj, published=pubs, published_source=pub_source, level=level,
         conf_type=conf_type, years=years, provenance=prov, timings=timings,
         excluded=len(getattr(endpoints, "excluded", [])),
+        endpoint_summary=endpoints.summary_table(),
+        worsening_classes=endpoints.class_counts(),
+        definition_text=defn.describe() if hasattr(defn, "describe") else "",
     )

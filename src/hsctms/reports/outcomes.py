@@ -130,6 +130,9 @@ class OutcomesReportContext:
     methods: list[str]
     counts: dict[str, str] = field(default_factory=dict)
     citations: list[str] = field(default_factory=list)
+    endpoint_rows: list[SimpleRow] = field(default_factory=list)
+    worsening_classes: str = ""
+    definition_text: str = ""
 
 
 def _published(f: PublishedFigure | None) -> PublishedCell | None:
@@ -239,7 +242,20 @@ def build_context(analysis: OutcomesAnalysis, *, suppress_small_counts: bool = F
     fu = a.followup
     followup = (f"Median follow-up {_num(fu.median.estimate, 1)} years (reverse Kaplan-Meier; "
                 f"IQR {_num(fu.q1, 1)}–{_num(fu.q3, 1)}).")
+    endpoint_rows = [
+        SimpleRow([str(r["label"]), _count(int(r["events"]), sup), _count(int(r["n"]), sup),
+                   _pct(float(r["share"])),
+                   _num(float(r["median_days_to_event"]) / 30.4375, 1)])
+        for r in a.endpoint_summary.to_dict(orient="records")
+    ]
+    wc = a.worsening_classes
+    worsening_classes = (
+        "Confirmed worsening events by class: " + ", ".join(
+            f"{k} {_count(v, sup)}" for k, v in wc.items()) + "." if wc else "")
     return OutcomesReportContext(
+        endpoint_rows=endpoint_rows,
+        worsening_classes=worsening_classes,
+        definition_text=a.definition_text,
         definition_name=a.definition_name,
         level_pct=f"{100 * a.level:g}%",
         conf_type=a.conf_type,
