@@ -20,7 +20,7 @@ from hsctms.datasets import (
     write_demo_bundle,
 )
 from hsctms.datasets.generate import DEFAULT_DATA_DATE, csv_text
-from hsctms.errors import ConfigurationError, NotFoundError
+from hsctms.errors import ConfigurationError, DataValidationError, NotFoundError
 from hsctms.model.cohort import frames_equal
 from hsctms.model.schema import SCHEMA
 
@@ -93,8 +93,14 @@ def test_read_bundle_errors(tmp_path: Path) -> None:
     with pytest.raises(NotFoundError, match=r"bundle\.json"):
         read_bundle(tmp_path)
     write_demo_bundle(tmp_path, 5, seed=1)
-    (tmp_path / "mri.csv").unlink()
-    with pytest.raises(NotFoundError, match=r"mri\.csv"):
+    (tmp_path / "mri.csv").unlink()  # child tables are optional in a bundle
+    assert read_bundle(tmp_path).mri.empty
+    edss = (tmp_path / "edss.csv").read_text(encoding="utf-8").splitlines()
+    cells = edss[1].split(",")
+    cells[2] = "0.5"  # off the EDSS grid: the one validating reader refuses it
+    edss[1] = ",".join(cells)
+    (tmp_path / "edss.csv").write_text("\n".join(edss) + "\n", encoding="utf-8")
+    with pytest.raises(DataValidationError, match="validation error"):
         read_bundle(tmp_path)
 
 
