@@ -157,6 +157,10 @@ class OutcomesAnalysis:
             figs["ph_check"] = self.ph_test.plot(column=col).figure
         for f in figs.values():
             f.set_layout_engine("constrained")
+            if self.provenance.synthetic:
+                from hsctms.plots._style import mark_synthetic
+
+                mark_synthetic(f)
         return figs
 
     def _ph_column(self) -> str | None:

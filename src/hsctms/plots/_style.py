@@ -56,6 +56,14 @@ def new_axes(ax: Axes | None = None, figsize: tuple[float, float] = (6.4, 4.2)) 
     return new
 
 
+def mark_synthetic(fig: FigureBase) -> None:
+    """Label a figure as showing SYNTHETIC data (top-right corner, on every copy of it)."""
+    fig.text(0.995, 0.995, "SYNTHETIC DATA", ha="right", va="top", fontsize=9,
+             fontweight="bold", color="#8a4b00",
+             bbox={"boxstyle": "round,pad=0.25", "facecolor": "#fff3cd",
+                   "edgecolor": "#b07d00"})
+
+
 def save_figure(fig: Figure, path: str | Path) -> Path:
     """Write ``fig`` to ``path``; the suffix (.svg, .png, .pdf) selects the format."""
     path = Path(path)
