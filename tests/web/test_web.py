@@ -28,7 +28,7 @@ def test_single_alembic_head() -> None:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     heads = ScriptDirectory.from_config(cfg).get_heads()
-    assert heads == ["0002_web_users"]
+    assert len(heads) == 1, heads  # one linear history of migrations
 
 
 def test_secret_key_required(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
