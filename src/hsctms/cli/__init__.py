@@ -37,6 +37,7 @@ def _root() -> None:
 COMMAND_MODULES: tuple[str, ...] = (
     "hsctms.cli.version",
     "hsctms.cli.demo",
+    "hsctms.cli.trial",
     "hsctms.cli.data",
     "hsctms.cli.design",
     "hsctms.cli.endpoints",

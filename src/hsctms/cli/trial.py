@@ -1,0 +1,210 @@
+"""``hsctms trial``: concealed randomisation stored in the registry database.
+
+The statistician keeps a trial file (JSON: arms, method, factors, settings) and a secret seed
+file; neither is stored in the database (only the seed's fingerprint is). Sites register
+eligibility; only then can a patient be randomised; every allocation goes to the append-only,
+hash-chained log.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from hsctms.cli._common import console, fail, write_json
+from hsctms.errors import ConfigurationError, HsctmsError
+
+if TYPE_CHECKING:
+    from hsctms.design.randomisation import AllocationStore, Randomiser
+
+trial_app = typer.Typer(
+    help="Concealed randomisation (stratified permuted blocks or minimisation) with an "
+    "append-only allocation log in the registry database.\n\n"
+    "Example: hsctms trial randomise --db registry.sqlite --trial ZEUS --patient P0001 "
+    "--config zeus-trial.json --seed-file secret.txt",
+    no_args_is_help=True,
+)
+
+DB = Annotated[str, typer.Option("--db", help="Registry database URL or SQLite path.")]
+TRIAL = Annotated[str, typer.Option("--trial", help="Trial name, e.g. ZEUS.")]
+
+
+def _read_config(path: Path) -> dict[str, Any]:
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ConfigurationError(
+            f"Cannot read trial file {path}: {exc}.",
+            hint='E.g. {"arms": ["aHSCT", "alemtuzumab"], "method": "permuted_blocks", '
+            '"factors": ["centre", "edss_band"], "block_multiples": [1, 2, 3]}') from exc
+    if not isinstance(config, dict) or "arms" not in config or "factors" not in config:
+        raise ConfigurationError(f"Trial file {path} needs 'arms' and 'factors'.",
+                                 hint="See 'hsctms trial --help' for the format.")
+    return config
+
+
+def _read_seed(path: Path) -> str:
+    try:
+        seed = path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ConfigurationError(f"Cannot read seed file {path}: {exc}.",
+                                 hint="The statistician holds the seed file.") from exc
+    if len(seed) < 16:
+        raise ConfigurationError("The secret seed is too short (at least 16 characters).",
+                                 hint="python -c 'import secrets; print(secrets.token_hex(32))'"
+                                 " > secret.txt")
+    return seed
+
+
+def build_randomiser(config: dict[str, Any], seed: str, store: AllocationStore) -> Randomiser:
+    """The randomiser a trial file describes, writing to ``store``."""
+    from hsctms.design.randomisation import MinimisationRandomiser, PermutedBlockRandomiser
+
+    arms = tuple(str(a) for a in config["arms"])
+    factors = tuple(str(f) for f in config["factors"])
+    method = str(config.get("method", "permuted_blocks"))
+    if method == "permuted_blocks":
+        return PermutedBlockRandomiser(
+            arms, seed, store=store, strata=factors,
+            ratio=tuple(int(r) for r in config.get("ratio", [1] * len(arms))),
+            block_multiples=tuple(int(m) for m in config.get("block_multiples", [1, 2, 3])))
+    if method == "minimisation":
+        return MinimisationRandomiser(
+            arms, seed, store=store, factors=factors,
+            weights=config.get("weights"), imbalance=str(config.get("imbalance", "range")),
+            p_best=float(config.get("p_best", 0.8)),
+            max_imbalance=config.get("max_imbalance"))
+    raise ConfigurationError(f"Unknown randomisation method {method!r}.",
+                             hint="Use 'permuted_blocks' or 'minimisation'.")
+
+
+def _factors(items: list[str]) -> dict[str, str]:
+    out = {}
+    for item in items:
+        if "=" not in item:
+            raise ConfigurationError(f"Factor {item!r} is not NAME=LEVEL.",
+                                     hint="E.g. --factor centre=LON --factor edss_band=0-3.5")
+        k, v = item.split("=", 1)
+        out[k.strip()] = v.strip()
+    return out
+
+
+@trial_app.command("register")
+def register_cmd(
+    db: DB, trial: TRIAL,
+    patient: Annotated[str, typer.Option("--patient", help="Pseudonymous patient id.")],
+    confirmed_by: Annotated[str, typer.Option("--confirmed-by", help="Who confirmed it.")],
+    factor: Annotated[list[str], typer.Option("--factor", help="NAME=LEVEL, repeatable.")],
+    not_eligible: Annotated[bool, typer.Option("--not-eligible",
+                                               help="Record a screening failure.")] = False,
+) -> None:
+    """Register a patient's eligibility (once; append-only).
+
+    Example: hsctms trial register --db registry.sqlite --trial ZEUS --patient P0001
+    --confirmed-by dr.lead --factor centre=LON --factor edss_band=0-3.5
+    """
+    from hsctms.services.randomisation import register_eligibility
+
+    try:
+        register_eligibility(db, trial, patient, confirmed_by=confirmed_by,
+                             factors=_factors(factor), eligible=not not_eligible)
+    except HsctmsError as exc:
+        fail(exc)
+    state = "not eligible" if not_eligible else "eligible"
+    console.print(f"Registered {patient} for {trial} as {state}.", highlight=False)
+
+
+@trial_app.command("randomise")
+def randomise_cmd(
+    db: DB, trial: TRIAL,
+    patient: Annotated[str, typer.Option("--patient", help="Registered patient id.")],
+    config: Annotated[Path, typer.Option("--config", help="Trial file (JSON).")],
+    seed_file: Annotated[Path, typer.Option("--seed-file", help="Statistician's secret.")],
+) -> None:
+    """Randomise a registered, eligible patient and print the allocated arm.
+
+    Example: hsctms trial randomise --db registry.sqlite --trial ZEUS --patient P0001
+    --config zeus-trial.json --seed-file secret.txt
+    """
+    from hsctms.services.randomisation import DatabaseAllocationStore, randomise
+
+    try:
+        rnd = build_randomiser(_read_config(config), _read_seed(seed_file),
+                               DatabaseAllocationStore(db, trial))
+        rec = randomise(db, trial, rnd, patient)
+    except HsctmsError as exc:
+        fail(exc)
+    console.print(f"{patient}: {rec.arm} (allocation {rec.sequence} of {trial})",
+                  highlight=False)
+
+
+@trial_app.command("log")
+def log_cmd(
+    db: DB, trial: TRIAL,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the log as JSON.")
+                        ] = None,
+) -> None:
+    """Show the trial's allocation log and whether its hash chain is intact.
+
+    Example: hsctms trial log --db registry.sqlite --trial ZEUS --json zeus-log.json
+    """
+    from rich.table import Table
+
+    from hsctms.design.randomisation import verify_chain
+    from hsctms.services.randomisation import allocation_table
+
+    try:
+        records = allocation_table(db, trial)
+    except HsctmsError as exc:
+        fail(exc)
+    intact = verify_chain(records)
+    table = Table(title=f"Allocations of {trial}")
+    for col in ("#", "patient", "arm", "factors", "by", "time"):
+        table.add_column(col)
+    for r in records:
+        table.add_row(str(r.sequence), r.patient_id, r.arm,
+                      ", ".join(f"{k}={v}" for k, v in r.factors.items()),
+                      r.eligibility_confirmed_by, r.timestamp)
+    console.print(table)
+    console.print(f"Hash chain {'intact' if intact else 'BROKEN: the log was altered'}.",
+                  highlight=False)
+    if json_out is not None:
+        write_json(json_out, {"trial": trial, "chain_intact": intact,
+                              "allocations": [r.__dict__ for r in records]})
+    if not intact:
+        raise typer.Exit(1)
+
+
+@trial_app.command("replay")
+def replay_cmd(
+    db: DB, trial: TRIAL,
+    config: Annotated[Path, typer.Option("--config", help="Trial file (JSON).")],
+    seed_file: Annotated[Path, typer.Option("--seed-file", help="Statistician's secret.")],
+) -> None:
+    """Statistician's check: re-derive every stored allocation from the seed.
+
+    Example: hsctms trial replay --db registry.sqlite --trial ZEUS --config zeus-trial.json
+    --seed-file secret.txt
+    """
+    from hsctms.design.randomisation import replay
+    from hsctms.services.randomisation import allocation_table
+
+    try:
+        cfg, seed = _read_config(config), _read_seed(seed_file)
+        records = allocation_table(db, trial)
+    except HsctmsError as exc:
+        fail(exc)
+    ok = replay(lambda store: build_randomiser(cfg, seed, store), records)
+    console.print(f"{len(records)} allocations: "
+                  f"{'reproduced exactly from the seed' if ok else 'NOT reproduced'}.",
+                  highlight=False)
+    if not ok:
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``trial`` command group."""
+    app.add_typer(trial_app, name="trial")
