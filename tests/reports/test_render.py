@@ -41,3 +41,23 @@ def test_unknown_template_and_format_are_clear(tmp_path: Path) -> None:
 def test_pdf_is_written(tmp_path: Path) -> None:
     out = write_report(_render(True), tmp_path / "r.pdf")
     assert out.read_bytes()[:5] == b"%PDF-"
+
+
+def test_pdf_of_synthetic_report_has_banner_on_every_page(tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+
+    pdftotext = shutil.which("pdftotext")
+    if pdftotext is None:
+        pytest.skip("pdftotext (poppler-utils, installed by scripts/setup --test) missing")
+    env = environment()
+    long_body = "".join(f"<h2>Section {i}</h2><p>{'text ' * 400}</p>" for i in range(6))
+    tmpl = env.from_string('{% extends "base.html.j2" %}{% block content %}' + long_body
+                           + "{% endblock %}")
+    html = tmpl.render(meta=ReportMeta(title="T", synthetic=True))
+    out = write_report(html, tmp_path / "long.pdf")
+    text = subprocess.run([pdftotext, str(out), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    pages = [p for p in text.split("\f") if p.strip()]
+    assert len(pages) >= 3
+    assert all("SYNTHETIC DATA" in p for p in pages)
