@@ -15,7 +15,7 @@ Dinse-Larson / infinitesimal jackknife for cumulative incidence).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
 import numpy as np
@@ -194,3 +194,30 @@ def sorted_levels(labels: npt.NDArray[np.str_]) -> list[str]:
         return sorted(levels, key=float)
     except ValueError:
         return levels
+
+
+def group_codes(groups: Any, strata: Any, n: int, test: str
+                ) -> tuple[list[str], npt.NDArray[np.int64], npt.NDArray[np.str_]]:
+    """Sorted group levels, each observation's group index and stratum label (one stratum
+    when ``strata`` is None), for the k-sample tests; at least two groups are required."""
+    g = clean_labels(groups, n)
+    levels = sorted_levels(g)
+    if len(levels) < 2:
+        raise EstimationError(f"{test} needs at least two groups.",
+                              hint="Check the grouping variable.")
+    index = {lev: i for i, lev in enumerate(levels)}
+    gi = np.fromiter((index[x] for x in g), dtype=np.int64, count=g.size)
+    st = clean_labels(strata, n, "strata") if strata is not None else np.zeros(n, dtype=str)
+    return levels, gi, st
+
+
+def stack_groups(fits: Mapping[str, Any], table: Callable[[Any], pd.DataFrame]
+                 ) -> pd.DataFrame:
+    """Concatenate ``table(fit)`` over the fits of a stratified result, with a ``group``
+    column first."""
+    parts = []
+    for g, fit in fits.items():
+        df = table(fit)
+        df.insert(0, "group", g)
+        parts.append(df)
+    return pd.concat(parts, ignore_index=True)

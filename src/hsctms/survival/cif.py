@@ -32,6 +32,7 @@ from hsctms.survival._common import (
     list_or_none,
     prob_ci,
     sorted_levels,
+    stack_groups,
     step_at,
 )
 
@@ -257,21 +258,11 @@ class CumulativeIncidenceGroups:
 
     def incidence_at(self, times: Sequence[float], cause: int = 1) -> pd.DataFrame:
         """Long table: one row per group and time."""
-        parts = []
-        for g, fit in self.fits.items():
-            df = fit.incidence_at(times, cause)
-            df.insert(0, "group", g)
-            parts.append(df)
-        return pd.concat(parts, ignore_index=True)
+        return stack_groups(self.fits, lambda fit: fit.incidence_at(times, cause))
 
     def to_frame(self) -> pd.DataFrame:
         """All curves stacked with a ``group`` column."""
-        parts = []
-        for g, fit in self.fits.items():
-            df = fit.to_frame()
-            df.insert(0, "group", g)
-            parts.append(df)
-        return pd.concat(parts, ignore_index=True)
+        return stack_groups(self.fits, lambda fit: fit.to_frame())
 
     @property
     def summary(self) -> str:

@@ -23,7 +23,7 @@ from scipy import stats
 
 from hsctms._provenance import Provenance
 from hsctms.errors import EstimationError
-from hsctms.survival._common import check_times, clean_labels, finite_or_none, sorted_levels
+from hsctms.survival._common import check_times, finite_or_none, group_codes
 
 
 @dataclass(frozen=True)
@@ -170,15 +170,7 @@ def gray_test(
         Optional stratum label per observation (stratified test, as ``cuminc(strata=)``).
     """
     t, e = check_times(time, event, codes=tuple(sorted(set(np.asarray(event).tolist()) | {0})))
-    g = clean_labels(groups, t.size)
-    levels = sorted_levels(g)
-    if len(levels) < 2:
-        raise EstimationError("Gray's test needs at least two groups.",
-                              hint="Check the grouping variable.")
-    index = {lev: i for i, lev in enumerate(levels)}
-    gi = np.fromiter((index[x] for x in g), dtype=np.int64, count=g.size)
-    st = clean_labels(strata, t.size, "strata") if strata is not None else np.zeros(t.size,
-                                                                                      dtype=str)
+    levels, gi, st = group_codes(groups, strata, t.size, "Gray's test")
     ng = len(levels)
     s = np.zeros(ng - 1)
     v = np.zeros((ng - 1, ng - 1))

@@ -35,6 +35,7 @@ from hsctms.survival._common import (
     list_or_none,
     prob_ci,
     sorted_levels,
+    stack_groups,
     step_at,
     z_value,
 )
@@ -359,21 +360,11 @@ class KaplanMeierGroups:
 
     def survival_at(self, times: Sequence[float]) -> pd.DataFrame:
         """Long table: one row per group and time."""
-        parts = []
-        for g, fit in self.fits.items():
-            df = fit.survival_at(times)
-            df.insert(0, "group", g)
-            parts.append(df)
-        return pd.concat(parts, ignore_index=True)
+        return stack_groups(self.fits, lambda fit: fit.survival_at(times))
 
     def to_frame(self) -> pd.DataFrame:
         """All curves stacked with a ``group`` column."""
-        parts = []
-        for g, fit in self.fits.items():
-            df = fit.to_frame()
-            df.insert(0, "group", g)
-            parts.append(df)
-        return pd.concat(parts, ignore_index=True)
+        return stack_groups(self.fits, lambda fit: fit.to_frame())
 
     @property
     def summary(self) -> str:

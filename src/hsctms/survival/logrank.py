@@ -17,8 +17,7 @@ import pandas as pd
 from scipy import stats
 
 from hsctms._provenance import Provenance
-from hsctms.errors import EstimationError
-from hsctms.survival._common import check_times, clean_labels, finite_or_none, sorted_levels
+from hsctms.survival._common import check_times, finite_or_none, group_codes
 
 
 @dataclass(frozen=True)
@@ -103,15 +102,7 @@ def logrank_test(
 ) -> LogRankTest:
     """Log-rank test of equal survival across ``groups`` (stratified by ``strata`` if given)."""
     t, e = check_times(time, event)
-    g = clean_labels(groups, t.size)
-    levels = sorted_levels(g)
-    if len(levels) < 2:
-        raise EstimationError("The log-rank test needs at least two groups.",
-                              hint="Check the grouping variable.")
-    index = {lev: i for i, lev in enumerate(levels)}
-    gi = np.fromiter((index[x] for x in g), dtype=np.int64, count=g.size)
-    st = clean_labels(strata, t.size, "strata") if strata is not None else np.zeros(t.size,
-                                                                                      dtype=str)
+    levels, gi, st = group_codes(groups, strata, t.size, 'The log-rank test')
     ng = len(levels)
     obs = np.zeros(ng)
     exp = np.zeros(ng)
