@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 from rich.console import Console
 
-from hsctms.errors import HsctmsError
+from hsctms.errors import ConfigurationError, HsctmsError
+
+if TYPE_CHECKING:
+    from hsctms.model import Cohort
 
 console = Console()
 err_console = Console(stderr=True)
@@ -37,3 +40,22 @@ def write_json(path: Path, payload: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(payload, indent=2, default=str, allow_nan=False) + "\n",
                     encoding="utf-8")
+
+
+def load_cohort_source(db: str | None, data: Path | None, *, command: str) -> Cohort:
+    """The cohort of ``--db URL`` (registry) or ``--data DIR`` (CSV bundle, strictly validated).
+
+    Exactly one must be given; a bundle with validation errors is refused with a hint.
+    """
+    if (db is None) == (data is None):
+        raise ConfigurationError(
+            "Give exactly one of --db URL and --data DIR.",
+            hint=f"E.g. hsctms {command} --data demo-bundle ...")
+    if db is not None:
+        from hsctms.db import load_cohort
+
+        return load_cohort(db)
+    from hsctms.io import load_bundle
+
+    assert data is not None
+    return load_bundle(data)

@@ -4,36 +4,12 @@ registry, as HTML or PDF, with optional JSON of every number and the figures as 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
-from hsctms.cli._common import console, fail, write_json
+from hsctms.cli._common import console, fail, load_cohort_source, write_json
 from hsctms.errors import ConfigurationError, HsctmsError
-
-if TYPE_CHECKING:
-    from hsctms.model import Cohort
-
-
-def _load(db: str | None, data: Path | None) -> Cohort:
-    if (db is None) == (data is None):
-        raise ConfigurationError("Give exactly one of --db URL and --data DIR.",
-                                 hint="E.g. hsctms analyse --data demo-bundle --out report.html")
-    if data is not None:
-        from hsctms.io.bundle import read_bundle
-
-        cohort, report = read_bundle(data)
-        if not report.ok:
-            from hsctms.errors import DataValidationError
-
-            raise DataValidationError(
-                f"Bundle {str(data)!r} has {len(report.errors)} validation error(s).",
-                report=report, hint=f"Run 'hsctms validate {data}' to list them.")
-        return cohort
-    from hsctms.db import load_cohort
-
-    assert db is not None
-    return load_cohort(db)
 
 
 def _years(text: str) -> tuple[float, ...]:
@@ -101,7 +77,7 @@ def register(app: typer.Typer) -> None:
             with Progress(SpinnerColumn(), TextColumn("{task.description}"),
                           TimeElapsedColumn(), console=console, transient=True) as bar:
                 task = bar.add_task("Loading registry", total=None)
-                cohort = _load(db, data)
+                cohort = load_cohort_source(db, data, command="analyse")
 
                 def progress(stage: str) -> None:
                     bar.update(task, description=f"{stage} ({cohort.n_patients} patients)")

@@ -3,36 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
-from hsctms.cli._common import console, fail, write_json
-from hsctms.errors import ConfigurationError, HsctmsError
-
-if TYPE_CHECKING:
-    from hsctms.model import Cohort
-
-
-def _load(db: str | None, data: Path | None) -> Cohort:
-    if (db is None) == (data is None):
-        raise ConfigurationError("Give exactly one of --db URL and --data DIR.",
-                                 hint="E.g. hsctms endpoints --data demo-bundle --out e.csv")
-    if data is not None:
-        from hsctms.io.bundle import read_bundle
-
-        cohort, report = read_bundle(data)
-        if not report.ok:
-            from hsctms.errors import DataValidationError
-
-            raise DataValidationError(
-                f"Bundle {str(data)!r} has {len(report.errors)} validation error(s).",
-                report=report, hint=f"Run 'hsctms validate {data}' to list them.")
-        return cohort
-    from hsctms.db import load_cohort
-
-    assert db is not None
-    return load_cohort(db)
+from hsctms.cli._common import console, fail, load_cohort_source, write_json
+from hsctms.errors import HsctmsError
 
 
 def register(app: typer.Typer) -> None:
@@ -71,7 +47,7 @@ def register(app: typer.Typer) -> None:
                 task = bar.add_task("Reading definition", total=3)
                 d = get_definition(definition)
                 bar.update(task, description="Loading registry", advance=1)
-                cohort = _load(db, data)
+                cohort = load_cohort_source(db, data, command="endpoints")
                 bar.update(task, description=f"Deriving endpoints ({cohort.n_patients} "
                            "patients)", advance=1)
                 res = derive(cohort, d)
