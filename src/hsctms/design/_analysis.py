@@ -13,6 +13,8 @@ power; ``reject_any`` (two-sided: either tail) for the type I error.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from scipy import stats
 
@@ -143,3 +145,24 @@ def analyse_survival(time: np.ndarray, event: np.ndarray, group: np.ndarray, *,
     benefit, any_ = _decide(z, alpha, sided)
     return {"reject_benefit": benefit, "reject_any": any_, "estimate": beta, "z": z,
             "events": d.sum(axis=1)}
+
+
+def analyse_arms(sc: Any, a1: dict[str, Any], a2: dict[str, Any], n_trials: int,
+                 tie_rng: np.random.Generator | None = None) -> dict[str, np.ndarray]:
+    """Analyse simulated arms (dicts of per-trial outcome arrays) with the scenario's
+    endpoint: proportions, negative-binomial rates or log-rank/Cox. ``tie_rng`` adds a
+    deterministic jitter below 1e-6 days to break exact ties (visit-day resolution) before
+    the survival analysis."""
+    if sc.endpoint == "proportion":
+        return analyse_proportions(a1["y"], a2["y"], margin=sc.null, alpha=sc.alpha,
+                                   sided=sc.sided, method=sc.method)
+    if sc.endpoint == "counts":
+        return analyse_rates(a1["count"], a1["exposure"], a2["count"], a2["exposure"],
+                             rr0=sc.null, alpha=sc.alpha, sided=sc.sided)
+    time_ = np.concatenate([a1["time"], a2["time"]], axis=1)
+    event = np.concatenate([a1["event"], a2["event"]], axis=1)
+    group = np.concatenate([np.ones((n_trials, sc.n_treatment)),
+                            np.zeros((n_trials, sc.n_control))], axis=1)
+    if tie_rng is not None:
+        time_ = time_ + tie_rng.uniform(0.0, 1e-6, time_.shape)
+    return analyse_survival(time_, event, group, hr0=sc.null, alpha=sc.alpha, sided=sc.sided)

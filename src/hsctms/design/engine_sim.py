@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from hsctms.design._analysis import analyse_proportions, analyse_rates, analyse_survival
+from hsctms.design._analysis import analyse_arms
 from hsctms.errors import DesignError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -117,19 +117,8 @@ def simulate_chunk_engine(sc: Scenario, n_trials: int, rng: np.random.Generator
                           hint="Use definition=None (latent-process path) to model crossover.")
     a1 = _arm_outcomes(sc, sc.treatment_arm, sc.n_treatment, n_trials, rng, "T")
     a2 = _arm_outcomes(sc, sc.control_arm, sc.n_control, n_trials, rng, "C")
-    if sc.endpoint == "proportion":
-        return analyse_proportions(a1["y"], a2["y"], margin=sc.null, alpha=sc.alpha,
-                                   sided=sc.sided, method=sc.method)
-    if sc.endpoint == "counts":
-        return analyse_rates(a1["count"], a1["exposure"], a2["count"], a2["exposure"],
-                             rr0=sc.null, alpha=sc.alpha, sided=sc.sided)
-    time_ = np.concatenate([a1["time"], a2["time"]], axis=1)
-    event = np.concatenate([a1["event"], a2["event"]], axis=1)
-    group = np.concatenate([np.ones((n_trials, sc.n_treatment)),
-                            np.zeros((n_trials, sc.n_control))], axis=1)
-    # break exact ties (visit-day resolution) deterministically for the no-ties analysis
-    time_ = time_ + rng.uniform(0.0, 1e-6, time_.shape)
-    return analyse_survival(time_, event, group, hr0=sc.null, alpha=sc.alpha, sided=sc.sided)
+    # exact ties (visit-day resolution) are broken deterministically for the survival analysis
+    return analyse_arms(sc, a1, a2, n_trials, tie_rng=rng)
 
 
 def engine_success_probability(sc: Scenario, arm: Any, n: int = 10_000, seed: int = 12345

@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from hsctms._provenance import Provenance
-from hsctms.design._analysis import analyse_proportions, analyse_rates, analyse_survival
+from hsctms.design._analysis import analyse_arms
 from hsctms.design._base import jsonable
 from hsctms.errors import DesignError
 
@@ -423,17 +423,7 @@ def _arm_survival(sc: Scenario, treated: bool, prm: dict[str, Any], size: tuple[
 def _simulate_chunk(sc: Scenario, n_trials: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
     a1 = _simulate_arm(sc, True, sc.n_treatment, n_trials, rng)
     a2 = _simulate_arm(sc, False, sc.n_control, n_trials, rng)
-    if sc.endpoint == "proportion":
-        return analyse_proportions(a1["y"], a2["y"], margin=sc.null, alpha=sc.alpha,
-                                   sided=sc.sided, method=sc.method)
-    if sc.endpoint == "counts":
-        return analyse_rates(a1["count"], a1["exposure"], a2["count"], a2["exposure"],
-                             rr0=sc.null, alpha=sc.alpha, sided=sc.sided)
-    time_ = np.concatenate([a1["time"], a2["time"]], axis=1)
-    event = np.concatenate([a1["event"], a2["event"]], axis=1)
-    group = np.concatenate([np.ones((n_trials, sc.n_treatment)),
-                            np.zeros((n_trials, sc.n_control))], axis=1)
-    return analyse_survival(time_, event, group, hr0=sc.null, alpha=sc.alpha, sided=sc.sided)
+    return analyse_arms(sc, a1, a2, n_trials)
 
 
 def _run(sc: Scenario, n_trials: int, rng: np.random.Generator, chunk: int
