@@ -7,8 +7,31 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 REPO = Path(__file__).resolve().parents[1]
+
+# -- Hypothesis profiles -------------------------------------------------------------------------
+# ``ci``   what scripts/test runs: no example database, no deadline; scripts/test also passes a
+#          fixed ``--hypothesis-seed`` (HSCTMS_HYPOTHESIS_SEED, default 20261202), so CI is
+#          deterministic without pinning any single test.
+# ``fuzz`` what ``scripts/test --fuzz MINUTES`` runs: random seeds round after round, failures
+#          kept in the local example database (.hypothesis/) and reported with their seed; each
+#          failure found is then added to its test as an ``@example``.
+# ``dev``  the default for a plain ``pytest`` run: random seeds, local example database.
+# A test's own ``@settings(max_examples=...)`` sets how many examples one round checks.
+settings.register_profile("ci", database=None, deadline=None, print_blob=True)
+settings.register_profile("fuzz", deadline=None, print_blob=True)
+settings.register_profile("dev", deadline=None, print_blob=True)
+settings.load_profile(os.environ.get("HSCTMS_HYPOTHESIS_PROFILE", "dev"))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every Hypothesis test ``property`` (``-m property`` selects them for fuzzing)."""
+    for item in items:
+        func = getattr(item, "function", None)
+        if getattr(func, "is_hypothesis_test", False):
+            item.add_marker(pytest.mark.property)
 
 
 @pytest.fixture
