@@ -85,6 +85,21 @@ CASES: list[tuple[str, dict[str, str | bytes | None], str, int | None, str | Non
     ("value-range", {"edss.csv": H_EDSS + "P1,2015-01-10,3.5,7\n"},
      "edss.csv", 2, "fs_pyramidal"),
     ("value-range", {"edss.csv": H_EDSS + "P1,1899-12-31,3.5,\n"}, "edss.csv", 2, "date"),
+    ("value-unparseable", {"edss.csv": H_EDSS + "P1,2015-01-10,1e-10,\n"}, "edss.csv", 2, "edss"),
+    ("value-unparseable", {"edss.csv": H_EDSS + "P1,2015-01-10,3.50000001,\n"}, "edss.csv", 2,
+     "edss"),
+    ("value-unparseable", {"edss.csv": H_EDSS + "P1,2015-01-10,+3,\n"}, "edss.csv", 2, "edss"),
+    ("value-unparseable", {"edss.csv": H_EDSS + "P1,2015-01-10,３.５,\n"}, "edss.csv", 2,
+     "edss"),
+    ("value-unparseable", {"patients.csv": H_PAT + "P1,C01,F,١٩٨٠,,,RRMS\n" + P2},
+     "patients.csv", 2, "birth_year"),
+    ("value-range", {"mri.csv": "patient_id,date,new_t2,gd_lesions\n"
+                     "P1,2015-02-01,123456789012345,0\n"}, "mri.csv", 2, "new_t2"),
+    ("value-text-invalid", {"deaths.csv": "patient_id,date,cause,transplant_related\n"
+                            "P2,2018-01-10,Sep\x00sis,no\n"}, "deaths.csv", 2, "cause"),
+    ("value-text-invalid", {"adverse_events.csv": "patient_id,onset_date,term,grade,relation\n"
+                            f"P1,2015-03-15,{'x' * 501},3,definite\n"},
+     "adverse_events.csv", 2, "term"),
     ("edss-off-grid", {"edss.csv": H_EDSS + E_OK + "P1,2016-03-10,0.5,\n"}, "edss.csv", 3,
      "edss"),
     ("edss-off-grid", {"edss.csv": H_EDSS + E_OK + "P1,2016-03-10,3.25,\n"}, "edss.csv", 3,

@@ -4,7 +4,8 @@ Public API
 ----------
 :func:`read_bundle`, :func:`load_bundle`, :func:`validate_bundle`, :func:`write_bundle`,
 :func:`validate_cohort`, :func:`validate_record`, :class:`ValidationReport`, :class:`Issue`,
-:data:`RULES`.
+:data:`RULES`; :func:`csv_text`, :func:`write_csv` and :func:`neutralise_formula` for CSV
+exports (the latter two for files a spreadsheet will open).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from hsctms.io.bundle import (
     write_bundle,
     write_manifest,
 )
+from hsctms.io.csvtext import csv_text, neutralise_formula, write_csv
 from hsctms.io.rules import RULES, Rule
 from hsctms.io.validate import ValidationContext, validate_record
 
@@ -32,12 +34,15 @@ __all__ = [
     "ValidationContext",
     "ValidationReport",
     "bundle_checksum",
+    "csv_text",
     "load_bundle",
+    "neutralise_formula",
     "read_bundle",
     "read_manifest",
     "validate_bundle",
     "validate_cohort",
     "validate_record",
     "write_bundle",
+    "write_csv",
     "write_manifest",
 ]

@@ -25,10 +25,21 @@ from hsctms.io._issues import Issue, make_issue
 from hsctms.model.scales import is_valid_edss
 from hsctms.model.schema import ColumnSpec, TableSpec
 
+# Patterns use [0-9], never \d: \d also matches non-ASCII digits such as "١٩٨٠" or "３".
 ID_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._:/\-]{0,63}"
-DATE_PATTERN = r"\d{4}-\d{2}-\d{2}"
-INT_PATTERN = r"[+-]?\d{1,15}"
-FLOAT_PATTERN = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d{1,3})?"
+DATE_PATTERN = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+INT_PATTERN = r"[+-]?[0-9]{1,15}"
+FLOAT_PATTERN = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?"
+#: EDSS scores are written as plain decimals: "0", "3", "3.5", "3.50", "10.0" (at most three
+#: decimals, no sign, exponent or spaces); the grid check then refuses e.g. "0.5" or "3.25".
+EDSS_PATTERN = r"[0-9]{1,2}(?:\.[0-9]{1,3})?"
+#: Whole numbers are stored as 32-bit integers on every database engine.
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1
+#: Longest text value (characters): keeps natural keys within PostgreSQL's index row limit.
+TEXT_MAX_LENGTH = 500
+#: C0 control characters other than tab, line feed and carriage return (NUL cannot be stored in
+#: PostgreSQL text; the others are invisible and never meant).
+CONTROL_PATTERN = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
 _TRUE = ("yes", "true", "1")
 _FALSE = ("no", "false", "0")
 DATE_MIN = pd.Timestamp("1900-01-01")
@@ -38,7 +49,7 @@ _EXPECTED = {
     "date": "an ISO date YYYY-MM-DD that exists",
     "int": "a whole number",
     "float": "a number with '.' as decimal mark",
-    "edss": "an EDSS score with '.' as decimal mark (e.g. 3.5)",
+    "edss": "an EDSS score written as a plain decimal with '.' as decimal mark (e.g. 3.5)",
     "bool": "yes or no",
 }
 
@@ -228,6 +239,15 @@ def _fullmatch(raw: pd.Series, pattern: str) -> npt.NDArray[np.bool_]:
     return np.array(raw.str.fullmatch(pattern).fillna(False), dtype=bool)
 
 
+def numeric_bounds(col: ColumnSpec) -> tuple[float, float]:
+    """The range a number column accepts: its schema bounds, within 32 bits for whole numbers."""
+    lo = -np.inf if col.minimum is None else float(col.minimum)
+    hi = np.inf if col.maximum is None else float(col.maximum)
+    if col.type == "int":
+        lo, hi = max(lo, float(INT_MIN)), min(hi, float(INT_MAX))
+    return lo, hi
+
+
 def parse_column(col: ColumnSpec, raw: pd.Series) -> Parsed:
     """Parse one string column to its canonical dtype.
 
@@ -243,6 +263,10 @@ def parse_column(col: ColumnSpec, raw: pd.Series) -> Parsed:
     kind = col.type
     if kind in ("id", "str", "category"):
         values = raw.astype("string").where(~blank, pd.NA)
+        if kind == "str":
+            masks["value-text-invalid"] = ~blank & (
+                np.asarray(raw.str.contains(CONTROL_PATTERN, regex=True), dtype=bool)
+                | np.asarray(raw.str.len() > TEXT_MAX_LENGTH, dtype=bool))
         if kind == "id":
             masks["value-invalid-id"] = ~blank & ~_fullmatch(raw, ID_PATTERN)
         elif kind == "category" and col.choices:
@@ -271,15 +295,14 @@ def parse_column(col: ColumnSpec, raw: pd.Series) -> Parsed:
         arr[~true & ~false] = pd.NA
         return Parsed(pd.Series(arr, index=raw.index), masks)
     # numbers
-    pattern = INT_PATTERN if kind == "int" else FLOAT_PATTERN
+    pattern = {"int": INT_PATTERN, "edss": EDSS_PATTERN}.get(kind, FLOAT_PATTERN)
     ok = _fullmatch(raw, pattern)
     numbers = _to_float(raw, ok)
     ok = ok & np.isfinite(numbers)
     masks["value-unparseable"] = ~blank & ~ok
     valid = ok.copy()
-    if col.minimum is not None or col.maximum is not None:
-        lo = -np.inf if col.minimum is None else col.minimum
-        hi = np.inf if col.maximum is None else col.maximum
+    lo, hi = numeric_bounds(col)
+    if np.isfinite(lo) or np.isfinite(hi):
         with np.errstate(invalid="ignore"):
             rng = ok & ((numbers < lo) | (numbers > hi))
         masks["value-range"] = rng
@@ -296,18 +319,29 @@ def parse_column(col: ColumnSpec, raw: pd.Series) -> Parsed:
                             dtype="float64"), masks)
 
 
+def _unparseable_hint(col: ColumnSpec, value: str) -> str:
+    """What to change in a cell that is not of its column's type ("" when nothing specific)."""
+    if col.type in ("float", "edss") and re.fullmatch(r"[+-]?[0-9]+,[0-9]+", value):
+        return " (use '.' as decimal mark)"
+    if value != value.strip():
+        return " (remove the spaces around the value)"
+    if not value.isascii():
+        return " (use the digits 0-9)"
+    if col.type == "edss" and re.fullmatch(r"[+-]?[0-9.]+(?:[eE][+-]?[0-9]+)?", value):
+        return " (write the score without sign or exponent, at most 3 decimals)"
+    if col.type == "date" and re.fullmatch(r"[0-9]{1,2}[/.][0-9]{1,2}[/.][0-9]{2,4}", value):
+        return " (dates must be YYYY-MM-DD)"
+    return ""
+
+
 def describe_failure(col: ColumnSpec, rule_id: str, value: str) -> str:
     """Human message for one failing cell."""
     shown = repr(value)
     if rule_id == "value-missing":
         return f"{col.name} is required but blank."
     if rule_id == "value-unparseable":
-        extra = ""
-        if col.type in ("float", "edss") and re.fullmatch(r"[+-]?\d+,\d+", value):
-            extra = " (use '.' as decimal mark)"
-        elif col.type == "date" and re.fullmatch(r"\d{1,2}[/.]\d{1,2}[/.]\d{2,4}", value):
-            extra = " (dates must be YYYY-MM-DD)"
-        return f"{col.name} {shown} is not {_EXPECTED.get(col.type, col.type)}{extra}."
+        return (f"{col.name} {shown} is not {_EXPECTED.get(col.type, col.type)}"
+                f"{_unparseable_hint(col, value)}.")
     if rule_id == "value-invalid-id":
         return (f"{col.name} {shown} is not a valid identifier (1-64 letters, digits, "
                 ". _ : / -; no spaces).")
@@ -316,12 +350,20 @@ def describe_failure(col: ColumnSpec, rule_id: str, value: str) -> str:
     if rule_id == "value-range":
         if col.type == "date":
             return f"{col.name} {shown} is outside 1900-01-01..2200-12-31."
+        lo, hi = numeric_bounds(col)
         bounds = []
-        if col.minimum is not None:
-            bounds.append(f">= {col.minimum:g}")
-        if col.maximum is not None:
-            bounds.append(f"<= {col.maximum:g}")
+        if np.isfinite(lo):
+            bounds.append(f">= {lo:g}" if col.type != "int" else f">= {int(lo)}")
+        if np.isfinite(hi):
+            bounds.append(f"<= {hi:g}" if col.type != "int" else f"<= {int(hi)}")
         return f"{col.name} {shown} is out of range (must be {' and '.join(bounds)})."
+    if rule_id == "value-text-invalid":
+        if len(value) > TEXT_MAX_LENGTH:
+            return (f"{col.name} has {len(value)} characters; at most {TEXT_MAX_LENGTH} are "
+                    "allowed (keep long notes outside the registry).")
+        bad = sorted({f"U+{ord(c):04X}" for c in re.findall(CONTROL_PATTERN, value)})
+        return (f"{col.name} contains the control character(s) {', '.join(bad)} "
+                "(e.g. NUL), which cannot be stored; remove them.")
     if rule_id == "edss-off-grid":
         return (f"EDSS {shown} is not a valid score (0, 1.0-9.5 in steps of 0.5, or 10; "
                 "0.5 is not valid).")

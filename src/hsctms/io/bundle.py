@@ -32,6 +32,7 @@ import pandas as pd
 from hsctms.errors import ConfigurationError, DataValidationError
 from hsctms.io._issues import Issue, ValidationReport, make_issue
 from hsctms.io._parse import LINE, RawTable, read_raw
+from hsctms.io.csvtext import write_csv
 from hsctms.io.validate import ValidationContext, check_tables, parse_table
 from hsctms.model.cohort import Cohort, conform, empty_table
 from hsctms.model.regimens import RegimenMap, default_regimen_map
@@ -290,7 +291,7 @@ def write_bundle(cohort: Cohort, path: str | Path, *, generator: dict[str, Any] 
     directory.mkdir(parents=True, exist_ok=True)
     for name, spec in SCHEMA.items():
         text = format_table(spec, cohort.table(name))
-        text.to_csv(directory / spec.filename, index=False, lineterminator="\n")
+        write_csv(text, directory / spec.filename)
     stamp = created or _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat()
     write_manifest(directory, Manifest(cohort.synthetic, cohort.data_date, generator, stamp))
     return directory

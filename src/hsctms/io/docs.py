@@ -14,7 +14,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from hsctms.io._parse import ID_PATTERN
+from hsctms.io._parse import ID_PATTERN, TEXT_MAX_LENGTH
 from hsctms.io.bundle import FORMAT, FORMAT_VERSION
 from hsctms.io.rules import RULES, SEVERITIES
 from hsctms.model.scales import EDSS_VALUES
@@ -75,20 +75,47 @@ def render_data_format() -> str:
         "not parse exactly is an error naming the file, line and column.",
         "- Dates: ISO `YYYY-MM-DD` that exist (`2023-02-30` and `01/02/2020` are errors), "
         "between 1900-01-01 and 2200-12-31.",
-        "- Numbers: `.` as decimal mark (`2.5`, never `2,5`), optional exponent (`1e-3`); "
-        "whole-number columns take no decimals (`2`, not `2.0`). No spaces around values.",
+        "- Numbers: ASCII digits `0-9` (not `３` or `١٩٨٠`), `.` as decimal mark (`2.5`, "
+        "never `2,5`), optional sign and exponent (`1e-3`); whole-number columns take no "
+        "decimals (`2`, not `2.0`) and must fit 32 bits (-2147483648 to 2147483647). No "
+        "spaces around values.",
+        "- EDSS scores: a plain decimal with at most three decimals and no sign, exponent or "
+        "spaces: `0`, `3`, `3.5`, `3.50`, `10.0` are accepted; `1e-10`, `+3`, ` 3.5 `, "
+        "`3,5` and `3.50000001` are refused (value-unparseable), and so is any value off "
+        "the Kurtzke grid such as `0.5` or `3.25` (edss-off-grid). Nothing is rounded.",
+        f"- Text: at most {TEXT_MAX_LENGTH} characters, no control characters other than tab, "
+        "line feed and carriage return (NUL cannot be stored in PostgreSQL); everything else, "
+        "including leading and trailing spaces, quotes, line breaks and characters outside "
+        "the Basic Multilingual Plane, is stored exactly as written.",
         "- Booleans: `yes` / `no` (also `true`/`false`/`1`/`0`, any case, on input; written "
         "as `yes`/`no`).",
         f"- Identifiers: 1-64 characters matching `{ID_PATTERN}` (letters, digits, "
         "`. _ : / -`, starting with a letter or digit). Patient identifiers are "
         "pseudonyms: never a name, date of birth or hospital number.",
         "- Codes (e.g. phenotype, sex) are case-sensitive.",
+        "- An empty text value is the same as a missing one (a blank cell).",
         "- Row numbers in validation reports are line numbers in the file (the header is "
         "line 1; a quoted value spanning lines is counted where its row starts).",
         "- Columns that are not part of the format are reported as a warning and ignored "
         "(never stored). Optional columns may be left out of the header; when importing, a "
         "left-out column is *not provided* (stored values are kept), whereas a blank cell "
         "means missing.",
+        "",
+        "## What round-trips exactly",
+        "",
+        "A bundle written by `hsctms.io.write_bundle` or `hsctms export` and read back (or "
+        "imported and exported again) gives the same values: text byte for byte (values "
+        "holding a comma, quote, line feed or carriage return are quoted; nothing is "
+        "trimmed), dates as `YYYY-MM-DD`, numbers as the shortest decimal that reads back "
+        "to the same 64-bit float (`repr`), booleans as `yes`/`no`. What is *not* kept: "
+        "the spelling of the input (`3.50` is written `3.5`, `true` is written `yes`, a BOM "
+        "or CRLF line endings are not written back), the order of columns and rows "
+        "(columns are written in schema order; row order is not part of the data), columns "
+        "that are not part of the format (never stored), and the difference between an "
+        "empty text and a blank cell (both are missing). Exports meant for a spreadsheet "
+        "(`hsctms.io.write_csv(..., neutralise_formulas=True)`) prefix `'` to text that "
+        "begins with `=`, `+`, `-`, `@`, a tab or a carriage return so that a spreadsheet "
+        "does not run it as a formula; such files are for reading, not for re-import.",
         "",
         "## Manifest `bundle.json`",
         "",

@@ -29,6 +29,7 @@ from pathlib import Path
 import pandas as pd
 
 from hsctms.errors import DataValidationError
+from hsctms.io.csvtext import write_csv
 from hsctms.model.cohort import Cohort
 from hsctms.model.schema import SCHEMA, ColumnSpec, TableSpec
 
@@ -188,8 +189,8 @@ def write_redcap(cohort: Cohort, out_dir: str | Path) -> tuple[Path, Path]:
     out.mkdir(parents=True, exist_ok=True)
     records = out / "records.csv"
     dictionary = out / "data_dictionary.csv"
-    to_redcap_flat(cohort).to_csv(records, index=False, quoting=csv.QUOTE_MINIMAL)
-    data_dictionary().to_csv(dictionary, index=False)
+    write_csv(to_redcap_flat(cohort), records)
+    write_csv(data_dictionary(), dictionary)
     return records, dictionary
 
 
@@ -214,7 +215,17 @@ def redcap_flat_to_tables(source: str | Path | bytes) -> dict[str, pd.DataFrame]
         or has a data access group that contradicts the ``centre`` field.
     """
     text = _read_text(source)
-    flat = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    if not text.strip():
+        raise DataValidationError("The REDCap file is empty.",
+                                  hint="Export the records as 'CSV (raw data)'.")
+    try:
+        flat = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, csv.Error) as exc:
+        raise DataValidationError(
+            f"The REDCap file is not a readable CSV: {str(exc).strip()}",
+            hint="Export the records from REDCap as 'CSV (raw data)' without editing them in "
+                 "a spreadsheet; values with commas or line breaks must be quoted.",
+        ) from exc
     missing = [c for c in (RECORD_ID, REPEAT_INSTRUMENT, REPEAT_INSTANCE) if c not in flat]
     if missing:
         raise DataValidationError(
@@ -278,5 +289,5 @@ def redcap_to_bundle(source: str | Path | bytes, out_dir: str | Path) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     for table, frame in redcap_flat_to_tables(source).items():
         if table == "patients" or len(frame):
-            frame.to_csv(out / SCHEMA[table].filename, index=False)
+            write_csv(frame, out / SCHEMA[table].filename)
     return out

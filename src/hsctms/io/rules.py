@@ -82,16 +82,22 @@ _RULE_LIST: tuple[Rule, ...] = (
     Rule("value-unparseable", "error", "value", "Value not of the column's type",
          "The text cannot be read as the column's type: dates must be ISO YYYY-MM-DD and "
          "exist (2023-02-30 does not), numbers use '.' as decimal mark (2.5, not 2,5), whole "
-         "numbers have no decimals, booleans are yes/no (true/false/1/0 accepted). Nothing is "
-         "guessed or converted."),
+         "numbers have no decimals, booleans are yes/no (true/false/1/0 accepted). Digits are "
+         "ASCII 0-9; EDSS scores are plain decimals (3.5; no sign, exponent, spaces or more "
+         "than 3 decimals). Nothing is guessed, trimmed or converted."),
     Rule("value-invalid-id", "error", "value", "Invalid identifier",
          "Identifiers are 1-64 characters: letters, digits and . _ : / - (starting with a "
          "letter or digit), no spaces."),
     Rule("value-category", "error", "value", "Value not allowed",
          "The value is not one of the column's allowed codes (case-sensitive)."),
     Rule("value-range", "error", "value", "Value out of range",
-         "A number below the column's minimum or above its maximum (e.g. CTCAE grade 6), or a "
-         "date outside 1900-2200."),
+         "A number below the column's minimum or above its maximum (e.g. CTCAE grade 6), a "
+         "whole number outside the 32-bit range every database stores, or a date outside "
+         "1900-2200."),
+    Rule("value-text-invalid", "error", "value", "Text that cannot be stored",
+         "A text value longer than 500 characters, or containing a control character other "
+         "than tab, line feed and carriage return (e.g. NUL, which PostgreSQL cannot store). "
+         "The same limit applies on every database engine; nothing is trimmed or removed."),
     Rule("edss-off-grid", "error", "value", "EDSS not on the Kurtzke grid",
          "Valid EDSS scores are 0, 1.0 to 9.5 in steps of 0.5, and 10. 0.5 is not a valid "
          "score."),
