@@ -29,6 +29,12 @@ def _print_report(report: object) -> None:
     from hsctms.io import ValidationReport
 
     assert isinstance(report, ValidationReport)
+    if not console.is_terminal:
+        # logs, pipes and files: one plain line per issue, never a wrapped table
+        for issue in report.issues:
+            console.print(issue.to_line(), markup=False, highlight=False, soft_wrap=True)
+        console.print(report.summary, markup=False, highlight=False, soft_wrap=True)
+        return
     if report.issues:
         table = Table(title="Validation issues", show_lines=False)
         for col in ("rule", "severity", "file", "row", "field", "message"):

@@ -50,6 +50,22 @@ class Issue:
         return {"rule": self.rule, "severity": self.severity, "file": self.file,
                 "row": self.row, "field": self.field, "message": self.message}
 
+    def to_line(self) -> str:
+        """One plain line: ``severity rule file:line field: message`` (for logs and pipes).
+
+        Line breaks inside the message are shown as spaces, so one issue is always one line.
+
+        Examples
+        --------
+        >>> Issue("edss-off-grid", "error", "edss.csv", 3, "edss", "EDSS '0.5' is not valid.")\
+        ...     .to_line()
+        "error edss-off-grid edss.csv:3 edss: EDSS '0.5' is not valid."
+        """
+        where = self.file if self.row is None else f"{self.file}:{self.row}"
+        field = f" {self.field}" if self.field else ""
+        message = " ".join(self.message.split())
+        return f"{self.severity} {self.rule} {where}{field}: {message}"
+
     def sort_key(self) -> tuple[int, str, int, int, int, str, str]:
         """Stable report order: file (schema order), line, field, severity, rule, message."""
         return (
