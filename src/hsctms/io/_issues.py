@@ -57,9 +57,9 @@ class Issue:
 
         Examples
         --------
-        >>> Issue("edss-off-grid", "error", "edss.csv", 3, "edss", "EDSS '0.5' is not valid.")\
-        ...     .to_line()
-        "error edss-off-grid edss.csv:3 edss: EDSS '0.5' is not valid."
+        >>> issue = Issue("edss-off-grid", "error", "edss.csv", 3, "edss", "EDSS '0.5' is bad.")
+        >>> issue.to_line()
+        "error edss-off-grid edss.csv:3 edss: EDSS '0.5' is bad."
         """
         where = self.file if self.row is None else f"{self.file}:{self.row}"
         field = f" {self.field}" if self.field else ""
