@@ -5,7 +5,12 @@ Definition (applied to every export a role without ``export_identifiable`` recei
 1. **Free text is dropped**: ``deaths.cause`` and ``transplants.mobilisation`` (recorded as
    free text); ``transplants.conditioning`` (free text) is replaced by its EBMT intensity
    class (``low`` / ``intermediate`` / ``high``, via the cohort's regimen map).
-   Coded vocabularies stay (drug INN, CTCAE/MedDRA adverse-event term, lab test codes).
+   Columns meant to hold codes are typed by hand, so they can carry names or formulas: a DMT
+   ``drug`` is kept only when it is a generic name of the DMT catalogue
+   (``hsctms/patient/dmts.yaml``), a lab ``test`` only when it is a documented test code and
+   its ``unit`` only when it is that test's usual unit; anything else becomes ``other``. The
+   adverse-event ``term`` (free text: no controlled vocabulary is enforced at entry) is
+   dropped; grade and relation stay.
 2. **Dates become days from the index transplant** (day 0 = first transplant): every date
    column ``X`` is replaced by the integer column ``X_day`` (negative before the transplant;
    blank when the patient has no transplant). ``birth_year`` is replaced by
@@ -20,14 +25,41 @@ Definition (applied to every export a role without ``export_identifiable`` recei
 from __future__ import annotations
 
 import secrets
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from hsctms.model.schema import SCHEMA
+from hsctms.model.schema import LAB_TESTS, SCHEMA
 
-DROPPED: dict[str, tuple[str, ...]] = {"deaths": ("cause",), "transplants": ("mobilisation",)}
+DROPPED: dict[str, tuple[str, ...]] = {"deaths": ("cause",), "transplants": ("mobilisation",),
+                                       "adverse_events": ("term",)}
+
+#: Value written instead of a code outside its vocabulary.
+OTHER = "other"
+
+
+def _dmt_names() -> frozenset[str]:
+    import yaml
+
+    path = Path(__file__).resolve().parents[1] / "patient" / "dmts.yaml"
+    return frozenset(str(d["name"]) for d in yaml.safe_load(path.read_text(encoding="utf-8")))
+
+
+def _coded(name: str, column: str, df: pd.DataFrame) -> np.ndarray | None:
+    """Values of a code column kept only inside their vocabulary (None: not a code column)."""
+    values = df[column].astype("string")
+    if name == "dmt" and column == "drug":
+        known = values.isin(_dmt_names())
+    elif name == "labs" and column == "test":
+        known = values.isin(list(LAB_TESTS))
+    elif name == "labs" and column == "unit":
+        known = values == df["test"].astype("string").map(LAB_TESTS).astype("string")
+    else:
+        return None
+    keep = known.fillna(False).to_numpy(dtype=bool) | values.isna().to_numpy()
+    return values.where(keep, OTHER).to_numpy(dtype=object)
 
 
 def deidentify(cohort: Any, *, keep_ids: bool = False,
@@ -61,6 +93,8 @@ def deidentify(cohort: Any, *, keep_ids: bool = False,
             elif name == "transplants" and col.name == "conditioning":
                 cols["intensity"] = cohort.regimen_map.classify_many(
                     df["conditioning"]).astype("string").to_numpy()
+            elif (coded := _coded(name, col.name, df)) is not None:
+                cols[col.name] = coded
             else:
                 cols[col.name] = df[col.name].to_numpy()
         frame = pd.DataFrame(cols)

@@ -19,6 +19,7 @@ from fastapi import APIRouter, File, Request, UploadFile
 from fastapi.responses import Response
 
 from hsctms.errors import DataValidationError, HsctmsError, PermissionDeniedError
+from hsctms.io.csvtext import csv_text
 from hsctms.model.schema import SCHEMA
 from hsctms.web.access import Action, allowed, check
 from hsctms.web.core import LOGIN, Ctx, ctx_of, render, route
@@ -67,7 +68,8 @@ def _download(data: bytes, filename: str, media: str) -> Response:
                              "Cache-Control": "no-store"})
 
 
-DEID_README = (b"De-identified hsctms registry export (see docs/web.md): free text dropped, "
+DEID_README = (b"De-identified hsctms registry export (see docs/web.md): free text dropped, codes "
+               b"outside their vocabulary replaced by other, formula-like text prefixed with ', "
                b"dates as days from the index transplant, random patient codes unless the "
                b"role allows pseudonymous ids.\n")
 
@@ -93,8 +95,8 @@ def export_bundle_zip(request: Request, identifiable: bool = False,
     cohort = load_cohort(ctx.engine, scope)
     keep_ids = allowed(ctx.principal, Action.EXPORT_IDENTIFIABLE, scope)
     tables = deidentify(cohort, keep_ids=keep_ids)
-    files = {f"{name}.csv": frame.to_csv(index=False).encode() for name, frame in
-             tables.items()}
+    files = {f"{name}.csv": csv_text(frame, neutralise_formulas=True).encode()
+             for name, frame in tables.items()}
     files["README.txt"] = DEID_README
     _audit_export(ctx, "deidentified_bundle", scope,
                   {k: len(v) for k, v in tables.items()}, False)
@@ -111,7 +113,7 @@ def export_redcap(request: Request, centre: str | None = None) -> Response:
     scope = _export_scope(ctx, centre, True)
     flat = to_redcap_flat(load_cohort(ctx.engine, scope))
     _audit_export(ctx, "redcap_flat", scope, {"rows": len(flat)}, True)
-    return _download(flat.to_csv(index=False).encode(),
+    return _download(csv_text(flat).encode(),
                      f"hsctms-{scope or 'registry'}-redcap.csv", "text/csv")
 
 
@@ -123,7 +125,7 @@ def export_dictionary(request: Request) -> Response:
     ctx = ctx_of(request)
     table = data_dictionary()
     _audit_export(ctx, "redcap_dictionary", None, None, False)
-    return _download(table.to_csv(index=False).encode(), "hsctms-redcap-dictionary.csv",
+    return _download(csv_text(table).encode(), "hsctms-redcap-dictionary.csv",
                      "text/csv")
 
 
