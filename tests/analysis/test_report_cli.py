@@ -117,7 +117,7 @@ def test_cli_errors_are_clear(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_report_pdf(analysis: OutcomesAnalysis, tmp_path: Path) -> None:
-    pytest.importorskip("weasyprint")
+    import weasyprint  # noqa: F401
     path = build_outcomes_report(analysis).write(tmp_path / "r.pdf")
     data = path.read_bytes()
     assert data[:5] == b"%PDF-" and len(data) > 50_000

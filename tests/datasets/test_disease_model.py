@@ -120,7 +120,7 @@ def _km(time: pd.Series, event: pd.Series, t: float) -> float:
 def _observed(arm: ArmParameters, n: int = 3000, seed: int = 3) -> dict[str, list[float]]:
     """Endpoints derived by hsctms.endpoints (HALT-MS definition) from the simulated visits;
     Kaplan-Meier event-free probabilities at 2, 3 and 5 years."""
-    endpoints = pytest.importorskip("hsctms.endpoints")
+    from hsctms import endpoints
     from hsctms.model.cohort import Cohort
 
     tables = simulate_arm(n, arm, np.random.default_rng(seed), followup_years=5.5)

@@ -156,10 +156,10 @@ def test_data_date_censors_follow_up() -> None:
 
 def test_io_validation_finds_no_errors(tmp_path: object) -> None:
     """When the project's validator is present, a generated bundle has zero errors."""
-    bundle = pytest.importorskip("hsctms.io.bundle")
     from pathlib import Path
 
     from hsctms.datasets import write_demo_bundle
+    from hsctms.io import bundle
 
     out = Path(str(tmp_path)) / "b"
     write_demo_bundle(out, 400, seed=21)
@@ -197,8 +197,8 @@ def test_generator_invariants_for_any_seed(n: int, seed: int, year: int) -> None
 
 def test_io_reader_agrees_with_demo_loader() -> None:
     """hsctms.io reads the committed demo bundle to the same tables, with no errors."""
-    bundle = pytest.importorskip("hsctms.io.bundle")
     from hsctms.datasets import demo_bundle_path, load_demo_cohort
+    from hsctms.io import bundle
     from hsctms.model.cohort import frames_equal
 
     cohort, report = bundle.read_bundle(demo_bundle_path(), today=dt.date(2026, 11, 22))

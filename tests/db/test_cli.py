@@ -84,9 +84,8 @@ def test_help_has_examples() -> None:
 
 
 def test_demo_bundle_is_valid_and_imports(tmp_path: Path) -> None:
-    import pytest
 
-    datasets = pytest.importorskip("hsctms.datasets")
+    from hsctms import datasets
     from hsctms.db import import_bundle, load_cohort
     from hsctms.io import validate_bundle
 

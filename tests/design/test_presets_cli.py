@@ -56,7 +56,7 @@ def test_report_html(zeus: Any) -> None:
 
 
 def test_preset_with_engine_scenario() -> None:
-    pytest.importorskip("hsctms.endpoints")
+    import hsctms.endpoints  # noqa: F401
     res = evaluate_preset("starms", n_trials=100, seed=2, engine_trials=10)
     engine = [r for r in res.simulations if r.scenario.definition == "halt_ms"]
     assert len(engine) == 1 and engine[0].n_trials == 10

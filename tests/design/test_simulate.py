@@ -118,7 +118,7 @@ def test_scenario_errors() -> None:
 
 
 def test_disease_model_scenario() -> None:
-    dm = pytest.importorskip("hsctms.datasets.disease_model")
+    import hsctms.datasets.disease_model as dm
     sc = Scenario("proportion", 60, 60, treatment_arm=dm.ahsct(), control_arm=dm.alemtuzumab(),
                   null_value=-0.1, sided=1, alpha=0.025, label="ZEUS-like NEDA")
     res = simulate_trials(sc, 1000, seed=2)
@@ -130,7 +130,7 @@ def test_disease_model_scenario() -> None:
 
 
 def test_grid_on_dask_local_cluster_matches_serial() -> None:
-    distributed = pytest.importorskip("distributed")
+    import distributed
     scenarios = [Scenario("proportion", n, n, p_treatment=0.7, p_control=0.5, label=f"n={n}")
                  for n in (30, 60)]
     serial = run_grid(scenarios, 300, seed=3)
@@ -144,8 +144,8 @@ def test_grid_on_dask_local_cluster_matches_serial() -> None:
 
 
 def test_engine_path_uses_generator_and_endpoint_engine() -> None:
-    dm = pytest.importorskip("hsctms.datasets.disease_model")
-    pytest.importorskip("hsctms.endpoints")
+    import hsctms.datasets.disease_model as dm
+    import hsctms.endpoints  # noqa: F401
     from hsctms.design.engine_sim import engine_success_probability
 
     sc = Scenario("proportion", 40, 40, treatment_arm=dm.ahsct(), control_arm=dm.alemtuzumab(),
@@ -178,7 +178,7 @@ def dataclasses_replace(sc: Scenario, **changes: object) -> Scenario:
 
 @pytest.mark.parametrize("endpoint", ["neda3_loss", "worsening", "relapse", "mri_activity"])
 def test_latent_closed_form_matches_latent_simulation(endpoint: str) -> None:
-    dm = pytest.importorskip("hsctms.datasets.disease_model")
+    import hsctms.datasets.disease_model as dm
     quiet = {"early_death_prob": 0.0, "other_death_rate": 0.0, "dropout_rate": 0.0}
     sc = Scenario("proportion", 300, 300, treatment_arm=dm.ahsct().replace(**quiet),
                   control_arm=dm.alemtuzumab().replace(**quiet), model_endpoint=endpoint)

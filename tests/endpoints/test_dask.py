@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+import dask.dataframe as dd
 import pandas as pd
 import pytest
 
 from hsctms.endpoints import derive_dask, derive_frames, get_definition
 from hsctms.endpoints.synthetic import random_visits
-
-dd = pytest.importorskip("dask.dataframe")
 
 
 @pytest.mark.parametrize("name", ["msprog_default", "halt_ms"])
@@ -40,7 +39,7 @@ def test_dask_requires_a_dask_frame() -> None:
 
 def test_dask_on_a_local_cluster() -> None:
     """The same derivation through a (threaded) distributed LocalCluster."""
-    distributed = pytest.importorskip("distributed")
+    import distributed
     v, r = random_visits(80, (2, 10), seed=5)
     expected = derive_frames(v, r, definition="msprog_default").to_frame()
     with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,

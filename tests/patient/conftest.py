@@ -15,7 +15,7 @@ PROFILE_NAMES = ("young-rrms-high-activity", "spms-edss-6.5-no-activity", "ppms-
 
 @pytest.fixture(scope="session")
 def evidence():
-    evidence_pkg = pytest.importorskip("hsctms.evidence", reason="evidence base not installed")
+    import hsctms.evidence as evidence_pkg
     return evidence_pkg.load_evidence()
 
 
