@@ -47,14 +47,18 @@ def _print_report(report: object) -> None:
 
 @db_app.command("upgrade")
 def db_upgrade(db: DbOpt) -> None:
-    """Create the registry schema, or migrate it to the newest revision.
+    """Migrate a registry to the newest schema revision (or create the schema in an existing,
+    empty database, e.g. a new PostgreSQL database). A missing SQLite file is refused:
+    registries are created by 'hsctms import'.
 
     Example: hsctms db upgrade --db registry.db
     """
     from hsctms.db import connect, current_revision, display_url, upgrade
+    from hsctms.db.engine import require_sqlite_file
 
     try:
         engine = connect(db)
+        require_sqlite_file(engine)
         before = current_revision(engine)
         after = upgrade(engine)
     except HsctmsError as exc:
