@@ -2,7 +2,7 @@
 
 A real ``python -m hsctms import`` subprocess loads a generated bundle (about 190,000 rows)
 and is killed with SIGKILL at several points: before the import transaction starts, as soon
-as it has begun, and 0.6 s into it, and just after its commit. After each kill every table holds either
+as it has begun, 0.6 s into it, and just after its commit. After each kill every table holds
 none or all of the bundle's rows (the schema included: a first import creates it in the same
 transaction), the import and audit records agree with the data, and a re-import then
 succeeds and gives the complete registry.
