@@ -125,3 +125,34 @@ def test_output_directory_cleans_up_after_a_crashed_run(tmp_path: Path) -> None:
     again = OutputDirectory(tmp_path / "o", command="hsctms demo")
     again.prepare()
     assert sorted(p.name for p in (tmp_path / "o").iterdir()) == [MARKER]
+
+
+def test_demo_data_never_overwrites_a_users_bundle(tmp_path: Path) -> None:
+    mine = tmp_path / "my-bundle"
+    mine.mkdir()
+    (mine / "patients.csv").write_text("patient_id\nREAL-001\n", encoding="utf-8")
+    before = _snapshot(mine)
+    res = runner.invoke(app, ["demo-data", "-n", "5", "--out", str(mine)])
+    assert res.exit_code == 1 and "Refusing to write into" in _flat(res.output)
+    assert _snapshot(mine) == before
+    out = tmp_path / "gen"
+    assert runner.invoke(app, ["demo-data", "-n", "5", "--out", str(out)]).exit_code == 0
+    again = runner.invoke(app, ["demo-data", "-n", "6", "--out", str(out)])
+    assert again.exit_code == 0, again.output  # its own earlier output is replaced
+    assert len((out / "patients.csv").read_text().splitlines()) == 7
+
+
+def test_export_never_overwrites_a_users_bundle(tmp_path: Path) -> None:
+    bundle = tmp_path / "gen"
+    assert runner.invoke(app, ["demo-data", "-n", "5", "--out", str(bundle)]).exit_code == 0
+    db = tmp_path / "r.sqlite"
+    assert runner.invoke(app, ["import", str(bundle), "--db", str(db)]).exit_code == 0
+    before = _snapshot(bundle)
+    res = runner.invoke(app, ["export", "--db", str(db), "--out", str(bundle)])
+    assert res.exit_code == 1 and "Refusing to write into" in _flat(res.output)
+    assert _snapshot(bundle) == before  # another command's output is foreign too
+    out = tmp_path / "exported"
+    for _ in range(2):  # re-export into its own output works
+        res = runner.invoke(app, ["export", "--db", str(db), "--out", str(out)])
+        assert res.exit_code == 0, res.output
+    assert len((out / "patients.csv").read_text().splitlines()) == 6

@@ -168,6 +168,20 @@ class OutputDirectory:
                 self.files[r] = sha256(p)
         self._save()
 
+    def record_all(self) -> None:
+        """Record every file and directory now in the output directory (for a directory
+        that held nothing but the marker before the command wrote it)."""
+        for p in sorted(self.path.rglob("*")):
+            r = p.relative_to(self.path).as_posix()
+            if r in (MARKER, MARKER + ".tmp"):
+                continue
+            if p.is_dir():
+                if r not in self.dirs:
+                    self.dirs.append(r)
+            else:
+                self.files[r] = sha256(p)
+        self._save()
+
     def _mkdirs(self, rel: Path) -> None:
         made = []
         for parent in [*reversed(rel.parents), rel]:
@@ -191,3 +205,15 @@ class OutputDirectory:
         tmp = self.path / (MARKER + ".tmp")
         tmp.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
         os.replace(tmp, self.path / MARKER)
+
+
+def prepare_bundle_dir(path: Path, *, command: str) -> OutputDirectory:
+    """An owned directory for a whole CSV bundle (written by a library function that names
+    the files itself): after clean-up it must hold nothing but the marker, so no file of the
+    user's can be overwritten. Call :meth:`OutputDirectory.record_all` after writing."""
+    owned = OutputDirectory(path, command=command)
+    owned.prepare()
+    others = sorted(p.name for p in owned.path.iterdir() if p.name != MARKER)
+    if others:
+        raise owned._refuse(f"it holds files {command} did not write ({', '.join(others)})")
+    return owned

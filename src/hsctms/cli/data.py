@@ -155,7 +155,8 @@ def import_cmd(
 
 def export_cmd(
     db: DbOpt,
-    out: Annotated[Path, typer.Option("--out", help="Output bundle directory.")],
+    out: Annotated[Path, typer.Option("--out", help="Output bundle directory: new, empty, "
+                                      "or an earlier export's output.")],
     centre: Annotated[str | None, typer.Option(
         "--centre", help="Only this centre's patients.")] = None,
     user: Annotated[str, typer.Option("--user", help="Recorded in the audit trail.")
@@ -165,11 +166,15 @@ def export_cmd(
 
     Example: hsctms export --db registry.db --out registry-bundle
     """
-    from hsctms.db import export_bundle
+    from hsctms.cli._outputs import prepare_bundle_dir
+    from hsctms.db import export_bundle, open_registry
 
     try:
+        engine = open_registry(db)  # refuse a missing registry before touching --out
+        owned = prepare_bundle_dir(out, command="hsctms export")
         with console.status("Exporting..."):
-            path = export_bundle(db, out, centre=centre, user=user)
+            path = export_bundle(engine, out, centre=centre, user=user)
+        owned.record_all()
     except HsctmsError as exc:
         fail(exc)
         return
