@@ -156,3 +156,23 @@ def test_export_never_overwrites_a_users_bundle(tmp_path: Path) -> None:
         res = runner.invoke(app, ["export", "--db", str(db), "--out", str(out)])
         assert res.exit_code == 0, res.output
     assert len((out / "patients.csv").read_text().splitlines()) == 6
+
+
+def test_analyse_figures_never_overwrites_a_users_directory(tmp_path: Path) -> None:
+    from hsctms.datasets import demo_bundle_path
+
+    figs = tmp_path / "figs"
+    figs.mkdir()
+    (figs / "km_efs.svg").write_text("my own figure", encoding="utf-8")
+    before = _snapshot(figs)
+    args = ["analyse", "--data", str(demo_bundle_path()), "--out", str(tmp_path / "o.html"),
+            "--figures", str(figs)]
+    res = runner.invoke(app, args)
+    assert res.exit_code == 1 and "Refusing to write into" in _flat(res.output)
+    assert _snapshot(figs) == before
+    own = tmp_path / "own"
+    args[-1] = str(own)
+    for _ in range(2):  # its own earlier figures are replaced
+        res = runner.invoke(app, args)
+        assert res.exit_code == 0, res.output
+    assert list(own.glob("*.png"))
