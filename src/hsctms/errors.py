@@ -7,6 +7,7 @@ wrong *and how to fix it*; the optional ``hint`` is printed by the CLI and the w
 
     HsctmsError
     ├── ConfigurationError      bad settings, unknown preset, missing optional dependency
+    │   └── RegistryNotFoundError   no registry at the given --db path/URL (nothing created)
     ├── DataValidationError     input data break validation rules (carries a report)
     ├── ImportConflictError     an import would overwrite different stored data
     ├── DefinitionError         an endpoint / analysis definition is inconsistent
@@ -53,6 +54,11 @@ class HsctmsError(Exception):
 
 class ConfigurationError(HsctmsError):
     """Bad settings, an unknown preset name, or a missing optional dependency."""
+
+
+class RegistryNotFoundError(ConfigurationError):
+    """There is no hsctms registry at the given path or URL (a missing SQLite file, or a
+    database without the hsctms schema). Nothing was created."""
 
 
 class DataValidationError(HsctmsError):

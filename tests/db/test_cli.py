@@ -44,6 +44,10 @@ def test_validate_missing_directory(tmp_path: Path) -> None:
 
 def test_import_export_upgrade(make_bundle, tmp_path: Path) -> None:
     db = tmp_path / "reg.db"
+    missing = runner.invoke(app, ["db", "upgrade", "--db", str(db)])
+    assert missing.exit_code == 1 and "nohsctmsregistry" in "".join(missing.output.split())
+    assert not db.exists()  # a mistyped path is never created
+    db.touch()  # an existing empty database (e.g. a new PostgreSQL one) gets the schema
     up = runner.invoke(app, ["db", "upgrade", "--db", str(db)])
     assert up.exit_code == 0 and "empty ->" in up.output
     bundle = make_bundle({"bundle.json": None})

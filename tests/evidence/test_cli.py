@@ -15,7 +15,7 @@ runner = CliRunner()
 @pytest.fixture(autouse=True)
 def _agg(monkeypatch, tmp_path):
     monkeypatch.setenv("MPLBACKEND", "Agg")
-    monkeypatch.chdir(tmp_path)  # default forest plots land here
+    monkeypatch.chdir(tmp_path)  # an implicit file in the cwd would land here
 
 
 def test_list_studies_and_outcomes(tmp_path):
@@ -66,7 +66,7 @@ def test_pool_time_point_and_options(tmp_path):
     res = runner.invoke(app, ["evidence", "pool", "--outcome", "progression_free", "--time",
                               "5", "--measure", "PFT", "--method", "DL", "--test", "knha"])
     assert res.exit_code == 0, res.output
-    assert (tmp_path / "forest-progression_free.svg").exists()  # default forest file
+    assert list(tmp_path.iterdir()) == []  # nothing written into the cwd unless asked
     res = runner.invoke(app, ["evidence", "pool", "--by", "intensity", "--no-forest"])
     assert res.exit_code == 0, res.output
     assert not (tmp_path / "forest-trm-by-intensity.svg").exists()

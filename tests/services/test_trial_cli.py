@@ -8,6 +8,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from hsctms.cli import app
+from hsctms.db import open_registry
 
 runner = CliRunner()
 
@@ -19,6 +20,7 @@ def _run(*args: str) -> tuple[int, str]:
 
 def test_trial_workflow(tmp_path: Path) -> None:
     db = str(tmp_path / "reg.sqlite")
+    open_registry(db, create=True).dispose()  # trial commands never create a registry
     config = tmp_path / "zeus.json"
     config.write_text(json.dumps({"arms": ["aHSCT", "alemtuzumab"],
                                   "method": "permuted_blocks", "factors": ["centre"],

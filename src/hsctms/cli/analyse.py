@@ -50,7 +50,8 @@ def register(app: typer.Typer) -> None:
             "--json", help="Write every number as JSON (schema: docs/outcomes-report.md).")
                             ] = None,
         figures: Annotated[Path | None, typer.Option(
-            "--figures", help="Directory for the figures as SVG and PNG.")] = None,
+            "--figures", help="Directory for the figures as SVG and PNG: new, empty, or an "
+            "earlier --figures output.")] = None,
         suppress: Annotated[bool, typer.Option(
             "--suppress-small-counts", help="Show counts 1-4 as '<5' in the report and JSON "
             "(for tables that leave a centre).")] = False,
@@ -87,11 +88,15 @@ def register(app: typer.Typer) -> None:
                 bar.update(task, description="Drawing figures")
                 drawn = analysis.figures()
                 if figures is not None:
+                    from hsctms.cli._outputs import OutputDirectory
                     from hsctms.plots._style import save_figure
 
+                    owned = OutputDirectory(figures, command="hsctms analyse --figures")
+                    owned.prepare()
                     for name, fig in drawn.items():
-                        save_figure(fig, figures / f"{name}.svg")
-                        save_figure(fig, figures / f"{name}.png")
+                        for ext in ("svg", "png"):
+                            save_figure(fig, owned.claim(f"{name}.{ext}"))
+                            owned.done(f"{name}.{ext}")
                 bar.update(task, description="Rendering report")
                 report = build_outcomes_report(analysis, source=cohort.source,
                                                suppress_small_counts=suppress, figures=drawn)

@@ -53,14 +53,18 @@ def _print_report(report: object) -> None:
 
 @db_app.command("upgrade")
 def db_upgrade(db: DbOpt) -> None:
-    """Create the registry schema, or migrate it to the newest revision.
+    """Migrate a registry to the newest schema revision (or create the schema in an existing,
+    empty database, e.g. a new PostgreSQL database). A missing SQLite file is refused:
+    registries are created by 'hsctms import'.
 
     Example: hsctms db upgrade --db registry.db
     """
     from hsctms.db import connect, current_revision, display_url, upgrade
+    from hsctms.db.engine import require_sqlite_file
 
     try:
         engine = connect(db)
+        require_sqlite_file(engine)
         before = current_revision(engine)
         after = upgrade(engine)
     except HsctmsError as exc:
@@ -157,7 +161,8 @@ def import_cmd(
 
 def export_cmd(
     db: DbOpt,
-    out: Annotated[Path, typer.Option("--out", help="Output bundle directory.")],
+    out: Annotated[Path, typer.Option("--out", help="Output bundle directory: new, empty, "
+                                      "or an earlier export's output.")],
     centre: Annotated[str | None, typer.Option(
         "--centre", help="Only this centre's patients.")] = None,
     user: Annotated[str, typer.Option("--user", help="Recorded in the audit trail.")
@@ -167,11 +172,15 @@ def export_cmd(
 
     Example: hsctms export --db registry.db --out registry-bundle
     """
-    from hsctms.db import export_bundle
+    from hsctms.cli._outputs import prepare_bundle_dir
+    from hsctms.db import export_bundle, open_registry
 
     try:
+        engine = open_registry(db)  # refuse a missing registry before touching --out
+        owned = prepare_bundle_dir(out, command="hsctms export")
         with console.status("Exporting..."):
-            path = export_bundle(db, out, centre=centre, user=user)
+            path = export_bundle(engine, out, centre=centre, user=user)
+        owned.record_all()
     except HsctmsError as exc:
         fail(exc)
         return

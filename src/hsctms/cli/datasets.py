@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from hsctms.cli._common import console, fail
+from hsctms.cli._outputs import prepare_bundle_dir
 from hsctms.errors import ConfigurationError, HsctmsError
 
 
@@ -27,7 +28,8 @@ def register(app: typer.Typer) -> None:
 
     @app.command("demo-data")
     def demo_data(
-        out: Annotated[Path, typer.Option("--out", "-o", help="Output bundle directory.")],
+        out: Annotated[Path, typer.Option("--out", "-o", help="Output bundle directory: new, "
+                                          "empty, or an earlier demo-data output.")],
         patients: Annotated[int, typer.Option("--patients", "-n", min=1,
                                               help="Number of patients.")] = 300,
         seed: Annotated[int, typer.Option("--seed", "-s", min=0, help="Random seed.")] = 1,
@@ -55,6 +57,7 @@ def register(app: typer.Typer) -> None:
         try:
             date = _parse_date(data_date) or DEFAULT_DATA_DATE
             model = load_model(model_file) if model_file is not None else None
+            owned = prepare_bundle_dir(out, command="hsctms demo-data")
             with Progress("[progress.description]{task.description}", BarColumn(),
                           MofNCompleteColumn(), TimeElapsedColumn(), console=console,
                           transient=True) as bar:
@@ -62,6 +65,7 @@ def register(app: typer.Typer) -> None:
                 counts = write_demo_bundle(out, patients, seed, model=model, data_date=date,
                                            chunk_size=chunk_size,
                                            progress=lambda k: bar.advance(task, k))
+            owned.record_all()
         except HsctmsError as exc:
             fail(exc)
             return

@@ -7,14 +7,14 @@ JSON, figures, endpoint table). Every output is labelled SYNTHETIC.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from hsctms.cli._common import console, fail, write_json
-from hsctms.errors import ConfigurationError, HsctmsError
+from hsctms.cli._outputs import OutputDirectory
+from hsctms.errors import HsctmsError
 
 
 def register(app: typer.Typer) -> None:
@@ -23,8 +23,9 @@ def register(app: typer.Typer) -> None:
     @app.command("demo")
     def demo_cmd(
         out: Annotated[Path, typer.Option(
-            "--out", "-o", help="Output directory (created; an earlier demo there is "
-            "replaced).")] = Path("hsctms-demo"),
+            "--out", "-o", help="Output directory: new, empty, or an earlier demo output "
+            "(whose files, listed in its .hsctms-output.json, are replaced; nothing else is "
+            "touched).")] = Path("hsctms-demo"),
         patients: Annotated[int | None, typer.Option(
             "--patients", "-n", min=1, help="Generate a fresh synthetic cohort of this size "
             "instead of using the bundled 300-patient demo bundle.")] = None,
@@ -40,6 +41,9 @@ def register(app: typer.Typer) -> None:
         Steps: synthetic CSV bundle -> validated all-or-nothing import into
         OUT/registry.sqlite -> endpoint derivation -> HALT-MS and Shevchenko style analyses
         -> OUT/outcomes.html, outcomes.pdf, outcomes.json, endpoints.csv, figures/.
+
+        OUT must be new, empty or an earlier demo output: a re-run deletes only the files the
+        demo wrote (if unchanged); any other non-empty directory is refused.
 
         Example: hsctms demo --out hsctms-demo
         """
@@ -73,15 +77,9 @@ def run_demo(
     from hsctms.reports.outcomes import build_outcomes_report
 
     out = Path(out)
-    if out.exists() and not (out / "registry.sqlite").exists() and any(out.iterdir()):
-        raise ConfigurationError(
-            f"{out} exists and does not look like an earlier demo output.",
-            hint="Choose an empty or new directory with --out.",
-        )
-    if out.exists():
-        shutil.rmtree(out)
-    out.mkdir(parents=True)
-    db_path = out / "registry.sqlite"
+    owned = OutputDirectory(out, command="hsctms demo")
+    owned.prepare()
+    db_name = "registry.sqlite"
     paths: dict[str, Path] = {}
 
     columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
@@ -90,13 +88,19 @@ def run_demo(
             bundle = demo_bundle_path()
             console.print(f"Using the bundled synthetic demo bundle {bundle}", highlight=False)
         else:
-            bundle = out / "bundle"
+            bundle = owned.claim_dir("bundle")
             task = bar.add_task(f"Generating {patients} synthetic patients", total=patients)
             write_demo_bundle(bundle, patients, seed,
                               progress=lambda k: bar.update(task, completed=k))
+            owned.record_tree("bundle")
             paths["bundle"] = bundle
         task = bar.add_task("Validating and importing", total=None)
+        # SQLite's side files are claimed too: a stale journal must never meet a new database
+        for side in ("-journal", "-wal", "-shm"):
+            owned.claim(db_name + side)
+        db_path = owned.claim(db_name)
         result = import_bundle(bundle, db_path, user="demo")
+        owned.done(db_name)
         bar.update(task, total=1, completed=1)
         paths["registry"] = db_path
 
@@ -106,25 +110,31 @@ def run_demo(
             cohort, definition, progress=lambda s: bar.update(task, description=s)
         )
         bar.update(task, total=1, completed=1, description="Analysis done")
+        owned.done(db_name)  # reading must not change it; recorded again to be sure
 
         task = bar.add_task("Writing report and figures", total=None)
         figures = analysis.figures()
-        fig_dir = out / "figures"
         for name, fig in figures.items():
-            save_figure(fig, fig_dir / f"{name}.svg")
-            save_figure(fig, fig_dir / f"{name}.png")
-        paths["figures"] = fig_dir
-        report = build_outcomes_report(analysis, source=f"demo registry {db_path.name}",
+            for ext in ("svg", "png"):
+                rel = f"figures/{name}.{ext}"
+                save_figure(fig, owned.claim(rel))
+                owned.done(rel)
+        paths["figures"] = out / "figures"
+        report = build_outcomes_report(analysis, source=f"demo registry {db_name}",
                                        figures=figures)
-        paths["report (HTML)"] = report.write(out / "outcomes.html")
-        if pdf:
-            paths["report (PDF)"] = report.write(out / "outcomes.pdf")
+        outputs = ["outcomes.html"] + (["outcomes.pdf"] if pdf else [])
+        for rel in outputs:
+            written = report.write(owned.claim(rel))
+            owned.done(rel)
+            paths["report (PDF)" if rel.endswith(".pdf") else "report (HTML)"] = written
         payload = analysis.to_dict()
         payload["report"] = report.meta.to_dict()
         payload["import"] = result.to_dict()
-        write_json(out / "outcomes.json", payload)
+        write_json(owned.claim("outcomes.json"), payload)
+        owned.done("outcomes.json")
         paths["numbers (JSON)"] = out / "outcomes.json"
-        analysis.frame.to_csv(out / "endpoints.csv", index=False)
+        analysis.frame.to_csv(owned.claim("endpoints.csv"), index=False)
+        owned.done("endpoints.csv")
         paths["endpoint table"] = out / "endpoints.csv"
         bar.update(task, total=1, completed=1)
     console.print(result.summary, highlight=False)

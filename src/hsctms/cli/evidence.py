@@ -248,16 +248,18 @@ def pool_cmd(
         "--moderators", help="Comma-separated moderators for one joint meta-regression, "
         "e.g. pub_year,edss,pct_rrms (evidence base) or year,edss (--data).")] = None,
     forest: Annotated[Path | None, typer.Option(
-        "--forest", help="Forest plot file (.svg, .png or .pdf); default "
-        "forest-OUTCOME[-by-BY].svg in the current directory.")] = None,
+        "--forest", help="Write the forest plot to this file (.svg, .png or .pdf). Without "
+        "it no file is written.")] = None,
     no_forest: Annotated[bool, typer.Option(
-        "--no-forest", help="Do not write a forest plot.")] = False,
+        "--no-forest", help="Do not write a forest plot (the default; kept for old "
+        "scripts).")] = False,
     json_out: Annotated[Path | None, typer.Option(
         "--json", help="Write the full result as JSON (docs/meta-analysis.md).")] = None,
 ) -> None:
     """Meta-analyse a proportion across studies: pooled estimate with CI and prediction
     interval, heterogeneity, subgroups, meta-regression and (for TRM) the Poisson model;
-    prints the pooled table and writes a forest plot.
+    prints the pooled table and, with --forest FILE, writes the forest plot (no file is
+    ever written into the current directory unless asked for).
 
     Example: hsctms evidence pool --outcome trm --by era --forest trm.svg --json trm.json
 
@@ -301,9 +303,6 @@ def pool_cmd(
                   f"{_pct(meta.prop_ci[0])} to {_pct(meta.prop_ci[1])}", "100%")
         console.print(t)
         console.print(res.summary, highlight=False, markup=False)
-        if forest is None and not no_forest:
-            stem = data.stem if data is not None else outcome
-            forest = Path(f"forest-{stem}{'-by-' + by if by else ''}.svg")
         if forest is not None and not no_forest:
             if forest.suffix.lower() not in (".svg", ".png", ".pdf"):
                 raise ConfigurationError(f"--forest {forest} must end in .svg, .png or .pdf.")

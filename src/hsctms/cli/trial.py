@@ -18,6 +18,8 @@ from hsctms.cli._common import console, fail, write_json
 from hsctms.errors import ConfigurationError, HsctmsError
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
     from hsctms.design.randomisation import AllocationStore, Randomiser
 
 trial_app = typer.Typer(
@@ -81,6 +83,13 @@ def build_randomiser(config: dict[str, Any], seed: str, store: AllocationStore) 
                              hint="Use 'permuted_blocks' or 'minimisation'.")
 
 
+def _registry(db: str) -> Engine:
+    """The existing registry ``db`` (a mistyped path is refused; nothing is created)."""
+    from hsctms.db import open_registry
+
+    return open_registry(db)
+
+
 def _factors(items: list[str]) -> dict[str, str]:
     out = {}
     for item in items:
@@ -109,8 +118,9 @@ def register_cmd(
     from hsctms.services.randomisation import register_eligibility
 
     try:
-        register_eligibility(db, trial, patient, confirmed_by=confirmed_by,
-                             factors=_factors(factor), eligible=not not_eligible)
+        factors = _factors(factor)
+        register_eligibility(_registry(db), trial, patient, confirmed_by=confirmed_by,
+                             factors=factors, eligible=not not_eligible)
     except HsctmsError as exc:
         fail(exc)
     state = "not eligible" if not_eligible else "eligible"
@@ -132,9 +142,10 @@ def randomise_cmd(
     from hsctms.services.randomisation import DatabaseAllocationStore, randomise
 
     try:
-        rnd = build_randomiser(_read_config(config), _read_seed(seed_file),
-                               DatabaseAllocationStore(db, trial))
-        rec = randomise(db, trial, rnd, patient)
+        cfg, seed = _read_config(config), _read_seed(seed_file)
+        engine = _registry(db)
+        rnd = build_randomiser(cfg, seed, DatabaseAllocationStore(engine, trial))
+        rec = randomise(engine, trial, rnd, patient)
     except HsctmsError as exc:
         fail(exc)
     console.print(f"{patient}: {rec.arm} (allocation {rec.sequence} of {trial})",
@@ -157,7 +168,7 @@ def log_cmd(
     from hsctms.services.randomisation import allocation_table
 
     try:
-        records = allocation_table(db, trial)
+        records = allocation_table(_registry(db), trial)
     except HsctmsError as exc:
         fail(exc)
     intact = verify_chain(records)
@@ -194,7 +205,7 @@ def replay_cmd(
 
     try:
         cfg, seed = _read_config(config), _read_seed(seed_file)
-        records = allocation_table(db, trial)
+        records = allocation_table(_registry(db), trial)
     except HsctmsError as exc:
         fail(exc)
     ok = replay(lambda store: build_randomiser(cfg, seed, store), records)

@@ -29,15 +29,18 @@ def serve(
         "--insecure-cookies", help="Send cookies over plain http (local development only).")]
     = False,
 ) -> None:
-    """Run the web registry (secret key from HSCTMS_SECRET_KEY).
+    """Run the web registry (secret key from HSCTMS_SECRET_KEY). The registry must exist
+    (create it with 'hsctms import' or 'hsctms users add').
 
     Example: HSCTMS_SECRET_KEY=... hsctms serve --db registry.db --port 8000
     """
     import uvicorn
 
+    from hsctms.db import open_registry
     from hsctms.web import WebSettings, create_app
 
     try:
+        open_registry(db).dispose()
         app = create_app(WebSettings(db=db, secure_cookies=not insecure_cookies))
     except HsctmsError as exc:
         fail(exc)
@@ -55,7 +58,8 @@ def users_add(
     password_stdin: Annotated[bool, typer.Option(
         "--password-stdin", help="Read the password from standard input.")] = False,
 ) -> None:
-    """Create a user (e.g. the first administrator); the password is prompted for.
+    """Create a user (e.g. the first administrator); the password is prompted for. Creates
+    the registry if the database does not exist yet.
 
     Example: hsctms users add ann --role admin --db registry.db
     """
@@ -81,10 +85,14 @@ def users_list(db: Annotated[str, typer.Option("--db", help="Database.")]) -> No
 
     Example: hsctms users list --db registry.db
     """
-    from hsctms.db import ensure_schema
+    from hsctms.db import open_registry
     from hsctms.db.users import list_users
 
-    with ensure_schema(db).connect() as conn:
+    try:
+        engine = open_registry(db)
+    except HsctmsError as exc:
+        fail(exc)
+    with engine.connect() as conn:
         for u in list_users(conn):
             console.print(f"{u.username}\t{u.role}\t{u.centre or '-'}\t"
                           f"{'active' if u.active else 'inactive'}")

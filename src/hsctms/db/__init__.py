@@ -12,7 +12,9 @@ from hsctms.db.engine import (
     current_revision,
     display_url,
     ensure_schema,
+    existing_registry,
     head_revision,
+    open_registry,
     upgrade,
 )
 from hsctms.db.tables import TABLES, audit_log, imports, metadata
@@ -24,9 +26,11 @@ __all__ = [
     "current_revision",
     "display_url",
     "ensure_schema",
+    "existing_registry",
     "head_revision",
     "imports",
     "metadata",
+    "open_registry",
     "upgrade",
 ]
 

@@ -1,8 +1,14 @@
 """Database connections and schema migrations.
 
-``connect("registry.db")`` opens (or creates) an SQLite file; any string with ``://`` is an
-SQLAlchemy URL, e.g. ``postgresql+psycopg://user@host/db``. ``upgrade(db)`` brings the schema
-to the newest Alembic revision shipped in :mod:`hsctms.db.migrations`.
+``connect("registry.db")`` makes an engine (an SQLite file is created on first use!); any
+string with ``://`` is an SQLAlchemy URL, e.g. ``postgresql+psycopg://user@host/db``.
+``upgrade(db)`` brings the schema to the newest Alembic revision shipped in
+:mod:`hsctms.db.migrations`.
+
+Commands that *read* a registry open it with :func:`open_registry` (``create=False``): a
+missing SQLite file or a database without the hsctms schema is refused with
+:class:`~hsctms.errors.RegistryNotFoundError` and nothing is created. Only creating
+operations (import, adding a user, the web app) pass ``create=True``.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from hsctms.errors import ConfigurationError
+from hsctms.errors import ConfigurationError, RegistryNotFoundError
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -140,19 +146,117 @@ def upgrade(db: DatabaseLike, revision: str = "head") -> str:
     return current or ""
 
 
-def ensure_schema(db: DatabaseLike) -> Engine:
-    """Engine for ``db`` with the schema at head: an empty database is created, an outdated
-    one is an error (migrations are run explicitly with ``hsctms db upgrade``)."""
+def upgrade_in(conn: sa.Connection, revision: str = "head") -> None:
+    """Migrate the schema inside the caller's open transaction ``conn`` (so a first import
+    can create the schema and load the data in one all-or-nothing transaction)."""
+    from alembic import command
+
+    command.upgrade(_alembic_config(conn), revision)
+
+
+def sqlite_file(engine: Engine) -> Path | None:
+    """The file of an SQLite engine (``None`` for other engines and in-memory databases)."""
+    if engine.dialect.name != "sqlite":
+        return None
+    name = engine.url.database
+    if not name or name == ":memory:" or name.startswith("file:"):
+        return None
+    return Path(name).expanduser().resolve()
+
+
+def _missing(where: str, reason: str) -> RegistryNotFoundError:
+    return RegistryNotFoundError(
+        f"There is no hsctms registry at {where!r} ({reason}); nothing was created.",
+        hint=f"Check the --db path or URL, or create the registry with: hsctms import BUNDLE "
+        f"--db {where}",
+    )
+
+
+def existing_registry(db: DatabaseLike) -> tuple[Engine, str]:
+    """Engine and schema revision of an existing registry; nothing is created or migrated.
+
+    Raises
+    ------
+    RegistryNotFoundError
+        The SQLite file does not exist, or the database has no hsctms schema (no Alembic
+        version table), e.g. a mistyped path or an empty PostgreSQL database.
+    ConfigurationError
+        The database cannot be opened.
+    """
     engine = connect(db)
-    current = current_revision(engine)
+    try:
+        require_sqlite_file(engine)
+        current = current_revision(engine)
+        if current is None:
+            path = sqlite_file(engine)
+            raise _missing(str(path) if path else display_url(engine),
+                           "the database has no hsctms schema")
+    except ConfigurationError:
+        if engine is not db:  # our own engine: close its pool; never the caller's
+            engine.dispose()
+        raise
+    return engine, current
+
+
+def require_sqlite_file(engine: Engine) -> None:
+    """Raise :class:`RegistryNotFoundError` if ``engine`` is SQLite and its file is missing
+    (checked before connecting, which would create it)."""
+    path = sqlite_file(engine)
+    if path is not None and not path.is_file():
+        raise _missing(str(path), "the file does not exist")
+
+
+def check_current(engine: Engine, current: str) -> None:
+    """Raise :class:`ConfigurationError` unless revision ``current`` is the newest."""
     head = head_revision()
-    if current == head:
+    if current != head:
+        raise ConfigurationError(
+            f"Database {display_url(engine)!r} is at schema revision {current}, this hsctms "
+            f"needs {head}.",
+            hint=f"Back it up, then run: hsctms db upgrade --db {display_url(engine)}",
+        )
+
+
+def open_registry(db: DatabaseLike, *, create: bool = False) -> Engine:
+    """Engine for the registry ``db`` with the schema at head.
+
+    Parameters
+    ----------
+    db
+        Engine, SQLAlchemy URL or SQLite path.
+    create
+        ``False`` (default, for everything that reads a registry): a missing SQLite file or a
+        database without the hsctms schema raises :class:`RegistryNotFoundError` and no file
+        is left behind. ``True``: such a database is created with the newest schema.
+
+    Raises
+    ------
+    RegistryNotFoundError
+        ``create=False`` and there is no registry at ``db``.
+    ConfigurationError
+        The schema is outdated (migrations run only with ``hsctms db upgrade``), or the
+        database cannot be opened.
+
+    Examples
+    --------
+    >>> engine = open_registry("registry.sqlite")                # doctest: +SKIP
+    """
+    if not create:
+        engine, current = existing_registry(db)
+        check_current(engine, current)
         return engine
-    if current is None:
+    engine = connect(db)
+    revision = current_revision(engine)
+    if revision is None:
         upgrade(engine)
         return engine
-    raise ConfigurationError(
-        f"Database {display_url(engine)!r} is at schema revision {current}, this hsctms "
-        f"needs {head}.",
-        hint=f"Back it up, then run: hsctms db upgrade --db {display_url(engine)}",
-    )
+    check_current(engine, revision)
+    return engine
+
+
+def ensure_schema(db: DatabaseLike) -> Engine:
+    """Engine for ``db`` with the schema at head: an empty database is created, an outdated
+    one is an error (migrations are run explicitly with ``hsctms db upgrade``).
+
+    Same as ``open_registry(db, create=True)``; readers use :func:`open_registry`."""
+    return open_registry(db, create=True)

@@ -31,7 +31,14 @@ import sqlalchemy as sa
 
 from hsctms._provenance import Provenance
 from hsctms.db.audit import jsonable, write_audit, write_audit_many
-from hsctms.db.engine import DatabaseLike, display_url, ensure_schema
+from hsctms.db.engine import (
+    DatabaseLike,
+    check_current,
+    connect,
+    current_revision,
+    display_url,
+    upgrade_in,
+)
 from hsctms.db.loader import read_table
 from hsctms.db.tables import TABLES, imports
 from hsctms.errors import ConfigurationError, DataValidationError, ImportConflictError
@@ -392,7 +399,10 @@ def import_bundle(
         )
     checksum = bundle_checksum(path)
     manifest = contents.manifest
-    engine = ensure_schema(db)
+    engine = connect(db)
+    current = current_revision(engine)
+    if current is not None:
+        check_current(engine, current)
     presence = _presence(contents)
     counts = {name: TableCounts() for name in SCHEMA}
     # raw driver calls (bulk inserts) raise the driver's own OperationalError
@@ -400,7 +410,7 @@ def import_bundle(
                                             sa.exc.OperationalError)
     try:
         import_id = _load(engine, contents, path, checksum, presence, counts, user, mode,
-                          progress)
+                          progress, create_schema=current is None)
     except (sa.exc.OperationalError, driver_error) as exc:
         reason = str(getattr(exc, "orig", None) or exc).strip()
         raise ConfigurationError(
@@ -424,10 +434,16 @@ def import_bundle(
 
 def _load(engine: sa.Engine, contents: BundleContents, path: str | Path, checksum: str,
           presence: dict[str, tuple[str, ...]], counts: dict[str, TableCounts], user: str,
-          mode: str, progress: Progress | None) -> int:
-    """The transactional part of :func:`import_bundle`; returns the import id."""
+          mode: str, progress: Progress | None, *, create_schema: bool) -> int:
+    """The transactional part of :func:`import_bundle`; returns the import id.
+
+    On a new database the schema is created in the same transaction, so a crash (even
+    kill -9) leaves no half-made registry: either nothing or the schema with all the data.
+    """
     manifest = contents.manifest
     with engine.begin() as conn:
+        if create_schema:
+            upgrade_in(conn)
         plans: list[_Plan] = []
         for i, (name, spec) in enumerate(SCHEMA.items()):
             incoming = contents.tables[name].drop(columns=[LINE])

@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 import sqlalchemy as sa
 
-from hsctms.db.engine import DatabaseLike, connect, display_url, ensure_schema
+from hsctms.db.engine import DatabaseLike, connect, display_url, open_registry
 from hsctms.db.tables import TABLES, imports
 from hsctms.model.cohort import Cohort, conform
 from hsctms.model.regimens import RegimenMap
@@ -128,8 +128,13 @@ def load_cohort(
     Examples
     --------
     >>> cohort = load_cohort("registry.db", centre="C01")   # doctest: +SKIP
+
+    Raises
+    ------
+    RegistryNotFoundError
+        There is no registry at ``db`` (nothing is created).
     """
-    engine = ensure_schema(db)
+    engine = open_registry(db)
     ids = list(patient_ids) if patient_ids is not None else None
     with engine.connect() as conn:
         tables = {name: read_table(conn, name, centre=centre, patient_ids=ids)

@@ -1,0 +1,219 @@
+"""Output directories that a command owns: nothing lost, nothing hidden.
+
+A command that writes a *directory* of outputs (``hsctms demo --out DIR``) writes only into
+
+* a new directory (created), or an existing **empty** one; or
+* a directory it wrote itself earlier, recognised by its marker file ``.hsctms-output.json``
+  listing every file it wrote with its SHA-256.
+
+On a re-run it deletes exactly the files listed in the marker, and only if they are unchanged;
+a listed file that was modified is refused (the user may have worked on it). Files the user
+added are never touched: they survive the re-run, unless one has the name of a new output,
+which is refused too. A non-empty directory without a valid marker is refused. Nothing is
+ever removed recursively.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from hsctms.errors import ConfigurationError
+
+MARKER = ".hsctms-output.json"
+
+
+def sha256(path: Path) -> str:
+    """SHA-256 hex digest of a file's bytes."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class OutputDirectory:
+    """A directory owned by one command (see the module docstring).
+
+    Parameters
+    ----------
+    path
+        The output directory.
+    command
+        The command that owns it, e.g. ``"hsctms demo"`` (recorded in the marker; a directory
+        written by another command is foreign).
+    """
+
+    def __init__(self, path: Path, *, command: str) -> None:
+        self.path = Path(path)
+        self.command = command
+        self.files: dict[str, str | None] = {}
+        self.dirs: list[str] = []
+
+    # -- set-up ---------------------------------------------------------------------------
+    def _refuse(self, why: str) -> ConfigurationError:
+        return ConfigurationError(
+            f"Refusing to write into {self.path}: {why}. Nothing was changed.",
+            hint=f"Choose another --out (a new or empty directory); {self.command} only "
+            "writes into a directory it created itself.")
+
+    def _read_marker(self) -> dict[str, Any] | None:
+        marker = self.path / MARKER
+        if not marker.is_file():
+            return None
+        try:
+            doc = json.loads(marker.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            return None
+        if (not isinstance(doc, dict) or doc.get("written_by") != self.command
+                or not isinstance(doc.get("files"), dict)
+                or not isinstance(doc.get("dirs"), list)):
+            return None
+        for rel in [*doc["files"], *doc["dirs"]]:
+            if not isinstance(rel, str) or not self._inside(rel):
+                return None
+        return doc
+
+    def _inside(self, rel: str) -> bool:
+        parts = Path(rel).parts
+        return bool(parts) and not Path(rel).is_absolute() and ".." not in parts
+
+    def prepare(self) -> None:
+        """Create the directory or clean up this command's earlier output in it.
+
+        Raises
+        ------
+        ConfigurationError
+            The path is a file; the directory is not empty and was not written by this
+            command; or a file this command wrote was changed since (nothing is deleted).
+        """
+        if self.path.is_symlink() or (self.path.exists() and not self.path.is_dir()):
+            raise self._refuse("it exists and is not a directory")
+        if not self.path.exists():
+            self.path.mkdir(parents=True)
+            self._save()
+            return
+        doc = self._read_marker()
+        if doc is None:
+            if any(self.path.iterdir()):
+                raise self._refuse(f"it is not empty and was not written by {self.command} "
+                                   f"(no valid {MARKER})")
+            self._save()
+            return
+        doomed: list[Path] = []
+        for rel, digest in doc["files"].items():
+            p = self.path / rel
+            if not p.exists() and not p.is_symlink():
+                continue
+            if p.is_symlink() or not p.is_file() or (
+                    digest is not None and sha256(p) != digest):
+                raise self._refuse(f"{p} changed since {self.command} wrote it (move it "
+                                   "away if you want to keep it)")
+            doomed.append(p)
+        for p in doomed:  # every check passed: delete exactly the listed, unchanged files
+            p.unlink()
+        kept: list[str] = []
+        for rel in sorted(doc["dirs"], key=lambda r: len(Path(r).parts), reverse=True):
+            d = self.path / rel
+            if d.is_dir() and not d.is_symlink():
+                if any(d.iterdir()):
+                    kept.append(rel)  # the user put files there: keep them
+                else:
+                    d.rmdir()
+        self.dirs = sorted(kept)
+        self._save()
+
+    # -- writing --------------------------------------------------------------------------
+    def claim(self, rel: str) -> Path:
+        """The path of a new output file ``rel``; refused if a file is already there.
+
+        The name is recorded (as pending) before the file is written, so a run that crashes
+        half-way can still be cleaned up by the next one.
+        """
+        p = self.path / rel
+        if p.exists() or p.is_symlink():
+            raise self._refuse(f"{p} exists and was not written by {self.command}")
+        self._mkdirs(Path(rel).parent)
+        self.files[rel] = None
+        self._save()
+        return p
+
+    def claim_dir(self, rel: str) -> Path:
+        """A new output sub-directory (must not exist yet), whose files are then recorded
+        with :meth:`record_tree`."""
+        d = self.path / rel
+        if d.exists() or d.is_symlink():
+            raise self._refuse(f"{d} exists and was not written by {self.command}")
+        self._mkdirs(Path(rel))
+        return d
+
+    def done(self, rel: str) -> None:
+        """Record the checksum of output ``rel`` once written."""
+        p = self.path / rel
+        self.files[rel] = sha256(p) if p.is_file() else None
+        self._save()
+
+    def record_tree(self, rel: str) -> None:
+        """Record every file under sub-directory ``rel`` (created by :meth:`claim_dir`)."""
+        base = self.path / rel
+        for p in sorted(base.rglob("*")):
+            r = p.relative_to(self.path).as_posix()
+            if p.is_dir():
+                if r not in self.dirs:
+                    self.dirs.append(r)
+            else:
+                self.files[r] = sha256(p)
+        self._save()
+
+    def record_all(self) -> None:
+        """Record every file and directory now in the output directory (for a directory
+        that held nothing but the marker before the command wrote it)."""
+        for p in sorted(self.path.rglob("*")):
+            r = p.relative_to(self.path).as_posix()
+            if r in (MARKER, MARKER + ".tmp"):
+                continue
+            if p.is_dir():
+                if r not in self.dirs:
+                    self.dirs.append(r)
+            else:
+                self.files[r] = sha256(p)
+        self._save()
+
+    def _mkdirs(self, rel: Path) -> None:
+        made = []
+        for parent in [*reversed(rel.parents), rel]:
+            if str(parent) in ("", "."):
+                continue
+            d = self.path / parent
+            if not d.exists():
+                d.mkdir()
+                made.append(parent.as_posix())
+            elif not d.is_dir() or d.is_symlink():
+                raise self._refuse(f"{d} is not a directory written by {self.command}")
+            elif parent.as_posix() not in self.dirs and parent.as_posix() not in made:
+                raise self._refuse(f"{d} exists and was not written by {self.command}")
+        self.dirs.extend(m for m in made if m not in self.dirs)
+
+    def _save(self) -> None:
+        doc = {"written_by": self.command,
+               "note": "Files written by this command; a re-run deletes exactly these "
+               "(if unchanged) and nothing else.",
+               "files": self.files, "dirs": sorted(self.dirs)}
+        tmp = self.path / (MARKER + ".tmp")
+        tmp.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+        os.replace(tmp, self.path / MARKER)
+
+
+def prepare_bundle_dir(path: Path, *, command: str) -> OutputDirectory:
+    """An owned directory for a whole CSV bundle (written by a library function that names
+    the files itself): after clean-up it must hold nothing but the marker, so no file of the
+    user's can be overwritten. Call :meth:`OutputDirectory.record_all` after writing."""
+    owned = OutputDirectory(path, command=command)
+    owned.prepare()
+    others = sorted(p.name for p in owned.path.iterdir() if p.name != MARKER)
+    if others:
+        raise owned._refuse(f"it holds files {command} did not write ({', '.join(others)})")
+    return owned
