@@ -50,8 +50,14 @@ def postgres_url() -> str:
 
 @pytest.fixture(scope="session")
 def rscript() -> str | None:
-    """Path of Rscript, or None (reference tests then use committed golden values)."""
-    return shutil.which("Rscript")
+    """Path of Rscript, or None (reference tests then use committed golden values).
+
+    In CI (``CI`` set; ``scripts/test`` installs R) a missing Rscript fails instead.
+    """
+    path = shutil.which("Rscript")
+    if path is None and os.environ.get("CI"):
+        pytest.fail("Rscript missing in CI; scripts/setup --test installs R")
+    return path
 
 
 @pytest.fixture(scope="session")

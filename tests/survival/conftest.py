@@ -24,11 +24,15 @@ DATASETS: dict[str, dict[str, Any]] = json.loads((REF / "datasets.json").read_te
 
 
 def _r_available(rscript: str | None) -> bool:
+    """True when R is installed; R without the reference packages is a failure, not a skip."""
     if not rscript:
         return False
     expr = ('for (p in c("survival","cmprsk","jsonlite")) '
             "if (!requireNamespace(p, quietly=TRUE)) quit(status=1)")
-    return subprocess.run([rscript, "-e", expr], capture_output=True).returncode == 0
+    if subprocess.run([rscript, "-e", expr], capture_output=True).returncode != 0:
+        pytest.fail("Rscript is installed but lacks survival, cmprsk or jsonlite, so the live "
+                    "R reference cannot run: run scripts/setup --test")
+    return True
 
 
 def _run_r(rscript: str, name: str) -> dict[str, Any]:
