@@ -317,7 +317,8 @@ def predictive_pmf(net: Network, years: float, *, max_count: int | None = None) 
 
     Each centre contributes ``NB(size = a_i, prob = b_i / (b_i + t_i))`` with its posterior
     ``(a_i, b_i)`` and ``t_i`` its time open in the window; the network total is their
-    convolution. Index ``k`` of the result is ``P(count = k)``.
+    convolution. Index ``k`` of the result is ``P(count = k)``; by default the support is cut
+    where the omitted upper tail is below ``1e-13`` per centre.
     """
     if net.capped:
         raise DesignError("predictive_pmf is exact only without transplant-slot caps.",
@@ -333,9 +334,11 @@ def predictive_pmf(net: Network, years: float, *, max_count: int | None = None) 
             parts.append((0.0, 1.0, 0.0))
         else:
             parts.append((a, b / (b + t), a * t / b))
-    mean = sum(m for _, _, m in parts)
-    var = sum(m / p for _, p, m in parts)
-    top = max_count if max_count is not None else int(mean + 12 * math.sqrt(var) + 50)
+    if max_count is None:
+        # P(sum > sum_i q_i) <= sum_i P(X_i > q_i): the omitted tail is below 1e-13 per centre
+        top = int(sum(stats.nbinom.isf(1e-13, a, p) for a, p, m in parts if m > 0))
+    else:
+        top = max_count
     k = np.arange(top + 1)
     out = np.zeros(top + 1)
     out[0] = 1.0
