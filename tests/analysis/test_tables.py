@@ -120,3 +120,21 @@ def test_published_parameter_fallback() -> None:
         {"patient_id": pd.Series(dtype=str), "date": pd.Series(dtype="datetime64[ns]"),
          "edss": pd.Series(dtype=float)}), published=[fig])
     assert tab.published["efs"] is fig
+
+
+def test_shevchenko_gray_failure_is_a_caveat_not_silence() -> None:
+    """A Gray's test that cannot be computed is reported (summary and JSON), not dropped."""
+    f = synthetic_frame(seed=5)
+    ph = np.where(np.arange(len(f)) % 3 == 0, "SPMS", "RRMS")
+    prog = ph == "SPMS"
+    for c in ("worsening", "death"):  # nobody progressive is at risk at any event time
+        f.loc[prog, f"{c}_time"] = 0.5
+        f.loc[prog, f"{c}_event"] = 0
+    tab = shevchenko_table(f, ph, years=(2, 8))
+    assert tab.gray is None
+    assert len(tab.caveats) == 1 and "Gray's test" in tab.caveats[0]
+    assert "singular" in tab.caveats[0]
+    assert f"caveat: {tab.caveats[0]}" in tab.summary
+    assert tab.to_dict()["caveats"] == list(tab.caveats)
+    ok = shevchenko_table(synthetic_frame(seed=5), ph, years=(2, 8))
+    assert ok.gray is not None and ok.caveats == ()

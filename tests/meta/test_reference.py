@@ -110,7 +110,7 @@ def test_knapp_hartung(meta_golden, name, measure, method):
 
 @pytest.mark.parametrize("name", DATASETS)
 @pytest.mark.parametrize("measure", ["PLO", "PFT"])
-@pytest.mark.parametrize("method", ["DL", "REML"])
+@pytest.mark.parametrize("method", ["FE", "DL", "REML"])
 def test_meta_regression(meta_golden, name, measure, method):
     M = meta_golden(name)["results"][measure][method]["metareg"]
     d = _data(name)
@@ -130,7 +130,7 @@ def test_meta_regression(meta_golden, name, measure, method):
 
 @pytest.mark.parametrize("name", DATASETS)
 @pytest.mark.parametrize("measure", ["PLO", "PFT"])
-@pytest.mark.parametrize("method", ["DL", "REML"])
+@pytest.mark.parametrize("method", ["FE", "DL", "REML"])
 def test_subgroups(meta_golden, name, measure, method):
     S = meta_golden(name)["results"][measure][method]["subgroups"]
     d = _data(name)

@@ -199,6 +199,9 @@ def test_cox_monotone_likelihood_is_a_clear_error() -> None:
 
 @settings(max_examples=25, deadline=None)
 @given(survival_data(codes=(0, 1, 2)))
+# found by scripts/test --fuzz (seeds 692866731, 538558180): the pooled CIF reaches 1 before
+# the last time and Gray's test returned NaN (R cmprsk: 3.4; see test_gray_edge_cases)
+@example((np.array([0.0, 1.0, 2.0, 0.0]), np.array([1, 1, 1, 1])))
 def test_results_do_not_depend_on_row_order(data: tuple[np.ndarray, np.ndarray]) -> None:
     t, e = data
     g = np.where(np.arange(t.size) % 3 == 0, "a", np.where(np.arange(t.size) % 3 == 1, "b",

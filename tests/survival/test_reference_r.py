@@ -13,13 +13,17 @@ Tolerances (absolute unless stated):
 
 from __future__ import annotations
 
+import json
+import subprocess
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from hsctms.errors import EstimationError
 from hsctms.survival import (
     cox_ph,
     cumulative_incidence,
@@ -34,6 +38,7 @@ pytestmark = pytest.mark.r
 NAMES = ["cr3", "surv2", "lung"]
 CR_NAMES = ["cr3", "surv2"]
 TIGHT = 1e-9
+REF_DIR = Path(__file__).resolve().parents[1] / "reference" / "survival"
 
 Golden = Callable[[str], dict[str, Any]]
 Data = Callable[[str], pd.DataFrame]
@@ -212,3 +217,45 @@ def test_scaled_schoenfeld_residuals(golden: Golden, dataset: Data, name: str) -
     np.testing.assert_allclose(res["x"], _arr(ref["x"]), atol=TIGHT)
     for j, col in enumerate(m.columns):
         np.testing.assert_allclose(res[col], _arr(ref["y"][j]), atol=1e-6)
+
+
+GRAY_EDGE = REF_DIR / "gray_cases.json"
+
+
+@pytest.fixture(scope="module")
+def gray_edge_golden(rscript: str | None) -> dict[str, Any]:
+    """R cmprsk on the edge cases: fresh when R is installed (a failing run fails), else the
+    committed golden_gray_cases.json; the committed file must equal a fresh run."""
+    committed: dict[str, Any] = json.loads((REF_DIR / "golden_gray_cases.json").read_text())
+    if not rscript:
+        return committed
+    proc = subprocess.run([rscript, str(REF_DIR / "gray_reference.R"), str(GRAY_EDGE)],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, f"gray_reference.R failed:\n{proc.stderr}"
+    fresh: dict[str, Any] = json.loads(proc.stdout)
+    assert set(fresh) == set(committed), "run tests/reference/survival/regenerate.sh"
+    for name, tests in fresh.items():
+        for key, r in tests.items():
+            c = committed[name][key]
+            assert r["stat"] == pytest.approx(c["stat"], rel=1e-12), (name, key)
+    return fresh
+
+
+@pytest.mark.parametrize("name", list(json.loads(GRAY_EDGE.read_text())))
+def test_gray_edge_cases(gray_edge_golden: dict[str, Any], name: str) -> None:
+    """Small edge cases (singleton groups, the pooled CIF reaching 1 before the last time,
+    which a fuzz run found giving NaN): statistic and p to 1e-9; where cmprsk reports
+    stat = -1 (its marker for a singular variance) hsctms raises EstimationError."""
+    case = json.loads(GRAY_EDGE.read_text())[name]
+    t, e, g = np.array(case["time"], float), np.array(case["event"]), np.array(case["group"])
+    for key, ref in gray_edge_golden[name].items():
+        rho = float(key.split("_")[0][3:])
+        cause = int(key.split("cause")[1])
+        if ref["stat"] == -1:
+            with pytest.raises(EstimationError, match="singular"):
+                gray_test(t, e, g, cause=cause, rho=rho)
+            continue
+        res = gray_test(t, e, g, cause=cause, rho=rho)
+        assert res.statistic == pytest.approx(ref["stat"], abs=TIGHT), (key, res.statistic)
+        assert res.p_value == pytest.approx(ref["p"], abs=TIGHT), key
+        assert res.df == ref["df"]

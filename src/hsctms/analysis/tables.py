@@ -292,6 +292,7 @@ class ShevchenkoTable:
     efs_fits: dict[str, KaplanMeier] = field(repr=False)
     competing_rule: str = COMPETING_RULE
     gray: GrayTest | None = None
+    caveats: tuple[str, ...] = ()
 
     @property
     def summary(self) -> str:
@@ -312,6 +313,7 @@ class ShevchenkoTable:
             lines.append(f"  Progression by phenotype: {self.gray.summary}")
         i = self.improvement
         lines.append(f"  Confirmed improvement: {i.events}/{i.n} ({100 * i.estimate:.1f}%)")
+        lines += [f"  caveat: {c}" for c in self.caveats]
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
@@ -331,6 +333,7 @@ class ShevchenkoTable:
             "improvement": self.improvement.to_dict(),
             "improvement_longterm": self.improvement_longterm.to_dict(),
             "published": {k: v.to_dict() for k, v in self.published.items()},
+            "caveats": list(self.caveats),
         }
 
 
@@ -407,12 +410,14 @@ def shevchenko_table(
         if f is not None:
             pubs[key] = f
     gray = None
+    caveats: list[str] = []
     if len(set(grp[known].tolist())) > 1 and (cause[known] == 1).sum() > 0:
         try:
             gray = gray_test(t[known], cause[known], grp[known], cause=1, synthetic=synthetic,
                              data_date=data_date)
-        except EstimationError:
-            gray = None
+        except EstimationError as exc:
+            caveats.append("Gray's test of confirmed worsening by phenotype could not be "
+                           f"computed: {exc.message}")
     return ShevchenkoTable(years, level, conf_type, inc_rows(1), inc_rows(2), efs_rows, group_n,
                            lr, improvement, improvement_lt, pubs, cif, efs_fits,
-                           COMPETING_RULE, gray)
+                           COMPETING_RULE, gray, tuple(caveats))

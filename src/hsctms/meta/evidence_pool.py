@@ -126,6 +126,38 @@ def _num(v: Any) -> float | None:
     return None if v is None or pd.isna(v) else float(v)
 
 
+def _univariable_fits(
+    table: pd.DataFrame, moderators: tuple[str, ...], measure: str, method: str, level: float,
+    *, poisson: bool, notes: list[str],
+) -> tuple[dict[str, MetaRegression], dict[str, PoissonRegression]]:
+    """One meta-regression (and Poisson model) per moderator column present in ``table``;
+    moderators that cannot be fitted are explained in ``notes`` (appended to)."""
+    regs: dict[str, MetaRegression] = {}
+    pois: dict[str, PoissonRegression] = {}
+    for mod in moderators:
+        if mod not in table.columns:
+            continue
+        sub = table[pd.to_numeric(table[mod], errors="coerce").notna()]
+        name = MODERATORS.get(mod, mod)
+        if len(sub) < 3 or sub[mod].astype(float).nunique() < 2:
+            notes.append(f"no meta-regression on {name}: {len(sub)} of {len(table)} studies "
+                         f"report it, with {sub[mod].astype(float).nunique()} distinct "
+                         "value(s) (needs at least 3 studies and 2 values)")
+            continue
+        mods = {mod: sub[mod].astype(float).to_numpy()}
+        try:
+            regs[mod] = meta_regression(sub["events"], sub["n"], mods, measure, method, level)
+        except EstimationError as exc:
+            notes.append(f"meta-regression on {name} could not be fitted: {exc.message}")
+        if poisson and sub["events"].sum() > 0:
+            try:
+                pois[mod] = poisson_regression(sub["events"], sub["n"], mods, level=level)
+            except EstimationError as exc:
+                notes.append(f"Poisson regression on {name} could not be fitted: "
+                             f"{exc.message}")
+    return regs, pois
+
+
 def pool_data(
     data: pd.DataFrame,
     outcome: str = "proportion",
@@ -157,6 +189,7 @@ def pool_data(
                                   hint=f"Columns: {', '.join(map(str, table.columns))}.")
         table = table.assign(**{by_col: table[by_col].astype(object).where(
             table[by_col].notna(), "unknown").astype(str)})
+    notes: list[str] = []  # fits that could not be made: shown as caveats, never dropped
     if method.upper() == "GLMM":
         if by_col is not None:
             raise EstimationError("Subgroups are not available with method GLMM.",
@@ -168,25 +201,8 @@ def pool_data(
         method = "REML"  # meta-regressions below stay on the transformed scale
     else:
         meta = pool_table(table, measure, method, level, test, by=by_col, label=label)
-    regs: dict[str, MetaRegression] = {}
-    pois: dict[str, PoissonRegression] = {}
-    for mod in moderators:
-        if mod not in table.columns:
-            continue
-        sub = table[pd.to_numeric(table[mod], errors="coerce").notna()]
-        if len(sub) < 3 or sub[mod].astype(float).nunique() < 2:
-            continue
-        mods = {mod: sub[mod].astype(float).to_numpy()}
-        try:
-            regs[mod] = meta_regression(sub["events"], sub["n"], mods, measure,
-                                        "REML" if method == "FE" else method, level)
-        except EstimationError:
-            pass
-        if poisson and sub["events"].sum() > 0:
-            try:
-                pois[mod] = poisson_regression(sub["events"], sub["n"], mods, level=level)
-            except EstimationError:
-                pass
+    regs, pois = _univariable_fits(table, moderators, measure, method, level,
+                                   poisson=poisson, notes=notes)
     pooled_pois = None
     if poisson and table["events"].sum() > 0 and len(table) > 1:
         pooled_pois = poisson_regression(table["events"], table["n"], level=level)
@@ -199,13 +215,15 @@ def pool_data(
         cols = list(joint)
         sub = table[table[cols].apply(pd.to_numeric, errors="coerce").notna().all(axis=1)]
         mods = {m: sub[m].astype(float).to_numpy() for m in cols}
-        joint_reg = meta_regression(sub["events"], sub["n"], mods, measure,
-                                    "REML" if method == "FE" else method, level)
+        joint_reg = meta_regression(sub["events"], sub["n"], mods, measure, method, level)
         if poisson and sub["events"].sum() > 0:
             joint_pois = poisson_regression(sub["events"], sub["n"], mods, level=level)
+    if meta.method == "GLMM" and (regs or joint_reg is not None):
+        notes.append(f"meta-regressions are REML fits on the {measure} scale (no GLMM "
+                     "meta-regression); the pooled estimate is the GLMM's")
     return PooledEvidence(outcome=outcome, time_years=time_years, data=table, meta=meta,
                           regressions=regs, poisson=pois, poisson_pooled=pooled_pois,
-                          published=published, caveats=list(caveats or []),
+                          published=published, caveats=[*(caveats or []), *notes],
                           joint=joint_reg, joint_poisson=joint_pois)
 
 

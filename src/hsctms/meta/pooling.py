@@ -188,6 +188,7 @@ class SubgroupAnalysis:
     mixed_QM: float | None
     mixed_p: float | None
     mixed_tau2: float | None
+    caveats: list[str] = field(default_factory=list)
 
     @property
     def summary(self) -> str:
@@ -198,6 +199,10 @@ class SubgroupAnalysis:
                          f"{_pct(g.prop_ci[1])}), k = {g.k}, tau² = {g.tau2:.4g}")
         lines.append(f"    test for subgroup differences: Q = {self.Q_between:.2f} "
                      f"(df {self.df}, p = {self.p_between:.3g})")
+        if self.mixed_QM is not None and self.mixed_p is not None:
+            lines.append(f"    mixed-effects test (common tau² = {_f(self.mixed_tau2) or 0:.4g}):"
+                         f" QM = {self.mixed_QM:.2f} (df {self.df}, p = {self.mixed_p:.3g})")
+        lines += [f"    caveat: {c}" for c in self.caveats]
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
@@ -216,6 +221,7 @@ class SubgroupAnalysis:
                                        "(separate tau² per subgroup)"},
             "mixed_effects_test": {"QM": _f(self.mixed_QM), "p": _f(self.mixed_p),
                                    "tau2": _f(self.mixed_tau2)},
+            "caveats": list(self.caveats),
         }
 
 
@@ -313,8 +319,8 @@ def pool_proportions(
         out.H2_ci = ((lo + s2) / s2, (hi + s2) / s2)
     if by is not None:
         out.subgroups = subgroup_analysis(x, m, names, list(by), meas, meth, lvl, test, by_name)
-        if out.subgroups is not None:
-            out.studies["group"] = [str(g) for g in by]
+        out.studies["group"] = [str(g) for g in by]
+        out.caveats = [*out.caveats, *out.subgroups.caveats]
     return out
 
 
@@ -377,16 +383,18 @@ def subgroup_analysis(
     ses = np.array([g.se for g in fits.values()])
     qb = fit(ests, ses**2, None, "FE", level, "z")
     mixed_qm = mixed_p = mixed_tau2 = None
+    notes: list[str] = []
     yi, vi = escalc(measure, x, m)
     dummies = np.array([[1.0 if lab == lev else 0.0 for lev in levels[1:]] for lab in labels])
     try:
         mix = fit(yi, vi, dummies, check_method(method), level, "z")
         mixed_qm, mixed_p, mixed_tau2 = mix.QM, mix.QMp, mix.tau2
-    except EstimationError:
-        pass
+    except EstimationError as exc:
+        notes.append(f"the mixed-effects test of subgroup differences by {by} could not be "
+                     f"fitted ({exc.message}); only the Q test across subgroups is reported")
     return SubgroupAnalysis(by=by, groups=fits, Q_between=qb.QE, df=len(levels) - 1,
                             p_between=qb.QEp, mixed_QM=mixed_qm, mixed_p=mixed_p,
-                            mixed_tau2=mixed_tau2)
+                            mixed_tau2=mixed_tau2, caveats=notes)
 
 
 def pool_table(

@@ -146,11 +146,13 @@ def meta_regression(
     X, names = _moderator_matrix(moderators, x.size)
     yi, vi = escalc(meas, x, m)
     res = fit(yi, vi, X, meth, lvl, test)
-    R2 = None
+    null = fit(yi, vi, None, meth, lvl, "z")
+    R2: float | None
     if meth != "FE":
-        null = fit(yi, vi, None, meth, lvl, "z")
         # metafor: 0 when the intercept-only model has no heterogeneity to explain
         R2 = (max(0.0, 100.0 * (null.tau2 - res.tau2) / null.tau2) if null.tau2 > 0 else 0.0)
+    else:
+        R2 = _fe_r2(res.QE, null.QE, k=int(x.size), p=int(res.coef.size), yi=yi)
     prov = Provenance(method="meta_regression",
                       definition={"measure": meas, "method": meth, "test": test,
                                   "moderators": names, "level": lvl}, n=int(x.size),
@@ -167,6 +169,21 @@ def meta_regression(
         QM_df=res.QM_df, QM_p=res.QMp, QE=res.QE, QE_df=res.QE_df, QE_p=res.QEp, k=int(x.size),
         provenance=prov,
     )
+
+
+def _fe_r2(qe: float, qe_null: float, *, k: int, p: int, yi: np.ndarray) -> float | None:
+    """R² of a fixed-effect meta-regression as metafor reports it (in %).
+
+    metafor (``rma.uni``, method ``"FE"``) uses the adjusted R² of the weighted least-squares
+    fit ``lm(yi ~ X, weights = 1/vi)``, floored at 0 (and 0 when all ``yi`` are equal). With
+    weights ``1/vi`` the weighted residual and total sums of squares are the ``QE`` of the
+    model and of the intercept-only model, so adjusted R² = 1 - (QE/QE0)(k-1)/(k-p).
+    """
+    if float(np.var(yi)) == 0.0:
+        return 0.0
+    if k <= p or qe_null <= 0:
+        return None  # lm's adjusted R² is undefined (NaN) here
+    return max(0.0, 100.0 * (1.0 - (qe / qe_null) * (k - 1) / (k - p)))
 
 
 @dataclass

@@ -219,6 +219,8 @@ def build_context(analysis: OutcomesAnalysis, *, suppress_small_counts: bool = F
         logrank += (f" Cumulative incidence of confirmed worsening by phenotype (death "
                     f"competing), Gray's test: χ² = {gt.statistic:.2f} on {gt.df} df, "
                     f"p = {_p(gt.p_value)}.")
+    for c in sh.caveats:
+        logrank += f" Caveat: {c}."
     imp = []
     for s in (sh.improvement, sh.improvement_longterm):
         imp.append(SimpleRow([s.description, f"{_count(s.events, sup)} / {_count(s.n, sup)}",

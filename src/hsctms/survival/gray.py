@@ -113,7 +113,10 @@ def _gray_stratum(
                                                                                          None]
         )
         cinc = a * (nd1 / (tr * (1.0 - fm)))[:, None, None]
-        cinc = np.where(nd1[:, None, None] > 0, cinc, 0.0)
+        # as cmprsk's crst: c(i, j) moves only when both groups are at risk; elsewhere a = 0
+        # and the factor can be infinite (pooled F = 1 before the last time), 0 * inf = NaN
+        both = has[:, :, None] & has[:, None, :]
+        cinc = np.where((nd1[:, None, None] > 0) & both, cinc, 0.0)
         c = np.cumsum(cinc, axis=0)
         score = np.where(has, fb[:, None] * (d1 - nd1[:, None] * rs * (1 - f1m) / (skmm * tq[:,
                                                                                        None])),
@@ -186,6 +189,10 @@ def gray_test(
             "Gray's test variance is singular.",
             hint="A group may have no events of this cause; merge or drop it.",
         ) from exc
+    if not np.isfinite(stat):
+        raise EstimationError(
+            "Gray's test is not estimable on these data (its variance is not finite).",
+            hint="Groups with very few patients may make it undefined; merge small groups.")
     df = ng - 1
     p = float(stats.chi2.sf(stat, df))
     prov = Provenance("gray_test", {"cause": cause, "rho": rho, "stratified": strata is not None},

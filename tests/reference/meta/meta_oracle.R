@@ -73,39 +73,40 @@ for (meas in c("PLO", "PFT")) {
       pkr <- predict(mk)
       one$knha <- c(core(mk), list(prop = pk$pred, prop_ci_lb = pk$ci.lb, prop_ci_ub = pk$ci.ub,
                                    pi_lb = pkr$pi.lb, pi_ub = pkr$pi.ub))
-      if (length(mods)) {
-        f <- as.formula(paste("~", paste(mods, collapse = " + ")))
-        mr <- rma(yi, vi, mods = f, data = dat, method = meth, level = level * 100,
+    }
+    # meta-regression and subgroups for every method, FE included (rma method = "FE")
+    if (length(mods)) {
+      f <- as.formula(paste("~", paste(mods, collapse = " + ")))
+      mr <- rma(yi, vi, mods = f, data = dat, method = meth, level = level * 100,
+                control = ctrl)
+      one$metareg <- list(
+        moderators = mods, term = rownames(mr$b), coef = as.numeric(mr$b), se = mr$se,
+        zval = mr$zval, pval = mr$pval, ci_lb = mr$ci.lb, ci_ub = mr$ci.ub,
+        tau2 = mr$tau2, I2 = mr$I2, H2 = mr$H2, R2 = mr$R2, QM = mr$QM, QMp = mr$QMp,
+        QE = mr$QE, QEp = mr$QEp)
+    }
+    if (group != "none") {
+      levs <- sort(unique(d[[group]]))
+      sub <- list()
+      ests <- c(); ses <- c()
+      for (g in levs) {
+        idx <- d[[group]] == g
+        mg <- rma(yi, vi, data = dat, subset = idx, method = meth, level = level * 100,
                   control = ctrl)
-        one$metareg <- list(
-          moderators = mods, term = rownames(mr$b), coef = as.numeric(mr$b), se = mr$se,
-          zval = mr$zval, pval = mr$pval, ci_lb = mr$ci.lb, ci_ub = mr$ci.ub,
-          tau2 = mr$tau2, I2 = mr$I2, H2 = mr$H2, R2 = mr$R2, QM = mr$QM, QMp = mr$QMp,
-          QE = mr$QE, QEp = mr$QEp)
+        tg <- if (meas == "PFT") list(ni = d$n[idx]) else NULL
+        pg <- predict(mg, transf = back, targs = tg)
+        sub[[as.character(g)]] <- c(core(mg), het(mg), list(prop = pg$pred,
+                                    prop_ci_lb = pg$ci.lb, prop_ci_ub = pg$ci.ub))
+        ests <- c(ests, as.numeric(mg$b)); ses <- c(ses, mg$se)
       }
-      if (group != "none") {
-        levs <- sort(unique(d[[group]]))
-        sub <- list()
-        ests <- c(); ses <- c()
-        for (g in levs) {
-          idx <- d[[group]] == g
-          mg <- rma(yi, vi, data = dat, subset = idx, method = meth, level = level * 100,
-                    control = ctrl)
-          tg <- if (meas == "PFT") list(ni = d$n[idx]) else NULL
-          pg <- predict(mg, transf = back, targs = tg)
-          sub[[as.character(g)]] <- c(core(mg), het(mg), list(prop = pg$pred,
-                                      prop_ci_lb = pg$ci.lb, prop_ci_ub = pg$ci.ub))
-          ests <- c(ests, as.numeric(mg$b)); ses <- c(ses, mg$se)
-        }
-        # test for subgroup differences: fixed-effect Q across the subgroup estimates
-        # (each subgroup with its own tau2, as R meta's test for subgroup differences)
-        qb <- rma(ests, sei = ses, method = "FE")
-        mix <- rma(yi, vi, mods = as.formula(paste("~ factor(", group, ")")), data = dat,
-                   method = meth, control = ctrl)
-        one$subgroups <- list(levels = as.character(levs), groups = sub,
-                              Q_between = qb$QE, df = qb$k - 1, p_between = qb$QEp,
-                              mixed_QM = mix$QM, mixed_QMp = mix$QMp, mixed_tau2 = mix$tau2)
-      }
+      # test for subgroup differences: fixed-effect Q across the subgroup estimates
+      # (each subgroup with its own tau2, as R meta's test for subgroup differences)
+      qb <- rma(ests, sei = ses, method = "FE")
+      mix <- rma(yi, vi, mods = as.formula(paste("~ factor(", group, ")")), data = dat,
+                 method = meth, control = ctrl)
+      one$subgroups <- list(levels = as.character(levs), groups = sub,
+                            Q_between = qb$QE, df = qb$k - 1, p_between = qb$QEp,
+                            mixed_QM = mix$QM, mixed_QMp = mix$QMp, mixed_tau2 = mix$tau2)
     }
     mres[[meth]] <- one
   }

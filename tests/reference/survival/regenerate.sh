@@ -10,3 +10,4 @@ Rscript survival_reference.R surv2.csv --times=36,60 --levels=0.9,0.95 --tau=60 
 Rscript survival_reference.R lung.csv --times=180,365,730 --levels=0.9,0.95 --tau=730 \
   --covariates=age,group,ph_ecog --factors=group > golden_lung.json
 Rscript wilcoxon_reference.R wilcoxon_cases.json > golden_wilcoxon.json
+Rscript gray_reference.R gray_cases.json > golden_gray_cases.json
