@@ -41,7 +41,12 @@ from hsctms.db.engine import (
 )
 from hsctms.db.loader import read_table
 from hsctms.db.tables import TABLES, imports
-from hsctms.errors import ConfigurationError, DataValidationError, ImportConflictError
+from hsctms.errors import (
+    ConfigurationError,
+    DataValidationError,
+    ImportConflictError,
+    PermissionDeniedError,
+)
 from hsctms.io._issues import ValidationReport
 from hsctms.io._parse import LINE
 from hsctms.io.bundle import (
@@ -310,6 +315,50 @@ def _bulk_insert(conn: sa.Connection, spec: TableSpec, frame: pd.DataFrame,
             progress(spec.name, stop, total)
 
 
+def _bundle_patient_ids(contents: BundleContents) -> list[str]:
+    """Every patient id the bundle mentions, in any file."""
+    ids: set[str] = set()
+    for frame in contents.tables.values():
+        if "patient_id" in frame.columns:
+            ids.update(str(v) for v in frame["patient_id"].dropna())
+    return sorted(ids)
+
+
+def _check_bundle_centre(contents: BundleContents, centre: str) -> None:
+    """Every patient row of the bundle names ``centre`` (rows are named by file and line)."""
+    patients = contents.tables["patients"]
+    bad = patients[patients["centre"].astype(object) != centre]
+    if len(bad):
+        rows = ", ".join(f"patients.csv:{int(r[LINE])} ({r['centre']})"
+                         for _, r in bad.head(5).iterrows())
+        more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+        raise PermissionDeniedError(
+            f"The bundle has {len(bad)} patient row(s) of another centre than {centre!r}: "
+            f"{rows}{more}. Nothing was imported.",
+            hint=f"Upload only centre {centre}'s patients (centre column = {centre}).")
+
+
+def _check_stored_centre(conn: sa.Connection, contents: BundleContents, centre: str) -> None:
+    """No id of the bundle is stored under another centre (checked inside the import
+    transaction, before any stored value is compared or reported)."""
+    ids = _bundle_patient_ids(contents)
+    taken: list[str] = []
+    table = TABLES["patients"]
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        taken += [str(r[0]) for r in conn.execute(
+            sa.select(table.c.patient_id).where(table.c.patient_id.in_(chunk),
+                                                table.c.centre != centre))]
+    if taken:
+        shown = ", ".join(sorted(taken)[:5]) + (f" and {len(taken) - 5} more"
+                                                 if len(taken) > 5 else "")
+        raise PermissionDeniedError(
+            f"{len(taken)} patient id(s) of the bundle are not available to centre {centre!r}: "
+            f"{shown}. Nothing was imported.",
+            hint="Patient ids are unique across the registry: use your centre's own "
+                 "pseudonymous ids (ask the registry administrator if an id seems wrong).")
+
+
 def _python(value: Any, kind: str) -> Any:
     value = jsonable(value)
     if value is not None and kind == "date":
@@ -353,6 +402,7 @@ def import_bundle(
     regimen_map: RegimenMap | None = None,
     today: _dt.date | None = None,
     progress: Progress | None = None,
+    centre: str | None = None,
 ) -> ImportResult:
     """Validate a CSV bundle and load it into the registry in one transaction.
 
@@ -372,11 +422,19 @@ def import_bundle(
         Validation settings (see :func:`hsctms.io.read_bundle`).
     progress
         Optional callback ``(stage, done, total)``.
+    centre
+        Restrict the import to one centre (a centre user's upload): every patient row must
+        name this centre, and no patient id of the bundle (in any file) may be stored under
+        another centre. The refusal names only the bundle's own rows and ids, never a stored
+        value of another centre's patient.
 
     Raises
     ------
     DataValidationError
         The bundle has validation errors (``.report``); the database is untouched.
+    PermissionDeniedError
+        ``centre`` is given and the bundle holds patients of another centre, or ids stored
+        under another centre; the database is untouched.
     BundleConflictError
         ``mode="insert"`` and some rows differ from stored ones (``.conflicts``).
 
@@ -397,6 +455,8 @@ def import_bundle(
             report=report,
             hint=f"Run 'hsctms validate {path}' for the full list, fix the files, re-import.",
         )
+    if centre is not None:
+        _check_bundle_centre(contents, centre)
     checksum = bundle_checksum(path)
     manifest = contents.manifest
     engine = connect(db)
@@ -410,7 +470,7 @@ def import_bundle(
                                             sa.exc.OperationalError)
     try:
         import_id = _load(engine, contents, path, checksum, presence, counts, user, mode,
-                          progress, create_schema=current is None)
+                          progress, create_schema=current is None, centre=centre)
     except (sa.exc.OperationalError, driver_error) as exc:
         reason = str(getattr(exc, "orig", None) or exc).strip()
         raise ConfigurationError(
@@ -434,7 +494,8 @@ def import_bundle(
 
 def _load(engine: sa.Engine, contents: BundleContents, path: str | Path, checksum: str,
           presence: dict[str, tuple[str, ...]], counts: dict[str, TableCounts], user: str,
-          mode: str, progress: Progress | None, *, create_schema: bool) -> int:
+          mode: str, progress: Progress | None, *, create_schema: bool,
+          centre: str | None = None) -> int:
     """The transactional part of :func:`import_bundle`; returns the import id.
 
     On a new database the schema is created in the same transaction, so a crash (even
@@ -444,6 +505,8 @@ def _load(engine: sa.Engine, contents: BundleContents, path: str | Path, checksu
     with engine.begin() as conn:
         if create_schema:
             upgrade_in(conn)
+        if centre is not None:  # before any comparison: a conflict report shows stored values
+            _check_stored_centre(conn, contents, centre)
         plans: list[_Plan] = []
         for i, (name, spec) in enumerate(SCHEMA.items()):
             incoming = contents.tables[name].drop(columns=[LINE])
