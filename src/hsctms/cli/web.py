@@ -28,6 +28,9 @@ def serve(
     insecure_cookies: Annotated[bool, typer.Option(
         "--insecure-cookies", help="Send cookies over plain http (local development only).")]
     = False,
+    trusted_proxy: Annotated[list[str] | None, typer.Option(
+        "--trusted-proxy", help="Address of a reverse proxy whose X-Forwarded-For is "
+        "believed (repeatable). Default: none, the header is ignored.")] = None,
 ) -> None:
     """Run the web registry (secret key from HSCTMS_SECRET_KEY). The registry must exist
     (create it with 'hsctms import' or 'hsctms users add').
@@ -41,12 +44,14 @@ def serve(
 
     try:
         open_registry(db).dispose()
-        app = create_app(WebSettings(db=db, secure_cookies=not insecure_cookies))
+        app = create_app(WebSettings(db=db, secure_cookies=not insecure_cookies,
+                                     trusted_proxies=tuple(trusted_proxy or ())))
     except HsctmsError as exc:
         fail(exc)
         return
     console.print(f"Serving the hsctms registry on http://{host}:{port} (Ctrl+C to stop)")
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    # the app decides whom to believe (WebSettings.trusted_proxies), not uvicorn's defaults
+    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=False)
 
 
 @users_app.command("add")
@@ -96,3 +101,80 @@ def users_list(db: Annotated[str, typer.Option("--db", help="Database.")]) -> No
         for u in list_users(conn):
             console.print(f"{u.username}\t{u.role}\t{u.centre or '-'}\t"
                           f"{'active' if u.active else 'inactive'}")
+
+
+def _account(action: str, username: str, db: str) -> None:
+    from hsctms.db import open_registry
+    from hsctms.db import users as U
+
+    try:
+        engine = open_registry(db)
+        if action == "deactivate":
+            U.deactivate_user(engine, username)
+            console.print(f"Deactivated {username}; their sessions have ended.")
+        elif action == "activate":
+            U.activate_user(engine, username)
+            console.print(f"Activated {username}.")
+        else:
+            password = U.reset_password(engine, username)
+            console.print(f"New one-time password for {username} (shown once; pass it on "
+                          f"over a separate channel):\n{password}", highlight=False)
+    except HsctmsError as exc:
+        fail(exc)
+
+
+@users_app.command("deactivate")
+def users_deactivate(username: Annotated[str, typer.Argument(help="Login name.")],
+                     db: Annotated[str, typer.Option("--db", help="Database.")]) -> None:
+    """Revoke an account: the user can no longer sign in and their open sessions end now.
+
+    Example: hsctms users deactivate ann --db registry.db
+    """
+    _account("deactivate", username, db)
+
+
+@users_app.command("activate")
+def users_activate(username: Annotated[str, typer.Argument(help="Login name.")],
+                   db: Annotated[str, typer.Option("--db", help="Database.")]) -> None:
+    """Re-activate a deactivated account (password unchanged).
+
+    Example: hsctms users activate ann --db registry.db
+    """
+    _account("activate", username, db)
+
+
+@users_app.command("reset")
+def users_reset(username: Annotated[str, typer.Argument(help="Login name.")],
+                db: Annotated[str, typer.Option("--db", help="Database.")]) -> None:
+    """Replace a forgotten password by a random one-time password (printed once); the
+    user's sessions end.
+
+    Example: hsctms users reset ann --db registry.db
+    """
+    _account("reset", username, db)
+
+
+@users_app.command("set-password")
+def users_set_password(
+    username: Annotated[str, typer.Argument(help="Login name.")],
+    db: Annotated[str, typer.Option("--db", help="Database.")],
+    password_stdin: Annotated[bool, typer.Option(
+        "--password-stdin", help="Read the password from standard input.")] = False,
+) -> None:
+    """Set a new password (prompted for, 12+ characters); the user's sessions end.
+
+    Example: hsctms users set-password ann --db registry.db
+    """
+    from hsctms.db import open_registry
+    from hsctms.db.users import set_password
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = typer.prompt("New password", hide_input=True, confirmation_prompt=True)
+    try:
+        set_password(open_registry(db), username, password)
+    except HsctmsError as exc:
+        fail(exc)
+        return
+    console.print(f"Password of {username} changed; their sessions have ended.")

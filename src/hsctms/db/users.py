@@ -8,8 +8,9 @@ Two tables (created by migration ``0002_web_users``):
 * ``web_sessions``: one row per login; the cookie carries only a signed session id, the server
   keeps the user, the CSRF token and the expiry. Logging out deletes the row.
 
-Password hashing lives in :mod:`hsctms.web.security` (imported lazily so that this module
-only needs SQLAlchemy).
+Password hashing lives in :mod:`hsctms.db.passwords`. Account changes (add, deactivate,
+activate, password set or reset) are written to the audit trail (``table_name = "users"``;
+never the password or its hash).
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from hsctms.db.audit import write_audit
 from hsctms.db.engine import DatabaseLike, connect
+from hsctms.db.passwords import hash_password, needs_rehash, temporary_password, verify_password
 from hsctms.errors import ConfigurationError, NotFoundError
 
 #: Tables of the web layer (kept apart from the registry metadata of :mod:`hsctms.db.tables`).
@@ -93,9 +96,15 @@ def _hash_id(session_id: str) -> str:
     return hashlib.sha256(session_id.encode()).hexdigest()
 
 
+def canonical_username(username: str) -> str:
+    """The form every lookup uses (stripped, lower-cased); not validated — see
+    :func:`normalise_username` for new accounts. The login rate limiter keys on it too."""
+    return username.strip().lower()
+
+
 def normalise_username(username: str) -> str:
     """Lower-cased, validated username."""
-    name = username.strip().lower()
+    name = canonical_username(username)
     if not _USERNAME.match(name):
         raise ConfigurationError(
             f"Invalid username {username!r}.",
@@ -104,16 +113,14 @@ def normalise_username(username: str) -> str:
 
 
 def add_user(db: DatabaseLike, username: str, password: str, role: str,
-             centre: str | None = None) -> User:
-    """Create a user (Argon2id-hashed password).
+             centre: str | None = None, *, by: str = "cli") -> User:
+    """Create a user (Argon2id-hashed password); audited as done ``by`` that user.
 
     Raises
     ------
     ConfigurationError
         Unknown role, centre missing for a centre role, duplicate username, short password.
     """
-    from hsctms.web.security import hash_password
-
     name = normalise_username(username)
     if role not in ROLES:
         raise ConfigurationError(f"Unknown role {role!r}.", hint=f"Use one of {', '.join(ROLES)}.")
@@ -127,12 +134,15 @@ def add_user(db: DatabaseLike, username: str, password: str, role: str,
                                      hint="Choose another username.")
         conn.execute(users.insert().values(username=name, password_hash=hashed, role=role,
                                            centre=centre or None, active=True))
+        write_audit(conn, user=by, action="create", table_name="users",
+                    key={"username": name},
+                    new={"role": role, "centre": centre or None, "active": True})
     return User(name, role, centre or None)
 
 
 def get_user(conn: sa.Connection, username: str) -> User | None:
     """The active user called ``username`` (None if unknown or deactivated)."""
-    row = conn.execute(sa.select(users).where(users.c.username == username.strip().lower(),
+    row = conn.execute(sa.select(users).where(users.c.username == canonical_username(username),
                                               users.c.active.is_(True))).first()
     if row is None:
         return None
@@ -151,10 +161,8 @@ def authenticate(db: DatabaseLike, username: str, password: str) -> User | None:
     A dummy verification runs for unknown users so that timing does not reveal which
     usernames exist.
     """
-    from hsctms.web.security import hash_password, needs_rehash, verify_password
-
     engine = connect(db)
-    name = username.strip().lower()
+    name = canonical_username(username)
     with engine.connect() as conn:
         row = conn.execute(sa.select(users).where(users.c.username == name)).first()
     if row is None or not row.active:
@@ -209,13 +217,57 @@ def delete_session(db: DatabaseLike, session_id: str) -> None:
                      .where(web_sessions.c.id_hash == _hash_id(session_id)))
 
 
-def deactivate_user(db: DatabaseLike, username: str) -> None:
-    """Deactivate a user and end their sessions."""
+def _account_change(db: DatabaseLike, username: str, values: dict[str, object], *, by: str,
+                    action: str, detail: dict[str, object]) -> None:
+    """Update one account, end its sessions and audit the change (one transaction)."""
     engine = connect(db)
-    name = username.strip().lower()
+    name = canonical_username(username)
     with engine.begin() as conn:
-        done = conn.execute(users.update().where(users.c.username == name)
-                            .values(active=False)).rowcount
-        if not done:
-            raise NotFoundError(f"No user {name!r}.", hint="List users with hsctms users list.")
-        conn.execute(web_sessions.delete().where(web_sessions.c.username == name))
+        row = conn.execute(sa.select(users.c.active).where(users.c.username == name)).first()
+        if row is None:
+            raise NotFoundError(f"No user {name!r}.",
+                                hint="List users with: hsctms users list --db REGISTRY")
+        if values.get("active") is False:
+            _keep_an_admin(conn, name)
+        conn.execute(users.update().where(users.c.username == name).values(**values))
+        ended = conn.execute(web_sessions.delete()
+                             .where(web_sessions.c.username == name)).rowcount
+        old = {"active": bool(row.active)} if "active" in values else None
+        new = {"active": values["active"]} if "active" in values else None
+        write_audit(conn, user=by, action=action, table_name="users", key={"username": name},
+                    old=old, new=new, detail={**detail, "sessions_ended": int(ended or 0)})
+
+
+def _keep_an_admin(conn: sa.Connection, name: str) -> None:
+    """Refuse to deactivate the last active administrator (nobody could manage users)."""
+    admins = [r.username for r in conn.execute(
+        sa.select(users.c.username).where(users.c.role == "admin", users.c.active.is_(True)))]
+    if admins == [name]:
+        raise ConfigurationError(f"{name!r} is the last active administrator.",
+                                 hint="Add or activate another admin first.")
+
+
+def deactivate_user(db: DatabaseLike, username: str, *, by: str = "cli") -> None:
+    """Deactivate a user: they cannot sign in, and their open sessions end at once."""
+    _account_change(db, username, {"active": False}, by=by, action="deactivate", detail={})
+
+
+def activate_user(db: DatabaseLike, username: str, *, by: str = "cli") -> None:
+    """Re-activate a deactivated user (their password is unchanged)."""
+    _account_change(db, username, {"active": True}, by=by, action="activate", detail={})
+
+
+def set_password(db: DatabaseLike, username: str, password: str, *, by: str = "cli") -> None:
+    """Set a new password (at least 12 characters); the user's open sessions end."""
+    hashed = hash_password(password)
+    _account_change(db, username, {"password_hash": hashed}, by=by, action="set_password",
+                    detail={})
+
+
+def reset_password(db: DatabaseLike, username: str, *, by: str = "cli") -> str:
+    """Replace the password with a random one-time password and return it (shown once, to
+    be passed on to the user over a separate channel); the user's sessions end."""
+    password = temporary_password()
+    _account_change(db, username, {"password_hash": hash_password(password)}, by=by,
+                    action="reset_password", detail={})
+    return password

@@ -56,7 +56,8 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.templates = template_env()
     app.state.limiter = LoginRateLimiter(settings.login_max_attempts,
-                                         settings.login_window_seconds)
+                                         settings.login_window_seconds,
+                                         settings.login_max_client_attempts)
     app.state.dashboards = DashboardCache()
 
     for module in (routes_auth, routes_records, routes_exchange, routes_views):

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
-from hsctms.errors import ConfigurationError
+from hsctms.errors import ConfigurationError, NotFoundError
 from hsctms.web.access import Action
 from hsctms.web.core import (
     LOGIN,
@@ -24,7 +24,18 @@ router = APIRouter()
 
 
 def _client(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    """The client address: the TCP peer, or, behind a configured trusted proxy, the last
+    ``X-Forwarded-For`` entry that is not itself a trusted proxy."""
+    peer = request.client.host if request.client else "unknown"
+    trusted = set(request.app.state.settings.trusted_proxies)
+    if peer not in trusted:
+        return peer
+    hops = [h.strip() for h in request.headers.get("x-forwarded-for", "").split(",")
+            if h.strip()]
+    for hop in reversed(hops):
+        if hop not in trusted:
+            return hop
+    return peer
 
 
 def _start_session(request: Request, response: Response, username: str,
@@ -175,7 +186,7 @@ async def users_add(request: Request) -> Response:
     try:
         add_user(ctx_of(request).engine, str(form.get("username", "")),
                  str(form.get("password", "")), str(form.get("role", "")),
-                 str(form.get("centre", "")) or None)
+                 str(form.get("centre", "")) or None, by=ctx_of(request).principal.username)
     except ConfigurationError as exc:
         return render(request, "users.html.j2", status_code=422, title="Users",
                       users=_users(request), error=exc.message)
@@ -189,7 +200,78 @@ def api_users_add(request: Request, payload: Annotated[dict[str, Any], Body(
     """Add a user."""
     from hsctms.db.users import add_user
 
-    user = add_user(ctx_of(request).engine, str(payload.get("username", "")),
+    ctx = ctx_of(request)
+    user = add_user(ctx.engine, str(payload.get("username", "")),
                     str(payload.get("password", "")), str(payload.get("role", "")),
-                    payload.get("centre") or None)
+                    payload.get("centre") or None, by=ctx.principal.username)
     return user.to_dict()
+
+
+def _change_account(request: Request, username: str, action: str,
+                    password: str | None = None) -> str | None:
+    """Deactivate, activate, set or reset the password of an account (audited as the
+    signed-in admin); returns the one-time password of a reset."""
+    from hsctms.db import users as U
+
+    ctx = ctx_of(request)
+    by = ctx.principal.username
+    if action == "deactivate":
+        U.deactivate_user(ctx.engine, username, by=by)
+    elif action == "activate":
+        U.activate_user(ctx.engine, username, by=by)
+    elif action == "password":
+        U.set_password(ctx.engine, username, password or "", by=by)
+    else:
+        return U.reset_password(ctx.engine, username, by=by)
+    return None
+
+
+@route(router, "POST", "/users/{username}/{action}", Action.MANAGE_USERS.value)
+async def users_change(request: Request, username: str, action: str) -> Response:
+    """Form actions on one account: deactivate, activate, password (new password in the
+    form) or reset (shows a one-time password once)."""
+    if action not in ("deactivate", "activate", "password", "reset"):
+        raise NotFoundError(f"No user action {action!r}.",
+                            hint="Use deactivate, activate, password or reset.")
+    form = await request.form()
+    try:
+        temp = _change_account(request, username, action, str(form.get("password", "")))
+    except (ConfigurationError, NotFoundError) as exc:
+        return render(request, "users.html.j2", status_code=422
+                      if isinstance(exc, ConfigurationError) else 404, title="Users",
+                      users=_users(request), error=exc.message)
+    if temp is not None:
+        return render(request, "users.html.j2", title="Users", users=_users(request),
+                      error=None, notice=f"One-time password for {username} (shown once): "
+                      f"{temp}")
+    return RedirectResponse("/users", status_code=303)
+
+
+@route(router, "POST", "/api/users/{username}/deactivate", Action.MANAGE_USERS.value)
+def api_users_deactivate(request: Request, username: str) -> dict[str, Any]:
+    """Deactivate an account: no sign-in, open sessions end now."""
+    _change_account(request, username, "deactivate")
+    return {"username": username, "active": False}
+
+
+@route(router, "POST", "/api/users/{username}/activate", Action.MANAGE_USERS.value)
+def api_users_activate(request: Request, username: str) -> dict[str, Any]:
+    """Re-activate an account."""
+    _change_account(request, username, "activate")
+    return {"username": username, "active": True}
+
+
+@route(router, "PUT", "/api/users/{username}/password", Action.MANAGE_USERS.value)
+def api_users_password(request: Request, username: str, payload: Annotated[
+        dict[str, Any], Body(examples=[{"password": "a new long passphrase"}])]
+                       ) -> dict[str, Any]:
+    """Set an account's password (12+ characters); its sessions end."""
+    _change_account(request, username, "password", str(payload.get("password", "")))
+    return {"username": username, "password_changed": True}
+
+
+@route(router, "POST", "/api/users/{username}/reset", Action.MANAGE_USERS.value)
+def api_users_reset(request: Request, username: str) -> dict[str, Any]:
+    """Replace an account's password by a one-time password (returned once)."""
+    return {"username": username, "one_time_password": _change_account(request, username,
+                                                                        "reset")}

@@ -1,15 +1,15 @@
 """Security primitives of the web app: password hashing, signed sessions, CSRF tokens and
 login rate limiting. Framework-independent so they can be tested on their own.
 
-* Passwords: Argon2id (``argon2-cffi`` defaults, RFC 9106 low-memory profile), with rehash
-  on login when parameters change.
+* Passwords: Argon2id, in :mod:`hsctms.db.passwords` (the accounts' layer), re-exported here.
 * Sessions: the cookie holds a signed, timestamped token (``itsdangerous``) naming the session
   id; cookies are ``HttpOnly``, ``SameSite=Lax`` and ``Secure`` unless explicitly disabled for
   local development over plain HTTP.
 * CSRF: a per-session random token, required on every state-changing request (form field
   ``csrf_token`` or header ``X-CSRF-Token``), compared in constant time.
-* Login rate limiting: at most ``max_attempts`` failures per (username, client) within
-  ``window_seconds``; further attempts are refused until the window moves on.
+* Login rate limiting: at most ``max_attempts`` failures per (username, client) and
+  ``max_client_attempts`` per client within ``window_seconds``; further attempts are refused
+  until the window moves on.
 """
 
 from __future__ import annotations
@@ -22,38 +22,18 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
+from hsctms.db.passwords import (  # re-exported: hashing lives with the accounts
+    MIN_PASSWORD_LENGTH,
+    hash_password,
+    needs_rehash,
+    verify_password,
+)
 from hsctms.errors import ConfigurationError
 
-_HASHER = PasswordHasher()
-
-MIN_PASSWORD_LENGTH = 12
-
-
-def hash_password(password: str) -> str:
-    """Argon2id hash of ``password`` (raises if it is too short)."""
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise ConfigurationError(
-            f"Password too short ({len(password)} characters).",
-            hint=f"Use at least {MIN_PASSWORD_LENGTH} characters; a passphrase works well.",
-        )
-    return _HASHER.hash(password)
-
-
-def verify_password(stored_hash: str, password: str) -> bool:
-    """Whether ``password`` matches ``stored_hash`` (False for malformed hashes)."""
-    try:
-        return _HASHER.verify(stored_hash, password)
-    except (VerifyMismatchError, VerificationError, InvalidHashError):
-        return False
-
-
-def needs_rehash(stored_hash: str) -> bool:
-    """Whether the stored hash uses outdated parameters."""
-    return _HASHER.check_needs_rehash(stored_hash)
+__all__ = ["MIN_PASSWORD_LENGTH", "LoginRateLimiter", "SessionSigner", "hash_password",
+           "needs_rehash", "new_token", "tokens_match", "verify_password"]
 
 
 class SessionSigner:
@@ -96,10 +76,22 @@ def tokens_match(expected: str | None, given: str | None) -> bool:
 
 @dataclass
 class LoginRateLimiter:
-    """Sliding-window limit on failed logins per (username, client address)."""
+    """Sliding-window limits on failed logins.
+
+    * per account and client: at most ``max_attempts`` failures per (username, client)
+      within ``window_seconds``;
+    * per client: at most ``max_client_attempts`` failures from one client address within
+      the window, whatever usernames it tries (password spraying).
+
+    Usernames are keyed in the canonical form authentication uses
+    (:func:`hsctms.db.users.canonical_username`: stripped, lower-cased), so ``"Lead2  "``
+    and ``"lead2"`` share one counter. A successful login clears only its own (username,
+    client) counter; the per-client counter runs out with the window.
+    """
 
     max_attempts: int = 5
     window_seconds: float = 300.0
+    max_client_attempts: int = 20
     clock: Callable[[], float] = time.monotonic
     _failures: dict[tuple[str, str], deque[float]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -110,19 +102,30 @@ class LoginRateLimiter:
             window.popleft()
         return window
 
+    @staticmethod
+    def _keys(username: str, client: str) -> tuple[tuple[str, str], tuple[str, str]]:
+        from hsctms.db.users import canonical_username
+
+        return (canonical_username(username), client), ("\x00client", client)
+
     def blocked(self, username: str, client: str) -> bool:
         """Whether further attempts for this user from this client are refused now."""
-        with self._lock:
-            return len(self._recent((username.lower(), client), self.clock())) >= \
-                self.max_attempts
-
-    def record_failure(self, username: str, client: str) -> None:
-        """Count one failed attempt."""
+        user_key, client_key = self._keys(username, client)
         with self._lock:
             now = self.clock()
-            self._recent((username.lower(), client), now).append(now)
+            return (len(self._recent(user_key, now)) >= self.max_attempts
+                    or len(self._recent(client_key, now)) >= self.max_client_attempts)
+
+    def record_failure(self, username: str, client: str) -> None:
+        """Count one failed attempt (for the account and for the client)."""
+        user_key, client_key = self._keys(username, client)
+        with self._lock:
+            now = self.clock()
+            self._recent(user_key, now).append(now)
+            self._recent(client_key, now).append(now)
 
     def reset(self, username: str, client: str) -> None:
-        """Forget failures after a successful login."""
+        """Forget this account's failures from this client after a successful login."""
+        user_key, _ = self._keys(username, client)
         with self._lock:
-            self._failures.pop((username.lower(), client), None)
+            self._failures.pop(user_key, None)

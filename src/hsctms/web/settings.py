@@ -30,8 +30,13 @@ class WebSettings:
         Session lifetime.
     small_count
         Aggregates leaving a centre show counts below this as ``"<N"``.
-    login_max_attempts, login_window_seconds
-        Login rate limit per (username, client address).
+    login_max_attempts, login_window_seconds, login_max_client_attempts
+        Login rate limits: failures per (username, client address), and per client address
+        whatever the username, within the window.
+    trusted_proxies
+        Addresses of reverse proxies (e.g. the TLS terminator) whose ``X-Forwarded-For``
+        header names the real client. Empty (default): the header is ignored and the client
+        is the TCP peer — a header from anyone else is never trusted.
     """
 
     db: str | Path = "registry.db"
@@ -41,6 +46,8 @@ class WebSettings:
     small_count: int = 5
     login_max_attempts: int = 5
     login_window_seconds: float = 300.0
+    login_max_client_attempts: int = 20
+    trusted_proxies: tuple[str, ...] = ()
     title: str = "hsctms registry"
     extra: dict[str, str] = field(default_factory=dict)
 
