@@ -38,6 +38,18 @@ def _run(rnd, patients):  # type: ignore[no-untyped-def]
     return rnd.store.records()
 
 
+def _running_difference(recs, group):  # type: ignore[no-untyped-def]
+    """n(aHSCT) - n(DMT) after each allocation within its group, counted from the arms
+    directly (independent of :func:`imbalance_history`)."""
+    out: dict[str, list[int]] = {}
+    for i, r in enumerate(recs):
+        g = group(r)
+        same = [x for x in recs[: i + 1] if group(x) == g]
+        out.setdefault(g, []).append(sum(x.arm == "aHSCT" for x in same)
+                                     - sum(x.arm == "DMT" for x in same))
+    return out
+
+
 def _blocks(store: AllocationStore | None = None, seed: str = "s3cr3t") -> PermutedBlockRandomiser:
     return PermutedBlockRandomiser(ARMS, seed, store or InMemoryAllocationStore(),
                                    strata=("centre", "edss_band"), block_multiples=(1, 2, 3))
@@ -48,7 +60,9 @@ def test_permuted_blocks_500_patients_within_bound() -> None:
     recs = _run(rnd, _patients(500))
     assert len(recs) == 500
     hist = imbalance_history(recs, ARMS, key=lambda r: r.details["stratum"])
-    assert len(hist) == 8
+    assert hist == _running_difference(recs, lambda r: r.details["stratum"])
+    # 4 centres x 2 EDSS bands, every one drawn in 500 patients
+    assert len(hist) == 8 == len({(f["centre"], f["edss_band"]) for f in _patients(500)})
     bound = rnd.max_block // 2
     assert bound == 3
     for path in hist.values():
@@ -74,6 +88,7 @@ def test_minimisation_single_factor_deterministic_bound() -> None:
     rnd = MinimisationRandomiser(ARMS, "x", factors=("centre",), p_best=1.0)
     recs = _run(rnd, _patients(500, seed=1))
     hist = imbalance_history(recs, ARMS, key=lambda r: r.factors["centre"])
+    assert hist == _running_difference(recs, lambda r: r.factors["centre"])
     assert max(max(abs(x) for x in p) for p in hist.values()) <= 1
 
 
@@ -82,12 +97,14 @@ def test_minimisation_500_patients_cap_and_marginal_balance() -> None:
                                  p_best=0.8, max_imbalance=4)
     recs = _run(rnd, _patients(500, seed=2))
     overall = imbalance_history(recs, ARMS, key=lambda r: "all")["all"]
+    assert overall == _running_difference(recs, lambda r: "all")["all"]
     assert max(abs(x) for x in overall) <= 4
     # reported (not guaranteed) marginal balance is much tighter than the permuted-block bound
     # summed over the levels; record it for the docs
     worst = 0
     for f in ("centre", "edss_band", "prior_dmt"):
         hist = imbalance_history(recs, ARMS, key=lambda r, f=f: r.factors[f])
+        assert hist == _running_difference(recs, lambda r, f=f: r.factors[f])
         worst = max(worst, max(abs(p[-1]) for p in hist.values()))
     assert worst <= 6
     assert any(r.details["draw"] >= 0.8 for r in recs)  # the random element was used
@@ -155,6 +172,8 @@ def test_block_bound_property(seed: str, mults: tuple[int, ...]) -> None:
     rnd = PermutedBlockRandomiser(ARMS, seed, strata=("centre",), block_multiples=mults)
     recs = _run(rnd, _patients(80, seed=len(seed)))
     hist = imbalance_history(recs, ARMS, key=lambda r: r.details["stratum"])
+    assert hist == _running_difference(recs, lambda r: r.details["stratum"])
+    assert rnd.max_block == 2 * max(mults)  # two arms, 1:1: block sizes 2 x multiple
     assert all(abs(x) <= rnd.max_block // 2 for x in itertools.chain(*hist.values()))
 
 
