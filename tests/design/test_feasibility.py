@@ -96,7 +96,10 @@ def test_staggered_openings_moments(opens: list[float], alpha: float, beta: floa
     net = _net(opens, alpha=alpha, beta=beta)
     pmf = predictive_pmf(net, t)
     k = np.arange(len(pmf))
-    exposure = np.clip(t - net.opens_after_as_of(), 0, None)
+    # opening dates are whole days (see _day): years = round(o * 365.25) / 365.25
+    opened = np.array([round(o * 365.25) / 365.25 for o in opens])
+    np.testing.assert_allclose(net.opens_after_as_of(), opened, atol=1e-12)
+    exposure = np.clip(t - opened, 0, None)
     mean = np.sum(alpha * exposure / beta)
     var = np.sum(alpha * exposure / beta * (1 + exposure / beta))
     assert pmf.sum() == pytest.approx(1.0, abs=1e-9)
@@ -119,7 +122,9 @@ def test_posterior_after_accrual_is_conjugate() -> None:
     assert net.recruited == 8
     # the not-yet-open centre over the next 2 years is open for t = 2 - (its opening - as_of)
     late = dataclasses.replace(net, centres=net.centres[2:])
-    t = 2.0 - late.opens_after_as_of()[0]
+    # C02 opens at day round(3 * 365.25) = 1096, as_of is day round(2 * 365.25) = 730
+    t = 2.0 - (1096 - 730) / 365.25
+    assert late.opens_after_as_of()[0] == pytest.approx(2.0 - t, abs=1e-12)
     pmf = predictive_pmf(late, 2.0, max_count=30)
     np.testing.assert_allclose(pmf, stats.nbinom.pmf(np.arange(31), 2.0, 1.0 / (1.0 + t)),
                                atol=1e-14)
