@@ -42,8 +42,13 @@ def test_survival_power_agrees_with_schoenfeld() -> None:
     res = simulate_trials(sc, 4000, seed=3)
     analytic = survival_design(0.6, n=200, control_rate=0.3, accrual=2.0, follow_up=2.0)
     assert abs(res.power - analytic.power) < MC_TOL * res.power_mcse
-    # expected number of events matches the accrual formula
-    expected_events = 200 * analytic.extra["p_event"]
+    # expected number of events matches the accrual formula: uniform entry over a = 2 years,
+    # f = 2 years further follow-up, P(event | rate l) = 1 - (e^{-l f} - e^{-l (a + f)}) / (l a)
+    def p_event(rate: float, a: float = 2.0, f: float = 2.0) -> float:
+        return 1 - (math.exp(-rate * f) - math.exp(-rate * (a + f))) / (rate * a)
+
+    expected_events = 100 * p_event(0.3) + 100 * p_event(0.6 * 0.3)  # about 100.14
+    assert analytic.extra["p_event"] == pytest.approx(expected_events / 200, rel=1e-12)
     assert res.outcomes["mean_events"] == pytest.approx(expected_events, rel=0.02)
 
 
@@ -52,7 +57,11 @@ def test_counts_variance_matches_zhu_lakkis() -> None:
     sc = Scenario("counts", 200, 200, rate_treatment=0.2, rate_control=0.4, dispersion=0.8,
                   horizon=2.0)
     res = simulate_trials(sc, 3000, seed=7, type1=False)
-    _, v1 = _variances(0.2, 0.4, 2.0, 0.8, 1.0, "alternative")
+    # Zhu & Lakkis V1 = (1/t)(1/l_c + 1/(r l_t)) + (1+r)k/r = (1/2)(1/0.4 + 1/0.2) + 2 * 0.8
+    #                 = 3.75 + 1.6 = 5.35  (t = 2 years, r = 1, k = 0.8)
+    v1 = 0.5 * (2.5 + 5.0) + 1.6
+    assert _variances(0.2, 0.4, 2.0, 0.8, 1.0, "alternative") == pytest.approx((v1, v1),
+                                                                              rel=1e-12)
     expected_sd = math.sqrt(v1 / 200)
     # MC SE of an SD estimate ~ sd / sqrt(2 (m - 1))
     assert abs(res.empirical_se - expected_sd) < MC_TOL * expected_sd / math.sqrt(2 * 2999)
