@@ -58,7 +58,11 @@ def test_event_times_within_followup_and_confirmed(data, over) -> None:
     assert (f["improvement_time"] <= f["followup_days"]).all()
     ev = res.events
     w = ev[ev["event_type"] == "worsening"]
-    delta = delta_table(d, w["baseline_edss"].to_numpy())
+    # minimum worsening written out from the definition's table (not the engine's delta_table):
+    # delta_zero from a reference of 0, delta_low up to delta_cut, delta_high above
+    delta = np.array([d.delta_zero if b == 0 else d.delta_low if b <= d.delta_cut
+                      else d.delta_high for b in w["baseline_edss"]], dtype=float)
+    np.testing.assert_array_equal(delta_table(d, w["baseline_edss"].to_numpy()), delta)
     assert (w["edss"].to_numpy() - w["baseline_edss"].to_numpy() >= delta).all()
     gap = w["confirmation_date"] - w["date"]
     lo, hi = d.conf_days - d.conf_tol_days[0], d.conf_days + d.conf_tol_days[1]
@@ -66,6 +70,13 @@ def test_event_times_within_followup_and_confirmed(data, over) -> None:
     assert (w["confirmation_edss"].to_numpy() - w["baseline_edss"].to_numpy() >= delta).all()
     assert (w["baseline_date"] < w["date"]).all()
     assert w["class"].isin(["PIRA", "RAW", "undetermined"]).all()
+
+
+def test_default_minimum_change_table_is_msprog() -> None:
+    """pymsprog's default minimum change: +1.5 from EDSS 0, +1.0 from 1.0-5.0, +0.5 above."""
+    d = get_definition("msprog_default")
+    ref = np.array([0.0, 1.0, 3.5, 5.0, 5.5, 6.0, 8.5])
+    np.testing.assert_array_equal(delta_table(d, ref), [1.5, 1.0, 1.0, 1.0, 0.5, 0.5, 0.5])
 
 
 @SETTINGS
