@@ -54,6 +54,16 @@ def test_halt_ms_rows_equal_kaplan_meier_in_years() -> None:
                                              & (f["efs_event"] == 1)).sum()) for y in (1, 3, 5)]
     assert tab.conf_type == "log-log" and tab.level == 0.9
     assert "90% CI" in tab.summary
+    # independent of hsctms.survival: statsmodels' product-limit estimate and Greenwood SE,
+    # log-log limit S^exp(z se(log S) / |log S|) with z = z_0.95 for a 90% interval
+    from statsmodels.duration.survfunc import SurvfuncRight
+
+    sm = SurvfuncRight((f["efs_time"] / YEAR_DAYS).to_numpy(), f["efs_event"].to_numpy())
+    idx = np.searchsorted(sm.surv_times, [1, 3, 5], side="right") - 1
+    s_ref, se_log = sm.surv_prob[idx], sm.surv_prob_se[idx] / sm.surv_prob[idx]
+    lower = s_ref ** np.exp(stats.norm.ppf(0.95) * se_log / np.abs(np.log(s_ref)))
+    np.testing.assert_allclose([r.estimate for r in rows], s_ref, rtol=0, atol=1e-12)
+    np.testing.assert_allclose([r.lower for r in rows], lower, rtol=0, atol=1e-12)
 
 
 def test_competing_progression_coding() -> None:
@@ -79,6 +89,20 @@ def test_shevchenko_table_consistent_with_survival_layer() -> None:
     lr = logrank_test(f["efs_time"] / YEAR_DAYS, f["efs_event"], grp)
     assert tab.logrank is not None
     assert tab.logrank.statistic == pytest.approx(lr.statistic)
+    from statsmodels.duration.survfunc import survdiff
+
+    chi2, _ = survdiff((f["efs_time"] / YEAR_DAYS).to_numpy(), f["efs_event"].to_numpy(), grp)
+    assert tab.logrank.statistic == pytest.approx(chi2, rel=1e-10)
+    # Aalen-Johansen written out: CIF_1(y) = sum_{t_j <= y} S(t_j-) d1_j / n_j, S the KM of
+    # any event (worsening or death), independent of cumulative_incidence
+    times = np.unique(t[c > 0])
+    n_j = np.array([(t >= u).sum() for u in times])
+    d_any = np.array([((t == u) & (c > 0)).sum() for u in times])
+    d_1 = np.array([((t == u) & (c == 1)).sum() for u in times])
+    s_before = np.r_[1.0, np.cumprod(1 - d_any / n_j)[:-1]]
+    cif = np.cumsum(s_before * d_1 / n_j)
+    hand = [cif[times <= y][-1] if (times <= y).any() else 0.0 for y in (2, 8)]
+    np.testing.assert_allclose([r.estimate for r in tab.progression], hand, atol=1e-12)
     assert tab.group_n == {"progressive": int((ph == "SPMS").sum()),
                            "relapsing": int((ph == "RRMS").sum())}
     assert tab.improvement.events == int(f["improvement_event"].sum())
