@@ -32,6 +32,39 @@ def test_every_route_has_a_rule(app: Any) -> None:
     assert not missing, f"routes without an access rule: {missing}"
 
 
+def _policy(method: str, path: str) -> str:
+    """The access rule each route must have, written from the access model in docs/web.md
+    (independent of the rule the route declares, which the walk below takes as expected)."""
+    p = path.removeprefix("/api")
+    if p in ("", "/", "/login", "/tool"):
+        return PUBLIC  # landing page, sign-in and the public patient tool
+    if p in ("/logout", "/me", "/exchange", "/export/redcap-dictionary"):
+        return LOGIN  # own session, the exchange page, the data dictionary (no patient data)
+    if p.startswith("/users"):
+        return Action.MANAGE_USERS.value
+    if p.startswith("/audit"):
+        return Action.VIEW_AUDIT.value
+    if p == "/export/redcap":
+        return Action.EXPORT_IDENTIFIABLE.value  # REDCap flat export keeps record ids
+    if p == "/export/bundle":
+        return Action.EXPORT_DEIDENTIFIED.value  # identifiable=true is checked in the route
+    if p.startswith("/dashboard/registry"):
+        return Action.VIEW_REGISTRY_DASHBOARD.value
+    if p.startswith("/dashboard"):
+        return Action.VIEW_CENTRE_DASHBOARD.value
+    changes = (method != "GET" or p.startswith(("/patients-new", "/import"))
+               or "/new/" in p or p.startswith("/exchange/"))
+    if p.startswith(("/patients", "/records", "/import", "/exchange/")):
+        return Action.EDIT_RECORDS.value if changes else Action.READ_RECORDS.value
+    raise AssertionError(f"no policy written for {method} {path}: add it from docs/web.md")
+
+
+def test_declared_rules_follow_the_documented_access_model(app: Any) -> None:
+    wrong = {mp: (ROUTE_RULES[mp], _policy(*mp)) for mp in _routes(app)
+             if ROUTE_RULES[mp] != _policy(*mp)}
+    assert not wrong, f"(declared, documented) rules differ: {wrong}"
+
+
 def _fill(path: str, row_id: int) -> str:
     path = path.replace("{patient_id}", "A1").replace("{table}", "edss")
     path = path.replace("{row_id}", str(row_id)).replace("{kind}", "bundle")
