@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from hsctms.errors import ConfigurationError
@@ -17,6 +17,8 @@ def test_edss_grid_has_twenty_values_and_excludes_half() -> None:
     assert len(EDSS_VALUES) == 20
     assert 0.5 not in EDSS_VALUES
     assert EDSS_VALUES[0] == 0.0 and EDSS_VALUES[-1] == 10.0
+    # Kurtzke 1983: 0, then 1.0 to 10.0 in steps of 0.5 (1 + 19 = 20 values)
+    assert list(EDSS_VALUES) == [0.0] + [1.0 + 0.5 * i for i in range(19)]
 
 
 @pytest.mark.parametrize(
@@ -29,8 +31,14 @@ def test_is_valid_edss(value: float, ok: bool) -> None:
 
 
 @given(st.floats(allow_nan=True, allow_infinity=True))
+@example(1.7976931348623157e308)  # 2x overflows: never on the grid
+@example(-5e-7)  # within the tolerance of 0
 def test_is_valid_edss_agrees_with_grid_membership(x: float) -> None:
-    expected = any(abs(x - v) < 1e-6 for v in EDSS_VALUES)
+    # the Kurtzke grid written out (not EDSS_VALUES): 0, or a multiple of 0.5 in [1, 10]
+    with np.errstate(over="ignore", invalid="ignore"):
+        nearest = float(np.round(2 * np.float64(x)) / 2)  # nan/inf stay nan/inf
+    expected = bool(abs(x - nearest) < 1e-6 and (nearest == 0 or 1 <= nearest <= 10))
+    assert expected is any(abs(x - v) < 1e-6 for v in EDSS_VALUES)
     assert bool(is_valid_edss([x])[0]) is expected
 
 
