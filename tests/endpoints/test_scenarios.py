@@ -181,6 +181,8 @@ def test_neda3_lost_by_each_component(component: str) -> None:
         scans = mri((365, 0, 0), (600, 2, 0), (730, 0, 0))
     r = row(run(visits, "halt_ms", origin=0, relapses=relapses, mri=scans))
     assert r[f"{component}_event"] == 1
+    day = {"worsening": 400.0, "relapse": 500.0, "mri_activity": 600.0}[component]
+    assert r[f"{component}_time"] == day  # origin 0: the event's own day
     assert (r.neda3_loss_event, r.neda3_loss_time) == (1, r[f"{component}_time"])
     assert (r.efs_event, r.efs_time) == (1, r[f"{component}_time"])
 
