@@ -68,6 +68,16 @@ def test_dictionary_has_redcap_columns_and_record_id_first() -> None:
 def test_flat_export_layout() -> None:
     flat = to_redcap_flat(_cohort())
     assert list(flat.columns) == flat_columns()
+    # independent of flat_columns, from the data dictionary the export must match: the record
+    # id, REDCap's repeating-instrument and DAG columns, every dictionary field in dictionary
+    # order, and one "<form>_complete" status per instrument (REDCap matches import columns by
+    # name; hsctms puts the status columns last)
+    dd = data_dictionary()
+    fields = dd["Variable / Field Name"].tolist()
+    forms = list(dict.fromkeys(dd["Form Name"]))
+    assert list(flat.columns) == [fields[0], "redcap_repeat_instrument", "redcap_repeat_instance",
+                                  "redcap_data_access_group", *fields[1:],
+                                  *(f"{f}_complete" for f in forms)]
     edss = flat[flat["redcap_repeat_instrument"] == "edss"]
     assert edss["redcap_repeat_instance"].tolist() == ["1", "2", "1"]
     assert set(flat["redcap_data_access_group"]) == {"lon", "upp"}
