@@ -56,6 +56,7 @@ def test_500_patients_keep_stratum_balance_and_replay(db: str) -> None:
     recs = allocation_table(db, "ZEUS")
     assert len(recs) == 500 and verify_trial(db, "ZEUS")
     bound = rnd.max_block // 2
+    assert bound == 3  # two arms, largest block 2 x 3 = 6: at most 3 ahead within a stratum
     for path in imbalance_history(recs, ARMS, key=lambda r: r.details["stratum"]).values():
         assert max(abs(x) for x in path) <= bound
     # the statistician, holding the seed, reproduces every stored allocation
