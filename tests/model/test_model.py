@@ -113,3 +113,38 @@ def test_cohort_subset_and_unknown_table() -> None:
 def test_cohort_missing_required_column_is_clear() -> None:
     with pytest.raises(ConfigurationError, match="required column"):
         Cohort.from_frames(edss=pd.DataFrame({"patient_id": ["P1"], "edss": [2.0]}))
+
+
+def test_frames_equal_detects_every_kind_of_difference() -> None:
+    """frames_equal is the oracle of every round-trip test (bundle, database, REDCap): it must
+    ignore row order only, and see a changed value, a missing value, a dropped or extra row and
+    a value turned into text in any table."""
+    from hsctms.datasets import generate_cohort
+    from hsctms.model.cohort import frames_equal
+
+    c = generate_cohort(12, seed=3)
+    tables = {k: v.copy() for k, v in c.tables.items()}
+    shuffled = {k: v.sample(frac=1.0, random_state=1) for k, v in tables.items()}
+    assert frames_equal(tables, shuffled)
+    for name, spec in SCHEMA.items():
+        frame = tables[name]
+        if frame.empty:
+            continue
+        others = [col.name for col in spec.columns if col.name not in spec.key]
+        for col in others:
+            s = frame[col]
+            changed = frame.copy()
+            if s.notna().iloc[0]:
+                changed[col] = changed[col].astype(object)
+                changed.iloc[0, changed.columns.get_loc(col)] = None  # value -> missing
+                assert not frames_equal(tables, {**tables, name: changed}), (name, col)
+                as_text = frame.copy()
+                as_text[col] = as_text[col].astype(object)
+                as_text.iloc[0, as_text.columns.get_loc(col)] = f"{s.iloc[0]}x"
+                assert not frames_equal(tables, {**tables, name: as_text}), (name, col)
+        assert not frames_equal(tables, {**tables, name: frame.iloc[1:]}), name
+        extra = pd.concat([frame, frame.iloc[:1].assign(patient_id="ZZ-extra")])
+        assert not frames_equal(tables, {**tables, name: extra}), name
+    edss = tables["edss"].copy()
+    edss.loc[edss.index[0], "edss"] += 0.5  # a plausible EDSS, still on the grid
+    assert not frames_equal(tables, {**tables, "edss": edss})
