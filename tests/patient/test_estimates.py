@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 
+import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -42,6 +43,34 @@ def test_benefit_figures_are_exactly_the_stratum_rows(name, profiles, evidence):
             assert got == want, (outcome, t)
             assert e.availability == ("no_data" if rows.empty else
                                       "thin" if rows["study_id"].nunique() == 1 else "available")
+
+
+@pytest.mark.parametrize("name", ["young-rrms-high-activity", "spms-edss-6.5-no-activity"])
+def test_benefit_figures_match_a_selection_from_the_raw_tables(name, profiles, evidence):
+    """The test above selects its expected rows with the same ``evidence.outcomes`` query the
+    estimates use; here the rows are picked from the raw outcome and study tables with plain
+    pandas: aHSCT arm, percent, time within 0.05 y, not superseded, a population of the
+    person's group (or a whole cohort of a study of that group)."""
+    prof = profiles[name]
+    est = personal_estimates(prof, evidence)
+    group = "relapsing" if prof.phenotype in ("RRMS", "PRMS") else "progressive"
+    pops = RELAPSING_POPS if group == "relapsing" else PROGRESSIVE_POPS
+    raw = evidence.outcome_table.merge(
+        evidence.studies[["study_id", "phenotype_group", "superseded_by"]], on="study_id")
+    pop = raw["population"].fillna("all").str.lower()
+    in_group = (pop.isin(pops - {"all"})) | ((pop == "all") & (raw["phenotype_group"] == group))
+    compared = 0
+    for outcome in BENEFITS:
+        for t in TIME_POINTS:
+            sel = raw[in_group & (raw["outcome"] == outcome) & (raw["arm"] == "ahsct")
+                      & (raw["measure"] == "percent") & raw["superseded_by"].isna()
+                      & ((pd.to_numeric(raw["time_years"]) - t).abs() <= 0.05)
+                      & raw["estimate"].notna()]
+            want = sorted(zip(sel["study_id"], sel["estimate"].astype(float), strict=True))
+            got = sorted((f.study_id, f.value) for f in est.benefit(outcome, t).figures)
+            assert got == want, (outcome, t)
+            compared += len(want)
+    assert compared > 0  # the evidence base has benefit figures for both groups
 
 
 def test_progressive_profile_never_gets_relapsing_only_figures(profiles, evidence):
