@@ -162,3 +162,31 @@ def test_shevchenko_gray_failure_is_a_caveat_not_silence() -> None:
     assert tab.to_dict()["caveats"] == list(tab.caveats)
     ok = shevchenko_table(synthetic_frame(seed=5), ph, years=(2, 8))
     assert ok.gray is not None and ok.caveats == ()
+
+
+@pytest.mark.r
+def test_shevchenko_gray_and_cif_match_r_cmprsk(rscript: str | None, tmp_path) -> None:
+    """The table's Gray's test and progression CIF equal R cmprsk::cuminc on the same
+    competing-risks coding (test_shevchenko_table_consistent_with_survival_layer compares them
+    with hsctms.survival, which the table itself calls). Tolerance 1e-9. Skipped without R."""
+    import subprocess
+
+    if not rscript:
+        pytest.skip("Rscript not available")
+    f = synthetic_frame(seed=5)
+    ph = np.where(np.arange(len(f)) % 3 == 0, "SPMS", "RRMS")
+    tab = shevchenko_table(f, ph, years=(2, 8), level=0.95)
+    t, c = competing_progression(f)
+    grp = np.where(ph == "RRMS", "relapsing", "progressive")
+    csv = tmp_path / "cr.csv"
+    pd.DataFrame({"t": t, "c": c, "g": grp}).to_csv(csv, index=False)
+    code = (f"library(cmprsk); d <- read.csv('{csv}'); "
+            "g <- cuminc(d$t, d$c, d$g, cencode=0); "
+            "o <- cuminc(d$t, d$c, cencode=0); "
+            "cat(paste(c(g$Tests['1', 'stat'], timepoints(o, c(2, 8))$est['1 1', ]), "
+            "collapse=' '))")
+    out = subprocess.run([rscript, "-e", code], capture_output=True, text=True, check=True)
+    stat, cif2, cif8 = (float(x) for x in out.stdout.split())
+    assert tab.gray is not None
+    assert tab.gray.statistic == pytest.approx(stat, abs=1e-9)
+    np.testing.assert_allclose([r.estimate for r in tab.progression], [cif2, cif8], atol=1e-9)
