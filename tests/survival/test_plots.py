@@ -47,8 +47,15 @@ def test_km_plot_risk_table_and_band_properties() -> None:
     texts = [t.get_text() for t in ax.texts]
     for g, fit in fits.fits.items():
         assert g in texts
-        for c in fit.at_risk(times):
-            assert str(int(c)) in texts
+        # numbers at risk counted from the data (#{T >= t} in the group), not fit.at_risk
+        in_group = d.loc[d["group"].astype(str) == str(g), "time"]
+        counted = [int((in_group >= x).sum()) for x in times]
+        assert [int(c) for c in fit.at_risk(times)] == counted
+        # the group's risk-table row (same height as its label) shows them at those times
+        y = next(t.get_position()[1] for t in ax.texts if t.get_text() == str(g))
+        row = {t.get_position()[0]: t.get_text() for t in ax.texts
+               if t.get_position()[1] == y and t.get_text() != str(g)}
+        assert row == {float(x): str(c) for x, c in zip(times, counted, strict=True)}, g
     assert "Number at risk" in texts
     assert len(ax.collections) >= 3  # one CI band per group
     legend = ax.get_legend()
