@@ -211,6 +211,20 @@ def test_trm_for_you_uses_recent_studies_of_planned_intensity(profiles, evidence
     assert mine.ci[0] < mine.per100 < mine.ci[1]
 
 
+def test_trm_for_you_from_the_raw_tables(profiles, evidence):
+    """As above, with the expected studies picked from the raw outcome and study tables
+    (plain pandas) rather than the ``evidence.outcomes`` query the estimates also use."""
+    mine = personal_estimates(profiles["after-failed-alemtuzumab"], evidence).trm_for_you()
+    assert mine is not None
+    raw = evidence.outcome_table.merge(
+        evidence.studies[["study_id", "era", "intensity", "superseded_by"]], on="study_id")
+    want = raw[(raw["outcome"] == "trm") & (raw["arm"] == "ahsct") & raw["superseded_by"].isna()
+               & (raw["era"] == "2005 or later") & (raw["intensity"] == "intermediate")]
+    assert not want.empty
+    assert set(mine.study_ids) == set(want["study_id"])
+    assert (mine.deaths, mine.people) == (int(want["events"].sum()), int(want["n"].sum()))
+
+
 def test_trm_zero_death_group_has_no_rate(profiles, evidence):
     est = personal_estimates(profiles["young-rrms-high-activity"], evidence)
     for p in est.trm_pooled:
