@@ -195,7 +195,8 @@ def imports_of(mod: Module, known: set[str]) -> list[Import]:
     found: list[Import] = []
 
     def add(target: str, node: ast.AST) -> None:
-        if target == PACKAGE or target.startswith(PACKAGE + "."):
+        seen = any(f.target == target and f.line == getattr(node, "lineno", 0) for f in found)
+        if (target == PACKAGE or target.startswith(PACKAGE + ".")) and not seen:
             found.append(Import(mod.name, target, getattr(node, "lineno", 0),
                                 id(node) in typing))
 
