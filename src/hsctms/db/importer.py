@@ -440,6 +440,8 @@ def import_bundle(
 
     Examples
     --------
+    Not run as a doctest (it reads a bundle directory and writes a registry database file):
+
     >>> result = import_bundle("bundle/", "registry.db")   # doctest: +SKIP
     >>> print(result.summary)                               # doctest: +SKIP
     """

@@ -127,6 +127,8 @@ def load_cohort(
 
     Examples
     --------
+    Not run as a doctest (it needs a registry database file):
+
     >>> cohort = load_cohort("registry.db", centre="C01")   # doctest: +SKIP
 
     Raises
