@@ -398,3 +398,14 @@ def test_exceptions_are_exact_and_stale_ones_reported() -> None:
 def test_module_outside_every_layer_is_refused() -> None:
     with pytest.raises(AssertionError, match="in no layer"):
         check([Module("hsctms.newthing", "")], exceptions={})
+
+
+def test_longest_entry_wins() -> None:
+    # reports.render is in the render layer, below the rest of reports
+    up = Module("hsctms.reports.render", "from hsctms.reports.outcomes import write\n")
+    assert _violations(up, Module("hsctms.reports.outcomes", "")) == [
+        "hsctms.reports.render->hsctms.reports.outcomes"]
+    down = Module("hsctms.reports.outcomes", "from hsctms.reports.render import render_html\n")
+    assert _violations(down, Module("hsctms.reports.render", "")) == []
+    assert owner("hsctms") == ("hsctms", "model")
+    assert owner("hsctms.newpkg") is None  # the root entry covers only hsctms/__init__.py
