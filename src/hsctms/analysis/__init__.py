@@ -1,8 +1,11 @@
 """Outcomes analysis of a registry: study-style tables (HALT-MS, Shevchenko) beside the
 published figures, Cox model of event-free survival and EDSS trajectories.
 
->>> from hsctms.analysis import run_outcomes  # doctest: +SKIP
->>> result = run_outcomes(cohort, "halt_ms", level=0.9, years=(1, 2, 3, 4, 5))  # doctest: +SKIP
+>>> from hsctms.analysis import run_outcomes
+>>> from hsctms.datasets import load_demo_cohort
+>>> result = run_outcomes(load_demo_cohort(), "halt_ms", level=0.9, years=(1, 2, 3, 4, 5))
+>>> result.n, result.definition_name, result.provenance.synthetic
+(300, 'halt_ms', True)
 """
 
 from hsctms.analysis.edss_change import (

@@ -66,6 +66,11 @@ def connect(db: DatabaseLike, **engine_kwargs: Any) -> Engine:
 
     Examples
     --------
+    >>> connect("sqlite://").dialect.name            # an in-memory SQLite database
+    'sqlite'
+
+    Not run as doctests (they open a database file and a PostgreSQL server):
+
     >>> engine = connect("/tmp/registry.db")         # doctest: +SKIP
     >>> engine = connect("postgresql+psycopg://hsctms@127.0.0.1/registry")  # doctest: +SKIP
     """
@@ -239,6 +244,8 @@ def open_registry(db: DatabaseLike, *, create: bool = False) -> Engine:
 
     Examples
     --------
+    Not run as a doctest (it creates ``registry.sqlite`` in the working directory):
+
     >>> engine = open_registry("registry.sqlite")                # doctest: +SKIP
     """
     if not create:

@@ -440,6 +440,17 @@ def import_bundle(
 
     Examples
     --------
+    The packaged demo bundle into an in-memory registry (the first import creates the schema):
+
+    >>> from hsctms.datasets.demo import demo_bundle_path
+    >>> from hsctms.db import connect
+    >>> engine = connect("sqlite://")
+    >>> result = import_bundle(demo_bundle_path(), engine)
+    >>> result.inserted, result.updated, result.counts["patients"].inserted, result.synthetic
+    (18541, 0, 300, True)
+
+    Not run as a doctest (it reads a bundle directory and writes a registry database file):
+
     >>> result = import_bundle("bundle/", "registry.db")   # doctest: +SKIP
     >>> print(result.summary)                               # doctest: +SKIP
     """

@@ -127,6 +127,18 @@ def load_cohort(
 
     Examples
     --------
+    One centre's patients of the demo registry, imported into an in-memory database:
+
+    >>> from hsctms.datasets.demo import demo_bundle_path
+    >>> from hsctms.db import connect, import_bundle
+    >>> engine = connect("sqlite://")
+    >>> _ = import_bundle(demo_bundle_path(), engine)
+    >>> cohort = load_cohort(engine, centre="SYN-C01")
+    >>> cohort.n_patients, cohort.synthetic
+    (101, True)
+
+    Not run as a doctest (it needs a registry database file):
+
     >>> cohort = load_cohort("registry.db", centre="C01")   # doctest: +SKIP
 
     Raises

@@ -46,6 +46,8 @@ def derive_dask(
 
     Examples
     --------
+    Not run as a doctest (it needs the optional ``dask`` extra and registry frames):
+
     >>> import dask.dataframe as dd                                   # doctest: +SKIP
     >>> out = derive_dask(dd.from_pandas(visits, npartitions=4), relapses,
     ...                   definition="msprog_default").compute()      # doctest: +SKIP

@@ -13,6 +13,9 @@ the append-only tables of :mod:`hsctms.db.randomisation`:
 
 Examples
 --------
+Not run as a doctest (it writes a trial database file and needs the statistician's secret
+seed):
+
 >>> from hsctms.design.randomisation import PermutedBlockRandomiser
 >>> store = DatabaseAllocationStore("/tmp/zeus.sqlite", "ZEUS")          # doctest: +SKIP
 >>> r = PermutedBlockRandomiser(("aHSCT", "alemtuzumab"), seed=secret, store=store,

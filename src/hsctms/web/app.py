@@ -38,6 +38,8 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
 
     Examples
     --------
+    Not run as a doctest (it creates the registry database file ``registry.db``):
+
     >>> from hsctms.web import WebSettings, create_app
     >>> app = create_app(WebSettings(db="registry.db", secret_key="x" * 40))  # doctest: +SKIP
     """
