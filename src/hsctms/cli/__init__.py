@@ -46,6 +46,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "hsctms.cli.analyse",
     "hsctms.cli.evidence",
     "hsctms.cli.web",
+    "hsctms.cli.audit",
 )
 
 

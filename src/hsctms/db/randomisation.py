@@ -89,7 +89,7 @@ def insert_allocation(conn: Connection, trial: str, row: Mapping[str, Any]) -> N
     conn.execute(sa.insert(allocations).values(trial=trial, **values))
     write_audit(conn, user=str(row["eligibility_confirmed_by"]), action="randomise",
                 table_name="allocations", key={"trial": trial, "patient_id": row["patient_id"]},
-                new={"sequence": row["sequence"], "arm": row["arm"]})
+                new={"sequence": row["sequence"], "arm": row["arm"], "hash": row["hash"]})
 
 
 def insert_registration(conn: Connection, trial: str, patient_id: str, *, eligible: bool,

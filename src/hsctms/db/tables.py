@@ -100,6 +100,8 @@ audit_log = sa.Table(
     sa.Column("old", JSONType, nullable=True),
     sa.Column("new", JSONType, nullable=True),
     sa.Column("detail", JSONType, nullable=True),
+    sa.Column("prev_hash", sa.String(80), nullable=True),
+    sa.Column("hash", sa.String(80), nullable=True),
 )
 sa.Index("ix_audit_log_table_name_record_key", audit_log.c.table_name, audit_log.c.record_key)
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -49,10 +50,15 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     settings = settings or WebSettings()
     signer = SessionSigner(settings.resolved_secret(), settings.session_seconds)
     engine = ensure_schema(settings.db)
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        engine.dispose()  # close the pool's connections when the server stops
+
     app = FastAPI(title="hsctms registry", version=__version__,
                   description="Multi-centre aHSCT-in-MS registry: every page has a JSON twin "
                   "under /api/. Errors use the shape {error, message, hint}.",
-                  docs_url=None, redoc_url=None)
+                  docs_url=None, redoc_url=None, lifespan=lifespan)
     app.state.settings = settings
     app.state.signer = signer
     app.state.engine = engine

@@ -1,0 +1,216 @@
+"""``hsctms audit verify``: recompute the audit chain and cross-check the trial tables.
+
+What it detects (see docs/database.md, "Tamper evidence"):
+
+* an edited audit entry (its MAC no longer matches), a deleted or inserted entry in the middle
+  (the next entry's ``prev_hash`` no longer matches), an entry chained with SHA-256 where a
+  keyed HMAC was expected (``key`` given);
+* allocations and eligibility registrations without their audit entry, audit entries of
+  allocations or registrations whose row is gone (e.g. the *last* allocation deleted), and
+  rows that differ from what their audit entry recorded (arm, sequence, the allocation's own
+  chain hash, eligibility and factors) — so an edited allocation with a recomputed allocation
+  chain is caught by the keyed audit chain;
+* a truncated chain (the last entries deleted together), only against an anchor recorded
+  earlier: pass ``expect_head=(count, hash)`` as printed by a previous verification.
+
+What it cannot detect: someone holding the audit key and write access rewriting the whole
+chain; without a key (SHA-256), anyone who recomputes the chain. Keep the key outside the
+database (``HSCTMS_AUDIT_KEY``) and record the printed head elsewhere (e.g. in each report).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+
+from hsctms.db.audit import audit_key, entry_mac
+from hsctms.db.engine import DatabaseLike, connect
+from hsctms.db.tables import audit_log
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One finding: the audit id (or table row) and what is wrong."""
+
+    where: str
+    kind: str
+    message: str
+
+    def to_line(self) -> str:
+        """``kind where: message``."""
+        return f"{self.kind} {self.where}: {self.message}"
+
+
+@dataclass(frozen=True)
+class AuditVerification:
+    """Result of :func:`verify_audit`."""
+
+    entries: int
+    chained: int
+    keyed: int
+    legacy: int
+    head: tuple[int, str | None]
+    keyed_check: bool
+    problems: tuple[Problem, ...] = field(default=())
+
+    @property
+    def ok(self) -> bool:
+        """No problem found."""
+        return not self.problems
+
+    @property
+    def summary(self) -> str:
+        """Readable verdict, one line per problem."""
+        mode = ("HMAC-SHA-256 with the audit key" if self.keyed_check
+                else "no key given: SHA-256 entries recomputed, HMAC entries not checkable")
+        lines = [f"Audit trail: {self.entries} entries, {self.chained} chained "
+                 f"({self.keyed} keyed), {self.legacy} from before the chain; {mode}.",
+                 f"Head: {self.head[0]}:{self.head[1] or '-'} (record it elsewhere; pass it "
+                 "as --expect-head next time to detect a truncated chain)."]
+        lines.append("Intact: no problem found." if self.ok
+                     else f"{len(self.problems)} problem(s):")
+        lines += [f"  {p.to_line()}" for p in self.problems]
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable form."""
+        return {"ok": self.ok, "entries": self.entries, "chained": self.chained,
+                "keyed": self.keyed, "legacy": self.legacy,
+                "head": {"count": self.head[0], "hash": self.head[1]},
+                "keyed_check": self.keyed_check,
+                "problems": [p.__dict__ for p in self.problems]}
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per problem."""
+        return pd.DataFrame([p.__dict__ for p in self.problems],
+                            columns=["where", "kind", "message"])
+
+
+def _chain(rows: list[Any], key: bytes | None, out: list[Problem]) -> tuple[int, int, int]:
+    chained = keyed = legacy = 0
+    prev: str | None = None
+    for r in rows:
+        where = f"audit_log id {r.id}"
+        if r.hash is None:
+            if chained:
+                out.append(Problem(where, "unchained", "entry without a chain value after "
+                                   "chained entries (inserted by hand?)"))
+            legacy += 1
+            continue
+        chained += 1
+        if r.prev_hash != prev:
+            out.append(Problem(where, "broken-link", "prev_hash does not match the previous "
+                               "entry: an entry before it was deleted, inserted or edited"))
+        entry = {c: getattr(r, c) for c in ("at", "user_name", "action", "table_name",
+                                            "record_key", "old", "new", "detail")}
+        if r.hash.startswith("h:"):
+            keyed += 1
+            if key is not None and entry_mac(r.prev_hash, entry, key) != r.hash:
+                out.append(Problem(where, "edited", "entry does not match its HMAC (edited, "
+                                   "or a different audit key)"))
+        elif r.hash.startswith("s:"):
+            if key is not None:
+                out.append(Problem(where, "unkeyed", "entry is chained without the audit key "
+                                   "(SHA-256) where a keyed HMAC was expected"))
+            if entry_mac(r.prev_hash, entry, None) != r.hash:
+                out.append(Problem(where, "edited", "entry does not match its SHA-256"))
+        else:
+            out.append(Problem(where, "edited", f"unknown chain value {r.hash[:12]!r}"))
+        prev = r.hash
+    return chained, keyed, legacy
+
+
+def _cross_check(conn: sa.Connection, rows: list[Any], out: list[Problem]) -> None:
+    """Allocations and registrations against their audit entries."""
+    inspector = sa.inspect(conn)
+    if not inspector.has_table("allocations"):
+        return
+    from hsctms.db.randomisation import allocations, eligibility_registrations
+
+    def audits(table: str, action: str) -> dict[tuple[str, str], list[Any]]:
+        found: dict[tuple[str, str], list[Any]] = {}
+        for r in rows:
+            if r.table_name == table and r.action == action and r.record_key:
+                k = json.loads(r.record_key)
+                found.setdefault((str(k.get("trial")), str(k.get("patient_id"))), []).append(r)
+        return found
+
+    alloc_audit = audits("allocations", "randomise")
+    for a in conn.execute(sa.select(allocations).order_by(allocations.c.id)):
+        where = f"allocations {a.trial}/{a.patient_id} (sequence {a.sequence})"
+        entries = alloc_audit.pop((a.trial, a.patient_id), [])
+        if len(entries) != 1:
+            out.append(Problem(where, "no-audit" if not entries else "duplicate-audit",
+                               f"{len(entries)} audit entries for this allocation (expected 1)"))
+            continue
+        new = entries[0].new or {}
+        recorded = {k: new.get(k) for k in ("sequence", "arm", "hash") if k in new}
+        actual = {"sequence": a.sequence, "arm": a.arm, "hash": a.hash}
+        diff = [k for k in recorded if recorded[k] != actual[k]]
+        if diff:
+            out.append(Problem(where, "row-edited", f"{', '.join(diff)} differ from the audit "
+                               f"entry (id {entries[0].id})"))
+    for (trial, pid), entries in alloc_audit.items():
+        out.append(Problem(f"allocations {trial}/{pid}", "row-missing",
+                           f"audit entry id {entries[0].id} records an allocation that is no "
+                           "longer in the table (deleted)"))
+    reg_audit = audits("eligibility_registrations", "register_eligibility")
+    for g in conn.execute(sa.select(eligibility_registrations)
+                          .order_by(eligibility_registrations.c.id)):
+        where = f"eligibility_registrations {g.trial}/{g.patient_id}"
+        entries = reg_audit.pop((g.trial, g.patient_id), [])
+        if len(entries) != 1:
+            out.append(Problem(where, "no-audit" if not entries else "duplicate-audit",
+                               f"{len(entries)} audit entries (expected 1)"))
+            continue
+        new = entries[0].new or {}
+        if (bool(new.get("eligible")) != bool(g.eligible)
+                or {k: str(v) for k, v in (new.get("factors") or {}).items()}
+                != json.loads(g.factors)):
+            out.append(Problem(where, "row-edited", "eligibility or factors differ from the "
+                               f"audit entry (id {entries[0].id})"))
+    for (trial, pid), entries in reg_audit.items():
+        out.append(Problem(f"eligibility_registrations {trial}/{pid}", "row-missing",
+                           f"audit entry id {entries[0].id} records a registration that is no "
+                           "longer in the table (deleted)"))
+
+
+def verify_audit(db: DatabaseLike, *, key: bytes | None = None, use_env_key: bool = True,
+                 expect_head: tuple[int, str] | None = None) -> AuditVerification:
+    """Recompute the audit chain and cross-check allocations and registrations.
+
+    Parameters
+    ----------
+    db
+        The registry.
+    key
+        The audit key; default: ``HSCTMS_AUDIT_KEY`` when ``use_env_key``. Without a key,
+        keyed (HMAC) entries are checked for their links only.
+    expect_head
+        ``(count, hash)`` printed by an earlier verification: the chain must still contain
+        that entry as its ``count``-th chained entry (detects truncation).
+    """
+    engine = connect(db)
+    k = key if key is not None else (audit_key() if use_env_key else None)
+    problems: list[Problem] = []
+    with engine.connect() as conn:
+        rows = list(conn.execute(sa.select(audit_log).order_by(audit_log.c.id)))
+        chained, keyed, legacy = _chain(rows, k, problems)
+        _cross_check(conn, rows, problems)
+    hashes = [r.hash for r in rows if r.hash is not None]
+    head = (len(hashes), hashes[-1] if hashes else None)
+    if expect_head is not None:
+        count, value = expect_head
+        if count > len(hashes) or hashes[count - 1] != value:
+            problems.append(Problem(f"chained entry {count}", "truncated",
+                                    "the recorded head is no longer in the chain: entries "
+                                    "were deleted from the end (or rewritten)"))
+    return AuditVerification(len(rows), chained, keyed, legacy, head, k is not None,
+                             tuple(problems))
+
+
+__all__ = ["AuditVerification", "Problem", "verify_audit"]
