@@ -31,11 +31,11 @@ CASES: list[tuple[str, dict[str, str | bytes | None], str, int | None, str | Non
     ("file-unknown", {"patient.csv": H_PAT + P1}, "patient.csv", None, None),
     ("manifest-invalid", {"bundle.json": "{not json"}, "bundle.json", None, None),
     ("manifest-invalid", {"bundle.json": '{"format": "hsctms-bundle", "format_version": 1, '
-                          '"synthetic": "yes"}'}, "bundle.json", None, None),
+                          '"synthetic": "yes"}'}, "bundle.json", None, "synthetic"),
     ("manifest-invalid", {"bundle.json": '{"format": "hsctms-bundle", "format_version": 2}'},
-     "bundle.json", None, None),
+     "bundle.json", None, "format_version"),
     ("manifest-invalid", {"bundle.json": '{"format": "hsctms-bundle", "format_version": 1, '
-                          '"data_date": "31/12/2024"}'}, "bundle.json", None, None),
+                          '"data_date": "31/12/2024"}'}, "bundle.json", None, "data_date"),
     ("manifest-missing", {"bundle.json": None}, "bundle.json", None, None),
     ("column-missing-required", {"edss.csv": "patient_id,date\nP1,2015-01-10\n"},
      "edss.csv", 1, "edss"),
