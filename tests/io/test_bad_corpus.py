@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from hsctms.db import TABLES, audit_log, connect, export_bundle, import_bundle, imports
 from hsctms.errors import DataValidationError
 from hsctms.io import read_bundle, validate_bundle, write_csv
+from hsctms.io.redcap import import_redcap, validate_redcap
 from hsctms.model.schema import SCHEMA
 
 _spec = importlib.util.spec_from_file_location(
@@ -142,6 +143,34 @@ def test_import_is_refused_and_database_untouched(case: Any, registry: Path,
     corpus.assert_expected(info.value.report.issues, case)
     assert sha256(registry) == before, f"{case.id}: the database file changed"
     assert sidecars(registry) == [], f"{case.id}: journal files left: {sidecars(registry)}"
+
+
+# -- REDCap flat files -----------------------------------------------------------------------
+
+REDCAP_CASES = corpus.all_cases("redcap")
+
+
+def test_base_redcap_file_is_valid() -> None:
+    report = validate_redcap(corpus.BASE_RECORDS, today=TODAY)
+    assert report.ok and report.issues == [], [i.to_line() for i in report]
+
+
+@pytest.mark.parametrize("case", REDCAP_CASES, ids=_ids(REDCAP_CASES))
+def test_redcap_validation_reports_the_issue(case: Any) -> None:
+    report = validate_redcap(case.path / "records.csv", today=TODAY)
+    assert not report.ok, f"{case.id} was accepted"
+    corpus.assert_expected(report.issues, case)
+
+
+@pytest.mark.parametrize("case", REDCAP_CASES, ids=_ids(REDCAP_CASES))
+def test_redcap_import_is_refused_and_database_untouched(case: Any, registry: Path) -> None:
+    before = sha256(registry)
+    with pytest.raises(DataValidationError) as info:
+        import_redcap(case.path / "records.csv", registry, today=TODAY)
+    assert corpus.human(info.value.message), info.value.message
+    corpus.assert_expected(info.value.report.issues, case)
+    assert sha256(registry) == before, f"{case.id}: the database file changed"
+    assert sidecars(registry) == []
 
 
 # -- PostgreSQL subset ---------------------------------------------------------------------------

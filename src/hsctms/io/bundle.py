@@ -107,6 +107,25 @@ def _no_constant(name: str) -> Any:
                           "null.", None)
 
 
+def _load_json(path: Path) -> tuple[Any, Issue | None]:
+    """The JSON document of ``bundle.json``, or the issue that prevents reading it."""
+    if not path.is_file():
+        return None, _manifest_error("bundle.json is not a regular file.")[1][0]
+    try:
+        return json.loads(path.read_text(encoding="utf-8-sig"),
+                          object_pairs_hook=_unique_object, parse_constant=_no_constant), None
+    except UnicodeDecodeError as exc:
+        msg = (f"bundle.json is not UTF-8 (byte 0x{exc.object[exc.start]:02x} at position "
+               f"{exc.start}); re-save it as UTF-8.")
+        key = None
+    except json.JSONDecodeError as exc:
+        msg = f"bundle.json is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})."
+        key = None
+    except _ManifestSyntax as exc:
+        msg, key = str(exc), exc.key
+    return None, _manifest_error(msg, key)[1][0]
+
+
 def read_manifest(directory: str | Path) -> tuple[Manifest | None, list[Issue]]:
     """Read and check ``bundle.json``; ``(None, issues)`` when absent or invalid."""
     path = Path(directory) / MANIFEST
@@ -114,19 +133,9 @@ def read_manifest(directory: str | Path) -> tuple[Manifest | None, list[Issue]]:
         return None, [make_issue("manifest-missing", MANIFEST, None, None,
                                  "No bundle.json: data treated as real (not synthetic), no "
                                  "data date.")]
-    if not path.is_file():
-        return _manifest_error("bundle.json is not a regular file.")
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8-sig"),
-                         object_pairs_hook=_unique_object, parse_constant=_no_constant)
-    except UnicodeDecodeError as exc:
-        return _manifest_error(f"bundle.json is not UTF-8 (byte 0x{exc.object[exc.start]:02x} "
-                               f"at position {exc.start}); re-save it as UTF-8.")
-    except json.JSONDecodeError as exc:
-        return _manifest_error(f"bundle.json is not valid JSON: {exc.msg} (line {exc.lineno}, "
-                               f"column {exc.colno}).")
-    except _ManifestSyntax as exc:
-        return _manifest_error(str(exc), exc.key)
+    doc, problem = _load_json(path)
+    if problem is not None:
+        return None, [problem]
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         return _manifest_error(f"bundle.json must be an object with \"format\": \"{FORMAT}\".",
                                "format")

@@ -11,14 +11,14 @@ from __future__ import annotations
 import io
 import tempfile
 import zipfile
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Annotated, Any
 
-import pandas as pd
 from fastapi import APIRouter, File, Request, UploadFile
 from fastapi.responses import Response
 
 from hsctms.errors import DataValidationError, HsctmsError, PermissionDeniedError
+from hsctms.io._parse import read_raw
 from hsctms.io.csvtext import csv_text
 from hsctms.model.schema import SCHEMA
 from hsctms.web.access import Action, allowed, check
@@ -138,13 +138,25 @@ def _extract_bundle(data: bytes, target: Path) -> Path:
         raise DataValidationError("The upload is not a zip file.",
                                   hint="Zip the bundle's CSV files and bundle.json.") from exc
     target.mkdir(parents=True, exist_ok=True)
+    taken: dict[str, str] = {}
     with zf:
         for info in zf.infolist():
             if info.is_dir():
                 continue
-            name = Path(info.filename).name
-            if name not in ALLOWED_FILES:
+            entry = PurePosixPath(info.filename.replace("\\", "/"))
+            name = entry.name
+            # unknown .csv files are extracted too, so validation reports them (file-unknown)
+            if name not in ALLOWED_FILES and not name.endswith(".csv"):
                 continue
+            if entry.is_absolute() or ".." in entry.parts or ":" in info.filename:
+                raise DataValidationError(
+                    f"The zip entry {info.filename!r} has an absolute or '..' path; nothing "
+                    "was imported.", hint="Zip the bundle's files without absolute paths.")
+            if name in taken:
+                raise DataValidationError(
+                    f"The zip holds {name} twice ({taken[name]!r} and {info.filename!r}); "
+                    "nothing was imported.", hint="Zip one bundle (one file per table).")
+            taken[name] = info.filename
             if info.file_size > MAX_UPLOAD:
                 raise DataValidationError(f"{name} is too large.", hint="Split the bundle.")
             (target / name).write_bytes(zf.read(info))
@@ -158,8 +170,13 @@ def _check_upload_centres(ctx: Ctx, bundle: Path) -> None:
     scope = ctx.scope
     if scope is None:
         return
-    centres = pd.read_csv(bundle / "patients.csv", dtype=str, usecols=["centre"])["centre"]
-    others = sorted(set(centres.dropna()) - {scope})
+    # the bundle reader, not pandas: a malformed file is then refused by validation with its
+    # issues (pandas would raise on it, or read it differently)
+    raw, _ = read_raw(bundle / "patients.csv", SCHEMA["patients"])
+    if raw is None or "centre" not in raw.present:
+        return
+    centres = raw.frame["centre"]
+    others = sorted(set(centres[centres != ""]) - {scope})
     if others:
         raise PermissionDeniedError(
             f"The bundle contains patients of other centres ({', '.join(others[:5])}); "
@@ -188,11 +205,14 @@ async def _import_bundle_upload(ctx: Ctx, upload: UploadFile) -> dict[str, Any]:
 
 
 async def _import_redcap_upload(ctx: Ctx, upload: UploadFile) -> dict[str, Any]:
-    from hsctms.io.redcap import redcap_to_bundle
+    from hsctms.io.redcap import convert_redcap, import_redcap
 
     data = await _read(upload)
+    name = Path(upload.filename or "records.csv").name
     with tempfile.TemporaryDirectory() as tmp:
-        return _import(ctx, redcap_to_bundle(data, Path(tmp) / "bundle"))
+        _check_upload_centres(ctx, convert_redcap(data, Path(tmp) / "bundle", name=name).path)
+    result = import_redcap(data, ctx.engine, name=name, user=ctx.principal.username)
+    return result.to_dict()
 
 
 @route(router, "POST", "/api/import/bundle", Action.EDIT_RECORDS.value)

@@ -3,6 +3,7 @@
 Layout::
 
     tests/data/bad/base/             a small valid bundle (every table and bundle.json)
+    tests/data/bad/base_records.csv  the same data as a REDCap flat export
     tests/data/bad/bundle/<case>/    files that replace the base's, plus case.yaml
     tests/data/bad/redcap/<case>/    records.csv (a REDCap flat export), plus case.yaml
     tests/data/bad/web/<case>/       case.yaml describing a zip upload
@@ -27,6 +28,7 @@ import yaml
 
 CORPUS = Path(__file__).resolve().parent
 BASE = CORPUS / "base"
+BASE_RECORDS = CORPUS / "base_records.csv"
 BASE_NAMES = frozenset(p.name for p in BASE.iterdir())
 KINDS = ("bundle", "redcap", "web", "accept")
 ENTRIES = ("validate", "import", "redcap", "web", "postgres")
