@@ -11,8 +11,9 @@ Layout::
 
 ``case.yaml`` keys: ``description``; ``entry`` (validate, import, redcap, web, postgres);
 ``expect`` (issues, each ``rule``, ``file``, ``line``, ``field``); optionally ``remove`` (base
-files to delete), ``zip`` (web: entry name -> source file) and ``message`` (web: text the page
-must show).
+files to delete), ``zip`` (web: [entry name, source] pairs, the source ``base/<file>`` or a file
+of the case), ``message`` (web: text the page must show) and ``user`` (web: who uploads,
+default admin). A web case without ``zip`` uploads its ``upload.bin`` as it is.
 """
 
 from __future__ import annotations
@@ -65,10 +66,10 @@ class Case:
 
 def load_case(kind: str, path: Path) -> Case:
     doc = yaml.safe_load((path / "case.yaml").read_text(encoding="utf-8"))
-    known = {"description", "entry", "expect", "remove", "zip", "message"}
+    known = {"description", "entry", "expect", "remove", "zip", "message", "user"}
     unknown = set(doc) - known
     assert not unknown, f"{path}/case.yaml: unknown keys {sorted(unknown)}"
-    extra = {k: doc[k] for k in ("zip", "message") if k in doc}
+    extra = {k: doc[k] for k in ("zip", "message", "user") if k in doc}
     return Case(kind, path.name, path, doc["description"], tuple(doc["entry"]),
                 tuple(doc.get("expect") or ()), tuple(doc.get("remove") or ()), extra)
 
