@@ -22,7 +22,15 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from hsctms.db import TABLES, audit_log, connect, export_bundle, import_bundle, imports
+from hsctms.db import (
+    TABLES,
+    BundleConflictError,
+    audit_log,
+    connect,
+    export_bundle,
+    import_bundle,
+    imports,
+)
 from hsctms.errors import DataValidationError
 from hsctms.io import read_bundle, validate_bundle, write_csv
 from hsctms.io.redcap import import_redcap, validate_redcap
@@ -106,6 +114,8 @@ def test_corpus_size_and_every_case_used() -> None:
             assert "redcap" in case.entry, case.id
         if case.kind == "web":
             assert case.entry == ("web",), case.id
+        if case.kind == "conflict":
+            assert "import" in case.entry, case.id
         for src in case.input_files():
             assert src.name in corpus.BASE_NAMES or case.kind in ("redcap", "web") or \
                 any(w["file"] == src.name for w in case.expect), (case.id, src.name)
@@ -141,6 +151,30 @@ def test_import_is_refused_and_database_untouched(case: Any, registry: Path,
         import_bundle(bundle, registry, today=TODAY)
     assert corpus.human(info.value.message), info.value.message
     corpus.assert_expected(info.value.report.issues, case)
+    assert sha256(registry) == before, f"{case.id}: the database file changed"
+    assert sidecars(registry) == [], f"{case.id}: journal files left: {sidecars(registry)}"
+
+
+# -- conflicts with the stored registry -------------------------------------------------------
+
+CONFLICT_CASES = corpus.all_cases("conflict")
+
+
+def _conflict_issues(error: BundleConflictError) -> list[dict[str, Any]]:
+    return [{"rule": "import-conflict", "file": SCHEMA[c.table].filename, "row": None,
+             "field": c.column, "message": str(c)} for c in error.conflicts]
+
+
+@pytest.mark.parametrize("case", CONFLICT_CASES, ids=_ids(CONFLICT_CASES))
+def test_conflicting_import_is_refused_and_database_untouched(case: Any, registry: Path,
+                                                              tmp_path: Path) -> None:
+    bundle = corpus.build_bundle(case, tmp_path / "bundle")
+    assert validate_bundle(bundle, today=TODAY).ok  # valid on its own ...
+    before = sha256(registry)
+    with pytest.raises(BundleConflictError) as info:  # ... but contradicts stored rows
+        import_bundle(bundle, registry, today=TODAY)
+    assert corpus.human(info.value.message), info.value.message
+    corpus.assert_expected(_conflict_issues(info.value), case)
     assert sha256(registry) == before, f"{case.id}: the database file changed"
     assert sidecars(registry) == [], f"{case.id}: journal files left: {sidecars(registry)}"
 
@@ -215,6 +249,21 @@ def test_postgres_import_is_refused_and_tables_unchanged(case: Any, pg_registry:
     with pytest.raises(DataValidationError) as info:
         import_bundle(bundle, pg_registry, today=TODAY)
     corpus.assert_expected(info.value.report.issues, case)
+    assert snapshot(pg_registry) == before, f"{case.id}: PostgreSQL rows changed"
+
+
+PG_CONFLICT_CASES = corpus.cases_for("postgres", "conflict")
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("case", PG_CONFLICT_CASES, ids=_ids(PG_CONFLICT_CASES))
+def test_postgres_conflict_is_refused_and_tables_unchanged(case: Any, pg_registry: sa.Engine,
+                                                          tmp_path: Path) -> None:
+    bundle = corpus.build_bundle(case, tmp_path / "bundle")
+    before = snapshot(pg_registry)
+    with pytest.raises(BundleConflictError) as info:
+        import_bundle(bundle, pg_registry, today=TODAY)
+    corpus.assert_expected(_conflict_issues(info.value), case)
     assert snapshot(pg_registry) == before, f"{case.id}: PostgreSQL rows changed"
 
 

@@ -7,6 +7,8 @@ Layout::
     tests/data/bad/bundle/<case>/    files that replace the base's, plus case.yaml
     tests/data/bad/redcap/<case>/    records.csv (a REDCap flat export), plus case.yaml
     tests/data/bad/web/<case>/       case.yaml describing a zip upload
+    tests/data/bad/conflict/<case>/  valid files that contradict the rows already imported from base
+                                     (rule ``import-conflict``: file = table, field = column)
     tests/data/bad/accept/<case>/    off-the-beaten-path input that is valid by the docs
 
 ``case.yaml`` keys: ``description``; ``entry`` (validate, import, redcap, web, postgres);
@@ -31,7 +33,7 @@ CORPUS = Path(__file__).resolve().parent
 BASE = CORPUS / "base"
 BASE_RECORDS = CORPUS / "base_records.csv"
 BASE_NAMES = frozenset(p.name for p in BASE.iterdir())
-KINDS = ("bundle", "redcap", "web", "accept")
+KINDS = ("bundle", "redcap", "web", "conflict", "accept")
 ENTRIES = ("validate", "import", "redcap", "web", "postgres")
 #: "today" of every corpus check (as in tests/io/conftest.py).
 TODAY = dt.date(2025, 6, 30)
