@@ -28,7 +28,9 @@ from hsctms.model.schema import ColumnSpec, TableSpec
 # Patterns use [0-9], never \d: \d also matches non-ASCII digits such as "١٩٨٠" or "３".
 ID_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._:/\-]{0,63}"
 DATE_PATTERN = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
-INT_PATTERN = r"[+-]?[0-9]{1,15}"
+#: Any number of digits: a whole number too large for 32 bits is out of range (not "not a
+#: whole number").
+INT_PATTERN = r"[+-]?[0-9]+"
 FLOAT_PATTERN = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?"
 #: EDSS scores are written as plain decimals: "0", "3", "3.5", "3.50", "10.0" (at most three
 #: decimals, no sign, exponent or spaces); the grid check then refuses e.g. "0.5" or "3.25".
@@ -40,6 +42,9 @@ TEXT_MAX_LENGTH = 500
 #: C0 control characters other than tab, line feed and carriage return (NUL cannot be stored in
 #: PostgreSQL text; the others are invisible and never meant).
 CONTROL_PATTERN = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
+#: Longest field the csv reader accepts (the module default, 131072 characters, would raise
+#: instead of letting the text-length rule report the cell with its line and column).
+csv.field_size_limit(max(csv.field_size_limit(), 2**31 - 1))
 _TRUE = ("yes", "true", "1")
 _FALSE = ("no", "false", "0")
 DATE_MIN = pd.Timestamp("1900-01-01")
@@ -90,28 +95,67 @@ def decode(path: Path, filename: str) -> tuple[str | None, bytes, list[Issue]]:
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         bad = data[exc.start : exc.start + 1].hex()
+        guess = "UTF-16" if data[:2] in (b"\xff\xfe", b"\xfe\xff") else \
+            "Latin-1 or Windows-1252"
         return None, data, [make_issue(
             "file-encoding", filename, line, None,
-            f"{filename} is not UTF-8: byte 0x{bad} on line {line} (probably Latin-1 or "
-            "Windows-1252). Re-save the file as UTF-8.",
+            f"{filename} is not UTF-8: byte 0x{bad} on line {line} (probably {guess}). "
+            "Re-save the file as UTF-8.",
         )]
 
 
 def _split_header(text: str) -> list[str]:
-    first = text.partition("\n")[0].rstrip("\r")
-    return next(csv.reader([first])) if first else []
+    """The header row's names (LF, CRLF or CR line endings; quoted names allowed)."""
+    try:
+        return next(csv.reader(io.StringIO(text, newline=""), strict=True), [])
+    except csv.Error:
+        # a header quote that is never closed: take the raw first line, so the names are
+        # reported as they are written
+        return text.splitlines()[0].split(",") if text else []
+
+
+def _looks_separated(header: list[str]) -> str | None:
+    """The separator a one-column header seems to use instead of commas (``;``, tab, ``|``)."""
+    if len(header) != 1:
+        return None
+    for sep, label in ((";", "semicolons"), ("\t", "tabs"), ("|", "vertical bars")):
+        if header[0].count(sep) >= 1:
+            return label
+    return None
+
+
+def _malformed(filename: str, start: int, end: int, reason: str) -> Issue:
+    """The ``file-unreadable`` issue of a row the csv reader cannot split."""
+    if "end of data" in reason:
+        what = (f"a quoted value opened on line {start} is never closed (the closing \" is "
+                "missing, e.g. a truncated file)")
+    elif "expected after" in reason:
+        what = (f"a quoted value on line {end} is followed by other characters before the "
+                "next comma (write quotes inside a quoted value as \"\")")
+    else:
+        what = f"line {end} is not valid CSV"
+    return make_issue("file-unreadable", filename, start, None,
+                      f"{filename} cannot be read from line {start}: {what}. Nothing of the "
+                      "file was read.")
 
 
 def _slow_rows(text: str, ncols: int, filename: str
                ) -> tuple[list[list[str]], list[int], list[Issue]]:
     """csv-module reader for files with quotes or malformed lines (exact line numbers)."""
-    reader = csv.reader(io.StringIO(text, newline=""))
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     rows: list[list[str]] = []
     lines: list[int] = []
     issues: list[Issue] = []
     prev_end = 0
-    for rec in reader:
+    while True:
         start = prev_end + 1
+        try:
+            rec = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            issues.append(_malformed(filename, start, reader.line_num, str(exc)))
+            return [], [], issues
         prev_end = reader.line_num
         if start == 1:
             continue  # header
@@ -142,6 +186,15 @@ def read_raw(path: Path, spec: TableSpec) -> tuple[RawTable | None, list[Issue]]
         issues.append(make_issue("file-unreadable", filename, 1, None,
                                  f"{filename} is empty or has no header row."))
         return None, issues
+    separated = _looks_separated(header)
+    if separated and not spec.has_column(header[0]):
+        issues.append(make_issue(
+            "file-unreadable", filename, 1, None,
+            f"{filename} is not comma-separated: its header {header[0][:80]!r} is separated "
+            f"by {separated}. Save the file as CSV with commas (a spreadsheet's 'CSV UTF-8 "
+            "(comma delimited)').",
+        ))
+        return None, issues
     ncols = len(header)
     seen: set[str] = set()
     for name in header:
@@ -165,6 +218,8 @@ def read_raw(path: Path, spec: TableSpec) -> tuple[RawTable | None, list[Issue]]
             ))
     frame, lines, row_issues = _read_body(text, data, ncols, filename)
     issues.extend(row_issues)
+    if any(i.rule == "file-unreadable" for i in row_issues):
+        return None, issues
     # keep the first occurrence of each known column only
     keep: dict[str, int] = {}
     for i, name in enumerate(header):
@@ -188,7 +243,9 @@ def _line_field_counts(body: bytes) -> npt.NDArray[np.int64]:
 
 def _read_body(text: str, data: bytes, ncols: int, filename: str
                ) -> tuple[pd.DataFrame, npt.NDArray[np.int64], list[Issue]]:
-    if b'"' not in data and ncols > 1:
+    # fast path: no quotes and only LF or CRLF line ends (a bare CR also ends a line for
+    # the csv module, so such files take the exact reader)
+    if b'"' not in data and ncols > 1 and data.count(b"\r") == data.count(b"\r\n"):
         body = data[data.index(b"\n") + 1:] if b"\n" in data else b""
         counts = _line_field_counts(body)
         if bool(np.all(counts == ncols)):
@@ -298,7 +355,8 @@ def parse_column(col: ColumnSpec, raw: pd.Series) -> Parsed:
     pattern = {"int": INT_PATTERN, "edss": EDSS_PATTERN}.get(kind, FLOAT_PATTERN)
     ok = _fullmatch(raw, pattern)
     numbers = _to_float(raw, ok)
-    ok = ok & np.isfinite(numbers)
+    if kind != "int":  # digits only: an infinite value is a huge whole number, out of range
+        ok = ok & np.isfinite(numbers)
     masks["value-unparseable"] = ~blank & ~ok
     valid = ok.copy()
     lo, hi = numeric_bounds(col)

@@ -77,8 +77,53 @@ class Manifest:
         }
 
 
-def _manifest_error(msg: str) -> tuple[None, list[Issue]]:
-    return None, [make_issue("manifest-invalid", MANIFEST, None, None, msg)]
+#: The keys of ``bundle.json`` (format version 1).
+MANIFEST_KEYS = ("format", "format_version", "synthetic", "data_date", "generator", "created")
+
+
+def _manifest_error(msg: str, key: str | None = None) -> tuple[None, list[Issue]]:
+    return None, [make_issue("manifest-invalid", MANIFEST, None, key, msg)]
+
+
+class _ManifestSyntax(ValueError):
+    """A JSON construct the manifest must not use (duplicate key, NaN/Infinity)."""
+
+    def __init__(self, message: str, key: str | None) -> None:
+        super().__init__(message)
+        self.key = key
+
+
+def _unique_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in seen:
+            raise _ManifestSyntax(f"bundle.json names {key!r} more than once; keep one.", key)
+        seen[key] = value
+    return seen
+
+
+def _no_constant(name: str) -> Any:
+    raise _ManifestSyntax(f"bundle.json holds {name}, which is not JSON; write a number or "
+                          "null.", None)
+
+
+def _load_json(path: Path) -> tuple[Any, Issue | None]:
+    """The JSON document of ``bundle.json``, or the issue that prevents reading it."""
+    if not path.is_file():
+        return None, _manifest_error("bundle.json is not a regular file.")[1][0]
+    try:
+        return json.loads(path.read_text(encoding="utf-8-sig"),
+                          object_pairs_hook=_unique_object, parse_constant=_no_constant), None
+    except UnicodeDecodeError as exc:
+        msg = (f"bundle.json is not UTF-8 (byte 0x{exc.object[exc.start]:02x} at position "
+               f"{exc.start}); re-save it as UTF-8.")
+        key = None
+    except json.JSONDecodeError as exc:
+        msg = f"bundle.json is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})."
+        key = None
+    except _ManifestSyntax as exc:
+        msg, key = str(exc), exc.key
+    return None, _manifest_error(msg, key)[1][0]
 
 
 def read_manifest(directory: str | Path) -> tuple[Manifest | None, list[Issue]]:
@@ -88,21 +133,29 @@ def read_manifest(directory: str | Path) -> tuple[Manifest | None, list[Issue]]:
         return None, [make_issue("manifest-missing", MANIFEST, None, None,
                                  "No bundle.json: data treated as real (not synthetic), no "
                                  "data date.")]
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        return _manifest_error(f"bundle.json is not valid UTF-8 JSON: {exc}.")
+    doc, problem = _load_json(path)
+    if problem is not None:
+        return None, [problem]
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-        return _manifest_error(f"bundle.json must be an object with \"format\": \"{FORMAT}\".")
+        return _manifest_error(f"bundle.json must be an object with \"format\": \"{FORMAT}\".",
+                               "format")
     version = doc.get("format_version")
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        return _manifest_error("bundle.json format_version must be a positive integer.")
+        return _manifest_error("bundle.json format_version must be a positive integer.",
+                               "format_version")
     if version > FORMAT_VERSION:
         return _manifest_error(f"bundle.json format_version {version} is newer than this "
-                               f"hsctms supports ({FORMAT_VERSION}); upgrade hsctms.")
+                               f"hsctms supports ({FORMAT_VERSION}); upgrade hsctms.",
+                               "format_version")
+    unknown = sorted(set(doc) - set(MANIFEST_KEYS))
+    if unknown:
+        return _manifest_error(f"bundle.json has key(s) {', '.join(map(repr, unknown))} that "
+                               f"format version {FORMAT_VERSION} does not define (known: "
+                               f"{', '.join(MANIFEST_KEYS)}); remove them.", unknown[0])
     synthetic = doc.get("synthetic", False)
     if not isinstance(synthetic, bool):
-        return _manifest_error(f"bundle.json synthetic must be true or false, not {synthetic!r}.")
+        return _manifest_error(f"bundle.json synthetic must be true or false, not {synthetic!r}.",
+                               "synthetic")
     raw_date = doc.get("data_date")
     data_date = None
     if raw_date is not None:
@@ -112,11 +165,14 @@ def read_manifest(directory: str | Path) -> tuple[Manifest | None, list[Issue]]:
             data_date = _dt.date.fromisoformat(raw_date)
         except ValueError:
             return _manifest_error(f"bundle.json data_date {raw_date!r} is not an ISO date "
-                                   "YYYY-MM-DD.")
+                                   "YYYY-MM-DD.", "data_date")
     generator = doc.get("generator")
     if generator is not None and not isinstance(generator, dict):
-        return _manifest_error("bundle.json generator must be an object or null.")
+        return _manifest_error("bundle.json generator must be an object or null.", "generator")
     created = doc.get("created")
+    if created is not None and not isinstance(created, str):
+        return _manifest_error(f"bundle.json created must be an ISO timestamp text or null, "
+                               f"not {created!r}.", "created")
     return Manifest(synthetic, data_date, generator, None if created is None else str(created),
                     version), []
 

@@ -70,7 +70,9 @@ def render_data_format() -> str:
         "- Encoding UTF-8 (a byte-order mark is tolerated; any other encoding is an error).",
         "- Comma-separated, one header row with the column names below, in any order. "
         "Values containing commas, quotes or line breaks are quoted (`\"...\"`, quotes "
-        "doubled).",
+        "doubled); a quote that is never closed, or text after a closing quote, makes the "
+        "file unreadable. Files separated by `;` or tabs are refused. Lines end with LF, "
+        "CRLF or CR (a carriage return ends a line unless it is inside a quoted value).",
         "- A blank cell means *missing*. Nothing is guessed or converted: a value that does "
         "not parse exactly is an error naming the file, line and column.",
         "- Dates: ISO `YYYY-MM-DD` that exist (`2023-02-30` and `01/02/2020` are errors), "

@@ -21,17 +21,27 @@ centre code when the ``centre`` field is blank; when both are given and differ i
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterable
+import datetime as _dt
+import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from hsctms.errors import DataValidationError
+from hsctms.io._issues import Issue, ValidationReport, make_issue
+from hsctms.io._parse import _looks_separated, _slow_rows, _split_header, read_raw
+from hsctms.io.bundle import validate_bundle
 from hsctms.io.csvtext import write_csv
 from hsctms.model.cohort import Cohort
+from hsctms.model.regimens import RegimenMap
 from hsctms.model.schema import SCHEMA, ColumnSpec, TableSpec
+
+if TYPE_CHECKING:
+    from hsctms.db.importer import ImportMode, ImportResult
 
 #: Column headers of a REDCap data dictionary, in order.
 DICTIONARY_COLUMNS: tuple[str, ...] = (
@@ -194,15 +204,113 @@ def write_redcap(cohort: Cohort, out_dir: str | Path) -> tuple[Path, Path]:
     return records, dictionary
 
 
-def _read_text(source: str | Path | bytes) -> str:
+class _Refused(Exception):
+    """Internal: the flat file cannot be converted; carries the issues."""
+
+    def __init__(self, issues: list[Issue]) -> None:
+        super().__init__(issues)
+        self.issues = issues
+
+
+def _refuse(name: str, issues: list[Issue]) -> DataValidationError:
+    report = ValidationReport(issues, source=name)
+    first = report.errors[0] if report.errors else report.issues[0]
+    return DataValidationError(
+        f"The REDCap file {name} cannot be converted ({len(report.errors)} error(s)); "
+        f"first: {first.to_line()}",
+        report=report,
+        hint="Export the records from REDCap as 'CSV (raw data)' in UTF-8, with repeating "
+             "instruments, without editing them in a spreadsheet.",
+    )
+
+
+def _read_flat(source: str | Path | bytes, name: str
+               ) -> tuple[pd.DataFrame, npt.NDArray[np.int64], list[Issue]]:
+    """The flat file as string columns, the file line of every row, and warnings."""
     raw = Path(source).read_bytes() if not isinstance(source, bytes) else source
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
     try:
-        return raw.decode("utf-8-sig")
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise DataValidationError(
-            f"The REDCap file is not UTF-8 (byte {exc.start}).",
-            hint="Export from REDCap as CSV (raw) in UTF-8, or re-save the file as UTF-8.",
-        ) from exc
+        line = raw[: exc.start].count(b"\n") + 1
+        raise _Refused([make_issue(
+            "file-encoding", name, line, None,
+            f"{name} is not UTF-8: byte 0x{raw[exc.start]:02x} on line {line} (probably "
+            "Latin-1 or Windows-1252). Export from REDCap in UTF-8 or re-save it as UTF-8.")]
+        ) from None
+    header = _split_header(text) if text.strip() else []
+    if not header or all(h == "" for h in header):
+        raise _Refused([make_issue("file-unreadable", name, 1, None,
+                                   f"{name} is empty or has no header row.")])
+    separated = _looks_separated(header)
+    if separated:
+        raise _Refused([make_issue(
+            "file-unreadable", name, 1, None,
+            f"{name} is not comma-separated: its header is separated by {separated}.")])
+    issues: list[Issue] = []
+    seen: set[str] = set()
+    for col in header:
+        if col in seen:
+            issues.append(make_issue("column-duplicate", name, 1, col,
+                                     f"Column {col!r} appears more than once in the header."))
+        seen.add(col)
+    known = set(flat_columns())
+    issues += [make_issue("column-unknown", name, 1, col,
+                          f"Column {col!r} is not a field of the hsctms REDCap project; it is "
+                          "ignored (not stored).")
+               for col in dict.fromkeys(header) if col not in known]
+    issues += [make_issue("column-missing-required", name, 1, col,
+                          f"{name} lacks column {col!r}; export the records as 'CSV (raw "
+                          "data)' with repeating instruments.")
+               for col in (RECORD_ID, REPEAT_INSTRUMENT, REPEAT_INSTANCE) if col not in seen]
+    rows, lines, row_issues = _slow_rows(text, len(header), name)
+    issues += row_issues
+    if any(i.severity == "error" for i in issues):
+        raise _Refused(issues)
+    first = {col: i for i, col in reversed(list(enumerate(header)))}
+    frame = pd.DataFrame({col: [r[i] for r in rows] for col, i in first.items()}, dtype=object)
+    return frame.astype(str) if len(frame) else frame, np.asarray(lines, dtype=np.int64), issues
+
+
+def _split_flat(flat: pd.DataFrame, lines: npt.NDArray[np.int64], name: str
+                ) -> tuple[dict[str, pd.DataFrame], dict[str, npt.NDArray[np.int64]]]:
+    """hsctms tables of strings from the flat rows, and the flat-file line of each row."""
+    instrument = flat[REPEAT_INSTRUMENT]
+    bad = ~instrument.isin([*SCHEMA, ""]).to_numpy() | \
+        (instrument == "patients").to_numpy()
+    if bad.any():
+        raise _Refused([make_issue(
+            "value-category", name, int(lines[i]), REPEAT_INSTRUMENT,
+            f"Repeat instrument {instrument.iat[i]!r} is not an hsctms form; use one of "
+            f"{', '.join(n for n in SCHEMA if n != 'patients')} (blank for the patients form).")
+            for i in np.flatnonzero(bad)])
+    tables: dict[str, pd.DataFrame] = {}
+    table_lines: dict[str, npt.NDArray[np.int64]] = {}
+    for table, spec in SCHEMA.items():
+        mask = (instrument == ("" if table == "patients" else table)).to_numpy()
+        rows = flat[mask]
+        data = {RECORD_ID: rows[RECORD_ID].to_numpy()}
+        for col in _data_columns(spec):
+            fname = field_name(table, col.name)
+            if fname in rows:
+                values = rows[fname]
+                if col.type == "bool":
+                    values = values.map({"1": "yes", "0": "no", "": ""}).fillna(values)
+                data[col.name] = values.to_numpy()
+        frame = pd.DataFrame(data)
+        row_lines = lines[mask]
+        if table == "patients" and DAG in rows:
+            frame = _centre_from_dag(frame, rows, row_lines, name)
+        if table != "patients":
+            present = [field_name(table, c.name) for c in _data_columns(spec)
+                       if field_name(table, c.name) in rows]
+            keep = (rows[present] != "").any(axis=1).to_numpy() if present else \
+                np.zeros(len(rows), dtype=bool)
+            frame, row_lines = frame[keep], row_lines[keep]
+        tables[table] = frame.reset_index(drop=True)
+        table_lines[table] = row_lines
+    return tables, table_lines
 
 
 def redcap_flat_to_tables(source: str | Path | bytes) -> dict[str, pd.DataFrame]:
@@ -211,83 +319,143 @@ def redcap_flat_to_tables(source: str | Path | bytes) -> dict[str, pd.DataFrame]
     Raises
     ------
     DataValidationError
-        If the file lacks the record-ID or repeat columns, names an unknown repeat instrument,
-        or has a data access group that contradicts the ``centre`` field.
+        With a report (rule, line, field) if the file is not UTF-8 CSV, lacks the record-ID
+        or repeat columns, names an unknown repeat instrument, or has a data access group that
+        contradicts the ``centre`` field.
     """
-    text = _read_text(source)
-    if not text.strip():
-        raise DataValidationError("The REDCap file is empty.",
-                                  hint="Export the records as 'CSV (raw data)'.")
+    name = Path(source).name if not isinstance(source, bytes) else "records.csv"
     try:
-        flat = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, csv.Error) as exc:
-        raise DataValidationError(
-            f"The REDCap file is not a readable CSV: {str(exc).strip()}",
-            hint="Export the records from REDCap as 'CSV (raw data)' without editing them in "
-                 "a spreadsheet; values with commas or line breaks must be quoted.",
-        ) from exc
-    missing = [c for c in (RECORD_ID, REPEAT_INSTRUMENT, REPEAT_INSTANCE) if c not in flat]
-    if missing:
-        raise DataValidationError(
-            f"The REDCap file lacks column(s) {missing}.",
-            hint="Export the records as 'CSV (raw data)' with repeating instruments.",
-        )
-    unknown = sorted(set(flat[REPEAT_INSTRUMENT]) - set(SCHEMA) - {""})
-    if unknown:
-        raise DataValidationError(
-            f"Unknown REDCap repeat instrument(s) {unknown} (line numbers: "
-            f"{_lines(flat.index[flat[REPEAT_INSTRUMENT].isin(unknown)])}).",
-            hint=f"Instruments must be the hsctms forms: {', '.join(SCHEMA)}.",
-        )
-    tables: dict[str, pd.DataFrame] = {}
-    for table, spec in SCHEMA.items():
-        rows = flat[flat[REPEAT_INSTRUMENT] == ("" if table == "patients" else table)]
-        data = {RECORD_ID: rows[RECORD_ID].values}
-        for col in _data_columns(spec):
-            name = field_name(table, col.name)
-            if name in rows:
-                values = rows[name]
-                if col.type == "bool":
-                    values = values.map({"1": "yes", "0": "no", "": ""}).fillna(values)
-                data[col.name] = values.values
-        frame = pd.DataFrame(data)
-        if table == "patients" and DAG in rows:
-            frame = _centre_from_dag(frame, rows)
-        if table != "patients":
-            present = [field_name(table, c.name) for c in _data_columns(spec)
-                       if field_name(table, c.name) in rows]
-            keep = (rows[present] != "").any(axis=1).values if present else []
-            frame = frame[keep] if len(frame) else frame
-        tables[table] = frame.reset_index(drop=True)
-    return tables
+        flat, lines, _ = _read_flat(source, name)
+        return _split_flat(flat, lines, name)[0]
+    except _Refused as exc:
+        raise _refuse(name, exc.issues) from None
 
 
-def _centre_from_dag(frame: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
-    dag = rows[DAG].values
+def _centre_from_dag(frame: pd.DataFrame, rows: pd.DataFrame, lines: npt.NDArray[np.int64],
+                     name: str) -> pd.DataFrame:
+    dag = rows[DAG].to_numpy()
     centre = frame["centre"] if "centre" in frame else pd.Series([""] * len(frame))
-    centre = centre.astype(str).values
+    centre = centre.astype(str).to_numpy()
     clash = [i for i, (c, d) in enumerate(zip(centre, dag, strict=True))
              if c and d and c.lower() != d.lower()]
     if clash:
-        raise DataValidationError(
-            f"Centre and REDCap data access group disagree for record(s) "
-            f"{[str(frame[RECORD_ID].iloc[i]) for i in clash[:10]]}.",
-            hint="Fix the centre field or the record's data access group in REDCap.",
-        )
+        raise _Refused([make_issue(
+            "centre-dag-mismatch", name, int(lines[i]), "centre",
+            f"Record {frame[RECORD_ID].iloc[i]}: centre {centre[i]!r} and data access group "
+            f"{dag[i]!r} disagree; fix one of them in REDCap.") for i in clash])
     frame = frame.copy()
     frame["centre"] = [c if c else d.upper() for c, d in zip(centre, dag, strict=True)]
     return frame
 
 
-def _lines(index: Iterable[int]) -> list[int]:
-    return [int(i) + 2 for i in list(index)[:10]]
+@dataclass
+class RedcapBundle:
+    """A REDCap flat export converted to a CSV bundle, remembering where each row came from.
+
+    :meth:`translate` turns a report about the bundle into one about the REDCap file: the file
+    is the flat export, the line its line, the field the REDCap field name.
+    """
+
+    path: Path
+    name: str
+    lines: dict[str, npt.NDArray[np.int64]]
+    issues: list[Issue] = field(default_factory=list)
+
+    def _bundle_lines(self, table: str) -> dict[int, int]:
+        spec = SCHEMA[table]
+        raw, _ = read_raw(self.path / spec.filename, spec)
+        written = raw.lines if raw is not None else np.zeros(0, dtype=np.int64)
+        return {int(b): int(f) for b, f in zip(written, self.lines[table], strict=True)}
+
+    def translate(self, report: ValidationReport) -> ValidationReport:
+        """The report with file, line and field of the REDCap file (plus its warnings)."""
+        by_file = {spec.filename: name for name, spec in SCHEMA.items()}
+        cache: dict[str, dict[int, int]] = {}
+        out = list(self.issues)
+        for issue in report.issues:
+            table = by_file.get(issue.file)
+            if table is None:
+                if issue.rule != "manifest-missing":  # a REDCap file has no manifest
+                    out.append(issue)
+                continue
+            row = issue.row
+            if row is not None and row > 1:
+                row = cache.setdefault(table, self._bundle_lines(table)).get(row, row)
+            fld = field_name(table, issue.field) if issue.field else None
+            out.append(Issue(issue.rule, issue.severity, self.name, row, fld,
+                             f"{issue.message} (form {table})"))
+        return ValidationReport(out, source=self.name, rows=dict(report.rows))
+
+
+def convert_redcap(source: str | Path | bytes, out_dir: str | Path, *,
+                   name: str | None = None) -> RedcapBundle:
+    """Convert a REDCap flat export into an hsctms CSV bundle directory (not yet validated).
+
+    Raises
+    ------
+    DataValidationError
+        With a report naming the REDCap file, line and field, if the file cannot be split
+        into the hsctms tables.
+    """
+    label = name or (Path(source).name if not isinstance(source, bytes) else "records.csv")
+    try:
+        flat, lines, issues = _read_flat(source, label)
+        tables, table_lines = _split_flat(flat, lines, label)
+    except _Refused as exc:
+        raise _refuse(label, exc.issues) from None
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    kept: dict[str, npt.NDArray[np.int64]] = {}
+    for table, frame in tables.items():
+        if table == "patients" or len(frame):
+            write_csv(frame, out / SCHEMA[table].filename)
+            kept[table] = table_lines[table]
+    return RedcapBundle(out, label, kept, issues)
 
 
 def redcap_to_bundle(source: str | Path | bytes, out_dir: str | Path) -> Path:
     """Convert a REDCap flat export into an hsctms CSV bundle directory (then validate it)."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    for table, frame in redcap_flat_to_tables(source).items():
-        if table == "patients" or len(frame):
-            write_csv(frame, out / SCHEMA[table].filename)
-    return out
+    return convert_redcap(source, out_dir).path
+
+
+def validate_redcap(source: str | Path | bytes, *, name: str | None = None,
+                    regimen_map: RegimenMap | None = None,
+                    today: _dt.date | None = None) -> ValidationReport:
+    """Validate a REDCap flat export with the bundle rules; issues name the REDCap file."""
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            converted = convert_redcap(source, Path(tmp) / "bundle", name=name)
+        except DataValidationError as exc:
+            report: ValidationReport = exc.report
+            return report
+        return converted.translate(validate_bundle(converted.path, regimen_map=regimen_map,
+                                                   today=today))
+
+
+def import_redcap(source: str | Path | bytes, db: Any, *, name: str | None = None,
+                  user: str = "cli", mode: ImportMode = "insert",
+                  regimen_map: RegimenMap | None = None,
+                  today: _dt.date | None = None, centre: str | None = None) -> ImportResult:
+    """Convert a REDCap flat export and import it (:func:`hsctms.db.import_bundle`;
+    ``centre`` restricts it to one centre's patients, as there).
+
+    Raises
+    ------
+    DataValidationError
+        The file breaks a rule; the report names the REDCap file, line and field, and the
+        database is untouched.
+    """
+    from hsctms.db.importer import import_bundle
+
+    with tempfile.TemporaryDirectory() as tmp:
+        converted = convert_redcap(source, Path(tmp) / "bundle", name=name)
+        try:
+            return import_bundle(converted.path, db, user=user, mode=mode,
+                                 regimen_map=regimen_map, today=today, centre=centre)
+        except DataValidationError as exc:
+            report = converted.translate(exc.report)
+            raise DataValidationError(
+                f"The REDCap file {converted.name} has {len(report.errors)} validation "
+                "error(s); nothing was imported.", report=report,
+                hint="Fix the records in REDCap (the report names line and field), export "
+                     "again and re-import.") from None

@@ -54,14 +54,18 @@ _RULE_LIST: tuple[Rule, ...] = (
          "the first byte that is not valid UTF-8. Re-save the file as UTF-8 (e.g. in a "
          "spreadsheet: 'CSV UTF-8')."),
     Rule("file-unreadable", "error", "file", "Unreadable CSV",
-         "The file is empty, has no header row, or is not comma-separated text."),
+         "The file is empty, has no header row, is not comma-separated text (e.g. separated "
+         "by ';' or tabs), or has a quoted value that is never closed (a truncated file) or "
+         "is followed by other text before the next comma. Nothing of the file is read."),
     Rule("file-unknown", "warning", "file", "Unknown file",
          "A .csv file whose name is not one of the bundle's tables (a typo such as "
          "patient.csv?). It is ignored."),
     Rule("manifest-invalid", "error", "file", "Invalid bundle.json",
-         "bundle.json is not valid JSON, is not an hsctms bundle manifest, was written by a "
-         "newer format version, or has a 'synthetic' that is not true/false or a 'data_date' "
-         "that is not an ISO date."),
+         "bundle.json is not valid UTF-8 JSON (NaN and Infinity are not JSON), is not an "
+         "hsctms bundle manifest, was written by a newer format version, names a key twice or "
+         "a key the format does not define, or has a 'synthetic' that is not true/false, a "
+         "'data_date' that is not an ISO date or a 'created' that is not text. The issue's "
+         "field names the key."),
     Rule("manifest-missing", "info", "file", "No bundle.json",
          "Without a manifest the data are treated as real (not synthetic) and no data date is "
          "known, so dates are only checked against today."),
@@ -107,6 +111,9 @@ _RULE_LIST: tuple[Rule, ...] = (
          "date, or a patient id listed twice). The message names the first line."),
     Rule("patient-unknown", "error", "record", "Unknown patient id",
          "A row of a child table refers to a patient_id that is not in patients.csv."),
+    Rule("centre-dag-mismatch", "error", "record", "Centre and data access group disagree",
+         "REDCap import: the record's centre field differs from its data access group (a "
+         "blank centre is taken from the group). Fix one of them in REDCap."),
     # -- dates --------------------------------------------------------------------------------
     Rule("date-before-birth", "error", "record", "Date before birth",
          "The date lies in a year before the patient's birth year."),

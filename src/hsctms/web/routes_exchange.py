@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import tempfile
 import zipfile
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Request, UploadFile
@@ -137,13 +137,25 @@ def _extract_bundle(data: bytes, target: Path) -> Path:
         raise DataValidationError("The upload is not a zip file.",
                                   hint="Zip the bundle's CSV files and bundle.json.") from exc
     target.mkdir(parents=True, exist_ok=True)
+    taken: dict[str, str] = {}
     with zf:
         for info in zf.infolist():
             if info.is_dir():
                 continue
-            name = Path(info.filename).name
-            if name not in ALLOWED_FILES:
+            entry = PurePosixPath(info.filename.replace("\\", "/"))
+            name = entry.name
+            # unknown .csv files are extracted too, so validation reports them (file-unknown)
+            if name not in ALLOWED_FILES and not name.endswith(".csv"):
                 continue
+            if entry.is_absolute() or ".." in entry.parts or ":" in info.filename:
+                raise DataValidationError(
+                    f"The zip entry {info.filename!r} has an absolute or '..' path; nothing "
+                    "was imported.", hint="Zip the bundle's files without absolute paths.")
+            if name in taken:
+                raise DataValidationError(
+                    f"The zip holds {name} twice ({taken[name]!r} and {info.filename!r}); "
+                    "nothing was imported.", hint="Zip one bundle (one file per table).")
+            taken[name] = info.filename
             if info.file_size > MAX_UPLOAD:
                 raise DataValidationError(f"{name} is too large.", hint="Split the bundle.")
             (target / name).write_bytes(zf.read(info))
@@ -176,11 +188,13 @@ async def _import_bundle_upload(ctx: Ctx, upload: UploadFile) -> dict[str, Any]:
 
 
 async def _import_redcap_upload(ctx: Ctx, upload: UploadFile) -> dict[str, Any]:
-    from hsctms.io.redcap import redcap_to_bundle
+    from hsctms.io.redcap import import_redcap
 
     data = await _read(upload)
-    with tempfile.TemporaryDirectory() as tmp:
-        return _import(ctx, redcap_to_bundle(data, Path(tmp) / "bundle"))
+    name = Path(upload.filename or "records.csv").name
+    result = import_redcap(data, ctx.engine, name=name, user=ctx.principal.username,
+                           centre=ctx.scope)
+    return result.to_dict()
 
 
 @route(router, "POST", "/api/import/bundle", Action.EDIT_RECORDS.value)
