@@ -85,7 +85,7 @@ def _as_pair(value: Any) -> Any:
                                       "got {n}", {"n": len(value)})
         return tuple(_inf_word(v) for v in value)
     raise PydanticCustomError("pair_scalar", "must be an explicit pair [a, b]; a single value "
-                              "is ambiguous (pymsprog reads it differently per field)")
+                              "is ambiguous and is not guessed")
 
 
 def as_tuple(value: Any) -> Any:
@@ -188,6 +188,8 @@ def to_definition_error(exc: ValidationError, meta: dict[str, dict[str, Any]],
             hints.append(_scalar_hint(name, given, info.get("scalar")))
         elif kind == "bool_type":
             hints.append(f"{name}: write true or false without quotes (YAML/JSON booleans).")
+        elif info.get("hint"):
+            hints.append(f"{name}: {info['hint']}")
         elif kind == "int_type" and isinstance(given, float) and given.is_integer():
             hints.append(f"{name}: write {int(given)} (a whole number, no decimal point).")
         elif kind == "int_type" and isinstance(given, str):

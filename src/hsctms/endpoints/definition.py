@@ -80,10 +80,15 @@ _PIRA = "an explicit pair [days before, days after], each " + _DAYS_INF + " or n
 
 
 def _f(default: Any, allowed: str, phrase: Phrase | None, *, scalar: str | None = None,
-       result: bool = True) -> Any:
-    """A field with its schema metadata (allowed values, describe() phrase, scalar meaning)."""
+       result: bool = True, hint: str | None = None) -> Any:
+    """A field with its schema metadata.
+
+    ``allowed`` (error messages), ``phrase`` (``describe()``), ``scalar`` (what pymsprog
+    means by a scalar given to this pair field: ``"symmetric"`` or ``"after_only"``),
+    ``result`` (whether the field changes results), ``hint`` (extra error hint).
+    """
     return field(default=default, metadata={"allowed": allowed, "phrase": phrase,
-                                            "scalar": scalar, "result": result})
+                                            "scalar": scalar, "result": result, "hint": hint})
 
 
 def _one(kind: Any) -> str:
@@ -327,7 +332,10 @@ class EndpointDefinition:
         0, "0 (never), 1 (always) or a whole number of days > 1 (int)",
         lambda v, d: _IMPUTE_WORDS.get(
             v, "a worsening at the last visit was counted without confirmation when its "
-               f"onset was at most {v} days after the first visit"))
+               f"onset was at most {v} days after the first visit"),
+        hint="pymsprog's probabilities 0 < p < 1 (random imputation) are not supported, "
+             "results would not be reproducible; use 0, 1 or whole days (e.g. 731, not "
+             "730.5).")
     events: EventsReported = _f(
         "first", _one(EventsReported),
         lambda v, d: "the events table listed "
@@ -344,7 +352,8 @@ class EndpointDefinition:
                             else " (gadolinium enhancement not counted)")
     neda4_brain_loss_pct: FiniteDays = _f(0.4, "a non-negative finite percentage per year",
                                           lambda v, d: num(v))
-    efs_components: Efs = _f(EFS_COMPONENTS, f"a non-empty list of distinct {_one(EfsComponent)}",
+    efs_components: Efs = _f(EFS_COMPONENTS, "a non-empty list of distinct values from "
+                             + ", ".join(map(repr, EFS_COMPONENTS)),
                              lambda v, d: ", ".join(_EFS_WORDS[c] for c in v))
     pira_raw_endpoints: bool = _f(
         False, "true or false",
