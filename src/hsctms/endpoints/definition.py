@@ -105,11 +105,6 @@ def _conf_window(tol: tuple[float, float], d: Any) -> str:
             f"after onset (tolerance -{num(tol[0])}/+{num(tol[1])})")
 
 
-def _transplant_only(text: str) -> Phrase:
-    """Rendered only with the transplant origin (unused, and not shown, otherwise)."""
-    return lambda v, d: text.format(v=num(v)) if d.origin == "transplant" else ""
-
-
 _BASELINE_WORDS = {
     "fixed": "fixed",
     "roving": "roving (re-set after every confirmed worsening or improvement)",
