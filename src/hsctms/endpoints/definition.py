@@ -1,25 +1,58 @@
 """Endpoint definitions as data: :class:`EndpointDefinition` and the named presets.
 
-Every choice that changes a derived outcome is a field of a frozen dataclass, so a result can
-say exactly how it was derived (``result.definition.to_dict()``) and a definition can be stored
-next to the analysis as YAML or JSON.
+Every choice that changes a derived outcome is a field of a frozen, strictly validated
+dataclass (pydantic v2 strict mode, see :mod:`hsctms.endpoints._schema`), so a result can say
+exactly how it was derived (``result.definition.to_dict()``) and a definition can be stored
+next to the analysis as YAML or JSON. The presets are data files in
+``hsctms/endpoints/presets/*.yaml`` loaded by the same schema.
 
 The disability part follows the vocabulary of msprog / pymsprog (Montobbio et al., Mult Scler
 2024;30(9):1185-1192) so that users coming from those packages find the same names: confirmation
 period ``conf_days`` with an asymmetric tolerance ``conf_tol_days``, relapse windows as
 ``(after, before)`` pairs, PIRA relapse-free windows around the ``prec``/``event``/``conf``
 checkpoints, baseline schemes and ``proceed_from``.
+
+Each field's metadata carries what is allowed (for error messages) and how its value is phrased
+(``phrase``) in :meth:`EndpointDefinition.describe`; the sentence templates in
+:data:`DESCRIBE_TEMPLATE` place every result-changing field.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
+import string
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    ConfigDict,
+    ModelWrapValidatorHandler,
+    ValidationError,
+    model_validator,
+)
+from pydantic.dataclasses import dataclass
+
+from hsctms.endpoints import _schema as S
+from hsctms.endpoints._schema import (
+    Count,
+    Days,
+    FiniteDays,
+    Impute,
+    Names,
+    OpenPair,
+    Pair,
+    Phrase,
+    Positive,
+    WholeDays,
+    num,
+    within,
+)
 from hsctms.errors import DefinitionError
 
 Origin = Literal["transplant", "first_visit"]
@@ -29,58 +62,92 @@ EventsReported = Literal["first", "all"]
 PrecType = Literal["baseline", "last", "last_delta"]
 SubThreshold = Literal["none", "event", "improvement", "worsening"]
 LocalExtrema = Literal["none", "strict", "all"]
+EfsComponent = Literal["death", "worsening", "relapse", "mri_activity"]
 
-EFS_COMPONENTS: tuple[str, ...] = ("death", "worsening", "relapse", "mri_activity")
+EFS_COMPONENTS: tuple[str, ...] = get_args(EfsComponent)
+Efs = Annotated[tuple[EfsComponent, ...], BeforeValidator(S.as_tuple),
+                AfterValidator(S.unique_nonempty)]
+PRESETS_DIR = Path(__file__).with_name("presets")
 
 Window = tuple[float | None, float | None]
 
-
-def _pair(value: Any, name: str, *, allow_none: bool = False) -> tuple[Any, Any]:
-    """Normalise a scalar or a length-1/2 sequence to an ``(after, before)`` pair."""
-    if isinstance(value, (list, tuple)):
-        if len(value) == 1:
-            value = (value[0], 0.0)
-        if len(value) != 2:
-            raise DefinitionError(f"{name} must be a number or a pair, got {value!r}.",
-                                  hint="Write e.g. 30 or [30, 0] (days after, days before).")
-        out = tuple(_num(v, name, allow_none=allow_none) for v in value)
-        return out[0], out[1]
-    return _num(value, name, allow_none=allow_none), 0.0
+_DAYS = "a non-negative number of days"
+_DAYS_INF = _DAYS + " or 'inf'"
+_PAIR = "an explicit pair [days after the last relapse, days before the next one], each " \
+    + _DAYS_INF
+_PIRA = "an explicit pair [days before, days after], each " + _DAYS_INF + " or null (joins " \
+    "with the neighbouring window)"
 
 
-def _num(value: Any, name: str, *, allow_none: bool = False) -> float | None:
-    if value is None and allow_none:
-        return None
-    if isinstance(value, str) and value.strip().lower() in ("inf", "infinity"):
-        return math.inf
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        raise DefinitionError(f"{name} must be a number of days, got {value!r}.",
-                              hint="Use a number; 'inf' is accepted for an open end.") from None
-    if math.isnan(out) or out < 0:
-        raise DefinitionError(f"{name} must be a non-negative number of days, got {value!r}.")
-    return out
+def _f(default: Any, allowed: str, phrase: Phrase | None, *, scalar: str | None = None,
+       result: bool = True, hint: str | None = None) -> Any:
+    """A field with its schema metadata.
+
+    ``allowed`` (error messages), ``phrase`` (``describe()``), ``scalar`` (what pymsprog
+    means by a scalar given to this pair field: ``"symmetric"`` or ``"after_only"``),
+    ``result`` (whether the field changes results), ``hint`` (extra error hint).
+    """
+    return field(default=default, metadata={"allowed": allowed, "phrase": phrase,
+                                            "scalar": scalar, "result": result, "hint": hint})
 
 
-_CHOICES: dict[str, tuple[str, ...]] = {
-    "origin": ("transplant", "first_visit"),
-    "baseline": ("fixed", "roving", "roving_impr", "roving_wors"),
-    "proceed_from": ("firstconf", "event"),
-    "events": ("first", "all"),
-    "prec_type": ("baseline", "last", "last_delta"),
-    "sub_threshold_rebl": ("none", "event", "improvement", "worsening"),
-    "skip_local_extrema": ("none", "strict", "all"),
+def _one(kind: Any) -> str:
+    return S.choices(get_args(kind))
+
+
+def _win(pair: Window, label: str) -> str:
+    a, b = ("joined" if x is None else num(x, inf="inf") for x in pair)
+    return f"{label} (not checked)" if pair == (0.0, 0.0) else f"{label} (-{a}/+{b} days)"
+
+
+def _conf_window(tol: tuple[float, float], d: Any) -> str:
+    return (f"the first visit {num(d.conf_days - tol[0])} to {num(d.conf_days + tol[1])} days "
+            f"after onset (tolerance -{num(tol[0])}/+{num(tol[1])})")
+
+
+_BASELINE_WORDS = {
+    "fixed": "fixed",
+    "roving": "roving (re-set after every confirmed worsening or improvement)",
+    "roving_impr": "roving after improvements only",
+    "roving_wors": "roving after worsenings only",
 }
+_SUB_WORDS = {
+    "none": "",
+    "event": ", also moved after a confirmed change below the minimum change",
+    "improvement": ", also moved after a confirmed improvement below the minimum change",
+    "worsening": ", also moved after a confirmed worsening below the minimum change",
+}
+_EXTREMA_WORDS = {
+    "none": "",
+    "strict": "; a local EDSS extremum (both neighbours differing by at least the minimum "
+              "change) could not be a baseline",
+    "all": "; no local EDSS minimum or maximum could be a baseline",
+}
+_PREC_WORDS = {
+    "baseline": "the current baseline",
+    "last": "the last visit before onset",
+    "last_delta": "the last visit before onset from which onset and confirmation are both a "
+                  "meaningful worsening",
+}
+_IMPUTE_WORDS = {
+    0: "a worsening at the last visit (unconfirmable) was not counted",
+    1: "a worsening at the last visit was counted without confirmation",
+}
+_EFS_WORDS = {"death": "death", "worsening": "confirmed worsening", "relapse": "relapse",
+              "mri_activity": "MRI activity"}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=ConfigDict(strict=True, extra="forbid"))
 class EndpointDefinition:
     """How every endpoint is derived from visits, relapses, MRI scans and deaths.
 
     All durations are in days. Pairs written ``(after, before)`` mean "minimum (or maximum)
     distance from the *last* relapse before, and from the *next* relapse after" the visit, as in
-    msprog.
+    msprog. Values are checked strictly (see :mod:`hsctms.endpoints._schema`): booleans must be
+    booleans, whole-day fields integers, pairs explicit pairs (a scalar is refused because
+    pymsprog gives it two different meanings), enumerations one of their values; any problem
+    raises one :class:`~hsctms.errors.DefinitionError` naming each field, the value given and
+    what is allowed.
 
     Parameters
     ----------
@@ -159,7 +226,8 @@ class EndpointDefinition:
         looks at the first visit and falls back to it).
     impute_last_visit
         Worsening at the last visit (no confirmation possible): 0 = dropped, 1 = kept, N > 1 =
-        kept when onset is at most N days after the first visit.
+        kept when onset is at most N days after the first visit. An integer: pymsprog's
+        probabilities ``0 < p < 1`` (random imputation) are refused, as are fractional days.
     events
         Rows of the events table: ``"first"`` (first confirmed worsening and first confirmed
         improvement) or ``"all"`` (every confirmed event; needs a roving baseline).
@@ -182,104 +250,145 @@ class EndpointDefinition:
         activity).
     """
 
-    name: str = "custom"
-    description: str = ""
-    origin: Origin = "transplant"
-    baseline_window_days: float = 180.0
-    baseline_after_days: float = 0.0
-    relapse_to_bl: tuple[float, float] = (30.0, 0.0)
-    baseline: BaselineScheme = "fixed"
-    proceed_from: ProceedFrom = "firstconf"
-    sub_threshold_rebl: SubThreshold = "none"
-    relapse_rebl: bool = False
-    bl_geq: bool = False
-    skip_local_extrema: LocalExtrema = "none"
-    delta_zero: float = 1.5
-    delta_low: float = 1.0
-    delta_high: float = 0.5
-    delta_cut: float = 5.0
-    improvement_delta: float | None = None
-    conf_days: int = 84
-    conf_tol_days: tuple[float, float] = (7.0, 730.5)
-    check_intermediate: bool = True
-    require_sust_days: float = 0.0
-    relapse_to_event: tuple[float, float] = (0.0, 0.0)
-    relapse_to_conf: tuple[float, float] = (30.0, 0.0)
-    relapse_assoc: tuple[float, float] = (90.0, 0.0)
-    pira_prec: Window = (0.0, 0.0)
-    pira_event: Window = (90.0, 30.0)
-    pira_conf: Window = (90.0, 30.0)
-    prec_type: PrecType = "baseline"
-    impute_last_visit: float = 0.0
-    events: EventsReported = "first"
-    mri_ignore_days: float = 0.0
-    mri_min_new_t2: int = 1
-    mri_count_gd: bool = True
-    neda4_brain_loss_pct: float = 0.4
-    efs_components: tuple[str, ...] = EFS_COMPONENTS
-    pira_raw_endpoints: bool = False
-    sources: tuple[str, ...] = field(default=())
+    name: str = _f("custom", "any text", None, result=False)
+    description: str = _f("", "any text", None, result=False)
+    origin: Origin = _f("transplant", _one(Origin),
+                        lambda v, d: "the index transplant" if v == "transplant"
+                        else "the first EDSS visit")
+    baseline_window_days: Days = _f(
+        180.0, _DAYS_INF,
+        lambda v, d: "" if d.origin != "transplant" else
+        (" (baseline: the last EDSS at any time before it" if math.isinf(v)
+         else f" (baseline: the last EDSS within {num(v)} days before it"))
+    baseline_after_days: Days = _f(
+        0.0, _DAYS_INF + " (0 = never)",
+        lambda v, d: "" if d.origin != "transplant" else
+        (", none after it)" if v == 0 else ", else the first valid EDSS at any time after it)"
+         if math.isinf(v) else f", else the first valid EDSS up to {num(v)} days after it)"))
+    relapse_to_bl: Pair = _f(
+        (30.0, 0.0), _PAIR,
+        lambda v, d: f"visits {within(v)} were not used as baseline" if within(v)
+        else "relapses did not restrict the choice of baseline", scalar="after_only")
+    baseline: BaselineScheme = _f("fixed", _one(BaselineScheme),
+                                  lambda v, d: _BASELINE_WORDS[v])
+    proceed_from: ProceedFrom = _f(
+        "firstconf", _one(ProceedFrom),
+        lambda v, d: "after an event the search (and a roving baseline) continued from "
+        + ("the first confirmation visit" if v == "firstconf" else "the event visit"))
+    sub_threshold_rebl: SubThreshold = _f("none", _one(SubThreshold),
+                                          lambda v, d: _SUB_WORDS[v])
+    relapse_rebl: bool = _f(False, "true or false",
+                            lambda v, d: " (re-set after every relapse)" if v else "")
+    bl_geq: bool = _f(False, "true or false (only with relapse_rebl)",
+                      lambda v, d: ", never below the previous reference" if v else "")
+    skip_local_extrema: LocalExtrema = _f("none", _one(LocalExtrema),
+                                          lambda v, d: _EXTREMA_WORDS[v])
+    delta_zero: Positive = _f(1.5, "a positive number", lambda v, d: num(v, ".1f"))
+    delta_low: Positive = _f(1.0, "a positive number", lambda v, d: num(v, ".1f"))
+    delta_high: Positive = _f(0.5, "a positive number", lambda v, d: num(v, ".1f"))
+    delta_cut: FiniteDays = _f(5.0, "a non-negative EDSS value (5.0 or 5.5)",
+                               lambda v, d: num(v, ".1f"))
+    improvement_delta: Positive | None = _f(
+        None, "a positive number, or null (same table as worsening)",
+        lambda v, d: "the same thresholds" if v is None
+        else f"a decrease of at least {num(v)}")
+    conf_days: WholeDays = _f(84, "a positive whole number of days (int), e.g. 84 or 168",
+                              lambda v, d: f"{v} days")
+    conf_tol_days: Pair = _f(
+        (7.0, 730.5), "an explicit pair [left, right] of non-negative days (right may be "
+        "'inf'), left <= conf_days", _conf_window, scalar="symmetric")
+    check_intermediate: bool = _f(
+        True, "true or false",
+        lambda v, d: " with all intermediate visits above the threshold" if v
+        else " without checking the intermediate visits")
+    require_sust_days: Days = _f(
+        0.0, _DAYS_INF + " (0 = none, inf = to the last visit)",
+        lambda v, d: "no sustained-worsening requirement" if v == 0
+        else "events had to be sustained to the last visit" if math.isinf(v)
+        else f"events had to be sustained for at least {num(v)} days (or to the last visit)")
+    relapse_to_event: Pair = _f(
+        (0.0, 0.0), _PAIR,
+        lambda v, d: f"onsets {within(v)} were not candidate events" if within(v)
+        else "candidate onsets were not restricted by relapses", scalar="after_only")
+    relapse_to_conf: Pair = _f(
+        (30.0, 0.0), _PAIR,
+        lambda v, d: f"not at a visit {within(v)}" if within(v)
+        else "at any visit regardless of relapses", scalar="after_only")
+    relapse_assoc: Pair = _f(
+        (90.0, 0.0), _PAIR, lambda v, d: within(v, inclusive=True), scalar="after_only")
+    pira_prec: OpenPair = _f((0.0, 0.0), _PIRA,
+                           lambda v, d: _win(v, "the reference"))
+    pira_event: OpenPair = _f((90.0, 30.0), _PIRA,
+                            lambda v, d: _win(v, "onset"))
+    pira_conf: OpenPair = _f((90.0, 30.0), _PIRA,
+                           lambda v, d: _win(v, "confirmation"))
+    prec_type: PrecType = _f("baseline", _one(PrecType), lambda v, d: _PREC_WORDS[v])
+    impute_last_visit: Impute = _f(
+        0, "0 (never), 1 (always) or a whole number of days > 1 (int)",
+        lambda v, d: _IMPUTE_WORDS.get(
+            v, "a worsening at the last visit was counted without confirmation when its "
+               f"onset was at most {v} days after the first visit"),
+        hint="pymsprog's probabilities 0 < p < 1 (random imputation) are not supported, "
+             "results would not be reproducible; use 0, 1 or whole days (e.g. 731, not "
+             "730.5).")
+    events: EventsReported = _f(
+        "first", _one(EventsReported),
+        lambda v, d: "the events table listed "
+        + ("the first confirmed worsening and the first confirmed improvement"
+           if v == "first" else "every confirmed event"))
+    mri_ignore_days: FiniteDays = _f(
+        0.0, "a non-negative finite number of days",
+        lambda v, d: f", ignoring scans in the first {num(v)} days" if v else "")
+    mri_min_new_t2: Count = _f(1, "a whole number >= 1 (int)",
+                               lambda v, d: f"{v} new or enlarging T2 lesion"
+                               + ("s" if v > 1 else ""))
+    mri_count_gd: bool = _f(True, "true or false",
+                            lambda v, d: " or a gadolinium-enhancing lesion" if v
+                            else " (gadolinium enhancement not counted)")
+    neda4_brain_loss_pct: FiniteDays = _f(0.4, "a non-negative finite percentage per year",
+                                          lambda v, d: num(v))
+    efs_components: Efs = _f(EFS_COMPONENTS, "a non-empty list of distinct values from "
+                             + ", ".join(map(repr, EFS_COMPONENTS)),
+                             lambda v, d: ", ".join(_EFS_WORDS[c] for c in v))
+    pira_raw_endpoints: bool = _f(
+        False, "true or false",
+        lambda v, d: " Time to the first PIRA and to the first RAW were derived as separate "
+        "endpoints (msprog's firstPIRA/firstRAW)." if v else "")
+    sources: Names = _f((), "a list of texts", None, result=False)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _strict(cls, data: Any, handler: ModelWrapValidatorHandler[Any]) -> Any:
+        """Turn pydantic's ValidationError into one DefinitionError listing every problem."""
+        try:
+            return handler(data)
+        except ValidationError as exc:
+            raise S.to_definition_error(exc, field_metadata()) from None
 
     def __post_init__(self) -> None:
-        for key, allowed in _CHOICES.items():
-            if getattr(self, key) not in allowed:
-                raise DefinitionError(
-                    f"{key}={getattr(self, key)!r} is not one of {', '.join(allowed)}.",
-                    hint=f"Set {key} to one of: {', '.join(allowed)}.")
-        set_ = object.__setattr__
-        for key in ("relapse_to_bl", "relapse_to_event", "relapse_to_conf", "relapse_assoc",
-                    "conf_tol_days"):
-            set_(self, key, _pair(getattr(self, key), key))
-        for key in ("pira_prec", "pira_event", "pira_conf"):
-            set_(self, key, _pair(getattr(self, key), key, allow_none=True))
+        problems: list[tuple[str, str]] = []
         if self.pira_prec[0] is None:
-            raise DefinitionError("pira_prec cannot start with None (nothing to join it to).",
-                                  hint="Use a number of days, e.g. [0, null].")
-        for key in ("baseline_window_days", "baseline_after_days", "delta_zero", "delta_low",
-                    "delta_high", "delta_cut", "require_sust_days", "impute_last_visit",
-                    "mri_ignore_days", "neda4_brain_loss_pct"):
-            set_(self, key, _num(getattr(self, key), key))
-        if self.improvement_delta is not None:
-            set_(self, "improvement_delta", _num(self.improvement_delta, "improvement_delta"))
-            if self.improvement_delta == 0:
-                raise DefinitionError("improvement_delta must be positive.")
-        if min(self.delta_zero, self.delta_low, self.delta_high) <= 0:
-            raise DefinitionError("Minimum-change thresholds must be positive.",
-                                  hint="Typical table: 1.5 / 1.0 / 0.5.")
-        if isinstance(self.conf_days, bool) or float(self.conf_days) != int(self.conf_days) \
-                or int(self.conf_days) <= 0:
-            raise DefinitionError(f"conf_days must be a positive whole number of days, got "
-                                  f"{self.conf_days!r}.", hint="12 weeks = 84, 24 weeks = 168.")
-        set_(self, "conf_days", int(self.conf_days))
+            problems.append(("pira_prec cannot start with null (nothing to join it to).",
+                             "Use a number of days, e.g. [0, null]."))
         if self.conf_tol_days[0] > self.conf_days:
-            raise DefinitionError("conf_tol_days left tolerance exceeds conf_days.",
-                                  hint="The confirmation window must start after the onset.")
-        if int(self.mri_min_new_t2) < 1:
-            raise DefinitionError("mri_min_new_t2 must be at least 1.")
-        set_(self, "mri_min_new_t2", int(self.mri_min_new_t2))
-        comps = tuple(self.efs_components)
-        bad = [c for c in comps if c not in EFS_COMPONENTS]
-        if bad or not comps:
-            raise DefinitionError(f"efs_components {bad or comps!r} invalid.",
-                                  hint=f"Choose from {', '.join(EFS_COMPONENTS)}.")
-        set_(self, "efs_components", comps)
-        set_(self, "sources", tuple(self.sources))
-        self._check_combinations()
-
-    def _check_combinations(self) -> None:
+            problems.append((f"conf_tol_days left tolerance {self.conf_tol_days[0]:g} exceeds "
+                             f"conf_days {self.conf_days}.",
+                             "The confirmation window must start after the onset."))
         if self.bl_geq and not self.relapse_rebl:
-            raise DefinitionError("bl_geq only applies with relapse_rebl (msprog silently "
-                                  "ignores it otherwise).",
-                                  hint="Set relapse_rebl: true, or drop bl_geq.")
+            problems.append(("bl_geq only applies with relapse_rebl (msprog silently ignores "
+                             "it otherwise).", "Set relapse_rebl: true, or drop bl_geq."))
         if self.bl_geq and self.skip_local_extrema != "none":
-            raise DefinitionError("bl_geq cannot be combined with skip_local_extrema here.",
-                                  hint="Use one of the two.")
+            problems.append(("bl_geq cannot be combined with skip_local_extrema here.",
+                             "Use one of the two."))
         if self.events == "all" and self.baseline == "fixed":
-            raise DefinitionError(
+            problems.append((
                 "events='all' with a fixed baseline counts one sustained step several times "
                 "(each later visit is again 'confirmed worsening' versus the same baseline).",
-                hint="Use baseline='roving' (or 'roving_wors') for multiple events, or "
-                     "events='first'.")
+                "Use baseline='roving' (or 'roving_wors') for multiple events, or "
+                "events='first'."))
+        if problems:
+            raise DefinitionError(" ".join(p for p, _ in problems),
+                                  hint=" ".join(h for _, h in problems))
 
     # -- thresholds -------------------------------------------------------------------
     def delta(self, reference: float) -> float:
@@ -291,53 +400,20 @@ class EndpointDefinition:
     @property
     def impute_max_days(self) -> float:
         """Upper follow-up bound for last-visit imputation (inf for 0/1)."""
-        return self.impute_last_visit if self.impute_last_visit > 1 else math.inf
+        return float(self.impute_last_visit) if self.impute_last_visit > 1 else math.inf
 
     def describe(self) -> str:
-        """A methods-section paragraph stating the criteria (for reports and papers)."""
-        def days(x: float) -> str:
-            return "unbounded" if math.isinf(x) else f"{x:g}"
+        """A methods-section paragraph stating every criterion that changes a result.
 
-        origin = ("the index transplant (baseline: last EDSS within "
-                  f"{self.baseline_window_days:g} days before it)"
-                  if self.origin == "transplant" else "the first EDSS visit")
-        parts = [
-            f"Time was measured from {origin}; visits within {self.relapse_to_bl[0]:g} days "
-            "after a relapse onset were not used as baseline.",
-            f"Confirmed disability worsening was an EDSS increase of at least "
-            f"{self.delta_zero:.1f} from a reference of 0, {self.delta_low:.1f} from 1.0 to "
-            f"{self.delta_cut:.1f} and {self.delta_high:.1f} above, confirmed at the first visit "
-            f"{self.conf_days - self.conf_tol_days[0]:g} to "
-            f"{days(self.conf_days + self.conf_tol_days[1])} days after onset "
-            f"({self.conf_days} days, tolerance -{self.conf_tol_days[0]:g}/+"
-            f"{days(self.conf_tol_days[1])})"
-            + (" with all intermediate visits above the threshold" if self.check_intermediate
-               else "") + f", not within {self.relapse_to_conf[0]:g} days after a relapse.",
-            "Improvement used "
-            + ("the same thresholds" if self.improvement_delta is None
-               else f"a decrease of at least {self.improvement_delta:g}") + ".",
-            f"Baseline: {self.baseline}"
-            + (" (re-set after every relapse)" if self.relapse_rebl else "") + ".",
-            f"Worsening starting within {self.relapse_assoc[0]:g} days after a relapse onset "
-            "was relapse-associated (RAW); otherwise it was PIRA when no relapse occurred "
-            f"within the windows {self._windows()}, and undetermined otherwise.",
-            f"MRI activity was any scan with at least {self.mri_min_new_t2} new or enlarging "
-            "T2 lesion" + (" or a gadolinium-enhancing lesion" if self.mri_count_gd else "")
-            + (f", ignoring scans in the first {self.mri_ignore_days:g} days"
-               if self.mri_ignore_days else "") + ".",
-            "NEDA-3 was lost at the first relapse, confirmed worsening or MRI activity; "
-            f"event-free survival counted {', '.join(self.efs_components)}.",
-        ]
-        return " ".join(parts)
-
-    def _windows(self) -> str:
-        def w(name: str, pair: tuple[float | None, float | None]) -> str:
-            a, b = ("joined" if x is None else f"{x:g}" for x in pair)
-            return f"{name} (-{a}/+{b} days)"
-        shown = [w(n, p) for n, p in (("reference", self.pira_prec),
-                                      ("onset", self.pira_event),
-                                      ("confirmation", self.pira_conf)) if p != (0.0, 0.0)]
-        return ", ".join(shown) or "(none)"
+        Built from the schema: each result-changing field's ``phrase`` (field metadata) fills
+        its placeholder in :data:`DESCRIBE_TEMPLATE`. Two definitions that differ in such a
+        field give different paragraphs, except the transplant-baseline settings
+        (``baseline_window_days``, ``baseline_after_days``), which are not used and not shown
+        with ``origin="first_visit"``.
+        """
+        words = {f.name: f.metadata["phrase"](getattr(self, f.name), self)
+                 for f in dataclasses.fields(self) if f.metadata["result"]}
+        return DESCRIBE_TEMPLATE.format(**words)
 
     # -- serialisation ----------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -354,25 +430,18 @@ class EndpointDefinition:
     def from_dict(cls, data: Mapping[str, Any]) -> EndpointDefinition:
         """Build from a mapping (as written by :meth:`to_dict`, YAML or JSON).
 
-        A ``preset`` key starts from that preset and overrides the other keys.
+        A ``preset`` key starts from that preset and overrides the other keys. Values are
+        validated strictly (see the class docstring); pairs may be lists.
         """
         data = dict(data)
-        known = {f.name for f in fields(cls)}
+        odd = [k for k in data if not isinstance(k, str)]
+        if odd:
+            raise DefinitionError(f"Definition keys must be field names, got {odd!r}.",
+                                  hint="See docs/endpoints.md 'Definition fields'.")
         base: dict[str, Any] = {}
         if "preset" in data:
             base = get_definition(str(data.pop("preset"))).to_dict()
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise DefinitionError(f"Unknown definition field(s): {', '.join(unknown)}.",
-                                  hint="See docs/endpoints.md for the fields.")
         base.update(data)
-        for key in ("relapse_to_bl", "relapse_to_event", "relapse_to_conf", "relapse_assoc",
-                    "conf_tol_days", "pira_prec", "pira_event", "pira_conf"):
-            if key in base and isinstance(base[key], list):
-                base[key] = tuple(base[key])
-        for key in ("efs_components", "sources"):
-            if key in base:
-                base[key] = tuple(base[key])
         return cls(**base)
 
     @classmethod
@@ -383,88 +452,74 @@ class EndpointDefinition:
             raise DefinitionError(f"Definition file {p} does not exist.",
                                   hint=f"Use a preset name ({', '.join(PRESETS)}) or a path.")
         text = p.read_text(encoding="utf-8")
-        if p.suffix.lower() in (".yaml", ".yml"):
-            import yaml
+        try:
+            if p.suffix.lower() in (".yaml", ".yml"):
+                import yaml
 
-            data = yaml.safe_load(text)
-        else:
-            data = json.loads(text)
+                data = yaml.safe_load(text)
+            else:
+                data = json.loads(text)
+        except Exception as exc:  # yaml.YAMLError / json.JSONDecodeError
+            raise DefinitionError(f"{p} is not valid {p.suffix.lstrip('.').upper()}: {exc}",
+                                  hint="Fix the file syntax.") from None
         if not isinstance(data, dict):
             raise DefinitionError(f"{p} must hold a mapping of definition fields.")
-        return cls.from_dict(data)
+        try:
+            return cls.from_dict(data)
+        except DefinitionError as exc:
+            raise DefinitionError(f"{p}: {exc.message}", hint=exc.hint) from None
 
     def with_(self, **changes: Any) -> EndpointDefinition:
         """A copy with some fields changed (validated again)."""
-        return replace(self, **changes)
+        return dataclasses.replace(self, **changes)
 
 
-_MSPROG_SRC = ("pymsprog 1.0.7 MSprog() defaults; Montobbio et al. Mult Scler 2024;30(9):"
-               "1185-1192, doi:10.1177/13524585241243157")
-_MULLER = ("PIRA windows: Müller et al. JAMA Neurol 2023 (no relapse 90 d before/30 d after "
-           "onset and confirmation); RAW: Kappos et al. JAMA Neurol 2020;77(9):1132-1140")
+def field_metadata() -> dict[str, dict[str, Any]]:
+    """Field name -> schema metadata (``allowed``, ``phrase``, ``scalar``, ``result``)."""
+    return {f.name: dict(f.metadata) for f in dataclasses.fields(EndpointDefinition)}
 
-PRESETS: dict[str, EndpointDefinition] = {
-    "msprog_default": EndpointDefinition(
-        name="msprog_default",
-        description="pymsprog 1.0.7 defaults written out: origin at the first visit, fixed "
-                    "baseline, first confirmed worsening, confirmation at 84 days with "
-                    "tolerance 7 days before and 730.5 days after, relapse_to_bl 30, "
-                    "relapse_to_event 0, relapse_to_conf 30, minimum-change cut 5.0.",
-        origin="first_visit",
-        baseline="fixed",
-        delta_cut=5.0,
-        conf_days=84,
-        conf_tol_days=(7.0, 730.5),
-        relapse_to_bl=(30.0, 0.0),
-        relapse_to_event=(0.0, 0.0),
-        relapse_to_conf=(30.0, 0.0),
-        relapse_assoc=(90.0, 0.0),
-        mri_ignore_days=0.0,
-        sources=(_MSPROG_SRC, _MULLER),
-    ),
-    "halt_ms": EndpointDefinition(
-        name="halt_ms",
-        description="HALT-MS-style aHSCT analysis: origin at the transplant, baseline = last "
-                    "EDSS within 180 days before it (not within 30 days after a relapse), fixed "
-                    "baseline, worsening +1.5/+1.0/+0.5 with cut 5.5 confirmed at 24 weeks "
-                    "(tolerance -7/+730.5 days), MRI scans in the first 180 days ignored; "
-                    "event-free survival = no death, confirmed worsening, relapse or new MRI "
-                    "activity. Thresholds and windows follow common trial practice (unverified "
-                    "against the HALT-MS protocol).",
-        origin="transplant",
-        baseline_window_days=180.0,
-        baseline="fixed",
-        delta_cut=5.5,
-        conf_days=168,
-        conf_tol_days=(7.0, 730.5),
-        relapse_to_bl=(30.0, 0.0),
-        relapse_to_event=(0.0, 0.0),
-        relapse_to_conf=(30.0, 0.0),
-        mri_ignore_days=180.0,
-        sources=("Nash et al. Neurology 2017;88:842-852 (HALT-MS 5-year; EFS components)",
-                 _MULLER),
-    ),
-    "msbase": EndpointDefinition(
-        name="msbase",
-        description="MSBase-style (Kalincik) roving-baseline worsening: origin at the "
-                    "transplant, +1.5/+1.0/+0.5 with cut 5.5, confirmed over at least 24 weeks "
-                    "(all visits in between beyond threshold; tolerance 0/inf), no onset or "
-                    "confirmation within 30 days after a relapse, roving baseline "
-                    "(approximation of the MSBase convention; unverified in detail).",
-        origin="transplant",
-        baseline_window_days=180.0,
-        baseline="roving",
-        delta_cut=5.5,
-        conf_days=168,
-        conf_tol_days=(0.0, math.inf),
-        relapse_to_bl=(30.0, 0.0),
-        relapse_to_event=(30.0, 0.0),
-        relapse_to_conf=(30.0, 0.0),
-        mri_ignore_days=180.0,
-        sources=("Kalincik et al. Brain 2015;138:3287-3298 (confirmed disability "
-                 "progression in MSBase) (unverified)", _MULLER),
-    ),
-}
+
+#: Sentences of :meth:`EndpointDefinition.describe`; one ``{field}`` per result-changing field.
+DESCRIBE_TEMPLATE = (
+    "Time was measured from {origin}{baseline_window_days}{baseline_after_days}; "
+    "{relapse_to_bl}. "
+    "Confirmed disability worsening was an EDSS increase of at least {delta_zero} from a "
+    "reference of 0, {delta_low} from 1.0 to {delta_cut} and {delta_high} above, confirmed "
+    "after {conf_days} at {conf_tol_days}{check_intermediate}, {relapse_to_conf}; "
+    "{relapse_to_event}; {require_sust_days}; {impute_last_visit}. "
+    "Improvement used {improvement_delta}. "
+    "Baseline: {baseline}{relapse_rebl}{bl_geq}{sub_threshold_rebl}{skip_local_extrema}; "
+    "{proceed_from}; {events}. "
+    "Worsening starting {relapse_assoc} was relapse-associated (RAW); otherwise it was PIRA "
+    "when no relapse occurred within the windows around {pira_prec}, {pira_event} and "
+    "{pira_conf}, the reference being {prec_type}, and undetermined otherwise."
+    "{pira_raw_endpoints} "
+    "MRI activity was any scan with at least {mri_min_new_t2}{mri_count_gd}{mri_ignore_days}; "
+    "NEDA-4 also counted annualised brain volume loss above {neda4_brain_loss_pct}% per year. "
+    "NEDA-3 was lost at the first relapse, confirmed worsening or MRI activity; event-free "
+    "survival counted {efs_components}."
+)
+
+
+def template_fields() -> list[str]:
+    """The field names placed by :data:`DESCRIBE_TEMPLATE`, in order."""
+    return [n for _, n, _, _ in string.Formatter().parse(DESCRIBE_TEMPLATE) if n]
+
+
+def _load_presets() -> dict[str, EndpointDefinition]:
+    """Every ``presets/*.yaml`` file (full definitions, file stem = ``name``)."""
+    out: dict[str, EndpointDefinition] = {}
+    for path in sorted(PRESETS_DIR.glob("*.yaml")):
+        d = EndpointDefinition.from_file(path)
+        if d.name != path.stem:
+            raise DefinitionError(f"Preset file {path.name} holds name {d.name!r}.",
+                                  hint=f"Set name: {path.stem} in the file.")
+        out[d.name] = d
+    return out
+
+
+#: The named presets, loaded from ``hsctms/endpoints/presets/*.yaml``.
+PRESETS: dict[str, EndpointDefinition] = _load_presets()
 
 
 def get_definition(definition: str | EndpointDefinition | Mapping[str, Any] | Path
