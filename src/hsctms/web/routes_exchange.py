@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import tempfile
 import zipfile
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Request, UploadFile
@@ -19,13 +19,11 @@ from fastapi.responses import Response
 
 from hsctms.errors import DataValidationError, HsctmsError, PermissionDeniedError
 from hsctms.io.csvtext import csv_text
-from hsctms.model.schema import SCHEMA
 from hsctms.web.access import Action, allowed, check
 from hsctms.web.core import LOGIN, Ctx, ctx_of, render, route
 
 router = APIRouter()
 MAX_UPLOAD = 200 * 1024 * 1024
-ALLOWED_FILES = {spec.filename for spec in SCHEMA.values()} | {"bundle.json", "README.txt"}
 
 
 def _audit_export(ctx: Ctx, kind: str, centre: str | None, rows: dict[str, int] | None,
@@ -129,40 +127,9 @@ def export_dictionary(request: Request) -> Response:
 
 
 def _extract_bundle(data: bytes, target: Path) -> Path:
-    if len(data) > MAX_UPLOAD:
-        raise DataValidationError("The upload is too large.", hint="Split it by centre.")
-    try:
-        zf = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile as exc:
-        raise DataValidationError("The upload is not a zip file.",
-                                  hint="Zip the bundle's CSV files and bundle.json.") from exc
-    target.mkdir(parents=True, exist_ok=True)
-    taken: dict[str, str] = {}
-    with zf:
-        for info in zf.infolist():
-            if info.is_dir():
-                continue
-            entry = PurePosixPath(info.filename.replace("\\", "/"))
-            name = entry.name
-            # unknown .csv files are extracted too, so validation reports them (file-unknown)
-            if name not in ALLOWED_FILES and not name.endswith(".csv"):
-                continue
-            if entry.is_absolute() or ".." in entry.parts or ":" in info.filename:
-                raise DataValidationError(
-                    f"The zip entry {info.filename!r} has an absolute or '..' path; nothing "
-                    "was imported.", hint="Zip the bundle's files without absolute paths.")
-            if name in taken:
-                raise DataValidationError(
-                    f"The zip holds {name} twice ({taken[name]!r} and {info.filename!r}); "
-                    "nothing was imported.", hint="Zip one bundle (one file per table).")
-            taken[name] = info.filename
-            if info.file_size > MAX_UPLOAD:
-                raise DataValidationError(f"{name} is too large.", hint="Split the bundle.")
-            (target / name).write_bytes(zf.read(info))
-    if not (target / "patients.csv").exists():
-        raise DataValidationError("The zip has no patients.csv.",
-                                  hint="Upload a CSV bundle (see docs/data-format.md).")
-    return target
+    from hsctms.io.archive import extract_bundle_zip
+
+    return extract_bundle_zip(data, target)
 
 
 def _import(ctx: Ctx, bundle: Path) -> dict[str, Any]:
