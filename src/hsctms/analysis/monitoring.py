@@ -38,6 +38,7 @@ from __future__ import annotations
 import datetime as _dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -287,7 +288,7 @@ class OutcomeCurves:
     @property
     def summary(self) -> str:
         """One line per endpoint and year."""
-        lines = [f"Outcomes ({self.caption})"]
+        lines = [f"Outcomes: {self.caption}"]
         for r in self.rows():
             est = "-" if r["survival"] is None else f"{100 * r['survival']:.1f}%"
             ci = "" if r["lower"] is None or r["upper"] is None else \
@@ -405,7 +406,9 @@ class RegistryMonitoring:
                 "alert_labels": dict(self.schedule.labels),
                 "funnel": self.funnel.to_dict() if self.funnel else None,
                 "notes": list(self.notes),
-                "schedule": {"id": self.schedule.id, "path": self.schedule.path,
+                "schedule": {**self.schedule.to_dict(),
+                             "file": Path(self.schedule.path).name if self.schedule.path
+                             else None,
                              "overdue_days": self.schedule.overdue_days,
                              "unverified": self.schedule.unverified},
                 "provenance": disclose_provenance(self.provenance, sc)}
