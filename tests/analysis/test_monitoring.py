@@ -422,3 +422,14 @@ def _env() -> dict[str, str]:
 
     src = str(Path(monitoring_schedule.__file__).resolve().parents[2])
     return {**os.environ, "PYTHONPATH": src, "MPLBACKEND": "Agg"}
+
+
+def test_cli_default_small_count_is_the_library_default() -> None:
+    import typer
+
+    from hsctms.analysis.monitoring_disclosure import DEFAULT_SMALL_COUNT
+    from hsctms.cli import app
+
+    cmd = typer.main.get_command(app).commands["monitor"]  # type: ignore[attr-defined]
+    default = {p.name: p.default for p in cmd.params}["small_count"]
+    assert default == DEFAULT_SMALL_COUNT
