@@ -1,99 +1,22 @@
-"""Statistics of the dashboards: the risk-adjusted funnel against R (survival::coxph,
-predict(type = "expected")), Poisson control limits, Clark completeness, alerts,
-de-identification."""
+"""Web dashboards: the deidentified export definition, small-count suppression with
+``WebSettings.small_count`` in every count of the dashboard HTML and JSON (provenance ``n``
+included), captions from the result, and that the web modules hold no statistics."""
 
 from __future__ import annotations
 
-import datetime as dt
-import json
-import subprocess
+import ast
+from collections.abc import Iterator
+from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from hsctms.model.cohort import Cohort
-from hsctms.web.dashboard import completeness, find_alerts, followup_table, suppress
-from hsctms.web.funnel import centre_funnel, expected_events, poisson_limit
 
-REF = Path(__file__).resolve().parents[1] / "reference" / "web"
-
-
-@pytest.fixture(scope="module")
-def golden(rscript: str | None, tmp_path_factory: pytest.TempPathFactory) -> dict:
-    committed = json.loads((REF / "golden_funnel.json").read_text())
-    if rscript:
-        out = tmp_path_factory.mktemp("r") / "g.json"
-        subprocess.run([rscript, str(REF / "funnel.R"), str(REF / "casemix_demo.csv"),
-                        str(out)], check=True, capture_output=True)
-        fresh = json.loads(out.read_text())
-        np.testing.assert_allclose(fresh["expected"], committed["expected"], rtol=1e-10)
-        return dict(fresh)
-    return dict(committed)
-
-
-@pytest.mark.r
-def test_expected_events_match_r(golden: dict) -> None:
-    frame = pd.read_csv(REF / "casemix_demo.csv")
-    f = centre_funnel(frame, min_count=1)
-    for k, v in golden["coef"].items():
-        assert f.coefficients[k] == pytest.approx(v, rel=1e-6, abs=1e-9)
-    by = {c.centre: c for c in f.centres}
-    assert len(golden["centres"]) == len(by)
-    for row in golden["centres"]:
-        assert by[row["centre"]].observed == row["observed"]
-        assert by[row["centre"]].expected == pytest.approx(row["expected"], rel=1e-6)
-    cov = ["age", "baseline_edss", "progressive", "disease_duration"]
-    eta = frame[cov].to_numpy(float) @ np.array([golden["coef"][c] for c in cov])
-    mine = expected_events(frame["time"].to_numpy(float), frame["event"].to_numpy(float), eta)
-    np.testing.assert_allclose(mine, golden["expected"], rtol=1e-9, atol=1e-12)
-
-
-@pytest.mark.r
-def test_poisson_limits_match_r(golden: dict) -> None:
-    lim = golden["limits"]
-    grid = np.array(lim["E"], dtype=float)
-    for key, p in (("p025", 0.025), ("p975", 0.975), ("p001", 0.001), ("p999", 0.999)):
-        np.testing.assert_allclose(poisson_limit(grid, p), lim[key], rtol=1e-10)
-
-
-@settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(st.integers(1, 50), st.booleans(), st.floats(-2, 2)),
-                min_size=1, max_size=40))
-def test_breslow_expected_sum_equals_observed(rows: list[tuple[int, bool, float]]) -> None:
-    """For any linear predictor, sum_i Lambda0(t_i) exp(eta_i) = number of events."""
-    t = np.array([r[0] for r in rows], float)
-    d = np.array([r[1] for r in rows], float)
-    eta = np.array([r[2] for r in rows], float)
-    e = expected_events(t, d, eta)
-    assert e.sum() == pytest.approx(d.sum(), rel=1e-9, abs=1e-9)
-    assert (e >= 0).all()
-
-
-@settings(max_examples=40, deadline=None)
-@given(st.floats(0.2, 300))
-def test_poisson_limits_bracket_one_and_narrow(e: float) -> None:
-    lo95, hi95 = poisson_limit(e, 0.025)[0], poisson_limit(e, 0.975)[0]
-    lo998, hi998 = poisson_limit(e, 0.001)[0], poisson_limit(e, 0.999)[0]
-    assert lo998 <= lo95 <= 1.0 <= hi95 <= hi998
-    assert poisson_limit(e * 2, 0.975)[0] <= hi95 + 1e-9
-
-
-def test_funnel_suppresses_small_centres() -> None:
-    frame = pd.read_csv(REF / "casemix_demo.csv")
-    f = centre_funnel(frame, min_count=20)
-    assert all(c.n >= 20 for c in f.centres) and f.suppressed
-    assert set(f.suppressed) | {c.centre for c in f.centres} == set(frame["centre"])
-
-
-@given(st.integers(0, 1000))
-def test_suppress(n: int) -> None:
-    out = suppress(n)
-    assert out == ("<5" if 0 < n < 5 else n)
-    assert suppress(n, active=False) == n
+from .conftest import PASSWORD, SECRET, TestClient, login
 
 
 def _cohort() -> Cohort:
@@ -124,33 +47,6 @@ def _cohort() -> Cohort:
     ) if hasattr(Cohort, "from_frames") else pytest.skip("no Cohort.from_frames")
 
 
-def test_clark_completeness_by_hand() -> None:
-    c = _cohort()
-    fu = followup_table(c, dt.date(2022, 3, 1)).set_index("patient_id")
-    # P1: potential 2020-01-01..2022-03-01 = 790 d; last contact 2021-01-01 = 366 d
-    assert fu.loc["P1", "potential_days"] == 790 and fu.loc["P1", "observed_days"] == 366
-    # P3: potential 2021-01-01..2022-03-01 = 424 d; last contact (lab) 2022-01-01 = 365 d
-    assert fu.loc["P3", "potential_days"] == 424 and fu.loc["P3", "observed_days"] == 365
-    # P2 died 2021-07-01: potential = observed = 547 d (death is a contact)
-    assert fu.loc["P2", "potential_days"] == 547 and fu.loc["P2", "observed_days"] == 547
-    assert not fu.loc["P2", "overdue"]  # dead patients are never overdue
-    assert fu.loc["P1", "overdue"] and not fu.loc["P3", "overdue"]
-    comp = completeness(fu.reset_index()).set_index("centre")
-    assert comp.loc["A", "clark_c"] == pytest.approx((366 + 547) / (790 + 547))
-    assert comp.loc["B", "clark_c"] == pytest.approx(365 / 424)
-    assert comp.loc["A", "overdue"] == 1 and comp.loc["B", "overdue"] == 0
-
-
-def test_alerts_by_hand() -> None:
-    alerts = find_alerts(_cohort())
-    got = {(r.patient_id, r.kind) for r in alerts.itertuples()}
-    # P1: day 364 sample 0.9 is nearest to day 365 -> low; MRI activity after transplant.
-    # P2: 1.4 -> no alert; relapse was before transplant. P3: 800 cells/uL = 0.8 -> low,
-    # relapse after transplant.
-    assert got == {("P1", "lymphocytes_low_12m"), ("P1", "mri_activity_after_hsct"),
-                   ("P3", "lymphocytes_low_12m"), ("P3", "relapse_after_hsct")}
-
-
 def test_deidentify_definition() -> None:
     from hsctms.web.deidentify import deidentify
 
@@ -167,3 +63,216 @@ def test_deidentify_definition() -> None:
         assert not any(str(t).startswith("datetime") for t in frame.dtypes)
     kept = deidentify(c, keep_ids=True)
     assert set(kept["patients"]["patient_id"]) == {"P1", "P2", "P3"}
+
+
+# ------------------------------------------------- small_count from the settings, everywhere
+SMALL = 10
+COUNT_KEYS = {"n", "n_patients", "n_transplanted", "at_risk", "events", "patients", "overdue",
+              "observed"}
+#: column headers of the dashboard tables whose cells are counts
+COUNT_HEADERS = ("Patients", "At risk", "Events", "Overdue", "Observed")
+
+
+def _counts(node: Any) -> list[tuple[str, Any]]:
+    out: list[tuple[str, Any]] = []
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if k == "alert_counts":
+                out += [(k, n) for n in v.values()]
+            elif k in COUNT_KEYS and not isinstance(v, dict | list):
+                out.append((k, v))
+            else:
+                out += _counts(v)
+    elif isinstance(node, list):
+        for v in node:
+            out += _counts(v)
+    return out
+
+
+def _is_small(value: Any, small: int = SMALL) -> bool:
+    text = str(value).strip()
+    return text.isdigit() and 0 < int(text) < small
+
+
+class _Page(HTMLParser):
+    """Collects the dashboard's count cards and the cells of count columns of each table."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cards: list[str] = []
+        self.cells: list[tuple[str, str]] = []  # (header, text)
+        self._headers: list[str] = []
+        self._row: list[str] = []
+        self._buf: list[str] | None = None
+        self._in_head = False
+        self._big = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "table":
+            self._headers = []
+        elif tag == "thead":
+            self._in_head = True
+        elif tag == "tr":
+            self._row = []
+        elif tag in ("td", "th"):
+            self._buf = []
+        elif tag == "div" and a.get("class") == "big":
+            self._big, self._buf = True, []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("td", "th") and self._buf is not None:
+            text = "".join(self._buf).strip()
+            if self._in_head:
+                self._headers.append(text)
+            else:
+                self._row.append(text)
+            self._buf = None
+        elif tag == "thead":
+            self._in_head = False
+        elif tag == "tr" and not self._in_head:
+            for head, text in zip(self._headers, self._row, strict=False):
+                if head.startswith(COUNT_HEADERS):
+                    self.cells.append((head, text))
+        elif tag == "div" and self._big and self._buf is not None:
+            self.cards.append("".join(self._buf).strip())
+            self._big, self._buf = False, None
+
+    def handle_data(self, data: str) -> None:
+        if self._buf is not None:
+            self._buf.append(data)
+
+
+def _page(html: str) -> _Page:
+    p = _Page()
+    p.feed(html)
+    return p
+
+
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from hsctms.datasets import demo_bundle_path
+    from hsctms.db import connect, import_bundle
+    from hsctms.db.users import add_user
+
+    db = tmp_path_factory.mktemp("dash") / "registry.sqlite"
+    import_bundle(demo_bundle_path(), db, user="test")
+    engine = connect(db)
+    add_user(engine, "analyst", PASSWORD, "analyst", None)
+    add_user(engine, "entry_c12", PASSWORD, "data_entry", "SYN-C12")
+    engine.dispose()
+    return db
+
+
+@pytest.fixture(scope="module")
+def clients(demo_db: Path) -> Iterator[dict[str, TestClient]]:
+    from hsctms.web import WebSettings, create_app
+
+    app = create_app(WebSettings(db=demo_db, secret_key=SECRET, small_count=SMALL))
+    out = {name: TestClient(app, base_url="https://testserver") for name in
+           ("analyst", "entry_c12")}
+    for name, c in out.items():
+        c.__enter__()
+        login(c, name)
+    yield out
+    for c in out.values():
+        c.__exit__(None, None, None)
+
+
+@pytest.mark.parametrize("path", ["/api/dashboard/registry", "/api/dashboard?centre=SYN-C12",
+                                  "/api/dashboard?centre=SYN-C11",
+                                  "/api/dashboard?centre=SYN-C01"])
+def test_dashboard_json_honours_small_count(clients: dict[str, TestClient], path: str) -> None:
+    r = clients["analyst"].get(path)
+    assert r.status_code == 200, r.text
+    d = r.json()
+    assert d["small_counts_suppressed"] is True
+    found = _counts(d)
+    assert found and not [kv for kv in found if _is_small(kv[1])], found
+    assert all(v == f"<{SMALL}" for _, v in found if isinstance(v, str))
+    assert d["provenance"]["definition"]["small_count"] == SMALL
+    assert d["overdue"] == [] and d["alerts"] == []
+    if "SYN-C1" in path and "C01" not in path:  # 5 and 9 patients
+        assert d["n_patients"] == f"<{SMALL}" and d["provenance"]["n"] == f"<{SMALL}"
+    if d["funnel"]:
+        assert set(d["funnel"]["suppressed"]) == {"SYN-C11", "SYN-C12"}  # 9 and 5 patients
+        assert d["funnel"]["provenance"]["n"] == 300
+
+
+@pytest.mark.parametrize("path", ["/dashboard/registry", "/dashboard?centre=SYN-C12",
+                                  "/dashboard?centre=SYN-C01"])
+def test_dashboard_html_honours_small_count(clients: dict[str, TestClient], path: str) -> None:
+    r = clients["analyst"].get(path)
+    assert r.status_code == 200, r.text
+    page = _page(r.text)
+    assert len(page.cards) == 5
+    assert page.cells or "SYN-C12" in path
+    shown = page.cards + [text for _, text in page.cells]
+    assert not [v for v in shown if _is_small(v)], (page.cards, page.cells)
+    assert f"Counts below {SMALL} are shown as &lt;{SMALL}." in r.text
+    if "registry" in path:
+        assert "95% log-log CIs" in r.text and "(halt_ms endpoint definitions)" in r.text
+        assert "exact Poisson 95% and 99.8% limits" in r.text
+        assert "Not compared (fewer than 10 patients): SYN-C11, SYN-C12." in r.text
+        assert any(text == f"<{SMALL}" for _, text in page.cells)
+
+
+def test_own_centre_sees_its_counts(clients: dict[str, TestClient]) -> None:
+    d = clients["entry_c12"].get("/api/dashboard").json()
+    assert d["small_counts_suppressed"] is False and d["scope"] == "SYN-C12"
+    assert d["n_patients"] == 5 and d["provenance"]["n"] == 5
+    assert len(d["completeness"]) == 1 and d["completeness"][0]["patients"] == 5
+    html = clients["entry_c12"].get("/dashboard").text
+    assert _page(html).cards[0] == "5" and "Counts below" not in html
+
+
+def test_captions_and_labels_come_from_the_schedule(demo_db: Path, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    import yaml
+
+    from hsctms.analysis import monitoring_schedule as ms
+    from hsctms.web import WebSettings, create_app
+
+    raw = yaml.safe_load(ms.DEFAULT_SCHEDULE.read_text(encoding="utf-8"))
+    raw["outcomes"]["level"]["value"] = 0.9
+    raw["outcomes"]["conf_type"]["value"] = "log"
+    raw["followup"]["grace_days"]["value"] = 0
+    raw["funnel"]["limits"]["value"] = [0.9, 0.99]
+    raw["alerts"]["relapse_after_hsct"]["label"] = "Relapse since the transplant"
+    path = tmp_path / "mine.yaml"
+    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    custom = ms.load_schedule(path)
+    monkeypatch.setattr(ms, "_default", lambda: custom)
+    app = create_app(WebSettings(db=demo_db, secret_key=SECRET, small_count=SMALL))
+    with TestClient(app, base_url="https://testserver") as c:
+        login(c, "analyst")
+        html = c.get("/dashboard/registry").text
+    assert "95%" not in html and "log-log" not in html
+    assert "90% log CIs" in html and ">90% CI<" in html
+    assert "exact Poisson 90% and 99% limits" in html
+    assert "Overdue (no EDSS in 365 days)" in html and "Relapse since the transplant" in html
+
+
+def test_web_modules_hold_no_statistics() -> None:
+    web = Path(__file__).resolve().parents[2] / "src" / "hsctms" / "web"
+    moved = {"expected_events", "poisson_limit", "centre_funnel", "case_mix", "completeness",
+             "followup_table", "find_alerts", "suppress", "kaplan_meier", "monitor"}
+    banned = ("numpy", "scipy", "statsmodels", "pandas", "math", "statistics",
+              "hsctms.survival", "hsctms.endpoints", "hsctms.meta")
+    for name in ("dashboard.py", "funnel.py"):
+        tree = ast.parse((web / name).read_text(encoding="utf-8"))
+        imported: set[str] = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                imported |= {a.name for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                imported.add(node.module)
+        bad = {m for m in imported for b in banned if m == b or m.startswith(b + ".")}
+        assert not bad, (name, bad)
+        assert "hsctms.analysis.monitoring" in imported or name == "funnel.py"
+        defined = {n.name for n in ast.walk(tree)
+                   if isinstance(n, ast.FunctionDef | ast.ClassDef)}
+        assert not defined & moved, (name, defined & moved)
+    template = (web / "templates" / "dashboard.html.j2").read_text(encoding="utf-8")
+    for literal in ("95%", "99.8%", "log-log", "halt_ms", "below 5", "&lt;5", "12 months"):
+        assert literal not in template, literal

@@ -44,6 +44,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "hsctms.cli.datasets",
     "hsctms.cli.expect",
     "hsctms.cli.analyse",
+    "hsctms.cli.monitor",
     "hsctms.cli.evidence",
     "hsctms.cli.web",
     "hsctms.cli.audit",

@@ -70,7 +70,8 @@ def _dashboard(ctx: Ctx, centre: str | None, *, registry: bool) -> Dashboard:
     def build() -> Dashboard:
         cohort = load_cohort(ctx.engine, scope)
         return build_dashboard(cohort, scope or "registry", suppressed=suppressed,
-                               record_level=record_level, with_funnel=registry)
+                               record_level=record_level, with_funnel=registry,
+                               small_count=ctx.settings.small_count)
 
     cache = ctx.request.app.state.dashboards
     result: Dashboard = cache.get(key, build)
