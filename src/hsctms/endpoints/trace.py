@@ -50,6 +50,7 @@ class _Recorder:
         self.vd: VisitData | None = None
         self.log: list[tuple[str, dict[str, np.ndarray]]] = []
         self.events: EventArrays | None = None
+        self._index: dict[int, list[tuple[int, int]]] | None = None
 
     # -- ScanRecorder protocol ------------------------------------------------------------
     def begin(self, vd: VisitData, d: EndpointDefinition, flags: dict[str, BoolArray],
@@ -121,12 +122,15 @@ class _Recorder:
 
     def entries(self, code: int) -> list[tuple[str, dict[str, Any]]]:
         """The hook calls of one patient, in order, as scalars."""
+        if self._index is None:
+            self._index = {}
+            for k, (_, arrs) in enumerate(self.log):
+                for pos, cd in enumerate(arrs["code"].tolist()):
+                    self._index.setdefault(cd, []).append((k, pos))
         out = []
-        for name, arrs in self.log:
-            codes = arrs["code"]
-            i = int(np.searchsorted(codes, code))
-            if i < codes.size and codes[i] == code:
-                out.append((name, {k: v[i] for k, v in arrs.items()}))
+        for k, pos in self._index.get(code, []):
+            name, arrs = self.log[k]
+            out.append((name, {key: v[pos] for key, v in arrs.items()}))
         return out
 
 
@@ -190,6 +194,7 @@ def trace_patients(data: Any, patient_ids: Iterable[Any] | None = None,
     origin = cal.to_days(res.frame["origin_date"], "origin") if len(res.frame) else \
         np.zeros(0)
     reported = _reported(rec, d)
+    template = res.events.iloc[0:0]
     out: dict[str, PatientTrace] = {}
     for pid in wanted:
         if pid in excluded:
@@ -206,7 +211,7 @@ def trace_patients(data: Any, patient_ids: Iterable[Any] | None = None,
         code = code_of[pid]
         o = float(origin[int(np.searchsorted(included, code))])
         out[pid] = _build(rec, pid, code, o, cal, d, reported, include_unconfirmed,
-                          res.events[res.events["patient_id"].astype(str) == pid])
+                          template)
     return out
 
 
@@ -626,8 +631,6 @@ def _on_step(cur: dict[str, Any], e: dict[str, Any], ctx: _Ctx) -> None:
                          if imputed else f"confirmed at {ctx.at(c0)}"
                          + (", every visit in between beyond the threshold"
                             if d.check_intermediate and c0 > c + 1 else ""))
-        if kind == "worsening":
-            _classify(cur, e, ctx)
     elif conf_ev:
         cur.update(decision="not sustained", unconfirmed=True, reason=(
             f"confirmed at visit {c0 + 1} but not sustained for {d.require_sust_days:g} days"
@@ -640,6 +643,8 @@ def _on_step(cur: dict[str, Any], e: dict[str, Any], ctx: _Ctx) -> None:
         cur.update(decision="not confirmed", unconfirmed=True,
                    reason=_why_unconfirmed(e, ctx, c, nv, c0raw, wv, cur))
     lines.append(f"=> {cur['decision'].upper()}: {cur['reason']}.")
+    if is_event and cur["direction"] == "worsening":
+        _classify(cur, e, ctx)
     cur["new_bl"], cur["new_s"] = int(e["new_bl"]), int(e["new_s"])
 
 
