@@ -349,7 +349,11 @@ class PatientTrace:
             base = {**rec, "role": "; ".join(roles.get(v, [])) or "-"}
             for c in cand.get(v, [{}]):
                 rows.append({**base, **c})
-        return pd.DataFrame(rows)
+        frame = pd.DataFrame(rows)
+        for col in ("step", "reference_visit", "confirmation_visit"):
+            if col in frame.columns:
+                frame[col] = frame[col].astype("Int64")
+        return frame
 
     @property
     def summary(self) -> str:
@@ -477,7 +481,7 @@ class TraceStep:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain mapping of the fields."""
-        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+        return {k: getattr(self, k) for k in self.__dataclass_fields__ if not k.startswith("_")}
 
     def candidate_row(self) -> dict[str, Any]:
         """The step's columns of :meth:`PatientTrace.to_frame`."""
