@@ -101,7 +101,9 @@ def test_intermediate_visit_below_threshold_and_empty_window() -> None:
     row = candidate(tr, 2)
     assert row["window_visits"] == "4, 5"
     assert row["reason"].startswith("intermediate visit below threshold: visit 3")
-    assert "(needs >= 3)" in row["reason"]
+    assert "(needs >= 3.0)" in row["reason"]
+    f = tr.to_frame()
+    assert f.loc[f["visit"] == 3, "role"].item() == "below threshold, rejects step 1"
     assert candidate(tr, 4)["confirmation_visit"] == 5
     tr = trace([(0, 2), (90, 3), (120, 3)])
     assert candidate(tr, 2)["reason"] == \

@@ -70,8 +70,8 @@ def register(app: typer.Typer) -> None:
             if trace is not None:
                 console.print(trace_patient(cohort, trace, d, include_unconfirmed=unconfirmed)
                               .summary, highlight=False, markup=False, soft_wrap=True)
-                if out is None:
-                    return
+            if out is None:
+                return
             out.parent.mkdir(parents=True, exist_ok=True)
             res.to_frame().to_csv(out, index=False)
             if events is not None:

@@ -90,7 +90,7 @@ class EventArrays:
 class ScanRecorder(Protocol):
     """Receives the intermediate state of :func:`confirmed_events` (the adjudication trace,
     :mod:`hsctms.endpoints.trace`). Installed with :func:`recording`; when none is installed the
-    scan only tests ``hook is not None`` a few times per step."""
+    scan calls a do-nothing recorder a few times per step (no array is copied)."""
 
     def begin(self, vd: VisitData, d: EndpointDefinition, flags: dict[str, BoolArray],
               cb: FloatArray, ca: FloatArray, until: Until, target: int | None) -> bool:
@@ -100,20 +100,35 @@ class ScanRecorder(Protocol):
                c: IntArray, go: BoolArray, stop: BoolArray) -> None:
         """Baseline, search start and candidate of the active rows ``r`` of a step."""
 
-    def crossed(self, B: _Bucket, rows: IntArray, irel: FloatArray) -> None:
-        """Rows whose candidate lies after the next relapse (``relapse_rebl``)."""
+    def crossed(self, B: _Bucket, rows: IntArray, cross: BoolArray, irel: FloatArray) -> None:
+        """Rows ``rows[cross]`` have their candidate after the next relapse ``irel[cross]``
+        (``relapse_rebl``)."""
 
     def step(self, step: _Step, seq: int) -> None:
         """A candidate examined for confirmation (after classification and re-baseline)."""
 
     def after(self, B: _Bucket, r: IntArray, bl: IntArray, s: IntArray,
               active: BoolArray) -> None:
-        """Baseline, search position and activity of rows ``r`` at the end of a step."""
+        """Baseline, search position and activity (``bl[r]``, ``s[r]``, ``active[r]``) of
+        the rows ``r`` at the end of a step."""
 
     def end(self, events: EventArrays) -> None:
         """The events returned by the scan."""
 
 
+class _NoRecorder:
+    """The recorder in place when none is installed: every call does nothing."""
+
+    def begin(self, *args: Any) -> bool:
+        return False
+
+    def search(self, *args: Any) -> None:
+        pass
+
+    crossed = step = after = end = search
+
+
+_OFF = _NoRecorder()
 _RECORDER: ContextVar[ScanRecorder | None] = ContextVar("hsctms_scan_recorder", default=None)
 
 
@@ -294,9 +309,9 @@ def confirmed_events(vd: VisitData, d: EndpointDefinition, until: Until = "first
         "ev": (cb >= d.relapse_to_event[0]) & (ca >= d.relapse_to_event[1]),
         "conf": (cb >= d.relapse_to_conf[0]) & (ca >= d.relapse_to_conf[1]),
     }
-    hook = _RECORDER.get()
-    if hook is not None and not hook.begin(vd, d, flags, cb, ca, until, target):
-        hook = None
+    hook: ScanRecorder = _RECORDER.get() or _OFF
+    if not hook.begin(vd, d, flags, cb, ca, until, target):
+        hook = _OFF
     initial = np.full(vd.n_patients, -1, dtype=np.int64)
     parts: list[dict[str, IntArray]] = []
     with_visits = np.flatnonzero(vd.count > 0)
@@ -310,8 +325,7 @@ def confirmed_events(vd: VisitData, d: EndpointDefinition, until: Until = "first
             initial[rows[has]] = bucket.idx[np.flatnonzero(has), first_ok[has]]
             parts.extend(_scan(bucket, d, rel, vd, until, target, hook))
     events = _collect(parts, initial, dedupe=until == "all")
-    if hook is not None:
-        hook.end(events)
+    hook.end(events)
     return events
 
 
@@ -335,7 +349,7 @@ def _collect(parts: list[dict[str, IntArray]], initial: IntArray, *, dedupe: boo
 
 
 def _scan(B: _Bucket, d: EndpointDefinition, rel: _RelapseIndex, vd: VisitData,
-          until: Until, target: int | None = None, hook: ScanRecorder | None = None
+          until: Until, target: int | None = None, hook: ScanRecorder = _OFF
           ) -> list[dict[str, IntArray]]:
     n, V = B.T.shape
     J = np.arange(V)[None, :]
@@ -377,11 +391,9 @@ def _scan(B: _Bucket, d: EndpointDefinition, rel: _RelapseIndex, vd: VisitData,
         c = cand.argmax(axis=1)
         go = cand[ar, c] & ~stop
         active[r[~go]] = False
-        if hook is not None:
-            hook.search(B, r, b0, b, s_r, c, go, stop)
+        hook.search(B, r, b0, b, s_r, c, go, stop)
         if not go.any():
-            if hook is not None:
-                hook.after(B, r, bl[r], s[r], active[r])
+            hook.after(B, r, bl, s, active)
             continue
         g = np.flatnonzero(go)
         seq += 1
@@ -391,15 +403,13 @@ def _scan(B: _Bucket, d: EndpointDefinition, rel: _RelapseIndex, vd: VisitData,
             irel = rel.next_after(B.rows[r[g]], B.T[r[g], b[g]])
             cross = B.T[r[g], c[g]] > irel + assoc
             s[r[g[cross]]] = c[g[cross]]
-            if hook is not None and cross.any():
-                hook.crossed(B, r[g[cross]], irel[cross])
+            hook.crossed(B, r[g], cross, irel)
         gs = g[~cross]
         if gs.size:
             step = _Step(B, d, r[gs], b[gs], c[gs], W[gs], Im[gs], D[gs], valid[gs], J)
             step.classify(rel, vd, target)
             step.rebaseline()
-            if hook is not None:
-                hook.step(step, seq)
+            hook.step(step, seq)
             rec = step.record()
             if rec is not None:
                 rec["seq"] = np.full(rec["code"].size, seq, dtype=np.int64)
@@ -418,8 +428,7 @@ def _scan(B: _Bucket, d: EndpointDefinition, rel: _RelapseIndex, vd: VisitData,
             active &= ~have[:, 0]
         elif until == "first":
             active &= ~(have[:, 0] & have[:, 1])
-        if hook is not None:
-            hook.after(B, r, bl[r], s[r], active[r])
+        hook.after(B, r, bl, s, active)
     return out
 
 

@@ -48,7 +48,7 @@ class _Recorder:
 
     def __init__(self) -> None:
         self.vd: VisitData | None = None
-        self.log: list[tuple[str, dict[str, np.ndarray]]] = []
+        self.log: list[tuple[str, dict[str, Any]]] = []
         self.events: EventArrays | None = None
         self._index: dict[int, list[tuple[int, int]]] | None = None
 
@@ -67,8 +67,9 @@ class _Recorder:
             "code": B.rows[r], "b0": b0, "b": b.copy(), "s": s_r.copy(), "c": c.copy(),
             "go": go.copy(), "stop": stop.copy(), "bx": B.X[r, b].copy()}))
 
-    def crossed(self, B: _Bucket, rows: IntArray, irel: FloatArray) -> None:
-        self.log.append(("crossed", {"code": B.rows[rows], "irel": irel.copy()}))
+    def crossed(self, B: _Bucket, rows: IntArray, cross: BoolArray, irel: FloatArray) -> None:
+        if cross.any():
+            self.log.append(("crossed", {"code": B.rows[rows[cross]], "irel": irel[cross]}))
 
     def step(self, st: _Step, seq: int) -> None:
         B, d, m = st.B, st.d, st.rows.size
@@ -107,8 +108,8 @@ class _Recorder:
 
     def after(self, B: _Bucket, r: IntArray, bl: IntArray, s: IntArray,
               active: BoolArray) -> None:
-        self.log.append(("after", {"code": B.rows[r], "bl": bl.copy(), "s": s.copy(),
-                                   "active": active.copy()}))
+        self.log.append(("after", {"code": B.rows[r], "bl": bl[r], "s": s[r],
+                                   "active": active[r]}))
 
     def end(self, events: EventArrays) -> None:
         self.events = events
@@ -343,6 +344,9 @@ class PatientTrace:
             if s.confirmation is not None:
                 roles.setdefault(s.confirmation, []).append(
                     f"confirmation (step {s.number})")
+            if s.failing_visit is not None:
+                roles.setdefault(s.failing_visit, []).append(
+                    f"below threshold, rejects step {s.number}")
         rows = []
         for rec in self.visits.to_dict(orient="records"):
             v = int(rec["visit"])
@@ -424,7 +428,7 @@ class _Ctx:
     def at(self, j: int) -> str:
         """``visit 3 (2012-03-01 (day 120), EDSS 3.5)``."""
         return f"visit {j + 1} ({day_text(float(self.day[j]), self.origin, self.datetime)}, " \
-               f"EDSS {self.value[j]:g})"
+               f"EDSS {self.value[j]:.1f})"
 
     def date(self, day: float) -> str:
         return day_text(day, self.origin, self.datetime)
@@ -476,6 +480,7 @@ class TraceStep:
     pira_note: str | None = None
     pira_confirmation: int | None = None
     sustained_to: int | None = None
+    failing_visit: int | None = None
     next_reference: int | None = None
     resume_from: int | None = None
 
@@ -511,7 +516,7 @@ class TraceStep:
 
     @property
     def _cand(self) -> tuple[float, float, float, float, float]:
-        return self._extra["cand"]  # type: ignore[no-any-return]
+        return self._extra["cand"]
 
     _extra: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
@@ -579,8 +584,8 @@ def _on_search(e: dict[str, Any], ctx: _Ctx, number: int) -> dict[str, Any]:
     b = min(b, nv - 1)
     ref = f"Reference: {ctx.at(b)}"
     if bx != ctx.value[b]:
-        ref += f", value raised to the previous reference {bx:g} (bl_geq)"
-    lines.append(ref + f"; minimum change +{dw:g} (worsening) / -{di:g} (improvement).")
+        ref += f", value raised to the previous reference {bx:.1f} (bl_geq)"
+    lines.append(ref + f"; minimum change +{dw:.1f} (worsening) / -{di:.1f} (improvement).")
     cur: dict[str, Any] = {
         "number": number, "reference": b + 1, "reference_edss": bx,
         "search_from": s + 1 if s < nv else None, "threshold_worsening": dw,
@@ -597,7 +602,7 @@ def _on_search(e: dict[str, Any], ctx: _Ctx, number: int) -> dict[str, Any]:
         direction = ("worsening" if ch >= dw else "improvement" if ch <= -di else
                      "sub-threshold increase" if ch > 0 else "sub-threshold decrease")
         lines.append(f"Searching from visit {s + 1}: candidate onset {ctx.at(c)}, change "
-                     f"{ch:+g} ({direction}).")
+                     f"{ch:+.1f} ({direction}).")
         cur.update(candidate=c + 1, change=ch, direction=direction,
                    cand=(float(ctx.day[c]), x, float(ctx.day[b]), float(ctx.cb[c]),
                          float(ctx.ca[c])))
@@ -675,8 +680,9 @@ def _why_unconfirmed(e: dict[str, Any], ctx: _Ctx, c: int, nv: int, c0raw: int,
         return "the sub-threshold change is not confirmed (or does not re-baseline here)"
     j = int(e["bad"]) if d.check_intermediate and int(e["bad"]) >= 0 else c0raw
     bx = float(e["bx"])
-    need = (f">= {bx + cur['threshold_worsening']:g}" if isW else
-            f"<= {bx - cur['threshold_improvement']:g}")
+    need = (f">= {bx + cur['threshold_worsening']:.1f}" if isW else
+            f"<= {bx - cur['threshold_improvement']:.1f}")
+    cur["failing_visit"] = j + 1
     if j == c0raw:
         return f"the confirmation {ctx.at(j)} is not beyond the threshold (needs {need})"
     return (f"intermediate visit below threshold: {ctx.at(j)} before the confirmation visit "
@@ -768,7 +774,7 @@ def _render(tr: PatientTrace) -> str:
         flags = "".join(k if r[f] else "-" for k, f in (
             ("B", "baseline_eligible"), ("O", "onset_eligible"),
             ("C", "confirmation_eligible"))) + ("x" if r["local_extremum"] else "")
-        out.append(f"  {r['visit']:>3}  {tr._date(float(r['day'])):<24} EDSS {r['edss']:<4g} "
+        out.append(f"  {r['visit']:>3}  {tr._date(float(r['day'])):<24} EDSS {r['edss']:<4.1f} "
                    f"{flags:<5} {_rel_dist(r['days_since_relapse'], r['days_to_next_relapse'])}")
     hidden = 0
     for s in tr.steps:
@@ -784,10 +790,10 @@ def _render(tr: PatientTrace) -> str:
         out.append("  none")
     for r in tr.events.to_dict(orient="records"):
         conf = "imputed (last visit)" if pd.isna(r["confirmation_edss"]) else \
-            f"confirmed at EDSS {r['confirmation_edss']:g}"
+            f"confirmed at EDSS {r['confirmation_edss']:.1f}"
         cls = f", {r['class']}" if r["event_type"] == "worsening" else ""
         out.append(f"  step {r['step']}: {r['event_type']} at {tr._date(float(r['time']))}, "
-                   f"EDSS {r['baseline_edss']:g} -> {r['edss']:g}, {conf}{cls}")
+                   f"EDSS {r['baseline_edss']:.1f} -> {r['edss']:.1f}, {conf}{cls}")
     unc = tr.unconfirmed
     if unc is not None:
         out += ["", "Unconfirmed changes:"]
@@ -795,6 +801,6 @@ def _render(tr: PatientTrace) -> str:
             out.append("  none")
         for r in unc.to_dict(orient="records"):
             out.append(f"  step {r['step']}: visit {r['visit']} ({tr._date(r['date'])}), EDSS "
-                       f"{r['reference_edss']:g} -> {r['edss']:g} ({r['direction']}): "
+                       f"{r['reference_edss']:.1f} -> {r['edss']:.1f} ({r['direction']}): "
                        f"{r['reason']}")
     return "\n".join(out)
