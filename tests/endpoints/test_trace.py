@@ -255,3 +255,15 @@ def test_cli_trace(bundle: Path, tmp_path: Path) -> None:
     assert "Hint" in res.output
     res = runner.invoke(app, ["endpoints", "--data", str(bundle)])
     assert res.exit_code == 1 and "--out" in res.output
+
+
+def test_docs_example_is_current() -> None:
+    """The example output in docs/endpoints.md is what the trace prints today."""
+    text = (Path(__file__).resolve().parents[2] / "docs" / "endpoints.md").read_text()
+    section = text[text.index("## Adjudication trace"):]
+    block = section[section.index("```text\n") + 8:]
+    block = block[:block.index("\n```")]
+    edss = make([(0, 2), (90, 3), (150, 2.5), (180, 3), (270, 3), (400, 3)], pid="P1")
+    tr = trace_patient({"edss": edss, "relapses": rel([250], pid="P1")}, "P1",
+                       "msprog_default", include_unconfirmed=True)
+    assert tr.summary == block
