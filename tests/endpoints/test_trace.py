@@ -267,3 +267,31 @@ def test_docs_example_is_current() -> None:
     tr = trace_patient({"edss": edss, "relapses": rel([250], pid="P1")}, "P1",
                        "msprog_default", include_unconfirmed=True)
     assert tr.summary == block
+
+
+def test_relapse_rebaseline() -> None:
+    """relapse_rebl: 2.0 (d0), 2.0 (d100), 3.0 (d300), 3.0 (d400), relapse on day 150. Step 1:
+    the candidate (visit 3, day 300) lies more than relapse_assoc 90 days after the relapse
+    following the reference, so instead of confirming it the reference moves to the first
+    visit on or after the relapse (visit 3). Step 2: reference 3.0, no change -> end."""
+    tr = trace([(0, 2), (100, 2), (300, 3), (400, 3)], relapses=(150,), relapse_rebl=True)
+    s1, s2 = tr.steps
+    assert (s1.candidate, s1.decision, s1.next_reference, s1.resume_from) == (
+        3, "search moved past a relapse", 3, 4)
+    assert "relapse on day 150" in s1.reason
+    assert any("reference moves to visit 3" in line for line in s1.lines)
+    assert (s2.reference, s2.reference_edss, s2.candidate) == (3, 3.0, None)
+    assert len(tr.events) == 0 and len(tr.unconfirmed) == 0
+
+
+def test_not_sustained() -> None:
+    """require_sust_days=200: 2.0, 3.0 (d90), 3.0 (d180), 2.0 (d250). The onset at day 90 is
+    confirmed at visit 3, but visit 4 falls back 160 days after the onset -> not sustained.
+    The next candidate (visit 3) has no visit in its window (day 257-994.5)."""
+    tr = trace([(0, 2), (90, 3), (180, 3), (250, 2)], require_sust_days=200)
+    row = candidate(tr, 2)
+    assert (row["decision"], row["confirmation_visit"]) == ("not sustained", 3)
+    assert row["reason"] == "confirmed at visit 3 but not sustained for 200 days (visit 4 " \
+                            "falls back)"
+    assert candidate(tr, 3)["reason"].startswith("no visit in the confirmation window")
+    assert tr.unconfirmed["visit"].tolist() == [2, 3] and len(tr.events) == 0
