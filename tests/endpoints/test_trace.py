@@ -19,7 +19,13 @@ import pytest
 from typer.testing import CliRunner
 
 from hsctms.cli import app
-from hsctms.endpoints import derive, get_definition, trace_patient, trace_patients
+from hsctms.endpoints import (
+    derive,
+    derive_frames,
+    get_definition,
+    trace_patient,
+    trace_patients,
+)
 from hsctms.errors import NotFoundError
 
 from .conftest import make, rel
@@ -215,6 +221,29 @@ def test_trace_equals_derive_on_demo_cohort(demo: Any, preset: str) -> None:
         assert sum(s.reported for s in tr.steps) == len(tr.events)
         assert len(tr.to_frame()) >= len(tr.visits)
     assert n_events == len(res.events) > 0
+
+
+@pytest.mark.parametrize("overrides", [
+    {"baseline": "roving", "events": "all", "relapse_rebl": True, "bl_geq": True},
+    {"baseline": "roving", "events": "all", "sub_threshold_rebl": "event"},
+    {"require_sust_days": math.inf, "impute_last_visit": 1},
+    {"prec_type": "last_delta", "pira_prec": (90, 30), "check_intermediate": False},
+    {"skip_local_extrema": "strict", "baseline": "roving_wors", "proceed_from": "event"},
+])
+def test_trace_equals_derive_beyond_presets(demo: Any, overrides: dict[str, Any]) -> None:
+    """The same property under options the presets leave off (first 120 demo patients)."""
+    ids = set(demo.patients["patient_id"].iloc[:120])
+    frames = {"edss": demo.edss[demo.edss["patient_id"].isin(ids)],
+              "relapses": demo.relapses[demo.relapses["patient_id"].isin(ids)]}
+    d = get_definition("msprog_default").with_(**overrides)
+    res = derive_frames(**frames, definition=d)
+    traces = trace_patients(frames, None, d)
+    got = pd.concat([t.events.drop(columns="step") for t in traces.values()],
+                    ignore_index=True)
+    expected = res.events.sort_values("patient_id", kind="stable").reset_index(drop=True)
+    got = got.sort_values("patient_id", kind="stable").reset_index(drop=True)
+    pd.testing.assert_frame_equal(got, expected)
+    assert len(expected) > 0
 
 
 def test_to_dict_is_json(demo: Any) -> None:
