@@ -26,7 +26,7 @@ from hsctms.endpoints import (
     trace_patient,
     trace_patients,
 )
-from hsctms.errors import NotFoundError
+from hsctms.errors import ConfigurationError, NotFoundError
 
 from .conftest import make, rel
 
@@ -195,6 +195,8 @@ def test_unknown_and_excluded_patients() -> None:
     tr = trace_patient(frames, "B", "halt_ms")
     assert tr.excluded_reason is not None and "transplant" in tr.excluded_reason
     assert "Not derived (excluded)" in tr.summary and tr.to_frame().empty
+    with pytest.raises(ConfigurationError, match="no 'edss' table"):
+        trace_patient({"visits": make([(0, 2)])}, "A", "msprog_default")
 
 
 @pytest.fixture(scope="module")

@@ -39,7 +39,7 @@ from hsctms.endpoints.disability import (
     _Step,
     recording,
 )
-from hsctms.errors import HsctmsError, NotFoundError
+from hsctms.errors import ConfigurationError, HsctmsError, NotFoundError
 
 __all__ = ["PatientTrace", "TraceStep", "trace_patient", "trace_patients"]
 
@@ -176,6 +176,11 @@ def trace_patients(data: Any, patient_ids: Iterable[Any] | None = None,
     with recording(rec):
         if isinstance(data, Mapping):
             frames = dict(data)
+            if "edss" not in frames:
+                raise ConfigurationError(
+                    "The data mapping has no 'edss' table.",
+                    hint="Pass a Cohort, or a mapping of derive_frames() arguments: edss=..., "
+                         "relapses=..., origin=... .")
             res = derive_frames(**frames, definition=d)
             edss = frames["edss"]
         else:
