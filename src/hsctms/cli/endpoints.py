@@ -16,8 +16,9 @@ def register(app: typer.Typer) -> None:
 
     @app.command("endpoints")
     def endpoints_cmd(
-        out: Annotated[Path, typer.Option("--out", "-o",
-                                          help="Per-patient endpoint table (CSV).")],
+        out: Annotated[Path | None, typer.Option(
+            "--out", "-o", help="Per-patient endpoint table (CSV); optional with --trace.")
+                       ] = None,
         db: Annotated[str | None, typer.Option("--db", help="Registry database URL or "
                                                "SQLite path.")] = None,
         data: Annotated[Path | None, typer.Option("--data", help="CSV bundle directory.")
@@ -30,18 +31,32 @@ def register(app: typer.Typer) -> None:
                           ] = None,
         json_out: Annotated[Path | None, typer.Option(
             "--json", help="Write the summary, definition and provenance as JSON.")] = None,
+        trace: Annotated[str | None, typer.Option(
+            "--trace", metavar="PATIENT", help="Print the adjudication trace of this patient "
+            "(reference, threshold, candidate, confirmation and relapse windows, step by "
+            "step).")] = None,
+        unconfirmed: Annotated[bool, typer.Option(
+            "--unconfirmed", help="With --trace: also list the candidate changes that were "
+            "not confirmed, and why.")] = False,
     ) -> None:
         """Derive confirmed worsening and improvement (PIRA/RAW), relapse, MRI activity,
         NEDA-3/4 loss, event-free survival and death for every patient: one row per patient
         with <endpoint>_time (days from the origin) and <endpoint>_event (0/1).
 
         Example: hsctms endpoints --data demo-bundle --definition halt_ms --out endpoints.csv
+
+        Trace one patient: hsctms endpoints --data demo-bundle --trace SYN-000001 --unconfirmed
         """
         from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-        from hsctms.endpoints import derive, get_definition
+        from hsctms.endpoints import derive, get_definition, trace_patient
+        from hsctms.errors import ConfigurationError
 
         try:
+            if out is None and trace is None:
+                raise ConfigurationError("Give --out FILE (or --trace PATIENT).",
+                                         hint="E.g. hsctms endpoints --data demo-bundle "
+                                              "--out endpoints.csv")
             with Progress(SpinnerColumn(), TextColumn("{task.description}"),
                           TimeElapsedColumn(), console=console, transient=True) as bar:
                 task = bar.add_task("Reading definition", total=3)
@@ -52,6 +67,11 @@ def register(app: typer.Typer) -> None:
                            "patients)", advance=1)
                 res = derive(cohort, d)
                 bar.advance(task, 1)
+            if trace is not None:
+                console.print(trace_patient(cohort, trace, d, include_unconfirmed=unconfirmed)
+                              .summary, highlight=False, markup=False, soft_wrap=True)
+            if out is None:
+                return
             out.parent.mkdir(parents=True, exist_ok=True)
             res.to_frame().to_csv(out, index=False)
             if events is not None:

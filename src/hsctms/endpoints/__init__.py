@@ -15,6 +15,7 @@ from hsctms.endpoints.definition import (
 )
 from hsctms.endpoints.derive import derive, derive_frames
 from hsctms.endpoints.result import ENDPOINTS, EndpointResult
+from hsctms.endpoints.trace import PatientTrace, TraceStep, trace_patient, trace_patients
 
 __all__ = [
     "EFS_COMPONENTS",
@@ -22,10 +23,14 @@ __all__ = [
     "PRESETS",
     "EndpointDefinition",
     "EndpointResult",
+    "PatientTrace",
+    "TraceStep",
     "derive",
     "derive_dask",
     "derive_frames",
     "get_definition",
+    "trace_patient",
+    "trace_patients",
 ]
 
 

@@ -17,8 +17,11 @@ number of patients; there is no Python loop over patients.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -82,6 +85,61 @@ class EventArrays:
     def n(self) -> int:
         """Number of events."""
         return int(self.code.size)
+
+
+class ScanRecorder(Protocol):
+    """Receives the intermediate state of :func:`confirmed_events` (the adjudication trace,
+    :mod:`hsctms.endpoints.trace`). Installed with :func:`recording`; when none is installed the
+    scan calls a do-nothing recorder a few times per step (no array is copied)."""
+
+    def begin(self, vd: VisitData, d: EndpointDefinition, flags: dict[str, BoolArray],
+              cb: FloatArray, ca: FloatArray, until: Until, target: int | None) -> bool:
+        """Start of a scan; return False to not record this scan."""
+
+    def search(self, B: _Bucket, r: IntArray, b0: IntArray, b: IntArray, s_r: IntArray,
+               c: IntArray, go: BoolArray, stop: BoolArray) -> None:
+        """Baseline, search start and candidate of the active rows ``r`` of a step."""
+
+    def crossed(self, B: _Bucket, rows: IntArray, cross: BoolArray, irel: FloatArray) -> None:
+        """Rows ``rows[cross]`` have their candidate after the next relapse ``irel[cross]``
+        (``relapse_rebl``)."""
+
+    def step(self, step: _Step, seq: int) -> None:
+        """A candidate examined for confirmation (after classification and re-baseline)."""
+
+    def after(self, B: _Bucket, r: IntArray, bl: IntArray, s: IntArray,
+              active: BoolArray) -> None:
+        """Baseline, search position and activity (``bl[r]``, ``s[r]``, ``active[r]``) of
+        the rows ``r`` at the end of a step."""
+
+    def end(self, events: EventArrays) -> None:
+        """The events returned by the scan."""
+
+
+class _NoRecorder:
+    """The recorder in place when none is installed: every call does nothing."""
+
+    def begin(self, *args: Any) -> bool:
+        return False
+
+    def search(self, *args: Any) -> None:
+        pass
+
+    crossed = step = after = end = search
+
+
+_OFF = _NoRecorder()
+_RECORDER: ContextVar[ScanRecorder | None] = ContextVar("hsctms_scan_recorder", default=None)
+
+
+@contextmanager
+def recording(recorder: ScanRecorder) -> Iterator[ScanRecorder]:
+    """Install ``recorder`` for the :func:`confirmed_events` calls made inside the block."""
+    token = _RECORDER.set(recorder)
+    try:
+        yield recorder
+    finally:
+        _RECORDER.reset(token)
 
 
 def delta_table(d: EndpointDefinition, ref: FloatArray) -> FloatArray:
@@ -251,6 +309,9 @@ def confirmed_events(vd: VisitData, d: EndpointDefinition, until: Until = "first
         "ev": (cb >= d.relapse_to_event[0]) & (ca >= d.relapse_to_event[1]),
         "conf": (cb >= d.relapse_to_conf[0]) & (ca >= d.relapse_to_conf[1]),
     }
+    hook: ScanRecorder = _RECORDER.get() or _OFF
+    if not hook.begin(vd, d, flags, cb, ca, until, target):
+        hook = _OFF
     initial = np.full(vd.n_patients, -1, dtype=np.int64)
     parts: list[dict[str, IntArray]] = []
     with_visits = np.flatnonzero(vd.count > 0)
@@ -262,8 +323,10 @@ def confirmed_events(vd: VisitData, d: EndpointDefinition, until: Until = "first
             first_ok = bucket.next_bl[:, 0]
             has = first_ok < bucket.nv
             initial[rows[has]] = bucket.idx[np.flatnonzero(has), first_ok[has]]
-            parts.extend(_scan(bucket, d, rel, vd, until, target))
-    return _collect(parts, initial, dedupe=until == "all")
+            parts.extend(_scan(bucket, d, rel, vd, until, target, hook))
+    events = _collect(parts, initial, dedupe=until == "all")
+    hook.end(events)
+    return events
 
 
 def _collect(parts: list[dict[str, IntArray]], initial: IntArray, *, dedupe: bool
@@ -286,7 +349,8 @@ def _collect(parts: list[dict[str, IntArray]], initial: IntArray, *, dedupe: boo
 
 
 def _scan(B: _Bucket, d: EndpointDefinition, rel: _RelapseIndex, vd: VisitData,
-          until: Until, target: int | None = None) -> list[dict[str, IntArray]]:
+          until: Until, target: int | None = None, hook: ScanRecorder = _OFF
+          ) -> list[dict[str, IntArray]]:
     n, V = B.T.shape
     J = np.arange(V)[None, :]
     bl = np.zeros(n, dtype=np.int64)
@@ -327,7 +391,9 @@ def _scan(B: _Bucket, d: EndpointDefinition, rel: _RelapseIndex, vd: VisitData,
         c = cand.argmax(axis=1)
         go = cand[ar, c] & ~stop
         active[r[~go]] = False
+        hook.search(B, r, b0, b, s_r, c, go, stop)
         if not go.any():
+            hook.after(B, r, bl, s, active)
             continue
         g = np.flatnonzero(go)
         seq += 1
@@ -337,11 +403,13 @@ def _scan(B: _Bucket, d: EndpointDefinition, rel: _RelapseIndex, vd: VisitData,
             irel = rel.next_after(B.rows[r[g]], B.T[r[g], b[g]])
             cross = B.T[r[g], c[g]] > irel + assoc
             s[r[g[cross]]] = c[g[cross]]
+            hook.crossed(B, r[g], cross, irel)
         gs = g[~cross]
         if gs.size:
             step = _Step(B, d, r[gs], b[gs], c[gs], W[gs], Im[gs], D[gs], valid[gs], J)
             step.classify(rel, vd, target)
             step.rebaseline()
+            hook.step(step, seq)
             rec = step.record()
             if rec is not None:
                 rec["seq"] = np.full(rec["code"].size, seq, dtype=np.int64)
@@ -360,6 +428,7 @@ def _scan(B: _Bucket, d: EndpointDefinition, rel: _RelapseIndex, vd: VisitData,
             active &= ~have[:, 0]
         elif until == "first":
             active &= ~(have[:, 0] & have[:, 1])
+        hook.after(B, r, bl, s, active)
     return out
 
 
@@ -403,7 +472,8 @@ class _Step:
         after = J > c[:, None]
         lo = d.conf_days - d.conf_tol_days[0]
         hi = d.conf_days + d.conf_tol_days[1]
-        cw = after & valid & (dt >= lo) & (dt <= hi) & B.conf_ok[rows]
+        self.window = after & valid & (dt >= lo) & (dt <= hi)
+        cw = self.window & B.conf_ok[rows]
         c0 = cw.argmax(axis=1)
         hasconf = cw[ar, c0]
         isW, isI = W[ar, c], Im[ar, c]
@@ -415,6 +485,7 @@ class _Step:
             okW, okI = W[ar, c0], Im[ar, c0]
         imputed = (isW & (c == nv - 1) & (d.impute_last_visit > 0)
                    & (tc - T[:, 0] <= d.impute_max_days))
+        self.W, self.Im, self.hasconf, self.okW, self.okI = W, Im, hasconf, okW, okI
         self.cdi = hasconf & isI & okI
         self.cdw = isW & ((hasconf & okW) | imputed)
         self.imputed = imputed & self.cdw
@@ -563,6 +634,22 @@ def _last_delta(step: _Step, ev: IntArray, c: IntArray, d: EndpointDefinition) -
     return np.asarray(last, dtype=np.int64)
 
 
+def pira_windows(points: Any) -> list[tuple[FloatArray, FloatArray, BoolArray]]:
+    """The relapse-free windows ``[t0, t1]`` of the PIRA checkpoints ``(day, (before,
+    after))`` (prec, event, conf), with the mask of where each window is used (``None`` as the
+    right end of one window and the left end of the next joins them)."""
+    out = []
+    t0: FloatArray | None = None
+    for t, (w0, w1) in points:
+        if w0 is not None:
+            t0 = t - w0
+        if w1 is not None:
+            assert t0 is not None  # pira_prec never starts with None (definition check)
+            t1 = t + w1
+            out.append((t0, t1, np.asarray(t1 > t0, dtype=bool)))
+    return out
+
+
 def _pira(step: _Step, ev: IntArray, idx: IntArray, b: IntArray, c: IntArray,
           rel: _RelapseIndex, vd: VisitData, d: EndpointDefinition) -> IntArray:
     """First relapse-free confirmation visit (flat index) per event, -1 when none."""
@@ -585,14 +672,8 @@ def _pira(step: _Step, ev: IntArray, idx: IntArray, b: IntArray, c: IntArray,
     )
     code = step.B.rows[step.rows[ev]][ri]
     hit = np.zeros(ri.size, dtype=bool)
-    t0 = np.full(ri.size, np.nan)
-    for t, (w0, w1) in points:
-        if w0 is not None:
-            t0 = t - w0
-        if w1 is not None:
-            t1 = t + w1
-            use = t1 > t0
-            hit |= use & rel.any_between(code, t0, t1)
+    for t0, t1, use in pira_windows(points):
+        hit |= use & rel.any_between(code, t0, t1)
     ok = ~hit
     first = np.full(ev.size, np.iinfo(np.int64).max)
     np.minimum.at(first, ri[ok], cj[ok])
