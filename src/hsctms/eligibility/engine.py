@@ -19,7 +19,8 @@ criteria that fail are reported as "outside the preferred profile", not as exclu
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import os
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -61,8 +62,30 @@ class Criterion:
     interpretation: str | None = None
     examples: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        where = f"criterion {self.id}"
+        if self.kind not in ("inclusion", "exclusion"):
+            raise ConfigurationError(f"{where}: kind must be inclusion or exclusion, got "
+                                     f"{self.kind!r}.")
+        if self.level not in ("required", "preferred"):
+            raise ConfigurationError(f"{where}: level must be required or preferred, got "
+                                     f"{self.level!r}.")
+        validate_rule(self.rule, where)
+        if self.when is not None:
+            validate_rule(self.when, where + " (when)")
+
     def evaluate(self, facts: Mapping[str, Any]) -> CriterionResult:
-        """Status and reason of this criterion for ``facts``."""
+        """Status and reason of this criterion for ``facts``.
+
+        Raises
+        ------
+        ProfileError
+            When ``facts`` is not a mapping or a fact has a type the rule cannot compare.
+        """
+        if not isinstance(facts, Mapping):
+            raise ProfileError(f"Criterion {self.id} needs a mapping of facts, got "
+                               f"{type(facts).__name__}.",
+                               hint="Pass PatientProfile.facts() or use CriteriaSet.evaluate.")
         if self.when is not None:
             gate = evaluate(self.when, facts)
             if gate.value is False:
@@ -119,8 +142,22 @@ class CriteriaSet:
     unverified: bool = False
 
     def evaluate(self, profile: PatientProfile | Mapping[str, Any]) -> SetResult:
-        """Evaluate every criterion for a profile (or a facts mapping)."""
-        facts = profile.facts() if hasattr(profile, "facts") else dict(profile)
+        """Evaluate every criterion for a profile (or a facts mapping).
+
+        Raises
+        ------
+        ProfileError
+            When ``profile`` is neither a profile nor a mapping of facts, or a fact has a type
+            the rules cannot compare.
+        """
+        if hasattr(profile, "facts"):
+            facts = profile.facts()
+        elif isinstance(profile, Mapping):
+            facts = dict(profile)
+        else:
+            raise ProfileError(f"Criteria set {self.id} needs a PatientProfile or a mapping of "
+                               f"facts, got {type(profile).__name__}.",
+                               hint="Use hsctms.patient.parse_profile(dict) first.")
         return SetResult(self, tuple(c.evaluate(facts) for c in self.criteria))
 
 
@@ -216,10 +253,20 @@ class EligibilityReport:
     provenance: Provenance
 
     def __getitem__(self, set_id: str) -> SetResult:
+        """The result of the set ``set_id``.
+
+        Raises
+        ------
+        ConfigurationError
+            When this report holds no set of that id (the hint lists the ones it holds).
+        """
         for s in self.sets:
             if s.criteria_set.id == set_id:
                 return s
-        raise KeyError(set_id)
+        raise ConfigurationError(
+            f"This eligibility report holds no criteria set {set_id!r}.",
+            hint="Sets in this report: " + (", ".join(s.criteria_set.id for s in self.sets)
+                                            or "none") + ".")
 
     @property
     def summary(self) -> str:
@@ -233,7 +280,40 @@ class EligibilityReport:
                 "provenance": self.provenance.to_dict()}
 
 
-def _criterion(raw: Mapping[str, Any], set_id: str) -> Criterion:
+_CRITERION_KEYS = {"id", "kind", "level", "text", "source", "rule", "when", "unverified",
+                   "interpretation", "examples"}
+_SET_KEYS = {"id", "name", "kind", "citation", "evidence_section", "summary", "criteria",
+             "status_note", "centre_requirements", "unverified", "order"}
+_SET_KINDS = ("guideline", "policy", "trial", "proposal")
+
+
+def _text(raw: Mapping[str, Any], key: str, where: str) -> str:
+    value = raw[key]
+    if not isinstance(value, str | int | float) or isinstance(value, bool) or str(value) == "":
+        raise ConfigurationError(f"{where}: {key!r} must be non-empty text, got {value!r}.")
+    return str(value)
+
+
+def _optional_text(raw: Mapping[str, Any], key: str, where: str) -> str | None:
+    value = raw.get(key)
+    if value is not None and not isinstance(value, str):
+        raise ConfigurationError(f"{where}: {key!r} must be text, got {value!r}.")
+    return value
+
+
+def _flag(raw: Mapping[str, Any], key: str, where: str) -> bool:
+    value = raw.get(key, False)
+    if not isinstance(value, bool):
+        raise ConfigurationError(f"{where}: {key!r} must be true or false, got {value!r}.")
+    return value
+
+
+def _criterion(raw: Any, set_id: str, index: int) -> Criterion:
+    if not isinstance(raw, Mapping):
+        raise ConfigurationError(f"{set_id}.yaml criteria[{index}]: a criterion must be a "
+                                 f"mapping, got {raw!r}.",
+                                 hint="Each entry of 'criteria' needs id, kind, level, text, "
+                                 "source and rule.")
     cid = raw.get("id", "?")
     where = f"{set_id}.yaml criterion {cid}"
     missing = [k for k in ("id", "kind", "level", "text", "source", "rule") if k not in raw]
@@ -246,36 +326,94 @@ def _criterion(raw: Mapping[str, Any], set_id: str) -> Criterion:
     validate_rule(raw["rule"], where)
     if raw.get("when") is not None:
         validate_rule(raw["when"], where + " (when)")
-    unknown = set(raw) - {"id", "kind", "level", "text", "source", "rule", "when",
-                          "unverified", "interpretation", "examples"}
+    unknown = set(raw) - _CRITERION_KEYS
     if unknown:
-        raise ConfigurationError(f"{where}: unknown keys {sorted(unknown)}.")
+        raise ConfigurationError(f"{where}: unknown keys {sorted(map(str, unknown))}.",
+                                 hint=f"A criterion takes {', '.join(sorted(_CRITERION_KEYS))}.")
+    examples = raw.get("examples") or {}
+    if not isinstance(examples, Mapping) or not all(
+            isinstance(v, Mapping) for v in examples.values()):
+        raise ConfigurationError(f"{where}: 'examples' must map a name (met, not_met) to a "
+                                 f"mapping of facts, got {examples!r}.")
     return Criterion(
-        id=str(raw["id"]), kind=raw["kind"], level=raw["level"], text=str(raw["text"]),
-        source=str(raw["source"]), rule=raw["rule"], when=raw.get("when"),
-        unverified=bool(raw.get("unverified", False)),
-        interpretation=raw.get("interpretation"), examples=raw.get("examples") or {},
+        id=_text(raw, "id", where), kind=raw["kind"], level=raw["level"],
+        text=_text(raw, "text", where), source=_text(raw, "source", where), rule=raw["rule"],
+        when=raw.get("when"), unverified=_flag(raw, "unverified", where),
+        interpretation=_optional_text(raw, "interpretation", where), examples=examples,
     )
 
 
+def _read_set_file(path: Path) -> Mapping[str, Any]:
+    """The parsed top-level mapping of a criteria-set file."""
+    hint = "See the packaged sets in hsctms/eligibility/sets/ for the format."
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigurationError(f"Criteria-set file {path} does not exist.",
+                                 hint="Give the path of a .yaml criteria-set file.") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigurationError(f"Criteria-set file {path} cannot be read: {exc}.",
+                                 hint="It must be a readable UTF-8 YAML file.") from None
+    except yaml.YAMLError as exc:
+        raise ConfigurationError(f"{path.name} is not valid YAML: {exc}",
+                                 hint=hint) from None
+    if not isinstance(raw, Mapping):
+        raise ConfigurationError(f"{path.name}: a criteria set must be a YAML mapping, got "
+                                 f"{type(raw).__name__}.", hint=hint)
+    return raw
+
+
 def load_set(path: str | Path) -> CriteriaSet:
-    """Load and validate one criteria-set file."""
+    """Load and validate one criteria-set file.
+
+    Raises
+    ------
+    ConfigurationError
+        When the file cannot be read or parsed, or breaks the format (naming the file, the
+        criterion and the problem).
+    """
+    if not isinstance(path, str | os.PathLike):
+        raise ConfigurationError(f"load_set needs the path of a criteria-set file, got {path!r}.",
+                                 hint="Give a .yaml path, e.g. hsctms/eligibility/sets/mist.yaml.")
     path = Path(path)
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    sid = raw.get("id", path.stem)
+    raw = _read_set_file(path)
     for key in ("id", "name", "kind", "citation", "evidence_section", "summary", "criteria"):
         if key not in raw:
             raise ConfigurationError(f"{path.name}: missing top-level key {key!r}.")
-    criteria = tuple(_criterion(c, sid) for c in raw["criteria"] or [])
+    unknown = set(raw) - _SET_KEYS
+    if unknown:
+        raise ConfigurationError(f"{path.name}: unknown top-level keys "
+                                 f"{sorted(map(str, unknown))}.",
+                                 hint=f"A criteria set takes {', '.join(sorted(_SET_KEYS))}.")
+    where = path.name
+    sid = _text(raw, "id", where)
+    if raw["kind"] not in _SET_KINDS:
+        raise ConfigurationError(f"{where}: kind must be one of {', '.join(_SET_KINDS)}, got "
+                                 f"{raw['kind']!r}.")
+    entries = raw["criteria"] or []
+    if not isinstance(entries, list):
+        raise ConfigurationError(f"{where}: 'criteria' must be a list of criteria, got "
+                                 f"{type(entries).__name__}.")
+    criteria = tuple(_criterion(c, sid, i) for i, c in enumerate(entries))
     ids = [c.id for c in criteria]
     if len(ids) != len(set(ids)):
-        raise ConfigurationError(f"{path.name}: duplicate criterion ids.")
+        dups = sorted({i for i in ids if ids.count(i) > 1})
+        raise ConfigurationError(f"{path.name}: duplicate criterion ids {dups}.",
+                                 hint="Give every criterion its own id.")
+    centre = raw.get("centre_requirements") or []
+    if not isinstance(centre, list) or not all(isinstance(c, str) for c in centre):
+        raise ConfigurationError(f"{where}: 'centre_requirements' must be a list of text, got "
+                                 f"{centre!r}.")
+    order = raw.get("order", 99)
+    if not isinstance(order, int) or isinstance(order, bool):
+        raise ConfigurationError(f"{where}: 'order' must be a whole number, got {order!r}.")
     return CriteriaSet(
-        id=str(sid), name=str(raw["name"]), kind=raw["kind"], citation=str(raw["citation"]),
-        evidence_section=str(raw["evidence_section"]), summary=str(raw["summary"]),
-        criteria=criteria, status_note=raw.get("status_note"),
-        centre_requirements=tuple(raw.get("centre_requirements") or ()),
-        unverified=bool(raw.get("unverified", False)),
+        id=sid, name=_text(raw, "name", where), kind=raw["kind"],
+        citation=_text(raw, "citation", where),
+        evidence_section=_text(raw, "evidence_section", where),
+        summary=_text(raw, "summary", where), criteria=criteria,
+        status_note=_optional_text(raw, "status_note", where),
+        centre_requirements=tuple(centre), unverified=_flag(raw, "unverified", where),
     )
 
 
@@ -293,8 +431,9 @@ def cached_versions() -> dict[str, str]:
 def criteria_sets() -> tuple[CriteriaSet, ...]:
     """Every packaged criteria set, in the order of their ``order`` key then id."""
     files = sorted(SETS_DIR.glob("*.yaml"))
-    order = {p: yaml.safe_load(p.read_text(encoding="utf-8")).get("order", 99) for p in files}
-    return tuple(load_set(p) for p in sorted(files, key=lambda p: (order[p], p.stem)))
+    sets = {p: load_set(p) for p in files}
+    order = {p: _read_set_file(p).get("order", 99) for p in files}
+    return tuple(sets[p] for p in sorted(files, key=lambda p: (order[p], p.stem)))
 
 
 def get_set(set_id: str) -> CriteriaSet:
@@ -304,6 +443,22 @@ def get_set(set_id: str) -> CriteriaSet:
             return s
     raise ConfigurationError(f"Unknown criteria set {set_id!r}.",
                              hint="Known: " + ", ".join(s.id for s in criteria_sets()))
+
+
+def _chosen_sets(sets: Any) -> tuple[CriteriaSet, ...]:
+    if sets is None:
+        return criteria_sets()
+    hint = ("Pass CriteriaSet objects, e.g. [get_set('mist')]; packaged sets: "
+            + ", ".join(s.id for s in criteria_sets()) + ".")
+    if isinstance(sets, str | bytes | CriteriaSet | Mapping) or not isinstance(sets, Iterable):
+        raise ConfigurationError(f"sets must be a list of criteria sets, got {sets!r}.",
+                                 hint=hint)
+    chosen = tuple(sets)
+    bad = [s for s in chosen if not isinstance(s, CriteriaSet)]
+    if bad:
+        raise ConfigurationError(f"sets holds {bad!r}, which are not criteria sets.",
+                                 hint=hint)
+    return chosen
 
 
 def _rule_text(rule: Mapping[str, Any]) -> str:
@@ -365,11 +520,18 @@ def assess_eligibility(profile: PatientProfile,
     Returns
     -------
     EligibilityReport
+
+    Raises
+    ------
+    ProfileError
+        When ``profile`` is not a :class:`~hsctms.patient.profile.PatientProfile`.
+    ConfigurationError
+        When ``sets`` is not a list of :class:`CriteriaSet` (the hint lists the packaged ones).
     """
     if not hasattr(profile, "facts"):
         raise ProfileError("assess_eligibility needs a PatientProfile.",
                            hint="Use hsctms.patient.parse_profile(dict) first.")
-    chosen = tuple(sets) if sets is not None else criteria_sets()
+    chosen = _chosen_sets(sets)
     facts = profile.facts()
     results = tuple(s.evaluate(facts) for s in chosen)
     prov = Provenance(method="eligibility_rules",

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from hsctms._provenance import Provenance
 from hsctms.eligibility.engine import cached_versions
-from hsctms.errors import EvidenceError
+from hsctms.errors import ConfigurationError, EvidenceError, ProfileError
 from hsctms.model.scales import edss_band
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -334,22 +334,42 @@ class PersonalEstimates:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def benefit(self, outcome: str, time_years: float) -> Estimate:
-        """The benefit estimate for ``outcome`` at ``time_years``."""
+        """The benefit estimate for ``outcome`` at ``time_years``.
+
+        Raises
+        ------
+        ConfigurationError
+            When there is no estimate for that outcome or time (the hint lists the choices).
+        """
         for e in self.benefits:
             if e.outcome == outcome and e.time_years == time_years:
                 return e
-        raise KeyError((outcome, time_years))
+        outcomes = sorted({e.outcome for e in self.benefits})
+        times = ", ".join(f"{t:g}" for t in sorted({e.time_years for e in self.benefits
+                                                    if e.time_years is not None}))
+        if outcome not in outcomes:
+            raise ConfigurationError(f"There is no benefit outcome {outcome!r}.",
+                                     hint=f"Benefit outcomes: {', '.join(outcomes)}.")
+        raise ConfigurationError(f"There is no {outcome} estimate at {time_years!r} years.",
+                                 hint=f"Benefit estimates are given at {times} years.")
 
     def trm_for_you(self) -> PooledTrm | None:
         """The pooled TRM of recent-era studies matching the planned intensity (if any)."""
         return next((p for p in self.trm_pooled if p.scope == "for you"), None)
 
     def harm(self, name: str) -> Estimate:
-        """The harm estimate ``name``."""
+        """The harm estimate ``name``.
+
+        Raises
+        ------
+        ConfigurationError
+            When there is no harm of that name (the hint lists the harms).
+        """
         for e in self.harms:
             if e.outcome == name:
                 return e
-        raise KeyError(name)
+        raise ConfigurationError(f"There is no harm estimate {name!r}.",
+                                 hint="Harms: " + ", ".join(e.outcome for e in self.harms) + ".")
 
     def all_figures(self) -> list[Figure]:
         """Every figure shown, once per appearance."""
@@ -400,6 +420,16 @@ def _evidence() -> EvidenceBase:
             hint="Install the full hsctms package; the report never shows invented figures.",
         ) from exc
     return load_evidence()
+
+
+def _check_evidence(ev: Any) -> None:
+    from hsctms.evidence import EvidenceBase
+
+    if not isinstance(ev, EvidenceBase):
+        raise EvidenceError(f"evidence must be an hsctms.evidence.EvidenceBase, got "
+                            f"{type(ev).__name__}.",
+                            hint="Pass hsctms.evidence.load_evidence(), or leave it out to use "
+                            "the packaged evidence base.")
 
 
 class _Figures:
@@ -655,8 +685,22 @@ def personal_estimates(profile: PatientProfile,
     Returns
     -------
     PersonalEstimates
+
+    Raises
+    ------
+    ProfileError
+        When ``profile`` is not a :class:`~hsctms.patient.profile.PatientProfile`.
+    EvidenceError
+        When ``evidence`` is not an evidence base, or the packaged one cannot be loaded.
     """
+    from hsctms.patient.profile import PatientProfile
+
+    if not isinstance(profile, PatientProfile):
+        raise ProfileError(f"personal_estimates needs a PatientProfile, got "
+                           f"{type(profile).__name__}.",
+                           hint="Use hsctms.patient.parse_profile(dict) first.")
     ev = evidence if evidence is not None else _evidence()
+    _check_evidence(ev)
     stratum = _stratum(profile)
     group, label = stratum["phenotype_group"], stratum["label"]
     sel = _selection(ev, group, label, profile.planned_intensity)

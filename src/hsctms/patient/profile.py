@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as _dt
 import itertools
 import json
+import os
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
@@ -56,6 +57,21 @@ def dmt_catalogue() -> dict[str, dict[str, Any]]:
     return out
 
 
+def _not_a_flag(value: Any) -> Any:
+    """Reject true/false where a number is expected (pydantic would read it as 1 or 0)."""
+    if isinstance(value, bool):
+        raise ValueError(f"a number is needed, got {str(value).lower()}")
+    return value
+
+
+def _raise_profile_error(exc: ValidationError) -> ProfileError:
+    lines = _format_errors(exc)
+    return ProfileError(
+        "The profile has invalid or missing values:\n  - " + "\n  - ".join(lines),
+        hint="See docs/profile-schema.md for every field, its unit and allowed values.",
+    )
+
+
 class DMTExposure(BaseModel):
     """One disease-modifying therapy the person has taken.
 
@@ -75,7 +91,7 @@ class DMTExposure(BaseModel):
         Override of the catalogue's high-efficacy class for this drug.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     name: str = Field(min_length=1, description="Drug or brand name, e.g. 'natalizumab'.")
     months: float | None = Field(default=None, ge=0, le=600, description="Months on the drug.")
@@ -87,6 +103,8 @@ class DMTExposure(BaseModel):
     high_efficacy: bool | None = Field(
         default=None, description="Override of the catalogue's high-efficacy class."
     )
+
+    _months_not_a_flag = field_validator("months", mode="before")(_not_a_flag)
 
     @property
     def canonical_name(self) -> str:
@@ -113,10 +131,11 @@ def _count(desc: str) -> Any:
     return Field(default=None, ge=0, le=200, description=desc)
 
 
+
 class PatientProfile(BaseModel):
     """What the report needs to know about one person. Missing values mean *unknown*."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, allow_inf_nan=False)
 
     schema_version: Literal["1"] = Field(default="1", description="Profile schema version.")
     label: str | None = Field(default=None, max_length=120,
@@ -178,7 +197,21 @@ class PatientProfile(BaseModel):
     wants_children: bool | None = Field(
         default=None, description="Would like children in future (fertility section).")
 
+    def __init__(self, **data: Any) -> None:
+        """Validate ``data``; bad or missing values raise :class:`~hsctms.errors.ProfileError`
+        with one line per problem (as :func:`parse_profile` does), not pydantic's
+        ValidationError."""
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise _raise_profile_error(exc) from None
+
     # ------------------------------------------------------------------ validators
+    _numbers_not_flags = field_validator(
+        "age_years", "edss", "years_since_onset", "years_since_diagnosis", "relapses_12m",
+        "relapses_18m", "relapses_24m", "relapses_36m", "gd_lesions_12m", "new_t2_lesions_12m",
+        "gd_lesions_24m", "new_t2_lesions_24m", mode="before")(_not_a_flag)
+
     @field_validator("edss")
     @classmethod
     def _edss_on_grid(cls, v: float) -> float:
@@ -349,28 +382,47 @@ def parse_profile(data: Mapping[str, Any] | PatientProfile) -> PatientProfile:
     if not isinstance(data, Mapping):
         raise ProfileError("A profile must be a JSON object (a mapping of field to value).",
                            hint="See docs/profile-schema.md and examples/profiles/.")
+    bad_keys = [k for k in data if not isinstance(k, str)]
+    if bad_keys:
+        raise ProfileError(f"Profile field names must be text, got {bad_keys!r}.",
+                           hint="See docs/profile-schema.md for the field names.")
     try:
         return PatientProfile.model_validate(dict(data))
     except ValidationError as exc:
-        lines = _format_errors(exc)
-        raise ProfileError(
-            "The profile has invalid or missing values:\n  - " + "\n  - ".join(lines),
-            hint="See docs/profile-schema.md for every field, its unit and allowed values.",
-        ) from None
+        raise _raise_profile_error(exc) from None
 
 
 def load_profile(path: str | Path) -> PatientProfile:
-    """Read and validate a profile JSON file."""
+    """Read and validate a profile JSON file.
+
+    Raises
+    ------
+    ProfileError
+        When the file is missing, unreadable, not UTF-8 JSON, or has invalid values.
+    """
+    example = "examples/profiles/young-rrms-high-activity.json"
+    if not isinstance(path, str | os.PathLike):
+        raise ProfileError(f"load_profile needs the path of a JSON profile, got {path!r}.",
+                           hint=f"Give a path such as {example}, or use parse_profile(dict).")
     path = Path(path)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ProfileError(f"Profile file {path} does not exist.",
-                           hint="Give the path of a JSON profile, e.g. "
-                           "examples/profiles/young-rrms-high-activity.json.") from None
+                           hint=f"Give the path of a JSON profile, e.g. {example}.") from None
+    except UnicodeDecodeError as exc:
+        raise ProfileError(f"Profile file {path} is not UTF-8 text ({exc.reason} at byte "
+                           f"{exc.start}).",
+                           hint="Save the profile as UTF-8 JSON; see examples/profiles/.") from None
+    except OSError as exc:
+        raise ProfileError(f"Profile file {path} cannot be read: {exc.strerror or exc}.",
+                           hint=f"Give the path of a readable JSON file, e.g. {example}.") from None
     except json.JSONDecodeError as exc:
+        yaml_hint = (" Profiles are JSON, not YAML." if path.suffix.lower() in (".yaml", ".yml")
+                     else "")
         raise ProfileError(f"Profile file {path} is not valid JSON: {exc}.",
-                           hint="Check commas and quotes; see examples/profiles/.") from None
+                           hint="Check commas and quotes; see examples/profiles/." + yaml_hint
+                           ) from None
     return parse_profile(data)
 
 

@@ -10,6 +10,7 @@ evidence base (:mod:`hsctms.patient.estimates`), so ``meta.synthetic`` is always
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -313,9 +314,22 @@ def report_context(report: PatientReport) -> dict[str, Any]:
     }
 
 
+def _check_report(report: Any, where: str) -> None:
+    if not isinstance(report, PatientReport):
+        raise ConfigurationError(f"{where} needs a PatientReport, got {type(report).__name__}.",
+                                 hint="Build one with hsctms.patient.build_report(profile).")
+
+
 def render_patient_report(report: PatientReport,
                           fmt: Literal["html", "json"] = "html") -> str:
-    """Render the report as HTML (for the CLI, the web app and PDF) or JSON text."""
+    """Render the report as HTML (for the CLI, the web app and PDF) or JSON text.
+
+    Raises
+    ------
+    ConfigurationError
+        When ``report`` is not a :class:`PatientReport` or ``fmt`` is unknown.
+    """
+    _check_report(report, "render_patient_report")
     if fmt == "json":
         import json
 
@@ -329,8 +343,22 @@ def render_patient_report(report: PatientReport,
 
 
 def write_patient_report(report: PatientReport, out: str | Path) -> Path:
-    """Write the report to ``.html``, ``.pdf`` (WeasyPrint) or ``.json``."""
+    """Write the report to ``.html``, ``.pdf`` (WeasyPrint) or ``.json``.
+
+    Raises
+    ------
+    ConfigurationError
+        When ``report`` is not a :class:`PatientReport`, ``out`` is not a path, or its suffix
+        is not .html, .htm, .pdf or .json.
+    """
+    _check_report(report, "write_patient_report")
+    if not isinstance(out, str | os.PathLike):
+        raise ConfigurationError(f"write_patient_report needs an output path, got {out!r}.",
+                                 hint="Give a file name ending in .html, .pdf or .json.")
     out = Path(out)
+    if out.suffix.lower() not in (".json", ".html", ".htm", ".pdf"):
+        raise ConfigurationError(f"Unknown report format {out.suffix or out.name!r}.",
+                                 hint="Give a file name ending in .html, .pdf or .json.")
     if out.suffix.lower() == ".json":
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(render_patient_report(report, "json") + "\n", encoding="utf-8")

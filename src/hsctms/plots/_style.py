@@ -9,6 +9,8 @@ import io
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hsctms.errors import ConfigurationError
+
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure, FigureBase
@@ -47,6 +49,12 @@ def new_axes(ax: Axes | None = None, figsize: tuple[float, float] = (6.4, 4.2)) 
         return ax
     import matplotlib.pyplot as plt
 
+    if (not isinstance(figsize, tuple | list) or len(figsize) != 2
+            or not all(isinstance(v, int | float) and not isinstance(v, bool)
+                       and 0 < v < float("inf") for v in figsize)):
+        raise ConfigurationError(f"figsize must be (width, height) in inches > 0, got "
+                                 f"{figsize!r}.", hint="For example figsize=(6.4, 4.2).")
+
     with plt.rc_context(RC):
         fig, new = plt.subplots(figsize=figsize)
     fig.set_layout_engine("constrained")
@@ -65,8 +73,22 @@ def mark_synthetic(fig: FigureBase) -> None:
 
 
 def save_figure(fig: Figure, path: str | Path) -> Path:
-    """Write ``fig`` to ``path``; the suffix (.svg, .png, .pdf) selects the format."""
+    """Write ``fig`` to ``path``; the suffix (.svg, .png, .pdf) selects the format.
+
+    Raises
+    ------
+    ConfigurationError
+        When ``fig`` is not a matplotlib Figure or the suffix is not an image format
+        matplotlib can write (the hint lists them).
+    """
+    _need_figure(fig, "save_figure")
     path = Path(path)
+    formats = _formats(fig)
+    suffix = path.suffix.lower().lstrip(".")
+    if suffix and suffix not in formats:
+        raise ConfigurationError(f"Cannot save a figure as {path.suffix!r} ({path.name}).",
+                                 hint="Use one of " + ", ".join(f".{f}" for f in formats)
+                                 + ".")
     path.parent.mkdir(parents=True, exist_ok=True)
     import matplotlib.pyplot as plt
 
@@ -76,13 +98,21 @@ def save_figure(fig: Figure, path: str | Path) -> Path:
 
 
 def figure_to_svg(fig: FigureBase, *, close: bool = True) -> str:
-    """The figure as inline SVG markup (for embedding in HTML reports)."""
+    """The figure as inline SVG markup (for embedding in HTML reports).
+
+    Raises
+    ------
+    ConfigurationError
+        When ``fig`` is not a matplotlib Figure or SubFigure.
+    """
     import matplotlib.pyplot as plt
     from matplotlib.figure import Figure as _Figure
 
+    _need_figure(fig, "figure_to_svg")
     root = fig.get_figure(root=True)
     if not isinstance(root, _Figure):  # pragma: no cover - defensive
-        raise TypeError("figure_to_svg needs a matplotlib Figure or SubFigure")
+        raise ConfigurationError("figure_to_svg needs a matplotlib Figure or SubFigure.",
+                                 hint="Pass ax.figure.")
     buf = io.StringIO()
     with plt.rc_context(RC):
         root.savefig(buf, format="svg", metadata={"Date": None})
@@ -90,6 +120,20 @@ def figure_to_svg(fig: FigureBase, *, close: bool = True) -> str:
         plt.close(root)
     text = buf.getvalue()
     return text[text.index("<svg"):]
+
+
+def _need_figure(fig: Any, where: str) -> None:
+    from matplotlib.figure import FigureBase
+
+    if not isinstance(fig, FigureBase):
+        raise ConfigurationError(f"{where} needs a matplotlib Figure, got {type(fig).__name__}.",
+                                 hint="Pass ax.figure, or the Figure a *_figure function "
+                                 "returned.")
+
+
+def _formats(fig: Any) -> list[str]:
+    root = fig.get_figure(root=True)
+    return sorted(root.canvas.get_supported_filetypes())
 
 
 def _metadata(suffix: str) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from hsctms.errors import ConfigurationError, EstimationError
 from hsctms.plots._style import PALETTE, RC
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -97,7 +98,24 @@ def forest_plot(
         Decimals of the percentages in the right-hand column.
     xmax
         Upper x limit in percent (default: just beyond the largest upper limit).
+
+    Raises
+    ------
+    ConfigurationError
+        When ``res`` is not a :class:`~hsctms.meta.MetaAnalysis`, ``digits`` is not a whole
+        number 0-6, or ``xmax`` is not a number > 0.
     """
+    from hsctms.meta.pooling import MetaAnalysis
+    from hsctms.plots import _checks
+
+    if not isinstance(res, MetaAnalysis):
+        raise ConfigurationError(f"forest_plot needs a MetaAnalysis, got {type(res).__name__}.",
+                                 hint="Pool the studies first, e.g. with "
+                                 "hsctms.meta.pool_proportions(events, n, studies).")
+    if not isinstance(digits, int) or isinstance(digits, bool) or not 0 <= digits <= 6:
+        raise ConfigurationError(f"forest_plot: digits must be a whole number 0-6, got "
+                                 f"{digits!r}.", hint="Leave digits out for 1 decimal.")
+    _checks.positive("forest_plot", "xmax", xmax)
     import matplotlib.pyplot as plt
     from matplotlib.patches import Polygon
     from matplotlib.transforms import blended_transform_factory
@@ -195,18 +213,37 @@ def bubble_plot(
     """Bubble plot of a meta-regression: study proportions (bubble area proportional to the
     random-effects weight) against ``moderator``, with the fitted proportion and its CI
     (other moderators held at their weighted mean), back-transformed from the model scale.
+
+    Raises
+    ------
+    ConfigurationError
+        When ``reg`` is not a :class:`~hsctms.meta.MetaRegression` or ``moderator`` is not one
+        of its moderators (the hint lists them).
+    EstimationError
+        When ``reg`` carries no study data or has no moderator to plot against.
     """
     from scipy import stats
 
     from hsctms.meta.effects import back_transform, harmonic_mean
+    from hsctms.meta.regression import MetaRegression
     from hsctms.plots._style import new_axes
 
+    if not isinstance(reg, MetaRegression):
+        raise ConfigurationError(f"bubble_plot needs a MetaRegression, got "
+                                 f"{type(reg).__name__}.",
+                                 hint="Fit one with hsctms.meta.meta_regression(...).")
     if reg.data is None or reg.vcov is None:
-        raise ValueError("This MetaRegression carries no data to plot.")
-    names = reg.terms[1:]
-    mod = moderator or names[0]
+        raise EstimationError("This MetaRegression carries no study data to plot.",
+                              hint="Plot the result returned by hsctms.meta.meta_regression, "
+                              "which keeps the study data and covariance matrix.")
+    names = list(reg.terms[1:])
+    if not names:
+        raise EstimationError("This MetaRegression has no moderator to plot against.",
+                              hint="Fit it with at least one moderator.")
+    mod = names[0] if moderator is None else moderator
     if mod not in names:
-        raise ValueError(f"Moderator {mod!r} is not in the model ({', '.join(names)}).")
+        raise ConfigurationError(f"Moderator {mod!r} is not in the model.",
+                                 hint=f"Moderators: {', '.join(names)}.")
     d = reg.data
     ax = new_axes(ax, figsize=(6.4, 4.4))
     w = d["weight"].to_numpy(float)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import html
 import itertools
 from dataclasses import dataclass
+from numbers import Real
 from typing import TYPE_CHECKING
 
 from hsctms.errors import ConfigurationError
@@ -72,10 +73,24 @@ class IconArray:
     per_row: int = 10
 
     def __post_init__(self) -> None:
+        for name in ("low", "high"):
+            value = getattr(self, name)
+            if not isinstance(value, Real) or isinstance(value, bool):
+                raise ConfigurationError(f"Icon array {name} must be a number, got {value!r}.",
+                                         hint="Give counts out of total, e.g. low=12.5.")
+        for name in ("total", "per_row"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < (
+                    0 if name == "total" else 1):
+                raise ConfigurationError(
+                    f"Icon array {name} must be a whole number >= "
+                    f"{0 if name == 'total' else 1}, got {value!r}.",
+                    hint="The defaults are total=100 and per_row=10.")
         if not 0 <= self.low <= self.high <= self.total:
             raise ConfigurationError(
                 f"Icon array needs 0 <= low <= high <= total, got {self.low}, {self.high}, "
-                f"{self.total}.")
+                f"{self.total}.", hint="low and high are counts out of total (NaN is not "
+                "allowed); use high = low when there is no range.")
         if self.scheme not in SCHEMES:
             raise ConfigurationError(f"Unknown icon scheme {self.scheme!r}.",
                                      hint=f"Use one of {', '.join(SCHEMES)}.")

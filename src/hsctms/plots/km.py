@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from hsctms.errors import ConfigurationError
+from hsctms.plots import _checks
 from hsctms.plots._style import PALETTE, new_axes
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -39,6 +41,14 @@ def add_risk_table(
 ) -> None:
     """Write a numbers-at-risk table under ``ax`` (one row per curve, columns at ``times``)."""
     from matplotlib.transforms import blended_transform_factory
+
+    _checks.colours("add_risk_table", colors)
+    if len(labels) != len(counts) or any(len(row) != len(times) for row in counts):
+        raise ConfigurationError(
+            f"add_risk_table needs one row of counts per label ({len(labels)}) and one count "
+            f"per time ({len(times)}), got {len(counts)} row(s) of "
+            f"{sorted({len(r) for r in counts})} count(s).",
+            hint="Compute the counts with fit.at_risk(times) for each fit.")
 
     trans = blended_transform_factory(ax.transData, ax.transAxes)
     base = -0.25
@@ -99,7 +109,20 @@ def plot_km(
 
     The legend states the CI level and transform of the fits; ``labels`` overrides the fits'
     labels in the legend and the risk table.
+
+    Raises
+    ------
+    ConfigurationError
+        When ``fits`` is not a non-empty list of Kaplan-Meier fits, or an option is out of
+        range (``labels`` not one per fit, ``xmax`` not > 0, empty ``colors``, bad
+        ``risk_times``).
     """
+    fits = _checks.fits("plot_km", fits, "Kaplan-Meier",
+                        ("time", "surv", "lower", "upper", "n_censor", "at_risk"))
+    _checks.labels("plot_km", labels, len(fits))
+    _checks.positive("plot_km", "xmax", xmax)
+    _checks.colours("plot_km", colors)
+    _checks.times("plot_km", risk_times)
     names = list(labels) if labels is not None else [
         (f.label if len(fits) > 1 and f.label else "All patients") for f in fits]
     ax = new_axes(ax, figsize=(6.4, 4.6 + 0.25 * len(fits)))
@@ -161,7 +184,23 @@ def plot_cif(
 
     With one fit, the cause of interest and (``competing=True``) each competing cause are drawn;
     with several fits (groups), the cause of interest of each group.
+
+    Raises
+    ------
+    ConfigurationError
+        When ``fits`` is not a non-empty list of cumulative-incidence fits, ``cause`` is not
+        one of their causes, or an option is out of range.
     """
+    fits = _checks.fits("plot_cif", fits, "cumulative-incidence",
+                        ("time", "cif", "lower", "upper", "causes", "durations"))
+    for f in fits:
+        if cause not in f.causes:
+            raise ConfigurationError(f"plot_cif: cause {cause!r} is not among the fit's causes.",
+                                     hint=f"Causes: {', '.join(map(str, f.causes))}.")
+    _checks.positive("plot_cif", "xmax", xmax)
+    _checks.positive("plot_cif", "ymax", ymax)
+    _checks.colours("plot_cif", colors)
+    _checks.times("plot_cif", risk_times)
     ax = new_axes(ax, figsize=(6.4, 4.6 + 0.25 * len(fits)))
     max_t = xmax if xmax is not None else max(float(f.time.max()) if f.time.size else 1.0
                                              for f in fits)

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from hsctms.errors import ConfigurationError
+from hsctms.plots import _checks
 from hsctms.plots._style import PALETTE, new_axes
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -39,7 +41,26 @@ def plot_trajectories(
     max_patients
         At most this many patients are drawn (random sample with ``seed``) to keep the figure
         readable; the median uses everyone.
+
+    Raises
+    ------
+    DataValidationError
+        When ``visits`` (or ``summary``) is not a table with the columns above, a ``year`` is
+        missing or not finite, or an ``edss`` is not numeric (missing EDSS values are allowed).
+    ConfigurationError
+        When ``max_patients`` is not a whole number >= 0 or ``xmax`` is not a finite number.
     """
+    where = "plot_trajectories"
+    _checks.frame(where, "visits", visits, ("patient_id", "year", "edss"), numeric=("year",
+                  "edss"), allow_missing=("edss",))
+    if summary is not None:
+        _checks.frame(where, "summary", summary, ("year", "median", "q1", "q3"))
+    if not isinstance(max_patients, int) or isinstance(max_patients, bool) or max_patients < 0:
+        raise ConfigurationError(f"{where}: max_patients must be a whole number >= 0, got "
+                                 f"{max_patients!r}.", hint="The default draws 150 patients.")
+    if xmax is not None and not _checks.is_number(xmax):
+        raise ConfigurationError(f"{where}: xmax must be a finite number, got {xmax!r}.",
+                                 hint="Leave xmax out to show all follow-up.")
     ax = new_axes(ax, figsize=(6.4, 4.2))
     ids = visits["patient_id"].astype(str).unique()
     if ids.size > max_patients:
