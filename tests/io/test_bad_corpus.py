@@ -31,9 +31,10 @@ from hsctms.db import (
     import_bundle,
     imports,
 )
+from hsctms.db.redcap_import import import_redcap
 from hsctms.errors import DataValidationError
 from hsctms.io import read_bundle, validate_bundle, write_csv
-from hsctms.io.redcap import import_redcap, validate_redcap
+from hsctms.io.redcap import validate_redcap
 from hsctms.model.schema import SCHEMA
 
 _spec = importlib.util.spec_from_file_location(

@@ -25,7 +25,6 @@ import datetime as _dt
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -39,9 +38,6 @@ from hsctms.io.csvtext import write_csv
 from hsctms.model.cohort import Cohort
 from hsctms.model.regimens import RegimenMap
 from hsctms.model.schema import SCHEMA, ColumnSpec, TableSpec
-
-if TYPE_CHECKING:
-    from hsctms.db.importer import ImportMode, ImportResult
 
 #: Column headers of a REDCap data dictionary, in order.
 DICTIONARY_COLUMNS: tuple[str, ...] = (
@@ -432,30 +428,3 @@ def validate_redcap(source: str | Path | bytes, *, name: str | None = None,
                                                    today=today))
 
 
-def import_redcap(source: str | Path | bytes, db: Any, *, name: str | None = None,
-                  user: str = "cli", mode: ImportMode = "insert",
-                  regimen_map: RegimenMap | None = None,
-                  today: _dt.date | None = None, centre: str | None = None) -> ImportResult:
-    """Convert a REDCap flat export and import it (:func:`hsctms.db.import_bundle`;
-    ``centre`` restricts it to one centre's patients, as there).
-
-    Raises
-    ------
-    DataValidationError
-        The file breaks a rule; the report names the REDCap file, line and field, and the
-        database is untouched.
-    """
-    from hsctms.db.importer import import_bundle
-
-    with tempfile.TemporaryDirectory() as tmp:
-        converted = convert_redcap(source, Path(tmp) / "bundle", name=name)
-        try:
-            return import_bundle(converted.path, db, user=user, mode=mode,
-                                 regimen_map=regimen_map, today=today, centre=centre)
-        except DataValidationError as exc:
-            report = converted.translate(exc.report)
-            raise DataValidationError(
-                f"The REDCap file {converted.name} has {len(report.errors)} validation "
-                "error(s); nothing was imported.", report=report,
-                hint="Fix the records in REDCap (the report names line and field), export "
-                     "again and re-import.") from None

@@ -155,7 +155,7 @@ async def _import_bundle_upload(ctx: Ctx, upload: UploadFile) -> dict[str, Any]:
 
 
 async def _import_redcap_upload(ctx: Ctx, upload: UploadFile) -> dict[str, Any]:
-    from hsctms.io.redcap import import_redcap
+    from hsctms.db.redcap_import import import_redcap
 
     data = await _read(upload)
     name = Path(upload.filename or "records.csv").name
