@@ -2,13 +2,40 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from hsctms.cli._common import console, fail, load_cohort_source, write_json
-from hsctms.errors import HsctmsError
+from hsctms.errors import DataValidationError, HsctmsError
+
+
+def _fail_validation(exc: DataValidationError) -> None:
+    """Print every issue (rule, file:row, field, message), then exit 1."""
+    from hsctms.cli.data import _print_report
+
+    if exc.report is None:
+        fail(exc)
+    _print_report(exc.report)
+    fail(DataValidationError(
+        f"Endpoints not derived: {len(exc.report.errors)} validation error(s), listed above "
+        "with file, row and field.", hint=exc.hint))
+
+
+def _report_warnings(caught: list[warnings.WarningMessage]) -> None:
+    """Print the validation warnings of the inputs (one line per issue); re-emit others."""
+    from hsctms.cli.data import _print_report
+    from hsctms.endpoints._inputs import InputWarning
+    from hsctms.io import ValidationReport
+
+    for w in caught:
+        if isinstance(w.message, InputWarning):
+            report = w.message.report
+            _print_report(ValidationReport(report.warnings, source=report.source))
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
 
 def register(app: typer.Typer) -> None:
@@ -40,6 +67,7 @@ def register(app: typer.Typer) -> None:
         from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
         from hsctms.endpoints import derive, get_definition
+        from hsctms.endpoints._inputs import InputWarning
 
         try:
             with Progress(SpinnerColumn(), TextColumn("{task.description}"),
@@ -50,8 +78,11 @@ def register(app: typer.Typer) -> None:
                 cohort = load_cohort_source(db, data, command="endpoints")
                 bar.update(task, description=f"Deriving endpoints ({cohort.n_patients} "
                            "patients)", advance=1)
-                res = derive(cohort, d)
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always", InputWarning)
+                    res = derive(cohort, d)
                 bar.advance(task, 1)
+            _report_warnings(caught)
             out.parent.mkdir(parents=True, exist_ok=True)
             res.to_frame().to_csv(out, index=False)
             if events is not None:
@@ -59,6 +90,9 @@ def register(app: typer.Typer) -> None:
                 res.events.to_csv(events, index=False)
             if json_out is not None:
                 write_json(json_out, res.to_dict())
+        except DataValidationError as exc:
+            _fail_validation(exc)
+            return
         except HsctmsError as exc:
             fail(exc)
             return

@@ -175,7 +175,7 @@ def _day_spec(spec: TableSpec) -> TableSpec:
 
 
 def _rename_field(issue: Issue, names: Mapping[str, str]) -> Issue:
-    if issue.field in names:
+    if issue.field is not None and issue.field in names:
         return dataclasses.replace(issue, field=names[issue.field])
     return issue
 

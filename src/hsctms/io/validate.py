@@ -384,9 +384,12 @@ def _check_before_onset(spec: TableSpec, f: pd.DataFrame, ref: _Lookup) -> list[
     for column, rule_id, label in (("onset_date", "date-before-onset", "MS onset"),
                                    ("diagnosis_date", "date-before-diagnosis", "diagnosis")):
         when = ref.get(pid, column)
-        issues += _emit(spec, f, _b(d < when), rule_id, name,
-                        lambda i, when=when, label=label: f"{what} on {_when(d.iat[i])} is "
-                        f"before the {label} ({_when(when.iat[i])}) of patient {pid.iat[i]}.")
+
+        def message(i: int, when: pd.Series = when, label: str = label) -> str:
+            return (f"{what} on {_when(d.iat[i])} is before the {label} "
+                    f"({_when(when.iat[i])}) of patient {pid.iat[i]}.")
+
+        issues += _emit(spec, f, _b(d < when), rule_id, name, message)
     return issues
 
 
@@ -501,15 +504,15 @@ def validate_record(
 def _cell_text(col: ColumnSpec, value: Any) -> tuple[str, bool]:
     """Canonical text of one value of a frame, and whether it is a fractional numeric id.
 
-    Identifiers given as numbers are normalised: ``1``, ``1.0`` and ``"1"`` are the same
-    patient; ``1.5`` cannot be an identifier.
+    Identifiers and whole numbers given as floats (as pandas stores integer columns with
+    blanks) are normalised: ``1``, ``1.0`` and ``"1"`` are the same patient; ``1.5`` cannot
+    be an identifier (and is not a whole number).
     """
-    if col.type == "id" and isinstance(value, float | np.floating) \
-            and not isinstance(value, bool):
+    if col.type in ("id", "int") and isinstance(value, float | np.floating):
         number = float(value)
         if number.is_integer():
             return str(int(number)), False
-        return repr(number), True
+        return repr(number), col.type == "id"
     if col.type == "id" and isinstance(value, int | np.integer) and not isinstance(value, bool):
         return str(int(value)), False
     return _to_text(col, value), False
