@@ -167,6 +167,12 @@ def _patients_frame(patients: Any) -> pd.DataFrame | None:
     return pd.DataFrame({"patient_id": pd.Series(list(patients), dtype=object)})
 
 
+def _used_spec(spec: TableSpec, used: tuple[str, ...]) -> TableSpec:
+    """``spec`` restricted to the columns the engine reads (and the natural key)."""
+    cols = tuple(c for c in spec.columns if c.name in used or c.name in spec.key)
+    return dataclasses.replace(spec, columns=cols)
+
+
 def _day_spec(spec: TableSpec) -> TableSpec:
     """``spec`` with its date columns as numbers (day numbers instead of calendar dates)."""
     cols = tuple(dataclasses.replace(c, type="float") if c.type == "date" else c
@@ -220,7 +226,8 @@ def prepare(edss: pd.DataFrame, relapses: pd.DataFrame | None = None,
     frames = {"patients": _patients_frame(patients), "edss": edss, "relapses": relapses,
               "mri": mri, "deaths": deaths, "origin": origin_frame}
     cal = detect_calendar(edss)
-    specs = {name: ORIGIN if name == "origin" else SCHEMA[name] for name in frames}
+    specs = {name: _used_spec(ORIGIN if name == "origin" else SCHEMA[name], USED[name])
+             for name in frames}
     if not cal.datetime:
         specs = {name: _day_spec(spec) for name, spec in specs.items()}
     typed: dict[str, pd.DataFrame] = {}

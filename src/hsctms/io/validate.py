@@ -518,6 +518,16 @@ def _cell_text(col: ColumnSpec, value: Any) -> tuple[str, bool]:
     return _to_text(col, value), False
 
 
+def _unique_texts(col: ColumnSpec, uniques: npt.NDArray[Any]
+                  ) -> tuple[npt.NDArray[Any], npt.NDArray[np.bool_]]:
+    """:func:`_cell_text` of distinct values (text needs no conversion)."""
+    if uniques.size and pd.api.types.infer_dtype(uniques, skipna=False) == "string":
+        return uniques, np.zeros(uniques.size, dtype=bool)
+    cells = [_cell_text(col, v) for v in uniques]
+    return (np.array([t for t, _ in cells], dtype=object),
+            np.array([f for _, f in cells], dtype=bool))
+
+
 def parse_frame(spec: TableSpec, frame: pd.DataFrame) -> tuple[pd.DataFrame, list[Issue]]:
     """Parse an in-memory frame (columns of any dtype) with the bundle's cell rules.
 
@@ -552,20 +562,23 @@ def parse_frame(spec: TableSpec, frame: pd.DataFrame) -> tuple[pd.DataFrame, lis
         if isinstance(series.dtype, pd.CategoricalDtype):
             series = series.astype(object)
         codes, uniques = pd.factorize(series, use_na_sentinel=True)
-        cells = [_cell_text(col, v) for v in np.asarray(uniques, dtype=object)]
-        text = np.array([t for t, _ in cells] + [""], dtype=object)  # code -1 (NA) -> ""
-        fraction = np.array([f for _, f in cells] + [False], dtype=bool)[codes]
+        text_u, fraction_u = _unique_texts(col, np.asarray(uniques, dtype=object))
+        text = np.append(text_u, np.array([""], dtype=object))  # code -1 (NA) -> ""
         parsed_u = parse_column(col, pd.Series(text, dtype="str"))
-        raw = pd.Series(text[codes], dtype=object)
-        masks = {k: m[codes] for k, m in parsed_u.masks.items()}
         values = parsed_u.values.take(codes).reset_index(drop=True)
-        if fraction.any():
-            values = values.where(~fraction, pd.NA)
-            issues += [make_issue("value-invalid-id", spec.filename, int(lines[i]), col.name,
-                                  f"{col.name} {raw.iat[i]} is a number with a fraction, not "
-                                  "an identifier (1, 1.0 and '1' are the same patient).")
-                       for i in np.flatnonzero(fraction).tolist()]
-        issues += list(iter_cell_issues(spec, col, raw, Parsed(values, masks), lines))
+        flagged = {k: m for k, m in parsed_u.masks.items() if m.any()}
+        if flagged or fraction_u.any():  # rows with an issue exist: report them
+            raw = pd.Series(text[codes], dtype=object)
+            fraction = np.append(fraction_u, False)[codes]
+            if fraction.any():
+                values = values.where(~fraction, pd.NA)
+                issues += [make_issue(
+                    "value-invalid-id", spec.filename, int(lines[i]), col.name,
+                    f"{col.name} {raw.iat[i]} is a number with a fraction, not an identifier "
+                    "(1, 1.0 and '1' are the same patient).")
+                    for i in np.flatnonzero(fraction).tolist()]
+            masks = {k: m[codes] for k, m in flagged.items()}
+            issues += list(iter_cell_issues(spec, col, raw, Parsed(values, masks), lines))
         out[col.name] = values
     typed = pd.DataFrame(out, index=range(n))
     typed[LINE] = lines
@@ -591,7 +604,9 @@ def check_frames(tables: Mapping[str, pd.DataFrame], specs: Mapping[str, TableSp
         Validation settings.
     calendar
         False when dates are day numbers: the calendar rules (future, data date, birth year,
-        after death, near a relapse, diagnosis before onset) are then not applied.
+        after death, diagnosis before onset, MRI counts) are then not applied. The
+        ``edss-near-relapse`` info is never computed here (endpoint definitions apply their
+        own relapse windows, and one message per visit is slow on millions of rows).
     patients_known
         Whether ``tables["patients"]`` lists every patient (enables ``patient-unknown``).
     """
@@ -604,7 +619,6 @@ def check_frames(tables: Mapping[str, pd.DataFrame], specs: Mapping[str, TableSp
         deaths = parse_frame(SCHEMA["deaths"], pd.DataFrame({"patient_id": []}))[0]
     ref = _Lookup(patients, deaths)
     full = dict(tables)
-    full.setdefault("relapses", parse_frame(SCHEMA["relapses"], pd.DataFrame())[0])
     issues: list[Issue] = []
     for name, f in tables.items():
         spec = specs[name]
@@ -616,7 +630,7 @@ def check_frames(tables: Mapping[str, pd.DataFrame], specs: Mapping[str, TableSp
         else:
             if patients_known:
                 issues += _check_patient_known(spec, f, ref)
-            if calendar:
+            if calendar and name != "edss":  # edss-near-relapse: the definitions' windows
                 issues += _check_child_specific(spec, f, full, ref, ctx)
             issues += _check_before_onset(spec, f, ref)
         if calendar:
