@@ -174,6 +174,8 @@ def test_origin_ids_are_normalised_and_duplicates_refused() -> None:
     with pytest.raises(DataValidationError) as exc:
         derive_frames(edss, origin=origin, definition="halt_ms")
     assert (only_error(exc).rule, only_error(exc).file) == ("key-duplicate", "origin.csv")
+    blank = derive_frames(edss, origin={7: np.nan}, definition="halt_ms")  # no origin: excluded
+    assert blank.n == 0 and blank.excluded["patient_id"].tolist() == ["7"]
 
 
 def test_visit_of_a_patient_outside_patients_is_an_error() -> None:

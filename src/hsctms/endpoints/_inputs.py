@@ -34,8 +34,8 @@ from hsctms.model.schema import SCHEMA, ColumnSpec, TableSpec
 ORIGIN = TableSpec(
     "origin",
     (ColumnSpec("patient_id", "id", "Patient identifier.", required=True, nullable=False),
-     ColumnSpec("origin_date", "date", "Origin (e.g. index transplant) date.", required=True,
-                nullable=False)),
+     ColumnSpec("origin_date", "date", "Origin (e.g. index transplant) date; blank: no origin "
+                "(the patient is excluded with the reason).", required=True)),
     key=("patient_id",),
     description="One origin per patient.",
     event_date="origin_date",

@@ -566,7 +566,9 @@ def parse_frame(spec: TableSpec, frame: pd.DataFrame) -> tuple[pd.DataFrame, lis
         text = np.append(text_u, np.array([""], dtype=object))  # code -1 (NA) -> ""
         parsed_u = parse_column(col, pd.Series(text, dtype="str"))
         values = parsed_u.values.take(codes).reset_index(drop=True)
-        flagged = {k: m for k, m in parsed_u.masks.items() if m.any()}
+        has_na = bool((codes < 0).any())
+        flagged = {k: m for k, m in parsed_u.masks.items()
+                   if m[:-1].any() or (has_na and m[-1])}
         if flagged or fraction_u.any():  # rows with an issue exist: report them
             raw = pd.Series(text[codes], dtype=object)
             fraction = np.append(fraction_u, False)[codes]
