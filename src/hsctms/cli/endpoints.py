@@ -13,15 +13,20 @@ from hsctms.errors import DataValidationError, HsctmsError
 
 
 def _fail_validation(exc: DataValidationError) -> None:
-    """Print every issue (rule, file:row, field, message), then exit 1."""
+    """Print every error and warning (rule, file:row, field, message), then exit 1."""
     from hsctms.cli.data import _print_report
+    from hsctms.io import ValidationReport
 
-    if exc.report is None:
+    report = exc.report
+    if not isinstance(report, ValidationReport):
         fail(exc)
-    _print_report(exc.report)
+    _print_report(ValidationReport([i for i in report.issues if i.severity != "info"],
+                                   source=report.source, rows=report.rows))
+    infos = len(report.infos)
     fail(DataValidationError(
-        f"Endpoints not derived: {len(exc.report.errors)} validation error(s), listed above "
-        "with file, row and field.", hint=exc.hint))
+        f"Endpoints not derived: {len(report.errors)} validation error(s), listed above "
+        "with file, row and field" + (f" ({infos} info(s) not shown)." if infos else "."),
+        hint=exc.hint))
 
 
 def _report_warnings(caught: list[warnings.WarningMessage]) -> None:
