@@ -66,3 +66,64 @@ def test_endpoints_cli_from_database_matches_bundle(bundle: Path, tmp_path: Path
     res = runner.invoke(app, ["endpoints", "--data", str(bundle), "--out", str(b)])
     assert res.exit_code == 0, res.output
     pd.testing.assert_frame_equal(pd.read_csv(a), pd.read_csv(b))
+
+
+def _copy(bundle: Path, tmp_path: Path) -> Path:
+    import shutil
+
+    out = tmp_path / "copy"
+    shutil.copytree(bundle, out)
+    return out
+
+
+def test_endpoints_cli_names_file_row_and_field(bundle: Path, tmp_path: Path) -> None:
+    """A bad cell is printed as 'error RULE edss.csv:LINE edss: ...' and the exit code is 1."""
+    data = _copy(bundle, tmp_path)
+    path = data / "edss.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    col = lines[0].split(",").index("edss")
+    cells = lines[3].split(",")
+    cells[col] = "3.25"
+    lines[3] = ",".join(cells)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    res = CliRunner().invoke(app, ["endpoints", "--data", str(data),
+                                   "--out", str(tmp_path / "x.csv")])
+    assert res.exit_code == 1
+    assert "error edss-off-grid edss.csv:4 edss: EDSS '3.25'" in res.output
+    assert not (tmp_path / "x.csv").exists()
+
+
+@pytest.mark.parametrize("how", ["missing", "header-only"])
+def test_endpoints_cli_refuses_a_bundle_without_visits(bundle: Path, tmp_path: Path,
+                                                       how: str) -> None:
+    data = _copy(bundle, tmp_path)
+    path = data / "edss.csv"
+    if how == "missing":
+        path.unlink()
+    else:
+        path.write_text(path.read_text(encoding="utf-8").splitlines()[0] + "\n",
+                        encoding="utf-8")
+    out = tmp_path / "x.csv"
+    res = CliRunner().invoke(app, ["endpoints", "--data", str(data), "--out", str(out)])
+    assert res.exit_code == 1
+    assert "error edss-empty edss.csv:" in res.output
+    assert not out.exists()
+
+
+def test_endpoints_cli_prints_pre_onset_warnings(bundle: Path, tmp_path: Path) -> None:
+    """An EDSS visit before MS onset is printed as a warning line; the run still succeeds."""
+    data = _copy(bundle, tmp_path)
+    patients = pd.read_csv(data / "patients.csv", dtype=str, keep_default_na=False)
+    edss = pd.read_csv(data / "edss.csv", dtype=str, keep_default_na=False)
+    pid = edss["patient_id"].iat[0]
+    first = edss.loc[edss["patient_id"] == pid, "date"].min()
+    later = (pd.Timestamp(first) + pd.Timedelta(days=1)).date().isoformat()
+    patients.loc[patients["patient_id"] == pid, ["onset_date", "diagnosis_date"]] = later
+    patients.to_csv(data / "patients.csv", index=False)
+    line = int(edss.index[(edss["patient_id"] == pid) & (edss["date"] == first)][0]) + 2
+    out = tmp_path / "x.csv"
+    res = CliRunner().invoke(app, ["endpoints", "--data", str(data), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert f"warning date-before-onset edss.csv:{line} date: EDSS assessment on {first}" \
+        in res.output
+    assert out.exists()

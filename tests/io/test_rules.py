@@ -128,6 +128,12 @@ CASES: list[tuple[str, dict[str, str | bytes | None], str, int | None, str | Non
      "transplant_date"),
     ("transplant-before-onset", {"transplants.csv": H_TX + "P1,2005-01-01,BEAM+ATG,,,\n"},
      "transplants.csv", 2, "transplant_date"),
+    ("date-before-onset", {"edss.csv": H_EDSS + E_OK + "P1,2005-01-10,3.0,\n"}, "edss.csv", 3,
+     "date"),
+    ("date-before-onset", {"relapses.csv": "patient_id,onset_date\nP1,2004-12-01\n"},
+     "relapses.csv", 2, "onset_date"),
+    ("date-before-diagnosis", {"relapses.csv": "patient_id,onset_date\nP1,2005-06-01\n"},
+     "relapses.csv", 2, "onset_date"),
     ("diagnosis-before-onset", {"patients.csv": H_PAT + "P1,C01,F,1980,2005-03-01,"
                                 "2004-01-01,RRMS\n" + P2}, "patients.csv", 2, "diagnosis_date"),
     ("dmt-stop-before-start", {"dmt.csv": "patient_id,drug,start_date,stop_date,stop_reason\n"
@@ -176,9 +182,30 @@ def test_rule_fires_at_line_and_field(make_bundle, today: dt.date, rule: str,
         assert not report.ok
 
 
+#: Rules checked when endpoints are derived, not on a bundle alone: (rule, files).
+ENDPOINT_CASES: list[tuple[str, dict[str, str | bytes | None]]] = [
+    ("edss-empty", {"edss.csv": H_EDSS}),
+    ("edss-empty", {"edss.csv": None}),
+]
+
+
 def test_every_rule_has_a_failing_case() -> None:
     # centre-dag-mismatch applies to REDCap files only: tests/data/bad/redcap has its cases
-    assert {c[0] for c in CASES} | {"centre-dag-mismatch"} == set(RULES)
+    assert {c[0] for c in CASES} | {c[0] for c in ENDPOINT_CASES} | {"centre-dag-mismatch"} \
+        == set(RULES)
+
+
+@pytest.mark.parametrize(("rule", "files"), ENDPOINT_CASES)
+def test_endpoint_rule_fires(make_bundle, today: dt.date, rule: str,
+                             files: dict[str, str | bytes | None]) -> None:
+    from hsctms.endpoints import derive
+    from hsctms.errors import DataValidationError
+    from hsctms.io import load_bundle
+
+    cohort = load_bundle(make_bundle(files), today=today)  # a valid bundle ...
+    with pytest.raises(DataValidationError) as exc:  # ... without visits for endpoints
+        derive(cohort, "halt_ms")
+    assert [(i.rule, i.file) for i in exc.value.report.errors] == [(rule, "edss.csv")]
 
 
 def test_edss_near_relapse_window_edges(make_bundle, today: dt.date) -> None:

@@ -2,13 +2,45 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from hsctms.cli._common import console, fail, load_cohort_source, write_json
-from hsctms.errors import HsctmsError
+from hsctms.errors import DataValidationError, HsctmsError
+
+
+def _fail_validation(exc: DataValidationError) -> None:
+    """Print every error and warning (rule, file:row, field, message), then exit 1."""
+    from hsctms.cli.data import _print_report
+    from hsctms.io import ValidationReport
+
+    report = exc.report
+    if not isinstance(report, ValidationReport):
+        fail(exc)
+    _print_report(ValidationReport([i for i in report.issues if i.severity != "info"],
+                                   source=report.source, rows=report.rows))
+    infos = len(report.infos)
+    fail(DataValidationError(
+        f"Endpoints not derived: {len(report.errors)} validation error(s), listed above "
+        "with file, row and field" + (f" ({infos} info(s) not shown)." if infos else "."),
+        hint=exc.hint))
+
+
+def _report_warnings(caught: list[warnings.WarningMessage]) -> None:
+    """Print the validation warnings of the inputs (one line per issue); re-emit others."""
+    from hsctms.cli.data import _print_report
+    from hsctms.endpoints._inputs import InputWarning
+    from hsctms.io import ValidationReport
+
+    for w in caught:
+        if isinstance(w.message, InputWarning):
+            report = w.message.report
+            _print_report(ValidationReport(report.warnings, source=report.source))
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
 
 def register(app: typer.Typer) -> None:
@@ -50,6 +82,7 @@ def register(app: typer.Typer) -> None:
         from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
         from hsctms.endpoints import derive, get_definition, trace_patient
+        from hsctms.endpoints._inputs import InputWarning
         from hsctms.errors import ConfigurationError
 
         try:
@@ -65,11 +98,17 @@ def register(app: typer.Typer) -> None:
                 cohort = load_cohort_source(db, data, command="endpoints")
                 bar.update(task, description=f"Deriving endpoints ({cohort.n_patients} "
                            "patients)", advance=1)
-                res = derive(cohort, d)
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always", InputWarning)
+                    res = derive(cohort, d)
                 bar.advance(task, 1)
+            _report_warnings(caught)
             if trace is not None:
-                console.print(trace_patient(cohort, trace, d, include_unconfirmed=unconfirmed)
-                              .summary, highlight=False, markup=False, soft_wrap=True)
+                with warnings.catch_warnings():  # already reported once, just above
+                    warnings.simplefilter("ignore", InputWarning)
+                    text = trace_patient(cohort, trace, d,
+                                         include_unconfirmed=unconfirmed).summary
+                console.print(text, highlight=False, markup=False, soft_wrap=True)
             if out is None:
                 return
             out.parent.mkdir(parents=True, exist_ok=True)
@@ -79,6 +118,9 @@ def register(app: typer.Typer) -> None:
                 res.events.to_csv(events, index=False)
             if json_out is not None:
                 write_json(json_out, res.to_dict())
+        except DataValidationError as exc:
+            _fail_validation(exc)
+            return
         except HsctmsError as exc:
             fail(exc)
             return

@@ -1,12 +1,22 @@
-"""Normalise the input tables of the endpoint engine to sorted numeric arrays.
+"""Validate and normalise the input tables of the endpoint engine.
 
-Dates may be calendar dates (``datetime64``, or strings pandas parses as ISO dates) or plain
-numbers of days (as the trial simulator produces); all tables of one call must use the same
-kind. Everything is converted to float days since 1970-01-01 (or kept as given).
+Every entry point (:func:`~hsctms.endpoints.derive`, :func:`~hsctms.endpoints.derive_frames`,
+:func:`~hsctms.endpoints.derive_dask`) passes its tables through :func:`prepare`, which runs
+the bundle's validation rules (:func:`hsctms.io.validate.parse_frame` and
+:func:`hsctms.io.validate.check_frames`) on the columns the engine reads and raises
+:class:`~hsctms.errors.DataValidationError` with the report: no row is dropped or altered
+silently. Identifiers are normalised to text (``1``, ``1.0`` and ``"1"`` are one patient).
+
+Dates may be calendar dates (``datetime64``, or ISO ``YYYY-MM-DD`` strings) or plain numbers
+of days (as the trial simulator produces); all tables of one call must use the same kind.
+Everything is converted to float days since 1970-01-01 (or kept as given).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as _dt
+import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -15,7 +25,57 @@ import numpy as np
 import pandas as pd
 
 from hsctms.endpoints.disability import FloatArray, IntArray
-from hsctms.errors import ConfigurationError, DataValidationError
+from hsctms.errors import ConfigurationError, DataValidationError, HsctmsWarning
+from hsctms.io._issues import Issue, ValidationReport, make_issue
+from hsctms.io.validate import ValidationContext, check_frames, parse_frame
+from hsctms.model.schema import SCHEMA, ColumnSpec, TableSpec
+
+#: The origin table of :func:`derive_frames` (not a bundle table: derived from transplants).
+ORIGIN = TableSpec(
+    "origin",
+    (ColumnSpec("patient_id", "id", "Patient identifier.", required=True, nullable=False),
+     ColumnSpec("origin_date", "date", "Origin (e.g. index transplant) date; blank: no origin "
+                "(the patient is excluded with the reason).", required=True)),
+    key=("patient_id",),
+    description="One origin per patient.",
+    event_date="origin_date",
+)
+
+#: Columns the engine reads from each input (others are neither checked nor used).
+USED: dict[str, tuple[str, ...]] = {
+    "patients": ("patient_id", "birth_year", "onset_date", "diagnosis_date"),
+    "edss": ("patient_id", "date", "edss"),
+    "relapses": ("patient_id", "onset_date"),
+    "mri": ("patient_id", "date", "new_t2", "gd_lesions", "brain_volume"),
+    "deaths": ("patient_id", "date"),
+    "origin": ("patient_id", "origin_date"),
+}
+
+#: Issues quoted in the message of a DataValidationError (all are in its report).
+SHOWN = 10
+
+
+class InputWarning(HsctmsWarning):
+    """The endpoint inputs break a validation rule of severity ``warning`` (e.g. an EDSS
+    visit before MS onset); the full report is in ``report``."""
+
+    def __init__(self, message: str, report: ValidationReport) -> None:
+        super().__init__(message)
+        self.report = report
+
+
+def _check_kind(series: pd.Series, datetime: bool, what: str) -> None:
+    """Refuse a date column of the other kind (numbers among dates, or the reverse)."""
+    numeric = pd.api.types.is_numeric_dtype(series.dtype) and not \
+        pd.api.types.is_bool_dtype(series.dtype)
+    if datetime and numeric:
+        raise ConfigurationError(
+            f"{what} holds numbers while the visit dates are calendar dates.",
+            hint="Use calendar dates in every table, or day numbers in every table.")
+    if not datetime and not numeric:
+        raise ConfigurationError(
+            f"{what} holds dates while the visit dates are day numbers.",
+            hint="Use calendar dates in every table, or day numbers in every table.")
 
 
 @dataclass
@@ -25,21 +85,9 @@ class Calendar:
     datetime: bool
 
     def to_days(self, series: pd.Series, what: str) -> FloatArray:
-        """Float days (NaN for missing) of a date column."""
+        """Float days (NaN for missing) of a validated date column."""
+        _check_kind(series, self.datetime, what)
         if self.datetime:
-            if pd.api.types.is_numeric_dtype(series.dtype):
-                raise ConfigurationError(
-                    f"{what} holds numbers while the visit dates are calendar dates.",
-                    hint="Use calendar dates in every table, or day numbers in every table.")
-            if not pd.api.types.is_datetime64_any_dtype(series.dtype):
-                try:  # text: ISO 8601 only (never guess day/month order)
-                    series = pd.to_datetime(series, format="ISO8601")
-                except (ValueError, TypeError):
-                    raise ConfigurationError(
-                        f"{what} holds text that is not an ISO 8601 date "
-                        f"(e.g. {series.dropna().astype(str).iloc[0]!r}).",
-                        hint="Write dates as YYYY-MM-DD (ambiguous forms like 01/02/2020 are "
-                             "refused rather than guessed).") from None
             if getattr(series.dtype, "tz", None) is not None:
                 series = series.dt.tz_localize(None)
             values = series.to_numpy(dtype="datetime64[ns]")
@@ -47,10 +95,6 @@ class Calendar:
             out = values.astype("datetime64[D]").astype(np.int64).astype(np.float64)
             out[nat] = np.nan
             return out
-        if not pd.api.types.is_numeric_dtype(series.dtype):
-            raise ConfigurationError(
-                f"{what} holds dates while the visit dates are day numbers.",
-                hint="Use calendar dates in every table, or day numbers in every table.")
         return np.asarray(series.to_numpy(dtype=np.float64, na_value=np.nan), dtype=np.float64)
 
     def from_days(self, days: FloatArray) -> Any:
@@ -79,6 +123,163 @@ def detect_calendar(edss: pd.DataFrame) -> Calendar:
     return Calendar(datetime=not pd.api.types.is_numeric_dtype(edss["date"].dtype))
 
 
+# -- validation --------------------------------------------------------------------------------
+
+
+@dataclass
+class Inputs:
+    """Validated inputs: typed frames (canonical dtypes, text ids) and the report."""
+
+    edss: pd.DataFrame
+    relapses: pd.DataFrame | None
+    mri: pd.DataFrame | None
+    deaths: pd.DataFrame | None
+    origin: pd.DataFrame | None
+    patients: pd.DataFrame | None
+    calendar: Calendar
+    report: ValidationReport
+
+
+def _origin_frame(origin: Any) -> tuple[pd.DataFrame | None, str]:
+    """The origin as a frame (``patient_id``, ``origin_date``) and the user's column name."""
+    if origin is None:
+        return None, "origin_date"
+    if isinstance(origin, pd.DataFrame):
+        col = "origin_date" if "origin_date" in origin.columns else "transplant_date"
+        require(origin, "origin", ("patient_id", col))
+        return origin[["patient_id", col]].rename(columns={col: "origin_date"}), col
+    if isinstance(origin, pd.Series):
+        return pd.DataFrame({"patient_id": origin.index.to_numpy(dtype=object),
+                             "origin_date": origin.to_numpy()}), "origin_date"
+    if isinstance(origin, Mapping):
+        return pd.DataFrame({"patient_id": pd.Series(list(origin.keys()), dtype=object),
+                             "origin_date": pd.Series(list(origin.values()))}), "origin_date"
+    raise ConfigurationError("origin must be a DataFrame, a Series or a mapping.",
+                             hint="E.g. DataFrame(patient_id=..., origin_date=...).")
+
+
+def _patients_frame(patients: Any) -> pd.DataFrame | None:
+    if patients is None:
+        return None
+    if isinstance(patients, pd.DataFrame):
+        require(patients, "patients", ("patient_id",))
+        return patients
+    return pd.DataFrame({"patient_id": pd.Series(list(patients), dtype=object)})
+
+
+def _used_spec(spec: TableSpec, used: tuple[str, ...]) -> TableSpec:
+    """``spec`` restricted to the columns the engine reads (and the natural key)."""
+    cols = tuple(c for c in spec.columns if c.name in used or c.name in spec.key)
+    return dataclasses.replace(spec, columns=cols)
+
+
+def _day_spec(spec: TableSpec) -> TableSpec:
+    """``spec`` with its date columns as numbers (day numbers instead of calendar dates)."""
+    cols = tuple(dataclasses.replace(c, type="float") if c.type == "date" else c
+                 for c in spec.columns)
+    return dataclasses.replace(spec, columns=cols)
+
+
+def _rename_field(issue: Issue, names: Mapping[str, str]) -> Issue:
+    if issue.field is not None and issue.field in names:
+        return dataclasses.replace(issue, field=names[issue.field])
+    return issue
+
+
+def prepare(edss: pd.DataFrame, relapses: pd.DataFrame | None = None,
+            mri: pd.DataFrame | None = None, origin: Any = None,
+            deaths: pd.DataFrame | None = None, patients: Any = None, *,
+            data_date: _dt.date | None = None, empty_ok: bool = False) -> Inputs:
+    """Validate the inputs of the engine with the bundle rules (see the module docstring).
+
+    Parameters
+    ----------
+    edss, relapses, mri, origin, deaths, patients
+        As for :func:`hsctms.endpoints.derive_frames`.
+    data_date
+        Dates after it are errors (``date-after-data-date``).
+    empty_ok
+        Accept an EDSS table without rows (one partition of a distributed run).
+
+    Returns
+    -------
+    Inputs
+        The typed tables; ``report`` may hold warnings and infos but no error.
+
+    Raises
+    ------
+    DataValidationError
+        Any error (the report lists rule, table, row, field and message of every issue).
+    ConfigurationError
+        A required column is missing, or day numbers and calendar dates are mixed.
+    """
+    require(edss, "edss", USED["edss"])
+    rel_col = "onset_date"
+    if relapses is not None and "onset_date" not in relapses.columns \
+            and "date" in relapses.columns:
+        rel_col = "date"
+        relapses = relapses.rename(columns={"date": "onset_date"})
+    require(relapses, "relapses", ("patient_id", "onset_date"))
+    require(mri, "mri", ("patient_id", "date", "new_t2", "gd_lesions"))
+    require(deaths, "deaths", ("patient_id", "date"))
+    origin_frame, origin_col = _origin_frame(origin)
+    frames = {"patients": _patients_frame(patients), "edss": edss, "relapses": relapses,
+              "mri": mri, "deaths": deaths, "origin": origin_frame}
+    cal = detect_calendar(edss)
+    specs = {name: _used_spec(ORIGIN if name == "origin" else SCHEMA[name], USED[name])
+             for name in frames}
+    if not cal.datetime:
+        specs = {name: _day_spec(spec) for name, spec in specs.items()}
+    typed: dict[str, pd.DataFrame] = {}
+    issues: list[Issue] = []
+    for name, frame in frames.items():
+        if frame is None:
+            continue
+        dates = (ORIGIN if name == "origin" else SCHEMA[name]).columns_of_type("date")
+        for col in dates if len(frame) else ():
+            if col in USED[name] and col in frame.columns:
+                _check_kind(frame[col], cal.datetime, f"{name}.{col}")
+        used = [c for c in USED[name] if c in frame.columns]
+        typed[name], found = parse_frame(specs[name], frame[used])
+        issues += found
+    if len(edss) == 0 and not empty_ok:
+        issues.append(make_issue(
+            "edss-empty", "edss.csv", None, None,
+            "The edss table has no rows (edss.csv missing or header only): endpoints are "
+            "derived from EDSS visits. Add the assessments, or check the file or query."))
+    issues += check_frames(typed, specs, ValidationContext(data_date=data_date),
+                           calendar=cal.datetime, patients_known=patients is not None)
+    aliases = {"relapses.csv": {"onset_date": rel_col},
+               "origin.csv": {"origin_date": origin_col}}
+    issues = [_rename_field(i, aliases.get(i.file, {})) for i in issues]
+    report = ValidationReport(issues, source="endpoint inputs",
+                              rows={n: len(f) for n, f in typed.items()})
+    if not report.ok:
+        raise DataValidationError(
+            f"The endpoint inputs have {len(report.errors)} validation error(s) (nothing was "
+            "derived):\n" + _quote(report.errors),
+            report=report,
+            hint="Correct the rows named (row = line in frame.to_csv(index=False), the first "
+                 "row being line 2; for a bundle, the line in the file); see "
+                 "docs/validation-rules.md for each rule.")
+    if report.warnings:
+        warnings.warn(InputWarning(
+            f"The endpoint inputs have {len(report.warnings)} validation warning(s):\n"
+            + _quote(report.warnings), report), stacklevel=4)
+    return Inputs(typed["edss"], typed.get("relapses"), typed.get("mri"), typed.get("deaths"),
+                  typed.get("origin"), typed.get("patients"), cal, report)
+
+
+def _quote(issues: list[Issue]) -> str:
+    lines = [i.to_line() for i in issues[:SHOWN]]
+    if len(issues) > SHOWN:
+        lines.append(f"... and {len(issues) - SHOWN} more (see the report).")
+    return "\n".join(lines)
+
+
+# -- normalised arrays ---------------------------------------------------------------------------
+
+
 @dataclass
 class Universe:
     """Patient identifiers (sorted) and lookup of codes."""
@@ -105,44 +306,31 @@ class Universe:
 
 def visits(edss: pd.DataFrame, uni: Universe, cal: Calendar
            ) -> tuple[IntArray, FloatArray, FloatArray]:
-    """Sorted (code, day, value) of EDSS visits; validates range and duplicates."""
-    require(edss, "edss", ("patient_id", "date", "edss"))
+    """Sorted (code, day, value) of validated EDSS visits."""
     code = uni.codes(edss["patient_id"])
     day = cal.to_days(edss["date"], "edss.date")
-    value = pd.to_numeric(edss["edss"], errors="coerce").to_numpy(dtype=np.float64,
-                                                                   na_value=np.nan)
-    keep = (code >= 0) & ~np.isnan(day) & ~np.isnan(value)
+    value = edss["edss"].to_numpy(dtype=np.float64, na_value=np.nan)
+    keep = code >= 0  # rows of patients outside ``patients`` (validated: none when given)
     code, day, value = code[keep], day[keep], value[keep]
-    bad = (value < 0) | (value > 10)
-    if bad.any():
-        raise DataValidationError(
-            f"{int(bad.sum())} EDSS value(s) outside 0-10 (e.g. {value[bad][0]}).",
-            hint="EDSS is 0, 1.0-9.5 in steps of 0.5, or 10; correct the edss table.")
     order = np.lexsort((day, code))
-    code, day, value = code[order], day[order], value[order]
-    dup = (np.diff(code) == 0) & (np.diff(day) == 0)
-    if dup.any():
-        i = int(np.flatnonzero(dup)[0])
-        raise DataValidationError(
-            f"{int(dup.sum())} duplicate EDSS visit(s) on the same date (e.g. patient "
-            f"{uni.ids[code[i]]}, day {day[i]:g}).",
-            hint="Keep one assessment per patient and date (the natural key of edss.csv).")
-    return code, day, value
+    return code[order], day[order], value[order]
 
 
 def dated_rows(frame: pd.DataFrame | None, name: str, date_col: str, uni: Universe,
                cal: Calendar, extra: Mapping[str, str] | None = None
                ) -> tuple[IntArray, FloatArray, dict[str, FloatArray]]:
-    """Sorted (code, day, extra columns as float) of a patient table."""
+    """Sorted (code, day, extra columns as float) of a validated patient table.
+
+    Rows of patients outside the universe (without EDSS visits, when no ``patients`` list is
+    given) are not used.
+    """
     extra = dict(extra or {})
     if frame is None or len(frame) == 0:
         return (np.zeros(0, dtype=np.int64), np.zeros(0),
                 {k: np.zeros(0) for k in extra})
-    require(frame, name, ("patient_id", date_col, *[c for c in extra.values()]))
     code = uni.codes(frame["patient_id"])
     day = cal.to_days(frame[date_col], f"{name}.{date_col}")
-    cols = {k: pd.to_numeric(frame[c], errors="coerce").to_numpy(dtype=np.float64,
-                                                                  na_value=np.nan)
+    cols = {k: pd.to_numeric(frame[c]).to_numpy(dtype=np.float64, na_value=np.nan)
             for k, c in extra.items()}
     keep = (code >= 0) & ~np.isnan(day)
     order = np.lexsort((day[keep], code[keep]))
@@ -150,33 +338,16 @@ def dated_rows(frame: pd.DataFrame | None, name: str, date_col: str, uni: Univer
             {k: v[keep][order] for k, v in cols.items()})
 
 
-def origin_days(origin: Any, uni: Universe, cal: Calendar) -> FloatArray:
+def origin_days(origin: pd.DataFrame | None, uni: Universe, cal: Calendar) -> FloatArray:
     """Origin day per patient code (NaN when the patient has no origin).
 
-    ``origin`` is a DataFrame with ``patient_id`` and ``origin_date`` (or
-    ``transplant_date``), a Series indexed by patient id, or a mapping.
+    ``origin`` is the validated origin frame of :func:`prepare` (one row per patient).
     """
     out = np.full(uni.n, np.nan)
     if origin is None:
         return out
-    if isinstance(origin, pd.DataFrame):
-        col = "origin_date" if "origin_date" in origin.columns else "transplant_date"
-        require(origin, "origin", ("patient_id", col))
-        ids, dates = origin["patient_id"], origin[col]
-    elif isinstance(origin, pd.Series):
-        ids, dates = pd.Series(origin.index), origin.reset_index(drop=True)
-    elif isinstance(origin, Mapping):
-        ids, dates = pd.Series(list(origin.keys())), pd.Series(list(origin.values()))
-    else:
-        raise ConfigurationError("origin must be a DataFrame, a Series or a mapping.",
-                                 hint="E.g. DataFrame(patient_id=..., origin_date=...).")
-    code = uni.codes(pd.Series(ids).reset_index(drop=True))
-    day = cal.to_days(pd.Series(dates).reset_index(drop=True), "origin")
+    code = uni.codes(origin["patient_id"])
+    day = cal.to_days(origin["origin_date"], "origin")
     ok = code >= 0
-    dup = np.bincount(code[ok], minlength=uni.n) > 1
-    if dup.any():
-        raise DataValidationError(
-            f"{int(dup.sum())} patient(s) have more than one origin date.",
-            hint="Give one origin (index transplant) date per patient.")
     out[code[ok]] = day[ok]
     return out

@@ -81,7 +81,7 @@ def derive(cohort: Any, definition: DefinitionLike = "halt_ms") -> EndpointResul
                                "origin_date": tx["transplant_date"]})
     return derive_frames(
         edss=cohort.edss, relapses=cohort.relapses, mri=cohort.mri, origin=origin,
-        deaths=cohort.deaths, definition=d, patients=cohort.patients["patient_id"],
+        deaths=cohort.deaths, definition=d, patients=cohort.patients,
         synthetic=bool(cohort.synthetic), data_date=cohort.data_date)
 
 
@@ -93,16 +93,22 @@ def derive_frames(
     deaths: pd.DataFrame | None = None,
     definition: DefinitionLike = "halt_ms",
     *,
-    patients: Iterable[Any] | None = None,
+    patients: Iterable[Any] | pd.DataFrame | None = None,
     synthetic: bool = False,
     data_date: _dt.date | None = None,
 ) -> EndpointResult:
     """Derive all endpoints from plain tables.
 
+    The tables are validated first with the rules of the CSV bundle (EDSS on the Kurtzke
+    grid, ISO dates or finite day numbers, no blank required cell, no duplicate visit, ...;
+    see ``docs/validation-rules.md``): nothing is dropped or altered silently. Identifiers
+    may be text or whole numbers; ``1``, ``1.0`` and ``"1"`` are the same patient.
+
     Parameters
     ----------
     edss
-        Visits: ``patient_id``, ``date`` (calendar date or day number), ``edss``.
+        Visits: ``patient_id``, ``date`` (calendar date or day number), ``edss``. At least
+        one row.
     relapses
         ``patient_id``, ``onset_date`` (or ``date``).
     mri
@@ -115,26 +121,52 @@ def derive_frames(
     definition
         Preset name, file, mapping or :class:`EndpointDefinition`.
     patients
-        All patient identifiers (those without usable data are listed in ``excluded``);
-        default: everyone in ``edss`` (and ``origin``).
+        All patients (those without usable data are listed in ``excluded``): identifiers, or
+        a patients table with ``patient_id`` and optionally ``onset_date``,
+        ``diagnosis_date`` and ``birth_year`` (then visits and relapses before MS onset or
+        diagnosis are reported). Rows of other patients are then an error
+        (``patient-unknown``). Default: everyone in ``edss`` (and ``origin``); rows of other
+        tables about patients without EDSS visits are not used.
     synthetic, data_date
-        Carried into the provenance.
+        Carried into the provenance; dates after ``data_date`` are errors.
 
     Returns
     -------
     EndpointResult
+
+    Raises
+    ------
+    DataValidationError
+        The inputs break a validation rule; ``report`` lists rule, table (``file``), row
+        (the line in ``frame.to_csv(index=False)``, first row = 2), field and message.
+
+    Warns
+    -----
+    InputWarning
+        For issues of severity ``warning`` (e.g. ``date-before-onset``); ``report`` holds
+        them.
     """
+    return _derive(edss, relapses, mri, origin, deaths, definition, patients=patients,
+                   synthetic=synthetic, data_date=data_date)
+
+
+def _derive(edss: pd.DataFrame, relapses: pd.DataFrame | None, mri: pd.DataFrame | None,
+            origin: Any, deaths: pd.DataFrame | None, definition: DefinitionLike, *,
+            patients: Any = None, synthetic: bool = False, data_date: _dt.date | None = None,
+            empty_ok: bool = False) -> EndpointResult:
+    """:func:`derive_frames`; ``empty_ok`` accepts an EDSS table without rows (a partition)."""
     d = get_definition(definition)
-    inp.require(edss, "edss", ("patient_id", "date", "edss"))
-    cal = inp.detect_calendar(edss)
-    sources: list[Any] = [edss["patient_id"]]
-    if patients is not None:
-        sources = [pd.Series(list(patients))]
-    elif origin is not None and isinstance(origin, pd.DataFrame):
-        sources.append(origin["patient_id"])
+    data = inp.prepare(edss, relapses, mri, origin, deaths, patients, data_date=data_date,
+                       empty_ok=empty_ok)
+    cal = data.calendar
+    sources: list[Any] = [data.edss["patient_id"]]
+    if data.patients is not None:
+        sources = [data.patients["patient_id"]]
+    elif data.origin is not None:
+        sources.append(data.origin["patient_id"])
     uni = inp.Universe.build(*sources)
-    tables = _Tables.load(uni, cal, edss, relapses, mri, deaths)
-    org = inp.origin_days(origin, uni, cal)
+    tables = _Tables.load(uni, cal, data.edss, data.relapses, data.mri, data.deaths)
+    org = inp.origin_days(data.origin, uni, cal)
     if d.origin == "transplant" and origin is None:
         from hsctms.errors import ConfigurationError
 
@@ -165,10 +197,7 @@ class _Tables:
              relapses: pd.DataFrame | None, mri: pd.DataFrame | None,
              deaths: pd.DataFrame | None) -> _Tables:
         v_code, v_day, v_val = inp.visits(edss, uni, cal)
-        rel_col = "onset_date"
-        if relapses is not None and "onset_date" not in relapses.columns:
-            rel_col = "date"
-        r_code, r_day, _ = inp.dated_rows(relapses, "relapses", rel_col, uni, cal)
+        r_code, r_day, _ = inp.dated_rows(relapses, "relapses", "onset_date", uni, cal)
         extra = {"new_t2": "new_t2", "gd": "gd_lesions"}
         has_brain = (mri is not None and "brain_volume" in mri.columns
                      and bool(mri["brain_volume"].notna().any()))

@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 
 from hsctms.endpoints.definition import get_definition
-from hsctms.endpoints.derive import DefinitionLike, derive_frames
+from hsctms.endpoints.derive import DefinitionLike, _derive
 from hsctms.errors import ConfigurationError
 
 
@@ -65,7 +65,8 @@ def derive_dask(
         edss = edss.shuffle(on="patient_id")
 
     def one(part: pd.DataFrame) -> pd.DataFrame:
-        return derive_frames(part, relapses, mri, origin, deaths, d).to_frame()
+        # the same validation as derive_frames; a partition may hold no visits
+        return _derive(part, relapses, mri, origin, deaths, d, empty_ok=True).to_frame()
 
     meta = one(edss._meta)
     return edss.map_partitions(one, meta=meta)

@@ -130,6 +130,16 @@ _RULE_LIST: tuple[Rule, ...] = (
          "The transplant is dated before the first MS symptoms."),
     Rule("diagnosis-before-onset", "warning", "record", "Diagnosis before onset",
          "The diagnosis date precedes the onset date; check both."),
+    Rule("date-before-onset", "warning", "record", "Visit or relapse before MS onset",
+         "An EDSS assessment or a relapse is dated before the patient's MS onset "
+         "(onset_date in patients.csv). A relapse before the first symptoms is impossible and "
+         "an EDSS before them is not an MS assessment; usually one of the dates is wrong. "
+         "Endpoint definitions would otherwise use such a visit (e.g. as the baseline and "
+         "origin of msprog_default): correct the date, or exclude pre-onset data."),
+    Rule("date-before-diagnosis", "info", "record", "Visit or relapse before diagnosis",
+         "An EDSS assessment or a relapse is dated before the MS diagnosis (diagnosis_date in "
+         "patients.csv). Common (the first relapses precede the diagnosis); reported so that "
+         "pre-diagnosis data are not used unknowingly."),
     Rule("dmt-stop-before-start", "error", "record", "DMT stopped before it started",
          "A treatment course ends before it starts."),
     # -- clinical plausibility flags ----------------------------------------------------------
@@ -150,6 +160,12 @@ _RULE_LIST: tuple[Rule, ...] = (
          "values are never converted, so check the figures."),
     Rule("lab-test-unknown", "info", "record", "Unlisted laboratory test",
          "A test code outside the documented list; it is stored but not used by analyses."),
+    # -- endpoint derivation ----------------------------------------------------------------
+    Rule("edss-empty", "error", "file", "No EDSS visits",
+         "Endpoints are derived from EDSS visits, but the edss table is missing, has only a "
+         "header, or has no rows. Checked when deriving endpoints (hsctms endpoints, "
+         "derive, derive_frames); a bundle without edss.csv can still be validated and "
+         "imported."),
 )
 
 #: All rules by id, in documentation order.

@@ -29,7 +29,7 @@ import pandas as pd
 
 from hsctms.errors import ConfigurationError
 from hsctms.io._issues import Issue, ValidationReport, make_issue
-from hsctms.io._parse import LINE, RawTable, iter_cell_issues, parse_column
+from hsctms.io._parse import LINE, Parsed, RawTable, iter_cell_issues, parse_column
 from hsctms.model.cohort import Cohort, conform, dtype_for
 from hsctms.model.regimens import RegimenMap, default_regimen_map
 from hsctms.model.schema import LAB_TESTS, SCHEMA, ColumnSpec, TableSpec
@@ -38,7 +38,9 @@ __all__ = [
     "Issue",
     "ValidationContext",
     "ValidationReport",
+    "check_frames",
     "check_tables",
+    "parse_frame",
     "parse_table",
     "validate_record",
 ]
@@ -356,7 +358,38 @@ def check_tables(tables: Mapping[str, pd.DataFrame], ctx: ValidationContext | No
         else:
             issues += _check_patient_known(spec, f, ref)
             issues += _check_child_specific(spec, f, tables, ref, ctx)
+            issues += _check_before_onset(spec, f, ref)
         issues += _check_dates(spec, f, ref, ctx)
+    return issues
+
+
+def _when(value: Any) -> str:
+    """A date as ISO text, a day number as ``day N``."""
+    if isinstance(value, pd.Timestamp | _dt.date):
+        return _iso(value)
+    return f"day {float(value):g}"
+
+
+#: Columns checked against the patient's onset and diagnosis dates, per table.
+_ONSET_CHECKED = {"edss": ("date", "EDSS assessment"), "relapses": ("onset_date", "Relapse")}
+
+
+def _check_before_onset(spec: TableSpec, f: pd.DataFrame, ref: _Lookup) -> list[Issue]:
+    """``date-before-onset`` and ``date-before-diagnosis`` for EDSS visits and relapses."""
+    if spec.name not in _ONSET_CHECKED or ref.patients.empty:
+        return []
+    name, what = _ONSET_CHECKED[spec.name]
+    d, pid = f[name], f["patient_id"]
+    issues: list[Issue] = []
+    for column, rule_id, label in (("onset_date", "date-before-onset", "MS onset"),
+                                   ("diagnosis_date", "date-before-diagnosis", "diagnosis")):
+        when = ref.get(pid, column)
+
+        def message(i: int, when: pd.Series = when, label: str = label) -> str:
+            return (f"{what} on {_when(d.iat[i])} is before the {label} "
+                    f"({_when(when.iat[i])}) of patient {pid.iat[i]}.")
+
+        issues += _emit(spec, f, _b(d < when), rule_id, name, message)
     return issues
 
 
@@ -463,3 +496,145 @@ def validate_record(
         if i.row in (_RECORD, None)
     ]
     return ValidationReport(mine, source=f"{spec.name} record")
+
+
+# -- in-memory frames of any dtype (the endpoint engine's inputs) ----------------------------
+
+
+def _cell_text(col: ColumnSpec, value: Any) -> tuple[str, bool]:
+    """Canonical text of one value of a frame, and whether it is a fractional numeric id.
+
+    Identifiers and whole numbers given as floats (as pandas stores integer columns with
+    blanks) are normalised: ``1``, ``1.0`` and ``"1"`` are the same patient; ``1.5`` cannot
+    be an identifier (and is not a whole number).
+    """
+    if col.type in ("id", "int") and isinstance(value, float | np.floating):
+        number = float(value)
+        if number.is_integer():
+            return str(int(number)), False
+        return repr(number), col.type == "id"
+    if col.type == "id" and isinstance(value, int | np.integer) and not isinstance(value, bool):
+        return str(int(value)), False
+    return _to_text(col, value), False
+
+
+def _unique_texts(col: ColumnSpec, uniques: npt.NDArray[Any]
+                  ) -> tuple[npt.NDArray[Any], npt.NDArray[np.bool_]]:
+    """:func:`_cell_text` of distinct values (text needs no conversion)."""
+    if uniques.size and pd.api.types.infer_dtype(uniques, skipna=False) == "string":
+        return uniques, np.zeros(uniques.size, dtype=bool)
+    cells = [_cell_text(col, v) for v in uniques]
+    return (np.array([t for t, _ in cells], dtype=object),
+            np.array([f for _, f in cells], dtype=bool))
+
+
+def parse_frame(spec: TableSpec, frame: pd.DataFrame) -> tuple[pd.DataFrame, list[Issue]]:
+    """Parse an in-memory frame (columns of any dtype) with the bundle's cell rules.
+
+    Every value is written as its canonical text (as :func:`validate_record` does for form
+    values) and parsed by the same parser as a CSV cell, so ``"3,0"``, ``3.25`` and a blank
+    EDSS are reported exactly as in ``edss.csv``. The distinct values of each column are
+    parsed once, so this is fast on millions of rows. Row numbers are the lines the rows
+    would have in ``frame.to_csv(index=False)`` (first row = line 2).
+
+    Parameters
+    ----------
+    spec
+        Table specification; only the schema columns present in ``frame`` are checked (absent
+        ones are added as NA, extra ones ignored).
+    frame
+        The table.
+
+    Returns
+    -------
+    (DataFrame, list of Issue)
+        Typed frame (canonical dtypes, failing cells NA, with ``__line__``) and the issues.
+    """
+    n = len(frame)
+    lines = np.arange(2, n + 2, dtype=np.int64)
+    out: dict[str, pd.Series] = {}
+    issues: list[Issue] = []
+    for col in spec.columns:
+        if col.name not in frame.columns:
+            out[col.name] = pd.Series(index=range(n), dtype=dtype_for(col))
+            continue
+        series = frame[col.name].reset_index(drop=True)
+        if isinstance(series.dtype, pd.CategoricalDtype):
+            series = series.astype(object)
+        codes, uniques = pd.factorize(series, use_na_sentinel=True)
+        text_u, fraction_u = _unique_texts(col, np.asarray(uniques, dtype=object))
+        text = np.append(text_u, np.array([""], dtype=object))  # code -1 (NA) -> ""
+        parsed_u = parse_column(col, pd.Series(text, dtype="str"))
+        values = parsed_u.values.take(codes).reset_index(drop=True)
+        has_na = bool((codes < 0).any())
+        flagged = {k: m for k, m in parsed_u.masks.items()
+                   if m[:-1].any() or (has_na and m[-1])}
+        if flagged or fraction_u.any():  # rows with an issue exist: report them
+            raw = pd.Series(text[codes], dtype=object)
+            fraction = np.append(fraction_u, False)[codes]
+            if fraction.any():
+                values = values.where(~fraction, pd.NA)
+                issues += [make_issue(
+                    "value-invalid-id", spec.filename, int(lines[i]), col.name,
+                    f"{col.name} {raw.iat[i]} is a number with a fraction, not an identifier "
+                    "(1, 1.0 and '1' are the same patient).")
+                    for i in np.flatnonzero(fraction).tolist()]
+            masks = {k: m[codes] for k, m in flagged.items()}
+            issues += list(iter_cell_issues(spec, col, raw, Parsed(values, masks), lines))
+        out[col.name] = values
+    typed = pd.DataFrame(out, index=range(n))
+    typed[LINE] = lines
+    return typed, issues
+
+
+def check_frames(tables: Mapping[str, pd.DataFrame], specs: Mapping[str, TableSpec],
+                 ctx: ValidationContext | None = None, *, calendar: bool = True,
+                 patients_known: bool = True) -> list[Issue]:
+    """The row, cross-row and cross-table rules of :func:`check_tables` for a subset of tables.
+
+    Used for in-memory inputs (e.g. :func:`hsctms.endpoints.derive_frames`) that hold only
+    some tables, possibly with day numbers instead of dates.
+
+    Parameters
+    ----------
+    tables
+        Typed frames from :func:`parse_frame`, by table name (``patients`` and ``deaths`` are
+        used as references when present).
+    specs
+        The specification of each table (schema tables, or extra tables such as an origin).
+    ctx
+        Validation settings.
+    calendar
+        False when dates are day numbers: the calendar rules (future, data date, birth year,
+        after death, diagnosis before onset, MRI counts) are then not applied. The
+        ``edss-near-relapse`` info is never computed here (endpoint definitions apply their
+        own relapse windows, and one message per visit is slow on millions of rows).
+    patients_known
+        Whether ``tables["patients"]`` lists every patient (enables ``patient-unknown``).
+    """
+    ctx = ctx or ValidationContext()
+    patients = tables.get("patients")
+    if patients is None:
+        patients = parse_frame(SCHEMA["patients"], pd.DataFrame({"patient_id": []}))[0]
+    deaths = tables.get("deaths")
+    if deaths is None or not calendar:
+        deaths = parse_frame(SCHEMA["deaths"], pd.DataFrame({"patient_id": []}))[0]
+    ref = _Lookup(patients, deaths)
+    full = dict(tables)
+    issues: list[Issue] = []
+    for name, f in tables.items():
+        spec = specs[name]
+        if f.empty:
+            continue
+        issues += _check_keys(spec, f)
+        if name == "patients":
+            issues += _check_patients(spec, f) if calendar else []
+        else:
+            if patients_known:
+                issues += _check_patient_known(spec, f, ref)
+            if calendar and name != "edss":  # edss-near-relapse: the definitions' windows
+                issues += _check_child_specific(spec, f, full, ref, ctx)
+            issues += _check_before_onset(spec, f, ref)
+        if calendar:
+            issues += _check_dates(spec, f, ref, ctx)
+    return issues
