@@ -72,7 +72,7 @@ def test_too_many_members(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("blob", [b"", b"PK\x03\x04garbage", b"not a zip at all"])
 def test_garbage_is_a_clear_error(tmp_path: Path, blob: bytes) -> None:
-    with pytest.raises(DataValidationError, match=r"not a \(readable\) zip|corrupt"):
+    with pytest.raises(DataValidationError, match=r"not a zip file|corrupt"):
         extract_bundle_zip(blob, tmp_path / "b")
 
 
@@ -80,5 +80,5 @@ def test_corrupt_member_is_a_clear_error(tmp_path: Path) -> None:
     data = bytearray(_zip({"patients.csv": PATIENTS * 50}))
     start = data.find(b"patients.csv") + len("patients.csv")
     data[start + 5:start + 15] = b"\xff" * 10  # damage the compressed stream
-    with pytest.raises(DataValidationError, match=r"corrupt|not a \(readable\) zip"):
+    with pytest.raises(DataValidationError, match=r"corrupt|not a zip file"):
         extract_bundle_zip(bytes(data), tmp_path / "b")

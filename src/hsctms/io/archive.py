@@ -82,7 +82,7 @@ def extract_bundle_zip(data: bytes, target: Path, *,
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError) as exc:
-        raise _refuse("The upload is not a (readable) zip file",
+        raise _refuse("The upload is not a zip file (or not a readable one)",
                       "Zip the bundle's CSV files and bundle.json.") from exc
     target.mkdir(parents=True, exist_ok=True)
     taken: dict[str, str] = {}

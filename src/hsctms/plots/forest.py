@@ -105,10 +105,10 @@ def forest_plot(
         When ``res`` is not a :class:`~hsctms.meta.MetaAnalysis`, ``digits`` is not a whole
         number 0-6, or ``xmax`` is not a number > 0.
     """
-    from hsctms.meta.pooling import MetaAnalysis
     from hsctms.plots import _checks
 
-    if not isinstance(res, MetaAnalysis):
+    # duck-typed (plots sit below the statistics layer and import no result class at run time)
+    if not all(hasattr(res, a) for a in ("studies", "prop", "prop_ci", "measure", "method")):
         raise ConfigurationError(f"forest_plot needs a MetaAnalysis, got {type(res).__name__}.",
                                  hint="Pool the studies first, e.g. with "
                                  "hsctms.meta.pool_proportions(events, n, studies).")
@@ -225,10 +225,9 @@ def bubble_plot(
     from scipy import stats
 
     from hsctms.meta.effects import back_transform, harmonic_mean
-    from hsctms.meta.regression import MetaRegression
     from hsctms.plots._style import new_axes
 
-    if not isinstance(reg, MetaRegression):
+    if not all(hasattr(reg, a) for a in ("terms", "coef", "vcov", "data", "measure")):
         raise ConfigurationError(f"bubble_plot needs a MetaRegression, got "
                                  f"{type(reg).__name__}.",
                                  hint="Fit one with hsctms.meta.meta_regression(...).")
