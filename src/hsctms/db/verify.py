@@ -21,6 +21,7 @@ database (``HSCTMS_AUDIT_KEY``) and record the printed head elsewhere (e.g. in e
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -139,44 +140,48 @@ def _cross_check(conn: sa.Connection, rows: list[Any], out: list[Problem]) -> No
                 found.setdefault((str(k.get("trial")), str(k.get("patient_id"))), []).append(r)
         return found
 
-    alloc_audit = audits("allocations", "randomise")
-    for a in conn.execute(sa.select(allocations).order_by(allocations.c.id)):
-        where = f"allocations {a.trial}/{a.patient_id} (sequence {a.sequence})"
-        entries = alloc_audit.pop((a.trial, a.patient_id), [])
-        if len(entries) != 1:
-            out.append(Problem(where, "no-audit" if not entries else "duplicate-audit",
-                               f"{len(entries)} audit entries for this allocation (expected 1)"))
-            continue
-        new = entries[0].new or {}
-        recorded = {k: new.get(k) for k in ("sequence", "arm", "hash") if k in new}
+    def match(table: sa.Table, action: str, noun: str,
+              differs: Callable[[Any, dict[str, Any]], str | None]) -> None:
+        """Each row of ``table`` has exactly one audit entry that agrees with it, and each
+        audit entry still has its row."""
+        recorded = audits(table.name, action)
+        for row in conn.execute(sa.select(table).order_by(table.c.id)):
+            where = f"{table.name} {row.trial}/{row.patient_id}" + (
+                f" (sequence {row.sequence})" if table is allocations else "")
+            entries = recorded.pop((row.trial, row.patient_id), [])
+            if len(entries) != 1:
+                out.append(Problem(where, "no-audit" if not entries else "duplicate-audit",
+                                   f"{len(entries)} audit entries for this {noun} "
+                                   "(expected 1)"))
+                continue
+            what = differs(row, entries[0].new or {})
+            if what:
+                out.append(Problem(where, "row-edited", f"{what} from the audit entry (id "
+                                   f"{entries[0].id})"))
+        for (trial, pid), entries in recorded.items():
+            out.append(Problem(f"{table.name} {trial}/{pid}", "row-missing",
+                               f"audit entry id {entries[0].id} records {_noun_article(noun)} "
+                               "that is no longer in the table (deleted)"))
+
+    def allocation_differs(a: Any, new: dict[str, Any]) -> str | None:
         actual = {"sequence": a.sequence, "arm": a.arm, "hash": a.hash}
-        diff = [k for k in recorded if recorded[k] != actual[k]]
-        if diff:
-            out.append(Problem(where, "row-edited", f"{', '.join(diff)} differ from the audit "
-                               f"entry (id {entries[0].id})"))
-    for (trial, pid), entries in alloc_audit.items():
-        out.append(Problem(f"allocations {trial}/{pid}", "row-missing",
-                           f"audit entry id {entries[0].id} records an allocation that is no "
-                           "longer in the table (deleted)"))
-    reg_audit = audits("eligibility_registrations", "register_eligibility")
-    for g in conn.execute(sa.select(eligibility_registrations)
-                          .order_by(eligibility_registrations.c.id)):
-        where = f"eligibility_registrations {g.trial}/{g.patient_id}"
-        entries = reg_audit.pop((g.trial, g.patient_id), [])
-        if len(entries) != 1:
-            out.append(Problem(where, "no-audit" if not entries else "duplicate-audit",
-                               f"{len(entries)} audit entries (expected 1)"))
-            continue
-        new = entries[0].new or {}
-        if (bool(new.get("eligible")) != bool(g.eligible)
-                or {k: str(v) for k, v in (new.get("factors") or {}).items()}
-                != json.loads(g.factors)):
-            out.append(Problem(where, "row-edited", "eligibility or factors differ from the "
-                               f"audit entry (id {entries[0].id})"))
-    for (trial, pid), entries in reg_audit.items():
-        out.append(Problem(f"eligibility_registrations {trial}/{pid}", "row-missing",
-                           f"audit entry id {entries[0].id} records a registration that is no "
-                           "longer in the table (deleted)"))
+        diff = [k for k in ("sequence", "arm", "hash") if k in new and new[k] != actual[k]]
+        return f"{', '.join(diff)} differ" if diff else None
+
+    def registration_differs(g: Any, new: dict[str, Any]) -> str | None:
+        factors = {k: str(v) for k, v in (new.get("factors") or {}).items()}
+        if bool(new.get("eligible")) != bool(g.eligible) or factors != json.loads(g.factors):
+            return "eligibility or factors differ"
+        return None
+
+    match(allocations, "randomise", "allocation", allocation_differs)
+    match(eligibility_registrations, "register_eligibility", "registration",
+          registration_differs)
+
+
+def _noun_article(noun: str) -> str:
+    """``"an allocation"`` / ``"a registration"``."""
+    return ("an " if noun[0] in "aeiou" else "a ") + noun
 
 
 def verify_audit(db: DatabaseLike, *, key: bytes | None = None, use_env_key: bool = True,
