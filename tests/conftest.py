@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import settings
@@ -80,3 +81,39 @@ def chromium() -> str:
             pytest.fail("Chromium missing in CI; scripts/setup --test installs it")
         pytest.skip("Chromium missing: run scripts/setup --test")
     return path
+
+
+@pytest.fixture
+def three_patient_cohort() -> Any:
+    """Three patients in two centres (A: P1, P2; B: P3) with visits, labs, a relapse, an MRI
+    and a death: the hand-checked monitoring, alert and de-identification examples."""
+    import pandas as pd
+
+    from hsctms.model.cohort import Cohort
+
+
+    d = pd.Timestamp
+    return Cohort.from_frames(
+        patients=pd.DataFrame({"patient_id": ["P1", "P2", "P3"], "centre": ["A", "A", "B"],
+                               "sex": ["F", "M", "F"], "birth_year": [1980, 1975, 1990],
+                               "phenotype": ["RRMS", "SPMS", "RRMS"]}),
+        transplants=pd.DataFrame({"patient_id": ["P1", "P2", "P3"],
+                                  "transplant_date": [d("2020-01-01"), d("2020-01-01"),
+                                                      d("2021-01-01")],
+                                  "conditioning": ["BEAM+ATG"] * 3}),
+        edss=pd.DataFrame({"patient_id": ["P1", "P1", "P2", "P3"],
+                           "date": [d("2019-12-01"), d("2021-01-01"), d("2019-12-15"),
+                                    d("2021-12-31")],
+                           "edss": [3.0, 3.0, 5.0, 2.0]}),
+        labs=pd.DataFrame({"patient_id": ["P1", "P1", "P2", "P3"],
+                           "date": [d("2020-10-01"), d("2020-12-30"), d("2021-01-05"),
+                                    d("2022-01-01")],
+                           "test": ["lymphocytes"] * 4, "value": [0.7, 0.9, 1.4, 800.0],
+                           "unit": ["10^9/L", "10^9/L", "10^9/L", "cells/uL"]}),
+        relapses=pd.DataFrame({"patient_id": ["P2", "P3"],
+                               "onset_date": [d("2019-06-01"), d("2021-06-01")]}),
+        mri=pd.DataFrame({"patient_id": ["P1"], "date": [d("2020-07-01")], "new_t2": [1],
+                          "gd_lesions": [0]}),
+        deaths=pd.DataFrame({"patient_id": ["P2"], "date": [d("2021-07-01")],
+                             "cause": ["x"], "transplant_related": [False]}),
+    )

@@ -109,36 +109,8 @@ def test_suppress(n: int, small_count: int) -> None:
     assert suppress(n, 1) == n
 
 
-def _cohort() -> Cohort:
-    d = pd.Timestamp
-    return Cohort.from_frames(
-        patients=pd.DataFrame({"patient_id": ["P1", "P2", "P3"], "centre": ["A", "A", "B"],
-                               "sex": ["F", "M", "F"], "birth_year": [1980, 1975, 1990],
-                               "phenotype": ["RRMS", "SPMS", "RRMS"]}),
-        transplants=pd.DataFrame({"patient_id": ["P1", "P2", "P3"],
-                                  "transplant_date": [d("2020-01-01"), d("2020-01-01"),
-                                                      d("2021-01-01")],
-                                  "conditioning": ["BEAM+ATG"] * 3}),
-        edss=pd.DataFrame({"patient_id": ["P1", "P1", "P2", "P3"],
-                           "date": [d("2019-12-01"), d("2021-01-01"), d("2019-12-15"),
-                                    d("2021-12-31")],
-                           "edss": [3.0, 3.0, 5.0, 2.0]}),
-        labs=pd.DataFrame({"patient_id": ["P1", "P1", "P2", "P3"],
-                           "date": [d("2020-10-01"), d("2020-12-30"), d("2021-01-05"),
-                                    d("2022-01-01")],
-                           "test": ["lymphocytes"] * 4, "value": [0.7, 0.9, 1.4, 800.0],
-                           "unit": ["10^9/L", "10^9/L", "10^9/L", "cells/uL"]}),
-        relapses=pd.DataFrame({"patient_id": ["P2", "P3"],
-                               "onset_date": [d("2019-06-01"), d("2021-06-01")]}),
-        mri=pd.DataFrame({"patient_id": ["P1"], "date": [d("2020-07-01")], "new_t2": [1],
-                          "gd_lesions": [0]}),
-        deaths=pd.DataFrame({"patient_id": ["P2"], "date": [d("2021-07-01")],
-                             "cause": ["x"], "transplant_related": [False]}),
-    ) if hasattr(Cohort, "from_frames") else pytest.skip("no Cohort.from_frames")
-
-
-def test_clark_completeness_by_hand() -> None:
-    c = _cohort()
+def test_clark_completeness_by_hand(three_patient_cohort: Cohort) -> None:
+    c = three_patient_cohort
     fu = followup_table(c, dt.date(2022, 3, 1)).set_index("patient_id")
     # P1: potential 2020-01-01..2022-03-01 = 790 d; last contact 2021-01-01 = 366 d
     assert fu.loc["P1", "potential_days"] == 790 and fu.loc["P1", "observed_days"] == 366
@@ -154,8 +126,8 @@ def test_clark_completeness_by_hand() -> None:
     assert comp.loc["A", "overdue"] == 1 and comp.loc["B", "overdue"] == 0
 
 
-def test_alerts_by_hand() -> None:
-    alerts = find_alerts(_cohort())
+def test_alerts_by_hand(three_patient_cohort: Cohort) -> None:
+    alerts = find_alerts(three_patient_cohort)
     got = {(r.patient_id, r.kind) for r in alerts.itertuples()}
     # P1: day 364 sample 0.9 is nearest to day 365 -> low; MRI activity after transplant.
     # P2: 1.4 -> no alert; relapse was before transplant. P3: 800 cells/uL = 0.8 -> low,
@@ -192,8 +164,9 @@ def test_bundled_schedule_is_valid_and_documented() -> None:
     assert "(unverified)" in s.settings["followup.grace_days"].text
 
 
-def test_schedule_change_changes_alerts(tmp_path: Path) -> None:
-    c = _cohort()
+def test_schedule_change_changes_alerts(tmp_path: Path,
+                                        three_patient_cohort: Cohort) -> None:
+    c = three_patient_cohort
     kinds = {(r.patient_id, r.kind) for r in find_alerts(c).itertuples()}
     assert ("P1", "lymphocytes_low_12m") in kinds and ("P3", "lymphocytes_low_12m") in kinds
 
@@ -339,8 +312,8 @@ def test_monitor_suppresses_every_count(small_count: int) -> None:
     assert len(raw["alerts"]) == min(200, len(m.alerts_table))
 
 
-def test_provenance_n_is_suppressed() -> None:
-    c = _cohort()
+def test_provenance_n_is_suppressed(three_patient_cohort: Cohort) -> None:
+    c = three_patient_cohort
     m = monitor(c, small_count=10, scope="A")
     assert m.provenance.n == 3  # the object keeps the truth ...
     d = m.to_dict()  # ... what leaves the centre does not
