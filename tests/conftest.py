@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import os
 import shutil
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from hypothesis import settings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -81,6 +84,25 @@ def chromium() -> str:
             pytest.fail("Chromium missing in CI; scripts/setup --test installs it")
         pytest.skip("Chromium missing: run scripts/setup --test")
     return path
+
+
+@pytest.fixture
+def pg_engine(postgres_url: str) -> Iterator[sa.Engine]:
+    """Engine bound to a fresh PostgreSQL schema (tests run in parallel); dropped afterwards."""
+    from hsctms.db import connect
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(postgres_url)
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    engine = connect(postgres_url, connect_args={"options": f"-csearch_path={schema}"})
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        admin.dispose()
 
 
 @pytest.fixture

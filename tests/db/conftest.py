@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib.util
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 
 _spec = importlib.util.spec_from_file_location(
     "hsctms_tests_io_conftest", Path(__file__).resolve().parents[1] / "io" / "conftest.py")
@@ -36,25 +34,6 @@ def make_bundle(tmp_path: Path) -> Callable[..., Path]:
         return _io.write_files(tmp_path / f"bundle{next(counter)}", files or {})
 
     return factory
-
-
-@pytest.fixture
-def pg_engine(postgres_url: str) -> Iterator[sa.Engine]:
-    """Engine bound to a fresh PostgreSQL schema (tests run in parallel); dropped afterwards."""
-    from hsctms.db import connect
-
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(postgres_url)
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    engine = connect(postgres_url, connect_args={"options": f"-csearch_path={schema}"})
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
-        admin.dispose()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

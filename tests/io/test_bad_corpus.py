@@ -13,8 +13,6 @@ import hashlib
 import importlib.util
 import shutil
 import sys
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +24,6 @@ from hsctms.db import (
     TABLES,
     BundleConflictError,
     audit_log,
-    connect,
     export_bundle,
     import_bundle,
     imports,
@@ -214,23 +211,11 @@ PG_CASES = corpus.cases_for("postgres", "bundle")
 
 
 @pytest.fixture
-def pg_registry(postgres_url: str) -> Iterator[sa.Engine]:
-    """A private PostgreSQL schema holding one valid import (the tests/db/conftest.py way:
-    CREATE SCHEMA, search_path in the connection options, DROP SCHEMA afterwards)."""
-    url = postgres_url
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(url)
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    engine = connect(url, connect_args={"options": f"-csearch_path={schema}"})
-    try:
-        import_bundle(corpus.BASE, engine, today=TODAY)
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
-        admin.dispose()
+def pg_registry(pg_engine: sa.Engine) -> sa.Engine:
+    """A private PostgreSQL schema (tests/conftest.py ``pg_engine``) holding one valid
+    import."""
+    import_bundle(corpus.BASE, pg_engine, today=TODAY)
+    return pg_engine
 
 
 def snapshot(engine: sa.Engine) -> dict[str, list[tuple[Any, ...]]]:
