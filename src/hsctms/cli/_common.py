@@ -35,11 +35,20 @@ def fail(exc: HsctmsError, code: int = 1) -> NoReturn:
     sys.exit(code)
 
 
-def write_json(path: Path, payload: dict[str, Any]) -> None:
-    """Write a JSON document (UTF-8, indented, keys in insertion order)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(payload, indent=2, default=str, allow_nan=False) + "\n",
-                    encoding="utf-8")
+def write_json(path: Path, payload: dict[str, Any], *, owned: bool = False) -> None:
+    """Write a JSON document (UTF-8, indented, keys in insertion order) as an output file of
+    the running command: never over a file it did not write (:class:`OutputFile`).
+
+    ``owned=True``: ``path`` was claimed in an :class:`OutputDirectory`, which guards it
+    already (and lists it in its own marker); it is written directly.
+    """
+    text = json.dumps(payload, indent=2, default=str, allow_nan=False) + "\n"
+    if owned:
+        path.write_text(text, encoding="utf-8")
+        return
+    from hsctms.cli._outputs import write_output
+
+    write_output(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
 def load_cohort_source(db: str | None, data: Path | None, *, command: str) -> Cohort:

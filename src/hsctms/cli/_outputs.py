@@ -11,6 +11,13 @@ a listed file that was modified is refused (the user may have worked on it). Fil
 added are never touched: they survive the re-run, unless one has the name of a new output,
 which is refused too. A non-empty directory without a valid marker is refused. Nothing is
 ever removed recursively.
+
+A command that writes single *files* (``--out report.html``, ``--json result.json``,
+``--forest plot.svg``, ``--events events.csv``) goes through :class:`OutputFile`: the file
+is written only if it is new, or if the same command wrote it earlier and it is unchanged
+since (listed with its SHA-256 in ``.hsctms-files.json`` beside it); it is written to a
+temporary file and moved into place when complete, and commands check their output paths
+before the work starts.
 """
 
 from __future__ import annotations
@@ -18,6 +25,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -217,3 +227,148 @@ def prepare_bundle_dir(path: Path, *, command: str) -> OutputDirectory:
     if others:
         raise owned._refuse(f"it holds files {command} did not write ({', '.join(others)})")
     return owned
+
+
+# -- single output files ------------------------------------------------------------------
+#: Marker, beside single output files (``--out report.html``, ``--json result.json``), that
+#: lists the files hsctms commands wrote in that directory with their SHA-256.
+FILES_MARKER = ".hsctms-files.json"
+
+
+def _current_command() -> str:
+    """``"hsctms analyse"`` etc.: the running Click command path (``"hsctms"`` outside one)."""
+    import importlib
+
+    ctx = None
+    # Typer >= 0.2x runs commands on its own copy of Click (typer._click); older ones on Click
+    for module in ("typer._click.globals", "click.globals"):
+        try:
+            ctx = importlib.import_module(module).get_current_context(silent=True)
+        except ImportError:
+            continue
+        if ctx is not None:
+            break
+    if ctx is None:
+        return "hsctms"
+    path = ctx.command_path.split()
+    return " ".join(["hsctms", *path[1:]])
+
+
+class OutputFile:
+    """One output file of a command: written only if new, or if this command wrote it
+    earlier and it is unchanged since.
+
+    The directory of the file gets a small marker, :data:`FILES_MARKER`, listing what
+    hsctms commands wrote there (name, command, SHA-256). A file that is not listed, was
+    written by another command, or was changed since is refused: nothing is overwritten
+    that the user may own. The file is written to a temporary name beside it and moved into
+    place only when complete, so a failed run leaves the old file as it was.
+
+    Parameters
+    ----------
+    path
+        The output file the user asked for.
+    command
+        The owning command (default: the running Click command, e.g. ``"hsctms analyse"``).
+    """
+
+    def __init__(self, path: Path | str, *, command: str | None = None) -> None:
+        self.path = Path(path)
+        self.command = command or _current_command()
+
+    def _refuse(self, why: str) -> ConfigurationError:
+        return ConfigurationError(
+            f"Refusing to write {self.path}: {why}. Nothing was changed.",
+            hint=f"Choose another file name, or move the existing file away yourself; "
+            f"{self.command} only replaces a file it wrote itself (listed, unchanged, in "
+            f"{FILES_MARKER} beside it).")
+
+    def _ledger(self) -> dict[str, dict[str, str]]:
+        marker = self.path.parent / FILES_MARKER
+        try:
+            doc = json.loads(marker.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            return {}
+        files = doc.get("files") if isinstance(doc, dict) else None
+        if not isinstance(files, dict):
+            return {}
+        return {k: v for k, v in files.items() if isinstance(v, dict)
+                and isinstance(v.get("sha256"), str) and isinstance(v.get("written_by"), str)}
+
+    def check(self) -> None:
+        """Refuse now (before any long work) if the file may not be written.
+
+        Raises
+        ------
+        ConfigurationError
+            The path is a directory or a symbolic link, or an existing file this command
+            did not write, or changed since it wrote it.
+        """
+        p = self.path
+        if p.is_symlink():
+            raise self._refuse("it is a symbolic link")
+        if p.is_dir():
+            raise self._refuse("it is a directory")
+        if not p.exists():
+            return
+        if not p.is_file():
+            raise self._refuse("it exists and is not a regular file")
+        entry = self._ledger().get(p.name)
+        if entry is None:
+            raise self._refuse("the file exists and was not written by hsctms")
+        if entry["written_by"] != self.command:
+            raise self._refuse(f"the file was written by {entry['written_by']}, "
+                               f"not {self.command}")
+        if sha256(p) != entry["sha256"]:
+            raise self._refuse(f"the file changed since {self.command} wrote it")
+
+    @contextmanager
+    def writing(self) -> Iterator[Path]:
+        """Yield a temporary path (same directory and suffix) to write the output to; on
+        success it replaces :attr:`path` (checked again) and is recorded in the marker."""
+        self.check()
+        parent = self.path.parent
+        parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(dir=parent, prefix=f".{self.path.name}.",
+                                    suffix=f".tmp{self.path.suffix}")
+        os.close(fd)
+        tmp = Path(name)
+        try:
+            yield tmp
+            if not tmp.is_file():
+                raise ConfigurationError(f"{self.command} did not write {self.path}.",
+                                         hint="Report this as a bug.")
+            self.check()
+            os.replace(tmp, self.path)
+        finally:
+            if tmp.exists():
+                tmp.unlink()
+        self._record()
+
+    def _record(self) -> None:
+        files = self._ledger()
+        files[self.path.name] = {"written_by": self.command, "sha256": sha256(self.path)}
+        doc = {"note": "Files written by hsctms commands in this directory; a command "
+               "replaces only a file it wrote itself and that is unchanged since.",
+               "files": dict(sorted(files.items()))}
+        marker = self.path.parent / FILES_MARKER
+        fd, name = tempfile.mkstemp(dir=self.path.parent, prefix=f"{FILES_MARKER}.",
+                                    suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(json.dumps(doc, indent=2) + "\n")
+        os.replace(name, marker)
+
+
+def check_output_files(*paths: Path | str | None) -> None:
+    """Refuse early (before the work) any given output file the command may not write."""
+    for p in paths:
+        if p is not None:
+            OutputFile(p).check()
+
+
+def write_output(path: Path | str, writer: Callable[[Path], object]) -> Path:
+    """Write one output file through :class:`OutputFile`: ``writer(tmp_path)`` writes it."""
+    out = OutputFile(path)
+    with out.writing() as tmp:
+        writer(tmp)
+    return out.path

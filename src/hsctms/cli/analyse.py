@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from hsctms.cli._common import console, fail, load_cohort_source, write_json
+from hsctms.cli._outputs import check_output_files, write_output
 from hsctms.errors import ConfigurationError, HsctmsError
 
 
@@ -74,6 +75,7 @@ def register(app: typer.Typer) -> None:
                                     hint="Use --out report.html or --out report.pdf."))
             return
         try:
+            check_output_files(out, json_out)
             yrs = _years(years)
             with Progress(SpinnerColumn(), TextColumn("{task.description}"),
                           TimeElapsedColumn(), console=console, transient=True) as bar:
@@ -100,7 +102,7 @@ def register(app: typer.Typer) -> None:
                 bar.update(task, description="Rendering report")
                 report = build_outcomes_report(analysis, source=cohort.source,
                                                suppress_small_counts=suppress, figures=drawn)
-                report.write(out)
+                write_output(out, report.write)
             if json_out is not None:
                 payload = analysis.to_dict()
                 payload["report"] = report.meta.to_dict()

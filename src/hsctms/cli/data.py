@@ -73,10 +73,11 @@ def db_upgrade(db: DbOpt) -> None:
     where = display_url(engine)
     if before == after:
         console.print(f"{where} is already at revision {after}.", highlight=False,
-                      markup=False)
+                      markup=False, soft_wrap=True)
     else:
+        # one line, not wrapped: the URL is copied from it
         console.print(f"{where}: {before or 'empty'} -> {after}.", highlight=False,
-                      markup=False)
+                      markup=False, soft_wrap=True)
 
 
 def validate_cmd(directory: DirArg, json_out: JsonOpt = None) -> None:

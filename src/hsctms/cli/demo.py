@@ -130,7 +130,7 @@ def run_demo(
         payload = analysis.to_dict()
         payload["report"] = report.meta.to_dict()
         payload["import"] = result.to_dict()
-        write_json(owned.claim("outcomes.json"), payload)
+        write_json(owned.claim("outcomes.json"), payload, owned=True)
         owned.done("outcomes.json")
         paths["numbers (JSON)"] = out / "outcomes.json"
         analysis.frame.to_csv(owned.claim("endpoints.csv"), index=False)

@@ -8,6 +8,7 @@ from typing import Any
 import typer
 
 from hsctms.cli._common import console, fail, write_json
+from hsctms.cli._outputs import check_output_files, write_output
 from hsctms.errors import HsctmsError
 
 design_app = typer.Typer(
@@ -245,6 +246,7 @@ def preset_cmd(
     from hsctms.design.presets import evaluate_preset
 
     try:
+        check_output_files(out, json_path)
         with Progress(transient=True, console=console) as progress:
             progress.add_task(f"evaluating {name} ({trials} trials per scenario)", total=None)
             res = evaluate_preset(name, n_trials=trials, seed=seed, engine_trials=engine_trials)
@@ -252,7 +254,7 @@ def preset_cmd(
         if out is not None:
             from hsctms.design.report import write_preset_report
 
-            path = write_preset_report(res, out)
+            path = write_output(out, lambda tmp: write_preset_report(res, tmp))
             console.print(f"Report written to {path}", highlight=False)
     except HsctmsError as exc:
         fail(exc)

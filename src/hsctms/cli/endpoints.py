@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from hsctms.cli._common import console, fail, load_cohort_source, write_json
+from hsctms.cli._outputs import check_output_files, write_output
 from hsctms.errors import DataValidationError, HsctmsError
 
 
@@ -90,6 +91,7 @@ def register(app: typer.Typer) -> None:
                 raise ConfigurationError("Give --out FILE (or --trace PATIENT).",
                                          hint="E.g. hsctms endpoints --data demo-bundle "
                                               "--out endpoints.csv")
+            check_output_files(out, events, json_out)
             with Progress(SpinnerColumn(), TextColumn("{task.description}"),
                           TimeElapsedColumn(), console=console, transient=True) as bar:
                 task = bar.add_task("Reading definition", total=3)
@@ -112,10 +114,10 @@ def register(app: typer.Typer) -> None:
             if out is None:
                 return
             out.parent.mkdir(parents=True, exist_ok=True)
-            res.to_frame().to_csv(out, index=False)
+            write_output(out, lambda tmp: res.to_frame().to_csv(tmp, index=False))
             if events is not None:
                 events.parent.mkdir(parents=True, exist_ok=True)
-                res.events.to_csv(events, index=False)
+                write_output(events, lambda tmp: res.events.to_csv(tmp, index=False))
             if json_out is not None:
                 write_json(json_out, res.to_dict())
         except DataValidationError as exc:

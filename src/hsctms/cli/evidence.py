@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from hsctms.cli._common import console, fail, write_json
+from hsctms.cli._outputs import check_output_files, write_output
 from hsctms.errors import ConfigurationError, HsctmsError
 
 evidence_app = typer.Typer(
@@ -270,6 +271,7 @@ def pool_cmd(
     from hsctms.meta.evidence_pool import pool_data, pool_evidence, read_study_table
 
     try:
+        check_output_files(None if no_forest else forest, json_out)
         joint = (tuple(m.strip() for m in moderators.split(",") if m.strip())
                  if moderators else None)
         if data is not None:
@@ -317,7 +319,7 @@ def pool_cmd(
             ax = res.plot(title=meta.label or None)
             fig = ax.figure
             assert isinstance(fig, Figure)
-            save_figure(fig, forest)
+            write_output(forest, lambda tmp: save_figure(fig, tmp))
             plt.close(fig)
             console.print(f"Wrote {forest}")
         if json_out is not None:

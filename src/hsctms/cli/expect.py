@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from hsctms.cli._common import console, fail, write_json
+from hsctms.cli._outputs import check_output_files, write_output
 from hsctms.errors import HsctmsError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -35,12 +36,13 @@ def register(app: typer.Typer) -> None:
         from hsctms.patient.report import build_report, write_patient_report
 
         try:
+            check_output_files(out, json_out)
             report = build_report(_read(profile))
             if out is not None:
                 if out.suffix.lower() not in (".html", ".htm", ".pdf"):
                     raise HsctmsError(f"Unknown report format {out.suffix!r}.",
                                       hint="Use --out report.html or --out report.pdf.")
-                write_patient_report(report, out)
+                write_output(out, lambda tmp: write_patient_report(report, tmp))
                 console.print(f"Report written to {out}")
             if json_out is not None:
                 write_json(json_out, report.to_dict())
