@@ -28,6 +28,43 @@ from hsctms.web.forms import (
 router = APIRouter()
 READ = Action.READ_RECORDS.value
 EDIT = Action.EDIT_RECORDS.value
+_INT64_MAX = 2**63 - 1
+
+
+def _version(raw: object) -> int:
+    """Parse a submitted record version; anything but a non-negative 64-bit integer is refused.
+
+    Parameters
+    ----------
+    raw : object
+        The ``version`` form field or JSON value (missing or empty means 0).
+
+    Returns
+    -------
+    int
+        The version.
+
+    Raises
+    ------
+    DataValidationError
+        When the value is not a plain non-negative integer within the signed 64-bit range.
+    """
+    text = "" if raw is None else str(raw).strip()
+    if text == "":
+        return 0
+    if not (text.isascii() and text.isdigit()) or int(text) > _INT64_MAX:
+        raise DataValidationError(f"The record version {text[:40]!r} is not a valid version.",
+                                  hint="Reload the record and submit the form it shows; the "
+                                  "version must be the whole number you read.")
+    return int(text)
+
+
+def _row_id(row_id: int) -> int:
+    """Refuse record ids outside the signed 64-bit range as not found (no such record)."""
+    if not 0 < row_id <= _INT64_MAX:
+        raise NotFoundError(f"No record with id {row_id}.",
+                            hint="Open the record from its patient's page.")
+    return row_id
 PAGE = 50
 
 
@@ -168,7 +205,7 @@ def edit_form(request: Request, table: str, row_id: int) -> Response:
     """Form: edit a record (carries its version for optimistic locking)."""
     ctx = ctx_of(request)
     with ctx.engine.connect() as conn:
-        row = records.get_row(conn, _table(table), row_id, ctx.scope)
+        row = records.get_row(conn, _table(table), _row_id(row_id), ctx.scope)
     return _form(request, table, action=f"/records/{table}/{row_id}", values=row,
                  version=row["version"], row_id=row_id)
 
@@ -179,10 +216,10 @@ async def edit_submit(request: Request, table: str, row_id: int) -> Response:
     ctx = ctx_of(request)
     form = await request.form()
     values = form_values(form, _table(table))
-    version = int(str(form.get("version", "0")) or 0)
+    version = _version(form.get("version"))
     try:
-        row = records.update_record(ctx.engine, ctx.principal.username, table, row_id, values,
-                                    version, centre=ctx.scope)
+        row = records.update_record(ctx.engine, ctx.principal.username, table,
+                                    _row_id(row_id), values, version, centre=ctx.scope)
     except DataValidationError as exc:
         return _form(request, table, action=f"/records/{table}/{row_id}", values=values,
                      version=version, row_id=row_id, status_code=422,
@@ -205,9 +242,9 @@ async def delete_submit(request: Request, table: str, row_id: int) -> Response:
     ctx = ctx_of(request)
     form = await request.form()
     with ctx.engine.connect() as conn:
-        row = records.get_row(conn, _table(table), row_id, ctx.scope)
+        row = records.get_row(conn, _table(table), _row_id(row_id), ctx.scope)
     records.delete_record(ctx.engine, ctx.principal.username, table, row_id,
-                          int(str(form.get("version", "0")) or 0), centre=ctx.scope)
+                          _version(form.get("version")), centre=ctx.scope)
     target = "/patients" if table == "patients" else f"/patients/{row['patient_id']}"
     return RedirectResponse(target, status_code=303)
 
@@ -217,7 +254,7 @@ def api_get(request: Request, table: str, row_id: int) -> dict[str, Any]:
     """One record with ``id`` and ``version``."""
     ctx = ctx_of(request)
     with ctx.engine.connect() as conn:
-        return records.get_row(conn, _table(table), row_id, ctx.scope)
+        return records.get_row(conn, _table(table), _row_id(row_id), ctx.scope)
 
 
 @route(router, "PUT", "/api/records/{table}/{row_id}", EDIT)
@@ -229,8 +266,8 @@ def api_update(request: Request, table: str, row_id: int,
     if "version" not in payload:
         raise DataValidationError("The body needs the version you read.",
                                   hint='Send {"version": N, "values": {...}}.')
-    return records.update_record(ctx.engine, ctx.principal.username, _table(table), row_id,
-                                 dict(payload.get("values") or {}), int(payload["version"]),
+    return records.update_record(ctx.engine, ctx.principal.username, _table(table), _row_id(row_id),
+                                 dict(payload.get("values") or {}), _version(payload["version"]),
                                  centre=ctx.scope)
 
 
@@ -240,6 +277,7 @@ def api_delete(request: Request, table: str, row_id: int,
                ) -> dict[str, Any]:
     """Delete a record; 409 if ``version`` is stale."""
     ctx = ctx_of(request)
-    records.delete_record(ctx.engine, ctx.principal.username, _table(table), row_id, version,
+    records.delete_record(ctx.engine, ctx.principal.username, _table(table), _row_id(row_id),
+                          _version(version),
                           centre=ctx.scope)
     return {"deleted": True, "table": table, "id": row_id}

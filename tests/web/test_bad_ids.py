@@ -1,0 +1,32 @@
+"""Malformed versions and out-of-range record ids on the record routes give a 4xx, never a 500."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+BIG = 2**63
+
+
+def test_version_abc_is_refused_in_canonical_shape(as_user: Any) -> None:
+    ann = as_user("entry_a")
+    row = ann.get("/api/patients/A1").json()["tables"]["edss"][0]
+    r = ann.put(f"/api/records/edss/{row['id']}", json={"version": "abc",
+                                                       "values": {"edss": "5.0"}})
+    assert r.status_code == 422 and r.json()["error"] == "DataValidationError"
+    assert r.headers.get("x-content-type-options") == "nosniff"
+    form = ann.post(f"/records/edss/{row['id']}", data={
+        "patient_id": "A1", "date": row["date"], "edss": "6.5", "version": "abc"})
+    assert form.status_code == 422
+    assert ann.get(f"/api/records/edss/{row['id']}").json()["version"] == row["version"]
+
+
+@pytest.mark.parametrize("row_id", [BIG, 10**30])
+def test_huge_record_id_is_not_found(as_user: Any, row_id: int) -> None:
+    ann = as_user("entry_a")
+    r = ann.get(f"/api/records/edss/{row_id}")
+    assert r.status_code == 404 and r.json()["error"] == "NotFoundError"
+    assert ann.get(f"/records/edss/{row_id}").status_code == 404
+    assert ann.put(f"/api/records/edss/{row_id}",
+                   json={"version": 1, "values": {}}).status_code == 404
