@@ -18,7 +18,8 @@ wrong *and how to fix it*; the optional ``hint`` is printed by the CLI and the w
     ├── ProfileError            a patient profile is missing or has impossible values
     ├── PermissionDeniedError   the user's role or centre does not allow the action
     ├── NotFoundError           a record does not exist (or is outside the user's centre)
-    └── StaleRecordError        optimistic-locking conflict: the record changed meanwhile
+    ├── StaleRecordError        optimistic-locking conflict: the record changed meanwhile
+    └── RegistryBusyError       the database stayed locked by other writers (retry shortly)
 """
 
 from __future__ import annotations
@@ -116,6 +117,11 @@ class NotFoundError(HsctmsError):
 
 class StaleRecordError(HsctmsError):
     """The record was changed by someone else since it was read (optimistic locking)."""
+
+
+class RegistryBusyError(HsctmsError):
+    """The registry database stayed locked by other writers (an import, another user's save)
+    for longer than the busy timeout; nothing was written and the change can be retried."""
 
 
 class HsctmsWarning(UserWarning):

@@ -26,7 +26,7 @@ from hsctms.db import (
     metadata,
     upgrade,
 )
-from hsctms.errors import ConfigurationError, DataValidationError
+from hsctms.errors import ConfigurationError, DataValidationError, RegistryBusyError
 from hsctms.io import read_bundle
 from hsctms.model.cohort import frames_equal
 
@@ -286,8 +286,8 @@ def test_locked_sqlite_database_is_a_clear_error(tmp_path: Path, make_bundle,
     holder = sqlite3.connect(db, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")  # another writer holds the lock
     try:
-        engine = connect(db, connect_args={"timeout": 0.2})
-        with pytest.raises(ConfigurationError, match="nothing was imported"):
+        engine = connect(db, busy_timeout=0.2)
+        with pytest.raises(RegistryBusyError, match="nothing was imported"):
             import_bundle(make_bundle(), engine, today=today)
     finally:
         holder.execute("ROLLBACK")

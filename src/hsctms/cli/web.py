@@ -31,6 +31,9 @@ def serve(
     trusted_proxy: Annotated[list[str] | None, typer.Option(
         "--trusted-proxy", help="Address of a reverse proxy whose X-Forwarded-For is "
         "believed (repeatable). Default: none, the header is ignored.")] = None,
+    busy_timeout: Annotated[float, typer.Option(
+        "--busy-timeout", min=0.001, help="Seconds a save waits for another writer (e.g. an "
+        "import) before answering 503 with the form kept.")] = 10.0,
 ) -> None:
     """Run the web registry (secret key from HSCTMS_SECRET_KEY). The registry must exist
     (create it with 'hsctms import' or 'hsctms users add').
@@ -45,7 +48,8 @@ def serve(
     try:
         open_registry(db).dispose()
         app = create_app(WebSettings(db=db, secure_cookies=not insecure_cookies,
-                                     trusted_proxies=tuple(trusted_proxy or ())))
+                                     trusted_proxies=tuple(trusted_proxy or ()),
+                                     busy_timeout=busy_timeout))
     except HsctmsError as exc:
         fail(exc)
         return

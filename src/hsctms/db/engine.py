@@ -39,8 +39,18 @@ def database_url(url_or_path: str | Path) -> str:
     return f"sqlite:///{Path(text).expanduser().resolve()}"
 
 
+#: How long a write waits for other writers' locks before giving up (seconds).
+DEFAULT_BUSY_TIMEOUT = 10.0
+
+#: Execution option marking a write transaction (see :func:`hsctms.db.writes.begin_write`).
+WRITE_OPTION = "hsctms_write"
+
+
 def _sqlite_setup(engine: Engine) -> None:
-    """Real transactions (incl. DDL) and enforced foreign keys on SQLite."""
+    """Real transactions (incl. DDL) and enforced foreign keys on SQLite;
+    write transactions (:data:`WRITE_OPTION`) start with ``BEGIN IMMEDIATE`` so that they
+    take the write lock first, waiting up to the busy timeout, instead of failing at once
+    when another writer got in between their first read and first write."""
 
     @sa.event.listens_for(engine, "connect")
     def _connect(dbapi_connection: Any, _record: Any) -> None:
@@ -51,16 +61,33 @@ def _sqlite_setup(engine: Engine) -> None:
 
     @sa.event.listens_for(engine, "begin")
     def _begin(conn: sa.Connection) -> None:
-        conn.exec_driver_sql("BEGIN")
+        write = conn.get_execution_options().get(WRITE_OPTION, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
-def connect(db: DatabaseLike, **engine_kwargs: Any) -> Engine:
+def _postgres_setup(engine: Engine, busy_timeout: float) -> None:
+    """A lock timeout on PostgreSQL: a write waiting longer than ``busy_timeout`` for another
+    transaction's locks fails (SQLSTATE 55P03) instead of hanging."""
+
+    @sa.event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute(f"SET lock_timeout = {int(busy_timeout * 1000)}")
+        dbapi_connection.commit()
+
+
+def connect(db: DatabaseLike, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+            **engine_kwargs: Any) -> Engine:
     """An SQLAlchemy engine for a registry database.
 
     Parameters
     ----------
     db
         An engine (returned as is), an SQLAlchemy URL, or a file path (SQLite).
+    busy_timeout
+        Seconds a write waits for other writers' locks before it fails with
+        :class:`~hsctms.errors.RegistryBusyError` (SQLite ``busy_timeout``, PostgreSQL
+        ``lock_timeout``). Ignored when ``db`` is an engine.
     **engine_kwargs
         Passed to :func:`sqlalchemy.create_engine` (e.g. ``connect_args``).
 
@@ -76,7 +103,13 @@ def connect(db: DatabaseLike, **engine_kwargs: Any) -> Engine:
     """
     if isinstance(db, Engine):
         return db
+    if not busy_timeout > 0:
+        raise ConfigurationError(f"busy_timeout must be positive, not {busy_timeout!r}.",
+                                 hint="Give the seconds a write may wait, e.g. 10.")
     url = database_url(db)
+    if url.startswith("sqlite"):  # the driver's busy handler waits up to ``timeout``
+        engine_kwargs["connect_args"] = {"timeout": busy_timeout,
+                                         **engine_kwargs.get("connect_args", {})}
     try:
         engine = sa.create_engine(url, **engine_kwargs)
     except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ImportError) as exc:
@@ -87,6 +120,8 @@ def connect(db: DatabaseLike, **engine_kwargs: Any) -> Engine:
         ) from exc
     if engine.dialect.name == "sqlite":
         _sqlite_setup(engine)
+    elif engine.dialect.name == "postgresql":
+        _postgres_setup(engine, busy_timeout)
     return engine
 
 

@@ -41,11 +41,13 @@ from hsctms.db.engine import (
 )
 from hsctms.db.loader import read_table
 from hsctms.db.tables import TABLES, imports
+from hsctms.db.writes import begin_write
 from hsctms.errors import (
     ConfigurationError,
     DataValidationError,
     ImportConflictError,
     PermissionDeniedError,
+    RegistryBusyError,
 )
 from hsctms.io._issues import ValidationReport
 from hsctms.io._parse import LINE
@@ -482,6 +484,11 @@ def import_bundle(
     try:
         import_id = _load(engine, contents, path, checksum, presence, counts, user, mode,
                           progress, create_schema=current is None, centre=centre)
+    except RegistryBusyError as exc:
+        raise RegistryBusyError(
+            "Another writer (an import, a save in the web app) held the registry for longer "
+            "than the busy timeout; nothing was imported.",
+            hint="Retry when it is free (SQLite allows one writer at a time).") from exc
     except (sa.exc.OperationalError, driver_error) as exc:
         reason = str(getattr(exc, "orig", None) or exc).strip()
         raise ConfigurationError(
@@ -513,7 +520,7 @@ def _load(engine: sa.Engine, contents: BundleContents, path: str | Path, checksu
     kill -9) leaves no half-made registry: either nothing or the schema with all the data.
     """
     manifest = contents.manifest
-    with engine.begin() as conn:
+    with begin_write(engine) as conn:
         if create_schema:
             upgrade_in(conn)
         if centre is not None:  # before any comparison: a conflict report shows stored values
@@ -545,9 +552,13 @@ def _load(engine: sa.Engine, contents: BundleContents, path: str | Path, checksu
                 data_date=manifest.data_date if manifest else None,
                 format_version=manifest.format_version if manifest else FORMAT_VERSION,
                 counts=detail))))
+        centres = sorted({str(c) for c in contents.tables["patients"]["centre"].dropna()})
+        if centre is None and len(centres) == 1:
+            centre = centres[0]  # the centre's lead sees the import in their audit trail
         write_audit(conn, user=user, action="import",
                     detail={"import_id": import_id, "source": str(Path(path).resolve()),
-                            "checksum": checksum, "mode": mode, "counts": detail})
+                            "checksum": checksum, "mode": mode, "counts": detail,
+                            "centre": centre, "centres": centres})
     return import_id
 
 

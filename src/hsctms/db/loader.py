@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from hsctms.db.engine import DatabaseLike, connect, display_url, open_registry
 from hsctms.db.tables import TABLES, imports
+from hsctms.db.writes import begin_write
 from hsctms.model.cohort import Cohort, conform
 from hsctms.model.regimens import RegimenMap
 from hsctms.model.schema import SCHEMA
@@ -173,7 +174,7 @@ def export_bundle(db: DatabaseLike, path: str | Path, *, centre: str | None = No
     out = write_bundle(cohort, path, generator={"name": "hsctms export",
                                                "database": display_url(engine),
                                                "centre": centre})
-    with engine.begin() as conn:
+    with begin_write(engine) as conn:
         write_audit(conn, user=user, action="export",
                     detail={"path": str(Path(path).resolve()), "centre": centre,
                             "rows": cohort.row_counts()})

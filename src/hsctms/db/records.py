@@ -30,6 +30,7 @@ from hsctms.db.audit import jsonable, write_audit
 from hsctms.db.engine import DatabaseLike, connect
 from hsctms.db.loader import read_table
 from hsctms.db.tables import TABLES, audit_log
+from hsctms.db.writes import begin_write
 from hsctms.errors import (
     ConfigurationError,
     DataValidationError,
@@ -81,11 +82,23 @@ def _typed(col: ColumnSpec, value: Any) -> Any:
     return str(parsed)
 
 
-def data_version(conn: sa.Connection) -> int:
-    """A number that changes whenever registry data change (the newest non-export audit
-    entry); used to cache derived analyses and invalidate them on writes."""
-    value = conn.execute(sa.select(sa.func.max(audit_log.c.id))
-                         .where(audit_log.c.action != "export")).scalar()
+def data_version(conn: sa.Connection, centre: str | None = None) -> int:
+    """A number that changes whenever registry data change: the newest non-export audit
+    entry; used to cache derived analyses and invalidate them on writes.
+
+    With ``centre``: the newest entry that names that centre or is an import (imports may
+    touch any centre), so a save at one centre leaves the other centres' cached dashboards
+    valid.
+    """
+    a = audit_log
+    if centre is None:
+        value = conn.execute(sa.select(sa.func.max(a.c.id)).where(a.c.action != "export")
+                             ).scalar()
+        return int(value or 0)
+    names = sa.cast(a.c.detail, sa.Text).contains(f'"centre": "{centre}"', autoescape=True)
+    value = conn.execute(sa.select(a.c.id).where(a.c.action != "export",
+                                                 sa.or_(a.c.action == "import", names))
+                         .order_by(a.c.id.desc()).limit(1)).scalar()
     return int(value or 0)
 
 
@@ -208,7 +221,7 @@ def create_record(db: DatabaseLike, user: str, table: str, values: Mapping[str, 
     """
     spec = _spec(table)
     engine = connect(db)
-    with engine.begin() as conn:
+    with begin_write(engine) as conn:
         if table == "patients":
             if centre is not None and _text(values.get("centre")) != centre:
                 raise PermissionDeniedError(
@@ -247,7 +260,7 @@ def update_record(db: DatabaseLike, user: str, table: str, row_id: int,
     """
     spec = _spec(table)
     engine = connect(db)
-    with engine.begin() as conn:
+    with begin_write(engine) as conn:
         old = get_row(conn, table, row_id, centre)
         if int(version) != old["version"]:
             raise StaleRecordError(
@@ -288,7 +301,7 @@ def delete_record(db: DatabaseLike, user: str, table: str, row_id: int, version:
     """Delete one row if it still has ``version``; a patient with records cannot be deleted."""
     spec = _spec(table)
     engine = connect(db)
-    with engine.begin() as conn:
+    with begin_write(engine) as conn:
         old = get_row(conn, table, row_id, centre)
         old_centre = patient_centre(conn, old["patient_id"])
         if int(version) != old["version"]:

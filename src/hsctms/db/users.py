@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from hsctms.db.audit import write_audit
 from hsctms.db.engine import DatabaseLike, connect
 from hsctms.db.passwords import hash_password, needs_rehash, temporary_password, verify_password
+from hsctms.db.writes import begin_write
 from hsctms.errors import ConfigurationError, NotFoundError
 
 #: Tables of the web layer (kept apart from the registry metadata of :mod:`hsctms.db.tables`).
@@ -128,7 +129,7 @@ def add_user(db: DatabaseLike, username: str, password: str, role: str,
         raise ConfigurationError(f"Role {role} needs a centre.", hint="Pass --centre CODE.")
     hashed = hash_password(password)
     engine = connect(db)
-    with engine.begin() as conn:
+    with begin_write(engine) as conn:
         if conn.execute(sa.select(users.c.id).where(users.c.username == name)).first():
             raise ConfigurationError(f"User {name!r} already exists.",
                                      hint="Choose another username.")
@@ -171,7 +172,7 @@ def authenticate(db: DatabaseLike, username: str, password: str) -> User | None:
     if not verify_password(row.password_hash, password):
         return None
     if needs_rehash(row.password_hash):
-        with engine.begin() as conn:
+        with begin_write(engine) as conn:
             conn.execute(users.update().where(users.c.id == row.id)
                          .values(password_hash=hash_password(password)))
     return User(row.username, row.role, row.centre, True)
@@ -187,7 +188,7 @@ def create_session(db: DatabaseLike, user: User, session_id: str, csrf_token: st
     now = _now()
     expires = now + _dt.timedelta(seconds=max_age_seconds)
     engine = connect(db)
-    with engine.begin() as conn:
+    with begin_write(engine) as conn:
         conn.execute(web_sessions.delete().where(web_sessions.c.expires_at < now))
         conn.execute(web_sessions.insert().values(
             id_hash=_hash_id(session_id), username=user.username, csrf_token=csrf_token,
@@ -212,7 +213,7 @@ def get_session(db: DatabaseLike, session_id: str) -> Session | None:
 def delete_session(db: DatabaseLike, session_id: str) -> None:
     """Log out: forget the session."""
     engine = connect(db)
-    with engine.begin() as conn:
+    with begin_write(engine) as conn:
         conn.execute(web_sessions.delete()
                      .where(web_sessions.c.id_hash == _hash_id(session_id)))
 
@@ -222,7 +223,7 @@ def _account_change(db: DatabaseLike, username: str, values: dict[str, object], 
     """Update one account, end its sessions and audit the change (one transaction)."""
     engine = connect(db)
     name = canonical_username(username)
-    with engine.begin() as conn:
+    with begin_write(engine) as conn:
         row = conn.execute(sa.select(users.c.active).where(users.c.username == name)).first()
         if row is None:
             raise NotFoundError(f"No user {name!r}.",

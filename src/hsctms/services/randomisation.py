@@ -41,6 +41,7 @@ from hsctms.db.randomisation import (
     insert_registration,
     load_allocations,
 )
+from hsctms.db.writes import begin_write
 from hsctms.design.randomisation import (
     AllocationRecord,
     Randomiser,
@@ -73,7 +74,7 @@ class DatabaseAllocationStore:
     def append(self, record: AllocationRecord) -> None:
         """Check ``record`` against the stored chain and insert it, in one transaction."""
         try:
-            with self.engine.begin() as conn:
+            with begin_write(self.engine) as conn:
                 log = [_record(r) for r in load_allocations(conn, self.trial)]
                 check_next(log, record)
                 insert_allocation(conn, self.trial,
@@ -103,7 +104,7 @@ def register_eligibility(db: DatabaseLike, trial: str, patient_id: str, *,
                                  hint="Pass confirmed_by='<user name>'.")
     engine = ensure_schema(db)
     try:
-        with engine.begin() as conn:
+        with begin_write(engine) as conn:
             insert_registration(conn, trial, patient_id, eligible=eligible,
                                 confirmed_by=confirmed_by, factors=factors)
     except IntegrityError as exc:

@@ -44,12 +44,16 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     >>> from hsctms.web import WebSettings, create_app
     >>> app = create_app(WebSettings(db="registry.db", secret_key="x" * 40))  # doctest: +SKIP
     """
-    from hsctms.db import ensure_schema
+    import sqlalchemy as sa
+
+    from hsctms.db import connect, ensure_schema
+    from hsctms.db.writes import busy_error, busy_kind, enable_wal
     from hsctms.web import routes_auth, routes_exchange, routes_records, routes_views
 
     settings = settings or WebSettings()
     signer = SessionSigner(settings.resolved_secret(), settings.session_seconds)
-    engine = ensure_schema(settings.db)
+    engine = ensure_schema(connect(settings.db, busy_timeout=settings.busy_timeout))
+    enable_wal(engine)  # SQLite: readers never wait for a writer
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
@@ -75,6 +79,12 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     @app.exception_handler(HsctmsError)
     async def _hsctms_error(request: Request, exc: HsctmsError) -> Response:
         return error_response(request, exc)
+
+    @app.exception_handler(sa.exc.OperationalError)
+    async def _database(request: Request, exc: sa.exc.OperationalError) -> Response:
+        if busy_kind(exc) is None:
+            raise exc  # not contention: a real fault, the server's 500
+        return error_response(request, busy_error(exc))
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:

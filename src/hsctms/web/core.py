@@ -25,6 +25,7 @@ from hsctms.errors import (
     NotFoundError,
     PermissionDeniedError,
     ProfileError,
+    RegistryBusyError,
     StaleRecordError,
 )
 from hsctms.web.access import Action, Principal, Role, allowed, check, visible_centre
@@ -34,6 +35,8 @@ from hsctms.web.settings import WebSettings
 SESSION_COOKIE = "hsctms_session"
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
+#: ``Retry-After`` (seconds) of a 503 answered because the registry was busy.
+RETRY_AFTER_SECONDS = 5
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 #: Route access rules: "public", "login" (any signed-in user) or an :class:`Action` value.
@@ -60,6 +63,7 @@ _STATUS: tuple[tuple[type[HsctmsError], int], ...] = (
     (PermissionDeniedError, 403),
     (NotFoundError, 404),
     (StaleRecordError, 409),
+    (RegistryBusyError, 503),
     (ImportConflictError, 409),
     (DataValidationError, 422),
     (ConfigurationError, 422),
@@ -223,10 +227,13 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
 def error_response(request: Request, exc: HsctmsError) -> Response:
     """The canonical error response: JSON ``HsctmsError.to_dict()`` under /api, else a page."""
     status = status_for(exc)
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if status == 503 else None
     if is_api(request):
-        return JSONResponse(exc.to_dict(), status_code=status)
+        return JSONResponse(exc.to_dict(), status_code=status, headers=headers)
     if status == 401:
         target = quote(request.url.path, safe="/")
         return RedirectResponse(f"/login?next={target}", status_code=303)
-    return render(request, "error.html.j2", status_code=status, title=f"Error {status}",
+    page = render(request, "error.html.j2", status_code=status, title=f"Error {status}",
                   status=status, error=exc.to_dict())
+    page.headers.update(headers or {})
+    return page

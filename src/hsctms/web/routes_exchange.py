@@ -17,6 +17,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Request, UploadFile
 from fastapi.responses import Response
 
+from hsctms.db.writes import begin_write
 from hsctms.errors import DataValidationError, HsctmsError, PermissionDeniedError
 from hsctms.io.csvtext import csv_text
 from hsctms.web.access import Action, allowed, check
@@ -30,7 +31,7 @@ def _audit_export(ctx: Ctx, kind: str, centre: str | None, rows: dict[str, int] 
                   identifiable: bool) -> None:
     from hsctms.db.audit import write_audit
 
-    with ctx.engine.begin() as conn:
+    with begin_write(ctx.engine) as conn:
         write_audit(conn, user=ctx.principal.username, action="export",
                     detail={"centre": centre, "kind": kind, "identifiable": identifiable,
                             "rows": rows})

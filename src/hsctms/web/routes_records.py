@@ -12,10 +12,15 @@ from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from hsctms.db import records
-from hsctms.errors import DataValidationError, NotFoundError, StaleRecordError
+from hsctms.errors import (
+    DataValidationError,
+    NotFoundError,
+    RegistryBusyError,
+    StaleRecordError,
+)
 from hsctms.model.schema import SCHEMA
 from hsctms.web.access import Action
-from hsctms.web.core import ctx_of, render, route
+from hsctms.web.core import RETRY_AFTER_SECONDS, ctx_of, render, route
 from hsctms.web.forms import (
     FORM_TABLES,
     TABLE_LABELS,
@@ -133,6 +138,15 @@ def _form(request: Request, table: str, *, action: str, values: dict[str, Any],
                   patient_id=patient_id)
 
 
+def _busy_form(request: Request, table: str, exc: RegistryBusyError, **form: Any
+               ) -> Response:
+    """The form again with what was typed, 503 and ``Retry-After``: the registry was busy."""
+    response = _form(request, table, status_code=503, errors={"_record": [exc.message]},
+                     message=exc.hint, **form)
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
 def _field_errors(exc: DataValidationError) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     report = exc.report
@@ -166,6 +180,8 @@ async def _create_from_form(request: Request, table: str, action: str) -> Respon
     except DataValidationError as exc:
         return _form(request, table, action=action, values=values, status_code=422,
                      errors=_field_errors(exc), message=exc.message)
+    except RegistryBusyError as exc:
+        return _busy_form(request, table, exc, action=action, values=values)
     return RedirectResponse(f"/patients/{row['patient_id']}", status_code=303)
 
 
@@ -224,6 +240,9 @@ async def edit_submit(request: Request, table: str, row_id: int) -> Response:
         return _form(request, table, action=f"/records/{table}/{row_id}", values=values,
                      version=version, row_id=row_id, status_code=422,
                      errors=_field_errors(exc), message=exc.message)
+    except RegistryBusyError as exc:
+        return _busy_form(request, table, exc, action=f"/records/{table}/{row_id}",
+                          values=values, version=version, row_id=row_id)
     except StaleRecordError as exc:
         with ctx.engine.connect() as conn:
             current = records.get_row(conn, table, row_id, ctx.scope)

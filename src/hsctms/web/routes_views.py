@@ -64,7 +64,7 @@ def _dashboard(ctx: Ctx, centre: str | None, *, registry: bool) -> Dashboard:
         record_level = user.is_admin or (user.centre == centre and
                                          user.role in (Role.DATA_ENTRY, Role.CENTRE_LEAD))
     with ctx.engine.connect() as conn:
-        version = data_version(conn)
+        version = data_version(conn, scope)  # a save elsewhere leaves this view cached
     key = (scope, suppressed, record_level, registry, version)
 
     def build() -> Dashboard:

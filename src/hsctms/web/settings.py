@@ -33,6 +33,9 @@ class WebSettings:
     login_max_attempts, login_window_seconds, login_max_client_attempts
         Login rate limits: failures per (username, client address), and per client address
         whatever the username, within the window.
+    busy_timeout
+        Seconds a save waits for another writer (an import, another user's save) before the
+        app answers 503 with ``Retry-After`` and the form as it was typed.
     trusted_proxies
         Addresses of reverse proxies (e.g. the TLS terminator) whose ``X-Forwarded-For``
         header names the real client. Empty (default): the header is ignored and the client
@@ -48,6 +51,7 @@ class WebSettings:
     login_window_seconds: float = 300.0
     login_max_client_attempts: int = 20
     trusted_proxies: tuple[str, ...] = ()
+    busy_timeout: float = 10.0
     title: str = "hsctms registry"
     extra: dict[str, str] = field(default_factory=dict)
 
