@@ -73,6 +73,7 @@ def csv_text(frame: pd.DataFrame, *, neutralise_formulas: bool = False) -> str:
         empty cell.
     neutralise_formulas
         Prefix ``'`` to values a spreadsheet would run as formulas (exports for spreadsheets).
+        Columns of a numeric dtype are left as they are (a negative number is a number).
 
     Returns
     -------
@@ -85,7 +86,9 @@ def csv_text(frame: pd.DataFrame, *, neutralise_formulas: bool = False) -> str:
         na = np.asarray(col.isna(), dtype=bool)
         text = col.astype(object).where(~na, "")
         text = text.astype(str)
-        if neutralise_formulas:
+        # Numeric columns are numbers to a spreadsheet, never formulas: ``-3650`` (a day
+        # offset before the index date) must stay a number, not become the text ``'-3650``.
+        if neutralise_formulas and not pd.api.types.is_numeric_dtype(col.dtype):
             text = neutralise_formula(text)
             text[na] = ""
         columns.append(_quote(text.reset_index(drop=True)))
