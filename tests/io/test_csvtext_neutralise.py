@@ -18,3 +18,15 @@ def test_every_prefix_in_text_columns_is_neutralised() -> None:
     for value in values:
         assert "'" + value in text, value
     assert "\n=SUM" not in text and "\n+SUM" not in text
+
+
+def test_neutralise_frame_keeps_numbers_and_dates() -> None:
+    from hsctms.io.csvtext import neutralise_frame
+
+    frame = pd.DataFrame({"patient_id": ["=cmd", "P-1"], "t": [-1.5, 2.0],
+                          "d": pd.to_datetime(["2020-01-01", "2021-02-03"])})
+    out = neutralise_frame(frame)
+    assert out["patient_id"].tolist() == ["'=cmd", "P-1"]
+    assert out["t"].tolist() == [-1.5, 2.0]
+    assert out.to_csv(index=False).splitlines()[1] == "'=cmd,-1.5,2020-01-01"
+    assert frame["patient_id"].tolist() == ["=cmd", "P-1"]  # input untouched

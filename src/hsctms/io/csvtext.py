@@ -54,6 +54,31 @@ def neutralise_formula(values: pd.Series) -> pd.Series:
     return out
 
 
+def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``frame`` with :func:`neutralise_formula` applied to every non-numeric column.
+
+    For tables written with ``DataFrame.to_csv`` (analysis outputs, never re-imported), so that
+    their dates and numbers keep pandas' formatting while text cannot run as a formula.
+
+    Parameters
+    ----------
+    frame
+        The table to write.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The copy; numeric and datetime columns unchanged.
+    """
+    out = frame.copy()
+    for name in out.columns:
+        dtype = out[name].dtype
+        types = pd.api.types
+        if not (types.is_numeric_dtype(dtype) or types.is_datetime64_any_dtype(dtype)):
+            out[name] = neutralise_formula(out[name])
+    return out
+
+
 def _quote(values: pd.Series) -> pd.Series:
     text = values.astype(str)
     needs = np.asarray(text.str.contains(r'[",\r\n]', regex=True), dtype=bool)
