@@ -30,3 +30,4 @@ def test_neutralise_frame_keeps_numbers_and_dates() -> None:
     assert out["t"].tolist() == [-1.5, 2.0]
     assert out.to_csv(index=False).splitlines()[1] == "'=cmd,-1.5,2020-01-01"
     assert frame["patient_id"].tolist() == ["=cmd", "P-1"]  # input untouched
+
