@@ -15,6 +15,7 @@ import typer
 from hsctms.cli._common import console, fail, write_json
 from hsctms.cli._outputs import OutputDirectory
 from hsctms.errors import HsctmsError
+from hsctms.io.csvtext import neutralise_frame
 
 
 def register(app: typer.Typer) -> None:
@@ -133,7 +134,7 @@ def run_demo(
         write_json(owned.claim("outcomes.json"), payload, owned=True)
         owned.done("outcomes.json")
         paths["numbers (JSON)"] = out / "outcomes.json"
-        analysis.frame.to_csv(owned.claim("endpoints.csv"), index=False)
+        neutralise_frame(analysis.frame).to_csv(owned.claim("endpoints.csv"), index=False)
         owned.done("endpoints.csv")
         paths["endpoint table"] = out / "endpoints.csv"
         bar.update(task, total=1, completed=1)

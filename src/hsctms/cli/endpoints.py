@@ -11,6 +11,7 @@ import typer
 from hsctms.cli._common import console, fail, load_cohort_source, write_json
 from hsctms.cli._outputs import check_output_files, write_output
 from hsctms.errors import DataValidationError, HsctmsError
+from hsctms.io.csvtext import neutralise_frame
 
 
 def _fail_validation(exc: DataValidationError) -> None:
@@ -114,10 +115,13 @@ def register(app: typer.Typer) -> None:
             if out is None:
                 return
             out.parent.mkdir(parents=True, exist_ok=True)
-            write_output(out, lambda tmp: res.to_frame().to_csv(tmp, index=False))
+            # Analysis outputs for spreadsheets, never re-imported: text cannot run as a formula.
+            table = neutralise_frame(res.to_frame())
+            write_output(out, lambda tmp: table.to_csv(tmp, index=False))
             if events is not None:
                 events.parent.mkdir(parents=True, exist_ok=True)
-                write_output(events, lambda tmp: res.events.to_csv(tmp, index=False))
+                visits = neutralise_frame(res.events)
+                write_output(events, lambda tmp: visits.to_csv(tmp, index=False))
             if json_out is not None:
                 write_json(json_out, res.to_dict())
         except DataValidationError as exc:

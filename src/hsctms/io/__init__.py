@@ -22,7 +22,7 @@ from hsctms.io.bundle import (
     write_bundle,
     write_manifest,
 )
-from hsctms.io.csvtext import csv_text, neutralise_formula, write_csv
+from hsctms.io.csvtext import csv_text, neutralise_formula, neutralise_frame, write_csv
 from hsctms.io.rules import RULES, Rule
 from hsctms.io.validate import ValidationContext, validate_record
 
@@ -37,6 +37,7 @@ __all__ = [
     "csv_text",
     "load_bundle",
     "neutralise_formula",
+    "neutralise_frame",
     "read_bundle",
     "read_manifest",
     "validate_bundle",

@@ -54,6 +54,31 @@ def neutralise_formula(values: pd.Series) -> pd.Series:
     return out
 
 
+def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``frame`` with :func:`neutralise_formula` applied to every non-numeric column.
+
+    For tables written with ``DataFrame.to_csv`` (analysis outputs, never re-imported), so that
+    their dates and numbers keep pandas' formatting while text cannot run as a formula.
+
+    Parameters
+    ----------
+    frame
+        The table to write.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The copy; numeric and datetime columns unchanged.
+    """
+    out = frame.copy()
+    for name in out.columns:
+        dtype = out[name].dtype
+        types = pd.api.types
+        if not (types.is_numeric_dtype(dtype) or types.is_datetime64_any_dtype(dtype)):
+            out[name] = neutralise_formula(out[name])
+    return out
+
+
 def _quote(values: pd.Series) -> pd.Series:
     text = values.astype(str)
     needs = np.asarray(text.str.contains(r'[",\r\n]', regex=True), dtype=bool)
@@ -73,6 +98,7 @@ def csv_text(frame: pd.DataFrame, *, neutralise_formulas: bool = False) -> str:
         empty cell.
     neutralise_formulas
         Prefix ``'`` to values a spreadsheet would run as formulas (exports for spreadsheets).
+        Columns of a numeric dtype are left as they are (a negative number is a number).
 
     Returns
     -------
@@ -85,7 +111,9 @@ def csv_text(frame: pd.DataFrame, *, neutralise_formulas: bool = False) -> str:
         na = np.asarray(col.isna(), dtype=bool)
         text = col.astype(object).where(~na, "")
         text = text.astype(str)
-        if neutralise_formulas:
+        # Numeric columns are numbers to a spreadsheet, never formulas: ``-3650`` (a day
+        # offset before the index date) must stay a number, not become the text ``'-3650``.
+        if neutralise_formulas and not pd.api.types.is_numeric_dtype(col.dtype):
             text = neutralise_formula(text)
             text[na] = ""
         columns.append(_quote(text.reset_index(drop=True)))

@@ -70,6 +70,9 @@ class ColumnSpec:
     minimum: float | None = None
     maximum: float | None = None
     unit: str | None = None
+    #: Free text as typed at the centre (may hold names, dates, places): never leaves the
+    #: registry in a de-identified export.
+    free_text: bool = False
 
 
 @dataclass(frozen=True)
@@ -219,7 +222,8 @@ TRANSPLANTS = TableSpec(
             required=True,
             nullable=False,
         ),
-        ColumnSpec("mobilisation", "str", "Mobilisation regimen, e.g. 'Cy2g+G-CSF'."),
+        ColumnSpec("mobilisation", "str", "Mobilisation regimen, e.g. 'Cy2g+G-CSF'.",
+                   free_text=True),
         ColumnSpec("graft_manipulation", "category", "Ex-vivo graft manipulation.",
                    choices=GRAFT_MANIPULATIONS),
         ColumnSpec("cd34_dose", "float", "Infused CD34+ cells.", minimum=0, maximum=100,
@@ -295,7 +299,7 @@ ADVERSE_EVENTS = TableSpec(
         ColumnSpec("onset_date", "date", "Onset of the adverse event.", required=True,
                    nullable=False),
         ColumnSpec("term", "str", "Adverse event term (CTCAE / MedDRA), e.g. 'Febrile "
-                   "neutropenia'.", required=True, nullable=False),
+                   "neutropenia'.", required=True, nullable=False, free_text=True),
         ColumnSpec("grade", "int", "CTCAE grade 1-5.", required=True, nullable=False,
                    minimum=1, maximum=5),
         ColumnSpec("relation", "category", "Relation to the transplant.", choices=AE_RELATIONS),
@@ -311,7 +315,7 @@ DEATHS = TableSpec(
         _pid(),
         ColumnSpec("date", "date", "Date of death.", required=True, nullable=False),
         ColumnSpec("cause", "str", "Cause of death as recorded.", required=True,
-                   nullable=False),
+                   nullable=False, free_text=True),
         ColumnSpec("transplant_related", "bool", "Transplant-related death (yes/no).",
                    required=True, nullable=False),
     ),

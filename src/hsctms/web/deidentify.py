@@ -33,8 +33,10 @@ import pandas as pd
 
 from hsctms.model.schema import LAB_TESTS, SCHEMA
 
-DROPPED: dict[str, tuple[str, ...]] = {"deaths": ("cause",), "transplants": ("mobilisation",),
-                                       "adverse_events": ("term",)}
+#: Free-text columns (``ColumnSpec.free_text``) left out of the export, per table.
+DROPPED: dict[str, tuple[str, ...]] = {
+    table: tuple(c.name for c in spec.columns if c.free_text)
+    for table, spec in SCHEMA.items() if any(c.free_text for c in spec.columns)}
 
 #: Value written instead of a code outside its vocabulary.
 OTHER = "other"
