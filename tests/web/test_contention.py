@@ -161,3 +161,25 @@ def test_running_server_concurrent_saves_during_an_import(db_path: Path,
         ).scalar()
     engine.dispose()
     assert stored == statuses.count(201)
+
+
+def test_another_users_save_is_rebuilt_off_the_request_path(as_user: Any, app: Any) -> None:
+    """A reader is not made to wait for the recomputation after someone else's save: the
+    cached dashboard is served and one background rebuild replaces it."""
+    admin, entry = as_user("admin"), as_user("entry_a")
+    cache = app.state.dashboards
+    before = admin.get("/api/dashboard", params={"centre": "A"}).json()
+    misses = cache.misses
+    r = entry.post("/api/records/relapses", json={"patient_id": "A1",
+                                                  "onset_date": "2021-02-03"})
+    assert r.status_code == 201, r.text
+    stale = admin.get("/api/dashboard", params={"centre": "A"}).json()
+    assert stale == before  # served at once from the cache
+    cache.wait_idle()
+    assert cache.misses == misses + 1  # rebuilt once, in the background
+    fresh = admin.get("/api/dashboard", params={"centre": "A"}).json()
+    assert fresh["alert_counts"]["relapse_after_hsct"] != before["alert_counts"][
+        "relapse_after_hsct"]
+    assert cache.misses == misses + 1
+    own = entry.get("/api/dashboard").json()  # the writer sees their own change at once
+    assert own["alert_counts"]["relapse_after_hsct"] == 1

@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hsctms._version import __version__
 from hsctms.errors import HsctmsError, NotFoundError
-from hsctms.web.core import error_response, is_api, render, template_env
+from hsctms.web.core import UNSAFE_METHODS, error_response, is_api, render, template_env
 from hsctms.web.dashboard import DashboardCache
 from hsctms.web.security import LoginRateLimiter, SessionSigner
 from hsctms.web.settings import WebSettings
@@ -57,6 +57,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
+        app.state.dashboards.close()
         engine.dispose()  # close the pool's connections when the server stops
 
     app = FastAPI(title="hsctms registry", version=__version__,
@@ -112,6 +113,10 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     async def _headers(request: Request,
                        call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         response = await call_next(request)
+        ctx = getattr(request.state, "ctx", None)
+        if (request.method in UNSAFE_METHODS and response.status_code < 400
+                and ctx is not None and ctx.user is not None):
+            app.state.dashboards.note_write(ctx.user.username)  # read-your-writes
         for k, v in SECURITY_HEADERS.items():
             response.headers.setdefault(k, v)
         if request.url.path.startswith(("/api/", "/patients", "/records", "/audit")):

@@ -65,7 +65,7 @@ def _dashboard(ctx: Ctx, centre: str | None, *, registry: bool) -> Dashboard:
                                          user.role in (Role.DATA_ENTRY, Role.CENTRE_LEAD))
     with ctx.engine.connect() as conn:
         version = data_version(conn, scope)  # a save elsewhere leaves this view cached
-    key = (scope, suppressed, record_level, registry, version)
+    key = (scope, suppressed, record_level, registry)
 
     def build() -> Dashboard:
         cohort = load_cohort(ctx.engine, scope)
@@ -74,7 +74,7 @@ def _dashboard(ctx: Ctx, centre: str | None, *, registry: bool) -> Dashboard:
                                small_count=ctx.settings.small_count)
 
     cache = ctx.request.app.state.dashboards
-    result: Dashboard = cache.get(key, build)
+    result: Dashboard = cache.get(key, version, build, user=user.username)
     return result
 
 
