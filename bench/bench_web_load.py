@@ -106,7 +106,7 @@ def main() -> None:
                     pid = rng.choice(ids)
                     t0 = time.perf_counter()
                     if rng.random() < 0.2:
-                        day = _dt.date(2026, 1, 1) + _dt.timedelta(days=1000 * k + i)
+                        day = _dt.date(2025, 6, 30) - _dt.timedelta(days=1000 * k + i)  # past
                         r = c.post("/api/records/edss", json={
                             "patient_id": pid, "date": day.isoformat(), "edss": "3.0"})
                         writes.append(time.perf_counter() - t0)
@@ -135,6 +135,8 @@ def main() -> None:
     print(f"error rate {errors / len(statuses):.2%} (5xx: {five}); raw sqlite3 insert p50 "
           f"{1000 * raw:.2f} ms; web write p50 / raw insert p50 = "
           f"{statistics.median(writes) / raw:.0f}")
+    counts = {code: statuses.count(code) for code in sorted(set(statuses))}
+    print(f"status counts: {counts}")
     print("goal: no 5xx, p95 < 500 ms")
 
 
