@@ -19,7 +19,8 @@ wrong *and how to fix it*; the optional ``hint`` is printed by the CLI and the w
     ├── PermissionDeniedError   the user's role or centre does not allow the action
     ├── NotFoundError           a record does not exist (or is outside the user's centre)
     ├── StaleRecordError        optimistic-locking conflict: the record changed meanwhile
-    └── RegistryBusyError       the database stayed locked by other writers (retry shortly)
+    ├── RegistryBusyError       the database stayed locked by other writers (retry shortly)
+    └── DisclosureError         an export would single out patients (groups smaller than k)
 """
 
 from __future__ import annotations
@@ -122,6 +123,10 @@ class StaleRecordError(HsctmsError):
 class RegistryBusyError(HsctmsError):
     """The registry database stayed locked by other writers (an import, another user's save)
     for longer than the busy timeout; nothing was written and the change can be retried."""
+
+
+class DisclosureError(HsctmsError):
+    """A de-identified export or aggregate would single out patients (a group below k)."""
 
 
 class HsctmsWarning(UserWarning):

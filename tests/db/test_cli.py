@@ -100,3 +100,41 @@ def test_demo_bundle_is_valid_and_imports(tmp_path: Path) -> None:
     cohort = load_cohort(tmp_path / "demo.db")
     assert cohort.synthetic and result.synthetic
     assert sum(cohort.row_counts().values()) == result.inserted
+
+
+def test_export_deidentified(tmp_path: Path) -> None:
+    from hsctms import datasets
+    import sqlalchemy as sa
+
+    from hsctms.db import connect, import_bundle
+    from hsctms.db.tables import audit_log
+
+    db = tmp_path / "demo.db"
+    import_bundle(datasets.demo_bundle_path(), db)
+    out = tmp_path / "deid"
+    result = runner.invoke(app, ["export", "--db", str(db), "--out", str(out),
+                                 "--deidentified", "--k", "10"])
+    assert result.exit_code == 0, result.output
+    assert "k = 10" in result.output and "synthetic data" in result.output
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["k_anonymity"]["k"] == 10
+    assert manifest["k_anonymity"]["smallest_group"] >= 10
+    patients = (out / "patients.csv").read_text()
+    assert "SYN-" in patients and "birth_year" not in patients
+    assert "SYNTHETIC DATA" in (out / "README.txt").read_text()
+    with connect(db).connect() as conn:
+        detail = conn.execute(sa.select(audit_log.c.detail).where(
+            audit_log.c.action == "export").order_by(audit_log.c.id.desc())).scalars().first()
+    detail = json.loads(detail) if isinstance(detail, str) else detail
+    assert detail["kind"] == "deidentified_bundle" and detail["k"] == 10
+    # refused: nothing written, no directory created
+    too_big = tmp_path / "refused"
+    refused = runner.invoke(app, ["export", "--db", str(db), "--out", str(too_big),
+                                  "--deidentified", "--k", "1000"])
+    assert refused.exit_code == 1 and "fewer than k = 1000" in refused.output
+    assert not too_big.exists()
+    # the de-identification options need --deidentified
+    wrong = runner.invoke(app, ["export", "--db", str(db), "--out", str(tmp_path / "x"),
+                                "--k", "5"])
+    assert wrong.exit_code != 0 and "--deidentified" in wrong.output
+    assert not (tmp_path / "x").exists()

@@ -19,10 +19,10 @@ from .conftest import PASSWORD, SECRET, TestClient, login
 
 
 def test_deidentify_definition(three_patient_cohort: Cohort) -> None:
-    from hsctms.web.deidentify import deidentify
+    from hsctms.io.deidentify import deidentify
 
     c = three_patient_cohort
-    out = deidentify(c, rng=np.random.default_rng(1))
+    out = deidentify(c, k=3, rng=np.random.default_rng(1)).tables
     assert "cause" not in out["deaths"].columns
     assert "conditioning" not in out["transplants"].columns
     assert set(out["transplants"]["intensity"]) <= {"low", "intermediate", "high"}
@@ -32,7 +32,7 @@ def test_deidentify_definition(three_patient_cohort: Cohort) -> None:
                                                                                   366]
     for frame in out.values():
         assert not any(str(t).startswith("datetime") for t in frame.dtypes)
-    kept = deidentify(c, keep_ids=True)
+    kept = deidentify(c, k=3, keep_ids=True).tables
     assert set(kept["patients"]["patient_id"]) == {"P1", "P2", "P3"}
 
 

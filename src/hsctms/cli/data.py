@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from hsctms.cli._common import console, err_console, fail, write_json
-from hsctms.errors import HsctmsError
+from hsctms.errors import ConfigurationError, HsctmsError
 
 #: Issues printed in the terminal table (all of them go to --json).
 MAX_ROWS = 200
@@ -166,18 +166,51 @@ def export_cmd(
                                       "or an earlier export's output.")],
     centre: Annotated[str | None, typer.Option(
         "--centre", help="Only this centre's patients.")] = None,
+    deidentified: Annotated[bool, typer.Option(
+        "--deidentified", help="Write the de-identified tables (hsctms/io/deidentify.yaml: "
+        "free text dropped, codes checked, quasi-identifiers generalised, k-anonymity) with "
+        "manifest.json, instead of the identifiable bundle.")] = False,
+    k: Annotated[int | None, typer.Option(
+        "--k", help="With --deidentified: the k of the k-anonymity check (default: the "
+        "definition's, 5).")] = None,
+    refuse_small_groups: Annotated[bool, typer.Option(
+        "--refuse-small-groups", help="With --deidentified: write nothing when a group is "
+        "smaller than k, instead of suppressing its values.")] = False,
+    keep_ids: Annotated[bool, typer.Option(
+        "--keep-ids", help="With --deidentified: keep the pseudonymous patient ids instead of "
+        "random codes.")] = False,
     user: Annotated[str, typer.Option("--user", help="Recorded in the audit trail.")
                     ] = "cli",
 ) -> None:
-    """Write the registry (or one centre) as a CSV bundle with bundle.json.
+    """Write the registry (or one centre) as a CSV bundle with bundle.json, or de-identified.
 
     Example: hsctms export --db registry.db --out registry-bundle
+    Example: hsctms export --db registry.db --out for-analysis --deidentified --k 10
     """
     from hsctms.cli._outputs import prepare_bundle_dir
     from hsctms.db import export_bundle, open_registry
 
+    if not deidentified and (k is not None or refuse_small_groups or keep_ids):
+        fail(ConfigurationError("--k, --refuse-small-groups and --keep-ids apply to "
+                                "--deidentified exports only.", hint="Add --deidentified."))
+        return
     try:
         engine = open_registry(db)  # refuse a missing registry before touching --out
+        if deidentified:
+            from hsctms.db import export_deidentified
+
+            with console.status("De-identifying..."):
+                export = export_deidentified(
+                    engine, centre=centre, user=user, keep_ids=keep_ids, k=k,
+                    on_small_groups="refuse" if refuse_small_groups else None)
+            owned = prepare_bundle_dir(out, command="hsctms export")
+            for name, data in export.files().items():
+                owned.claim(name).write_bytes(data)
+            owned.record_all()
+            console.print(export.summary, highlight=False, markup=False)
+            console.print(f"De-identified export written to {out}", highlight=False,
+                          markup=False)
+            return
         owned = prepare_bundle_dir(out, command="hsctms export")
         with console.status("Exporting..."):
             path = export_bundle(engine, out, centre=centre, user=user)

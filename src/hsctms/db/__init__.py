@@ -41,7 +41,7 @@ from hsctms.db.importer import (
     TableCounts,
     import_bundle,
 )
-from hsctms.db.loader import export_bundle, load_cohort, read_table
+from hsctms.db.loader import export_bundle, export_deidentified, load_cohort, read_table
 
 __all__ += [
     "BundleConflictError",
@@ -49,6 +49,7 @@ __all__ += [
     "ImportResult",
     "TableCounts",
     "export_bundle",
+    "export_deidentified",
     "import_bundle",
     "load_cohort",
     "read_table",

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as _dt
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 import sqlalchemy as sa
@@ -18,6 +18,9 @@ from hsctms.db.writes import begin_write
 from hsctms.model.cohort import Cohort, conform
 from hsctms.model.regimens import RegimenMap
 from hsctms.model.schema import SCHEMA
+
+if TYPE_CHECKING:
+    from hsctms.io.deidentify import DeidentifiedExport
 
 
 def read_table(
@@ -179,3 +182,30 @@ def export_bundle(db: DatabaseLike, path: str | Path, *, centre: str | None = No
                     detail={"path": str(Path(path).resolve()), "centre": centre,
                             "rows": cohort.row_counts()})
     return out
+
+
+def export_deidentified(db: DatabaseLike, *, centre: str | None = None, user: str = "cli",
+                        keep_ids: bool = False, k: int | None = None,
+                        on_small_groups: Literal["suppress", "refuse"] | None = None,
+                        ) -> DeidentifiedExport:
+    """The de-identified export of the registry (or one centre); the export is audited.
+
+    See :func:`hsctms.io.deidentify.deidentify` for the definition, ``k`` and
+    ``on_small_groups``. The audit entry (``action="export"``, ``kind="deidentified_bundle"``)
+    records the centre, the row counts and the k-anonymity outcome; nothing is audited when
+    the export is refused (:class:`~hsctms.errors.DisclosureError`).
+    """
+    from hsctms.db.audit import write_audit
+    from hsctms.io.deidentify import deidentify
+
+    engine = connect(db)
+    export = deidentify(load_cohort(engine, centre), keep_ids=keep_ids, k=k,
+                        on_small_groups=on_small_groups)
+    with begin_write(engine) as conn:
+        write_audit(conn, user=user, action="export",
+                    detail={"centre": centre, "kind": "deidentified_bundle",
+                            "identifiable": False,
+                            "rows": {n: len(f) for n, f in export.tables.items()},
+                            "k": export.k, "smallest_group": export.smallest_group,
+                            "suppressed_patients": export.suppressed_patients})
+    return export

@@ -1,6 +1,7 @@
 """Pure domain model: table schemas, clinical scales, regimen classes, records and the Cohort.
 
-Nothing in this package performs I/O.
+Nothing in this package performs I/O beyond reading its own packaged vocabularies
+(:mod:`hsctms.model.vocabularies`).
 """
 
 from __future__ import annotations

@@ -73,6 +73,14 @@ class ColumnSpec:
     #: Free text as typed at the centre (may hold names, dates, places): never leaves the
     #: registry in a de-identified export.
     free_text: bool = False
+    #: Describes the person rather than an event (centre, sex, year of birth, onset and
+    #: diagnosis dates, phenotype): combined, such values can single a patient out, so a
+    #: de-identified export coarsens them and checks k-anonymity on them.
+    quasi_identifier: bool = False
+    #: Name of the controlled vocabulary a hand-typed code must come from
+    #: (:data:`hsctms.model.vocabularies.VOCABULARIES`); a de-identified export writes
+    #: ``other`` for any value outside it.
+    vocabulary: str | None = None
 
 
 @dataclass(frozen=True)
@@ -166,9 +174,11 @@ PATIENTS = TableSpec(
             required=True,
             nullable=False,
         ),
-        ColumnSpec("centre", "id", "Transplant centre code.", required=True, nullable=False),
+        ColumnSpec("centre", "id", "Transplant centre code.", required=True, nullable=False,
+                   quasi_identifier=True),
         ColumnSpec(
-            "sex", "category", "Sex: F, M or X.", required=True, nullable=False, choices=SEXES
+            "sex", "category", "Sex: F, M or X.", required=True, nullable=False, choices=SEXES,
+            quasi_identifier=True,
         ),
         ColumnSpec(
             "birth_year",
@@ -177,9 +187,10 @@ PATIENTS = TableSpec(
             required=True,
             nullable=False,
             minimum=1900,
+            quasi_identifier=True,
         ),
-        ColumnSpec("onset_date", "date", "Date of first MS symptoms."),
-        ColumnSpec("diagnosis_date", "date", "Date of MS diagnosis."),
+        ColumnSpec("onset_date", "date", "Date of first MS symptoms.", quasi_identifier=True),
+        ColumnSpec("diagnosis_date", "date", "Date of MS diagnosis.", quasi_identifier=True),
         ColumnSpec(
             "phenotype",
             "category",
@@ -187,6 +198,7 @@ PATIENTS = TableSpec(
             required=True,
             nullable=False,
             choices=PHENOTYPES,
+            quasi_identifier=True,
         ),
     ),
     key=("patient_id",),
@@ -198,7 +210,7 @@ DMT = TableSpec(
     (
         _pid(),
         ColumnSpec("drug", "str", "Disease-modifying therapy (INN, e.g. natalizumab).",
-                   required=True, nullable=False),
+                   required=True, nullable=False, vocabulary="dmt"),
         ColumnSpec("start_date", "date", "Start of treatment.", required=True, nullable=False),
         ColumnSpec("stop_date", "date", "End of treatment; blank if ongoing."),
         ColumnSpec("stop_reason", "category", "Why it was stopped.", choices=DMT_STOP_REASONS),
@@ -282,10 +294,11 @@ LABS = TableSpec(
         _pid(),
         ColumnSpec("date", "date", "Date of the sample.", required=True, nullable=False),
         ColumnSpec("test", "str", "Test code: lymphocytes, neutrophils, cd4, cd8, cd19, "
-                   "platelets, igg (others allowed).", required=True, nullable=False),
+                   "platelets, igg (others allowed).", required=True, nullable=False,
+                   vocabulary="lab_test"),
         ColumnSpec("value", "float", "Result.", required=True, nullable=False, minimum=0),
         ColumnSpec("unit", "str", "Unit as reported, e.g. 10^9/L or cells/uL.", required=True,
-                   nullable=False),
+                   nullable=False, vocabulary="lab_unit"),
     ),
     key=("patient_id", "date", "test"),
     description="Laboratory results, one row per test and date.",

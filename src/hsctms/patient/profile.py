@@ -17,17 +17,14 @@ import itertools
 import json
 import os
 from collections.abc import Mapping
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from hsctms.errors import ProfileError
 from hsctms.model.scales import EDSS_VALUES, is_valid_edss
-
-_DMT_FILE = Path(__file__).with_name("dmts.yaml")
+from hsctms.model.vocabularies import dmt_catalogue
 
 Phenotype = Literal["RRMS", "SPMS", "PPMS", "PRMS"]
 Intensity = Literal["low", "intermediate", "high"]
@@ -39,22 +36,6 @@ PHENOTYPE_NAMES: dict[str, str] = {
     "PPMS": "primary progressive MS",
     "PRMS": "progressive-relapsing MS",
 }
-
-
-@lru_cache(maxsize=1)
-def dmt_catalogue() -> dict[str, dict[str, Any]]:
-    """Known DMTs by every lower-case name and alias -> ``{name, high_efficacy, cytotoxic}``."""
-    entries = yaml.safe_load(_DMT_FILE.read_text(encoding="utf-8"))
-    out: dict[str, dict[str, Any]] = {}
-    for entry in entries:
-        record = {
-            "name": entry["name"],
-            "high_efficacy": bool(entry["high_efficacy"]),
-            "cytotoxic": bool(entry.get("cytotoxic", False)),
-        }
-        for key in (entry["name"], *entry.get("aliases", [])):
-            out[str(key).lower().strip()] = record
-    return out
 
 
 def _not_a_flag(value: Any) -> Any:
@@ -492,7 +473,7 @@ Units and conventions:
 - `dmts` lists every DMT taken (`[]` = never treated; omit when unknown). A DMT has "failed"
   when the MS was active on it (relapse, new/enhancing lesions, confirmed worsening) or it was
   stopped for lack of effect. Names are matched case-insensitively against a catalogue of
-  generic and brand names (`hsctms/patient/dmts.yaml`); the catalogue says which are
+  generic and brand names (`hsctms/model/dmts.yaml`); the catalogue says which are
   high-efficacy; an unlisted drug's class is unknown unless `high_efficacy` is given.
 
 Errors: a bad or missing value raises `hsctms.errors.ProfileError` with one line per problem,

@@ -19,6 +19,7 @@ from sqlalchemy.engine import Engine
 from hsctms.errors import (
     ConfigurationError,
     DataValidationError,
+    DisclosureError,
     EstimationError,
     HsctmsError,
     ImportConflictError,
@@ -69,6 +70,7 @@ _STATUS: tuple[tuple[type[HsctmsError], int], ...] = (
     (ConfigurationError, 422),
     (ProfileError, 422),
     (EstimationError, 422),
+    (DisclosureError, 422),
 )
 
 

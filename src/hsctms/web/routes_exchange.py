@@ -2,7 +2,8 @@
 
 * Uploads go through :func:`hsctms.db.import_bundle` (validated, all-or-nothing); centre users
   may only upload their own centre's patients.
-* Downloads are de-identified (:mod:`hsctms.web.deidentify`) unless the role may export
+* Downloads are de-identified (:mod:`hsctms.io.deidentify`: k-anonymity checked, a
+  ``manifest.json`` says what was done) unless the role may export
   identifiable data for that centre; every download is written to the audit trail.
 """
 
@@ -66,18 +67,12 @@ def _download(data: bytes, filename: str, media: str) -> Response:
                              "Cache-Control": "no-store"})
 
 
-DEID_README = (b"De-identified hsctms registry export (see docs/web.md): free text dropped, codes "
-               b"outside their vocabulary replaced by other, formula-like text prefixed with ', "
-               b"dates as days from the index transplant, random patient codes unless the "
-               b"role allows pseudonymous ids.\n")
-
-
 @route(router, "GET", "/api/export/bundle", Action.EXPORT_DEIDENTIFIED.value)
 def export_bundle_zip(request: Request, identifiable: bool = False,
                       centre: str | None = None) -> Response:
     """Download the registry (or one centre) as a zip: the CSV bundle (identifiable) or the
     de-identified tables. Audited."""
-    from hsctms.db import export_bundle, load_cohort
+    from hsctms.db import export_bundle
 
     ctx = ctx_of(request)
     scope = _export_scope(ctx, centre, identifiable)
@@ -88,17 +83,13 @@ def export_bundle_zip(request: Request, identifiable: bool = False,
                                 user=ctx.principal.username)
             files = {p.name: p.read_bytes() for p in sorted(out.iterdir()) if p.is_file()}
         return _download(_zip(files), f"hsctms-{label}-bundle.zip", "application/zip")
-    from hsctms.web.deidentify import deidentify
+    from hsctms.db import export_deidentified
 
-    cohort = load_cohort(ctx.engine, scope)
     keep_ids = allowed(ctx.principal, Action.EXPORT_IDENTIFIABLE, scope)
-    tables = deidentify(cohort, keep_ids=keep_ids)
-    files = {f"{name}.csv": csv_text(frame, neutralise_formulas=True).encode()
-             for name, frame in tables.items()}
-    files["README.txt"] = DEID_README
-    _audit_export(ctx, "deidentified_bundle", scope,
-                  {k: len(v) for k, v in tables.items()}, False)
-    return _download(_zip(files), f"hsctms-{label}-deidentified.zip", "application/zip")
+    export = export_deidentified(ctx.engine, centre=scope, user=ctx.principal.username,
+                                 keep_ids=keep_ids, k=ctx.settings.deid_k)
+    return _download(_zip(export.files()), f"hsctms-{label}-deidentified.zip",
+                     "application/zip")
 
 
 @route(router, "GET", "/api/export/redcap", Action.EXPORT_IDENTIFIABLE.value)
@@ -123,7 +114,8 @@ def export_dictionary(request: Request) -> Response:
     ctx = ctx_of(request)
     table = data_dictionary()
     _audit_export(ctx, "redcap_dictionary", None, None, False)
-    return _download(csv_text(table).encode(), "hsctms-redcap-dictionary.csv",
+    return _download(csv_text(table, neutralise_formulas=True).encode(),
+                     "hsctms-redcap-dictionary.csv",
                      "text/csv")
 
 

@@ -33,6 +33,9 @@ class WebSettings:
     login_max_attempts, login_window_seconds, login_max_client_attempts
         Login rate limits: failures per (username, client address), and per client address
         whatever the username, within the window.
+    deid_k
+        The k of the k-anonymity check of de-identified exports (default: the definition's,
+        ``hsctms/io/deidentify.yaml``); patients in smaller groups are suppressed.
     busy_timeout
         Seconds a save waits for another writer (an import, another user's save) before the
         app answers 503 with ``Retry-After`` and the form as it was typed.
@@ -52,6 +55,7 @@ class WebSettings:
     login_max_client_attempts: int = 20
     trusted_proxies: tuple[str, ...] = ()
     busy_timeout: float = 10.0
+    deid_k: int | None = None
     title: str = "hsctms registry"
     extra: dict[str, str] = field(default_factory=dict)
 

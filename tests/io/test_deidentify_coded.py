@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 
 from hsctms.io import csv_text
+from hsctms.io.deidentify import OTHER, deidentify
 from hsctms.model.cohort import Cohort
-from hsctms.web.deidentify import OTHER, deidentify
 
 
 def _cohort() -> Cohort:
@@ -35,7 +35,8 @@ def _cohort() -> Cohort:
 
 
 def test_code_columns_outside_their_vocabulary_become_other() -> None:
-    out = deidentify(_cohort(), rng=np.random.default_rng(1))
+    # k = 2: two patients; k-anonymity itself is tested in test_deidentify.py
+    out = deidentify(_cohort(), k=2, rng=np.random.default_rng(1)).tables
     assert sorted(out["dmt"]["drug"]) == sorted(["natalizumab", OTHER, OTHER])
     labs = out["labs"].sort_values("value")
     assert labs["test"].tolist() == ["lymphocytes", OTHER, "cd4"]
@@ -43,6 +44,8 @@ def test_code_columns_outside_their_vocabulary_become_other() -> None:
     assert "term" not in out["adverse_events"].columns
     assert out["adverse_events"]["grade"].tolist() == [3]
     text = "".join(csv_text(f) for f in out.values())
+    files = deidentify(_cohort(), k=2).files()
+    text += "".join(data.decode() for data in files.values())
     for leaked in ("Smith", "HYPERLINK", "Brown", "+44", "Elsewhere"):
         assert leaked not in text
 
