@@ -39,6 +39,17 @@ def _esc(text: str) -> str:
     return text.replace("|", "\\|")
 
 
+def _privacy(col: ColumnSpec) -> str:
+    """The column's de-identification attribute (``docs/web.md``, ``hsctms.io.deidentify``)."""
+    if col.free_text:
+        return "dropped (free text)"
+    if col.quasi_identifier:
+        return "quasi-identifier"
+    if col.vocabulary:
+        return f"code (`{col.vocabulary}` vocabulary)"
+    return ""
+
+
 def _allowed(col: ColumnSpec) -> str:
     if col.choices:
         return ", ".join(f"`{c}`" for c in col.choices)
@@ -167,14 +178,15 @@ def render_data_format() -> str:
             + (f" Event date: `{spec.event_date}`." if spec.event_date else ""),
             "",
             "| column | type | required column | blank allowed | allowed values | unit | "
-            "description |",
-            "|---|---|---|---|---|---|---|",
+            "de-identified export | description |",
+            "|---|---|---|---|---|---|---|---|",
         ]
         for col in spec.columns:
             out.append(
                 f"| `{col.name}` | {_TYPE_TEXT[col.type]} | "
                 f"{'yes' if col.required else 'no'} | {'yes' if col.nullable else 'no'} | "
-                f"{_esc(_allowed(col))} | {_esc(col.unit or '')} | {_esc(col.description)} |"
+                f"{_esc(_allowed(col))} | {_esc(col.unit or '')} | {_privacy(col)} | "
+                f"{_esc(col.description)} |"
             )
         out.append("")
     out += [
