@@ -101,6 +101,28 @@ def test_funnel_suppresses_small_centres() -> None:
     assert set(f.suppressed) | {c.centre for c in f.centres} == set(frame["centre"])
 
 
+@pytest.mark.parametrize("small_count", [5, 10])
+def test_suppressed_observed_cannot_be_recomputed(small_count: int) -> None:
+    frame = pd.read_csv(REF / "casemix_demo.csv")
+    f = centre_funnel(frame, small_count=small_count)
+    few = [c for c in f.centres if 0 < c.observed < small_count]
+    assert few, "the demo case-mix should have a compared centre with few events"
+    rows = {r["centre"]: r for r in f.to_dict()["centres"]}
+    for c in few:
+        row = rows[c.centre]
+        assert row["observed"] == f"<{small_count}"
+        assert row["ratio"] is None and row["flag"] is None  # O = E x O/E is not possible
+        assert f"{c.centre}: O=<{small_count}" in f.summary and "O/E not shown" in f.summary
+    ax = f.plot()
+    plotted = {t.get_text() for t in ax.texts}
+    assert not {c.centre for c in few} & plotted
+    assert any("Not plotted" in t for t in plotted)
+    shown = [c for c in f.centres if c.observed >= small_count]
+    assert all(rows[c.centre]["ratio"] == round(c.ratio, 4) for c in shown)
+    import matplotlib.pyplot as plt
+    plt.close(ax.figure)
+
+
 @given(st.integers(0, 1000), st.integers(0, 50))
 def test_suppress(n: int, small_count: int) -> None:
     out = suppress(n, small_count)

@@ -20,7 +20,9 @@ Method
 
 Centres with fewer than ``small_count`` patients are not compared (their counts would leave
 the centre); they are listed as suppressed, and observed counts below ``small_count`` are
-shown as ``"<small_count"`` in :meth:`Funnel.to_dict` and :meth:`Funnel.to_frame`.
+shown as ``"<small_count"`` in :meth:`Funnel.to_dict` and :meth:`Funnel.to_frame`. For such a
+centre the ratio ``O/E`` and its flag are not shown and its point is not plotted either, since
+``O = E x O/E`` would give the suppressed count back.
 """
 
 from __future__ import annotations
@@ -136,13 +138,21 @@ class CentreRatio:
     ratio: float
     flag: str
 
+    def hidden(self, small_count: int) -> bool:
+        """Whether ``observed`` is below ``small_count`` (then ``O/E`` and the flag, from which
+        ``O = E x O/E`` could be recomputed, are not shown either)."""
+        return small_count > 1 and self.observed < small_count
+
     def to_dict(self, *, small_count: int = 1) -> dict[str, Any]:
-        """JSON-serialisable form; counts below ``small_count`` shown as ``"<small_count"``."""
+        """JSON-serialisable form; counts below ``small_count`` shown as ``"<small_count"``,
+        and then neither the ratio nor the flag (``None``)."""
+        hidden = self.hidden(small_count)
         return {"centre": self.centre, "n": suppress(self.n, small_count),
                 "observed": suppress(self.observed, small_count),
                 "expected": round(self.expected, 4),
-                "ratio": round(self.ratio, 4) if np.isfinite(self.ratio) else None,
-                "flag": self.flag}
+                "ratio": round(self.ratio, 4) if np.isfinite(self.ratio) and not hidden
+                else None,
+                "flag": None if hidden else self.flag}
 
 
 @dataclass(frozen=True)
@@ -186,6 +196,10 @@ class Funnel:
         lines = [f"Risk-adjusted {self.outcome} events (observed / expected, Cox case-mix):"]
         for c in self.centres:
             o = suppress(c.observed, self.small_count)
+            if c.hidden(self.small_count):
+                lines.append(f"  {c.centre}: O={o} E={c.expected:.1f} O/E not shown "
+                             f"(fewer than {self.small_count} events)")
+                continue
             lines.append(f"  {c.centre}: O={o} E={c.expected:.1f} "
                          f"O/E={c.ratio:.2f}{' outside ' + c.flag + '%' if c.flag else ''}")
         if self.suppressed:
@@ -228,7 +242,14 @@ class Funnel:
         ax.axhline(1.0, color="0.2", lw=1)
         colours = [PALETTE[1], PALETTE[0], PALETTE[5]]
         labels = ["", *[level_label(x) for x in sorted(self.limits)]]
+        hidden = [c.centre for c in self.centres if c.hidden(self.small_count)]
+        if hidden:
+            ax.text(0.99, 0.01, f"Not plotted (fewer than {self.small_count} events): "
+                    + ", ".join(hidden), ha="right", va="bottom", fontsize=7,
+                    transform=ax.transAxes, color="0.35")
         for c in self.centres:
+            if c.centre in hidden:
+                continue
             colour = colours[min(labels.index(c.flag), len(colours) - 1)]
             ax.scatter([c.expected], [c.ratio], color=colour, zorder=3, s=28)
             ax.annotate(c.centre, (c.expected, c.ratio), textcoords="offset points",
