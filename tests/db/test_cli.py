@@ -103,9 +103,9 @@ def test_demo_bundle_is_valid_and_imports(tmp_path: Path) -> None:
 
 
 def test_export_deidentified(tmp_path: Path) -> None:
-    from hsctms import datasets
     import sqlalchemy as sa
 
+    from hsctms import datasets
     from hsctms.db import connect, import_bundle
     from hsctms.db.tables import audit_log
 
