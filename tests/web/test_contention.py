@@ -165,21 +165,105 @@ def test_running_server_concurrent_saves_during_an_import(db_path: Path,
 
 def test_another_users_save_is_rebuilt_off_the_request_path(as_user: Any, app: Any) -> None:
     """A reader is not made to wait for the recomputation after someone else's save: the
-    cached dashboard is served and one background rebuild replaces it."""
+    cached dashboard is served, marked stale, and one background rebuild replaces it."""
     admin, entry = as_user("admin"), as_user("entry_a")
     cache = app.state.dashboards
     before = admin.get("/api/dashboard", params={"centre": "A"}).json()
+    assert before.pop("freshness")["stale"] is False
     misses = cache.misses
     r = entry.post("/api/records/relapses", json={"patient_id": "A1",
                                                   "onset_date": "2021-02-03"})
     assert r.status_code == 201, r.text
     stale = admin.get("/api/dashboard", params={"centre": "A"}).json()
+    freshness = stale.pop("freshness")
+    assert freshness["stale"] is True and freshness["own_change_pending"] is False
     assert stale == before  # served at once from the cache
+    page = admin.get("/dashboard", params={"centre": "A"})
+    assert 'id="freshness"' in page.text and "Updating" in page.text
     cache.wait_idle()
     assert cache.misses == misses + 1  # rebuilt once, in the background
     fresh = admin.get("/api/dashboard", params={"centre": "A"}).json()
+    assert fresh.pop("freshness")["stale"] is False
     assert fresh["alert_counts"]["relapse_after_hsct"] != before["alert_counts"][
         "relapse_after_hsct"]
     assert cache.misses == misses + 1
-    own = entry.get("/api/dashboard").json()  # the writer sees their own change at once
-    assert own["alert_counts"]["relapse_after_hsct"] == 1
+    assert 'id="freshness"' not in admin.get("/dashboard", params={"centre": "A"}).text
+
+
+def test_own_change_waits_briefly_then_says_it_is_pending(db_path: Path) -> None:
+    """The user who saved waits at most fresh_wait for the rebuild that includes the change;
+    if it is slower, the previous figures come with a notice, never passed off as current."""
+    import shutil
+    import threading
+
+    from hsctms.web import WebSettings, create_app
+
+    from .conftest import SECRET, TestClient, login
+
+    for wait, slow, pending in ((5.0, 0.0, False), (0.05, 1.0, True)):
+        db = db_path.with_name(f"copy-{pending}.db")
+        shutil.copy(db_path, db)
+        app = create_app(WebSettings(db=db, secret_key=SECRET, dashboard_fresh_wait=wait))
+        with TestClient(app, base_url="https://testserver") as entry:
+            login(entry, "entry_a")
+            first = entry.get("/api/dashboard").json()
+            cache = app.state.dashboards
+            release = threading.Event()
+            real = cache._compute
+
+            def slowed(build: Any, real: Any = real, slow: float = slow,
+                       release: threading.Event = release) -> Any:
+                release.wait(slow)
+                return real(build)
+
+            cache._compute = slowed
+            r = entry.post("/api/records/relapses", json={
+                "patient_id": "A1", "onset_date": "2021-03-03"})
+            assert r.status_code == 201, r.text
+            own = entry.get("/api/dashboard").json()
+            fresh = own.pop("freshness")
+            assert fresh["own_change_pending"] is pending
+            if pending:
+                assert own["alert_counts"] == first["alert_counts"]
+                page = entry.get("/dashboard")
+                assert "Your latest change is being included" in page.text
+                release.set()
+                cache.wait_idle()
+                own = entry.get("/api/dashboard").json()
+                assert own.pop("freshness")["own_change_pending"] is False
+            assert own["alert_counts"]["relapse_after_hsct"] == \
+                first["alert_counts"]["relapse_after_hsct"] + 1
+
+
+def test_dashboards_rebuilt_in_a_separate_process(db_path: Path) -> None:
+    """``hsctms serve`` recomputes dashboards in a worker process: same figures as the
+    in-process build, and a save is included after the background rebuild."""
+    import os
+
+    from hsctms.web import WebSettings, create_app
+
+    from .conftest import SECRET, TestClient, login
+
+    app = create_app(WebSettings(db=db_path, secret_key=SECRET, dashboard_workers="process"))
+    threaded = create_app(WebSettings(db=db_path, secret_key=SECRET))
+    with TestClient(app, base_url="https://testserver") as admin, \
+            TestClient(threaded, base_url="https://testserver") as other:
+        login(admin, "entry_a")
+        login(other, "entry_a")
+        first = admin.get("/api/dashboard").json()
+        same = other.get("/api/dashboard").json()
+        for doc in (first, same):
+            doc.pop("freshness")
+            doc["provenance"].pop("created")
+        assert first == same
+        pool = app.state.dashboards._pool
+        assert pool is not None and all(pid != os.getpid() for pid in pool._processes)
+        r = admin.post("/api/records/relapses", json={"patient_id": "A1",
+                                                      "onset_date": "2021-02-03"})
+        assert r.status_code == 201
+        admin.get("/api/dashboard")
+        app.state.dashboards.wait_idle()
+        after = admin.get("/api/dashboard").json()
+        assert after["freshness"]["stale"] is False
+        assert after["alert_counts"]["relapse_after_hsct"] == \
+            first["alert_counts"]["relapse_after_hsct"] + 1

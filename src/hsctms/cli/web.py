@@ -49,7 +49,8 @@ def serve(
         open_registry(db).dispose()
         app = create_app(WebSettings(db=db, secure_cookies=not insecure_cookies,
                                      trusted_proxies=tuple(trusted_proxy or ()),
-                                     busy_timeout=busy_timeout))
+                                     busy_timeout=busy_timeout,
+                                     dashboard_workers="process"))
     except HsctmsError as exc:
         fail(exc)
         return

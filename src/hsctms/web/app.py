@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from hsctms._version import __version__
 from hsctms.errors import HsctmsError, NotFoundError
 from hsctms.web.core import UNSAFE_METHODS, error_response, is_api, render, template_env
-from hsctms.web.dashboard import DashboardCache
+from hsctms.web.dashboard_cache import DashboardCache
 from hsctms.web.security import LoginRateLimiter, SessionSigner
 from hsctms.web.settings import WebSettings
 
@@ -71,7 +71,9 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     app.state.limiter = LoginRateLimiter(settings.login_max_attempts,
                                          settings.login_window_seconds,
                                          settings.login_max_client_attempts)
-    app.state.dashboards = DashboardCache()
+    app.state.dashboards = DashboardCache(
+        fresh_wait=settings.dashboard_fresh_wait,
+        workers=settings.dashboard_workers)
 
     for module in (routes_auth, routes_records, routes_exchange, routes_views):
         # flat route list (not include_router), so app.routes lists every APIRoute
@@ -116,7 +118,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
         ctx = getattr(request.state, "ctx", None)
         if (request.method in UNSAFE_METHODS and response.status_code < 400
                 and ctx is not None and ctx.user is not None):
-            app.state.dashboards.note_write(ctx.user.username)  # read-your-writes
+            app.state.dashboards.note_write(ctx.user.username)  # see DashboardCache
         for k, v in SECURITY_HEADERS.items():
             response.headers.setdefault(k, v)
         if request.url.path.startswith(("/api/", "/patients", "/records", "/audit")):

@@ -5,18 +5,12 @@ one view and cached per data version.
 This module holds no statistics: :func:`build_dashboard` calls
 :func:`hsctms.analysis.monitoring.monitor` with the disclosure threshold of the view
 (``WebSettings.small_count`` when the aggregate leaves the centre, else 1), draws the figures
-(:mod:`hsctms.web.funnel`) and keeps the result in :class:`DashboardCache`. Every number,
-caption and label on the page comes from the result and its monitoring schedule.
+(:mod:`hsctms.web.funnel`); :class:`hsctms.web.dashboard_cache.DashboardCache` keeps it.
+Every number, caption and label on the page comes from the result and its monitoring schedule.
 """
 
 from __future__ import annotations
 
-import threading
-import time
-from collections import OrderedDict
-from collections.abc import Callable
-from concurrent.futures import Future
-from concurrent.futures import wait as futures_wait
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -138,90 +132,3 @@ def build_dashboard(cohort: Any, scope: str, *, suppressed: bool, record_level: 
     return Dashboard(scope, suppressed, m,
                      outcomes_svg(m.outcomes) if m.outcomes is not None else "",
                      funnel_svg(m.funnel) if m.funnel is not None else "")
-
-
-class DashboardCache:
-    """Thread-safe LRU cache of dashboards keyed by view (scope and options), each entry
-    remembering the data version it was built from.
-
-    * Same version: the cached dashboard.
-    * A newer version (someone saved meanwhile): the cached dashboard is served as it is and
-      **one** rebuild per view runs in a background thread, off the request path, so that a
-      burst of saves does not make every reader wait for the recomputation.
-    * Read-your-writes: a user who saved after the entry was built gets a fresh build at once
-      (:meth:`note_write` records their saves), so their own change is always shown.
-    * No entry yet: built in the request (once; concurrent requests for it wait for it).
-    """
-
-    def __init__(self, max_entries: int = 64) -> None:
-        from concurrent.futures import ThreadPoolExecutor
-
-        self._data: OrderedDict[tuple[Any, ...], tuple[Any, float, Dashboard]] = OrderedDict()
-        self._lock = threading.Lock()
-        self._building: dict[tuple[Any, ...], threading.Lock] = {}
-        self._refreshing: dict[tuple[Any, ...], Future[None]] = {}
-        self._writes: dict[str, float] = {}
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dashboard")
-        self.max_entries = max_entries
-        self.misses = 0
-
-    def note_write(self, user: str) -> None:
-        """Record that ``user`` just saved something (see read-your-writes above)."""
-        with self._lock:
-            self._writes[user] = time.monotonic()
-
-    def get(self, key: tuple[Any, ...], version: Any, build: Callable[[], Dashboard], *,
-            user: str | None = None) -> Dashboard:
-        """The dashboard of view ``key`` at data ``version`` (see the class notes)."""
-        with self._lock:
-            entry = self._data.get(key)
-            if entry is not None:
-                self._data.move_to_end(key)
-                built_version, started, value = entry
-                own_write = user is not None and self._writes.get(user, -1.0) >= started
-                if built_version == version:
-                    return value
-                if not own_write:
-                    if key not in self._refreshing:
-                        self._refreshing[key] = self._pool.submit(
-                            self._refresh, key, version, build)
-                    return value
-        return self._build(key, version, build)
-
-    def _build(self, key: tuple[Any, ...], version: Any, build: Callable[[], Dashboard]
-               ) -> Dashboard:
-        with self._lock:
-            lock = self._building.setdefault(key, threading.Lock())
-        with lock:
-            with self._lock:
-                entry = self._data.get(key)
-                if entry is not None and entry[0] == version:
-                    return entry[2]
-            started = time.monotonic()
-            value = build()
-            with self._lock:
-                self.misses += 1
-                self._data[key] = (version, started, value)
-                self._data.move_to_end(key)
-                while len(self._data) > self.max_entries:
-                    self._data.popitem(last=False)
-                self._building.pop(key, None)
-            return value
-
-    def _refresh(self, key: tuple[Any, ...], version: Any, build: Callable[[], Dashboard]
-                 ) -> None:
-        try:
-            self._build(key, version, build)
-        finally:
-            with self._lock:
-                self._refreshing.pop(key, None)
-
-    def wait_idle(self, timeout: float = 60.0) -> None:
-        """Wait for the background rebuilds running now (tests, shutdown)."""
-        with self._lock:
-            pending = list(self._refreshing.values())
-        futures_wait(pending, timeout=timeout)
-
-    def close(self) -> None:
-        """Stop the background thread (pending rebuilds finish first)."""
-        self._pool.shutdown(wait=True)

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 from hsctms.errors import PermissionDeniedError, ProfileError
 from hsctms.web.access import Action, Role, check
 from hsctms.web.core import PUBLIC, Ctx, ctx_of, render, route
-from hsctms.web.dashboard import Dashboard
+from hsctms.web.dashboard_cache import Served
 
 router = APIRouter()
 
@@ -40,11 +40,10 @@ def api_audit(request: Request, page: int = 1) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------- dashboards
-def _dashboard(ctx: Ctx, centre: str | None, *, registry: bool) -> Dashboard:
+def _dashboard(ctx: Ctx, centre: str | None, *, registry: bool) -> Served:
     """The cached dashboard for the user's view; rebuilt when the data version changes."""
-    from hsctms.db import load_cohort
     from hsctms.db.records import data_version
-    from hsctms.web.dashboard import build_dashboard
+    from hsctms.web.dashboard_cache import BuildSpec
 
     user = ctx.principal
     if registry:
@@ -66,16 +65,11 @@ def _dashboard(ctx: Ctx, centre: str | None, *, registry: bool) -> Dashboard:
     with ctx.engine.connect() as conn:
         version = data_version(conn, scope)  # a save elsewhere leaves this view cached
     key = (scope, suppressed, record_level, registry)
-
-    def build() -> Dashboard:
-        cohort = load_cohort(ctx.engine, scope)
-        return build_dashboard(cohort, scope or "registry", suppressed=suppressed,
-                               record_level=record_level, with_funnel=registry,
-                               small_count=ctx.settings.small_count)
-
-    cache = ctx.request.app.state.dashboards
-    result: Dashboard = cache.get(key, version, build, user=user.username)
-    return result
+    spec = BuildSpec(str(ctx.settings.db), scope, suppressed, record_level, registry,
+                     ctx.settings.small_count)
+    served: Served = ctx.request.app.state.dashboards.get(key, version, spec,
+                                                           user=user.username)
+    return served
 
 
 def _centres(ctx: Ctx) -> list[str]:
@@ -96,29 +90,33 @@ def dashboard_page(request: Request, centre: str | None = None) -> Response:
     if centre is None and ctx.principal.centre is None:
         return render(request, "choose_centre.html.j2", title="Centre dashboard",
                       centres=_centres(ctx))
-    d = _dashboard(ctx, centre, registry=False)
+    served = _dashboard(ctx, centre, registry=False)
+    d = served.dashboard
     return render(request, "dashboard.html.j2", title=f"Dashboard: {d.scope}", d=d,
-                  data=d.to_dict(), registry=False)
+                  data=d.to_dict(), registry=False, served=served)
 
 
 @route(router, "GET", "/api/dashboard", Action.VIEW_CENTRE_DASHBOARD.value)
 def api_dashboard(request: Request, centre: str | None = None) -> dict[str, Any]:
-    """Centre dashboard as JSON."""
-    return _dashboard(ctx_of(request), centre, registry=False).to_dict()
+    """Centre dashboard as JSON (``freshness``: whether a newer build is on its way)."""
+    served = _dashboard(ctx_of(request), centre, registry=False)
+    return {**served.dashboard.to_dict(), "freshness": served.freshness()}
 
 
 @route(router, "GET", "/dashboard/registry", Action.VIEW_REGISTRY_DASHBOARD.value)
 def registry_page(request: Request) -> Response:
     """Registry dashboard with the risk-adjusted centre comparison (funnel plot)."""
-    d = _dashboard(ctx_of(request), None, registry=True)
+    served = _dashboard(ctx_of(request), None, registry=True)
+    d = served.dashboard
     return render(request, "dashboard.html.j2", title="Registry dashboard", d=d,
-                  data=d.to_dict(), registry=True)
+                  data=d.to_dict(), registry=True, served=served)
 
 
 @route(router, "GET", "/api/dashboard/registry", Action.VIEW_REGISTRY_DASHBOARD.value)
 def api_registry(request: Request) -> dict[str, Any]:
-    """Registry dashboard as JSON (small counts suppressed)."""
-    return _dashboard(ctx_of(request), None, registry=True).to_dict()
+    """Registry dashboard as JSON (small counts suppressed; ``freshness`` as above)."""
+    served = _dashboard(ctx_of(request), None, registry=True)
+    return {**served.dashboard.to_dict(), "freshness": served.freshness()}
 
 
 # ---------------------------------------------------------------------- patient tool

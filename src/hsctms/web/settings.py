@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from hsctms.errors import ConfigurationError
 
@@ -36,6 +37,14 @@ class WebSettings:
     deid_k
         The k of the k-anonymity check of de-identified exports (default: the definition's,
         ``hsctms/io/deidentify.yaml``); patients in smaller groups are suppressed.
+    dashboard_workers
+        Where dashboards are recomputed: ``"thread"`` (a background thread of the app) or
+        ``"process"`` (a separate process, so the recomputation does not slow the other
+        requests; ``hsctms serve`` uses it).
+    dashboard_fresh_wait
+        Seconds a user who just saved waits for the dashboard to include their change (only
+        when the view's last build was at least that fast) before the previous one is served
+        with a notice.
     busy_timeout
         Seconds a save waits for another writer (an import, another user's save) before the
         app answers 503 with ``Retry-After`` and the form as it was typed.
@@ -56,6 +65,8 @@ class WebSettings:
     trusted_proxies: tuple[str, ...] = ()
     busy_timeout: float = 10.0
     deid_k: int | None = None
+    dashboard_workers: Literal["thread", "process"] = "thread"
+    dashboard_fresh_wait: float = 2.0
     title: str = "hsctms registry"
     extra: dict[str, str] = field(default_factory=dict)
 
