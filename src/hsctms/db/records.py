@@ -19,8 +19,8 @@ administrators): rows of patients of another centre raise
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -42,6 +42,8 @@ from hsctms.io import validate_record
 from hsctms.io._issues import ValidationReport, make_issue
 from hsctms.io._parse import parse_column
 from hsctms.model.schema import SCHEMA, ColumnSpec, TableSpec
+
+_T = TypeVar("_T")
 
 Row = dict[str, Any]
 
@@ -197,6 +199,41 @@ def _validate(conn: sa.Connection, spec: TableSpec, values: Mapping[str, Any],
     return {c.name: _typed(c, values.get(c.name)) for c in spec.columns}
 
 
+def _fingerprint(conn: sa.Connection, patient_id: str) -> tuple[tuple[Any, ...], ...]:
+    """A cheap fingerprint of everything stored for one patient: per table the row count,
+    the largest id and the sum of versions (an insert, update or delete changes it)."""
+    out = []
+    for name in SCHEMA:
+        t = TABLES[name]
+        out.append(tuple(conn.execute(sa.select(
+            sa.func.count(), sa.func.max(t.c.id), sa.func.coalesce(sa.func.sum(t.c.version), 0))
+            .where(t.c.patient_id == patient_id)).one()))
+    return tuple(out)
+
+
+def _prevalidated(engine: sa.Engine, patient_id: str | None,
+                  check: Callable[[sa.Connection], _T]) -> tuple[_T, Any] | None:
+    """Run ``check`` (scope checks and validation against the stored rows) in a plain read
+    transaction, before the write lock is taken, so that concurrent savers do not queue
+    behind each other's validation. Returns the typed row and the patient's fingerprint, which
+    the write transaction compares: unchanged, the result stands; changed (someone saved
+    for the same patient in between), the write validates again under the lock. Errors are
+    raised at once (nothing was written)."""
+    if not patient_id:
+        return None
+    with engine.connect() as conn:
+        fingerprint = _fingerprint(conn, patient_id)  # before the rows it vouches for
+        typed = check(conn)
+    return typed, fingerprint
+
+
+def _still_valid(conn: sa.Connection, patient_id: str | None,
+                 pre: tuple[_T, Any] | None) -> _T | None:
+    if pre is None or not patient_id or _fingerprint(conn, patient_id) != pre[1]:
+        return None
+    return pre[0]
+
+
 def _key(spec: TableSpec, row: Mapping[str, Any]) -> dict[str, Any]:
     return {k: row[k] for k in spec.key}
 
@@ -221,17 +258,22 @@ def create_record(db: DatabaseLike, user: str, table: str, values: Mapping[str, 
     """
     spec = _spec(table)
     engine = connect(db)
-    with begin_write(engine) as conn:
+    pid = _text(values.get("patient_id"))
+
+    def checked(conn: sa.Connection) -> Row:
         if table == "patients":
             if centre is not None and _text(values.get("centre")) != centre:
                 raise PermissionDeniedError(
                     f"You may only register patients of centre {centre!r}.",
                     hint=f"Set the centre to {centre}.")
-        else:
-            pid = _text(values.get("patient_id"))
-            if pid:
-                _check_scope(patient_centre(conn, pid), centre, f"Patient {pid!r}")
-        typed = _validate(conn, spec, values)
+        elif pid:
+            _check_scope(patient_centre(conn, pid), centre, f"Patient {pid!r}")
+        return _validate(conn, spec, values)
+
+    pre = _prevalidated(engine, pid, checked)
+    with begin_write(engine) as conn:
+        kept = _still_valid(conn, pid, pre)
+        typed = kept if kept is not None else checked(conn)
         t = TABLES[table]
         exists = conn.execute(sa.select(t.c.id).where(
             *[t.c[k] == typed[k] for k in spec.key])).first()
@@ -260,7 +302,8 @@ def update_record(db: DatabaseLike, user: str, table: str, row_id: int,
     """
     spec = _spec(table)
     engine = connect(db)
-    with begin_write(engine) as conn:
+
+    def checked(conn: sa.Connection) -> tuple[Row, Row]:
         old = get_row(conn, table, row_id, centre)
         if int(version) != old["version"]:
             raise StaleRecordError(
@@ -279,7 +322,14 @@ def update_record(db: DatabaseLike, user: str, table: str, row_id: int,
         elif _text(merged["patient_id"]) != old["patient_id"]:
             raise ConfigurationError("A record cannot be moved to another patient.",
                                      hint="Delete it and enter it for the right patient.")
-        typed = _validate(conn, spec, merged, replaces=_key(spec, old))
+        return old, _validate(conn, spec, merged, replaces=_key(spec, old))
+
+    with engine.connect() as conn:
+        pid = get_row(conn, table, row_id, centre)["patient_id"]
+    pre = _prevalidated(engine, str(pid), checked)
+    with begin_write(engine) as conn:
+        kept = _still_valid(conn, str(pid), pre)
+        old, typed = kept if kept is not None else checked(conn)
         t = TABLES[table]
         done = conn.execute(
             t.update().where(t.c.id == row_id, t.c.version == int(version))
