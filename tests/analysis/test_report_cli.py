@@ -127,9 +127,11 @@ def test_write_outcomes_for_demo(analysis: OutcomesAnalysis, tmp_path: Path) -> 
     from hsctms.reports.outcomes import write_outcomes
 
     paths = write_outcomes(analysis, tmp_path, pdf=False)
-    assert paths["html"].exists() and paths["json"].exists()
-    assert json.loads(paths["json"].read_text())["schema"] == "hsctms.outcomes"
-    assert paths["figure_efs_svg"].exists() and paths["figure_efs_png"].exists()
+    assert paths["outcomes.html"].exists() and paths["outcomes.json"].exists()
+    assert json.loads(paths["outcomes.json"].read_text())["schema"] == "hsctms.outcomes"
+    assert paths["figures/efs.svg"].exists() and paths["figures/efs.png"].exists()
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")
+                  if p.is_file()) == sorted(paths)
 
 
 @pytest.mark.slow

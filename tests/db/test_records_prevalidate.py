@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from hsctms.db import records as R
 from hsctms.db import connect, upgrade
+from hsctms.db import records as R
 from hsctms.errors import DataValidationError
 
 

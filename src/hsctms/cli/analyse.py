@@ -68,7 +68,7 @@ def register(app: typer.Typer) -> None:
         from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
         from hsctms.analysis import run_outcomes
-        from hsctms.reports.outcomes import build_outcomes_report, suppress_counts
+        from hsctms.reports.outcomes import outcomes_outputs
 
         if out.suffix.lower() not in (".html", ".htm", ".pdf"):
             fail(ConfigurationError(f"Unknown report format {out.suffix!r}.",
@@ -87,26 +87,20 @@ def register(app: typer.Typer) -> None:
 
                 analysis = run_outcomes(cohort, definition, level=level, years=yrs,
                                         conf_type=conf_type, progress=progress)
-                bar.update(task, description="Drawing figures")
-                drawn = analysis.figures()
+                bar.update(task, description="Drawing figures and rendering the report")
+                outputs = outcomes_outputs(analysis, source=cohort.source,
+                                           suppress_small_counts=suppress)
                 if figures is not None:
                     from hsctms.cli._outputs import OutputDirectory
-                    from hsctms.plots._style import save_figure
 
                     owned = OutputDirectory(figures, command="hsctms analyse --figures")
                     owned.prepare()
-                    for name, fig in drawn.items():
-                        for ext in ("svg", "png"):
-                            save_figure(fig, owned.claim(f"{name}.{ext}"))
-                            owned.done(f"{name}.{ext}")
-                bar.update(task, description="Rendering report")
-                report = build_outcomes_report(analysis, source=cohort.source,
-                                               suppress_small_counts=suppress, figures=drawn)
-                write_output(out, report.write)
+                    outputs.write(lambda name: owned.claim(name.removeprefix("figures/")),
+                                  html=False, pdf=False, json_output=False,
+                                  written=lambda name: owned.done(name.removeprefix("figures/")))
+                write_output(out, outputs.report.write)
             if json_out is not None:
-                payload = analysis.to_dict()
-                payload["report"] = report.meta.to_dict()
-                write_json(json_out, suppress_counts(payload) if suppress else payload)
+                write_json(json_out, outputs.payload)
         except HsctmsError as exc:
             fail(exc)
             return

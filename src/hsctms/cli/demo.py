@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from hsctms.cli._common import console, fail, write_json
+from hsctms.cli._common import console, fail
 from hsctms.cli._outputs import OutputDirectory
 from hsctms.errors import HsctmsError
 from hsctms.io.csvtext import neutralise_frame
@@ -74,8 +74,7 @@ def run_demo(
     from hsctms.analysis import run_outcomes
     from hsctms.datasets import demo_bundle_path, write_demo_bundle
     from hsctms.db import import_bundle, load_cohort
-    from hsctms.plots._style import save_figure
-    from hsctms.reports.outcomes import build_outcomes_report
+    from hsctms.reports.outcomes import OUTCOMES_FILES, outcomes_outputs
 
     out = Path(out)
     owned = OutputDirectory(out, command="hsctms demo")
@@ -114,26 +113,14 @@ def run_demo(
         owned.done(db_name)  # reading must not change it; recorded again to be sure
 
         task = bar.add_task("Writing report and figures", total=None)
-        figures = analysis.figures()
-        for name, fig in figures.items():
-            for ext in ("svg", "png"):
-                rel = f"figures/{name}.{ext}"
-                save_figure(fig, owned.claim(rel))
-                owned.done(rel)
+        outputs = outcomes_outputs(analysis, source=f"demo registry {db_name}",
+                                   extra={"import": result.to_dict()})
+        outputs.write(owned.claim, pdf=pdf, written=owned.done)
         paths["figures"] = out / "figures"
-        report = build_outcomes_report(analysis, source=f"demo registry {db_name}",
-                                       figures=figures)
-        outputs = ["outcomes.html"] + (["outcomes.pdf"] if pdf else [])
-        for rel in outputs:
-            written = report.write(owned.claim(rel))
-            owned.done(rel)
-            paths["report (PDF)" if rel.endswith(".pdf") else "report (HTML)"] = written
-        payload = analysis.to_dict()
-        payload["report"] = report.meta.to_dict()
-        payload["import"] = result.to_dict()
-        write_json(owned.claim("outcomes.json"), payload, owned=True)
-        owned.done("outcomes.json")
-        paths["numbers (JSON)"] = out / "outcomes.json"
+        paths["report (HTML)"] = out / OUTCOMES_FILES["html"]
+        if pdf:
+            paths["report (PDF)"] = out / OUTCOMES_FILES["pdf"]
+        paths["numbers (JSON)"] = out / OUTCOMES_FILES["json"]
         neutralise_frame(analysis.frame).to_csv(owned.claim("endpoints.csv"), index=False)
         owned.done("endpoints.csv")
         paths["endpoint table"] = out / "endpoints.csv"

@@ -9,7 +9,7 @@ Everything shown comes from the analysis object; the same object gives the JSON 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -358,11 +358,94 @@ def suppress_counts(payload: Any) -> Any:
     return payload
 
 
+#: File names of the outcomes outputs, relative to the output directory; figures go to
+#: ``figures/NAME.svg`` and ``figures/NAME.png``.
+OUTCOMES_FILES = {"html": "outcomes.html", "pdf": "outcomes.pdf", "json": "outcomes.json"}
+
+
+@dataclass(frozen=True)
+class OutcomesOutputs:
+    """Everything an outcomes run publishes: the report, its figures and the JSON of all
+    numbers (counts suppressed when the report is). The one writer used by ``hsctms demo``,
+    ``hsctms analyse`` and :func:`write_outcomes`."""
+
+    report: OutcomesReport
+    figures: Mapping[str, Figure]
+    payload: dict[str, Any]
+
+    def files(self, *, html: bool = True, pdf: bool = True, json_output: bool = True,
+              figures: bool = True) -> list[str]:
+        """Relative names of the files :meth:`write` writes with these options."""
+        names = ([OUTCOMES_FILES["html"]] if html else []) + (
+            [OUTCOMES_FILES["pdf"]] if pdf else [])
+        names += [OUTCOMES_FILES["json"]] if json_output else []
+        if figures:
+            names += [f"figures/{n}.{ext}" for n in self.figures for ext in ("svg", "png")]
+        return names
+
+    def write(self, path_for: Callable[[str], Path], *, html: bool = True, pdf: bool = True,
+              json_output: bool = True, figures: bool = True,
+              written: Callable[[str], None] | None = None) -> dict[str, Path]:
+        """Write the files of :meth:`files`; ``path_for(name)`` gives each file's path (the
+        CLI passes its output directory's guard), ``written(name)`` is called after each.
+        Returns name -> path."""
+        import json as _json
+
+        from hsctms.plots._style import save_figure
+
+        out: dict[str, Path] = {}
+        page = self.report.html() if html or pdf else ""
+        for name in self.files(html=html, pdf=pdf, json_output=json_output, figures=figures):
+            path = path_for(name)
+            if name.startswith("figures/"):
+                stem = name[len("figures/"):].rsplit(".", 1)[0]
+                save_figure(self.figures[stem], path)
+            elif name == OUTCOMES_FILES["json"]:
+                path.write_text(_json.dumps(self.payload, indent=2, allow_nan=False,
+                                            default=str) + "\n", encoding="utf-8")
+            else:
+                write_report(page, path)
+            out[name] = path
+            if written is not None:
+                written(name)
+        return out
+
+
+def outcomes_outputs(analysis: OutcomesAnalysis, *, source: str | None = None,
+                     suppress_small_counts: bool = False,
+                     extra: Mapping[str, Any] | None = None) -> OutcomesOutputs:
+    """Draw the figures, build the report and the JSON payload of an outcomes analysis.
+
+    Parameters
+    ----------
+    analysis
+        The analysis (:func:`hsctms.analysis.run_outcomes`).
+    source
+        Where the data came from (shown in the report).
+    suppress_small_counts
+        Counts 1-4 shown as "<5" in the report and the JSON.
+    extra
+        More top-level JSON entries (e.g. the demo's import summary).
+
+    Returns
+    -------
+    OutcomesOutputs
+    """
+    drawn = analysis.figures()
+    report = build_outcomes_report(analysis, source=source,
+                                   suppress_small_counts=suppress_small_counts, figures=drawn)
+    payload = analysis.to_dict()
+    payload["report"] = report.meta.to_dict()
+    payload.update(extra or {})
+    if suppress_small_counts:
+        payload = suppress_counts(payload)
+    return OutcomesOutputs(report, drawn, payload)
+
+
 def write_outcomes(
     analysis: OutcomesAnalysis,
     out_dir: str | Path,
     *,
-    stem: str = "outcomes",
     pdf: bool = True,
     json_output: bool = True,
     figures: bool = True,
@@ -370,32 +453,14 @@ def write_outcomes(
     source: str | None = None,
 ) -> dict[str, Path]:
     """Write the outcomes report as HTML (and PDF), the JSON of all numbers and the figures
-    (SVG + PNG) into ``out_dir``; returns the written paths by kind (for ``hsctms demo``)."""
-    import json as _json
-
-    from hsctms.plots._style import save_figure
-
+    (SVG + PNG) into ``out_dir`` (:meth:`OutcomesOutputs.write`); returns name -> path."""
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    written: dict[str, Path] = {}
-    drawn = analysis.figures()
-    if figures:
-        for name, fig in drawn.items():
-            written[f"figure_{name}_svg"] = save_figure(fig, out / "figures" / f"{stem}_{name}.svg")
-            written[f"figure_{name}_png"] = save_figure(fig, out / "figures" / f"{stem}_{name}.png")
-    report = build_outcomes_report(analysis, source=source,
-                                   suppress_small_counts=suppress_small_counts, figures=drawn)
-    html = report.html()
-    written["html"] = write_report(html, out / f"{stem}.html")
-    if pdf:
-        written["pdf"] = write_report(html, out / f"{stem}.pdf")
-    if json_output:
-        payload = analysis.to_dict()
-        payload["report"] = report.meta.to_dict()
-        if suppress_small_counts:
-            payload = suppress_counts(payload)
-        path = out / f"{stem}.json"
-        path.write_text(_json.dumps(payload, indent=2, allow_nan=False, default=str) + "\n",
-                        encoding="utf-8")
-        written["json"] = path
-    return written
+
+    def path_for(name: str) -> Path:
+        path = out / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path
+
+    outputs = outcomes_outputs(analysis, source=source,
+                               suppress_small_counts=suppress_small_counts)
+    return outputs.write(path_for, pdf=pdf, json_output=json_output, figures=figures)
