@@ -20,7 +20,7 @@ from hsctms.errors import (
 )
 from hsctms.model.schema import SCHEMA
 from hsctms.web.access import Action
-from hsctms.web.core import RETRY_AFTER_SECONDS, ctx_of, render, route
+from hsctms.web.core import RETRY_AFTER_SECONDS, PageNumber, ctx_of, render, route
 from hsctms.web.forms import (
     FORM_TABLES,
     TABLE_LABELS,
@@ -84,19 +84,19 @@ def _patients(request: Request, q: str | None, page: int) -> dict[str, Any]:
     ctx = ctx_of(request)
     with ctx.engine.connect() as conn:
         rows, total = records.list_patients(conn, ctx.scope, search=q, limit=PAGE,
-                                            offset=max(page - 1, 0) * PAGE)
+                                            offset=(page - 1) * PAGE)
     return {"patients": rows, "total": total, "page": page, "page_size": PAGE,
             "centre": ctx.scope, "q": q or ""}
 
 
 @route(router, "GET", "/patients", READ)
-def patients_page(request: Request, q: str | None = None, page: int = 1) -> Response:
+def patients_page(request: Request, q: str | None = None, page: PageNumber = 1) -> Response:
     """Patient list (own centre only, unless administrator)."""
     return render(request, "patients.html.j2", title="Patients", **_patients(request, q, page))
 
 
 @route(router, "GET", "/api/patients", READ)
-def api_patients(request: Request, q: str | None = None, page: int = 1) -> dict[str, Any]:
+def api_patients(request: Request, q: str | None = None, page: PageNumber = 1) -> dict[str, Any]:
     """Patient list (own centre only, unless administrator)."""
     return _patients(request, q, page)
 
