@@ -19,7 +19,11 @@ from fastapi import APIRouter, File, Request, UploadFile
 from fastapi.responses import Response
 
 from hsctms.db.writes import begin_write
-from hsctms.errors import DataValidationError, HsctmsError, PermissionDeniedError
+from hsctms.errors import (
+    DataValidationError,
+    HsctmsError,
+    PermissionDeniedError,
+)
 from hsctms.io.csvtext import csv_text
 from hsctms.web.access import Action, allowed, check
 from hsctms.web.core import LOGIN, Ctx, ctx_of, render, route
