@@ -94,3 +94,18 @@ def test_cli_import_keeps_its_path(db_path: Path, tmp_path: Path) -> None:
     result = import_bundle(out, db_path)
     assert result.source == str(out)
     assert _audit_sources(db_path)[-1] == str(out.resolve())
+
+
+def test_identifiable_download_names_no_server_path(as_user: Any, db_path: Path) -> None:
+    """The downloaded bundle.json does not name the server's database, and the audit entry
+    records the download's file name, not the server's temporary directory."""
+    r = as_user("lead_a").get("/api/export/bundle", params={"identifiable": "true"})
+    assert r.status_code == 200
+    with zipfile.ZipFile(io.BytesIO(r.content)) as zf:
+        manifest = zf.read("bundle.json").decode()
+    assert TMP not in manifest and str(db_path) not in manifest
+    assert "database" not in manifest
+    with sqlite3.connect(db_path) as con:
+        detail = con.execute("SELECT detail FROM audit_log WHERE action = 'export' "
+                             "ORDER BY id DESC LIMIT 1").fetchone()[0]
+    assert TMP not in detail and '"download": "hsctms-A-bundle.zip"' in detail

@@ -165,23 +165,39 @@ def load_cohort(
 
 
 def export_bundle(db: DatabaseLike, path: str | Path, *, centre: str | None = None,
-                  user: str = "cli") -> Path:
+                  user: str = "cli", download: str | None = None) -> Path:
     """Write the registry (or one centre) as a CSV bundle; the export is audited.
 
     Round trip bundle -> database -> bundle is lossless (same rows and values).
+
+    Parameters
+    ----------
+    db
+        Database (path, URL or engine).
+    path
+        Output directory.
+    centre
+        Only this centre's patients.
+    user
+        Recorded in the audit trail.
+    download
+        The file name the bundle is handed out under (a web download): the audit entry
+        records it instead of ``path`` (a server temporary directory) and ``bundle.json``
+        does not name the server's database.
     """
     from hsctms.db.audit import write_audit
     from hsctms.io.bundle import write_bundle
 
     engine = connect(db)
     cohort = load_cohort(engine, centre)
-    out = write_bundle(cohort, path, generator={"name": "hsctms export",
-                                               "database": display_url(engine),
-                                               "centre": centre})
+    generator: dict[str, Any] = {"name": "hsctms export", "centre": centre}
+    if download is None:
+        generator["database"] = display_url(engine)
+    out = write_bundle(cohort, path, generator=generator)
+    where = {"path": str(Path(path).resolve())} if download is None else {"download": download}
     with begin_write(engine) as conn:
         write_audit(conn, user=user, action="export",
-                    detail={"path": str(Path(path).resolve()), "centre": centre,
-                            "rows": cohort.row_counts()})
+                    detail={**where, "centre": centre, "rows": cohort.row_counts()})
     return out
 
 

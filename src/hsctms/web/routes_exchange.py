@@ -82,11 +82,12 @@ def export_bundle_zip(request: Request, identifiable: bool = False,
     scope = _export_scope(ctx, centre, identifiable)
     label = scope or "registry"
     if identifiable:
+        filename = f"hsctms-{label}-bundle.zip"
         with tempfile.TemporaryDirectory() as tmp:
             out = export_bundle(ctx.engine, Path(tmp) / "bundle", centre=scope,
-                                user=ctx.principal.username)
+                                user=ctx.principal.username, download=filename)
             files = {p.name: p.read_bytes() for p in sorted(out.iterdir()) if p.is_file()}
-        return _download(_zip(files), f"hsctms-{label}-bundle.zip", "application/zip")
+        return _download(_zip(files), filename, "application/zip")
     from hsctms.db import export_deidentified
 
     keep_ids = allowed(ctx.principal, Action.EXPORT_IDENTIFIABLE, scope)
