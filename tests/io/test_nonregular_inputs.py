@@ -120,3 +120,54 @@ def test_import_library_refuses_a_directory(bundle: Path, tmp_path: Path) -> Non
     _replace(bundle / "patients.csv", "directory")
     with pytest.raises(DataValidationError, match="validation error"):
         import_bundle(bundle, tmp_path / "registry.db")
+
+
+#: Every other reader of a file a user names, called on sys.argv[1] (a FIFO or /dev/zero);
+#: each must raise its hsctms error naming the kind of file, without reading it.
+_READERS = '''
+import sys
+from pathlib import Path
+from hsctms.errors import HsctmsError
+from hsctms.patient.profile import load_profile
+from hsctms.eligibility.engine import load_set
+from hsctms.datasets.disease_model import load_model
+from hsctms.endpoints.definition import EndpointDefinition
+from hsctms.cli.trial import _read_config, _read_seed
+src = Path(sys.argv[1])
+for name, read in [("profile", load_profile), ("criteria", load_set), ("model", load_model),
+                   ("definition", EndpointDefinition.from_file), ("trial", _read_config),
+                   ("seed", _read_seed)]:
+    try:
+        read(src)
+    except HsctmsError as exc:
+        print(name, type(exc).__name__, exc.message)
+    else:
+        print(name, "ACCEPTED")
+'''
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device", "directory"])
+def test_every_named_input_file_refuses_non_regular_files(tmp_path: Path, kind: str) -> None:
+    """Profiles (hsctms expect), criteria sets, disease models (demo-data --model), endpoint
+    definitions (endpoints --definition) and trial config/seed files: a FIFO hung, /dev/zero
+    exhausted memory, a directory gave IsADirectoryError where the reader did not expect it."""
+    target = tmp_path / "input.yaml"
+    target.write_text("x: 1\n")
+    _replace(target, kind)
+    done = subprocess.run([sys.executable, "-c", _READERS, str(target)], capture_output=True,
+                          text=True, timeout=TIMEOUT)
+    assert done.returncode == 0, done.stderr
+    want = {"fifo": "a FIFO (named pipe)", "device": "a character device",
+            "directory": "a directory"}[kind]
+    lines = done.stdout.splitlines()
+    assert len(lines) == 6, done.stdout
+    for line in lines:
+        assert "ACCEPTED" not in line and want in line, line
+
+
+def test_cli_expect_refuses_a_fifo_profile(tmp_path: Path) -> None:
+    fifo = tmp_path / "profile.json"
+    os.mkfifo(fifo)
+    done = _cli("expect", str(fifo))
+    assert done.returncode != 0 and "Traceback" not in done.stdout + done.stderr
+    assert "is a FIFO (named pipe), not a regular file" in done.stdout + done.stderr

@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import re
-import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from hsctms._files import FileRefused, read_regular_file
 from hsctms.io._issues import Issue, make_issue
 from hsctms.model.scales import is_valid_edss
 from hsctms.model.schema import ColumnSpec, TableSpec
@@ -87,71 +86,17 @@ class RawTable:
     issues: list[Issue] = field(default_factory=list)
 
 
-class FileRefused(ValueError):
-    """A named input that is not a regular file (or too large); ``reason`` completes
-    "<file> ..." in a message."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+def _reason(exc: OSError) -> str:
+    if isinstance(exc, FileRefused):
+        return exc.reason
+    return f"cannot be opened ({exc.strerror or exc})"
 
 
-_KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
-          (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
-          (stat.S_ISSOCK, "a socket"))
-
-
-def read_regular_file(path: Path, *, max_bytes: int | None = None) -> bytes:
-    """The bytes of ``path``, refusing anything but a regular file before reading it.
-
-    The file is opened without blocking (a FIFO without a writer would otherwise hang) and
-    checked with ``fstat`` on the opened descriptor, so a directory, FIFO, device such as
-    ``/dev/zero`` or socket is refused without a single read (no hang, no memory exhaustion)
-    and there is no gap between the check and the read.
-
-    Parameters
-    ----------
-    path : Path
-        The file.
-    max_bytes : int, optional
-        Refuse files larger than this (read at most ``max_bytes + 1`` bytes).
-
-    Returns
-    -------
-    bytes
-        The file's content.
-
-    Raises
-    ------
-    FileRefused
-        Not a regular file, cannot be opened, or larger than ``max_bytes``.
-    """
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
-    try:
-        fd = os.open(path, flags)
-    except IsADirectoryError:
-        raise FileRefused("is a directory, not a regular file") from None
-    except OSError as exc:
-        raise FileRefused(f"cannot be opened ({exc.strerror or exc})") from None
-    try:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            kind = next((label for test, label in _KINDS if test(mode)), "not a regular file")
-            raise FileRefused(f"is {kind}, not a regular file")
-    except BaseException:
-        os.close(fd)
-        raise
-    with os.fdopen(fd, "rb") as fh:
-        data = fh.read() if max_bytes is None else fh.read(max_bytes + 1)
-    if max_bytes is not None and len(data) > max_bytes:
-        raise FileRefused(f"is larger than {max_bytes:,} bytes")
-    return data
-
-
-def refused_issue(filename: str, exc: FileRefused) -> Issue:
-    """The ``file-unreadable`` issue of a file :func:`read_regular_file` refused."""
+def refused_issue(filename: str, exc: OSError) -> Issue:
+    """The ``file-unreadable`` issue of a file that is not a regular file (refused by
+    :func:`hsctms._files.read_regular_file` before reading) or cannot be opened."""
     return make_issue("file-unreadable", filename, None, None,
-                      f"{filename} {exc.reason}; nothing of it was read. Input files must "
+                      f"{filename} {_reason(exc)}; nothing of it was read. Input files must "
                       "be plain files (CSV text), not directories, FIFOs or devices.")
 
 
@@ -160,7 +105,7 @@ def decode(path: Path, filename: str) -> tuple[str | None, bytes, list[Issue]]:
     a ``file-unreadable`` issue if it is not a regular file."""
     try:
         data = read_regular_file(path)
-    except FileRefused as exc:
+    except OSError as exc:  # FileRefused (directory, FIFO, device) or cannot be opened
         return None, b"", [refused_issue(filename, exc)]
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]

@@ -142,6 +142,9 @@ def _load_json(path: Path) -> tuple[Any, Issue | None]:
         data = read_regular_file(path, max_bytes=MANIFEST_MAX_BYTES)
     except FileRefused as exc:
         return None, _manifest_error(f"bundle.json {exc.reason}; it was not read.")[1][0]
+    except OSError as exc:
+        return None, _manifest_error(f"bundle.json cannot be opened "
+                                     f"({exc.strerror or exc}).")[1][0]
     try:
         return json.loads(data.decode("utf-8-sig"), object_pairs_hook=_unique_object,
                           parse_constant=_no_constant,

@@ -33,7 +33,6 @@ import pandas as pd
 from hsctms.errors import DataValidationError
 from hsctms.io._issues import Issue, ValidationReport, make_issue
 from hsctms.io._parse import (
-    FileRefused,
     _looks_separated,
     _slow_rows,
     _split_header,
@@ -236,7 +235,7 @@ def _read_flat(source: str | Path | bytes, name: str
     else:
         try:  # a directory, FIFO or device is refused before reading (no hang)
             raw = read_regular_file(Path(source))
-        except FileRefused as exc:
+        except OSError as exc:  # FileRefused (directory, FIFO, device) or cannot be opened
             raise _Refused([refused_issue(name, exc)]) from None
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
