@@ -133,10 +133,13 @@ from hsctms.eligibility.engine import load_set
 from hsctms.datasets.disease_model import load_model
 from hsctms.endpoints.definition import EndpointDefinition
 from hsctms.cli.trial import _read_config, _read_seed
+from hsctms.design.feasibility import load_network
+from hsctms.meta.evidence_pool import read_study_table
 src = Path(sys.argv[1])
 for name, read in [("profile", load_profile), ("criteria", load_set), ("model", load_model),
                    ("definition", EndpointDefinition.from_file), ("trial", _read_config),
-                   ("seed", _read_seed)]:
+                   ("seed", _read_seed), ("network", load_network),
+                   ("studies", read_study_table)]:
     try:
         read(src)
     except HsctmsError as exc:
@@ -149,8 +152,10 @@ for name, read in [("profile", load_profile), ("criteria", load_set), ("model", 
 @pytest.mark.parametrize("kind", ["fifo", "device", "directory"])
 def test_every_named_input_file_refuses_non_regular_files(tmp_path: Path, kind: str) -> None:
     """Profiles (hsctms expect), criteria sets, disease models (demo-data --model), endpoint
-    definitions (endpoints --definition) and trial config/seed files: a FIFO hung, /dev/zero
-    exhausted memory, a directory gave IsADirectoryError where the reader did not expect it."""
+    definitions (endpoints --definition), trial config/seed files, feasibility networks and
+    study tables (evidence pool): a FIFO hung, /dev/zero exhausted memory, a directory gave
+    IsADirectoryError where the reader did not expect it (the network and study-table
+    readers called anything but a regular file "not found")."""
     target = tmp_path / "input.yaml"
     target.write_text("x: 1\n")
     _replace(target, kind)
@@ -160,7 +165,7 @@ def test_every_named_input_file_refuses_non_regular_files(tmp_path: Path, kind: 
     want = {"fifo": "a FIFO (named pipe)", "device": "a character device",
             "directory": "a directory"}[kind]
     lines = done.stdout.splitlines()
-    assert len(lines) == 6, done.stdout
+    assert len(lines) == 8, done.stdout
     for line in lines:
         assert "ACCEPTED" not in line and want in line, line
 
