@@ -35,7 +35,7 @@ PACKAGE = "hsctms"
 #: ``hsctms`` itself (``hsctms/__init__.py``, which re-exports ``Cohort``) covers only itself.
 LAYERS: dict[str, tuple[str, ...]] = {
     # importable by every module: the error hierarchy, provenance records, the version
-    "base": ("hsctms.errors", "hsctms._provenance", "hsctms._version"),
+    "base": ("hsctms.errors", "hsctms._provenance", "hsctms._version", "hsctms._files"),
     # the data model: schema, scales, regimens, Cohort
     "model": ("hsctms", "hsctms.model"),
     # data in and out: file bundles and REDCap (io), the database (db), the synthetic and

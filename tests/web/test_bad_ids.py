@@ -30,3 +30,33 @@ def test_huge_record_id_is_not_found(as_user: Any, row_id: int) -> None:
     assert ann.get(f"/records/edss/{row_id}").status_code == 404
     assert ann.put(f"/api/records/edss/{row_id}",
                    json={"version": 1, "values": {}}).status_code == 404
+
+
+PAGE_ROUTES = ("/audit", "/api/audit", "/patients", "/api/patients")
+
+
+@pytest.mark.parametrize("page", [str(BIG), str(2**64), str(10**30), "-1", "0",
+                                  str(-BIG - 1), "abc", "1e3", "١"])
+def test_page_out_of_range_is_422_in_canonical_shape(as_user: Any, page: str) -> None:
+    """``?page=`` beyond the signed 64-bit OFFSET gave OverflowError (a bare 500); zero,
+    negative and non-numbers are refused the same way, never clamped silently."""
+    admin = as_user("admin")
+    for path in PAGE_ROUTES:
+        r = admin.get(path, params={"page": page})
+        assert r.status_code == 422, (path, page, r.status_code, r.text[:200])
+        assert r.headers.get("x-content-type-options") == "nosniff"
+        if path.startswith("/api/"):
+            body = r.json()
+            assert body["error"] == "RequestValidationError" and body["hint"], body
+            assert "page" in body["message"]
+        else:
+            assert "Error 422" in r.text and "page" in r.text
+
+
+def test_largest_page_is_an_empty_page(as_user: Any) -> None:
+    from hsctms.web.core import MAX_PAGE
+
+    admin = as_user("admin")
+    assert admin.get("/api/audit", params={"page": MAX_PAGE}).json()["entries"] == []
+    assert admin.get("/api/patients", params={"page": MAX_PAGE}).json()["patients"] == []
+    assert admin.get("/audit", params={"page": 1}).status_code == 200

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from hsctms._files import read_regular_file
 from hsctms.cli._common import console, fail, write_json
 from hsctms.errors import ConfigurationError, HsctmsError
 
@@ -36,8 +37,8 @@ TRIAL = Annotated[str, typer.Option("--trial", help="Trial name, e.g. ZEUS.")]
 
 def _read_config(path: Path) -> dict[str, Any]:
     try:
-        config = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
+        config = json.loads(read_regular_file(path).decode("utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ConfigurationError(
             f"Cannot read trial file {path}: {exc}.",
             hint='E.g. {"arms": ["aHSCT", "alemtuzumab"], "method": "permuted_blocks", '
@@ -50,8 +51,8 @@ def _read_config(path: Path) -> dict[str, Any]:
 
 def _read_seed(path: Path) -> str:
     try:
-        seed = path.read_text(encoding="utf-8").strip()
-    except OSError as exc:
+        seed = read_regular_file(path).decode("utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
         raise ConfigurationError(f"Cannot read seed file {path}: {exc}.",
                                  hint="The statistician holds the seed file.") from exc
     if len(seed) < 16:

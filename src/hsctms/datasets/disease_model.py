@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hsctms._files import read_regular_file
 from hsctms.errors import ConfigurationError
 from hsctms.model.schema import INTENSITY_CLASSES, PHENOTYPES
 
@@ -537,8 +538,8 @@ def load_model(path: str | Path) -> DiseaseModel:
 
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
+        text = read_regular_file(p).decode("utf-8")
+    except OSError as exc:  # also a directory, FIFO or device (refused unread)
         raise ConfigurationError(f"Cannot read disease-model file {p}: {exc.strerror}.",
                                  hint="Give the path of a JSON or YAML file.") from exc
     try:

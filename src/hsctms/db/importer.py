@@ -405,6 +405,7 @@ def import_bundle(
     today: _dt.date | None = None,
     progress: Progress | None = None,
     centre: str | None = None,
+    source: str | None = None,
 ) -> ImportResult:
     """Validate a CSV bundle and load it into the registry in one transaction.
 
@@ -429,6 +430,11 @@ def import_bundle(
         name this centre, and no patient id of the bundle (in any file) may be stored under
         another centre. The refusal names only the bundle's own rows and ids, never a stored
         value of another centre's patient.
+    source
+        How the bundle is named in messages, the validation report, the result, the
+        ``imports`` table and the audit trail (default: its resolved path). A web upload
+        passes the uploaded file's name, so that the server's temporary directory is never
+        shown to the user nor stored.
 
     Raises
     ------
@@ -461,12 +467,16 @@ def import_bundle(
     started = time.perf_counter()
     contents = read_bundle_contents(path, regimen_map=regimen_map, today=today)
     report = contents.report
+    if source is not None:
+        report.source = source
     if not report.ok:
         raise DataValidationError(
-            f"Bundle {str(path)!r} has {len(report.errors)} validation error(s); nothing was "
-            "imported.",
+            f"Bundle {source or str(path)!r} has {len(report.errors)} validation error(s); "
+            "nothing was imported.",
             report=report,
-            hint=f"Run 'hsctms validate {path}' for the full list, fix the files, re-import.",
+            hint=(f"Run 'hsctms validate {path}' for the full list, fix the files, re-import."
+                  if source is None else "Fix the files (the report lists every issue) and "
+                  "import them again."),
         )
     if centre is not None:
         _check_bundle_centre(contents, centre)
@@ -482,8 +492,9 @@ def import_bundle(
     driver_error: type[Exception] = getattr(engine.dialect.loaded_dbapi, "OperationalError",
                                             sa.exc.OperationalError)
     try:
-        import_id = _load(engine, contents, path, checksum, presence, counts, user, mode,
-                          progress, create_schema=current is None, centre=centre)
+        import_id = _load(engine, contents, source or str(Path(path).resolve()), checksum,
+                          presence, counts, user, mode, progress,
+                          create_schema=current is None, centre=centre)
     except RegistryBusyError as exc:
         raise RegistryBusyError(
             "Another writer (an import, a save in the web app) held the registry for longer "
@@ -501,7 +512,7 @@ def import_bundle(
     data_date = manifest.data_date if manifest else None
     total = sum(len(f) for f in contents.tables.values())
     return ImportResult(
-        source=str(path), database=display_url(engine), checksum=checksum, mode=mode,
+        source=source or str(path), database=display_url(engine), checksum=checksum, mode=mode,
         user=user, counts=counts, report=report, import_id=import_id,
         seconds=time.perf_counter() - started, synthetic=synthetic, data_date=data_date,
         provenance=Provenance("import_bundle", {"mode": mode, "checksum": checksum},
@@ -510,11 +521,12 @@ def import_bundle(
     )
 
 
-def _load(engine: sa.Engine, contents: BundleContents, path: str | Path, checksum: str,
+def _load(engine: sa.Engine, contents: BundleContents, source: str, checksum: str,
           presence: dict[str, tuple[str, ...]], counts: dict[str, TableCounts], user: str,
           mode: str, progress: Progress | None, *, create_schema: bool,
           centre: str | None = None) -> int:
-    """The transactional part of :func:`import_bundle`; returns the import id.
+    """The transactional part of :func:`import_bundle`; returns the import id (``source``
+    names the bundle in the ``imports`` table and the audit trail).
 
     On a new database the schema is created in the same transaction, so a crash (even
     kill -9) leaves no half-made registry: either nothing or the schema with all the data.
@@ -547,7 +559,7 @@ def _load(engine: sa.Engine, contents: BundleContents, path: str | Path, checksu
         detail = {n: c.to_dict() for n, c in counts.items()}
         import_id = int(_first_key(conn.execute(
             imports.insert().values(
-                user_name=user, source=str(Path(path).resolve()), checksum=checksum, mode=mode,
+                user_name=user, source=source, checksum=checksum, mode=mode,
                 synthetic=bool(manifest.synthetic) if manifest else False,
                 data_date=manifest.data_date if manifest else None,
                 format_version=manifest.format_version if manifest else FORMAT_VERSION,
@@ -556,7 +568,7 @@ def _load(engine: sa.Engine, contents: BundleContents, path: str | Path, checksu
         if centre is None and len(centres) == 1:
             centre = centres[0]  # the centre's lead sees the import in their audit trail
         write_audit(conn, user=user, action="import",
-                    detail={"import_id": import_id, "source": str(Path(path).resolve()),
+                    detail={"import_id": import_id, "source": source,
                             "checksum": checksum, "mode": mode, "counts": detail,
                             "centre": centre, "centres": centres})
     return import_id

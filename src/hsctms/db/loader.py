@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from hsctms.db.engine import DatabaseLike, connect, display_url, open_registry
 from hsctms.db.tables import TABLES, imports
 from hsctms.db.writes import begin_write
+from hsctms.errors import NotFoundError
 from hsctms.model.cohort import Cohort, conform
 from hsctms.model.regimens import RegimenMap
 from hsctms.model.schema import SCHEMA
@@ -164,23 +165,39 @@ def load_cohort(
 
 
 def export_bundle(db: DatabaseLike, path: str | Path, *, centre: str | None = None,
-                  user: str = "cli") -> Path:
+                  user: str = "cli", download: str | None = None) -> Path:
     """Write the registry (or one centre) as a CSV bundle; the export is audited.
 
     Round trip bundle -> database -> bundle is lossless (same rows and values).
+
+    Parameters
+    ----------
+    db
+        Database (path, URL or engine).
+    path
+        Output directory.
+    centre
+        Only this centre's patients.
+    user
+        Recorded in the audit trail.
+    download
+        The file name the bundle is handed out under (a web download): the audit entry
+        records it instead of ``path`` (a server temporary directory) and ``bundle.json``
+        does not name the server's database.
     """
     from hsctms.db.audit import write_audit
     from hsctms.io.bundle import write_bundle
 
     engine = connect(db)
     cohort = load_cohort(engine, centre)
-    out = write_bundle(cohort, path, generator={"name": "hsctms export",
-                                               "database": display_url(engine),
-                                               "centre": centre})
+    generator: dict[str, Any] = {"name": "hsctms export", "centre": centre}
+    if download is None:
+        generator["database"] = display_url(engine)
+    out = write_bundle(cohort, path, generator=generator)
+    where = {"path": str(Path(path).resolve())} if download is None else {"download": download}
     with begin_write(engine) as conn:
         write_audit(conn, user=user, action="export",
-                    detail={"path": str(Path(path).resolve()), "centre": centre,
-                            "rows": cohort.row_counts()})
+                    detail={**where, "centre": centre, "rows": cohort.row_counts()})
     return out
 
 
@@ -193,14 +210,20 @@ def export_deidentified(db: DatabaseLike, *, centre: str | None = None, user: st
     See :func:`hsctms.io.deidentify.deidentify` for the definition, ``k`` and
     ``on_small_groups``. The audit entry (``action="export"``, ``kind="deidentified_bundle"``)
     records the centre, the row counts and the k-anonymity outcome; nothing is audited when
-    the export is refused (:class:`~hsctms.errors.DisclosureError`).
+    the export is refused (:class:`~hsctms.errors.DisclosureError`, or
+    :class:`~hsctms.errors.NotFoundError` when the centre has no patients).
     """
     from hsctms.db.audit import write_audit
     from hsctms.io.deidentify import deidentify
 
     engine = connect(db)
-    export = deidentify(load_cohort(engine, centre), keep_ids=keep_ids, k=k,
-                        on_small_groups=on_small_groups)
+    cohort = load_cohort(engine, centre)
+    if cohort.patients.empty:  # nothing to de-identify: a clear answer, not a TypeError
+        raise NotFoundError(
+            f"{'Centre ' + repr(centre) if centre else 'The registry'} has no patients; "
+            "there is nothing to export.",
+            hint="Check the centre code (the registry dashboard lists the centres).")
+    export = deidentify(cohort, keep_ids=keep_ids, k=k, on_small_groups=on_small_groups)
     with begin_write(engine) as conn:
         write_audit(conn, user=user, action="export",
                     detail={"centre": centre, "kind": "deidentified_bundle",

@@ -31,8 +31,10 @@ def import_redcap(source: str | Path | bytes, db: Any, *, name: str | None = Non
     with tempfile.TemporaryDirectory() as tmp:
         converted = convert_redcap(source, Path(tmp) / "bundle", name=name)
         try:
+            # named by the REDCap file, not the temporary bundle it was converted to
             return import_bundle(converted.path, db, user=user, mode=mode,
-                                 regimen_map=regimen_map, today=today, centre=centre)
+                                 regimen_map=regimen_map, today=today, centre=centre,
+                                 source=converted.name)
         except DataValidationError as exc:
             report = converted.translate(exc.report)
             raise DataValidationError(

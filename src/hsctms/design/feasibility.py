@@ -47,6 +47,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special, stats
 
+from hsctms._files import read_regular_file
 from hsctms._provenance import Provenance
 from hsctms.design._base import jsonable
 from hsctms.errors import ConfigurationError, DesignError
@@ -300,11 +301,15 @@ def load_network(path: str | Path) -> Network:
     import yaml
 
     p = Path(path)
-    if not p.is_file():
+    if not p.exists():
         raise ConfigurationError(f"Network file {p} not found.",
                                  hint="See examples/feasibility-network.yaml.")
     try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+        data = yaml.safe_load(read_regular_file(p).decode("utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:  # a directory, FIFO or device: unread
+        raise ConfigurationError(f"Network file {p} cannot be read: {exc}.",
+                                 hint="Give a UTF-8 YAML file, e.g. "
+                                 "examples/feasibility-network.yaml.") from None
     except yaml.YAMLError as exc:
         raise ConfigurationError(f"{p}: not valid YAML ({exc}).") from None
     return network(data)

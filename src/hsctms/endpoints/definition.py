@@ -38,6 +38,7 @@ from pydantic import (
 )
 from pydantic.dataclasses import dataclass
 
+from hsctms._files import read_regular_file
 from hsctms.endpoints import _schema as S
 from hsctms.endpoints._schema import (
     Count,
@@ -451,7 +452,11 @@ class EndpointDefinition:
         if not p.exists():
             raise DefinitionError(f"Definition file {p} does not exist.",
                                   hint=f"Use a preset name ({', '.join(PRESETS)}) or a path.")
-        text = p.read_text(encoding="utf-8")
+        try:
+            text = read_regular_file(p).decode("utf-8")
+        except (OSError, UnicodeDecodeError) as exc:  # a directory, FIFO or device: unread
+            raise DefinitionError(f"Definition file {p} cannot be read: {exc}.",
+                                  hint="Give a UTF-8 .yaml or .json file.") from None
         try:
             if p.suffix.lower() in (".yaml", ".yml"):
                 import yaml

@@ -21,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from hsctms._files import FileRefused, read_regular_file
 from hsctms.io._issues import Issue, make_issue
 from hsctms.model.scales import is_valid_edss
 from hsctms.model.schema import ColumnSpec, TableSpec
@@ -85,9 +86,27 @@ class RawTable:
     issues: list[Issue] = field(default_factory=list)
 
 
+def _reason(exc: OSError) -> str:
+    if isinstance(exc, FileRefused):
+        return exc.reason
+    return f"cannot be opened ({exc.strerror or exc})"
+
+
+def refused_issue(filename: str, exc: OSError) -> Issue:
+    """The ``file-unreadable`` issue of a file that is not a regular file (refused by
+    :func:`hsctms._files.read_regular_file` before reading) or cannot be opened."""
+    return make_issue("file-unreadable", filename, None, None,
+                      f"{filename} {_reason(exc)}; nothing of it was read. Input files must "
+                      "be plain files (CSV text), not directories, FIFOs or devices.")
+
+
 def decode(path: Path, filename: str) -> tuple[str | None, bytes, list[Issue]]:
-    """Read a file as UTF-8 text (BOM removed); report the line of the first bad byte."""
-    data = path.read_bytes()
+    """Read a file as UTF-8 text (BOM removed); report the line of the first bad byte, or
+    a ``file-unreadable`` issue if it is not a regular file."""
+    try:
+        data = read_regular_file(path)
+    except OSError as exc:  # FileRefused (directory, FIFO, device) or cannot be opened
+        return None, b"", [refused_issue(filename, exc)]
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     try:

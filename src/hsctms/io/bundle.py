@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,13 @@ import pandas as pd
 
 from hsctms.errors import ConfigurationError, DataValidationError
 from hsctms.io._issues import Issue, ValidationReport, make_issue
-from hsctms.io._parse import LINE, RawTable, read_raw
+from hsctms.io._parse import (
+    LINE,
+    FileRefused,
+    RawTable,
+    read_raw,
+    read_regular_file,
+)
 from hsctms.io.csvtext import write_csv
 from hsctms.io.validate import ValidationContext, check_tables, parse_table
 from hsctms.model.cohort import Cohort, conform, empty_table
@@ -41,6 +48,10 @@ from hsctms.model.schema import SCHEMA, TableSpec
 MANIFEST = "bundle.json"
 FORMAT = "hsctms-bundle"
 FORMAT_VERSION = 1
+#: bundle.json is a small flat object; larger files are refused before reading.
+MANIFEST_MAX_BYTES = 1024 * 1024
+#: Longest number (characters) bundle.json may hold.
+MANIFEST_NUMBER_CHARS = 40
 
 
 @dataclass(frozen=True)
@@ -107,13 +118,38 @@ def _no_constant(name: str) -> Any:
                           "null.", None)
 
 
+def _number(text: str, kind: type) -> Any:
+    """A JSON number of the manifest: at most :data:`MANIFEST_NUMBER_CHARS` characters and,
+    for decimals, finite (``1e999999`` would be read as infinity, not JSON on the way out)."""
+    if len(text) > MANIFEST_NUMBER_CHARS:
+        raise _ManifestSyntax(f"bundle.json holds a number of {len(text):,} characters "
+                              f"({text[:12]}...); numbers have at most "
+                              f"{MANIFEST_NUMBER_CHARS}.", None)
+    value = kind(text)
+    if kind is float and not math.isfinite(value):
+        raise _ManifestSyntax(f"bundle.json holds the number {text}, which is too large for "
+                              "a number; write a smaller one or text.", None)
+    return value
+
+
 def _load_json(path: Path) -> tuple[Any, Issue | None]:
-    """The JSON document of ``bundle.json``, or the issue that prevents reading it."""
-    if not path.is_file():
-        return None, _manifest_error("bundle.json is not a regular file.")[1][0]
+    """The JSON document of ``bundle.json``, or the issue that prevents reading it.
+
+    Refused before reading: anything but a regular file (directory, FIFO, device) and files
+    over :data:`MANIFEST_MAX_BYTES`; while parsing: nesting deeper than the parser's limit
+    and numbers too long or too large (no RecursionError or ValueError escapes)."""
     try:
-        return json.loads(path.read_text(encoding="utf-8-sig"),
-                          object_pairs_hook=_unique_object, parse_constant=_no_constant), None
+        data = read_regular_file(path, max_bytes=MANIFEST_MAX_BYTES)
+    except FileRefused as exc:
+        return None, _manifest_error(f"bundle.json {exc.reason}; it was not read.")[1][0]
+    except OSError as exc:
+        return None, _manifest_error(f"bundle.json cannot be opened "
+                                     f"({exc.strerror or exc}).")[1][0]
+    try:
+        return json.loads(data.decode("utf-8-sig"), object_pairs_hook=_unique_object,
+                          parse_constant=_no_constant,
+                          parse_float=lambda t: _number(t, float),
+                          parse_int=lambda t: _number(t, int)), None
     except UnicodeDecodeError as exc:
         msg = (f"bundle.json is not UTF-8 (byte 0x{exc.object[exc.start]:02x} at position "
                f"{exc.start}); re-save it as UTF-8.")
@@ -123,6 +159,10 @@ def _load_json(path: Path) -> tuple[Any, Issue | None]:
         key = None
     except _ManifestSyntax as exc:
         msg, key = str(exc), exc.key
+    except RecursionError:
+        msg = ("bundle.json is nested too deeply to read (lists or objects inside each other "
+               "hundreds of levels deep); a manifest is a flat object.")
+        key = None
     return None, _manifest_error(msg, key)[1][0]
 
 
@@ -230,7 +270,7 @@ def read_bundle_contents(path: str | Path, *, regimen_map: RegimenMap | None = N
         file = directory / spec.filename
         raw: RawTable | None = None
         if file.exists():
-            files[name] = file
+            files[name] = file  # read_raw refuses a directory, FIFO or device unread
             raw, raw_issues = read_raw(file, spec)
             issues += raw_issues
         elif name == "patients":

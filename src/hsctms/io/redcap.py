@@ -32,7 +32,14 @@ import pandas as pd
 
 from hsctms.errors import DataValidationError
 from hsctms.io._issues import Issue, ValidationReport, make_issue
-from hsctms.io._parse import _looks_separated, _slow_rows, _split_header, read_raw
+from hsctms.io._parse import (
+    _looks_separated,
+    _slow_rows,
+    _split_header,
+    read_raw,
+    read_regular_file,
+    refused_issue,
+)
 from hsctms.io.bundle import validate_bundle
 from hsctms.io.csvtext import write_csv
 from hsctms.model.cohort import Cohort
@@ -223,7 +230,13 @@ def _refuse(name: str, issues: list[Issue]) -> DataValidationError:
 def _read_flat(source: str | Path | bytes, name: str
                ) -> tuple[pd.DataFrame, npt.NDArray[np.int64], list[Issue]]:
     """The flat file as string columns, the file line of every row, and warnings."""
-    raw = Path(source).read_bytes() if not isinstance(source, bytes) else source
+    if isinstance(source, bytes):
+        raw = source
+    else:
+        try:  # a directory, FIFO or device is refused before reading (no hang)
+            raw = read_regular_file(Path(source))
+        except OSError as exc:  # FileRefused (directory, FIFO, device) or cannot be opened
+            raise _Refused([refused_issue(name, exc)]) from None
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
     try:

@@ -56,7 +56,9 @@ _RULE_LIST: tuple[Rule, ...] = (
     Rule("file-unreadable", "error", "file", "Unreadable CSV",
          "The file is empty, has no header row, is not comma-separated text (e.g. separated "
          "by ';' or tabs), or has a quoted value that is never closed (a truncated file) or "
-         "is followed by other text before the next comma. Nothing of the file is read."),
+         "is followed by other text before the next comma; or it is not a regular file (a "
+         "directory, FIFO or device), which is refused before reading. Nothing of the file "
+         "is read."),
     Rule("file-unknown", "warning", "file", "Unknown file",
          "A .csv file whose name is not one of the bundle's tables (a typo such as "
          "patient.csv?). It is ignored."),

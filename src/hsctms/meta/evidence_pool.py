@@ -13,6 +13,7 @@ outcome, and caveats (overlapping cohorts, reconstructed events, unverified inpu
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from hsctms._files import read_regular_file
 from hsctms.errors import EstimationError, EvidenceError
 from hsctms.meta.pooling import MetaAnalysis, pool_table
 from hsctms.meta.regression import (
@@ -321,11 +323,16 @@ def read_study_table(path: str | Path) -> pd.DataFrame:
     problem.
     """
     p = Path(path)
-    if not p.is_file():
+    if not p.exists():
         raise EvidenceError(f"Study table {p} does not exist.",
                             hint="Give a CSV with columns study, events, n.")
     try:
-        df = pd.read_csv(p, dtype=str, keep_default_na=False)
+        data = read_regular_file(p)  # a directory, FIFO or device is refused unread
+    except OSError as exc:
+        raise EvidenceError(f"Study table {p} cannot be read: {exc}.",
+                            hint="Give a CSV file with columns study, events, n.") from None
+    try:
+        df = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
         raise EvidenceError(f"{p.name} is not a readable CSV file: {exc}",
                             hint="Save it as comma-separated UTF-8 text.") from exc

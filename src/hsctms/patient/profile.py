@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from hsctms._files import read_regular_file
 from hsctms.errors import ProfileError
 from hsctms.model.scales import EDSS_VALUES, is_valid_edss
 from hsctms.model.vocabularies import dmt_catalogue
@@ -387,7 +388,7 @@ def load_profile(path: str | Path) -> PatientProfile:
                            hint=f"Give a path such as {example}, or use parse_profile(dict).")
     path = Path(path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(read_regular_file(path).decode("utf-8"))
     except FileNotFoundError:
         raise ProfileError(f"Profile file {path} does not exist.",
                            hint=f"Give the path of a JSON profile, e.g. {example}.") from None

@@ -8,11 +8,11 @@ import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 
 import jinja2
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy.engine import Engine
 
@@ -39,6 +39,13 @@ CSRF_FIELD = "csrf_token"
 #: ``Retry-After`` (seconds) of a 503 answered because the registry was busy.
 RETRY_AFTER_SECONDS = 5
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+#: Highest page number a list route accepts: ``page * page size`` stays far inside the
+#: signed 64-bit OFFSET the databases take (a larger one was a driver OverflowError, a 500).
+MAX_PAGE = 10**9
+#: The ``page`` query parameter of list routes: 1 to :data:`MAX_PAGE`, else 422 in the
+#: canonical error shape (never clamped silently, never passed on to the database).
+PageNumber = Annotated[int, Query(ge=1, le=MAX_PAGE,
+                                  description=f"Page number, 1 to {MAX_PAGE}.")]
 
 #: Route access rules: "public", "login" (any signed-in user) or an :class:`Action` value.
 Rule = str

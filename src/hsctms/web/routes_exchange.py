@@ -19,7 +19,11 @@ from fastapi import APIRouter, File, Request, UploadFile
 from fastapi.responses import Response
 
 from hsctms.db.writes import begin_write
-from hsctms.errors import DataValidationError, HsctmsError, PermissionDeniedError
+from hsctms.errors import (
+    DataValidationError,
+    HsctmsError,
+    PermissionDeniedError,
+)
 from hsctms.io.csvtext import csv_text
 from hsctms.web.access import Action, allowed, check
 from hsctms.web.core import LOGIN, Ctx, ctx_of, render, route
@@ -78,11 +82,12 @@ def export_bundle_zip(request: Request, identifiable: bool = False,
     scope = _export_scope(ctx, centre, identifiable)
     label = scope or "registry"
     if identifiable:
+        filename = f"hsctms-{label}-bundle.zip"
         with tempfile.TemporaryDirectory() as tmp:
             out = export_bundle(ctx.engine, Path(tmp) / "bundle", centre=scope,
-                                user=ctx.principal.username)
+                                user=ctx.principal.username, download=filename)
             files = {p.name: p.read_bytes() for p in sorted(out.iterdir()) if p.is_file()}
-        return _download(_zip(files), f"hsctms-{label}-bundle.zip", "application/zip")
+        return _download(_zip(files), filename, "application/zip")
     from hsctms.db import export_deidentified
 
     keep_ids = allowed(ctx.principal, Action.EXPORT_IDENTIFIABLE, scope)
@@ -125,13 +130,28 @@ def _extract_bundle(data: bytes, target: Path) -> Path:
     return extract_bundle_zip(data, target)
 
 
-def _import(ctx: Ctx, bundle: Path) -> dict[str, Any]:
+def _upload_name(upload: UploadFile, default: str) -> str:
+    """The uploaded file's own name (no client directories): how the import is named in
+    messages, the result and the audit trail instead of the server's temporary path."""
+    name = Path((upload.filename or "").replace("\\", "/")).name
+    return name or default
+
+
+def _public(result: Any) -> dict[str, Any]:
+    """An import result as the web shows it: without the server's database location."""
+    out: dict[str, Any] = result.to_dict()
+    out.pop("database", None)
+    return out
+
+
+def _import(ctx: Ctx, bundle: Path, source: str) -> dict[str, Any]:
     from hsctms.db import import_bundle
 
     # centre users: the importer's own strict parser checks every row's centre, and refuses
     # ids stored under another centre before anything stored is compared or reported
-    result = import_bundle(bundle, ctx.engine, user=ctx.principal.username, centre=ctx.scope)
-    return result.to_dict()
+    result = import_bundle(bundle, ctx.engine, user=ctx.principal.username, centre=ctx.scope,
+                           source=source)
+    return _public(result)
 
 
 async def _read(upload: UploadFile) -> bytes:
@@ -144,17 +164,17 @@ async def _read(upload: UploadFile) -> bytes:
 async def _import_bundle_upload(ctx: Ctx, upload: UploadFile) -> dict[str, Any]:
     data = await _read(upload)
     with tempfile.TemporaryDirectory() as tmp:
-        return _import(ctx, _extract_bundle(data, Path(tmp) / "bundle"))
+        return _import(ctx, _extract_bundle(data, Path(tmp) / "bundle"),
+                       _upload_name(upload, "bundle.zip"))
 
 
 async def _import_redcap_upload(ctx: Ctx, upload: UploadFile) -> dict[str, Any]:
     from hsctms.db.redcap_import import import_redcap
 
     data = await _read(upload)
-    name = Path(upload.filename or "records.csv").name
-    result = import_redcap(data, ctx.engine, name=name, user=ctx.principal.username,
-                           centre=ctx.scope)
-    return result.to_dict()
+    result = import_redcap(data, ctx.engine, name=_upload_name(upload, "records.csv"),
+                           user=ctx.principal.username, centre=ctx.scope)
+    return _public(result)
 
 
 @route(router, "POST", "/api/import/bundle", Action.EDIT_RECORDS.value)

@@ -7,6 +7,7 @@ locking and auditing from :mod:`hsctms.db.records`.
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import RedirectResponse, Response
@@ -20,7 +21,7 @@ from hsctms.errors import (
 )
 from hsctms.model.schema import SCHEMA
 from hsctms.web.access import Action
-from hsctms.web.core import RETRY_AFTER_SECONDS, ctx_of, render, route
+from hsctms.web.core import RETRY_AFTER_SECONDS, PageNumber, ctx_of, render, route
 from hsctms.web.forms import (
     FORM_TABLES,
     TABLE_LABELS,
@@ -73,6 +74,12 @@ def _row_id(row_id: int) -> int:
 PAGE = 50
 
 
+def patient_url(patient_id: object) -> str:
+    """The patient page's address, the id percent-encoded ("/" as %2F, as in the templates'
+    ``urlq`` links)."""
+    return "/patients/" + quote(str(patient_id), safe="")
+
+
 def _table(table: str) -> str:
     if table not in SCHEMA:
         raise NotFoundError(f"Unknown table {table!r}.",
@@ -84,19 +91,19 @@ def _patients(request: Request, q: str | None, page: int) -> dict[str, Any]:
     ctx = ctx_of(request)
     with ctx.engine.connect() as conn:
         rows, total = records.list_patients(conn, ctx.scope, search=q, limit=PAGE,
-                                            offset=max(page - 1, 0) * PAGE)
+                                            offset=(page - 1) * PAGE)
     return {"patients": rows, "total": total, "page": page, "page_size": PAGE,
             "centre": ctx.scope, "q": q or ""}
 
 
 @route(router, "GET", "/patients", READ)
-def patients_page(request: Request, q: str | None = None, page: int = 1) -> Response:
+def patients_page(request: Request, q: str | None = None, page: PageNumber = 1) -> Response:
     """Patient list (own centre only, unless administrator)."""
     return render(request, "patients.html.j2", title="Patients", **_patients(request, q, page))
 
 
 @route(router, "GET", "/api/patients", READ)
-def api_patients(request: Request, q: str | None = None, page: int = 1) -> dict[str, Any]:
+def api_patients(request: Request, q: str | None = None, page: PageNumber = 1) -> dict[str, Any]:
     """Patient list (own centre only, unless administrator)."""
     return _patients(request, q, page)
 
@@ -108,7 +115,43 @@ def _patient(request: Request, patient_id: str) -> dict[str, Any]:
     return {"patient_id": patient_id, "tables": tables}
 
 
-@route(router, "GET", "/patients/{patient_id}", READ)
+# Patient ids may contain "/" (hsctms.io._parse.ID_PATTERN): the patient routes take the id
+# with the path converter and links send it percent-encoded (patient_url). The routes under a
+# patient ("/new/{table}") are registered first, so they are matched before the patient page.
+def _under_patient(request: Request, table: str) -> bool:
+    """Whether the address really names a page under a patient (``/new/{table}`` written with
+    plain slashes), not a patient id that itself ends in "/new/<table>" (sent as %2F)."""
+    raw = request.scope.get("raw_path") or b""
+    return not raw or raw.split(b"?", 1)[0].endswith(f"/new/{table}".encode())
+
+
+@route(router, "GET", "/patients/{patient_id:path}/new/{table}", EDIT)
+def new_record_form(request: Request, patient_id: str, table: str) -> Response:
+    """Form: add a record (EDSS visit, relapse, ...) to a patient."""
+    if not _under_patient(request, table):
+        return patient_page(request, f"{patient_id}/new/{table}")
+    ctx = ctx_of(request)
+    _table(table)
+    with ctx.engine.connect() as conn:
+        records.patient_record(conn, patient_id, ctx.scope)  # scope check
+    return _form(request, table, action=f"{patient_url(patient_id)}/new/{table}",
+                 values={"patient_id": patient_id})
+
+
+@route(router, "POST", "/patients/{patient_id:path}/new/{table}", EDIT)
+async def new_record_submit(request: Request, patient_id: str, table: str) -> Response:
+    """Add a record from the form."""
+    if not _under_patient(request, table):
+        raise NotFoundError(f"No form at {request.url.path}.",
+                            hint="Open the patient's page and use its Add links.")
+    _table(table)
+    ctx = ctx_of(request)
+    with ctx.engine.connect() as conn:
+        records.patient_record(conn, patient_id, ctx.scope)
+    return await _create_from_form(request, table, f"{patient_url(patient_id)}/new/{table}")
+
+
+@route(router, "GET", "/patients/{patient_id:path}", READ)
 def patient_page(request: Request, patient_id: str) -> Response:
     """One patient with every table."""
     data = _patient(request, patient_id)
@@ -119,7 +162,7 @@ def patient_page(request: Request, patient_id: str) -> Response:
                   columns=columns, display=display)
 
 
-@route(router, "GET", "/api/patients/{patient_id}", READ)
+@route(router, "GET", "/api/patients/{patient_id:path}", READ)
 def api_patient(request: Request, patient_id: str) -> dict[str, Any]:
     """One patient with every table (rows carry ``id`` and ``version``)."""
     return _patient(request, patient_id)
@@ -182,28 +225,7 @@ async def _create_from_form(request: Request, table: str, action: str) -> Respon
                      errors=_field_errors(exc), message=exc.message)
     except RegistryBusyError as exc:
         return _busy_form(request, table, exc, action=action, values=values)
-    return RedirectResponse(f"/patients/{row['patient_id']}", status_code=303)
-
-
-@route(router, "GET", "/patients/{patient_id}/new/{table}", EDIT)
-def new_record_form(request: Request, patient_id: str, table: str) -> Response:
-    """Form: add a record (EDSS visit, relapse, ...) to a patient."""
-    ctx = ctx_of(request)
-    _table(table)
-    with ctx.engine.connect() as conn:
-        records.patient_record(conn, patient_id, ctx.scope)  # scope check
-    return _form(request, table, action=f"/patients/{patient_id}/new/{table}",
-                 values={"patient_id": patient_id})
-
-
-@route(router, "POST", "/patients/{patient_id}/new/{table}", EDIT)
-async def new_record_submit(request: Request, patient_id: str, table: str) -> Response:
-    """Add a record from the form."""
-    _table(table)
-    ctx = ctx_of(request)
-    with ctx.engine.connect() as conn:
-        records.patient_record(conn, patient_id, ctx.scope)
-    return await _create_from_form(request, table, f"/patients/{patient_id}/new/{table}")
+    return RedirectResponse(patient_url(row["patient_id"]), status_code=303)
 
 
 @route(router, "POST", "/api/records/{table}", EDIT, status_code=201)
@@ -252,7 +274,7 @@ async def edit_submit(request: Request, table: str, row_id: int) -> Response:
                      message="Someone else saved this record meanwhile. Current values: " +
                      ", ".join(f"{k}={display(v)}" for k, v in current.items()
                                if k not in ("id", "version")))
-    return RedirectResponse(f"/patients/{row['patient_id']}", status_code=303)
+    return RedirectResponse(patient_url(row["patient_id"]), status_code=303)
 
 
 @route(router, "POST", "/records/{table}/{row_id}/delete", EDIT)
@@ -264,7 +286,7 @@ async def delete_submit(request: Request, table: str, row_id: int) -> Response:
         row = records.get_row(conn, _table(table), _row_id(row_id), ctx.scope)
     records.delete_record(ctx.engine, ctx.principal.username, table, row_id,
                           _version(form.get("version")), centre=ctx.scope)
-    target = "/patients" if table == "patients" else f"/patients/{row['patient_id']}"
+    target = "/patients" if table == "patients" else patient_url(row["patient_id"])
     return RedirectResponse(target, status_code=303)
 
 

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from hsctms.errors import PermissionDeniedError, ProfileError
 from hsctms.web.access import Action, Role, check
-from hsctms.web.core import PUBLIC, Ctx, ctx_of, render, route
+from hsctms.web.core import PUBLIC, Ctx, PageNumber, ctx_of, render, route
 from hsctms.web.dashboard_cache import Served
 
 router = APIRouter()
@@ -22,19 +22,19 @@ def _audit(request: Request, page: int) -> dict[str, Any]:
 
     ctx = ctx_of(request)
     with ctx.engine.connect() as conn:
-        rows = audit_entries(conn, ctx.scope, limit=100, offset=max(page - 1, 0) * 100)
+        rows = audit_entries(conn, ctx.scope, limit=100, offset=(page - 1) * 100)
     return {"entries": rows, "page": page, "centre": ctx.scope}
 
 
 @route(router, "GET", "/audit", Action.VIEW_AUDIT.value)
-def audit_page(request: Request, page: int = 1) -> Response:
+def audit_page(request: Request, page: PageNumber = 1) -> Response:
     """Audit trail (centre leads: own centre; administrators: all). Read-only."""
     return render(request, "audit.html.j2", title="Audit trail", **_audit(request, page),
                   dumps=lambda v: "" if v is None else json.dumps(v, default=str))
 
 
 @route(router, "GET", "/api/audit", Action.VIEW_AUDIT.value)
-def api_audit(request: Request, page: int = 1) -> dict[str, Any]:
+def api_audit(request: Request, page: PageNumber = 1) -> dict[str, Any]:
     """Audit trail, newest first (100 per page)."""
     return _audit(request, page)
 
