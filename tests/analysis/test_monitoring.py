@@ -428,3 +428,14 @@ def test_cli_default_small_count_is_the_library_default() -> None:
     cmd = typer.main.get_command(app).commands["monitor"]  # type: ignore[attr-defined]
     default = {p.name: p.default for p in cmd.params}["small_count"]
     assert default == DEFAULT_SMALL_COUNT
+
+
+def test_schedule_fifo_is_refused_without_hanging(tmp_path: Path) -> None:
+    import os
+
+    from hsctms.analysis.monitoring_schedule import load_schedule
+
+    fifo = tmp_path / "schedule.yaml"
+    os.mkfifo(fifo)  # no writer: reading it would block forever
+    with pytest.raises(ConfigurationError, match="schedule"):
+        load_schedule(fifo)

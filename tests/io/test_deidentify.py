@@ -223,3 +223,13 @@ def _generalised_by_hand(rows: list[tuple[str, str, int, str, str, str]],
         "phenotype": [group(r[5], "phenotype") for r in rows],
     }, index=[f"P{i:03d}" for i in range(len(rows))]).astype("string")
     return out
+
+
+def test_empty_cohort_gives_an_empty_export() -> None:
+    # (crashed with a pandas TypeError before; the web and CLI refuse an empty centre with a
+    # NotFoundError before calling it, tests/web/test_empty_export.py)
+    export = deidentify(cohort([]))
+    assert all(frame.empty for frame in export.tables.values())
+    assert list(export.tables["patients"].columns) == ["patient_id", *QI]
+    assert export.smallest_group is None and export.groups == 0
+    assert json.loads(export.files()["manifest.json"])["rows"]["patients"] == 0

@@ -23,6 +23,7 @@ from typing import Any
 
 import yaml
 
+from hsctms._files import FileRefused, read_regular_file
 from hsctms.errors import ConfigurationError
 
 DEFAULT_SCHEDULE = Path(__file__).with_name("data") / "monitoring.yaml"
@@ -289,8 +290,8 @@ def _default() -> MonitoringSchedule:
 
 def _load(path: Path) -> MonitoringSchedule:
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        text = read_regular_file(path).decode("utf-8")
+    except (OSError, UnicodeDecodeError, FileRefused) as exc:
         raise ConfigurationError(f"Cannot read the monitoring schedule {path}: {exc}.",
                                  hint="Give an existing UTF-8 YAML file.") from None
     try:

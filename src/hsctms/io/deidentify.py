@@ -304,11 +304,12 @@ def deidentify(cohort: Any, *, keep_ids: bool = False, k: int | None = None,
                  (("k", k), ("on_small_groups", on_small_groups)) if value is not None}
     rules = load_definition({**base.model_dump(), **overrides}) if overrides else base
     day0 = cohort.index_transplant().set_index("patient_id")["transplant_date"]
+    day0_of = {str(k): v for k, v in day0.items()}  # (Series.map fails on empty frames)
     mapping = _codes(cohort.patients["patient_id"].astype(str).tolist(), keep_ids, rng)
     tables: dict[str, pd.DataFrame] = {}
     for name, spec in SCHEMA.items():
         df = cohort.tables[name]
-        origin = pd.to_datetime(df["patient_id"].astype(str).map(day0))
+        origin = pd.to_datetime(df["patient_id"].astype(str).map(day0_of).astype(object))
         cols: dict[str, Any] = {"patient_id": df["patient_id"].astype(str).map(mapping)}
         for col in spec.columns:
             if col.name == "patient_id" or col.free_text:
