@@ -20,6 +20,7 @@ wrong *and how to fix it*; the optional ``hint`` is printed by the CLI and the w
     ├── NotFoundError           a record does not exist (or is outside the user's centre)
     ├── StaleRecordError        optimistic-locking conflict: the record changed meanwhile
     ├── RegistryBusyError       the database stayed locked by other writers (retry shortly)
+    ├── StorageFullError        the database could not grow (disk or size limit full)
     └── DisclosureError         an export would single out patients (groups smaller than k)
 """
 
@@ -123,6 +124,11 @@ class StaleRecordError(HsctmsError):
 class RegistryBusyError(HsctmsError):
     """The registry database stayed locked by other writers (an import, another user's save)
     for longer than the busy timeout; nothing was written and the change can be retried."""
+
+
+class StorageFullError(HsctmsError):
+    """The database could not grow (the disk, a quota or the database's size limit is full);
+    the transaction was rolled back, so nothing was written."""
 
 
 class DisclosureError(HsctmsError):

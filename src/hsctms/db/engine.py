@@ -179,9 +179,20 @@ def upgrade(db: DatabaseLike, revision: str = "head") -> str:
     """
     from alembic import command
 
+    from hsctms.db.writes import storage_error, storage_full
+
     engine = connect(db)
-    with engine.begin() as conn:
-        command.upgrade(_alembic_config(conn), revision)
+    try:
+        with engine.begin() as conn:
+            command.upgrade(_alembic_config(conn), revision)
+    except (sa.exc.OperationalError, sa.exc.DBAPIError, OSError) as exc:
+        if storage_full(exc):
+            raise storage_error("the migration was rolled back") from exc
+        raise ConfigurationError(
+            f"The migration failed ({getattr(exc, 'orig', None) or exc}); it was rolled "
+            "back and the database is as it was.",
+            hint="Check that no other process holds the database and that its user may "
+                 "change the schema, then run hsctms db upgrade again.") from exc
     current = current_revision(engine)
     return current or ""
 

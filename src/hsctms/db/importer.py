@@ -500,7 +500,13 @@ def import_bundle(
             "Another writer (an import, a save in the web app) held the registry for longer "
             "than the busy timeout; nothing was imported.",
             hint="Retry when it is free (SQLite allows one writer at a time).") from exc
-    except (sa.exc.OperationalError, driver_error) as exc:
+    except (sa.exc.OperationalError, driver_error, OSError) as exc:
+        from hsctms.db.writes import storage_error, storage_full
+
+        if storage_full(exc):
+            raise storage_error("nothing was imported") from exc
+        if isinstance(exc, OSError) and not isinstance(exc, driver_error):
+            raise
         reason = str(getattr(exc, "orig", None) or exc).strip()
         raise ConfigurationError(
             f"The database failed during the import ({reason}); nothing was "

@@ -29,13 +29,17 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from hsctms.db.engine import WRITE_OPTION, sqlite_file
-from hsctms.errors import RegistryBusyError
+from hsctms.errors import HsctmsError, RegistryBusyError, StorageFullError
 
 #: PostgreSQL SQLSTATEs of a transaction that lost a race and may simply be run again:
 #: serialization_failure, deadlock_detected.
 RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
 #: lock_not_available (``lock_timeout`` ran out).
 LOCK_TIMEOUT_SQLSTATE = "55P03"
+#: disk_full (PostgreSQL could not extend a file).
+DISK_FULL_SQLSTATE = "53100"
+#: SQLite result code SQLITE_FULL ("database or disk is full").
+_SQLITE_FULL = 13
 #: SQLite result codes SQLITE_BUSY and SQLITE_LOCKED (primary codes).
 _SQLITE_BUSY_CODES = frozenset({5, 6})
 
@@ -63,6 +67,43 @@ def busy_kind(exc: BaseException) -> str | None:
     return None
 
 
+def storage_full(exc: BaseException) -> bool:
+    """Whether a driver error wrapped by SQLAlchemy (or a raw driver/OS error) says the
+    database could not grow: SQLITE_FULL, PostgreSQL ``disk_full``, or ENOSPC."""
+    import errno
+
+    orig = getattr(exc, "orig", None) or exc
+    if isinstance(orig, OSError) and orig.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    sqlstate = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    if sqlstate == DISK_FULL_SQLSTATE:
+        return True
+    code = getattr(orig, "sqlite_errorcode", None)
+    if code is not None and (code & 0xFF) == _SQLITE_FULL:
+        return True
+    text = str(orig).lower()
+    return "database or disk is full" in text or "no space left on device" in text
+
+
+def storage_error(what: str) -> StorageFullError:
+    """The :class:`StorageFullError` for a failed ``what`` ("nothing was imported", ...)."""
+    return StorageFullError(
+        f"The database could not grow: the disk (or the database's size limit) is full; "
+        f"{what}.",
+        hint="Free disk space (or raise the quota) and run the command again; the database "
+             "is as it was before.")
+
+
+def known_database_error(exc: BaseException) -> HsctmsError | None:
+    """The hsctms error for a driver error that is the registry's state rather than a fault
+    (disk full, locks held too long), else None."""
+    if storage_full(exc):
+        return storage_error("nothing was written")
+    if busy_kind(exc) is not None:
+        return busy_error(exc)
+    return None
+
+
 def busy_error(exc: BaseException) -> RegistryBusyError:
     """The :class:`RegistryBusyError` for a busy driver error (see :func:`busy_kind`)."""
     error = RegistryBusyError(
@@ -82,11 +123,15 @@ def begin_write(engine: Engine) -> Iterator[sa.Connection]:
     RegistryBusyError
         Other writers held the lock for longer than the busy timeout, or (PostgreSQL) the
         transaction lost a deadlock or serialisation race; nothing was written.
+    StorageFullError
+        The database could not grow (disk full); nothing was written.
     """
     try:
         with engine.execution_options(**{WRITE_OPTION: True}).begin() as conn:
             yield conn
     except (sa.exc.OperationalError, sa.exc.DBAPIError) as exc:
+        if storage_full(exc):
+            raise storage_error("nothing was written") from exc
         if busy_kind(exc) is None:
             raise
         raise busy_error(exc) from exc

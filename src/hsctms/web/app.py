@@ -47,7 +47,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     import sqlalchemy as sa
 
     from hsctms.db import connect, ensure_schema
-    from hsctms.db.writes import busy_error, busy_kind, enable_wal
+    from hsctms.db.writes import enable_wal, known_database_error
     from hsctms.web import routes_auth, routes_exchange, routes_records, routes_views
 
     settings = settings or WebSettings()
@@ -85,9 +85,10 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
 
     @app.exception_handler(sa.exc.OperationalError)
     async def _database(request: Request, exc: sa.exc.OperationalError) -> Response:
-        if busy_kind(exc) is None:
-            raise exc  # not contention: a real fault, the server's 500
-        return error_response(request, busy_error(exc))
+        known = known_database_error(exc)
+        if known is None:
+            raise exc  # not contention or a full disk: a real fault, the server's 500
+        return error_response(request, known)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:

@@ -28,6 +28,7 @@ from hsctms.errors import (
     ProfileError,
     RegistryBusyError,
     StaleRecordError,
+    StorageFullError,
 )
 from hsctms.web.access import Action, Principal, Role, allowed, check, visible_centre
 from hsctms.web.security import tokens_match
@@ -72,6 +73,7 @@ _STATUS: tuple[tuple[type[HsctmsError], int], ...] = (
     (NotFoundError, 404),
     (StaleRecordError, 409),
     (RegistryBusyError, 503),
+    (StorageFullError, 507),
     (ImportConflictError, 409),
     (DataValidationError, 422),
     (ConfigurationError, 422),
