@@ -73,7 +73,8 @@ def test_pool_time_point_and_options(tmp_path):
     res = runner.invoke(app, ["evidence", "pool", "--outcome", "neda"])
     assert res.exit_code == 1 and "needs a time point" in res.output
     res = runner.invoke(app, ["evidence", "pool", "--by", "bogus"])
-    assert res.exit_code == 1 and "Unknown --by" in res.output
+    assert res.exit_code == 1 and "Unknown subgroup variable 'bogus'" in res.output
+    assert "--by" in res.output  # the hint names the option
     res = runner.invoke(app, ["evidence", "pool", "--method", "XX"])
     assert res.exit_code == 1 and "Unknown method" in res.output
 

@@ -143,3 +143,24 @@ def test_glmm_forest_draws_unweighted_markers():
     assert len(markers) == 4 and all(np.isfinite(m.get_markersize()) for m in markers)
     assert any("LRT" in t.get_text() for t in ax.texts)
     plt.close(ax.figure)
+
+
+def test_options_are_validated_in_the_library_and_results_are_frozen():
+    import dataclasses
+
+    import pytest
+
+    from hsctms.errors import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="era, intensity, phenotype"):
+        pool_evidence("trm", by="country")
+    res = pool_evidence("trm")
+    assert res.selection["source"] == "hsctms evidence base"
+    assert "study_id" in res.meta.studies.columns
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        res.selection = {}  # type: ignore[misc]
+    import pandas as pd
+
+    own = pool_data(pd.DataFrame({"study": ["a", "b", "c"], "events": [1, 2, 0],
+                                  "n": [20, 30, 25]}), selection={"source": "mine.csv"})
+    assert own.to_dict()["selection"] == {"source": "mine.csv"}

@@ -21,7 +21,6 @@ evidence_app = typer.Typer(
     rich_markup_mode="rich",
 )
 
-_BY = ("era", "intensity", "phenotype")
 
 
 def _txt(v: Any, digits: int = 3) -> str:
@@ -277,13 +276,11 @@ def pool_cmd(
         if data is not None:
             table = read_study_table(data)
             res = pool_data(table, outcome=data.stem, by=by, measure=measure, method=method,
-                            level=level, test=test, label=data.name, joint=joint)
-            res.selection = {"source": str(data), "studies": len(table)}
+                            level=level, test=test, label=data.name, joint=joint,
+                            selection={"source": str(data), "studies": len(table)})
         else:
-            if by is not None and by not in _BY:
-                raise ConfigurationError(f"Unknown --by {by!r}.",
-                                         hint=f"Use one of {', '.join(_BY)}.")
-            res = pool_evidence(outcome, time, by, measure, method, level, test,
+            res = pool_evidence(outcome, time_years=time, by=by, measure=measure,
+                                method=method, level=level, test=test,
                                 population=population, include_superseded=include_superseded,
                                 verified_only=verified_only, joint=joint)
         meta = res.meta

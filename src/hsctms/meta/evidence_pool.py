@@ -14,7 +14,7 @@ outcome, and caveats (overlapping cohorts, reconstructed events, unverified inpu
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from hsctms._files import read_regular_file
-from hsctms.errors import EstimationError, EvidenceError
+from hsctms.errors import ConfigurationError, EstimationError, EvidenceError
 from hsctms.meta.pooling import MetaAnalysis, pool_table
 from hsctms.meta.regression import (
     MetaRegression,
@@ -43,9 +43,10 @@ MODERATORS = {"pub_year": "publication year", "year": "year (evidence base: tran
               "edss": "baseline EDSS", "pct_rrms": "% RRMS"}
 
 
-@dataclass
+@dataclass(frozen=True)
 class PooledEvidence:
-    """Pooled proportion, meta-regressions and Poisson regressions for one outcome."""
+    """Pooled proportion, meta-regressions and Poisson regressions for one outcome
+    (frozen: ``selection`` says which studies were pooled and is set when it is built)."""
 
     outcome: str
     time_years: float | None
@@ -163,6 +164,7 @@ def _univariable_fits(
 def pool_data(
     data: pd.DataFrame,
     outcome: str = "proportion",
+    *,
     time_years: float | None = None,
     by: str | None = None,
     measure: str = "PLO",
@@ -175,8 +177,12 @@ def pool_data(
     label: str = "",
     poisson: bool = True,
     joint: tuple[str, ...] | None = None,
+    selection: dict[str, Any] | None = None,
 ) -> PooledEvidence:
     """Pool a study table (``study``, ``events``, ``n`` + optional moderator columns).
+
+    ``selection`` describes where the studies came from (kept in the result and its JSON).
+    A ``study_id`` column, if present, is carried into ``meta.studies``.
 
     ``poisson`` adds the Poisson models (pooled rate and per-moderator rate ratios), which
     suit rare events such as deaths. ``joint`` names moderators fitted together in one
@@ -203,6 +209,9 @@ def pool_data(
         method = "REML"  # meta-regressions below stay on the transformed scale
     else:
         meta = pool_table(table, measure, method, level, test, by=by_col, label=label)
+    if "study_id" in table.columns:
+        meta = replace(meta, studies=meta.studies.assign(
+            study_id=table["study_id"].to_numpy()))
     regs, pois = _univariable_fits(table, moderators, measure, method, level,
                                    poisson=poisson, notes=notes)
     pooled_pois = None
@@ -226,11 +235,13 @@ def pool_data(
     return PooledEvidence(outcome=outcome, time_years=time_years, data=table, meta=meta,
                           regressions=regs, poisson=pois, poisson_pooled=pooled_pois,
                           published=published, caveats=[*(caveats or []), *notes],
-                          joint=joint_reg, joint_poisson=joint_pois)
+                          joint=joint_reg, joint_poisson=joint_pois,
+                          selection=dict(selection or {}))
 
 
 def pool_evidence(
     outcome: str = "trm",
+    *,
     time_years: float | None = None,
     by: str | None = None,
     measure: str = "PLO",
@@ -267,6 +278,9 @@ def pool_evidence(
     """
     from hsctms.evidence import load_evidence
 
+    if by is not None and by not in BY_COLUMNS:
+        raise ConfigurationError(f"Unknown subgroup variable {by!r} for the evidence base.",
+                                 hint=f"Use one of {', '.join(BY_COLUMNS)} (CLI: --by).")
     ev = evidence or load_evidence()
     caveats: list[str] = []
     if outcome == "trm":
@@ -303,16 +317,15 @@ def pool_evidence(
         t = pd.to_numeric(published["time_years"], errors="coerce")
         published = published[(t - time_years).abs() <= 0.05]
     data = data.assign(study=data["label"], study_id=data["study"])
-    res = pool_data(data, outcome, time_years, by, measure, method, level, test,
-                    published=published.reset_index(drop=True), caveats=caveats, label=label,
-                    poisson=outcome == "trm", joint=joint)
-    res.meta.studies["study_id"] = data["study_id"].to_numpy()
-    res.selection = {"source": "hsctms evidence base", "outcome": outcome,
-                     "time_years": time_years, "population": population,
-                     "include_superseded": include_superseded, "verified_only": verified_only,
-                     "studies": None if studies is None else list(studies),
-                     "regimen_map": ev.regimen_map}
-    return res
+    selection = {"source": "hsctms evidence base", "outcome": outcome,
+                 "time_years": time_years, "population": population,
+                 "include_superseded": include_superseded, "verified_only": verified_only,
+                 "studies": None if studies is None else list(studies),
+                 "regimen_map": ev.regimen_map}
+    return pool_data(data, outcome, time_years=time_years, by=by, measure=measure,
+                     method=method, level=level, test=test,
+                     published=published.reset_index(drop=True), caveats=caveats, label=label,
+                     poisson=outcome == "trm", joint=joint, selection=selection)
 
 
 def read_study_table(path: str | Path) -> pd.DataFrame:
