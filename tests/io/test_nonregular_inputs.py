@@ -132,13 +132,13 @@ from hsctms.patient.profile import load_profile
 from hsctms.eligibility.engine import load_set
 from hsctms.datasets.disease_model import load_model
 from hsctms.endpoints.definition import EndpointDefinition
-from hsctms.cli.trial import _read_config, _read_seed
+from hsctms.design.trial_config import load_trial_config, read_seed
 from hsctms.design.feasibility import load_network
 from hsctms.meta.evidence_pool import read_study_table
 src = Path(sys.argv[1])
 for name, read in [("profile", load_profile), ("criteria", load_set), ("model", load_model),
-                   ("definition", EndpointDefinition.from_file), ("trial", _read_config),
-                   ("seed", _read_seed), ("network", load_network),
+                   ("definition", EndpointDefinition.from_file), ("trial", load_trial_config),
+                   ("seed", read_seed), ("network", load_network),
                    ("studies", read_study_table)]:
     try:
         read(src)

@@ -1,27 +1,25 @@
 """``hsctms trial``: concealed randomisation stored in the registry database.
 
-The statistician keeps a trial file (JSON: arms, method, factors, settings) and a secret seed
-file; neither is stored in the database (only the seed's fingerprint is). Sites register
-eligibility; only then can a patient be randomised; every allocation goes to the append-only,
-hash-chained log.
+The statistician keeps a trial file (JSON: arms, method, factors, settings; checked by
+:func:`hsctms.design.trial_config.load_trial_config`) and a secret seed file; neither is
+stored in the database (only the seed's fingerprint is). Sites register eligibility; only
+then can a patient be randomised; every allocation goes to the append-only, hash-chained log.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from hsctms._files import read_regular_file
 from hsctms.cli._common import console, fail, write_json
+from hsctms.design.trial_config import load_trial_config, read_seed
 from hsctms.errors import ConfigurationError, HsctmsError
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
-    from hsctms.design.randomisation import AllocationStore, Randomiser
 
 trial_app = typer.Typer(
     help="Concealed randomisation (stratified permuted blocks or minimisation) with an "
@@ -33,55 +31,6 @@ trial_app = typer.Typer(
 
 DB = Annotated[str, typer.Option("--db", help="Registry database URL or SQLite path.")]
 TRIAL = Annotated[str, typer.Option("--trial", help="Trial name, e.g. ZEUS.")]
-
-
-def _read_config(path: Path) -> dict[str, Any]:
-    try:
-        config = json.loads(read_regular_file(path).decode("utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ConfigurationError(
-            f"Cannot read trial file {path}: {exc}.",
-            hint='E.g. {"arms": ["aHSCT", "alemtuzumab"], "method": "permuted_blocks", '
-            '"factors": ["centre", "edss_band"], "block_multiples": [1, 2, 3]}') from exc
-    if not isinstance(config, dict) or "arms" not in config or "factors" not in config:
-        raise ConfigurationError(f"Trial file {path} needs 'arms' and 'factors'.",
-                                 hint="See 'hsctms trial --help' for the format.")
-    return config
-
-
-def _read_seed(path: Path) -> str:
-    try:
-        seed = read_regular_file(path).decode("utf-8").strip()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigurationError(f"Cannot read seed file {path}: {exc}.",
-                                 hint="The statistician holds the seed file.") from exc
-    if len(seed) < 16:
-        raise ConfigurationError("The secret seed is too short (at least 16 characters).",
-                                 hint="python -c 'import secrets; print(secrets.token_hex(32))'"
-                                 " > secret.txt")
-    return seed
-
-
-def build_randomiser(config: dict[str, Any], seed: str, store: AllocationStore) -> Randomiser:
-    """The randomiser a trial file describes, writing to ``store``."""
-    from hsctms.design.randomisation import MinimisationRandomiser, PermutedBlockRandomiser
-
-    arms = tuple(str(a) for a in config["arms"])
-    factors = tuple(str(f) for f in config["factors"])
-    method = str(config.get("method", "permuted_blocks"))
-    if method == "permuted_blocks":
-        return PermutedBlockRandomiser(
-            arms, seed, store=store, strata=factors,
-            ratio=tuple(int(r) for r in config.get("ratio", [1] * len(arms))),
-            block_multiples=tuple(int(m) for m in config.get("block_multiples", [1, 2, 3])))
-    if method == "minimisation":
-        return MinimisationRandomiser(
-            arms, seed, store=store, factors=factors,
-            weights=config.get("weights"), imbalance=str(config.get("imbalance", "range")),
-            p_best=float(config.get("p_best", 0.8)),
-            max_imbalance=config.get("max_imbalance"))
-    raise ConfigurationError(f"Unknown randomisation method {method!r}.",
-                             hint="Use 'permuted_blocks' or 'minimisation'.")
 
 
 def _registry(db: str) -> Engine:
@@ -143,9 +92,9 @@ def randomise_cmd(
     from hsctms.services.randomisation import DatabaseAllocationStore, randomise
 
     try:
-        cfg, seed = _read_config(config), _read_seed(seed_file)
+        cfg, seed = load_trial_config(config), read_seed(seed_file)
         engine = _registry(db)
-        rnd = build_randomiser(cfg, seed, DatabaseAllocationStore(engine, trial))
+        rnd = cfg.randomiser(seed, DatabaseAllocationStore(engine, trial))
         rec = randomise(engine, trial, rnd, patient)
     except HsctmsError as exc:
         fail(exc)
@@ -205,11 +154,11 @@ def replay_cmd(
     from hsctms.services.randomisation import allocation_table
 
     try:
-        cfg, seed = _read_config(config), _read_seed(seed_file)
+        cfg, seed = load_trial_config(config), read_seed(seed_file)
         records = allocation_table(_registry(db), trial)
     except HsctmsError as exc:
         fail(exc)
-    ok = replay(lambda store: build_randomiser(cfg, seed, store), records)
+    ok = replay(lambda store: cfg.randomiser(seed, store), records)
     console.print(f"{len(records)} allocations: "
                   f"{'reproduced exactly from the seed' if ok else 'NOT reproduced'}.",
                   highlight=False)
