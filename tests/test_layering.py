@@ -84,15 +84,6 @@ TYPING_ONLY: dict[str, tuple[str, ...]] = {
 #: Known back-arrows (importing module, imported module) -> reason and root fix. Each is a
 #: violation of the contract kept on purpose until its fix lands; keep this list short.
 EXCEPTIONS: dict[tuple[str, str], str] = {
-    ("hsctms.design.feasibility", "hsctms.patient.profile"):
-        "registry_eligibility validates each registry patient's facts with parse_profile. Root "
-        "cause: PatientProfile (an input of the eligibility engine) lives in patient/, above "
-        "the statistics layer. Fix: move patient/profile.py down (hsctms.model.profile, "
-        "re-exported by hsctms.patient); patient/ and eligibility/ are being edited elsewhere "
-        "(issue 21).",
-    ("hsctms.eligibility.engine", "hsctms.patient.profile"):
-        "typing only (CriteriaSet.evaluate / assess_eligibility take a PatientProfile); same "
-        "root cause and fix as design.feasibility -> patient.profile (issue 21).",
     ("hsctms.plots.km", "hsctms.survival._common"):
         "plot_cif's risk table counts numbers at risk with survival._common.at_risk. Fix: call "
         "the result's own at_risk(times) (KaplanMeier has one; CumulativeIncidence needs it) "
@@ -335,7 +326,7 @@ def test_checker_catches_a_lazy_back_import() -> None:
 
 @pytest.mark.parametrize(("source", "caught"), [
     ("import hsctms.web.app\n", "hsctms.web.app"),
-    ("import hsctms.patient.profile as p\n", "hsctms.patient.profile"),
+    ("import hsctms.patient.report as p\n", "hsctms.patient.report"),
     ("from hsctms import analysis\n", "hsctms.analysis"),
     ("from ..reports import outcomes\n", "hsctms.reports.outcomes"),
     ("try:\n    from hsctms.services import x\nexcept ImportError:\n    x = None\n",

@@ -18,7 +18,7 @@ from hsctms.eligibility import Criterion, assess_eligibility, criteria_sets, get
 from hsctms.eligibility.engine import load_set
 from hsctms.eligibility.rules import FIELD_LABELS, evaluate, validate_rule
 from hsctms.errors import ConfigurationError, HsctmsError, ProfileError
-from hsctms.patient.profile import parse_profile
+from hsctms.model.profile import parse_profile
 
 BASE = {"age_years": 30, "phenotype": "RRMS", "edss": 3.0}
 HEAD = ("id: s\nname: S\nkind: trial\ncitation: c\nevidence_section: e\nsummary: s\n"

@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hsctms.eligibility.engine import criteria_sets
+from hsctms.model.profile import dmt_catalogue
 from hsctms.model.scales import EDSS_VALUES
-from hsctms.patient.profile import dmt_catalogue
 
 _NAMES = [*sorted({v["name"] for v in dmt_catalogue().values()}), "unlisted drug"]
 

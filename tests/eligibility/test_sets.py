@@ -21,7 +21,7 @@ from hsctms.eligibility.engine import (
 )
 from hsctms.eligibility.rules import referenced_fields
 from hsctms.errors import ConfigurationError
-from hsctms.patient.profile import load_profile, parse_profile
+from hsctms.model.profile import load_profile, parse_profile
 
 REPO = Path(__file__).resolve().parents[2]
 PROFILES = REPO / "examples" / "profiles"

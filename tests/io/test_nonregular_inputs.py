@@ -128,7 +128,7 @@ _READERS = '''
 import sys
 from pathlib import Path
 from hsctms.errors import HsctmsError
-from hsctms.patient.profile import load_profile
+from hsctms.model.profile import load_profile
 from hsctms.eligibility.engine import load_set
 from hsctms.datasets.disease_model import load_model
 from hsctms.endpoints.definition import EndpointDefinition

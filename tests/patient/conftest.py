@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from hsctms.patient.profile import load_profile
+from hsctms.model.profile import load_profile
 
 PROFILE_DIR = Path(__file__).resolve().parents[2] / "examples" / "profiles"
 PROFILE_NAMES = ("young-rrms-high-activity", "spms-edss-6.5-no-activity", "ppms-enhancing",

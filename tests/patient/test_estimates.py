@@ -13,9 +13,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from hsctms.model.profile import parse_profile
 from hsctms.model.scales import EDSS_VALUES
 from hsctms.patient.estimates import BENEFITS, TIME_POINTS, personal_estimates
-from hsctms.patient.profile import parse_profile
 
 RELAPSING_POPS = {"all", "rrms", "relapsing"}
 PROGRESSIVE_POPS = {"all", "progressive", "spms", "ppms"}

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from hsctms.errors import ProfileError
-from hsctms.patient.profile import (
+from hsctms.model.profile import (
     PatientProfile,
     load_profile,
     parse_profile,
@@ -109,4 +109,4 @@ def test_docs_schema_in_sync():
     doc = (REPO / "docs" / "profile-schema.md").read_text(encoding="utf-8")
     assert profile_schema_markdown() in doc, (
         "docs/profile-schema.md is out of date: regenerate with "
-        "python -m hsctms.patient.profile > docs/profile-schema.md (see its header)")
+        "python -m hsctms.model.profile > docs/profile-schema.md (see its header)")

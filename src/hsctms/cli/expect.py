@@ -12,7 +12,7 @@ from hsctms.cli._outputs import check_output_files, write_output
 from hsctms.errors import HsctmsError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from hsctms.patient.profile import PatientProfile
+    from hsctms.model.profile import PatientProfile
 
 
 def register(app: typer.Typer) -> None:
@@ -53,6 +53,6 @@ def register(app: typer.Typer) -> None:
 
 
 def _read(path: Path) -> PatientProfile:
-    from hsctms.patient.profile import load_profile
+    from hsctms.model.profile import load_profile
 
     return load_profile(path)

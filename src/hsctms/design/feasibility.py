@@ -782,7 +782,7 @@ def registry_eligibility(cohort: Cohort, criteria_set: str = "starms") -> Eligib
     """
     from hsctms.eligibility import get_set
     from hsctms.errors import ProfileError
-    from hsctms.patient.profile import parse_profile
+    from hsctms.model.profile import parse_profile
 
     cs = get_set(criteria_set)
     if not cs.criteria:

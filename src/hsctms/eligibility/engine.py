@@ -34,7 +34,7 @@ from hsctms.eligibility.rules import Outcome, evaluate, validate_rule
 from hsctms.errors import ConfigurationError, ProfileError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from hsctms.patient.profile import PatientProfile
+    from hsctms.model.profile import PatientProfile
 
 SETS_DIR = Path(__file__).with_name("sets")
 
@@ -514,7 +514,7 @@ def assess_eligibility(profile: PatientProfile,
     Parameters
     ----------
     profile
-        A validated :class:`hsctms.patient.profile.PatientProfile`.
+        A validated :class:`hsctms.model.profile.PatientProfile`.
     sets
         Criteria sets to use; default all packaged sets.
 
@@ -525,7 +525,7 @@ def assess_eligibility(profile: PatientProfile,
     Raises
     ------
     ProfileError
-        When ``profile`` is not a :class:`~hsctms.patient.profile.PatientProfile`.
+        When ``profile`` is not a :class:`~hsctms.model.profile.PatientProfile`.
     ConfigurationError
         When ``sets`` is not a list of :class:`CriteriaSet` (the hint lists the packaged ones).
     """

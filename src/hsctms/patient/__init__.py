@@ -5,8 +5,8 @@
 >>> html = render_patient_report(report)                                         # doctest: +SKIP
 """
 
+from hsctms.model.profile import DMTExposure, PatientProfile, load_profile, parse_profile
 from hsctms.patient.estimates import PersonalEstimates, personal_estimates
-from hsctms.patient.profile import DMTExposure, PatientProfile, load_profile, parse_profile
 from hsctms.patient.report import (
     PatientReport,
     build_report,

@@ -39,7 +39,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
     from hsctms.evidence import EvidenceBase
-    from hsctms.patient.profile import PatientProfile
+    from hsctms.model.profile import PatientProfile
 
 Availability = Literal["available", "thin", "no_data"]
 
@@ -678,7 +678,7 @@ def personal_estimates(profile: PatientProfile,
     Parameters
     ----------
     profile
-        A validated :class:`~hsctms.patient.profile.PatientProfile`.
+        A validated :class:`~hsctms.model.profile.PatientProfile`.
     evidence
         An :class:`hsctms.evidence.EvidenceBase`; default the packaged one.
 
@@ -689,11 +689,11 @@ def personal_estimates(profile: PatientProfile,
     Raises
     ------
     ProfileError
-        When ``profile`` is not a :class:`~hsctms.patient.profile.PatientProfile`.
+        When ``profile`` is not a :class:`~hsctms.model.profile.PatientProfile`.
     EvidenceError
         When ``evidence`` is not an evidence base, or the packaged one cannot be loaded.
     """
-    from hsctms.patient.profile import PatientProfile
+    from hsctms.model.profile import PatientProfile
 
     if not isinstance(profile, PatientProfile):
         raise ProfileError(f"personal_estimates needs a PatientProfile, got "

@@ -24,6 +24,7 @@ from hsctms.eligibility.engine import (
     cached_versions,
 )
 from hsctms.errors import ConfigurationError
+from hsctms.model.profile import PHENOTYPE_NAMES, PatientProfile, parse_profile
 from hsctms.patient.estimates import (
     RECENT_ERA,
     Estimate,
@@ -31,7 +32,6 @@ from hsctms.patient.estimates import (
     PersonalEstimates,
     personal_estimates,
 )
-from hsctms.patient.profile import PHENOTYPE_NAMES, PatientProfile, parse_profile
 from hsctms.plots.icons import icon_array_svg
 from hsctms.reports.render import ReportMeta, render_html, write_report
 

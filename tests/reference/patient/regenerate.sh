@@ -7,7 +7,7 @@ import importlib.util
 from pathlib import Path
 
 from hsctms.patient.estimates import personal_estimates
-from hsctms.patient.profile import load_profile
+from hsctms.model.profile import load_profile
 
 spec = importlib.util.spec_from_file_location("t", "tests/patient/test_trm_reference.py")
 mod = importlib.util.module_from_spec(spec)

@@ -484,7 +484,7 @@ shorter one`.
 
 Examples: `examples/profiles/*.json`.
 
-This page is generated: `python -m hsctms.patient.profile > docs/profile-schema.md`.
+This page is generated: `python -m hsctms.model.profile > docs/profile-schema.md`.
 
 ## Fields
 
