@@ -83,17 +83,7 @@ TYPING_ONLY: dict[str, tuple[str, ...]] = {
 
 #: Known back-arrows (importing module, imported module) -> reason and root fix. Each is a
 #: violation of the contract kept on purpose until its fix lands; keep this list short.
-EXCEPTIONS: dict[tuple[str, str], str] = {
-    ("hsctms.plots.km", "hsctms.survival._common"):
-        "plot_cif's risk table counts numbers at risk with survival._common.at_risk. Fix: call "
-        "the result's own at_risk(times) (KaplanMeier has one; CumulativeIncidence needs it) "
-        "as plot_km does; plots/ is being edited elsewhere (issue 21).",
-    ("hsctms.plots.forest", "hsctms.meta.effects"):
-        "bubble_plot back-transforms the fitted meta-regression line itself (back_transform, "
-        "harmonic_mean). Fix: a MetaRegression method returns the back-transformed fit and CI "
-        "over a moderator grid and bubble_plot only draws it; plots/ is being edited "
-        "elsewhere (issue 21).",
-}
+EXCEPTIONS: dict[tuple[str, str], str] = {}
 
 
 # -- The checker ----------------------------------------------------------------------------------

@@ -83,6 +83,55 @@ class MetaRegression:
 
         return bubble_plot(self, ax=ax, moderator=moderator, **kwargs)
 
+    def fitted_curve(self, moderator: str | None = None, *, points: int = 100
+                     ) -> pd.DataFrame:
+        """The fitted proportion and its CI over the observed range of ``moderator`` (other
+        moderators at their weighted mean), back-transformed from the model scale with the
+        studies' harmonic-mean size (as metafor's ``predict(..., transf=)``).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``moderator`` (the grid), ``fit``, ``lower``, ``upper`` (proportions).
+
+        Raises
+        ------
+        EstimationError
+            When the result carries no study data or has no moderator.
+        ConfigurationError
+            When ``moderator`` is not one of the model's moderators (the hint lists them).
+        """
+        from hsctms.meta.effects import back_transform, harmonic_mean
+
+        if self.data is None or self.vcov is None:
+            raise EstimationError("This MetaRegression carries no study data to plot.",
+                                  hint="Use the result returned by hsctms.meta.meta_regression, "
+                                  "which keeps the study data and covariance matrix.")
+        names = list(self.terms[1:])
+        if not names:
+            raise EstimationError("This MetaRegression has no moderator to plot against.",
+                                  hint="Fit it with at least one moderator.")
+        mod = names[0] if moderator is None else moderator
+        if mod not in names:
+            raise ConfigurationError(f"Moderator {mod!r} is not in the model.",
+                                     hint=f"Moderators: {', '.join(names)}.")
+        d = self.data
+        w = d["weight"].to_numpy(float)
+        grid = np.linspace(float(d[mod].min()), float(d[mod].max()), points)
+        X = np.ones((grid.size, len(self.terms)))
+        for j, name in enumerate(names, start=1):
+            X[:, j] = grid if name == mod else np.average(d[name], weights=w)
+        fit_ = X @ self.coef
+        se = np.sqrt(np.einsum("ij,jk,ik->i", X, self.vcov, X))
+        crit = (stats.norm.ppf(1 - (1 - self.level) / 2) if self.test == "z"
+                else stats.t.ppf(1 - (1 - self.level) / 2, self.k - len(self.terms)))
+        nhm = harmonic_mean(d["n"])
+        return pd.DataFrame({
+            "moderator": grid,
+            "fit": back_transform(self.measure, fit_, nhm),
+            "lower": back_transform(self.measure, fit_ - crit * se, nhm),
+            "upper": back_transform(self.measure, fit_ + crit * se, nhm)})
+
     def to_frame(self) -> pd.DataFrame:
         """Coefficient table."""
         return pd.DataFrame({"term": self.terms, "coef": self.coef, "se": self.se,

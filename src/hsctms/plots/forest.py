@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from hsctms.errors import ConfigurationError, EstimationError
+from hsctms.errors import ConfigurationError
 from hsctms.plots._style import PALETTE, RC
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -222,48 +222,26 @@ def bubble_plot(
     EstimationError
         When ``reg`` carries no study data or has no moderator to plot against.
     """
-    from scipy import stats
-
-    from hsctms.meta.effects import back_transform, harmonic_mean
     from hsctms.plots._style import new_axes
 
-    if not all(hasattr(reg, a) for a in ("terms", "coef", "vcov", "data", "measure")):
+    if not all(hasattr(reg, a) for a in ("terms", "coef", "vcov", "data", "measure",
+                                          "fitted_curve")):
         raise ConfigurationError(f"bubble_plot needs a MetaRegression, got "
                                  f"{type(reg).__name__}.",
                                  hint="Fit one with hsctms.meta.meta_regression(...).")
-    if reg.data is None or reg.vcov is None:
-        raise EstimationError("This MetaRegression carries no study data to plot.",
-                              hint="Plot the result returned by hsctms.meta.meta_regression, "
-                              "which keeps the study data and covariance matrix.")
+    curve = reg.fitted_curve(moderator)  # checks the data and the moderator
     names = list(reg.terms[1:])
-    if not names:
-        raise EstimationError("This MetaRegression has no moderator to plot against.",
-                              hint="Fit it with at least one moderator.")
     mod = names[0] if moderator is None else moderator
-    if mod not in names:
-        raise ConfigurationError(f"Moderator {mod!r} is not in the model.",
-                                 hint=f"Moderators: {', '.join(names)}.")
     d = reg.data
+    assert d is not None  # fitted_curve refused a result without data
     ax = new_axes(ax, figsize=(6.4, 4.4))
     w = d["weight"].to_numpy(float)
-    nhm = harmonic_mean(d["n"])
     ax.scatter(d[mod], 100 * d["events"] / d["n"], s=20 + 400 * w / w.max(), alpha=0.55,
                color=PALETTE[0], edgecolor="white", linewidth=0.6, zorder=3,
                label="studies (area ~ weight)")
-    grid = np.linspace(float(d[mod].min()), float(d[mod].max()), 100)
-    X = np.ones((grid.size, len(reg.terms)))
-    for j, name in enumerate(names, start=1):
-        X[:, j] = grid if name == mod else np.average(d[name], weights=w)
-    fit = X @ reg.coef
-    se = np.sqrt(np.einsum("ij,jk,ik->i", X, reg.vcov, X))
-    crit = (stats.norm.ppf(1 - (1 - reg.level) / 2) if reg.test == "z"
-            else stats.t.ppf(1 - (1 - reg.level) / 2, reg.k - len(reg.terms)))
-    lo, hi = fit - crit * se, fit + crit * se
-    ax.plot(grid, 100 * back_transform(reg.measure, fit, nhm), color=PALETTE[1], lw=2,
-            label="fitted")
-    ax.fill_between(grid, 100 * back_transform(reg.measure, lo, nhm),
-                    100 * back_transform(reg.measure, hi, nhm), color=PALETTE[1], alpha=0.15,
-                    label=f"{100 * reg.level:g}% CI")
+    ax.plot(curve["moderator"], 100 * curve["fit"], color=PALETTE[1], lw=2, label="fitted")
+    ax.fill_between(curve["moderator"], 100 * curve["lower"], 100 * curve["upper"],
+                    color=PALETTE[1], alpha=0.15, label=f"{100 * reg.level:g}% CI")
     j = names.index(mod) + 1
     ax.set_xlabel(mod)
     ax.set_ylabel(ylabel)

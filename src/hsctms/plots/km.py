@@ -240,10 +240,8 @@ def plot_cif(
     if risk_table:
         times = [t for t in _risk_times(max_t, risk_times) if t <= max_t]
         ax.set_xticks(times)
-        from hsctms.survival._common import at_risk
-
         add_risk_table(ax, [f.label or "All" for f in fits],
-                       [at_risk(f.durations, times).tolist() for f in fits], times,
+                       [f.at_risk(times).tolist() for f in fits], times,
                        colors if len(fits) > 1 else ["0.2"])
     return ax
 

@@ -89,6 +89,10 @@ class CumulativeIncidence:
             )
         return self.causes.index(cause)
 
+    def at_risk(self, times: Any) -> np.ndarray:
+        """Numbers at risk #(T >= t) at ``times`` (R ``summary(fit, times)$n.risk``)."""
+        return at_risk(self.durations, times)
+
     def incidence_at(self, times: Sequence[float] | FloatArray, cause: int = 1) -> pd.DataFrame:
         """CIF of ``cause`` with SE, CI, numbers at risk and cumulative events at ``times``."""
         j = self._col(cause)
