@@ -191,8 +191,9 @@ def test_another_users_save_is_rebuilt_off_the_request_path(as_user: Any, app: A
 
 
 def test_own_change_waits_briefly_then_says_it_is_pending(db_path: Path) -> None:
-    """The user who saved waits at most fresh_wait for the rebuild that includes the change;
-    if it is slower, the previous figures come with a notice, never passed off as current."""
+    """The user who saved waits (at most fresh_wait) for the rebuild that includes the change
+    when the view is small; if the rebuild is slower, or the view is large, the previous
+    figures come with a notice, never passed off as current."""
     import shutil
     import threading
 
@@ -200,10 +201,15 @@ def test_own_change_waits_briefly_then_says_it_is_pending(db_path: Path) -> None
 
     from .conftest import SECRET, TestClient, login
 
-    for wait, slow, pending in ((5.0, 0.0, False), (0.05, 1.0, True)):
-        db = db_path.with_name(f"copy-{pending}.db")
+    # (longest wait, rebuild slowed by, view-size limit, change pending when read)
+    cases = ((30.0, 0.0, 2000, False),   # small view: waits, sees the change
+             (0.05, 1.0, 2000, True),    # the rebuild is slower than the longest wait
+             (30.0, 1.0, 0, True))       # a "large" view: served at once with a notice
+    for i, (wait, slow, max_patients, pending) in enumerate(cases):
+        db = db_path.with_name(f"copy-{i}.db")
         shutil.copy(db_path, db)
-        app = create_app(WebSettings(db=db, secret_key=SECRET, dashboard_fresh_wait=wait))
+        app = create_app(WebSettings(db=db, secret_key=SECRET, dashboard_fresh_wait=wait,
+                                     dashboard_fresh_max_patients=max_patients))
         with TestClient(app, base_url="https://testserver") as entry:
             login(entry, "entry_a")
             first = entry.get("/api/dashboard").json()
@@ -222,6 +228,7 @@ def test_own_change_waits_briefly_then_says_it_is_pending(db_path: Path) -> None
             assert r.status_code == 201, r.text
             own = entry.get("/api/dashboard").json()
             fresh = own.pop("freshness")
+            # (a large view that waited would see the 1 s rebuild done: pending False)
             assert fresh["own_change_pending"] is pending
             if pending:
                 assert own["alert_counts"] == first["alert_counts"]

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import io
 import json
-import zipfile
 from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.web._zips import zip_members
 
 from hsctms.web import WebSettings, create_app
 
@@ -21,16 +20,13 @@ def app(db_path: Path) -> Any:
     return create_app(WebSettings(db=db_path, secret_key=SECRET, deid_k=2))
 
 
-def _members(content: bytes) -> dict[str, bytes]:
-    with zipfile.ZipFile(io.BytesIO(content)) as zf:
-        return {n: zf.read(n) for n in zf.namelist()}
 
 
 def test_deidentified_download_follows_the_definition(as_user: Any) -> None:
     analyst = as_user("analyst")
     r = analyst.get("/api/export/bundle")
     assert r.status_code == 200, r.text
-    files = _members(r.content)
+    files = zip_members(r.content)
     patients = files["patients.csv"].decode()
     header = patients.splitlines()[0].split(",")
     assert header == ["patient_id", "centre", "sex", "age_at_transplant",

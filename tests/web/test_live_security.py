@@ -36,6 +36,7 @@ import httpx
 import pytest
 from tests.web._serve import login as serve_login
 from tests.web._serve import running_server
+from tests.web._zips import make_zip
 from tests.web.conftest import PASSWORD, USERS, seed
 
 from hsctms.db import connect, upgrade
@@ -110,12 +111,6 @@ def bundle_a(base: str) -> dict[str, bytes]:
         return {n: zf.read(n) for n in zf.namelist()}
 
 
-def _zip(members: dict[str, bytes]) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        for name, data in members.items():
-            zf.writestr(name, data)
-    return buf.getvalue()
 
 
 def _data_digest(path: Path) -> str:
@@ -151,7 +146,7 @@ def _upload(base: str, entry: tuple[httpx.Client, str], members: dict[str, bytes
             page: bool) -> httpx.Response:
     """Upload a zipped bundle through the API route or the upload page's form."""
     c, token = entry
-    files = {"file": ("upload.zip", _zip(members), "application/zip")}
+    files = {"file": ("upload.zip", make_zip(members), "application/zip")}
     if page:
         return c.post(base + "/exchange/bundle", files=files, data={"csrf_token": token})
     return c.post(base + "/api/import/bundle", files=files, headers={"X-CSRF-Token": token})

@@ -5,13 +5,12 @@ NA spellings, no 500s)."""
 from __future__ import annotations
 
 import hashlib
-import io
 import sqlite3
-import zipfile
 from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.web._zips import make_zip, zip_members
 
 from hsctms.db import import_bundle
 from hsctms.errors import PermissionDeniedError
@@ -19,22 +18,9 @@ from hsctms.io import write_bundle
 from hsctms.model.schema import SCHEMA
 
 
-def _members(content: bytes) -> dict[str, bytes]:
-    with zipfile.ZipFile(io.BytesIO(content)) as zf:
-        return {n: zf.read(n) for n in zf.namelist()}
-
-
-def _zip(members: dict[str, bytes]) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        for k, v in members.items():
-            zf.writestr(k, v)
-    return buf.getvalue()
-
-
 def _centre_a_bundle(as_user: Any) -> dict[str, bytes]:
     admin = as_user("admin")
-    return _members(admin.get("/api/export/bundle",
+    return zip_members(admin.get("/api/export/bundle",
                               params={"identifiable": "true", "centre": "A"}).content)
 
 
@@ -63,7 +49,7 @@ def test_probe_of_other_centre_id_reveals_no_stored_value(as_user: Any, db_path:
     m["patients.csv"] = (text + probe + "\n").encode()
     ann = as_user("entry_a")
     before = _sha(db_path)
-    r = ann.post("/api/import/bundle", files={"file": ("probe.zip", _zip(m))})
+    r = ann.post("/api/import/bundle", files={"file": ("probe.zip", make_zip(m))})
     assert r.status_code == 403, r.text
     body = r.text
     assert "B1" in body  # its own id may be named ...
@@ -87,7 +73,7 @@ def test_centre_spellings_are_not_missing(as_user: Any, db_path: Path, spelling:
     fields[i] = spelling
     m["patients.csv"] = ("\n".join([*lines, ",".join(fields)]) + "\n").encode()
     before = _sha(db_path)
-    r = as_user("entry_a").post("/api/import/bundle", files={"file": ("na.zip", _zip(m))})
+    r = as_user("entry_a").post("/api/import/bundle", files={"file": ("na.zip", make_zip(m))})
     assert r.status_code in (403, 422), r.text
     assert r.json()["error"] in ("PermissionDeniedError", "DataValidationError")
     assert _sha(db_path) == before
@@ -112,7 +98,7 @@ def test_malformed_patients_file_is_4xx_not_500(as_user: Any, db_path: Path,
     else:
         m["patients.csv"] = (lines[0] + "\n" + lines[1] + ",extra\n").encode()
     before = _sha(db_path)
-    r = as_user("entry_a").post("/api/import/bundle", files={"file": ("bad.zip", _zip(m))})
+    r = as_user("entry_a").post("/api/import/bundle", files={"file": ("bad.zip", make_zip(m))})
     assert 400 <= r.status_code < 500, (r.status_code, r.text)
     assert r.json()["error"] == "DataValidationError", r.text
     assert "other centres" not in r.text

@@ -17,16 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.web._zips import make_zip
 
 TMP = tempfile.gettempdir()
 
 
-def _zip(members: dict[str, bytes]) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        for name, data in members.items():
-            zf.writestr(name, data)
-    return buf.getvalue()
 
 
 def _bundle(as_user: Any) -> dict[str, bytes]:
@@ -53,7 +48,7 @@ def test_bundle_upload_names_the_uploaded_file(as_user: Any, db_path: Path,
                                                path: str) -> None:
     m = _bundle(as_user)
     entry = as_user("entry_a")
-    r = _post(entry, path, "C:\\Users\\ann\\centre-a.zip", _zip(m))
+    r = _post(entry, path, "C:\\Users\\ann\\centre-a.zip", make_zip(m))
     assert r.status_code == 200, r.text
     assert TMP not in r.text and str(db_path) not in r.text
     assert "centre-a.zip" in r.text and "Users" not in r.text
@@ -69,7 +64,7 @@ def test_bundle_upload_names_the_uploaded_file(as_user: Any, db_path: Path,
 def test_refused_upload_shows_no_server_path(as_user: Any, db_path: Path, path: str) -> None:
     m = _bundle(as_user)
     m["edss.csv"] += b"A1,2021-13-01,3.0\n"  # month 13: a validation error
-    r = _post(as_user("entry_a"), path, "bad.zip", _zip(m))
+    r = _post(as_user("entry_a"), path, "bad.zip", make_zip(m))
     assert r.status_code == 422, r.text
     assert TMP not in r.text and "hsctms validate" not in r.text
     assert "bad.zip" in r.text

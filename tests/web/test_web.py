@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from tests.web._zips import zip_members
 
 from hsctms.db import connect
 from hsctms.db.tables import TABLES, audit_log
@@ -147,9 +148,6 @@ def test_other_centre_is_403_in_ui_and_api(as_user: Any) -> None:
     assert r.status_code == 403
 
 
-def _zip_members(content: bytes) -> dict[str, bytes]:
-    with zipfile.ZipFile(io.BytesIO(content)) as zf:
-        return {n: zf.read(n) for n in zf.namelist()}
 
 
 def test_exports_deidentified_by_role_and_audited(as_user: Any) -> None:
@@ -162,7 +160,7 @@ def test_exports_deidentified_by_role_and_audited(as_user: Any) -> None:
     assert r.headers["X-Content-Type-Options"] == "nosniff"
     assert analyst.get("/api/export/bundle", params={"identifiable": "true"}).status_code == 403
     assert analyst.get("/api/export/redcap").status_code == 403
-    ident = _zip_members(lead.get("/api/export/bundle",
+    ident = zip_members(lead.get("/api/export/bundle",
                                   params={"identifiable": "true"}).content)
     assert "A1" in ident["patients.csv"].decode() and "B1" not in ident["patients.csv"].decode()
     assert lead.get("/api/export/redcap").status_code == 200
@@ -181,7 +179,7 @@ def test_bundle_upload_roundtrip_all_or_nothing(as_user: Any) -> None:
     everything = admin.get("/api/export/bundle", params={"identifiable": "true"}).content
     r = ann.post("/api/import/bundle", files={"file": ("all.zip", everything)})
     assert r.status_code == 403  # contains centre B
-    members = _zip_members(bundle)
+    members = zip_members(bundle)
     members["edss.csv"] = members["edss.csv"] + b"A1,2023-01-01,3.3" + b"," * 8 + b"\n"
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:

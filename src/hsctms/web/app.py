@@ -73,6 +73,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
                                          settings.login_max_client_attempts)
     app.state.dashboards = DashboardCache(
         fresh_wait=settings.dashboard_fresh_wait,
+        fresh_max_patients=settings.dashboard_fresh_max_patients,
         workers=settings.dashboard_workers)
 
     for module in (routes_auth, routes_records, routes_exchange, routes_views):

@@ -49,6 +49,12 @@ class Dashboard:
         return out
 
     @property
+    def size(self) -> int:
+        """Number of patients in the view (the cache decides from it whether a saving user
+        waits for the rebuild)."""
+        return int(self.monitoring.n_patients)
+
+    @property
     def small_count(self) -> int:
         """Disclosure threshold of this view (1: nothing suppressed)."""
         return self.monitoring.small_count

@@ -8,12 +8,11 @@ Every view (scope and options) keeps one entry with the data version it was buil
   and **one** rebuild per view runs in the background, so a burst of saves neither makes
   readers wait for the recomputation nor starts one recomputation per save.
 * **Your own change**: a user who saved since the entry was built waits for that rebuild
-  when the view's last build took at most ``fresh_wait`` seconds (small and medium
-  registries: they see their change at once), and at most ``fresh_wait`` seconds; otherwise,
-  or if it is not ready by then, the stale dashboard is served with a notice that their
-  change is being included (:attr:`Served.own_change_pending`), so a large registry's
-  recomputation never holds up the request and the page never passes off old numbers as
-  current.
+  when the view holds at most ``fresh_max_patients`` patients (small and medium registries:
+  they see their change at once), for at most ``fresh_wait`` seconds; for larger views, or if
+  it is not ready by then, the stale dashboard is served with a notice that their change is
+  being included (:attr:`Served.own_change_pending`), so a large registry's recomputation
+  never holds up the request and the page never passes off old numbers as current.
 * **No entry yet**: built in the request (once; concurrent requests for it wait for it).
 
 Rebuilds run in one background worker: a thread (``workers="thread"``, the default and the
@@ -97,13 +96,16 @@ class DashboardCache:
     max_entries
         Views kept.
     fresh_wait
-        Seconds a user who just saved waits for the rebuild that includes their change (only
-        when the view's last build was at least that fast).
+        Longest wait of a user who just saved for the rebuild that includes their change.
+    fresh_max_patients
+        Views with more patients never make the saving user wait (the size is the cached
+        dashboard's ``size``).
     workers
         ``"thread"`` or ``"process"`` (see the module docstring).
     """
 
-    def __init__(self, max_entries: int = 64, *, fresh_wait: float = 2.0,
+    def __init__(self, max_entries: int = 64, *, fresh_wait: float = 10.0,
+                 fresh_max_patients: int = 2000,
                  workers: Literal["thread", "process"] = "thread") -> None:
         self._data: OrderedDict[tuple[Any, ...], tuple[Any, float, float, Dashboard, float]] = \
             OrderedDict()
@@ -116,6 +118,7 @@ class DashboardCache:
         self._refresher: Executor | None = None
         self.max_entries = max_entries
         self.fresh_wait = fresh_wait
+        self.fresh_max_patients = fresh_max_patients
         self.misses = 0
 
     def note_write(self, user: str) -> None:
@@ -135,7 +138,7 @@ class DashboardCache:
             entry = self._data.get(key)
             if entry is not None:
                 self._data.move_to_end(key)
-                built_version, started, wall, value, took = entry
+                built_version, started, wall, value, _took = entry
                 if built_version == version:
                     return Served(value, built_at=wall)
                 own = user is not None and self._writes.get(user, -1.0) >= started
@@ -146,7 +149,8 @@ class DashboardCache:
         if entry is None:
             value, wall = self._build(key, version, build)
             return Served(value, built_at=wall)
-        if own and future is not None and took <= self.fresh_wait:
+        small = int(getattr(value, "size", 0) or 0) <= self.fresh_max_patients
+        if own and future is not None and small:
             futures_wait([future], timeout=self.fresh_wait)
             with self._lock:
                 latest = self._data.get(key)

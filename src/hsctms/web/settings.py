@@ -41,10 +41,10 @@ class WebSettings:
         Where dashboards are recomputed: ``"thread"`` (a background thread of the app) or
         ``"process"`` (a separate process, so the recomputation does not slow the other
         requests; ``hsctms serve`` uses it).
-    dashboard_fresh_wait
-        Seconds a user who just saved waits for the dashboard to include their change (only
-        when the view's last build was at least that fast) before the previous one is served
-        with a notice.
+    dashboard_fresh_wait, dashboard_fresh_max_patients
+        A user who just saved waits up to ``dashboard_fresh_wait`` seconds for a dashboard of
+        at most ``dashboard_fresh_max_patients`` patients to include their change; larger
+        views (or a slower rebuild) are served as they were, with a notice.
     busy_timeout
         Seconds a save waits for another writer (an import, another user's save) before the
         app answers 503 with ``Retry-After`` and the form as it was typed.
@@ -66,7 +66,8 @@ class WebSettings:
     busy_timeout: float = 10.0
     deid_k: int | None = None
     dashboard_workers: Literal["thread", "process"] = "thread"
-    dashboard_fresh_wait: float = 2.0
+    dashboard_fresh_wait: float = 10.0
+    dashboard_fresh_max_patients: int = 2000
     title: str = "hsctms registry"
     extra: dict[str, str] = field(default_factory=dict)
 
