@@ -130,3 +130,14 @@ def test_missing_columns_error(tmp_path: Path) -> None:
     path.write_text("record,field_name,value\n1,a,b\n", encoding="utf-8")
     with pytest.raises(DataValidationError, match="lacks column"):
         redcap_to_bundle(path, tmp_path / "b")
+
+
+def test_a_path_without_a_file_name_is_reported_as_given(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch
+                                                         ) -> None:
+    from hsctms.io.redcap import validate_redcap
+
+    monkeypatch.chdir(tmp_path)
+    report = validate_redcap(Path("."))  # a directory: refused unread
+    assert not report.ok
+    assert {i.file for i in report.issues} == {"."}  # was "" (Path('.').name)

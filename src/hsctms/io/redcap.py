@@ -227,6 +227,14 @@ def _refuse(name: str, issues: list[Issue]) -> DataValidationError:
     )
 
 
+def _label(source: str | Path | bytes) -> str:
+    """The name a REDCap file is reported under: its file name, or the path as given when it
+    has none (``.``, ``/``), ``records.csv`` for bytes."""
+    if isinstance(source, bytes):
+        return "records.csv"
+    return Path(source).name or str(source)
+
+
 def _read_flat(source: str | Path | bytes, name: str
                ) -> tuple[pd.DataFrame, npt.NDArray[np.int64], list[Issue]]:
     """The flat file as string columns, the file line of every row, and warnings."""
@@ -332,7 +340,7 @@ def redcap_flat_to_tables(source: str | Path | bytes) -> dict[str, pd.DataFrame]
         or repeat columns, names an unknown repeat instrument, or has a data access group that
         contradicts the ``centre`` field.
     """
-    name = Path(source).name if not isinstance(source, bytes) else "records.csv"
+    name = _label(source)
     try:
         flat, lines, _ = _read_flat(source, name)
         return _split_flat(flat, lines, name)[0]
@@ -406,7 +414,7 @@ def convert_redcap(source: str | Path | bytes, out_dir: str | Path, *,
         With a report naming the REDCap file, line and field, if the file cannot be split
         into the hsctms tables.
     """
-    label = name or (Path(source).name if not isinstance(source, bytes) else "records.csv")
+    label = name or _label(source)
     try:
         flat, lines, issues = _read_flat(source, label)
         tables, table_lines = _split_flat(flat, lines, label)
