@@ -13,8 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hsctms.endpoints import derive, derive_frames
-from hsctms.endpoints._inputs import InputWarning
+from hsctms.endpoints import InputWarning, derive, derive_frames
 from hsctms.errors import ConfigurationError, DataValidationError
 from hsctms.io import Issue, validate_cohort
 from hsctms.model import Cohort

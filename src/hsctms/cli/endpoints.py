@@ -34,7 +34,7 @@ def _fail_validation(exc: DataValidationError) -> None:
 def _report_warnings(caught: list[warnings.WarningMessage]) -> None:
     """Print the validation warnings of the inputs (one line per issue); re-emit others."""
     from hsctms.cli.data import _print_report
-    from hsctms.endpoints._inputs import InputWarning
+    from hsctms.endpoints import InputWarning
     from hsctms.io import ValidationReport
 
     for w in caught:
@@ -83,8 +83,7 @@ def register(app: typer.Typer) -> None:
         """
         from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-        from hsctms.endpoints import derive, get_definition, trace_patient
-        from hsctms.endpoints._inputs import InputWarning
+        from hsctms.endpoints import InputWarning, derive, get_definition, trace_patient
         from hsctms.errors import ConfigurationError
 
         try:

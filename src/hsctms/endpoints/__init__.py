@@ -7,6 +7,7 @@ cohorts at once.
 ['halt_ms', 'msbase', 'msprog_default']
 """
 
+from hsctms.endpoints._inputs import InputWarning
 from hsctms.endpoints.definition import (
     EFS_COMPONENTS,
     PRESETS,
@@ -23,6 +24,7 @@ __all__ = [
     "PRESETS",
     "EndpointDefinition",
     "EndpointResult",
+    "InputWarning",
     "PatientTrace",
     "TraceStep",
     "derive",
