@@ -26,12 +26,11 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
 from concurrent.futures import Executor, Future
 from concurrent.futures import wait as futures_wait
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 if TYPE_CHECKING:  # pragma: no cover
     from hsctms.web.dashboard import Dashboard
@@ -65,6 +64,13 @@ def build_from_spec(spec: BuildSpec) -> Dashboard:
     return build_dashboard(cohort, spec.scope or "registry", suppressed=spec.suppressed,
                            record_level=spec.record_level, with_funnel=spec.with_funnel,
                            small_count=spec.small_count)
+
+
+class _Entry(NamedTuple):
+    version: Any
+    started: float  # monotonic: compared with the users' save times
+    built_at: float  # wall clock, shown as "built at"
+    dashboard: Dashboard
 
 
 @dataclass(frozen=True)
@@ -107,8 +113,7 @@ class DashboardCache:
     def __init__(self, max_entries: int = 64, *, fresh_wait: float = 10.0,
                  fresh_max_patients: int = 2000,
                  workers: Literal["thread", "process"] = "thread") -> None:
-        self._data: OrderedDict[tuple[Any, ...], tuple[Any, float, float, Dashboard, float]] = \
-            OrderedDict()
+        self._data: OrderedDict[tuple[Any, ...], _Entry] = OrderedDict()
         self._lock = threading.Lock()
         self._building: dict[tuple[Any, ...], threading.Lock] = {}
         self._refreshing: dict[tuple[Any, ...], Future[None]] = {}
@@ -126,37 +131,33 @@ class DashboardCache:
         with self._lock:
             self._writes[user] = time.monotonic()
 
-    def get(self, key: tuple[Any, ...], version: Any, build: Callable[[], Dashboard] | BuildSpec,
-            *, user: str | None = None) -> Served:
-        """The dashboard of view ``key`` at data ``version`` (see the module docstring).
-
-        ``build`` is a callable (thread workers) or a :class:`BuildSpec` (either).
-        """
+    def get(self, key: tuple[Any, ...], version: Any, build: BuildSpec, *,
+            user: str | None = None) -> Served:
+        """The dashboard of view ``key`` at data ``version`` (see the module docstring)."""
         future: Future[None] | None = None
         own = False
         with self._lock:
             entry = self._data.get(key)
             if entry is not None:
                 self._data.move_to_end(key)
-                built_version, started, wall, value, _took = entry
-                if built_version == version:
-                    return Served(value, built_at=wall)
-                own = user is not None and self._writes.get(user, -1.0) >= started
+                if entry.version == version:
+                    return Served(entry.dashboard, built_at=entry.built_at)
+                own = user is not None and self._writes.get(user, -1.0) >= entry.started
                 future = self._refreshing.get(key)
                 if future is None:
                     future = self._refreshing[key] = self._background().submit(
                         self._refresh, key, version, build)
         if entry is None:
-            value, wall = self._build(key, version, build)
-            return Served(value, built_at=wall)
-        small = int(getattr(value, "size", 0) or 0) <= self.fresh_max_patients
-        if own and future is not None and small:
+            built = self._build(key, version, build)
+            return Served(built.dashboard, built_at=built.built_at)
+        if own and future is not None and entry.dashboard.size <= self.fresh_max_patients:
             futures_wait([future], timeout=self.fresh_wait)
             with self._lock:
                 latest = self._data.get(key)
-            if latest is not None and latest[0] == version:
-                return Served(latest[3], built_at=latest[2])
-        return Served(value, stale=True, own_change_pending=own, built_at=wall)
+            if latest is not None and latest.version == version:
+                return Served(latest.dashboard, built_at=latest.built_at)
+        return Served(entry.dashboard, stale=True, own_change_pending=own,
+                      built_at=entry.built_at)
 
     def _background(self) -> Executor:
         if self._refresher is None:
@@ -166,9 +167,7 @@ class DashboardCache:
                                                  thread_name_prefix="dashboard")
         return self._refresher
 
-    def _compute(self, build: Callable[[], Dashboard] | BuildSpec) -> Dashboard:
-        if not isinstance(build, BuildSpec):
-            return build()
+    def _compute(self, build: BuildSpec) -> Dashboard:
         if self._workers == "thread":
             return build_from_spec(build)
         with self._lock:
@@ -181,28 +180,26 @@ class DashboardCache:
             pool = self._pool
         return pool.submit(build_from_spec, build).result()
 
-    def _build(self, key: tuple[Any, ...], version: Any,
-               build: Callable[[], Dashboard] | BuildSpec) -> tuple[Dashboard, float]:
+    def _build(self, key: tuple[Any, ...], version: Any, build: BuildSpec) -> _Entry:
         with self._lock:
             lock = self._building.setdefault(key, threading.Lock())
         with lock:
             with self._lock:
                 entry = self._data.get(key)
-                if entry is not None and entry[0] == version:
-                    return entry[3], entry[2]
+                if entry is not None and entry.version == version:
+                    return entry
             started, wall = time.monotonic(), time.time()
-            value = self._compute(build)
+            built = _Entry(version, started, wall, self._compute(build))
             with self._lock:
                 self.misses += 1
-                self._data[key] = (version, started, wall, value, time.monotonic() - started)
+                self._data[key] = built
                 self._data.move_to_end(key)
                 while len(self._data) > self.max_entries:
                     self._data.popitem(last=False)
                 self._building.pop(key, None)
-            return value, wall
+            return built
 
-    def _refresh(self, key: tuple[Any, ...], version: Any,
-                 build: Callable[[], Dashboard] | BuildSpec) -> None:
+    def _refresh(self, key: tuple[Any, ...], version: Any, build: BuildSpec) -> None:
         try:
             self._build(key, version, build)
         finally:
