@@ -185,7 +185,7 @@ def upgrade(db: DatabaseLike, revision: str = "head") -> str:
     try:
         with engine.begin() as conn:
             command.upgrade(_alembic_config(conn), revision)
-    except (sa.exc.OperationalError, sa.exc.DBAPIError, OSError) as exc:
+    except (sa.exc.DBAPIError, OSError) as exc:  # DBAPIError covers OperationalError
         if storage_full(exc):
             raise storage_error("the migration was rolled back") from exc
         raise ConfigurationError(

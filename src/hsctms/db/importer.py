@@ -41,13 +41,14 @@ from hsctms.db.engine import (
 )
 from hsctms.db.loader import read_table
 from hsctms.db.tables import TABLES, imports
-from hsctms.db.writes import begin_write
+from hsctms.db.writes import begin_write, storage_error, storage_full
 from hsctms.errors import (
     ConfigurationError,
     DataValidationError,
     ImportConflictError,
     PermissionDeniedError,
     RegistryBusyError,
+    StorageFullError,
 )
 from hsctms.io._issues import ValidationReport
 from hsctms.io._parse import LINE
@@ -500,13 +501,11 @@ def import_bundle(
             "Another writer (an import, a save in the web app) held the registry for longer "
             "than the busy timeout; nothing was imported.",
             hint="Retry when it is free (SQLite allows one writer at a time).") from exc
-    except (sa.exc.OperationalError, driver_error, OSError) as exc:
-        from hsctms.db.writes import storage_error, storage_full
-
-        if storage_full(exc):
+    except StorageFullError as exc:  # from begin_write
+        raise storage_error("nothing was imported") from exc
+    except (sa.exc.OperationalError, driver_error) as exc:
+        if storage_full(exc):  # raw driver calls (bulk inserts)
             raise storage_error("nothing was imported") from exc
-        if isinstance(exc, OSError) and not isinstance(exc, driver_error):
-            raise
         reason = str(getattr(exc, "orig", None) or exc).strip()
         raise ConfigurationError(
             f"The database failed during the import ({reason}); nothing was "

@@ -199,16 +199,15 @@ def _validate(conn: sa.Connection, spec: TableSpec, values: Mapping[str, Any],
     return {c.name: _typed(c, values.get(c.name)) for c in spec.columns}
 
 
-def _fingerprint(conn: sa.Connection, patient_id: str) -> tuple[tuple[Any, ...], ...]:
-    """A cheap fingerprint of everything stored for one patient: per table the row count,
-    the largest id and the sum of versions (an insert, update or delete changes it)."""
-    out = []
-    for name in SCHEMA:
-        t = TABLES[name]
-        out.append(tuple(conn.execute(sa.select(
-            sa.func.count(), sa.func.max(t.c.id), sa.func.coalesce(sa.func.sum(t.c.version), 0))
-            .where(t.c.patient_id == patient_id)).one()))
-    return tuple(out)
+def _fingerprint(conn: sa.Connection, patient_id: str) -> frozenset[tuple[Any, ...]]:
+    """A cheap fingerprint of everything stored for one patient, in one query: per table the
+    row count, the largest id and the sum of versions (an insert, update or delete changes
+    it)."""
+    parts = [sa.select(sa.literal(name).label("t"), sa.func.count().label("n"),
+                       sa.func.max(TABLES[name].c.id).label("m"),
+                       sa.func.coalesce(sa.func.sum(TABLES[name].c.version), 0).label("v"))
+             .where(TABLES[name].c.patient_id == patient_id) for name in SCHEMA]
+    return frozenset(tuple(row) for row in conn.execute(sa.union_all(*parts)))
 
 
 def _prevalidated(engine: sa.Engine, patient_id: str | None,
