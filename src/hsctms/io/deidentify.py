@@ -372,20 +372,26 @@ def _band(values: pd.Series, width: int) -> pd.Series:
 
 
 def _generalise(raw: pd.DataFrame, levels: Mapping[str, int],
-                rules: DeidentificationDefinition) -> pd.DataFrame:
-    """The quasi-identifiers at the given hierarchy levels (as text; blank past the last)."""
+                rules: DeidentificationDefinition,
+                cache: dict[tuple[str, int], pd.Series] | None = None) -> pd.DataFrame:
+    """The quasi-identifiers at the given hierarchy levels (as text; blank past the last).
+
+    ``cache`` keeps each (column, level) once across the calls of the level search.
+    """
+    cache = {} if cache is None else cache
     out = pd.DataFrame(index=raw.index)
     out["centre"] = raw["centre"].astype("string")
     for name, steps in rules.hierarchies.items():
         level = levels[name]
-        if level >= len(steps):
-            out[name] = pd.Series(pd.NA, index=raw.index, dtype="string")
-            continue
-        step = steps[level]
-        if isinstance(step, int):
-            out[name] = _band(raw[name], step)
-        else:
-            out[name] = raw[name].astype("string").map(step).astype("string")
+        if (name, level) not in cache:
+            if level >= len(steps):
+                column = pd.Series(pd.NA, index=raw.index, dtype="string")
+            elif isinstance(step := steps[level], int):
+                column = _band(raw[name], step)
+            else:
+                column = raw[name].astype("string").map(step).astype("string")
+            cache[(name, level)] = column
+        out[name] = cache[(name, level)]
     return out[quasi_identifier_outputs()]
 
 
@@ -397,7 +403,8 @@ def _group_sizes(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
     return keys.groupby(columns, sort=False)[columns[0]].transform("size").astype("int64")
 
 
-def _datafly(raw: pd.DataFrame, rules: DeidentificationDefinition) -> dict[str, int]:
+def _generalisation_levels(raw: pd.DataFrame, rules: DeidentificationDefinition
+                           ) -> dict[str, int]:
     """Hierarchy levels, generalised one quasi-identifier one level at a time.
 
     Each step is the one that hides the most patients of small groups per unit of precision
@@ -408,9 +415,11 @@ def _datafly(raw: pd.DataFrame, rules: DeidentificationDefinition) -> dict[str, 
     qi = quasi_identifier_outputs()
     levels = dict.fromkeys(rules.hierarchies, 0)
     limit = rules.max_suppressed_fraction * len(raw)
+    columns: dict[tuple[str, int], pd.Series] = {}
 
     def n_small(candidate: Mapping[str, int]) -> int:
-        return int((_group_sizes(_generalise(raw, candidate, rules), qi) < rules.k).sum())
+        view = _generalise(raw, candidate, rules, columns)
+        return int((_group_sizes(view, qi) < rules.k).sum())
 
     current = n_small(levels)
     while current > limit:
@@ -437,7 +446,7 @@ def _k_anonymise(raw: pd.DataFrame, rules: DeidentificationDefinition) -> dict[s
             f"The export would hold {len(raw)} patients, fewer than k = {k}: no grouping "
             "can hide them.", hint="Export more centres together, or ask for an identifiable "
             "export if your role allows it.")
-    levels = _datafly(raw, rules)
+    levels = _generalisation_levels(raw, rules)
     frame = _generalise(raw, levels, rules)
     sizes = _group_sizes(frame, qi)
     if rules.on_small_groups == "refuse" and bool((sizes < k).any()):
@@ -465,11 +474,7 @@ def _k_anonymise(raw: pd.DataFrame, rules: DeidentificationDefinition) -> dict[s
         rest = frame[(frame["centre"] == centre) & frame[others].notna().any(axis=1)]
         if rest.empty:
             continue
-        members = _smallest_group(rest, qi)
-        for c in others:
-            blanked[c] += int(frame.loc[members, c].notna().sum())
-        touched.loc[members] |= frame.loc[members, others].notna().any(axis=1)
-        frame.loc[members, others] = pd.NA
+        _blank(frame, _smallest_group(rest, qi), others, blanked, touched)
     sizes = _group_sizes(frame, qi)
     centres: tuple[str, ...] = ()
     if bool((sizes < k).any()):
@@ -486,11 +491,8 @@ def _k_anonymise(raw: pd.DataFrame, rules: DeidentificationDefinition) -> dict[s
                     f"The small centres pooled hold {int((sizes < k).sum())} patients, fewer "
                     f"than k = {k}.", hint="Export more centres together.")
             members = _smallest_group(rest, qi)
-            for c in others:
-                blanked[c] += int(frame.loc[members, c].notna().sum())
             centres = tuple(sorted({*centres, *map(str, frame.loc[members, "centre"])}))
-            touched.loc[members] = True
-            frame.loc[members, qi] = pd.NA
+            _blank(frame, members, qi, blanked, touched)
             sizes = _group_sizes(frame, qi)
     return {
         "frame": frame,
@@ -501,6 +503,18 @@ def _k_anonymise(raw: pd.DataFrame, rules: DeidentificationDefinition) -> dict[s
         "suppressed_values": {**blanked, "centre": int(frame["centre"].isna().sum())},
         "suppressed_centres": centres,
     }
+
+
+def _blank(frame: pd.DataFrame, members: pd.Index, columns: list[str],
+           blanked: dict[str, int], touched: pd.Series) -> None:
+    """Blank ``columns`` of the rows ``members`` (a whole group), counting the values blanked
+    per column (the centre is counted from the frame at the end) and the patients touched."""
+    present = frame.loc[members, columns].notna()
+    for c in columns:
+        if c in blanked:
+            blanked[c] += int(present[c].sum())
+    touched.loc[members] |= present.any(axis=1)
+    frame.loc[members, columns] = pd.NA
 
 
 def _smallest_group(frame: pd.DataFrame, columns: list[str]) -> pd.Index:
