@@ -20,8 +20,6 @@ def app(db_path: Path) -> Any:
     return create_app(WebSettings(db=db_path, secret_key=SECRET, deid_k=2))
 
 
-
-
 def test_deidentified_download_follows_the_definition(as_user: Any) -> None:
     analyst = as_user("analyst")
     r = analyst.get("/api/export/bundle")

@@ -20,14 +20,12 @@ What each test caught before the fixes (08978c3, 84624fa):
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 import re
 import sqlite3
 import subprocess
 import sys
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -36,13 +34,12 @@ import httpx
 import pytest
 from tests.web._serve import login as serve_login
 from tests.web._serve import running_server
-from tests.web._zips import make_zip
+from tests.web._zips import data_digest, make_zip, zip_members
 from tests.web.conftest import PASSWORD, USERS, seed
 
 from hsctms.db import connect, upgrade
 from hsctms.db import records as R
 from hsctms.db.users import add_user
-from hsctms.model.schema import SCHEMA
 
 #: Centre B's patient whose stored values the probe must not reveal (all distinctive).
 B_STORED = {"patient_id": "B7", "centre": "B", "sex": "M", "birth_year": "1961",
@@ -107,23 +104,7 @@ def bundle_a(base: str) -> dict[str, bytes]:
     finally:
         c.close()
     assert r.status_code == 200, r.text
-    with zipfile.ZipFile(io.BytesIO(r.content)) as zf:
-        return {n: zf.read(n) for n in zf.namelist()}
-
-
-
-
-def _data_digest(path: Path) -> str:
-    """Digest of every registry data table (the audit trail and sessions change by design)."""
-    con = sqlite3.connect(path)
-    try:
-        digest = hashlib.sha256()
-        for name in SCHEMA:
-            for row in con.execute(f"SELECT * FROM {name} ORDER BY id"):
-                digest.update(repr(row).encode())
-        return digest.hexdigest()
-    finally:
-        con.close()
+    return zip_members(r.content)
 
 
 def _rows(data: bytes) -> list[dict[str, str]]:
@@ -194,7 +175,7 @@ def test_probe_of_another_centres_id_reveals_nothing_stored(
     death_fields = _fields(m["deaths.csv"])
     m["deaths.csv"] = _csv([*_rows(m["deaths.csv"]),
                             {**B_DEATH, "date": "2024-02-03", "cause": "probe"}], death_fields)
-    before = _data_digest(live_db)
+    before = data_digest(live_db)
     r = _upload(base, entry_a, m, page=page)
     assert r.status_code == 403, (r.status_code, r.text)
     _assert_canonical_error(r, page=page, error={"PermissionDeniedError"})
@@ -208,7 +189,7 @@ def test_probe_of_another_centres_id_reveals_nothing_stored(
         leaves = set(_string_leaves(body))
         assert not leaves & {"M", "B"}, leaves  # stored sex and centre
     assert "centre B" not in r.text and "'B'" not in r.text
-    assert _data_digest(live_db) == before
+    assert data_digest(live_db) == before
 
 
 # ----------------------------------------------------------------------------- finding 2
@@ -222,11 +203,11 @@ def test_centre_spelled_as_missing_is_refused(base: str, live_db: Path,
     rows = _rows(m["patients.csv"])
     rows.append({**rows[0], "patient_id": "A9", "centre": spelling})
     m["patients.csv"] = _csv(rows, fields)
-    before = _data_digest(live_db)
+    before = data_digest(live_db)
     r = _upload(base, entry_a, m, page=False)
     _assert_canonical_error(r, page=False,
                             error={"PermissionDeniedError", "DataValidationError"})
-    assert _data_digest(live_db) == before
+    assert data_digest(live_db) == before
     with sqlite3.connect(live_db) as con:
         assert con.execute("SELECT count(*) FROM patients WHERE patient_id = 'A9' "
                            "OR centre NOT IN ('A', 'B')").fetchone()[0] == 0
@@ -239,10 +220,10 @@ def test_centre_spelled_na_is_refused_on_the_upload_page(
     fields = _fields(m["patients.csv"])
     rows = _rows(m["patients.csv"])
     m["patients.csv"] = _csv([*rows, {**rows[0], "patient_id": "A9", "centre": "NA"}], fields)
-    before = _data_digest(live_db)
+    before = data_digest(live_db)
     r = _upload(base, entry_a, m, page=True)
     _assert_canonical_error(r, page=True, error=set())
-    assert _data_digest(live_db) == before
+    assert data_digest(live_db) == before
 
 
 def _malformed(text: str, case: str) -> bytes:
@@ -267,12 +248,12 @@ def test_malformed_patients_file_is_a_clear_4xx(base: str, live_db: Path,
                                                 page: bool) -> None:
     m = dict(bundle_a)
     m["patients.csv"] = _malformed(m["patients.csv"].decode(), case)
-    before = _data_digest(live_db)
+    before = data_digest(live_db)
     r = _upload(base, entry_a, m, page=page)
     _assert_canonical_error(r, page=page, error={"DataValidationError"})
     assert r.status_code == 422, (r.status_code, r.text)
     assert "other centre" not in r.text
-    assert _data_digest(live_db) == before
+    assert data_digest(live_db) == before
 
 
 # ----------------------------------------------------------------------------- finding 9

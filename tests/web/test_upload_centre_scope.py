@@ -4,51 +4,28 @@ NA spellings, no 500s)."""
 
 from __future__ import annotations
 
-import hashlib
-import sqlite3
 from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.web._zips import make_zip, zip_members
+from tests.web._zips import centre_a_bundle, data_digest, make_zip
 
 from hsctms.db import import_bundle
 from hsctms.errors import PermissionDeniedError
 from hsctms.io import write_bundle
-from hsctms.model.schema import SCHEMA
-
-
-def _centre_a_bundle(as_user: Any) -> dict[str, bytes]:
-    admin = as_user("admin")
-    return zip_members(admin.get("/api/export/bundle",
-                              params={"identifiable": "true", "centre": "A"}).content)
-
-
-def _sha(path: Path) -> str:
-    """Digest of every registry data table (sessions and the audit trail change by design:
-    a refused upload is itself audited)."""
-    con = sqlite3.connect(path)
-    try:
-        digest = hashlib.sha256()
-        for name in SCHEMA:
-            for row in con.execute(f"SELECT * FROM {name} ORDER BY id"):
-                digest.update(repr(row).encode())
-        return digest.hexdigest()
-    finally:
-        con.close()
 
 
 def test_probe_of_other_centre_id_reveals_no_stored_value(as_user: Any, db_path: Path) -> None:
     """Finding 1: centre A names B's patient B1 (with centre A in the row) and adds a death;
     the refusal must not list any of B1's stored values."""
-    m = _centre_a_bundle(as_user)
+    m = centre_a_bundle(as_user)
     text = m["patients.csv"].decode()
     header, row = text.splitlines()[0], text.splitlines()[1]
     probe = row.replace("A1", "B1", 1).replace("1985", "1970").replace("2010-03-01",
                                                                         "2011-04-02")
     m["patients.csv"] = (text + probe + "\n").encode()
     ann = as_user("entry_a")
-    before = _sha(db_path)
+    before = data_digest(db_path)
     r = ann.post("/api/import/bundle", files={"file": ("probe.zip", make_zip(m))})
     assert r.status_code == 403, r.text
     body = r.text
@@ -56,7 +33,7 @@ def test_probe_of_other_centre_id_reveals_no_stored_value(as_user: Any, db_path:
     for stored in ("1985", "2010-03-01", "RRMS", '"B"', "centre B", "'B'"):
         assert stored not in body, stored  # ... but nothing stored about it
     assert "conflicts" not in r.json()
-    assert _sha(db_path) == before
+    assert data_digest(db_path) == before
     assert header.startswith("patient_id")
 
 
@@ -64,7 +41,7 @@ def test_probe_of_other_centre_id_reveals_no_stored_value(as_user: Any, db_path:
 def test_centre_spellings_are_not_missing(as_user: Any, db_path: Path, spelling: str) -> None:
     """Finding 2: a centre written NA/null/... is a centre named so (or a missing value, an
     error) — never a pass for centre A's user."""
-    m = _centre_a_bundle(as_user)
+    m = centre_a_bundle(as_user)
     lines = m["patients.csv"].decode().splitlines()
     cols = lines[0].split(",")
     i = cols.index("centre")
@@ -72,18 +49,18 @@ def test_centre_spellings_are_not_missing(as_user: Any, db_path: Path, spelling:
     fields[0] = "A9"
     fields[i] = spelling
     m["patients.csv"] = ("\n".join([*lines, ",".join(fields)]) + "\n").encode()
-    before = _sha(db_path)
+    before = data_digest(db_path)
     r = as_user("entry_a").post("/api/import/bundle", files={"file": ("na.zip", make_zip(m))})
     assert r.status_code in (403, 422), r.text
     assert r.json()["error"] in ("PermissionDeniedError", "DataValidationError")
-    assert _sha(db_path) == before
+    assert data_digest(db_path) == before
 
 
 @pytest.mark.parametrize("case", ["no_centre_column", "empty_file", "unbalanced_quote",
                                   "extra_field"])
 def test_malformed_patients_file_is_4xx_not_500(as_user: Any, db_path: Path,
                                                  case: str) -> None:
-    m = _centre_a_bundle(as_user)
+    m = centre_a_bundle(as_user)
     text = m["patients.csv"].decode()
     lines = text.splitlines()
     if case == "no_centre_column":
@@ -97,12 +74,12 @@ def test_malformed_patients_file_is_4xx_not_500(as_user: Any, db_path: Path,
         m["patients.csv"] = (text + 'A7,"A\n').encode()
     else:
         m["patients.csv"] = (lines[0] + "\n" + lines[1] + ",extra\n").encode()
-    before = _sha(db_path)
+    before = data_digest(db_path)
     r = as_user("entry_a").post("/api/import/bundle", files={"file": ("bad.zip", make_zip(m))})
     assert 400 <= r.status_code < 500, (r.status_code, r.text)
     assert r.json()["error"] == "DataValidationError", r.text
     assert "other centres" not in r.text
-    assert _sha(db_path) == before
+    assert data_digest(db_path) == before
 
 
 def test_library_import_with_centre_scope(tmp_path: Path, db_path: Path) -> None:
@@ -116,8 +93,8 @@ def test_library_import_with_centre_scope(tmp_path: Path, db_path: Path) -> None
         import_bundle(out, db_path, centre="A")
     pat = (out / "patients.csv").read_text().replace(",B,", ",A,")
     (out / "patients.csv").write_text(pat)
-    before = _sha(db_path)
+    before = data_digest(db_path)
     for mode in ("insert", "update"):
         with pytest.raises(PermissionDeniedError, match="not available to centre 'A': B1"):
             import_bundle(out, db_path, centre="A", mode=mode)  # type: ignore[arg-type]
-    assert _sha(db_path) == before
+    assert data_digest(db_path) == before

@@ -17,18 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.web._zips import make_zip
+from tests.web._zips import centre_a_bundle, make_zip
 
 TMP = tempfile.gettempdir()
-
-
-
-
-def _bundle(as_user: Any) -> dict[str, bytes]:
-    data = as_user("admin").get("/api/export/bundle",
-                                params={"identifiable": "true", "centre": "A"}).content
-    with zipfile.ZipFile(io.BytesIO(data)) as zf:
-        return {n: zf.read(n) for n in zf.namelist()}
 
 
 def _post(client: Any, path: str, name: str, data: bytes) -> Any:
@@ -46,7 +37,7 @@ def _audit_sources(db_path: Path) -> list[str]:
 @pytest.mark.parametrize("path", ["/api/import/bundle", "/exchange/bundle"])
 def test_bundle_upload_names_the_uploaded_file(as_user: Any, db_path: Path,
                                                path: str) -> None:
-    m = _bundle(as_user)
+    m = centre_a_bundle(as_user)
     entry = as_user("entry_a")
     r = _post(entry, path, "C:\\Users\\ann\\centre-a.zip", make_zip(m))
     assert r.status_code == 200, r.text
@@ -62,7 +53,7 @@ def test_bundle_upload_names_the_uploaded_file(as_user: Any, db_path: Path,
 
 @pytest.mark.parametrize("path", ["/api/import/bundle", "/exchange/bundle"])
 def test_refused_upload_shows_no_server_path(as_user: Any, db_path: Path, path: str) -> None:
-    m = _bundle(as_user)
+    m = centre_a_bundle(as_user)
     m["edss.csv"] += b"A1,2021-13-01,3.0\n"  # month 13: a validation error
     r = _post(as_user("entry_a"), path, "bad.zip", make_zip(m))
     assert r.status_code == 422, r.text

@@ -148,8 +148,6 @@ def test_other_centre_is_403_in_ui_and_api(as_user: Any) -> None:
     assert r.status_code == 403
 
 
-
-
 def test_exports_deidentified_by_role_and_audited(as_user: Any) -> None:
     analyst, lead = as_user("analyst"), as_user("lead_a")
     # two patients are fewer than the k-anonymity threshold (5): refused, nothing exported
