@@ -85,6 +85,10 @@ class Served:
     #: Wall-clock time (UNIX seconds) the build started: the data it shows are from then.
     built_at: float = 0.0
 
+    def to_dict(self) -> dict[str, Any]:
+        """The dashboard JSON with its ``freshness`` (the API's answer)."""
+        return {**self.dashboard.to_dict(), "freshness": self.freshness()}
+
     def freshness(self) -> dict[str, Any]:
         """JSON form for the API (``freshness`` key of the dashboard JSON)."""
         import datetime as _dt

@@ -99,8 +99,7 @@ def dashboard_page(request: Request, centre: str | None = None) -> Response:
 @route(router, "GET", "/api/dashboard", Action.VIEW_CENTRE_DASHBOARD.value)
 def api_dashboard(request: Request, centre: str | None = None) -> dict[str, Any]:
     """Centre dashboard as JSON (``freshness``: whether a newer build is on its way)."""
-    served = _dashboard(ctx_of(request), centre, registry=False)
-    return {**served.dashboard.to_dict(), "freshness": served.freshness()}
+    return _dashboard(ctx_of(request), centre, registry=False).to_dict()
 
 
 @route(router, "GET", "/dashboard/registry", Action.VIEW_REGISTRY_DASHBOARD.value)
@@ -115,8 +114,7 @@ def registry_page(request: Request) -> Response:
 @route(router, "GET", "/api/dashboard/registry", Action.VIEW_REGISTRY_DASHBOARD.value)
 def api_registry(request: Request) -> dict[str, Any]:
     """Registry dashboard as JSON (small counts suppressed; ``freshness`` as above)."""
-    served = _dashboard(ctx_of(request), None, registry=True)
-    return {**served.dashboard.to_dict(), "freshness": served.freshness()}
+    return _dashboard(ctx_of(request), None, registry=True).to_dict()
 
 
 # ---------------------------------------------------------------------- patient tool
