@@ -22,7 +22,9 @@ p95 < 200 ms.
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -62,6 +64,7 @@ def main() -> None:
     from hsctms.web.dashboard import build_dashboard
 
     tmp = Path(tempfile.mkdtemp(prefix="hsctms-bench-web-"))
+    atexit.register(shutil.rmtree, tmp, True)  # the bench removes what it made
     t0 = time.perf_counter()
     write_demo_bundle(tmp / "bundle", args.patients, seed=7)
     t_gen = time.perf_counter() - t0

@@ -21,9 +21,11 @@ locking). Printed ratio = web write p50 / raw insert p50. Goal: no 5xx, p95 < 50
 from __future__ import annotations
 
 import argparse
+import atexit
 import datetime as _dt
 import os
 import random
+import shutil
 import sqlite3
 import statistics
 import subprocess
@@ -65,6 +67,7 @@ def main() -> None:
     from hsctms.db.users import add_user
 
     tmp = Path(tempfile.mkdtemp(prefix="hsctms-bench-load-"))
+    atexit.register(shutil.rmtree, tmp, True)  # the bench removes what it made
     write_demo_bundle(tmp / "bundle", args.patients, seed=7)
     db = tmp / "registry.db"
     engine = connect(db)
