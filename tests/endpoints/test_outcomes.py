@@ -378,3 +378,64 @@ def test_a_registry_cohort_with_another_outcome_is_refused_clearly() -> None:
 
     with pytest.raises(ConfigurationError, match="EDSS visits only"):
         derive(Cohort({}), get_definition("halt_ms").with_(outcome="sdmt"))
+
+
+# -- relapse end dates ------------------------------------------------------------------------
+def _rel_with_end(onset: float, end: float | None) -> pd.DataFrame:
+    return pd.DataFrame({"patient_id": ["A"], "onset_date": [onset],
+                         "end_date": [np.nan if end is None else end]})
+
+
+def test_relapse_end_moves_the_confirmation_window() -> None:
+    """EDSS 2, 3, 3, 3 at days 0/100/190/280; a relapse from day 150 to day 175. Counted from
+    the onset, day 190 (40 days after it) confirms; counted from the end (15 days), it cannot
+    (relapse_to_conf 30), and day 280 confirms."""
+    visits = pd.DataFrame({"patient_id": ["A"] * 4, "date": [0.0, 100.0, 190.0, 280.0],
+                           "edss": [2.0, 3.0, 3.0, 3.0]})
+    d = get_definition("msprog_default")
+    onset_only = derive_frames(visits, _rel_with_end(150, 175), definition=d).events
+    used = derive_frames(visits, _rel_with_end(150, 175),
+                         definition=d.with_(relapse_end="use")).events
+    assert onset_only["confirmation_date"].iat[0] == 190.0
+    assert used["confirmation_date"].iat[0] == 280.0
+    # no end recorded: the onset is used either way
+    blank = derive_frames(visits, _rel_with_end(150, None),
+                          definition=d.with_(relapse_end="use")).events
+    assert blank["confirmation_date"].iat[0] == 190.0
+    assert "recorded end date" in d.with_(relapse_end="use").describe()
+
+
+def test_relapse_end_after_the_first_visit_blocks_it_as_baseline() -> None:
+    """A relapse from day -60 to day -10: its onset is 60 days before the first visit (a valid
+    baseline with relapse_to_bl 30), its end only 10 days."""
+    visits = pd.DataFrame({"patient_id": ["A"] * 3, "date": [0.0, 120.0, 300.0],
+                           "edss": [3.0, 2.0, 2.0]})
+    d = get_definition("msprog_default")
+    a = derive_frames(visits, _rel_with_end(-60, -10), definition=d).to_frame()
+    b = derive_frames(visits, _rel_with_end(-60, -10),
+                      definition=d.with_(relapse_end="use")).to_frame()
+    assert (a["baseline_edss"].iat[0], b["baseline_edss"].iat[0]) == (3.0, 2.0)
+    assert a["improvement_event"].iat[0] == 1 and b["improvement_event"].iat[0] == 0
+
+
+def test_relapse_end_before_onset_is_a_validation_error() -> None:
+    visits = pd.DataFrame({"patient_id": ["A"] * 2, "date": pd.to_datetime(["2020-01-01",
+                                                                            "2020-06-01"]),
+                           "edss": [2.0, 2.0]})
+    rel = pd.DataFrame({"patient_id": ["A"], "onset_date": pd.to_datetime(["2020-03-01"]),
+                        "end_date": pd.to_datetime(["2020-02-01"])})
+    with pytest.raises(DataValidationError) as info:
+        derive_frames(visits, rel, definition="msprog_default")
+    issue = info.value.report.errors[0]
+    assert (issue.rule, issue.file, issue.row, issue.field) == \
+        ("relapse-end-before-onset", "relapses.csv", 2, "end_date")
+
+
+def test_relapse_end_dates_equal_onsets_change_nothing() -> None:
+    v, r = random_visits(200, (1, 12), seed=21, spacing=(20, 200), relapse_rate=1.0)
+    d = get_definition("msprog_default").with_(relapse_end="use", baseline="roving",
+                                               events="all")
+    plain = derive_frames(v, r, definition=d)
+    same = derive_frames(v, r.assign(end_date=r["onset_date"]), definition=d)
+    pd.testing.assert_frame_equal(plain.to_frame(), same.to_frame())
+    pd.testing.assert_frame_equal(plain.events, same.events)

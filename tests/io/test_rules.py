@@ -139,6 +139,8 @@ CASES: list[tuple[str, dict[str, str | bytes | None], str, int | None, str | Non
     ("dmt-stop-before-start", {"dmt.csv": "patient_id,drug,start_date,stop_date,stop_reason\n"
                                "P1,natalizumab,2010-01-01,2009-06-30,inefficacy\n"},
      "dmt.csv", 2, "stop_date"),
+    ("relapse-end-before-onset", {"relapses.csv": "patient_id,onset_date,end_date\n"
+                                  "P1,2016-02-20,2016-01-31\n"}, "relapses.csv", 2, "end_date"),
     ("regimen-unknown", {"transplants.csv": H_TX + "P1,2015-03-10,Mystery drug,,,\n"},
      "transplants.csv", 2, "conditioning"),
     ("transplant-multiple", {"transplants.csv": H_TX + "P1,2017-01-01,BEAM+ATG,,,\n"

@@ -45,7 +45,7 @@ ORIGIN = TableSpec(
 USED: dict[str, tuple[str, ...]] = {
     "patients": ("patient_id", "birth_year", "onset_date", "diagnosis_date"),
     "edss": ("patient_id", "date", "edss"),
-    "relapses": ("patient_id", "onset_date"),
+    "relapses": ("patient_id", "onset_date", "end_date"),
     "mri": ("patient_id", "date", "new_t2", "gd_lesions", "brain_volume"),
     "deaths": ("patient_id", "date"),
     "origin": ("patient_id", "origin_date"),
@@ -359,8 +359,13 @@ def dated_rows(frame: pd.DataFrame | None, name: str, date_col: str, uni: Univer
                 {k: np.zeros(0) for k in extra})
     code = uni.codes(frame["patient_id"])
     day = cal.to_days(frame[date_col], f"{name}.{date_col}")
-    cols = {k: pd.to_numeric(frame[c]).to_numpy(dtype=np.float64, na_value=np.nan)
-            for k, c in extra.items()}
+    cols = {k: cal.to_days(frame[c], f"{name}.{c}")
+            if (frame[c].dtype.kind == "M" or getattr(frame[c].dtype, "tz", None) is not None)
+            or (not cal.datetime and c.endswith("_date"))
+            else pd.to_numeric(frame[c]).to_numpy(dtype=np.float64, na_value=np.nan)
+            for k, c in extra.items() if c in frame.columns}
+    cols.update({k: np.full(len(frame), np.nan) for k, c in extra.items()
+                 if c not in frame.columns})
     keep = (code >= 0) & ~np.isnan(day)
     order = np.lexsort((day[keep], code[keep]))
     return (code[keep][order], day[keep][order],

@@ -72,6 +72,7 @@ Outcome = Literal["edss", "nhpt", "t25fw", "sdmt", "custom"]
 Worsening = Literal["auto", "increase", "decrease"]
 Combine = Literal["min", "max"]
 ExcludeBefore = Literal["none", "onset", "diagnosis"]
+RelapseEnd = Literal["ignore", "use"]
 
 EFS_COMPONENTS: tuple[str, ...] = get_args(EfsComponent)
 Efs = Annotated[tuple[EfsComponent, ...], BeforeValidator(S.as_tuple),
@@ -172,9 +173,17 @@ class EndpointDefinition:
     baseline_after_days
         With ``origin="transplant"``: if no such pre-transplant assessment exists, accept the
         first valid assessment up to this many days after the transplant (0 = never).
+    exclude_before
+        ``"onset"`` / ``"diagnosis"``: EDSS visits and relapses dated before the patient's MS
+        onset / diagnosis are not used (listed in ``EndpointResult.dropped``; needs a
+        patients table with that date); ``"none"`` keeps them (validation warns).
     relapse_to_bl
         ``(after, before)``: a visit within ``after`` days after a relapse onset (or ``before``
         days before the next one) cannot be a baseline (it is moved to the next valid visit).
+    relapse_end
+        ``"use"``: every distance *after* a relapse counts from its recorded end date (from
+        the onset when none), a visit during a relapse being at distance 0; ``"ignore"``
+        (msprog): onsets only.
     baseline
         ``"fixed"`` or a roving scheme: ``"roving"`` (re-baseline after every confirmed
         improvement or worsening), ``"roving_impr"`` (after improvements only),
@@ -198,13 +207,27 @@ class EndpointDefinition:
         the PIRA ``last_delta`` reference): ``"strict"`` = both neighbours differ by at least
         the minimum change, ``"all"`` = any local extremum, ``"none"`` (msprog; a visit equal
         to the one two visits earlier is never an extremum).
+    outcome
+        The measure: ``"edss"``, ``"nhpt"`` (9-hole peg test), ``"t25fw"`` (timed 25-foot
+        walk), ``"sdmt"`` or ``"custom"`` (column ``value``); see
+        :mod:`hsctms.endpoints.change` for the standard minimum changes.
+    worsening
+        ``"increase"`` / ``"decrease"``: direction of worsening of a ``custom`` outcome;
+        ``"auto"`` (the named scales' own direction).
     delta_zero, delta_low, delta_high, delta_cut
-        Minimum change table: ``delta_zero`` if the reference EDSS is 0, ``delta_low`` if
-        0 < reference <= ``delta_cut``, ``delta_high`` above. ``delta_cut`` is 5.0 (msprog) or
-        5.5 (most trials); the two differ only at a reference of 5.5.
+        EDSS minimum change table (EDSS only): ``delta_zero`` if the reference EDSS is 0,
+        ``delta_low`` if 0 < reference <= ``delta_cut``, ``delta_high`` above. ``delta_cut`` is
+        5.0 (msprog) or 5.5 (most trials); the two differ only at a reference of 5.5.
     improvement_delta
         Minimum decrease for a confirmed improvement; ``None`` uses the same table as worsening
         (msprog).
+    change_relative, change_absolute, change_combine
+        Minimum change of a non-EDSS outcome: a fraction of the reference and/or a number of
+        points (both ``None`` = the scale's standard rule); with both, the smaller (``"min"``)
+        or the larger (``"max"``).
+    change_function
+        ``"package.module:function"`` computing the minimum change from reference values
+        (non-EDSS; a function object is stored by that name, a lambda is refused).
     conf_days
         Confirmation period in whole days (84 = 12 weeks, 168 = 24 weeks, 336 = 48 weeks).
     conf_tol_days
@@ -212,6 +235,9 @@ class EndpointDefinition:
         ``conf_days - left <= days after onset <= conf_days + right`` (right may be ``inf``).
     check_intermediate
         All visits from onset up to the confirmation visit must stay beyond the threshold.
+    extra_conf_days
+        More confirmation periods (whole days): each adds ``worsening_<N>d`` and
+        ``improvement_<N>d`` endpoints derived with the same rules.
     require_sust_days
         Keep only events sustained for at least this many days (or to the end of follow-up);
         ``inf`` = sustained to the end of follow-up; 0 = no requirement.
@@ -285,6 +311,11 @@ class EndpointDefinition:
         (30.0, 0.0), _PAIR,
         lambda v, d: f"visits {within(v)} were not used as baseline" if within(v)
         else "relapses did not restrict the choice of baseline", scalar="after_only")
+    relapse_end: RelapseEnd = _f(
+        "ignore", _one(RelapseEnd),
+        lambda v, d: "" if v == "ignore" else "; every distance after a relapse was counted "
+        "from its recorded end date (from the onset when none was recorded; a visit during a "
+        "relapse is at distance 0)")
     baseline: BaselineScheme = _f("fixed", _one(BaselineScheme),
                                   lambda v, d: _BASELINE_WORDS[v])
     proceed_from: ProceedFrom = _f(
@@ -574,7 +605,7 @@ def field_metadata() -> dict[str, dict[str, Any]]:
 #: Sentences of :meth:`EndpointDefinition.describe`; one ``{field}`` per result-changing field.
 DESCRIBE_TEMPLATE = (
     "Time was measured from {origin}{baseline_window_days}{baseline_after_days}; "
-    "{relapse_to_bl}{exclude_before}. "
+    "{relapse_to_bl}{relapse_end}{exclude_before}. "
     "Confirmed disability worsening was {outcome}{worsening} of at least "
     "{delta_zero}{delta_low}{delta_cut}{delta_high}{change_relative}{change_absolute}"
     "{change_combine}{change_function}, confirmed "

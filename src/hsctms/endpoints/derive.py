@@ -251,6 +251,7 @@ class _Tables:
     d_code: IntArray
     d_day: FloatArray
     has_brain: bool
+    r_end: FloatArray  # relapse end days (NaN = not recorded)
 
     @classmethod
     def load(cls, uni: inp.Universe, cal: inp.Calendar, edss: pd.DataFrame,
@@ -260,7 +261,8 @@ class _Tables:
         v_code, v_day, v_val = inp.visits(edss, uni, cal, column)
         if negate:  # a decreasing outcome: the engine always looks for increases
             v_val = -v_val
-        r_code, r_day, _ = inp.dated_rows(relapses, "relapses", "onset_date", uni, cal)
+        r_code, r_day, r_cols = inp.dated_rows(relapses, "relapses", "onset_date", uni, cal,
+                                               {"end": "end_date"})
         extra = {"new_t2": "new_t2", "gd": "gd_lesions"}
         has_brain = (mri is not None and "brain_volume" in mri.columns
                      and bool(mri["brain_volume"].notna().any()))
@@ -269,7 +271,7 @@ class _Tables:
         m_code, m_day, m_cols = inp.dated_rows(mri, "mri", "date", uni, cal, extra)
         d_code, d_day, _ = inp.dated_rows(deaths, "deaths", "date", uni, cal)
         return cls(v_code, v_day, v_val, r_code, r_day, m_code, m_day, m_cols, d_code, d_day,
-                   has_brain)
+                   has_brain, r_cols["end"])
 
 
 def _first_per_code(code: IntArray, values: FloatArray, n: int,
@@ -314,7 +316,7 @@ class _Engine:
         no_origin = np.isnan(origin)
         self._exclude(no_origin, "no transplant recorded (the origin is the transplant date)")
         self._exclude(~no_origin & ~has_visit, "no EDSS assessment")
-        allv = VisitData(t.v_code, t.v_day, t.v_val, n, t.r_code, t.r_day)
+        allv = VisitData(t.v_code, t.v_day, t.v_val, n, t.r_code, t.r_day, self._ends)
         cb, ca = _RelapseIndex(allv).closest(t.v_code, t.v_day)
         ok = (cb >= d.relapse_to_bl[0]) & (ca >= d.relapse_to_bl[1]) & ~local_extrema(allv, d)
         o = origin[t.v_code]
@@ -352,7 +354,8 @@ class _Engine:
             dropped: pd.DataFrame | None = None) -> EndpointResult:
         d, t, n = self.d, self.t, self.uni.n
         keep, origin, included = self._select_visits()
-        vd = VisitData(t.v_code[keep], t.v_day[keep], t.v_val[keep], n, t.r_code, t.r_day)
+        vd = VisitData(t.v_code[keep], t.v_day[keep], t.v_val[keep], n, t.r_code, t.r_day,
+                       self._ends)
         vd = filter_relapses(vd, d.relapse_to_bl[0])
         ev = confirmed_events(vd, d, until="all" if d.events == "all" else "first")
         cols = self._endpoints(vd, ev, origin)
@@ -373,6 +376,11 @@ class _Engine:
                               provenance=prov, has_brain_volume=t.has_brain,
                               dropped=dropped if dropped is not None
                               else pd.DataFrame(columns=_DROPPED_COLUMNS))
+
+    @property
+    def _ends(self) -> FloatArray | None:
+        """Relapse end days for the engine (``relapse_end="use"``), else None."""
+        return self.t.r_end if self.d.relapse_end == "use" else None
 
     @property
     def _sign(self) -> float:

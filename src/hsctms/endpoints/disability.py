@@ -46,7 +46,9 @@ class VisitData:
 
     ``code`` are patient codes ``0..n_patients-1``; ``day`` are days on any common origin;
     ``start``/``count`` index each patient's visits. Relapses (``rel_code``, ``rel_day``) are
-    sorted the same way.
+    sorted the same way; ``rel_end`` (same order, NaN = not recorded) holds their end days
+    when the definition counts the distances after a relapse from its end
+    (``relapse_end="use"``), else None.
     """
 
     code: IntArray
@@ -55,6 +57,7 @@ class VisitData:
     n_patients: int
     rel_code: IntArray
     rel_day: FloatArray
+    rel_end: FloatArray | None = None
 
     def __post_init__(self) -> None:
         counts = np.bincount(self.code, minlength=self.n_patients).astype(np.int64)
@@ -163,12 +166,20 @@ class _RelapseIndex:
     """Fast "distance to closest relapse" and "any relapse in [a, b]" per patient."""
 
     def __init__(self, vd: VisitData) -> None:
-        days = np.concatenate((vd.day, vd.rel_day)) if vd.rel_day.size else vd.day
+        ends = vd.rel_end[~np.isnan(vd.rel_end)] if vd.rel_end is not None else np.zeros(0)
+        days = np.concatenate((vd.day, vd.rel_day, ends))
         lo = float(days.min()) if days.size else 0.0
         hi = float(days.max()) if days.size else 0.0
         self.lo, self.span = lo, hi - lo + 16.0
         self.code, self.day = vd.rel_code, vd.rel_day
         self.keys = _keys(vd.rel_code, vd.rel_day, lo, self.span)
+        # "days since the last relapse" counts from the latest end of the relapses begun so
+        # far (an end not recorded = the onset); keys grow with the code, so one running
+        # maximum over all patients stays within each patient
+        self.since = vd.rel_day
+        if vd.rel_end is not None and vd.rel_day.size:
+            last = np.maximum.accumulate(self.key(vd.rel_code, np.fmax(vd.rel_day, vd.rel_end)))
+            self.since = last - vd.rel_code.astype(np.float64) * self.span + lo - 1.0
 
     def key(self, code: IntArray, day: FloatArray) -> FloatArray:
         return _keys(code, day, self.lo, self.span)
@@ -182,7 +193,7 @@ class _RelapseIndex:
         k = self.key(code, day)
         i = np.searchsorted(self.keys, k, side="right") - 1
         ok = (i >= 0) & (self.code[np.maximum(i, 0)] == code)
-        before[ok] = day[ok] - self.day[i[ok]]
+        before[ok] = np.maximum(day[ok] - self.since[i[ok]], 0.0)
         j = np.searchsorted(self.keys, k, side="left")
         jc = np.minimum(j, self.keys.size - 1)
         ok = (j < self.keys.size) & (self.code[jc] == code)
@@ -225,8 +236,10 @@ def filter_relapses(vd: VisitData, relapse_to_bl_after: float) -> VisitData:
     first = np.full(vd.n_patients, np.inf)
     first[has] = vd.day[vd.start[has]]
     keep = vd.rel_day >= first[vd.rel_code] - relapse_to_bl_after
+    if vd.rel_end is not None:  # a relapse still going on at the first visit counts
+        keep |= vd.rel_end >= first[vd.rel_code] - relapse_to_bl_after
     return VisitData(vd.code, vd.day, vd.value, vd.n_patients, vd.rel_code[keep],
-                     vd.rel_day[keep])
+                     vd.rel_day[keep], None if vd.rel_end is None else vd.rel_end[keep])
 
 
 def local_extrema(vd: VisitData, d: EndpointDefinition) -> BoolArray:

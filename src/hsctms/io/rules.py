@@ -144,6 +144,9 @@ _RULE_LIST: tuple[Rule, ...] = (
          "pre-diagnosis data are not used unknowingly."),
     Rule("dmt-stop-before-start", "error", "record", "DMT stopped before it started",
          "A treatment course ends before it starts."),
+    Rule("relapse-end-before-onset", "error", "record", "Relapse ends before its onset",
+         "A relapse's end_date is before its onset_date: correct one of the dates, or leave "
+         "end_date blank when it is not known."),
     # -- clinical plausibility flags ----------------------------------------------------------
     Rule("regimen-unknown", "warning", "record", "Unknown conditioning regimen",
          "The conditioning regimen is not recognised by the configured regimen map, so its "

@@ -302,6 +302,11 @@ def _check_child_specific(spec: TableSpec, f: pd.DataFrame, tables: Mapping[str,
         return _emit(spec, f, mask, "dmt-stop-before-start", "stop_date",
                      lambda i: f"{f['drug'].iat[i]} stop_date {_iso(f['stop_date'].iat[i])} "
                      f"is before start_date {_iso(f['start_date'].iat[i])}.")
+    if name == "relapses" and "end_date" in f.columns:
+        mask = _b(f["end_date"] < f["onset_date"])
+        return _emit(spec, f, mask, "relapse-end-before-onset", "end_date",
+                     lambda i: f"Relapse end_date {_when(f['end_date'].iat[i])} is before its "
+                     f"onset_date {_when(f['onset_date'].iat[i])}.")
     if name == "mri":
         mask = _b(f["new_t2"].isna() & f["gd_lesions"].isna())
         return _emit(spec, f, mask, "mri-counts-missing", "new_t2",

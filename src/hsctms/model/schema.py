@@ -266,6 +266,8 @@ RELAPSES = TableSpec(
         _pid(),
         ColumnSpec("onset_date", "date", "Date of relapse onset.", required=True,
                    nullable=False),
+        ColumnSpec("end_date", "date", "Date the relapse ended (recovery reached a plateau), "
+                   "where recorded; blank when unknown."),
     ),
     key=("patient_id", "onset_date"),
     description="Clinical relapses, one row per relapse.",
