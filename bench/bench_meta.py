@@ -63,9 +63,9 @@ def main() -> None:
     from statsmodels.stats.meta_analysis import combine_effects
 
     from hsctms.meta import escalc, meta_regression, pool_proportions
-    from hsctms.meta._fit import _import_pymare
-
-    pymare = _import_pymare()
+    with warnings.catch_warnings():  # PyMARE 0.0.13 leaves a file open at import
+        warnings.simplefilter("ignore", ResourceWarning)
+        import pymare  # the peer (dev extra); hsctms no longer uses it
     yi, vi = escalc("PLO", x, n)
 
     def pm(method: str) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 
 from hsctms._version import __version__
 
-_TRACKED = ("numpy", "pandas", "scipy", "statsmodels", "scikit-survival", "PyMARE", "gsdesign")
+_TRACKED = ("numpy", "pandas", "scipy", "statsmodels", "gsdesign")
 
 
 def package_versions(extra: tuple[str, ...] = ()) -> dict[str, str]:

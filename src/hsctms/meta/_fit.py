@@ -1,17 +1,16 @@
 """Numerical core: inverse-variance fits of (mixed-effects) meta-analysis models.
 
-Between-study variance tau² comes from PyMARE (``meta_regression(..., method="DL"|"REML",
-small_sample_correction="wald")``). PyMARE's REML optimiser stops about 1e-7..4e-5 (relative)
-short of the optimum, so its REML tau² is refined here by solving the REML estimating equation
-``y'PPy = tr(P)`` (the equation metafor's Fisher scoring solves) with Brent's method, starting
-from PyMARE's estimate. Everything else (weights,
+Between-study variance tau²: DerSimonian-Laird in closed form (:func:`tau2_dl`), and REML by
+solving the REML estimating equation ``y'PPy = tr(P)`` (the equation metafor's Fisher scoring
+solves) with Brent's method, bracketed from the DL estimate (PyMARE was used for both until
+its optimiser, which stops 1e-7..4e-5 short of the REML optimum, proved to be needed only as a
+starting value). Everything else (weights,
 coefficients, standard errors, Q, I², H², QM, R², Knapp-Hartung, prediction intervals) follows
 ``metafor::rma.uni`` formulas and is tested against metafor golden values.
 """
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Literal
@@ -91,25 +90,18 @@ def _design(k: int, X: Array | None) -> Array:
     return ones if X is None or X.size == 0 else np.column_stack([ones, X])
 
 
-def _import_pymare() -> Any:
-    """Import PyMARE. PyMARE 0.0.13 opens ``effectsize/expressions.json`` without closing it
-    at import time; that ResourceWarning (a library bug, not a result) is silenced here only."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ResourceWarning)
-        import pymare
-    return pymare
+def tau2_dl(y: Array, v: Array, Xd: Array) -> float:
+    """DerSimonian-Laird tau² of a (mixed-effects) model, as ``metafor::rma.uni(method="DL")``.
 
-
-def _tau2_pymare(y: Array, v: Array, X: Array | None, method: str) -> float:
-    pymare = _import_pymare()
-    with warnings.catch_warnings():
-        # PyMARE / scipy optimiser chatter is not a result; failures are caught below.
-        warnings.simplefilter("ignore")
-        res = pymare.meta_regression(
-            y=y, v=v, X=None if X is None or X.size == 0 else X, add_intercept=True,
-            method=method, small_sample_correction="wald",
-        )
-    return max(0.0, float(np.ravel(res.tau2)[0]))
+    ``(QE - (k - p)) / tr(P0)`` truncated at 0, with ``P0 = W - W X (X'WX)^-1 X'W`` and
+    ``W = diag(1/v)`` (the fixed-effect projection); intercept-only it is the textbook
+    ``(Q - (k - 1)) / (sum w - sum w² / sum w)``.
+    """
+    w = 1.0 / v
+    XtW = Xd.T * w
+    P0 = np.diag(w) - XtW.T @ np.linalg.solve(XtW @ Xd, XtW)
+    qe = float(y @ P0 @ y)
+    return max(0.0, (qe - (y.size - Xd.shape[1])) / float(np.trace(P0)))
 
 
 def _p_matrix(v: Array, Xd: Array, tau2: float) -> Array:
@@ -128,7 +120,7 @@ def _reml_score(y: Array, v: Array, Xd: Array, tau2: float) -> float:
 def reml_solve(y: Array, v: Array, Xd: Array, start: float) -> float:
     """Solve the REML estimating equation ``y'PPy = tr(P)`` for tau² >= 0 to machine precision.
 
-    ``start`` (PyMARE's estimate) selects the root when the bracket around it holds one;
+    ``start`` (the DL estimate) selects the root when the bracket around it holds one;
     a non-positive score at 0 means the REML estimate is on the boundary (tau² = 0).
     """
     from scipy.optimize import brentq
@@ -196,7 +188,7 @@ def estimate_tau2(y: Array, v: Array, X: Array | None, method: Method) -> float:
     Xd = _design(k, X)
     if method == "FE" or k <= Xd.shape[1]:
         return 0.0
-    start = _tau2_pymare(y, v, X, method)
+    start = tau2_dl(y, v, Xd)
     if method == "DL":
         return start
     return reml_solve(y, v, Xd, start)

@@ -3,8 +3,8 @@
 Two models:
 
 * :func:`meta_regression`: mixed-effects meta-regression on the PLO/PFT scale
-  (``metafor::rma(yi, vi, mods = ~ year + edss)``), tau² by REML/DL (PyMARE, REML refined by
-  Fisher scoring), Wald z tests (or Knapp-Hartung), QM omnibus test, residual I², R².
+  (``metafor::rma(yi, vi, mods = ~ year + edss)``), tau² by REML/DL (closed-form DL; REML solved
+  from its estimating equation), Wald z tests (or Knapp-Hartung), QM omnibus test, residual I², R².
 * :func:`poisson_regression`: Poisson regression of event counts with ``log(n)`` offset
   (statsmodels GLM), the model of Sormani et al. (Neurology 2017) for TRM; optional
   quasi-Poisson over-dispersion (Pearson chi² / df, as R ``quasipoisson``).
