@@ -48,6 +48,7 @@ from hsctms.endpoints._schema import (
     Days,
     FiniteDays,
     Impute,
+    Milestones,
     Names,
     OpenPair,
     Pair,
@@ -254,6 +255,12 @@ class EndpointDefinition:
         Also derive ``pira`` and ``raw``: time to the first PIRA / RAW, searched as msprog's
         ``event="firstPIRA"`` / ``"firstRAW"`` (with a fixed baseline other worsenings are
         skipped, so a PIRA after an earlier RAW is found).
+    milestones
+        Also derive ``milestone_<m>`` for each value ``m`` (e.g. ``(4.0, 6.0)``): time to the
+        first visit with a value at or above ``m`` confirmed under ``conf_days``,
+        ``conf_tol_days``, ``relapse_to_event``, ``relapse_to_conf``, ``require_sust_days``
+        and ``impute_last_visit`` (pymsprog's ``value_milestone``; see
+        :mod:`hsctms.endpoints.milestone`).
     efs_components
         Events of event-free survival (HALT-MS: death, confirmed worsening, relapse, new MRI
         activity).
@@ -401,6 +408,12 @@ class EndpointDefinition:
         False, "true or false",
         lambda v, d: " Time to the first PIRA and to the first RAW were derived as separate "
         "endpoints (msprog's firstPIRA/firstRAW)." if v else "")
+    milestones: Milestones = _f(
+        (), "a list of distinct non-negative finite values, e.g. [4.0, 6.0] (empty = none)",
+        lambda v, d: "" if not v else " Time to a confirmed value of at least "
+        + ", ".join(num(x, ".1f") for x in v) + " (milestones: first onset at or above it "
+        "confirmed as above, every visit up to the confirmation at or above it) was derived "
+        "for each.", hint="write a list of values, e.g. [4.0, 6.0] or [] for none.")
     sources: Names = _f((), "a list of texts", None, result=False)
 
     @model_validator(mode="wrap")
@@ -590,7 +603,7 @@ DESCRIBE_TEMPLATE = (
     "MRI activity was any scan with at least {mri_min_new_t2}{mri_count_gd}{mri_ignore_days}; "
     "NEDA-4 also counted annualised brain volume loss above {neda4_brain_loss_pct}% per year. "
     "NEDA-3 was lost at the first relapse, confirmed worsening or MRI activity; event-free "
-    "survival counted {efs_components}."
+    "survival counted {efs_components}.{milestones}"
 )
 
 
