@@ -16,6 +16,14 @@ from hsctms.endpoints import EndpointDefinition, derive_frames
 ORACLE = Path(__file__).resolve().parent / "oracle" / "msprog_oracle.py"
 
 
+class OracleError(RuntimeError):
+    """The oracle script failed; ``args[0]`` is its last stderr line, ``stderr`` all of it."""
+
+    def __init__(self, message: str, stderr: str) -> None:
+        super().__init__(message)
+        self.stderr = stderr
+
+
 def _inf(x: Any) -> Any:
     if isinstance(x, float) and math.isinf(x):
         return "inf"
@@ -79,8 +87,8 @@ def run_milestone_oracle(python: str, visits: pd.DataFrame, relapses: pd.DataFra
                          ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Run pymsprog's ``value_milestone`` for every milestone of ``d``; returns
     ``id, milestone, date, value, time2event, observed`` and the JSON status line.
-    ``patch`` corrects pymsprog's last-visit imputation test (docs/endpoints.md)."""
-    args = ["--mode", "milestone", *(["--patch-last-visit"] if patch else [])]
+    ``patch`` applies the two corrections hsctms makes (docs/endpoints.md "Milestones")."""
+    args = ["--mode", "milestone", *(["--patch"] if patch else [])]
     status = _run(python, visits, relapses, milestone_kwargs(d), workdir, args)
     res = pd.read_csv(workdir / "out_milestones.csv", dtype={"id": str})
     return res, status
@@ -127,7 +135,10 @@ def _run(python: str, visits: pd.DataFrame, relapses: pd.DataFrame, kw: dict[str
     proc = subprocess.run(
         [python, str(ORACLE), str(workdir / "visits.csv"), str(workdir / "out"),
          "--relapses", str(workdir / "relapses.csv"), "--kw", json.dumps(kw), *args],
-        capture_output=True, text=True, check=True)
+        capture_output=True, text=True, check=False)
+    if proc.returncode:
+        raise OracleError(proc.stderr.strip().splitlines()[-1] if proc.stderr.strip()
+                          else f"exit status {proc.returncode}", proc.stderr)
     status: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
     return status
 
@@ -205,5 +216,5 @@ def mismatches(ours: pd.DataFrame, theirs: pd.DataFrame) -> pd.DataFrame:
     return m[m["_merge"] != "both"]
 
 
-__all__ = ["compare", "milestone_kwargs", "milestone_outcomes", "mismatches", "msprog_kwargs",
-           "np", "run_milestone_oracle", "run_oracle"]
+__all__ = ["OracleError", "compare", "milestone_kwargs", "milestone_outcomes", "mismatches",
+           "msprog_kwargs", "np", "run_milestone_oracle", "run_oracle"]

@@ -102,12 +102,6 @@ def unique_nonempty(value: tuple[str, ...]) -> tuple[str, ...]:
     return value
 
 
-def _distinct(value: tuple[float, ...]) -> tuple[float, ...]:
-    if len(set(value)) != len(value):
-        raise PydanticCustomError("duplicates", "lists a value twice")
-    return value
-
-
 Days = Annotated[float, BeforeValidator(_inf_word), AfterValidator(_non_negative)]
 FiniteDays = Annotated[float, AfterValidator(_non_negative), AfterValidator(_finite)]
 Positive = Annotated[float, AfterValidator(_positive)]
@@ -117,8 +111,6 @@ Impute = Annotated[int, AfterValidator(_impute)]
 Pair = Annotated[tuple[Days, Days], BeforeValidator(_as_pair)]
 OpenPair = Annotated[tuple[Days | None, Days | None], BeforeValidator(_as_pair)]
 Names = Annotated[tuple[str, ...], BeforeValidator(as_tuple)]
-Milestones = Annotated[tuple[FiniteDays, ...], BeforeValidator(as_tuple),
-                       AfterValidator(_distinct)]
 
 
 def _distinct(value: tuple[int, ...]) -> tuple[int, ...]:
@@ -144,6 +136,8 @@ def _function_path(value: Any) -> Any:
 
 ConfDays = Annotated[tuple[WholeDays, ...], BeforeValidator(as_tuple), AfterValidator(_distinct)]
 ChangeFunction = Annotated[str | None, BeforeValidator(_function_path)]
+Milestones = Annotated[tuple[FiniteDays, ...], BeforeValidator(as_tuple),
+                       AfterValidator(_distinct)]
 
 
 # -- number formatting for describe() (injective: different values never print the same) --

@@ -15,9 +15,15 @@ a decreasing outcome is handled by the caller negating its values and milestones
 3. With ``require_sust_days``, a confirmed onset also needs the first visit after the
    confirmation that no longer reaches ``m`` (if any) to be at least that many days after
    onset; otherwise the search resumes after that visit.
-4. An unconfirmed candidate: the search resumes after the first later visit that no longer
-   reaches ``m`` (after the last visit when there is none: the milestone is then not
-   reached), exactly as ``value_milestone``.
+4. After an unconfirmed candidate the search resumes at the next visit (as for worsening).
+   ``value_milestone`` resumes after the first later visit below ``m`` instead, and ends the
+   search when there is none; that is the same when the candidate failed because a visit up
+   to its confirmation dropped below ``m`` (every candidate before the drop then fails too),
+   but when the candidate had *no* eligible confirmation visit it skips later onsets that
+   are confirmed (EDSS 6 at days 0, 100, 180 with a tolerance of 7 days: no visit confirms
+   day 0, day 180 confirms day 100; pymsprog reports no milestone). docs/endpoints.md
+   "Milestones" lists this and pymsprog's last-visit imputation test (the milestone
+   *value* compared with the number of visits), the two differences from pymsprog 1.0.7.
 
 Relapses before ``first visit - relapse_to_event[0]`` are ignored (``value_milestone``).
 The scan runs for all patients at once on ``patients x visits`` matrices (rows padded within
@@ -146,9 +152,7 @@ def _scan(vd: VisitData, d: EndpointDefinition, rows: IntArray, m: float,
         active[r[done]] = False
         retry = confirmed & ~sustained  # has_nn is True here
         s[r[retry]] = nn[retry] + 1
-        nc_mask = below & after
-        nc = np.where(nc_mask.any(axis=1), nc_mask.argmax(axis=1), nvr - 1)
-        s[r[~confirmed]] = nc[~confirmed] + 1
+        s[r[~confirmed]] = c[~confirmed] + 1
     return onset
 
 

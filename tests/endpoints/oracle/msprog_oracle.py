@@ -15,9 +15,11 @@ MSprog().
 ``--mode milestone`` runs ``value_milestone`` instead, once per value of the ``"milestones"``
 list in ``--kw`` (the other keys are its keyword arguments), and writes
 ``<out>_milestones.csv`` (``id, milestone, date, value, time2event, observed``).
-``--patch-last-visit`` runs it with pymsprog's imputation test ``milestone == nvisits - 1``
-(the milestone *value* compared with the number of visits) corrected to
-``milestone_idx == nvisits - 1``; see docs/endpoints.md "Milestones".
+``--patch`` runs it with the two corrections hsctms makes (docs/endpoints.md "Milestones"):
+the imputation test ``milestone == nvisits - 1`` (the milestone *value* compared with the
+number of visits) reads ``milestone_idx == nvisits - 1``, and after an unconfirmed onset the
+search resumes at the next visit (pymsprog: after the next visit below the milestone, or
+nowhere when there is none).
 """
 
 import argparse
@@ -45,7 +47,7 @@ def main():
     p.add_argument("--kw", default="{}")
     p.add_argument("--chunk", type=int, default=1000)
     p.add_argument("--mode", choices=("msprog", "milestone"), default="msprog")
-    p.add_argument("--patch-last-visit", action="store_true")
+    p.add_argument("--patch", action="store_true")
     a = p.parse_args()
     kw = {k: _inf(v) for k, v in json.loads(a.kw).items()}
     if a.mode == "milestone":
@@ -81,28 +83,37 @@ def main():
                       "seconds": elapsed, "cpu_seconds": cpu}))
 
 
+#: (pymsprog 1.0.7 text, corrected text) of ``--patch``.
+PATCHES = (
+    ("or (milestone == nvisits - 1", "or (milestone_idx == nvisits - 1"),
+    ("                    search_idx = next_change + 1\n",
+     "                    search_idx = milestone_idx + 1\n"),
+)
+
+
 def _value_milestone(patch):
-    """pymsprog's value_milestone, optionally with the last-visit test corrected."""
+    """pymsprog's value_milestone, optionally with the corrections of ``--patch``."""
     if not patch:
         return pymsprog.value_milestone
     src = inspect.getsource(pymsprog.value_milestone)
-    bug = "or (milestone == nvisits - 1"
-    if src.count(bug) != 1:
-        raise SystemExit("value_milestone source changed: the last-visit patch does not apply")
+    for old, new in PATCHES:
+        if src.count(old) != 1:
+            raise SystemExit(f"value_milestone source changed: {old.strip()!r} not found once")
+        src = src.replace(old, new)
     ns = dict(vars(pymsprog))
-    exec(compile(src.replace(bug, "or (milestone_idx == nvisits - 1"), "<patched>", "exec"),
-         ns)
+    exec(compile(src, "<value_milestone, patched>", "exec"), ns)
     return ns["value_milestone"]
 
 
 def milestones(a, kw):
     """``--mode milestone``: value_milestone for every milestone, all subjects."""
-    fun = _value_milestone(a.patch_last_visit)
+    fun = _value_milestone(a.patch)
     values = kw.pop("milestones")
     v = pd.read_csv(a.visits, dtype={"id": str})
-    r = pd.read_csv(a.relapses, dtype={"id": str}) if a.relapses else None
-    if r is not None and r.empty:
-        r = None
+    # an empty table, never None: value_milestone 1.0.7 fails on relapse=None (it indexes
+    # the placeholder relapse table with rsubj_col=None)
+    r = (pd.read_csv(a.relapses, dtype={"id": str}) if a.relapses
+         else pd.DataFrame({"id": pd.Series([], dtype=str), "date": []}))
     out = []
     elapsed = cpu = 0.0
     for m in values:
