@@ -196,6 +196,28 @@ def test_any_outcome_and_decreasing_ones_by_negation() -> None:
     assert milestone_onsets(vd, d, -20.0).tolist() == [-1]
 
 
+def test_transplant_origin_cohort_and_dask_agree() -> None:
+    """Per-patient columns on a cohort with a transplant origin: times within follow-up, and
+    derive_dask gives the same rows as derive_frames."""
+    dd = pytest.importorskip("dask.dataframe")
+    from hsctms.endpoints import derive_dask
+
+    v, r = random_visits(120, (1, 12), seed=8)
+    first = v.groupby("patient_id")["date"].min()
+    origin = pd.DataFrame({"patient_id": first.index,
+                           "origin_date": first.to_numpy() + pd.Timedelta(days=200)})
+    d = get_definition("halt_ms").with_(baseline_window_days=400, milestones=(4.0, 6.0))
+    expected = derive_frames(v, r, origin=origin, definition=d).to_frame()
+    assert expected["milestone_4_0_event"].sum() > 5
+    for m in ("4_0", "6_0"):
+        t = expected[f"milestone_{m}_time"]
+        assert ((t >= 0) & (t <= expected["followup_days"])).all()
+    ddf = dd.from_pandas(v.sample(frac=1.0, random_state=1), npartitions=4)
+    got = derive_dask(ddf, r, origin=origin, definition=d).compute(scheduler="sync")
+    got = got.sort_values("patient_id").reset_index(drop=True)
+    pd.testing.assert_frame_equal(got, expected, check_dtype=False)
+
+
 # -- the definition field --------------------------------------------------------------------
 def test_milestones_field_is_strict() -> None:
     d = EndpointDefinition(milestones=[4, 6.0])

@@ -410,10 +410,11 @@ class EndpointDefinition:
         "endpoints (msprog's firstPIRA/firstRAW)." if v else "")
     milestones: Milestones = _f(
         (), "a list of distinct non-negative finite values, e.g. [4.0, 6.0] (empty = none)",
-        lambda v, d: "" if not v else " Time to a confirmed value of at least "
-        + ", ".join(num(x, ".1f") for x in v) + " (milestones: first onset at or above it "
-        "confirmed as above, every visit up to the confirmation at or above it) was derived "
-        "for each.", hint="write a list of values, e.g. [4.0, 6.0] or [] for none.")
+        lambda v, d: "" if not v else " Milestones (each separately): time to the first "
+        "value of at least " + ", ".join(num(x, ".1f") for x in v) + ", confirmed as a "
+        "worsening (same period, tolerance, relapse windows, sustained and last-visit rules) "
+        "with every visit from onset to confirmation at or above it.",
+        hint="write a list of values, e.g. [4.0, 6.0] or [] for none.")
     sources: Names = _f((), "a list of texts", None, result=False)
 
     @model_validator(mode="wrap")

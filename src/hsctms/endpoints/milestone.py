@@ -182,7 +182,9 @@ def milestone_columns(vd: VisitData, d: EndpointDefinition, origin: FloatArray
     for m in d.milestones:
         onset = milestone_onsets(vd, d, m)
         hit = onset >= 0
-        t = np.where(hit, np.maximum(vd.day[np.maximum(onset, 0)] - origin, 0.0), cens)
+        day = np.full(n, np.nan)
+        day[hit] = vd.day[onset[hit]]
+        t = np.where(hit, np.maximum(day - origin, 0.0), cens)
         name = milestone_name(m)
         out[f"{name}_time"] = t.astype(np.float64)
         out[f"{name}_event"] = hit.astype(np.int64)
