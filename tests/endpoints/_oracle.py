@@ -79,6 +79,7 @@ def milestone_kwargs(d: EndpointDefinition) -> dict[str, Any]:
         "relapse_to_event": [_inf(x) for x in d.relapse_to_event],
         "relapse_to_conf": [_inf(x) for x in d.relapse_to_conf],
         "impute_last_visit": d.impute_last_visit,
+        "outcome": d.outcome,
     }
 
 

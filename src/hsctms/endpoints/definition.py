@@ -256,8 +256,9 @@ class EndpointDefinition:
         ``event="firstPIRA"`` / ``"firstRAW"`` (with a fixed baseline other worsenings are
         skipped, so a PIRA after an earlier RAW is found).
     milestones
-        Also derive ``milestone_<m>`` for each value ``m`` (e.g. ``(4.0, 6.0)``): time to the
-        first visit with a value at or above ``m`` confirmed under ``conf_days``,
+        Also derive ``milestone_<m>`` for each value ``m`` (e.g. ``(4.0, 6.0)``, on the
+        outcome's own scale): time to the first visit with a value at or above ``m`` (at or
+        below for a decreasing outcome such as SDMT) confirmed under ``conf_days``,
         ``conf_tol_days``, ``relapse_to_event``, ``relapse_to_conf``, ``require_sust_days``
         and ``impute_last_visit`` (pymsprog's ``value_milestone``; see
         :mod:`hsctms.endpoints.milestone`).
@@ -411,7 +412,8 @@ class EndpointDefinition:
     milestones: Milestones = _f(
         (), "a list of distinct non-negative finite values, e.g. [4.0, 6.0] (empty = none)",
         lambda v, d: "" if not v else " Milestones (each separately): time to the first "
-        "value of at least " + ", ".join(num(x, ".1f") for x in v) + ", confirmed as a "
+        f"value of at {'least' if increases(d) else 'most'} "
+        + ", ".join(num(x, ".1f") for x in v) + ", confirmed as a "
         "worsening (same period, tolerance, relapse windows, sustained and last-visit rules) "
         "with every visit from onset to confirmation at or above it.",
         hint="write a list of values, e.g. [4.0, 6.0] or [] for none.")

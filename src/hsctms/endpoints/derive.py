@@ -364,7 +364,7 @@ class _Engine:
             cols.update(self._typed_endpoints(vd, origin))
         if d.milestones:  # value_milestone filters the relapses itself (relapse_to_event)
             cols.update(milestone_columns(VisitData(vd.code, vd.day, vd.value, n, t.r_code,
-                                                    t.r_day), d, origin))
+                                                    t.r_day), d, origin, sign=self._sign))
         frame = pd.DataFrame({"patient_id": pd.Series(self.uni.ids.to_numpy(dtype=object),
                                                       dtype="string"), **cols})
         frame = frame[included].reset_index(drop=True)

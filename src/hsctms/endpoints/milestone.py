@@ -1,8 +1,9 @@
 """Confirmed milestones: time to the first *confirmed* value at or above a milestone (e.g. an
 EDSS of 4.0 or 6.0), the rule of pymsprog 1.0.7's ``value_milestone``.
 
-The rule, per patient and milestone ``m`` (visits in date order; "reaching" = ``value >= m``;
-a decreasing outcome is handled by the caller negating its values and milestones):
+The rule, per patient and milestone ``m`` (visits in date order; "reaching" = ``value >= m``
+on the engine's values: a decreasing outcome such as SDMT arrives negated, and
+:func:`milestone_columns` negates its milestones with ``sign=-1``):
 
 1. The candidate onset is the first visit from the search position (initially the first
    visit) that reaches ``m`` and is not within ``relapse_to_event`` of a relapse.
@@ -56,10 +57,11 @@ def milestone_name(m: float) -> str:
     return "milestone_" + text.replace(".", "_").replace("-", "m").replace("+", "p")
 
 
-def milestone_label(m: float) -> str:
-    """Human-readable label of milestone ``m`` (result summaries)."""
+def milestone_label(m: float, *, increase: bool = True) -> str:
+    """Human-readable label of milestone ``m`` (result summaries); ``increase=False`` for an
+    outcome that worsens downwards (``<= m``)."""
     text = f"{m:.1f}" if float(f"{m:.1f}") == m else repr(float(m))
-    return f"Confirmed value >= {text}"
+    return f"Confirmed value {'>=' if increase else '<='} {text}"
 
 
 def milestone_onsets(vd: VisitData, d: EndpointDefinition, milestone: float) -> IntArray:
@@ -156,8 +158,8 @@ def _scan(vd: VisitData, d: EndpointDefinition, rows: IntArray, m: float,
     return onset
 
 
-def milestone_columns(vd: VisitData, d: EndpointDefinition, origin: FloatArray
-                      ) -> dict[str, FloatArray | IntArray]:
+def milestone_columns(vd: VisitData, d: EndpointDefinition, origin: FloatArray, *,
+                      sign: float = 1.0) -> dict[str, FloatArray | IntArray]:
     """``milestone_<m>_time`` / ``milestone_<m>_event`` for every milestone of ``d``.
 
     The time is from the origin to the onset of the confirmed milestone (0 when that onset is
@@ -172,6 +174,9 @@ def milestone_columns(vd: VisitData, d: EndpointDefinition, origin: FloatArray
         The definition (``milestones`` and the confirmation fields).
     origin
         Origin day per patient code.
+    sign
+        -1 when the values of ``vd`` are a decreasing outcome negated (the milestones, on the
+        outcome's own scale, are then negated too: SDMT <= 40 is ``-value >= -40``).
     """
     n = vd.n_patients
     last = np.full(n, np.nan)
@@ -180,7 +185,7 @@ def milestone_columns(vd: VisitData, d: EndpointDefinition, origin: FloatArray
     cens = np.fmax(last - origin, 0.0)
     out: dict[str, FloatArray | IntArray] = {}
     for m in d.milestones:
-        onset = milestone_onsets(vd, d, m)
+        onset = milestone_onsets(vd, d, sign * m)
         hit = onset >= 0
         day = np.full(n, np.nan)
         day[hit] = vd.day[onset[hit]]

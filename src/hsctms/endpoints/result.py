@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from hsctms._provenance import Provenance
+from hsctms.endpoints.change import increases
 from hsctms.endpoints.definition import EndpointDefinition
 from hsctms.endpoints.milestone import milestone_label, milestone_name
 
@@ -84,7 +85,7 @@ class EndpointResult:
         """Display label of ``endpoint`` (one of :attr:`endpoints`)."""
         for m in self.definition.milestones:
             if milestone_name(m) == endpoint:
-                return milestone_label(m)
+                return milestone_label(m, increase=increases(self.definition))
         return LABELS[endpoint]
 
     @property

@@ -109,6 +109,7 @@ def milestones(a, kw):
     """``--mode milestone``: value_milestone for every milestone, all subjects."""
     fun = _value_milestone(a.patch)
     values = kw.pop("milestones")
+    outcome = kw.pop("outcome", "edss")
     v = pd.read_csv(a.visits, dtype={"id": str})
     # an empty table, never None: value_milestone 1.0.7 fails on relapse=None (it indexes
     # the placeholder relapse table with rsubj_col=None)
@@ -119,7 +120,7 @@ def milestones(a, kw):
     for m in values:
         t0, c0 = time.perf_counter(), time.process_time()
         res = fun(v.copy(), m, subj_col="id", value_col="edss", date_col="date",
-                  outcome="edss", relapse=r, verbose=0, **kw)
+                  outcome=outcome, relapse=r, verbose=0, **kw)
         elapsed += time.perf_counter() - t0
         cpu += time.process_time() - c0
         res = res.rename_axis("id").reset_index()
