@@ -16,6 +16,14 @@ from hsctms.endpoints import EndpointDefinition, derive_frames
 ORACLE = Path(__file__).resolve().parent / "oracle" / "msprog_oracle.py"
 
 
+class OracleError(RuntimeError):
+    """The oracle script failed; ``args[0]`` is its last stderr line, ``stderr`` all of it."""
+
+    def __init__(self, message: str, stderr: str) -> None:
+        super().__init__(message)
+        self.stderr = stderr
+
+
 def _inf(x: Any) -> Any:
     if isinstance(x, float) and math.isinf(x):
         return "inf"
@@ -55,6 +63,62 @@ def msprog_kwargs(d: EndpointDefinition, event: str) -> dict[str, Any]:
 def run_oracle(python: str, visits: pd.DataFrame, relapses: pd.DataFrame,
                kw: dict[str, Any], workdir: Path) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Run pymsprog; returns its results table and the JSON status line."""
+    status = _run(python, visits, relapses, kw, workdir, [])
+    res = pd.read_csv(workdir / "out_results.csv", dtype={"id": str})
+    return res, status
+
+
+def milestone_kwargs(d: EndpointDefinition) -> dict[str, Any]:
+    """pymsprog ``value_milestone`` keyword arguments equivalent to ``d`` (plus the list of
+    ``milestones`` for the oracle script)."""
+    return {
+        "milestones": list(d.milestones),
+        "conf_days": d.conf_days,
+        "conf_tol_days": [_inf(x) for x in d.conf_tol_days],
+        "require_sust_days": _inf(d.require_sust_days),
+        "relapse_to_event": [_inf(x) for x in d.relapse_to_event],
+        "relapse_to_conf": [_inf(x) for x in d.relapse_to_conf],
+        "impute_last_visit": d.impute_last_visit,
+        "outcome": d.outcome,
+    }
+
+
+def run_milestone_oracle(python: str, visits: pd.DataFrame, relapses: pd.DataFrame,
+                         d: EndpointDefinition, workdir: Path, *, patch: bool = False
+                         ) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Run pymsprog's ``value_milestone`` for every milestone of ``d``; returns
+    ``id, milestone, date, value, time2event, observed`` and the JSON status line.
+    ``patch`` applies the two corrections hsctms makes (docs/endpoints.md "Milestones")."""
+    args = ["--mode", "milestone", *(["--patch"] if patch else [])]
+    status = _run(python, visits, relapses, milestone_kwargs(d), workdir, args)
+    res = pd.read_csv(workdir / "out_milestones.csv", dtype={"id": str})
+    return res, status
+
+
+def milestone_outcomes(python: str, visits: pd.DataFrame, relapses: pd.DataFrame,
+                       d: EndpointDefinition, workdir: Path, *, patch: bool = False
+                       ) -> tuple[dict[tuple[str, float], tuple[float, int]],
+                                  dict[tuple[str, float], tuple[float, int]]]:
+    """(ours, theirs): ``(patient, milestone) -> (time, event)`` for every patient."""
+    res, _ = run_milestone_oracle(python, visits, relapses, d, workdir, patch=patch)
+    theirs = {(str(p), float(m)): (float(t), int(bool(o))) for p, m, t, o in
+              zip(res["id"], res["milestone"], res["time2event"], res["observed"],
+                  strict=True)}
+    f = derive_frames(visits, relapses, definition=d).to_frame()
+    ours: dict[tuple[str, float], tuple[float, int]] = {}
+    from hsctms.endpoints.milestone import milestone_name
+
+    for m in d.milestones:
+        name = milestone_name(m)
+        for p, t, e in zip(f["patient_id"], f[f"{name}_time"], f[f"{name}_event"],
+                           strict=True):
+            ours[(str(p), float(m))] = (float(t), int(e))
+    return ours, theirs
+
+
+def _run(python: str, visits: pd.DataFrame, relapses: pd.DataFrame, kw: dict[str, Any],
+         workdir: Path, args: list[str]) -> dict[str, Any]:
+    """Write the CSV inputs, run the oracle script; returns its JSON status line."""
     workdir.mkdir(parents=True, exist_ok=True)
     value = kw.get("outcome", "edss")  # the oracle reads the values from column 'edss'
     vis = visits.rename(columns={"patient_id": "id", value: "edss"})[["id", "date", "edss"]]
@@ -71,11 +135,13 @@ def run_oracle(python: str, visits: pd.DataFrame, relapses: pd.DataFrame,
     rel.to_csv(workdir / "relapses.csv", index=False)
     proc = subprocess.run(
         [python, str(ORACLE), str(workdir / "visits.csv"), str(workdir / "out"),
-         "--relapses", str(workdir / "relapses.csv"), "--kw", json.dumps(kw)],
-        capture_output=True, text=True, check=True)
-    status = json.loads(proc.stdout.strip().splitlines()[-1])
-    res = pd.read_csv(workdir / "out_results.csv", dtype={"id": str})
-    return res, status
+         "--relapses", str(workdir / "relapses.csv"), "--kw", json.dumps(kw), *args],
+        capture_output=True, text=True, check=False)
+    if proc.returncode:
+        raise OracleError(proc.stderr.strip().splitlines()[-1] if proc.stderr.strip()
+                          else f"exit status {proc.returncode}", proc.stderr)
+    status: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return status
 
 
 def oracle_events(res: pd.DataFrame, conf_days: int, day: bool) -> pd.DataFrame:
@@ -151,4 +217,5 @@ def mismatches(ours: pd.DataFrame, theirs: pd.DataFrame) -> pd.DataFrame:
     return m[m["_merge"] != "both"]
 
 
-__all__ = ["compare", "mismatches", "msprog_kwargs", "np", "run_oracle"]
+__all__ = ["OracleError", "compare", "milestone_kwargs", "milestone_outcomes", "mismatches",
+           "msprog_kwargs", "np", "run_milestone_oracle", "run_oracle"]

@@ -195,6 +195,9 @@ def _alternatives(name: str, value: Any) -> list[Any]:
         return [value + 1, value + 7, 1, 0, 400]
     if isinstance(value, float):
         return [value + 0.5, value + 1e-7, value * 2, 0.0, 30.0, math.inf]
+    if name == "milestones":
+        return [m for m in [(), (4.0,), (4.0, 6.0), (6.0, 4.0), (4.0 + 1e-7,), (0.0,)]
+                if m != value]
     if isinstance(value, tuple) and name == "efs_components":
         return [value[1:], value[::-1], ("death",)]
     if name == "extra_conf_days":
@@ -329,6 +332,7 @@ def definitions(draw: st.DrawFn) -> EndpointDefinition:
         relapse_rebl=draw(st.booleans()), bl_geq=draw(st.booleans()),
         check_intermediate=draw(st.booleans()), mri_count_gd=draw(st.booleans()),
         pira_raw_endpoints=draw(st.booleans()),
+        milestones=tuple(draw(st.lists(st.floats(0, 10), max_size=3, unique=True))),
         baseline_window_days=draw(_DAY), baseline_after_days=draw(_DAY),
         require_sust_days=draw(_DAY), mri_ignore_days=draw(st.floats(0, 400)),
         delta_zero=draw(st.floats(0.5, 2)), delta_low=draw(st.floats(0.5, 2)),

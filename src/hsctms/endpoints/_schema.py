@@ -136,6 +136,8 @@ def _function_path(value: Any) -> Any:
 
 ConfDays = Annotated[tuple[WholeDays, ...], BeforeValidator(as_tuple), AfterValidator(_distinct)]
 ChangeFunction = Annotated[str | None, BeforeValidator(_function_path)]
+Milestones = Annotated[tuple[FiniteDays, ...], BeforeValidator(as_tuple),
+                       AfterValidator(_distinct)]
 
 
 # -- number formatting for describe() (injective: different values never print the same) --

@@ -48,6 +48,7 @@ from hsctms.endpoints._schema import (
     Days,
     FiniteDays,
     Impute,
+    Milestones,
     Names,
     OpenPair,
     Pair,
@@ -280,6 +281,13 @@ class EndpointDefinition:
         Also derive ``pira`` and ``raw``: time to the first PIRA / RAW, searched as msprog's
         ``event="firstPIRA"`` / ``"firstRAW"`` (with a fixed baseline other worsenings are
         skipped, so a PIRA after an earlier RAW is found).
+    milestones
+        Also derive ``milestone_<m>`` for each value ``m`` (e.g. ``(4.0, 6.0)``, on the
+        outcome's own scale): time to the first visit with a value at or above ``m`` (at or
+        below for a decreasing outcome such as SDMT) confirmed under ``conf_days``,
+        ``conf_tol_days``, ``relapse_to_event``, ``relapse_to_conf``, ``require_sust_days``
+        and ``impute_last_visit`` (pymsprog's ``value_milestone``; see
+        :mod:`hsctms.endpoints.milestone`).
     efs_components
         Events of event-free survival (HALT-MS: death, confirmed worsening, relapse, new MRI
         activity).
@@ -432,6 +440,14 @@ class EndpointDefinition:
         False, "true or false",
         lambda v, d: " Time to the first PIRA and to the first RAW were derived as separate "
         "endpoints (msprog's firstPIRA/firstRAW)." if v else "")
+    milestones: Milestones = _f(
+        (), "a list of distinct non-negative finite values, e.g. [4.0, 6.0] (empty = none)",
+        lambda v, d: "" if not v else " Milestones (each separately): time to the first "
+        f"value of at {'least' if increases(d) else 'most'} "
+        + ", ".join(num(x, ".1f") for x in v) + ", confirmed as a "
+        "worsening (same period, tolerance, relapse windows, sustained and last-visit rules) "
+        "with every visit from onset to confirmation at or above it.",
+        hint="write a list of values, e.g. [4.0, 6.0] or [] for none.")
     sources: Names = _f((), "a list of texts", None, result=False)
 
     @model_validator(mode="wrap")
@@ -621,7 +637,7 @@ DESCRIBE_TEMPLATE = (
     "MRI activity was any scan with at least {mri_min_new_t2}{mri_count_gd}{mri_ignore_days}; "
     "NEDA-4 also counted annualised brain volume loss above {neda4_brain_loss_pct}% per year. "
     "NEDA-3 was lost at the first relapse, confirmed worsening or MRI activity; event-free "
-    "survival counted {efs_components}."
+    "survival counted {efs_components}.{milestones}"
 )
 
 

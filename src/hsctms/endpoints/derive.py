@@ -48,6 +48,7 @@ from hsctms.endpoints.disability import (
     filter_relapses,
     local_extrema,
 )
+from hsctms.endpoints.milestone import milestone_columns
 from hsctms.endpoints.result import ENDPOINTS, EndpointResult
 
 DefinitionLike = EndpointDefinition | str | dict[str, Any]
@@ -364,6 +365,9 @@ class _Engine:
             cols.update(self._other_confirmation(vd, origin, extra))
         if d.pira_raw_endpoints:
             cols.update(self._typed_endpoints(vd, origin))
+        if d.milestones:  # value_milestone filters the relapses itself (relapse_to_event)
+            cols.update(milestone_columns(VisitData(vd.code, vd.day, vd.value, n, t.r_code,
+                                                    t.r_day), d, origin, sign=self._sign))
         frame = pd.DataFrame({"patient_id": pd.Series(self.uni.ids.to_numpy(dtype=object),
                                                       dtype="string"), **cols})
         frame = frame[included].reset_index(drop=True)

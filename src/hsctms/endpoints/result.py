@@ -9,7 +9,9 @@ import numpy as np
 import pandas as pd
 
 from hsctms._provenance import Provenance
+from hsctms.endpoints.change import increases
 from hsctms.endpoints.definition import EndpointDefinition
+from hsctms.endpoints.milestone import milestone_label, milestone_name
 
 #: Endpoints always present in :meth:`EndpointResult.to_frame` (``neda4_loss`` is added when
 #: brain volume is available).
@@ -75,7 +77,16 @@ class EndpointResult:
     def endpoints(self) -> tuple[str, ...]:
         """Endpoint names present in the frame."""
         extra = tuple(e for e in _OPTIONAL if f"{e}_event" in self.frame.columns)
-        return (*ENDPOINTS, *extra)
+        miles = tuple(n for n in map(milestone_name, self.definition.milestones)
+                      if f"{n}_event" in self.frame.columns)
+        return (*ENDPOINTS, *extra, *miles)
+
+    def label(self, endpoint: str) -> str:
+        """Display label of ``endpoint`` (one of :attr:`endpoints`)."""
+        for m in self.definition.milestones:
+            if milestone_name(m) == endpoint:
+                return milestone_label(m, increase=increases(self.definition))
+        return LABELS[endpoint]
 
     @property
     def n(self) -> int:
@@ -101,7 +112,7 @@ class EndpointResult:
             times = self.frame.loc[ev, f"{e}_time"]
             rows.append({
                 "endpoint": e,
-                "label": LABELS[e],
+                "label": self.label(e),
                 "events": int(ev.sum()),
                 "n": self.n,
                 "share": float(ev.mean()) if self.n else float("nan"),
@@ -127,7 +138,7 @@ class EndpointResult:
         ]
         for e, k in self.counts().items():
             share = f" ({100.0 * k / n:.1f}%)" if n else ""
-            lines.append(f"  {LABELS[e]}: {k}{share}")
+            lines.append(f"  {self.label(e)}: {k}{share}")
         cc = self.class_counts()
         lines.append(f"  Worsening events by class: PIRA {cc['PIRA']}, RAW {cc['RAW']}, "
                      f"undetermined {cc['undetermined']}.")
@@ -164,7 +175,7 @@ class EndpointResult:
         counts = self.counts()
         names = list(counts)
         share = [100.0 * counts[e] / self.n if self.n else 0.0 for e in names]
-        ax.barh([LABELS[e] for e in names], share, color=PALETTE[1 % len(PALETTE)])
+        ax.barh([self.label(e) for e in names], share, color=PALETTE[1 % len(PALETTE)])
         ax.invert_yaxis()
         ax.set_xlabel("Patients with event (%)")
         ax.set_xlim(0, 100)

@@ -1,4 +1,5 @@
-"""pymsprog oracle: run ``pymsprog.MSprog`` on CSV files and write its result tables.
+"""pymsprog oracle: run ``pymsprog.MSprog`` (or ``value_milestone``) on CSV files and write
+its result tables.
 
 Run with the oracle interpreter (``.venv-oracle/bin/python``, pymsprog 1.0.7, numpy<2,
 pandas<3); it uses only pymsprog's public API. Input CSVs: visits ``id,date,edss`` and
@@ -10,9 +11,19 @@ tuples); ``"delta_cut": 5.5`` selects the trial minimum-change table (+1.0 up to
 Subjects are processed in chunks of ``--chunk`` (results are independent across subjects).
 Prints a JSON line with the pymsprog version and the wall and CPU seconds spent inside
 MSprog().
+
+``--mode milestone`` runs ``value_milestone`` instead, once per value of the ``"milestones"``
+list in ``--kw`` (the other keys are its keyword arguments), and writes
+``<out>_milestones.csv`` (``id, milestone, date, value, time2event, observed``).
+``--patch`` runs it with the two corrections hsctms makes (docs/endpoints.md "Milestones"):
+the imputation test ``milestone == nvisits - 1`` (the milestone *value* compared with the
+number of visits) reads ``milestone_idx == nvisits - 1``, and after an unconfirmed onset the
+search resumes at the next visit (pymsprog: after the next visit below the milestone, or
+nowhere when there is none).
 """
 
 import argparse
+import inspect
 import json
 import math
 import time
@@ -35,8 +46,13 @@ def main():
     p.add_argument("--relapses")
     p.add_argument("--kw", default="{}")
     p.add_argument("--chunk", type=int, default=1000)
+    p.add_argument("--mode", choices=("msprog", "milestone"), default="msprog")
+    p.add_argument("--patch", action="store_true")
     a = p.parse_args()
     kw = {k: _inf(v) for k, v in json.loads(a.kw).items()}
+    if a.mode == "milestone":
+        milestones(a, kw)
+        return
     if "relapse_indep" in kw:
         kw["relapse_indep"] = {k: (tuple(v) if isinstance(v, list) else v)
                                for k, v in kw["relapse_indep"].items()}
@@ -64,6 +80,54 @@ def main():
     pd.concat(summaries).to_csv(a.out_prefix + "_summary.csv")
     pd.concat(results, ignore_index=True).to_csv(a.out_prefix + "_results.csv", index=False)
     print(json.dumps({"pymsprog": pymsprog.__version__, "n_subjects": len(ids),
+                      "seconds": elapsed, "cpu_seconds": cpu}))
+
+
+#: (pymsprog 1.0.7 text, corrected text) of ``--patch``.
+PATCHES = (
+    ("or (milestone == nvisits - 1", "or (milestone_idx == nvisits - 1"),
+    ("                    search_idx = next_change + 1\n",
+     "                    search_idx = milestone_idx + 1\n"),
+)
+
+
+def _value_milestone(patch):
+    """pymsprog's value_milestone, optionally with the corrections of ``--patch``."""
+    if not patch:
+        return pymsprog.value_milestone
+    src = inspect.getsource(pymsprog.value_milestone)
+    for old, new in PATCHES:
+        if src.count(old) != 1:
+            raise SystemExit(f"value_milestone source changed: {old.strip()!r} not found once")
+        src = src.replace(old, new)
+    ns = dict(vars(pymsprog))
+    exec(compile(src, "<value_milestone, patched>", "exec"), ns)
+    return ns["value_milestone"]
+
+
+def milestones(a, kw):
+    """``--mode milestone``: value_milestone for every milestone, all subjects."""
+    fun = _value_milestone(a.patch)
+    values = kw.pop("milestones")
+    outcome = kw.pop("outcome", "edss")
+    v = pd.read_csv(a.visits, dtype={"id": str})
+    # an empty table, never None: value_milestone 1.0.7 fails on relapse=None (it indexes
+    # the placeholder relapse table with rsubj_col=None)
+    r = (pd.read_csv(a.relapses, dtype={"id": str}) if a.relapses
+         else pd.DataFrame({"id": pd.Series([], dtype=str), "date": []}))
+    out = []
+    elapsed = cpu = 0.0
+    for m in values:
+        t0, c0 = time.perf_counter(), time.process_time()
+        res = fun(v.copy(), m, subj_col="id", value_col="edss", date_col="date",
+                  outcome=outcome, relapse=r, verbose=0, **kw)
+        elapsed += time.perf_counter() - t0
+        cpu += time.process_time() - c0
+        res = res.rename_axis("id").reset_index()
+        res.insert(1, "milestone", m)
+        out.append(res)
+    pd.concat(out, ignore_index=True).to_csv(a.out_prefix + "_milestones.csv", index=False)
+    print(json.dumps({"pymsprog": pymsprog.__version__, "n_subjects": int(v["id"].nunique()),
                       "seconds": elapsed, "cpu_seconds": cpu}))
 
 
