@@ -90,7 +90,7 @@ def test_requested_method_is_used_for_meta_regression(method: str) -> None:
     res = pool_data(t, method=method, poisson=False, joint=("pub_year",))
     reg = res.regressions["pub_year"]
     direct = meta_regression(t["events"], t["n"], {"pub_year": t["pub_year"].to_numpy()},
-                             "PLO", method)
+                             measure="PLO", method=method)
     assert reg.method == method and res.joint is not None and res.joint.method == method
     np.testing.assert_allclose(reg.coef, direct.coef, rtol=0, atol=0)
     if method == "FE":

@@ -20,7 +20,8 @@ def trm_by_era():
 
 def test_pool_evidence_trm_matches_direct_pooling(trm_by_era):
     data = load_evidence().trm_data()
-    direct = pool_proportions(data["events"], data["n"], data["label"], "PFT", "REML")
+    direct = pool_proportions(data["events"], data["n"], data["label"], measure="PFT",
+                              method="REML")
     assert trm_by_era.meta.k == len(data)
     np.testing.assert_allclose(trm_by_era.meta.prop, direct.prop, rtol=1e-12)
     sg = trm_by_era.meta.subgroups

@@ -160,8 +160,8 @@ def test_meta_regression_shift_invariance(data, shift, method):
     """Shifting a moderator changes only the intercept (slope, tau², QM unchanged)."""
     x, n = data
     mod = np.arange(len(x), dtype=float)
-    a = meta_regression(x, n, {"m": mod}, "PLO", method)
-    b = meta_regression(x, n, {"m": mod + shift}, "PLO", method)
+    a = meta_regression(x, n, {"m": mod}, measure="PLO", method=method)
+    b = meta_regression(x, n, {"m": mod + shift}, measure="PLO", method=method)
     np.testing.assert_allclose([a.coef[1], a.se[1], a.tau2, a.QE],
                                [b.coef[1], b.se[1], b.tau2, b.QE], rtol=1e-6, atol=1e-9)
     np.testing.assert_allclose(a.coef[0] - b.coef[0], shift * a.coef[1], rtol=1e-6, atol=1e-7)

@@ -621,7 +621,7 @@ def parameter_sources(model: DiseaseModel | None = None) -> dict[str, str]:
 # ------------------------------------------------------------------------------------------
 
 
-def ahsct(phenotype: str = "RRMS", intensity: str = "intermediate",
+def ahsct(phenotype: str = "RRMS", intensity: str = "intermediate", *,
           model: DiseaseModel | None = None) -> ArmParameters:
     """aHSCT arm for a phenotype and intensity class (modern era), from the disease model."""
     return (model or DiseaseModel()).arm(phenotype, intensity)

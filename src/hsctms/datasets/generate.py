@@ -348,6 +348,7 @@ def _check_args(n_patients: int, seed: int, chunk_size: int) -> None:
 def iter_cohort_chunks(
     n_patients: int,
     seed: int,
+    *,
     model: DiseaseModel | None = None,
     data_date: _dt.date = DEFAULT_DATA_DATE,
     chunk_size: int = 10_000,
@@ -388,6 +389,7 @@ def iter_cohort_chunks(
 def generate_cohort(
     n_patients: int,
     seed: int,
+    *,
     model: DiseaseModel | None = None,
     data_date: _dt.date = DEFAULT_DATA_DATE,
     chunk_size: int = 10_000,
@@ -419,7 +421,8 @@ def generate_cohort(
     (True, 50)
     """
     model = model or DiseaseModel()
-    chunks = list(iter_cohort_chunks(n_patients, seed, model, data_date, chunk_size))
+    chunks = list(iter_cohort_chunks(n_patients, seed, model=model, data_date=data_date,
+                                     chunk_size=chunk_size))
     tables = {name: pd.concat([c[name] for c in chunks], ignore_index=True)
               for name in SCHEMA}
     return Cohort(tables=tables, synthetic=True, data_date=data_date,
@@ -532,7 +535,8 @@ def write_demo_bundle(
     out.mkdir(parents=True, exist_ok=True)
     counts = dict.fromkeys(SCHEMA, 0)
     first = True
-    for chunk in iter_cohort_chunks(n_patients, seed, model, data_date, chunk_size):
+    for chunk in iter_cohort_chunks(n_patients, seed, model=model, data_date=data_date,
+                                    chunk_size=chunk_size):
         for name, frame in chunk.items():
             _write_table(out / SCHEMA[name].filename, name, frame, header=first)
             counts[name] += len(frame)

@@ -49,6 +49,7 @@ __all__ = [
 
 def load_evidence(
     data_dir: str | Path | None = None,
+    *,
     regimen_map: RegimenMap | None = None,
     era_cut: int = ERA_CUT,
 ) -> EvidenceBase:

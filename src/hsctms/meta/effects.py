@@ -119,7 +119,7 @@ def back_transform(measure: str, y: ArrayLike, n: ArrayLike) -> NDArray[np.float
     return ipft(y, n)
 
 
-def exact_ci(events: ArrayLike, n: ArrayLike,
+def exact_ci(events: ArrayLike, n: ArrayLike, *,
              level: float = 0.95) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Clopper-Pearson (exact binomial) confidence limits, as R ``binom.test``."""
     x, m = check_counts(events, n)

@@ -149,7 +149,8 @@ def _univariable_fits(
             continue
         mods = {mod: sub[mod].astype(float).to_numpy()}
         try:
-            regs[mod] = meta_regression(sub["events"], sub["n"], mods, measure, method, level)
+            regs[mod] = meta_regression(sub["events"], sub["n"], mods, measure=measure,
+                                        method=method, level=level)
         except EstimationError as exc:
             notes.append(f"meta-regression on {name} could not be fitted: {exc.message}")
         if poisson and sub["events"].sum() > 0:
@@ -205,10 +206,11 @@ def pool_data(
         from hsctms.meta.glmm import glmm_proportions
 
         meta = glmm_proportions(table["events"], table["n"], table["study"].astype(str),
-                                level, label=label)
+                                level=level, label=label)
         method = "REML"  # meta-regressions below stay on the transformed scale
     else:
-        meta = pool_table(table, measure, method, level, test, by=by_col, label=label)
+        meta = pool_table(table, measure=measure, method=method, level=level, test=test,
+                          by=by_col, label=label)
     if "study_id" in table.columns:
         meta = replace(meta, studies=meta.studies.assign(
             study_id=table["study_id"].to_numpy()))
@@ -226,7 +228,8 @@ def pool_data(
         cols = list(joint)
         sub = table[table[cols].apply(pd.to_numeric, errors="coerce").notna().all(axis=1)]
         mods = {m: sub[m].astype(float).to_numpy() for m in cols}
-        joint_reg = meta_regression(sub["events"], sub["n"], mods, measure, method, level)
+        joint_reg = meta_regression(sub["events"], sub["n"], mods, measure=measure,
+                                    method=method, level=level)
         if poisson and sub["events"].sum() > 0:
             joint_pois = poisson_regression(sub["events"], sub["n"], mods, level=level)
     if meta.method == "GLMM" and (regs or joint_reg is not None):

@@ -91,6 +91,7 @@ def glmm_proportions(
     events: ArrayLike,
     n: ArrayLike,
     studies: Sequence[str] | None = None,
+    *,
     level: float = 0.95,
     label: str = "",
 ) -> MetaAnalysis:
@@ -147,7 +148,7 @@ def glmm_proportions(
     _, vi = escalc("PLO", x, m)
     w = 1.0 / vi
     s2 = (k - 1) * w.sum() / (w.sum() ** 2 - (w**2).sum())
-    ex_lo, ex_hi = exact_ci(x, m, lvl)
+    ex_lo, ex_hi = exact_ci(x, m, level=lvl)
     yi, _ = escalc("PLO", x, m)
     table = pd.DataFrame({
         "study": names, "events": x.astype(int), "n": m.astype(int), "yi": yi, "vi": vi,

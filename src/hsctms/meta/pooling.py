@@ -229,6 +229,7 @@ def pool_proportions(
     events: ArrayLike,
     n: ArrayLike,
     studies: Sequence[str] | None = None,
+    *,
     measure: str = "PLO",
     method: str = "REML",
     level: float = 0.95,
@@ -275,7 +276,7 @@ def pool_proportions(
     yi, vi = escalc(meas, x, m)
     z = float(stats.norm.ppf(1 - (1 - lvl) / 2))
     s_lo, s_hi = yi - z * np.sqrt(vi), yi + z * np.sqrt(vi)
-    ex_lo, ex_hi = exact_ci(x, m, lvl)
+    ex_lo, ex_hi = exact_ci(x, m, level=lvl)
     table = pd.DataFrame({
         "study": names, "events": x.astype(int), "n": m.astype(int), "yi": yi, "vi": vi,
         "prop": x / m, "ci_low": back_transform(meas, s_lo, m),
@@ -318,7 +319,8 @@ def pool_proportions(
         out.I2_ci = (100 * lo / (lo + s2), 100 * hi / (hi + s2))
         out.H2_ci = ((lo + s2) / s2, (hi + s2) / s2)
     if by is not None:
-        out.subgroups = subgroup_analysis(x, m, names, list(by), meas, meth, lvl, test, by_name)
+        out.subgroups = subgroup_analysis(x, m, names, list(by), measure=meas, method=meth,
+                                          level=lvl, test=test, by=by_name)
         out.studies["group"] = [str(g) for g in by]
         out.caveats = [*out.caveats, *out.subgroups.caveats]
     return out
@@ -359,7 +361,7 @@ def _single_study(table: pd.DataFrame, meas: str, meth: str, lvl: float, test: s
 
 
 def subgroup_analysis(
-    events: ArrayLike, n: ArrayLike, studies: Sequence[str], groups: Sequence[Any],
+    events: ArrayLike, n: ArrayLike, studies: Sequence[str], groups: Sequence[Any], *,
     measure: str = "PLO", method: str = "REML", level: float = 0.95, test: str = "z",
     by: str = "group",
 ) -> SubgroupAnalysis:
@@ -378,7 +380,8 @@ def subgroup_analysis(
         idx = np.array([lab == lev for lab in labels])
         fits[lev] = pool_proportions(x[idx], m[idx], [s for s, i in zip(studies, idx,
                                                                         strict=True) if i],
-                                     measure, method, level, test, label=f"{by} = {lev}")
+                                     measure=measure, method=method, level=level, test=test,
+                                     label=f"{by} = {lev}")
     ests = np.array([g.estimate for g in fits.values()])
     ses = np.array([g.se for g in fits.values()])
     qb = fit(ests, ses**2, None, "FE", level, "z")
@@ -398,7 +401,7 @@ def subgroup_analysis(
 
 
 def pool_table(
-    table: pd.DataFrame, measure: str = "PLO", method: str = "REML", level: float = 0.95,
+    table: pd.DataFrame, *, measure: str = "PLO", method: str = "REML", level: float = 0.95,
     test: str = "z", by: str | None = None, label: str = "", **kwargs: Any,
 ) -> MetaAnalysis:
     """:func:`pool_proportions` on a DataFrame with columns ``study``, ``events``, ``n``."""
@@ -413,9 +416,9 @@ def pool_table(
             raise EstimationError(f"No column {by!r} to form subgroups.",
                                   hint=f"Columns: {', '.join(map(str, table.columns))}.")
         groups = table[by].tolist()
-    return pool_proportions(table["events"].to_numpy(), table["n"].to_numpy(), names, measure,
-                            method, level, test, by=groups, by_name=by or "group", label=label,
-                            **kwargs)
+    return pool_proportions(table["events"].to_numpy(), table["n"].to_numpy(), names,
+                            measure=measure, method=method, level=level, test=test, by=groups,
+                            by_name=by or "group", label=label, **kwargs)
 
 
 __all__ = ["Fit", "MetaAnalysis", "SubgroupAnalysis", "pool_proportions", "pool_table",

@@ -105,7 +105,7 @@ def check_times(
 
 
 def prob_ci(
-    p: FloatArray, se: FloatArray, level: float, conf_type: str
+    p: FloatArray, se: FloatArray, *, level: float, conf_type: str
 ) -> tuple[FloatArray, FloatArray]:
     """Pointwise confidence limits for probabilities ``p`` with standard errors ``se``.
 

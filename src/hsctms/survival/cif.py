@@ -240,7 +240,8 @@ def cumulative_incidence(
     lower = np.empty_like(cif)
     upper = np.empty_like(cif)
     for j in range(len(causes)):
-        lower[:, j], upper[:, j] = prob_ci(cif[:, j], se[:, j], level, conf_type)
+        lower[:, j], upper[:, j] = prob_ci(cif[:, j], se[:, j], level=level,
+                                             conf_type=conf_type)
     names = {k: (cause_names or {}).get(k, f"cause {k}") for k in causes}
     prov = Provenance(
         "aalen_johansen",

@@ -334,7 +334,7 @@ def kaplan_meier(
         gw = np.cumsum(np.where(n_risk - d > 0, d / (n_risk * (n_risk - d)), np.inf * (d > 0)))
         se = surv * np.sqrt(gw)
     se = np.asarray(np.where(surv == 0, np.nan, se), dtype=float)
-    lower, upper = prob_ci(surv, se, level, conf_type)
+    lower, upper = prob_ci(surv, se, level=level, conf_type=conf_type)
     prov = Provenance(
         "kaplan_meier",
         {"level": level, "conf_type": conf_type, "se": "greenwood", "label": label},
