@@ -246,14 +246,16 @@ def load_preset(path: str | Path) -> Preset:
 
 
 def _load_packaged() -> dict[str, Preset]:
-    out: dict[str, Preset] = {}
+    """Every packaged preset file, in the order of their ``order`` key then key."""
+    found: list[tuple[int, str, Preset]] = []
     for path in sorted(PRESETS_DIR.glob("*.yaml")):
-        preset = load_preset(path)
-        if preset.key != path.stem:
-            raise ConfigurationError(f"Design preset file {path.name} holds key "
-                                     f"{preset.key!r}.", hint=f"Set key: {path.stem}.")
-        out[preset.key] = preset
-    return out
+        spec = read_spec(path)
+        if spec.key != path.stem:
+            raise ConfigurationError(f"Design preset file {path.name} holds key {spec.key!r}.",
+                                     hint=f"Set key: {path.stem}.")
+        found.append((spec.order, spec.key, build_preset(spec, where=path.name,
+                                                         source_file=path)))
+    return {key: preset for _, key, preset in sorted(found, key=lambda t: t[:2])}
 
 
 #: The packaged presets by key, loaded from ``hsctms/design/presets/*.yaml``.

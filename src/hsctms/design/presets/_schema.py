@@ -83,6 +83,7 @@ class PresetSpec(_Model):
     """A whole design-preset file."""
 
     key: str
+    order: int = 99
     aliases: list[str] = Field(default_factory=list)
     title: str
     question: str
