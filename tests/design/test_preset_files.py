@@ -295,3 +295,15 @@ def test_quantity_numbers() -> None:
     assert format(Quantity(kind="duration", value=2, unit="years"), "adjective") == "2-year"
     with pytest.raises(ValueError, match="unknown format"):
         format(Quantity(kind="proportion", value=0.1), "per_arm")
+
+
+def test_impossible_design_names_the_entry(tmp_path: Path) -> None:
+    data = _raw("starms")
+    data["sensitivity"][2] = {"label": "patients for {p1} vs {p2}",
+                              "set": {"n": None}}  # neither n nor power: nothing to solve
+    data["simulation"]["scenarios"][0]["set"] = {"p_control": None}
+    preset = load_preset(_write(tmp_path, data, "star_bad.yaml"))
+    with pytest.raises(ConfigurationError, match=r"star_bad.yaml: sensitivity\[2\]"):
+        preset.sensitivity[2][1]()
+    with pytest.raises(ConfigurationError, match=r"star_bad.yaml: simulation.scenarios\[0\]"):
+        preset.scenarios(preset.primary())

@@ -36,7 +36,7 @@ from hsctms.design.presets._schema import STATUSES, PresetSpec, read_spec
 from hsctms.design.proportions import two_proportions
 from hsctms.design.sequential_sim import SequentialSimulationResult, simulate_group_sequential
 from hsctms.design.simulate import Scenario, SimulationResult, grid_table, run_grid
-from hsctms.errors import ConfigurationError
+from hsctms.errors import ConfigurationError, DesignError
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -151,7 +151,7 @@ def _scenario_builder(spec: PresetSpec, values: dict[str, Quantity], fail: B._Fa
     def scenarios(primary: DesignResult) -> list[Scenario]:
         per_arm = math.ceil(primary.n2 / (1 - loss) - 1e-9)
         out = []
-        for label, args in variants:
+        for i, (label, args) in enumerate(variants):
             kw = B.to_kwargs(args, B.SCENARIO)
             if "treatment_arm" in kw or "control_arm" in kw:
                 dm = _disease_model()
@@ -160,7 +160,11 @@ def _scenario_builder(spec: PresetSpec, values: dict[str, Quantity], fail: B._Fa
                 for arm in ("treatment_arm", "control_arm"):
                     if arm in kw:
                         kw[arm] = getattr(dm, kw[arm])()
-            out.append(Scenario(sim.endpoint, per_arm, per_arm, **kw, label=label))
+            try:
+                out.append(Scenario(sim.endpoint, per_arm, per_arm, **kw, label=label))
+            except DesignError as exc:
+                raise fail(f"simulation.scenarios[{i}]", exc.message,
+                           exc.hint or B.HINT) from None
         return out
 
     return scenarios
@@ -197,11 +201,17 @@ def build_preset(spec: PresetSpec, *, where: str, source_file: Path | None = Non
     primary_args = B.merged(B.resolve(spec.primary.args, rules, values, fail, "primary.args"),
                             {})
 
+    def checked(kw: Mapping[str, Any], field: str) -> DesignResult:
+        try:
+            result: DesignResult = run(**kw)
+        except DesignError as exc:  # impossible inputs: name the file and the entry
+            raise fail(field, exc.message, exc.hint or B.HINT) from None
+        return result
+
     def design(overrides: Mapping[str, Any]) -> DesignResult:
         kw = {k: v for k, v in {**B.to_kwargs(primary_args, rules), **overrides}.items()
               if v is not None}
-        result: DesignResult = run(**kw)
-        return result
+        return checked(kw, "primary")
 
     sensitivity = []
     for i, v in enumerate(spec.sensitivity):
@@ -209,7 +219,7 @@ def build_preset(spec: PresetSpec, *, where: str, source_file: Path | None = Non
         args = B.merged(primary_args, B.resolve(v.set, rules, values, fail, f"{where_i}.set"))
         B.check_label(v.label, v.set, args, fail, where_i)
         kw = B.to_kwargs(args, rules)
-        sensitivity.append((render(v.label, args), lambda kw=kw: run(**kw)))
+        sensitivity.append((render(v.label, args), lambda kw=kw, f=where_i: checked(kw, f)))
     interim = B.to_kwargs(B.merged(B.resolve(spec.interim.args, B.INTERIM, values, fail,
                                              "interim.args"), {}), B.INTERIM)
     sequential = None

@@ -82,6 +82,8 @@ class _Fail:
         return ConfigurationError(f"Invalid design preset {self.where}: {field}: {problem}",
                                   hint=hint)
 
+    # ``raise fail(...)`` reads as the error it raises.
+
 
 def collect_values(spec: PresetSpec, fail: _Fail) -> dict[str, Quantity]:
     """Every value of the preset by id (ids unique, each shown in its row's text)."""
