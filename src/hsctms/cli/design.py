@@ -217,19 +217,20 @@ def simulate_cmd(
 
 @design_app.command("presets")
 def presets_cmd() -> None:
-    """List the design presets.
+    """List the design presets and the files they are read from.
 
     Example: hsctms design presets
     """
     from hsctms.design.presets import PRESETS
 
     for key, p in PRESETS.items():
-        console.print(f"[bold]{key}[/]: {p.title}", highlight=False)
+        console.print(f"[bold]{key}[/]: {p.title}  ({p.source_file})", highlight=False)
 
 
 @design_app.command("preset")
 def preset_cmd(
-    name: str = typer.Argument(..., help="zeus, mist or starms."),
+    name: str = typer.Argument(..., help="zeus, mist, starms, or the path of a preset .yaml "
+                                          "file (docs/trial-design.md)."),
     out: Path | None = OUT_OPT,
     trials: int = typer.Option(2000, help="Simulated trials per scenario."),
     engine_trials: int = typer.Option(
@@ -237,7 +238,7 @@ def preset_cmd(
     seed: int = typer.Option(1, help="Random seed of the simulations."),
     json_path: Path | None = JSON_OPT,
 ) -> None:
-    """Evaluate a preset design and write its report.
+    """Evaluate a preset design (packaged or your own .yaml file) and write its report.
 
     Example: hsctms design preset zeus --out zeus.html --json zeus.json
     """
