@@ -189,7 +189,8 @@ def _rename_field(issue: Issue, names: Mapping[str, str]) -> Issue:
 def prepare(edss: pd.DataFrame, relapses: pd.DataFrame | None = None,
             mri: pd.DataFrame | None = None, origin: Any = None,
             deaths: pd.DataFrame | None = None, patients: Any = None, *,
-            data_date: _dt.date | None = None, empty_ok: bool = False) -> Inputs:
+            data_date: _dt.date | None = None, empty_ok: bool = False,
+            lines: Mapping[str, IntArray] | None = None) -> Inputs:
     """Validate the inputs of the engine with the bundle rules (see the module docstring).
 
     Parameters
@@ -200,6 +201,10 @@ def prepare(edss: pd.DataFrame, relapses: pd.DataFrame | None = None,
         Dates after it are errors (``date-after-data-date``).
     empty_ok
         Accept an EDSS table without rows (one partition of a distributed run).
+    lines
+        Line number of each row by table name (``"edss"``, ``"relapses"``, ...), when the
+        tables are parts of larger ones (a partition of a distributed run): issues then name
+        the lines of the whole tables. Default: ``frame.to_csv(index=False)`` lines.
 
     Returns
     -------
@@ -240,7 +245,8 @@ def prepare(edss: pd.DataFrame, relapses: pd.DataFrame | None = None,
             if col in USED[name] and col in frame.columns:
                 _check_kind(frame[col], cal.datetime, f"{name}.{col}")
         used = [c for c in USED[name] if c in frame.columns]
-        typed[name], found = parse_frame(specs[name], frame[used])
+        typed[name], found = parse_frame(specs[name], frame[used],
+                                         lines=(lines or {}).get(name))
         issues += found
     if len(edss) == 0 and not empty_ok:
         issues.append(make_issue(
