@@ -67,12 +67,21 @@ def patient_keys(ids: pd.Series) -> pd.Series:
     return typed["patient_id"].astype(object).fillna("").astype(str)
 
 
+def _key_codes(ids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Code of each row's distinct identifier (``-1``: blank) and the key of each code (only
+    the distinct values are normalised)."""
+    codes, uniques = pd.factorize(ids, use_na_sentinel=True)
+    keys = patient_keys(pd.Series(np.asarray(uniques, dtype=object), dtype=object))
+    return np.asarray(codes, dtype=np.int64), keys.to_numpy(dtype=object)
+
+
 def _buckets(ids: pd.Series, n: int) -> np.ndarray:
     """Partition (``0 .. n-1``) of each row, by a stable hash of its patient key."""
     if n == 1 or len(ids) == 0:
         return np.zeros(len(ids), dtype=np.int64)
-    hashed = pd.util.hash_array(patient_keys(ids).to_numpy(dtype=object))
-    return np.asarray(hashed % np.uint64(n), dtype=np.int64)
+    codes, keys = _key_codes(ids)
+    per_key = np.append(pd.util.hash_array(keys) % np.uint64(n), np.uint64(0))
+    return np.asarray(per_key[codes], dtype=np.int64)  # a blank id (code -1): partition 0
 
 
 def _split_rows(frame: pd.DataFrame, bucket: np.ndarray, n: int
@@ -100,7 +109,7 @@ def _whole(part: pd.DataFrame) -> Piece:
 
 
 def _keys_and_length(ids: pd.Series) -> tuple[np.ndarray, int]:
-    return np.asarray(patient_keys(ids).unique(), dtype=object), len(ids)
+    return np.asarray(pd.unique(_key_codes(ids)[1]), dtype=object), len(ids)
 
 
 def _locate(edss: Any) -> tuple[pd.Index, np.ndarray, list[int]]:
@@ -410,9 +419,12 @@ def derive_dask(
         n = len(sources)
 
         def assign(ids: pd.Series) -> np.ndarray:
-            at = keys.get_indexer(patient_keys(ids))
-            out = np.where(at >= 0, where[np.maximum(at, 0)], _buckets(ids, n))
-            return np.asarray(out, dtype=np.int64)
+            codes, key_of_code = _key_codes(ids)
+            at = keys.get_indexer(key_of_code)
+            hashed = pd.util.hash_array(key_of_code) % np.uint64(n) if len(key_of_code) \
+                else np.zeros(0, dtype=np.uint64)
+            part = np.where(at >= 0, where[np.maximum(at, 0)], hashed.astype(np.int64))
+            return np.asarray(np.append(part, 0)[codes], dtype=np.int64)
 
         small = _split_small(tables, n, assign)
         bases = np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(int)
