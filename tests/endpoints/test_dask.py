@@ -178,12 +178,39 @@ def test_validation_errors_name_the_rows_of_the_whole_tables(by_patient: bool) -
                        partitioned_by_patient=by_patient)
     got = _error_of(lambda: lazy.compute(scheduler="sync"))
     assert got.report.issues == expected.report.issues
+    assert got.report.rows == expected.report.rows
     assert {(i.file, i.row) for i in got.report.errors} == {
         ("edss.csv", 5), ("edss.csv", 202), ("relapses.csv", 9)}
     assert "edss.compute().to_csv" in (got.hint or "")
     # computing a lazy table raises the errors of the partition that failed
     lazy_error = _error_of(lambda: lazy.frame.compute(scheduler="sync"))
     assert set(lazy_error.report.errors) <= set(expected.report.errors)
+
+
+def test_warnings_of_all_partitions_in_one_input_warning() -> None:
+    import warnings
+
+    from hsctms.endpoints import InputWarning
+
+    t = _tables(40, seed=9)
+    first = t["edss"].groupby("patient_id")["date"].min()
+    # MS onset after the first visit for every fourth patient: date-before-onset warnings
+    onset = first.where(np.arange(len(first)) % 4 != 0, first + pd.Timedelta(days=100))
+    patients = pd.DataFrame({"patient_id": first.index.to_numpy(), "onset_date": onset.to_numpy()})
+    with pytest.warns(InputWarning) as rec:
+        expected = derive_frames(t["edss"], t["relapses"], definition="msprog_default",
+                                 patients=patients)
+    lazy = derive_dask(dd.from_pandas(t["edss"], npartitions=3), t["relapses"],
+                       definition="msprog_default", patients=patients)
+    with warnings.catch_warnings(record=True) as got_rec:
+        warnings.simplefilter("always")
+        got = lazy.compute(scheduler="sync")
+    _same(got, expected)
+    assert len(got_rec) == 1 and isinstance(got_rec[0].message, InputWarning)
+    want = rec[0].message.report  # type: ignore[union-attr]
+    report = got_rec[0].message.report
+    assert report.issues == want.issues and len(want.warnings) >= 5
+    assert report.rows == want.rows
 
 
 def test_empty_partitions() -> None:

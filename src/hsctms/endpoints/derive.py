@@ -154,14 +154,15 @@ def _derive(edss: pd.DataFrame, relapses: pd.DataFrame | None, mri: pd.DataFrame
             origin: Any, deaths: pd.DataFrame | None, definition: DefinitionLike, *,
             patients: Any = None, synthetic: bool = False, data_date: _dt.date | None = None,
             empty_ok: bool = False, lines: dict[str, IntArray] | None = None,
-            brain_volume: bool | None = None) -> EndpointResult:
+            brain_volume: bool | None = None, on_warnings: Any = None) -> EndpointResult:
     """:func:`derive_frames`; for one partition of :func:`~hsctms.endpoints.derive_dask`:
     ``empty_ok`` accepts an EDSS table without rows, ``lines`` numbers the rows of each table
     as in the whole table, ``brain_volume`` says whether the whole MRI table has brain volumes
-    (default: whether ``mri`` has)."""
+    (default: whether ``mri`` has), ``on_warnings`` receives a report with warnings instead
+    of an :class:`InputWarning` being issued."""
     d = get_definition(definition)
     data = inp.prepare(edss, relapses, mri, origin, deaths, patients, data_date=data_date,
-                       empty_ok=empty_ok, lines=lines)
+                       empty_ok=empty_ok, lines=lines, on_warnings=on_warnings)
     cal = data.calendar
     sources: list[Any] = [data.edss["patient_id"]]
     if data.patients is not None:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 import uuid
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -174,11 +175,13 @@ def _split_small(tables: dict[str, pd.DataFrame | None], n: int,
 
 @dataclass(frozen=True)
 class _Part:
-    """What one partition gives: the result, or the report of its validation errors."""
+    """What one partition gives: the result or the report of its validation errors, and the
+    report of its warnings (handed to the caller, not issued in the worker)."""
 
     result: EndpointResult | None
     report: ValidationReport | None
     n_visits: int
+    warned: ValidationReport | None = None
 
 
 def _derive_part(pieces: list[Piece], base: int, small: dict[str, Any],
@@ -195,14 +198,15 @@ def _derive_part(pieces: list[Piece], base: int, small: dict[str, Any],
         frames[name] = None if got is None else got[0]
         if got is not None:
             lines[name] = np.asarray(got[1], dtype=np.int64)
+    warned: list[ValidationReport] = []
     try:
         res = _derive(edss, frames["relapses"], frames["mri"], frames["origin"],
                       frames["deaths"], d, patients=frames["patients"], synthetic=synthetic,
                       data_date=data_date, empty_ok=True, lines=lines,
-                      brain_volume=brain_volume)
+                      brain_volume=brain_volume, on_warnings=warned.append)
     except DataValidationError as exc:
         return _Part(None, exc.report, len(edss))
-    return _Part(res, None, len(edss))
+    return _Part(res, None, len(edss), warned[0] if warned else None)
 
 
 def _error(report: ValidationReport) -> DataValidationError:
@@ -212,10 +216,13 @@ def _error(report: ValidationReport) -> DataValidationError:
 
 
 def _table(part: _Part, name: str) -> pd.DataFrame:
-    """One table of a partition's result (raises the partition's validation errors)."""
+    """One table of a partition's result (raises the partition's validation errors; the
+    per-patient table issues its warnings)."""
     if part.result is None:
         assert part.report is not None
         raise _error(part.report)
+    if name == "frame" and part.warned is not None:
+        warnings.warn(inp.input_warning(part.warned), stacklevel=2)
     out: pd.DataFrame = getattr(part.result, name)
     # the engine types an empty exclusion table's columns as object: text throughout
     return out.astype("str") if name == "excluded" else out
@@ -253,6 +260,7 @@ class DaskEndpointResult:
     provenance: Provenance
     has_brain_volume: bool = False
     _parts: tuple[Any, ...] = field(default=(), repr=False)
+    _rows: dict[str, int] = field(default_factory=dict, repr=False)
 
     @property
     def npartitions(self) -> int:
@@ -277,19 +285,29 @@ class DaskEndpointResult:
         ------
         DataValidationError
             With the issues of every partition in one report (rows of the whole tables).
+
+        Warns
+        -----
+        InputWarning
+            Once, with the warnings of every partition in its report.
         """
         import dask
 
         parts: tuple[_Part, ...] = dask.compute(*self._parts, **kwargs)
-        failed = [p.report for p in parts if p.report is not None]
-        if failed or sum(p.n_visits for p in parts) == 0:
-            issues: list[Issue] = [i for r in failed for i in r.issues]
-            if sum(p.n_visits for p in parts) == 0:
-                issues.append(make_issue(
-                    "edss-empty", "edss.csv", None, None,
-                    "The edss table has no rows: endpoints are derived from EDSS visits. Add "
-                    "the assessments, or check the query that built the Dask frame."))
-            raise _error(ValidationReport(issues, source="endpoint inputs"))
+        n_visits = sum(p.n_visits for p in parts)
+        issues: list[Issue] = [i for p in parts for r in (p.report, p.warned)
+                               if r is not None for i in r.issues]
+        if n_visits == 0:
+            issues.append(make_issue(
+                "edss-empty", "edss.csv", None, None,
+                "The edss table has no rows: endpoints are derived from EDSS visits. Add the "
+                "assessments, or check the query that built the Dask frame."))
+        report = ValidationReport(issues, source="endpoint inputs",
+                                  rows={**self._rows, "edss": n_visits})
+        if not report.ok:
+            raise _error(report)
+        if report.warnings:
+            warnings.warn(inp.input_warning(report), stacklevel=2)
         results = [p.result for p in parts if p.result is not None]
         frame = _by_patient([r.frame for r in results])
         events = _by_patient([r.events for r in results])
@@ -449,4 +467,5 @@ def derive_dask(
                       data_date=data_date.isoformat() if data_date else None)
     return DaskEndpointResult(frame=lazy["frame"], events=lazy["events"],
                               excluded=lazy["excluded"], definition=d, provenance=prov,
-                              has_brain_volume=brain, _parts=tuple(parts))
+                              has_brain_volume=brain, _parts=tuple(parts),
+                              _rows={k: len(v) for k, v in tables.items() if v is not None})
