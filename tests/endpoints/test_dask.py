@@ -174,7 +174,8 @@ def test_validation_errors_name_the_rows_of_the_whole_tables(by_patient: bool) -
                          for a, b in itertools.pairwise(cuts)])
     else:
         ddf = dd.from_pandas(v, npartitions=4)
-    lazy = derive_dask(ddf, r, definition="msprog_default", npartitions=3,
+    lazy = derive_dask(ddf, r, definition="msprog_default",
+                       npartitions=None if by_patient else 3,
                        partitioned_by_patient=by_patient)
     got = _error_of(lambda: lazy.compute(scheduler="sync"))
     assert got.report.issues == expected.report.issues
@@ -237,6 +238,15 @@ def test_dask_requires_a_dask_frame() -> None:
         derive_dask(dd.from_pandas(v.drop(columns="edss"), npartitions=1), r)
     with pytest.raises(ConfigurationError, match="no origin"):
         derive_dask(dd.from_pandas(v, npartitions=1), r, definition="halt_ms")
+    with pytest.raises(ConfigurationError, match="npartitions=0"):
+        derive_dask(dd.from_pandas(v, npartitions=1), r, definition="msprog_default",
+                    npartitions=0)
+    with pytest.raises(ConfigurationError, match="kept with partitioned_by_patient"):
+        derive_dask(dd.from_pandas(v, npartitions=1), r, definition="msprog_default",
+                    npartitions=2, partitioned_by_patient=True)
+    with pytest.raises(ConfigurationError, match="pandas DataFrame"):
+        derive_dask(dd.from_pandas(v, npartitions=1), dd.from_pandas(r, npartitions=1),
+                    definition="msprog_default")
 
 
 def test_dask_on_a_local_cluster() -> None:

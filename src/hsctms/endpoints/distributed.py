@@ -383,8 +383,8 @@ def derive_dask(
         Every patient's visits already lie in one partition: they are not shuffled. Checked
         when called (one pass over ``patient_id``); a patient in two partitions raises.
     npartitions
-        Number of partitions of patients (default: those of ``edss``; ignored with
-        ``partitioned_by_patient``).
+        Number of partitions of patients (default: those of ``edss``; with
+        ``partitioned_by_patient``, the partitions of ``edss`` are kept).
 
     Returns
     -------
@@ -420,6 +420,15 @@ def derive_dask(
         raise ConfigurationError("derive_dask needs a dask.dataframe.DataFrame of visits.",
                                  hint="Use derive_frames for pandas data.")
     inp.require(edss._meta, "edss", inp.USED["edss"])
+    edss = edss[list(inp.USED["edss"])]  # the columns the engine reads (read, shipped) only
+    if npartitions is not None and (npartitions < 1 or (
+            partitioned_by_patient and npartitions != edss.npartitions)):
+        kept = ", kept with partitioned_by_patient=True" if partitioned_by_patient else ""
+        raise ConfigurationError(
+            f"npartitions={npartitions} is not possible here (the visits have "
+            f"{edss.npartitions} partitions{kept}).",
+            hint="Give a positive number, or repartition the visits yourself when they are "
+                 "already partitioned by patient.")
     d = get_definition(definition)
     if d.origin == "transplant" and origin is None:
         raise ConfigurationError(
