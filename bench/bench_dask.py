@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import multiprocessing
+import os
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -130,10 +131,12 @@ def main() -> None:
     derive_frames(v, r, m, definition=DEFINITION)
 
     print(f"{a.workers} workers, {a.partitions} partitions, definition {DEFINITION}, "
-          f"fastest of {a.repeat}")
+          f"fastest of {a.repeat}; load average {os.getloadavg()[0]:.2f} on "
+          f"{os.cpu_count()} CPUs")
     print(f"{'visits':>10} {'run':<34} {'wall s':>8} {'CPU s':>8} {'ratio':>7} identical")
     for n in sizes:
         run_size(n, a, pool)
+    print(f"load average at the end {os.getloadavg()[0]:.2f}")
     pool.shutdown()
 
 
