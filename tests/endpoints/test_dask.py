@@ -10,7 +10,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hsctms.endpoints import EndpointResult, derive_dask, derive_frames, get_definition
+from hsctms.endpoints import (
+    DaskEndpointResult,
+    EndpointResult,
+    derive_dask,
+    derive_frames,
+    get_definition,
+)
 from hsctms.endpoints import distributed as dist
 from hsctms.endpoints.synthetic import random_visits
 from hsctms.errors import ConfigurationError, DataValidationError
@@ -70,7 +76,8 @@ def test_dask_matches_pandas(name: str, npartitions: int) -> None:
                          sort=False)
     lazy = derive_dask(ddf, t["relapses"].sample(frac=1.0, random_state=2), t["mri"],
                        origin, t["deaths"], d, npartitions=npartitions)
-    assert lazy.npartitions == npartitions
+    assert isinstance(lazy, DaskEndpointResult) and lazy.npartitions == npartitions
+    assert isinstance(lazy.to_frame(), dd.DataFrame) and lazy.provenance.n is None
     got = lazy.compute(scheduler="sync")
     _same(got, expected)
     assert expected.n > 50 and len(expected.events) > 20 and expected.has_brain_volume
