@@ -54,14 +54,14 @@ _HINT = ("Correct the rows named (for the visits, row = line in edss.compute().t
          "index=False), the first row being line 2; for the pandas tables, the line in "
          "frame.to_csv(index=False)); see docs/validation-rules.md for each rule.")
 
-Piece = tuple[pd.DataFrame, np.ndarray, int]
-Small = dict[str, tuple[Any, np.ndarray] | None]
+_Piece = tuple[pd.DataFrame, np.ndarray, int]
+_Small = dict[str, tuple[Any, np.ndarray] | None]
 
 
 # -- partitioning ------------------------------------------------------------------------------
 
 
-def patient_keys(ids: pd.Series) -> pd.Series:
+def _patient_keys(ids: pd.Series) -> pd.Series:
     """Identifiers as the engine compares them (text; ``1``, ``1.0`` and ``"1"`` alike;
     blank or invalid ones as ``""``)."""
     typed, _ = parse_frame(_ID_SPEC, pd.DataFrame({"patient_id": ids.to_numpy()}))
@@ -72,7 +72,7 @@ def _key_codes(ids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Code of each row's distinct identifier (``-1``: blank) and the key of each code (only
     the distinct values are normalised)."""
     codes, uniques = pd.factorize(ids, use_na_sentinel=True)
-    keys = patient_keys(pd.Series(np.asarray(uniques, dtype=object), dtype=object))
+    keys = _patient_keys(pd.Series(np.asarray(uniques, dtype=object), dtype=object))
     return np.asarray(codes, dtype=np.int64), keys.to_numpy(dtype=object)
 
 
@@ -94,18 +94,18 @@ def _split_rows(frame: pd.DataFrame, bucket: np.ndarray, n: int
     return [(frame.iloc[order[s:e]], order[s:e]) for s, e in zip(starts, ends, strict=True)]
 
 
-def _split_visits(part: pd.DataFrame, n: int) -> list[Piece]:
+def _split_visits(part: pd.DataFrame, n: int) -> list[_Piece]:
     """One input partition of visits cut into ``n`` pieces (each with its row positions and
     the length of the input partition, for line numbers)."""
     return [(f, pos, len(part)) for f, pos in _split_rows(part, _buckets(part["patient_id"], n),
                                                            n)]
 
 
-def _pick(pieces: list[Piece], j: int) -> Piece:
+def _pick(pieces: list[_Piece], j: int) -> _Piece:
     return pieces[j]
 
 
-def _whole(part: pd.DataFrame) -> Piece:
+def _whole(part: pd.DataFrame) -> _Piece:
     return part, np.arange(len(part)), len(part)
 
 
@@ -154,12 +154,12 @@ def _small_tables(relapses: Any, mri: Any, origin: Any, deaths: Any, patients: A
 
 
 def _split_small(tables: dict[str, pd.DataFrame | None], n: int,
-                 assign: Any) -> list[Small]:
+                 assign: Any) -> list[_Small]:
     """Each small table cut into ``n`` pieces by ``assign(ids)`` (partition of each row)."""
     token = uuid.uuid4().hex
     from dask import delayed
 
-    out: list[Small] = [{} for _ in range(n)]
+    out: list[_Small] = [{} for _ in range(n)]
     for name, frame in tables.items():
         if frame is None:
             for piece in out:
@@ -184,7 +184,7 @@ class _Part:
     warned: ValidationReport | None = None
 
 
-def _derive_part(pieces: list[Piece], base: int, small: dict[str, Any],
+def _derive_part(pieces: list[_Piece], base: int, small: dict[str, Any],
                  d: EndpointDefinition, synthetic: bool, data_date: _dt.date | None,
                  brain_volume: bool) -> _Part:
     offsets = base + np.concatenate(([0], np.cumsum([n for _, _, n in pieces])[:-1]))
