@@ -48,6 +48,7 @@ def msprog_kwargs(d: EndpointDefinition, event: str) -> dict[str, Any]:
         "include_value": True,
         "include_stable": True,
         "delta_cut": d.delta_cut,
+        "outcome": d.outcome,
     }
 
 
@@ -55,7 +56,9 @@ def run_oracle(python: str, visits: pd.DataFrame, relapses: pd.DataFrame,
                kw: dict[str, Any], workdir: Path) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Run pymsprog; returns its results table and the JSON status line."""
     workdir.mkdir(parents=True, exist_ok=True)
-    vis = visits.rename(columns={"patient_id": "id"})[["id", "date", "edss"]].copy()
+    value = kw.get("outcome", "edss")  # the oracle reads the values from column 'edss'
+    vis = visits.rename(columns={"patient_id": "id", value: "edss"})[["id", "date", "edss"]]
+    vis = vis.copy()
     rel = relapses.rename(columns={"patient_id": "id", "onset_date": "date"})[["id", "date"]]
     rel = rel.copy()
     day = pd.api.types.is_numeric_dtype(vis["date"].dtype)
@@ -102,8 +105,11 @@ def oracle_events(res: pd.DataFrame, conf_days: int, day: bool) -> pd.DataFrame:
     return _canon(out)
 
 
-def our_events(ev: pd.DataFrame, day: bool) -> pd.DataFrame:
-    """Our events table in the same shape as :func:`oracle_events`."""
+def our_events(ev: pd.DataFrame, day: bool, column: str = "edss") -> pd.DataFrame:
+    """Our events table in the same shape as :func:`oracle_events` (``column``: the outcome's
+    value column, named ``edss`` there)."""
+    if column != "edss":
+        ev = ev.rename(columns={column: "edss", f"baseline_{column}": "baseline_edss"})
     out = ev[["patient_id", "event_type", "date", "edss", "baseline_date", "baseline_edss",
               "confirmation_date", "class", "pira_confirmation_date", "time",
               "sustained_days", "sustained_to_last"]].copy()
@@ -135,7 +141,7 @@ def compare(python: str, visits: pd.DataFrame, relapses: pd.DataFrame,
         ev = ev[ev["event_type"] == "worsening"]
     elif event == "firstCDI":
         ev = ev[ev["event_type"] == "improvement"]
-    ours = our_events(ev, day)
+    ours = our_events(ev, day, {"custom": "value"}.get(d.outcome, d.outcome))
     return ours, theirs
 
 

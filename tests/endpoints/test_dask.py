@@ -91,6 +91,47 @@ def test_dask_matches_pandas(name: str, npartitions: int) -> None:
     assert len(lazy.excluded.compute(scheduler="sync")) == len(expected.excluded)
 
 
+def _same_dropped(got: EndpointResult, expected: EndpointResult) -> None:
+    pd.testing.assert_frame_equal(got.dropped, expected.dropped)
+
+
+@pytest.mark.parametrize("outcome", ["sdmt", "t25fw"])
+def test_other_outcomes(outcome: str) -> None:
+    from hsctms.endpoints.synthetic import random_scores
+
+    t = _tables(100, seed=7)
+    w = random_scores(t["edss"], outcome, seed=1)
+    d = get_definition("msprog_default").with_(outcome=outcome, extra_conf_days=(168,))
+    expected = derive_frames(w, t["relapses"], t["mri"], deaths=t["deaths"], definition=d)
+    got = derive_dask(dd.from_pandas(w.sample(frac=1.0, random_state=4), npartitions=3,
+                                     sort=False), t["relapses"], t["mri"], deaths=t["deaths"],
+                      definition=d).compute(scheduler="sync")
+    _same(got, expected)
+    assert f"baseline_{outcome}" in got.frame.columns and len(expected.events) > 10
+
+
+def test_rows_dropped_by_exclude_before_name_the_whole_tables() -> None:
+    t = _tables(60, seed=11)
+    v, r = t["edss"], t["relapses"]
+    first = v.groupby("patient_id")["date"].min()
+    onset = first + pd.to_timedelta(np.where(np.arange(len(first)) % 3 == 0, 400, -10), "D")
+    patients = pd.DataFrame({"patient_id": first.index.to_numpy(), "onset_date": onset.to_numpy()})
+    d = get_definition("msprog_default").with_(exclude_before="onset")
+    with pytest.warns(Warning):
+        expected = derive_frames(v, r, definition=d, patients=patients)
+    ddf = dd.from_pandas(v.sample(frac=1.0, random_state=5), npartitions=4, sort=False)
+    lazy = derive_dask(ddf, r, definition=d, patients=patients, npartitions=3)
+    with pytest.warns(Warning):
+        got = lazy.compute(scheduler="sync")
+    _same(got, expected)
+    assert len(expected.dropped) > 10 and set(expected.dropped["table"]) == {"edss", "relapses"}
+    # the visits' lines are those of ddf.compute(), the order derive_frames would see
+    with pytest.warns(Warning):
+        on_computed = derive_frames(ddf.compute(), r, definition=d, patients=patients)
+    _same_dropped(got, on_computed)
+    assert len(lazy.dropped.compute(scheduler="sync")) == len(expected.dropped)
+
+
 def test_dask_passes_patients_synthetic_and_data_date() -> None:
     import datetime as dt
 

@@ -16,6 +16,7 @@ import typing
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 import yaml
 from hypothesis import HealthCheck, assume, given, settings
@@ -36,6 +37,17 @@ NON_RESULT = {"name", "description", "sources"}
 #: as baseline otherwise), hence not shown with ``origin="first_visit"``; equivalence is
 #: checked in ``test_transplant_baseline_fields_do_not_matter_with_first_visit_origin``.
 TRANSPLANT_ONLY = {"baseline_window_days", "baseline_after_days"}
+
+#: The EDSS minimum-change table: used only with ``outcome="edss"`` (the other scales have
+#: their own rule, hsctms.endpoints.change), hence not shown otherwise; equivalence is
+#: checked in ``test_edss_table_does_not_matter_for_other_outcomes``.
+EDSS_ONLY = {"delta_zero", "delta_low", "delta_high", "delta_cut"}
+
+
+def _unused(name: str, d: EndpointDefinition) -> bool:
+    """Whether field ``name`` is not used (and not shown) by definition ``d``."""
+    return (name in TRANSPLANT_ONLY and d.origin == "first_visit") or \
+        (name in EDSS_ONLY and d.outcome != "edss")
 
 
 def _raises(data: dict[str, Any]) -> DefinitionError:
@@ -175,6 +187,8 @@ def _alternatives(name: str, value: Any) -> list[Any]:
     choices = _literal_choices(_hints()[name])
     if choices:
         return [c for c in choices if c != value]
+    if value is None and name == "change_function":
+        return ["hsctms.endpoints.change:four_points"]
     if value is None:
         return [0.5, 1.0]
     if isinstance(value, int):
@@ -183,6 +197,11 @@ def _alternatives(name: str, value: Any) -> list[Any]:
         return [value + 0.5, value + 1e-7, value * 2, 0.0, 30.0, math.inf]
     if isinstance(value, tuple) and name == "efs_components":
         return [value[1:], value[::-1], ("death",)]
+    if name == "extra_conf_days":
+        return [(168,), (336,), (168, 336), (336, 168), value[1:]]
+    if name == "change_function":
+        return [None, "hsctms.endpoints.change:four_points",
+                "hsctms.endpoints.change:twenty_percent"]
     if isinstance(value, tuple):
         a, b = value
         num = [0.0, 15.0, 90.0, math.inf]
@@ -193,7 +212,16 @@ def _alternatives(name: str, value: Any) -> list[Any]:
 
 BASES = [*PRESETS.values(),
          PRESETS["msprog_default"].with_(relapse_rebl=True, baseline="roving", events="all"),
-         PRESETS["halt_ms"].with_(relapse_rebl=True, bl_geq=True, improvement_delta=1.0)]
+         PRESETS["halt_ms"].with_(relapse_rebl=True, bl_geq=True, improvement_delta=1.0),
+         # the other outcome scales and their change rules
+         PRESETS["msprog_default"].with_(outcome="t25fw", extra_conf_days=(168,)),
+         PRESETS["msprog_default"].with_(outcome="sdmt"),
+         PRESETS["halt_ms"].with_(outcome="custom", worsening="decrease",
+                                  change_relative=0.1, change_absolute=3.0),
+         PRESETS["halt_ms"].with_(outcome="nhpt",
+                                  change_function="hsctms.endpoints.change:twenty_percent"),
+         PRESETS["msbase"].with_(outcome="custom", worsening="increase",
+                                 change_function="hsctms.endpoints.change:four_points")]
 
 
 @pytest.mark.parametrize("name", [n for n in FIELDS if n not in NON_RESULT])
@@ -209,8 +237,8 @@ def test_changing_any_result_field_changes_describe(name: str) -> None:
             if other == base:
                 continue
             tried += 1
-            if name in TRANSPLANT_ONLY and base.origin == "first_visit":
-                assert other.describe() == text  # not used, not shown (see TRANSPLANT_ONLY)
+            if _unused(name, base):
+                assert other.describe() == text  # not used, not shown (TRANSPLANT/EDSS_ONLY)
             else:
                 assert other.describe() != text, (base.name, name, alt)
     assert tried >= 2, name
@@ -230,6 +258,27 @@ def test_transplant_baseline_fields_do_not_matter_with_first_visit_origin() -> N
     b = derive_frames(v, r, definition=d.with_(baseline_window_days=3.0,
                                                baseline_after_days=400.0)).to_frame()
     assert a.equals(b)
+
+
+def _as_outcome(v: pd.DataFrame, outcome: str) -> pd.DataFrame:
+    """EDSS visits re-expressed on another scale (monotone in EDSS, synthetic)."""
+    out = v.drop(columns="edss")
+    if outcome == "sdmt":
+        out["sdmt"] = (70 - 5 * v["edss"]).round().astype(int)
+    else:
+        out[outcome] = (5.0 * 1.18 ** v["edss"]).round(1)
+    return out
+
+
+def test_edss_table_does_not_matter_for_other_outcomes() -> None:
+    v, r = random_visits(150, (1, 12), seed=5, spacing=(20, 200), relapse_rate=1.0)
+    for outcome in ("t25fw", "sdmt"):
+        d = get_definition("msprog_default").with_(outcome=outcome)
+        w = _as_outcome(v, outcome)
+        a = derive_frames(w, r, definition=d).to_frame()
+        b = derive_frames(w, r, definition=d.with_(delta_zero=0.5, delta_low=2.0,
+                                                   delta_high=1.5, delta_cut=3.0)).to_frame()
+        assert a.equals(b) and a["worsening_event"].sum() > 5
 
 
 def test_describe_names_the_fields_the_old_paragraph_omitted() -> None:
@@ -295,12 +344,21 @@ def definitions(draw: st.DrawFn) -> EndpointDefinition:
         pira_event=draw(_pair(True)), pira_conf=draw(_pair(True)),
     )
     # respect the combination rules by construction (few rejections)
+    kw["extra_conf_days"] = tuple(draw(st.lists(st.integers(1, 400), max_size=2, unique=True)))
+    if kw["outcome"] == "custom":
+        kw["worsening"] = draw(st.sampled_from(["increase", "decrease"]))
+        kw["change_relative"] = draw(st.one_of(st.none(), st.floats(0.01, 1)))
+        kw["change_absolute"] = draw(st.floats(0.1, 10)) if kw["change_relative"] is None \
+            else draw(st.one_of(st.none(), st.floats(0.1, 10)))
+    else:
+        kw["worsening"] = "auto"
+    kw["extra_conf_days"] = tuple(x for x in kw["extra_conf_days"] if x != kw["conf_days"])
     if kw["bl_geq"]:
         kw.update(relapse_rebl=True, skip_local_extrema="none")
     if kw["events"] == "all" and kw["baseline"] == "fixed":
         kw["events"] = "first"
     left, right = kw["conf_tol_days"]
-    kw["conf_tol_days"] = (min(left, kw["conf_days"]), right)
+    kw["conf_tol_days"] = (min(left, kw["conf_days"], *kw["extra_conf_days"]), right)
     if kw["pira_prec"][0] is None:
         kw["pira_prec"] = (0.0, kw["pira_prec"][1])
     try:
@@ -342,7 +400,7 @@ def test_one_changed_result_field_changes_describe(d: EndpointDefinition, name: 
         assume(False)
         raise
     assume(other != d)
-    if name in TRANSPLANT_ONLY and d.origin == "first_visit":
+    if _unused(name, d):
         assert other.describe() == d.describe()
     else:
         assert other.describe() != d.describe(), (name, value, alt)

@@ -180,6 +180,27 @@ def _day_spec(spec: TableSpec) -> TableSpec:
     return dataclasses.replace(spec, columns=cols)
 
 
+def visit_spec(outcome: str) -> TableSpec:
+    """The visits table of an outcome scale: the EDSS table, or the same table with the
+    outcome's value column (``nhpt``, ``t25fw``, ``sdmt``; ``value`` for a custom score) and
+    the scale's range (docs/endpoints.md, "Outcomes")."""
+    if outcome == "edss":
+        return SCHEMA["edss"]
+    from hsctms.endpoints.change import SCALES
+
+    s = SCALES[outcome]
+    rng = (f" between {s.minimum:g} and {s.maximum:g}" if s.minimum is not None
+           and s.maximum is not None else "")
+    value = ColumnSpec(s.column, "int" if s.whole else "float",
+                       f"{s.label} score{rng}.", required=True, nullable=False,
+                       minimum=s.minimum, maximum=s.maximum)
+    base = SCHEMA["edss"]
+    cols = (base.column("patient_id"), base.column("date"), value)
+    return dataclasses.replace(base, name="outcome" if outcome == "custom" else outcome,
+                               columns=cols, description=f"{s.label} assessments, one row "
+                               "per visit.")
+
+
 def _rename_field(issue: Issue, names: Mapping[str, str]) -> Issue:
     if issue.field is not None and issue.field in names:
         return dataclasses.replace(issue, field=names[issue.field])
@@ -190,7 +211,7 @@ def prepare(edss: pd.DataFrame, relapses: pd.DataFrame | None = None,
             mri: pd.DataFrame | None = None, origin: Any = None,
             deaths: pd.DataFrame | None = None, patients: Any = None, *,
             data_date: _dt.date | None = None, empty_ok: bool = False,
-            lines: Mapping[str, IntArray] | None = None,
+            outcome: str = "edss", lines: Mapping[str, IntArray] | None = None,
             on_warnings: Callable[[ValidationReport], None] | None = None) -> Inputs:
     """Validate the inputs of the engine with the bundle rules (see the module docstring).
 
@@ -202,6 +223,9 @@ def prepare(edss: pd.DataFrame, relapses: pd.DataFrame | None = None,
         Dates after it are errors (``date-after-data-date``).
     empty_ok
         Accept an EDSS table without rows (one partition of a distributed run).
+    outcome
+        The outcome scale of the definition: the visits table holds its column
+        (:func:`visit_spec`).
     lines
         Line number of each row by table name (``"edss"``, ``"relapses"``, ...), when the
         tables are parts of larger ones (a partition of a distributed run): issues then name
@@ -222,7 +246,9 @@ def prepare(edss: pd.DataFrame, relapses: pd.DataFrame | None = None,
     ConfigurationError
         A required column is missing, or day numbers and calendar dates are mixed.
     """
-    require(edss, "edss", USED["edss"])
+    vspec = visit_spec(outcome)
+    vused = USED["edss"] if outcome == "edss" else tuple(c.name for c in vspec.columns)
+    require(edss, "visits" if outcome != "edss" else "edss", vused)
     rel_col = "onset_date"
     if relapses is not None and "onset_date" not in relapses.columns \
             and "date" in relapses.columns:
@@ -235,7 +261,9 @@ def prepare(edss: pd.DataFrame, relapses: pd.DataFrame | None = None,
     frames = {"patients": _patients_frame(patients), "edss": edss, "relapses": relapses,
               "mri": mri, "deaths": deaths, "origin": origin_frame}
     cal = detect_calendar(edss)
-    specs = {name: _used_spec(ORIGIN if name == "origin" else SCHEMA[name], USED[name])
+    used_cols = {**USED, "edss": vused}
+    specs = {name: _used_spec(ORIGIN if name == "origin" else
+                              vspec if name == "edss" else SCHEMA[name], used_cols[name])
              for name in frames}
     if not cal.datetime:
         specs = {name: _day_spec(spec) for name, spec in specs.items()}
@@ -248,13 +276,13 @@ def prepare(edss: pd.DataFrame, relapses: pd.DataFrame | None = None,
         for col in dates if len(frame) else ():
             if col in USED[name] and col in frame.columns:
                 _check_kind(frame[col], cal.datetime, f"{name}.{col}")
-        used = [c for c in USED[name] if c in frame.columns]
+        used = [c for c in used_cols[name] if c in frame.columns]
         typed[name], found = parse_frame(specs[name], frame[used],
                                          lines=(lines or {}).get(name))
         issues += found
     if len(edss) == 0 and not empty_ok:
         issues.append(make_issue(
-            "edss-empty", "edss.csv", None, None,
+            "edss-empty", vspec.filename, None, None,
             "The edss table has no rows (edss.csv missing or header only): endpoints are "
             "derived from EDSS visits. Add the assessments, or check the file or query."))
     issues += check_frames(typed, specs, ValidationContext(data_date=data_date),
@@ -321,12 +349,12 @@ class Universe:
         return len(self.ids)
 
 
-def visits(edss: pd.DataFrame, uni: Universe, cal: Calendar
+def visits(edss: pd.DataFrame, uni: Universe, cal: Calendar, column: str = "edss"
            ) -> tuple[IntArray, FloatArray, FloatArray]:
-    """Sorted (code, day, value) of validated EDSS visits."""
+    """Sorted (code, day, value) of validated visits (value column ``column``)."""
     code = uni.codes(edss["patient_id"])
     day = cal.to_days(edss["date"], "edss.date")
-    value = edss["edss"].to_numpy(dtype=np.float64, na_value=np.nan)
+    value = edss[column].to_numpy(dtype=np.float64, na_value=np.nan)
     keep = code >= 0  # rows of patients outside ``patients`` (validated: none when given)
     code, day, value = code[keep], day[keep], value[keep]
     order = np.lexsort((day, code))

@@ -113,6 +113,31 @@ OpenPair = Annotated[tuple[Days | None, Days | None], BeforeValidator(_as_pair)]
 Names = Annotated[tuple[str, ...], BeforeValidator(as_tuple)]
 
 
+def _distinct(value: tuple[int, ...]) -> tuple[int, ...]:
+    if len(set(value)) != len(value):
+        raise PydanticCustomError("duplicates", "lists a value twice")
+    return value
+
+
+def _function_path(value: Any) -> Any:
+    """A callable becomes its importable ``"module:qualname"``; text is checked to import."""
+    from hsctms.endpoints.change import function_path, resolve_function
+    from hsctms.errors import DefinitionError
+
+    try:
+        if callable(value):
+            return function_path(value)
+        if isinstance(value, str):
+            resolve_function(value)
+    except DefinitionError as exc:
+        raise PydanticCustomError("change_function", "{m}", {"m": exc.message}) from None
+    return value
+
+
+ConfDays = Annotated[tuple[WholeDays, ...], BeforeValidator(as_tuple), AfterValidator(_distinct)]
+ChangeFunction = Annotated[str | None, BeforeValidator(_function_path)]
+
+
 # -- number formatting for describe() (injective: different values never print the same) --
 def num(x: float, fmt: str = "g", inf: str = "unbounded") -> str:
     """``x`` in format ``fmt`` if that reads back exactly, else its shortest exact repr."""

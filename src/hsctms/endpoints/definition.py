@@ -28,6 +28,7 @@ from dataclasses import asdict, field
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
+import numpy as np
 from pydantic import (
     AfterValidator,
     BeforeValidator,
@@ -41,6 +42,8 @@ from pydantic.dataclasses import dataclass
 from hsctms._files import read_regular_file
 from hsctms.endpoints import _schema as S
 from hsctms.endpoints._schema import (
+    ChangeFunction,
+    ConfDays,
     Count,
     Days,
     FiniteDays,
@@ -54,6 +57,7 @@ from hsctms.endpoints._schema import (
     num,
     within,
 )
+from hsctms.endpoints.change import describe_rule, increases, scale
 from hsctms.errors import DefinitionError
 
 Origin = Literal["transplant", "first_visit"]
@@ -64,6 +68,10 @@ PrecType = Literal["baseline", "last", "last_delta"]
 SubThreshold = Literal["none", "event", "improvement", "worsening"]
 LocalExtrema = Literal["none", "strict", "all"]
 EfsComponent = Literal["death", "worsening", "relapse", "mri_activity"]
+Outcome = Literal["edss", "nhpt", "t25fw", "sdmt", "custom"]
+Worsening = Literal["auto", "increase", "decrease"]
+Combine = Literal["min", "max"]
+ExcludeBefore = Literal["none", "onset", "diagnosis"]
 
 EFS_COMPONENTS: tuple[str, ...] = get_args(EfsComponent)
 Efs = Annotated[tuple[EfsComponent, ...], BeforeValidator(S.as_tuple),
@@ -255,7 +263,14 @@ class EndpointDefinition:
     description: str = _f("", "any text", None, result=False)
     origin: Origin = _f("transplant", _one(Origin),
                         lambda v, d: "the index transplant" if v == "transplant"
-                        else "the first EDSS visit")
+                        else "the first EDSS visit" if d.outcome == "edss"
+                        else f"the first {scale(d).label} assessment")
+    exclude_before: ExcludeBefore = _f(
+        "none", _one(ExcludeBefore) + " (needs a patients table with onset_date / "
+        "diagnosis_date)",
+        lambda v, d: "" if v == "none" else
+        f"; EDSS visits and relapses dated before the patient's MS {v} were not used "
+        "(reported as dropped rows)")
     baseline_window_days: Days = _f(
         180.0, _DAYS_INF,
         lambda v, d: "" if d.origin != "transplant" else
@@ -284,11 +299,36 @@ class EndpointDefinition:
                       lambda v, d: ", never below the previous reference" if v else "")
     skip_local_extrema: LocalExtrema = _f("none", _one(LocalExtrema),
                                           lambda v, d: _EXTREMA_WORDS[v])
-    delta_zero: Positive = _f(1.5, "a positive number", lambda v, d: num(v, ".1f"))
-    delta_low: Positive = _f(1.0, "a positive number", lambda v, d: num(v, ".1f"))
-    delta_high: Positive = _f(0.5, "a positive number", lambda v, d: num(v, ".1f"))
+    outcome: Outcome = _f("edss", _one(Outcome),
+                          lambda v, d: "an EDSS" if v == "edss" else f"a {scale(d).label}")
+    worsening: Worsening = _f(
+        "auto", _one(Worsening) + " ('auto' = the scale's own direction; 'increase' or "
+        "'decrease' only with outcome: custom)",
+        lambda v, d: " increase" if increases(d) else " decrease")
+    delta_zero: Positive = _f(1.5, "a positive number",
+                              lambda v, d: f"{num(v, '.1f')} from a reference of 0, "
+                              if d.outcome == "edss" else "")
+    delta_low: Positive = _f(1.0, "a positive number",
+                             lambda v, d: f"{num(v, '.1f')} from 1.0 to "
+                             if d.outcome == "edss" else "")
+    delta_high: Positive = _f(0.5, "a positive number",
+                              lambda v, d: f" and {num(v, '.1f')} above"
+                              if d.outcome == "edss" else "")
     delta_cut: FiniteDays = _f(5.0, "a non-negative EDSS value (5.0 or 5.5)",
-                               lambda v, d: num(v, ".1f"))
+                               lambda v, d: num(v, ".1f") if d.outcome == "edss" else "")
+    change_relative: Positive | None = _f(
+        None, "a positive fraction of the reference (0.2 = 20%), or null (the scale's "
+        "standard rule); not with outcome: edss", lambda v, d: describe_rule(d))
+    change_absolute: Positive | None = _f(
+        None, "a positive number of points, or null; not with outcome: edss",
+        lambda v, d: "")
+    change_combine: Combine = _f(
+        "min", _one(Combine) + " (with both a relative and an absolute change)",
+        lambda v, d: "")
+    change_function: ChangeFunction = _f(
+        None, "'package.module:function' naming f(reference values) -> minimum changes, or "
+        "null; not with outcome: edss nor with change_relative/change_absolute",
+        lambda v, d: "")
     improvement_delta: Positive | None = _f(
         None, "a positive number, or null (same table as worsening)",
         lambda v, d: "the same thresholds" if v is None
@@ -300,8 +340,14 @@ class EndpointDefinition:
         "'inf'), left <= conf_days", _conf_window, scalar="symmetric")
     check_intermediate: bool = _f(
         True, "true or false",
-        lambda v, d: " with all intermediate visits above the threshold" if v
+        lambda v, d: " with all intermediate visits beyond the threshold" if v
         else " without checking the intermediate visits")
+    extra_conf_days: ConfDays = _f(
+        (), "a list of distinct whole numbers of days (int), none equal to conf_days, e.g. "
+        "[168] to add 24-week confirmed endpoints",
+        lambda v, d: "" if not v else " Confirmed worsening and improvement were also derived "
+        "with confirmation after " + ", ".join(f"{x}" for x in v) + " days (the same "
+        "tolerance and rules; endpoints " + ", ".join(f"worsening_{x}d" for x in v) + ").")
     require_sust_days: Days = _f(
         0.0, _DAYS_INF + " (0 = none, inf = to the last visit)",
         lambda v, d: "no sustained-worsening requirement" if v == 0
@@ -387,16 +433,57 @@ class EndpointDefinition:
                 "(each later visit is again 'confirmed worsening' versus the same baseline).",
                 "Use baseline='roving' (or 'roving_wors') for multiple events, or "
                 "events='first'."))
+        problems += self._outcome_problems()
+        if self.conf_days in self.extra_conf_days:
+            problems.append((f"extra_conf_days repeats conf_days {self.conf_days}.",
+                             "List only the additional confirmation periods."))
+        short = [x for x in self.extra_conf_days if x < self.conf_tol_days[0]]
+        if short:
+            problems.append((f"extra_conf_days {short} is shorter than the left tolerance "
+                             f"{self.conf_tol_days[0]:g} of conf_tol_days.",
+                             "Each confirmation window must start after the onset."))
         if problems:
             raise DefinitionError(" ".join(p for p, _ in problems),
                                   hint=" ".join(h for _, h in problems))
 
+    def _outcome_problems(self) -> list[tuple[str, str]]:
+        """Combination rules of ``outcome``, ``worsening`` and the ``change_*`` fields."""
+        out: list[tuple[str, str]] = []
+        explicit = self.change_relative is not None or self.change_absolute is not None
+        if self.outcome == "custom" and self.worsening == "auto":
+            out.append(("outcome 'custom' needs worsening: increase or decrease.",
+                        "Say whether higher values of the score are worse (increase)."))
+        if self.outcome != "custom" and self.worsening != "auto":
+            out.append((f"worsening applies only to outcome: custom; {self.outcome} has a "
+                        "fixed direction.", "Drop worsening (or write worsening: auto)."))
+        if self.outcome == "edss" and (explicit or self.change_function is not None):
+            out.append(("change_relative / change_absolute / change_function do not apply to "
+                        "outcome: edss.", "For EDSS set delta_zero, delta_low, delta_high and "
+                        "delta_cut; or use outcome: custom with the scores in a 'value' "
+                        "column."))
+        if self.change_function is not None and explicit:
+            out.append(("change_function cannot be combined with change_relative or "
+                        "change_absolute.", "Use either the function or the fixed rule."))
+        if self.outcome == "custom" and not explicit and self.change_function is None:
+            out.append(("outcome 'custom' needs a minimum change.",
+                        "Set change_relative (e.g. 0.2), change_absolute, or "
+                        "change_function."))
+        s = scale(self)
+        parts = ((self.change_relative is not None) + (self.change_absolute is not None)
+                 if explicit else (s.relative is not None) + (s.absolute is not None))
+        if self.change_combine != "min" and (parts < 2 or self.change_function is not None):
+            out.append(("change_combine only applies when a relative and an absolute change "
+                        "are both in force.", "Drop change_combine, or set both "
+                        "change_relative and change_absolute."))
+        return out
+
     # -- thresholds -------------------------------------------------------------------
     def delta(self, reference: float) -> float:
-        """Minimum worsening from ``reference`` (scalar form of the vectorised table)."""
-        if reference == 0:
-            return self.delta_zero
-        return self.delta_low if reference <= self.delta_cut else self.delta_high
+        """Minimum worsening from ``reference`` on the outcome's own scale (see
+        :func:`hsctms.endpoints.change.min_change`)."""
+        from hsctms.endpoints.change import min_change
+
+        return float(min_change(self, np.asarray([reference], dtype=np.float64))[0])
 
     @property
     def impute_max_days(self) -> float:
@@ -487,11 +574,12 @@ def field_metadata() -> dict[str, dict[str, Any]]:
 #: Sentences of :meth:`EndpointDefinition.describe`; one ``{field}`` per result-changing field.
 DESCRIBE_TEMPLATE = (
     "Time was measured from {origin}{baseline_window_days}{baseline_after_days}; "
-    "{relapse_to_bl}. "
-    "Confirmed disability worsening was an EDSS increase of at least {delta_zero} from a "
-    "reference of 0, {delta_low} from 1.0 to {delta_cut} and {delta_high} above, confirmed "
+    "{relapse_to_bl}{exclude_before}. "
+    "Confirmed disability worsening was {outcome}{worsening} of at least "
+    "{delta_zero}{delta_low}{delta_cut}{delta_high}{change_relative}{change_absolute}"
+    "{change_combine}{change_function}, confirmed "
     "after {conf_days} at {conf_tol_days}{check_intermediate}, {relapse_to_conf}; "
-    "{relapse_to_event}; {require_sust_days}; {impute_last_visit}. "
+    "{relapse_to_event}; {require_sust_days}; {impute_last_visit}.{extra_conf_days} "
     "Improvement used {improvement_delta}. "
     "Baseline: {baseline}{relapse_rebl}{bl_geq}{sub_threshold_rebl}{skip_local_extrema}; "
     "{proceed_from}; {events}. "

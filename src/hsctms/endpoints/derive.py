@@ -21,6 +21,7 @@ death           death                                       last contact of any 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ import pandas as pd
 
 from hsctms._provenance import Provenance
 from hsctms.endpoints import _inputs as inp
+from hsctms.endpoints.change import increases, scale
 from hsctms.endpoints.definition import EndpointDefinition, get_definition
 from hsctms.endpoints.disability import (
     CLS_PIRA,
@@ -74,6 +76,13 @@ def derive(cohort: Any, definition: DefinitionLike = "halt_ms") -> EndpointResul
     >>> res.to_frame()[["patient_id", "efs_time", "efs_event"]]  # doctest: +SKIP
     """
     d = get_definition(definition)
+    if d.outcome != "edss":
+        from hsctms.errors import ConfigurationError
+
+        raise ConfigurationError(
+            f"Definition {d.name!r} uses outcome {d.outcome!r}, but a registry cohort records "
+            "EDSS visits only.", hint="Use an EDSS definition, or call derive_frames with a "
+            f"visits table holding a {scale(d).column!r} column.")
     origin = None
     if d.origin == "transplant":
         tx = cohort.index_transplant()
@@ -162,7 +171,9 @@ def _derive(edss: pd.DataFrame, relapses: pd.DataFrame | None, mri: pd.DataFrame
     of an :class:`InputWarning` being issued."""
     d = get_definition(definition)
     data = inp.prepare(edss, relapses, mri, origin, deaths, patients, data_date=data_date,
-                       empty_ok=empty_ok, lines=lines, on_warnings=on_warnings)
+                       empty_ok=empty_ok, outcome=d.outcome, lines=lines,
+                       on_warnings=on_warnings)
+    data, dropped = _exclude_before(data, d)
     cal = data.calendar
     sources: list[Any] = [data.edss["patient_id"]]
     if data.patients is not None:
@@ -171,6 +182,7 @@ def _derive(edss: pd.DataFrame, relapses: pd.DataFrame | None, mri: pd.DataFrame
         sources.append(data.origin["patient_id"])
     uni = inp.Universe.build(*sources)
     tables = _Tables.load(uni, cal, data.edss, data.relapses, data.mri, data.deaths,
+                          column=scale(d).column, negate=not increases(d),
                           has_brain=brain_volume)
     org = inp.origin_days(data.origin, uni, cal)
     if d.origin == "transplant" and origin is None:
@@ -181,7 +193,56 @@ def _derive(edss: pd.DataFrame, relapses: pd.DataFrame | None, mri: pd.DataFrame
             hint="Pass origin=DataFrame(patient_id, origin_date), or use a definition with "
                  "origin='first_visit'.")
     engine = _Engine(d, uni, cal, tables, org)
-    return engine.run(synthetic=synthetic, data_date=data_date)
+    return engine.run(synthetic=synthetic, data_date=data_date, dropped=dropped)
+
+
+_DROPPED_COLUMNS = ["table", "row", "patient_id", "date", "reason"]
+
+
+def _exclude_before(data: inp.Inputs, d: EndpointDefinition
+                    ) -> tuple[inp.Inputs, pd.DataFrame]:
+    """Drop visits and relapses dated before MS onset / diagnosis (``exclude_before``).
+
+    Returns the inputs without those rows and the dropped rows (``table``, ``row`` = line in
+    ``frame.to_csv(index=False)``, ``patient_id``, ``date``, ``reason``).
+    """
+    empty = pd.DataFrame({c: pd.Series(dtype=object) for c in _DROPPED_COLUMNS})
+    if d.exclude_before == "none":
+        return data, empty
+    column = f"{d.exclude_before}_date"
+    if data.patients is None or column not in data.patients.columns:
+        from hsctms.errors import ConfigurationError
+
+        raise ConfigurationError(
+            f"Definition {d.name!r} excludes rows before MS {d.exclude_before} "
+            f"(exclude_before: {d.exclude_before}) but no patients table with {column} was "
+            "given.", hint=f"Pass patients=DataFrame(patient_id, {column}), or set "
+                           "exclude_before: none.")
+    cal = data.calendar
+    limit = pd.Series(cal.to_days(data.patients[column], f"patients.{column}"),
+                      index=data.patients["patient_id"].astype(str).to_numpy())
+    limit = limit[~limit.index.duplicated()]
+    parts, kept = [], {}
+    for name, col in (("edss", "date"), ("relapses", "onset_date")):
+        frame = getattr(data, name)
+        if frame is None or len(frame) == 0:
+            kept[name] = frame
+            continue
+        day = cal.to_days(frame[col], f"{name}.{col}")
+        lim = limit.reindex(frame["patient_id"].astype(str).to_numpy()).to_numpy()
+        drop = day < lim  # unknown onset (NaN): kept
+        if drop.any():
+            rows = frame.loc[drop]
+            parts.append(pd.DataFrame({
+                "table": "edss" if name == "edss" else "relapses",
+                "row": np.flatnonzero(drop) + 2,
+                "patient_id": rows["patient_id"].astype(str).to_numpy(),
+                "date": rows[col].to_numpy(),
+                "reason": f"before MS {d.exclude_before} "
+                          f"({'EDSS' if name == 'edss' else 'relapse'}; exclude_before)"}))
+        kept[name] = frame.loc[~drop].reset_index(drop=True)
+    dropped = pd.concat(parts, ignore_index=True) if parts else empty
+    return dataclasses.replace(data, edss=kept["edss"], relapses=kept["relapses"]), dropped
 
 
 @dataclass
@@ -201,8 +262,11 @@ class _Tables:
     @classmethod
     def load(cls, uni: inp.Universe, cal: inp.Calendar, edss: pd.DataFrame,
              relapses: pd.DataFrame | None, mri: pd.DataFrame | None,
-             deaths: pd.DataFrame | None, *, has_brain: bool | None = None) -> _Tables:
-        v_code, v_day, v_val = inp.visits(edss, uni, cal)
+             deaths: pd.DataFrame | None, *, column: str = "edss",
+             negate: bool = False, has_brain: bool | None = None) -> _Tables:
+        v_code, v_day, v_val = inp.visits(edss, uni, cal, column)
+        if negate:  # a decreasing outcome: the engine always looks for increases
+            v_val = -v_val
         r_code, r_day, _ = inp.dated_rows(relapses, "relapses", "onset_date", uni, cal)
         extra = {"new_t2": "new_t2", "gd": "gd_lesions"}
         if has_brain is None:
@@ -292,13 +356,17 @@ class _Engine:
                 self.excluded.append((str(pid), reason))
 
     # -- main ---------------------------------------------------------------------------
-    def run(self, *, synthetic: bool, data_date: _dt.date | None) -> EndpointResult:
+    def run(self, *, synthetic: bool, data_date: _dt.date | None,
+            dropped: pd.DataFrame | None = None) -> EndpointResult:
         d, t, n = self.d, self.t, self.uni.n
         keep, origin, included = self._select_visits()
         vd = VisitData(t.v_code[keep], t.v_day[keep], t.v_val[keep], n, t.r_code, t.r_day)
         vd = filter_relapses(vd, d.relapse_to_bl[0])
         ev = confirmed_events(vd, d, until="all" if d.events == "all" else "first")
         cols = self._endpoints(vd, ev, origin)
+        cols.update(self._first_worsening(vd, ev))
+        for extra in d.extra_conf_days:
+            cols.update(self._other_confirmation(vd, origin, extra))
         if d.pira_raw_endpoints:
             cols.update(self._typed_endpoints(vd, origin))
         frame = pd.DataFrame({"patient_id": pd.Series(self.uni.ids.to_numpy(dtype=object),
@@ -310,7 +378,72 @@ class _Engine:
             method="hsctms.endpoints.derive", definition=d.to_dict(), n=len(frame),
             synthetic=synthetic, data_date=data_date.isoformat() if data_date else None)
         return EndpointResult(frame=frame, events=events, excluded=excluded, definition=d,
-                              provenance=prov, has_brain_volume=t.has_brain)
+                              provenance=prov, has_brain_volume=t.has_brain,
+                              dropped=dropped if dropped is not None
+                              else pd.DataFrame(columns=_DROPPED_COLUMNS))
+
+    @property
+    def _sign(self) -> float:
+        """+1, or -1 for a decreasing outcome (values were negated on entry)."""
+        return 1.0 if increases(self.d) else -1.0
+
+    def _first_worsening(self, vd: VisitData, ev: EventArrays) -> dict[str, Any]:
+        """Per patient: the events of the events table by kind and class, and the first
+        worsening's details.
+
+        Counts are of the rows of the events table: with ``events: first`` each is 0 or 1;
+        with ``events: all`` they count every confirmed event.
+        """
+        n, col, sign, cal = self.uni.n, scale(self.d).column, self._sign, self.cal
+        listed = _is_first(ev) if self.d.events == "first" else np.ones(ev.n, dtype=bool)
+        cdw = listed & (ev.kind == KIND_CDW)
+        out: dict[str, Any] = {
+            "worsening_count": np.bincount(ev.code[cdw], minlength=n).astype(np.int64),
+            "improvement_count": np.bincount(ev.code[listed & (ev.kind == KIND_CDI)],
+                                             minlength=n).astype(np.int64),
+            "pira_count": np.bincount(ev.code[cdw & (ev.cls == CLS_PIRA)],
+                                      minlength=n).astype(np.int64),
+            "raw_count": np.bincount(ev.code[cdw & (ev.cls == CLS_RAW)],
+                                     minlength=n).astype(np.int64),
+        }
+        sel = np.flatnonzero(_is_first(ev) & cdw)
+        code = ev.code[sel]
+        onset = np.full(n, -1, dtype=np.int64)
+        onset[code] = ev.onset[sel]
+        conf = np.full(n, -1, dtype=np.int64)
+        conf[code] = ev.conf[sel]
+        base = np.full(n, np.nan)
+        base[code] = ev.baseline_value[sel] * sign
+        cls = np.full(n, None, dtype=object)
+        cls[code] = np.where(ev.cls[sel] == CLS_PIRA, "PIRA",
+                             np.where(ev.cls[sel] == CLS_RAW, "RAW", "undetermined"))
+        out.update({
+            "worsening_date": cal.from_days(_take(vd.day, onset)),
+            "worsening_class": pd.Series(cls, dtype="string").to_numpy(),
+            f"worsening_{col}": _take(vd.value, onset) * sign,
+            f"worsening_baseline_{col}": base,
+            "worsening_confirmation_date": cal.from_days(_take(vd.day, conf)),
+        })
+        return out
+
+    def _other_confirmation(self, vd: VisitData, origin: FloatArray, days: int
+                            ) -> dict[str, Any]:
+        """``worsening_<days>d`` / ``improvement_<days>d``: the first confirmed events with
+        confirmation after ``days`` (``extra_conf_days``), everything else unchanged."""
+        n = self.uni.n
+        d = self.d.with_(conf_days=days, extra_conf_days=())
+        ev = confirmed_events(vd, d, until="first")
+        first = _is_first(ev)
+        fu = np.fmax(_max_per_code(vd.code, vd.day, n) - origin, 0.0)
+        out: dict[str, Any] = {}
+        for name, kind in (("worsening", KIND_CDW), ("improvement", KIND_CDI)):
+            sel = first & (ev.kind == kind)
+            onset = np.full(n, np.nan)
+            onset[ev.code[sel]] = vd.day[ev.onset[sel]]
+            has = ~np.isnan(onset)
+            out[f"{name}_{days}d_time"] = np.where(has, onset - origin, fu).astype(np.float64)
+            out[f"{name}_{days}d_event"] = has.astype(np.int64)
+        return out
 
     def _endpoints(self, vd: VisitData, ev: EventArrays, origin: FloatArray
                    ) -> dict[str, Any]:
@@ -318,7 +451,7 @@ class _Engine:
         last_edss = _max_per_code(vd.code, vd.day, n)
         fu_edss = np.fmax(last_edss - origin, 0.0)
         bl = ev.initial_baseline
-        bl_val = _take(vd.value, bl)
+        bl_val = _take(vd.value, bl) * self._sign
         bl_day = _take(vd.day, bl)
         comp: dict[str, tuple[FloatArray, FloatArray]] = {}
         first = _is_first(ev)
@@ -345,7 +478,7 @@ class _Engine:
                 comp, ("worsening", "relapse", "mri_activity", "brain_volume_loss"))
         cols: dict[str, Any] = {
             "origin_date": self.cal.from_days(origin),
-            "baseline_edss": bl_val,
+            f"baseline_{scale(d).column}": bl_val,
             "baseline_date": self.cal.from_days(bl_day),
             "followup_days": fu_all,
         }
@@ -418,17 +551,18 @@ class _Engine:
         labels = np.where(cls == CLS_PIRA, "PIRA", np.where(cls == CLS_RAW, "RAW",
                                                              "undetermined"))
         kind = ev.kind[idx]
+        col, sign = scale(self.d).column, self._sign
         return pd.DataFrame({
             "patient_id": pd.Series(self.uni.ids.to_numpy(dtype=object)[code],
                                     dtype="string"),
             "event_type": np.where(kind == KIND_CDW, "worsening", "improvement"),
             "date": cal.from_days(vd.day[onset]),
             "time": vd.day[onset] - origin[code],
-            "edss": vd.value[onset],
+            col: vd.value[onset] * sign,
             "baseline_date": cal.from_days(vd.day[ev.baseline[idx]]),
-            "baseline_edss": ev.baseline_value[idx],
+            f"baseline_{col}": ev.baseline_value[idx] * sign,
             "confirmation_date": cal.from_days(_take(vd.day, conf)),
-            "confirmation_edss": _take(vd.value, conf),
+            f"confirmation_{col}": _take(vd.value, conf) * sign,
             "class": pd.Series(labels, dtype="string").where(kind == KIND_CDW),
             "pira_confirmation_date": cal.from_days(_take(vd.day, ev.pira_conf[idx])),
             "sustained_days": vd.day[ev.sust[idx]] - vd.day[onset],

@@ -26,6 +26,7 @@ from typing import Any, Literal, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from hsctms.endpoints.change import increases, min_change
 from hsctms.endpoints.definition import EndpointDefinition
 
 FloatArray = npt.NDArray[np.float64]
@@ -143,9 +144,15 @@ def recording(recorder: ScanRecorder) -> Iterator[ScanRecorder]:
 
 
 def delta_table(d: EndpointDefinition, ref: FloatArray) -> FloatArray:
-    """Vectorised minimum worsening for reference values ``ref``."""
-    return np.where(ref == 0, d.delta_zero, np.where(ref <= d.delta_cut, d.delta_low,
-                                                     d.delta_high))
+    """Vectorised minimum worsening for reference values ``ref`` on the engine's scale.
+
+    The engine always looks for increases: a decreasing outcome (SDMT) is negated on entry,
+    so its references are negated back before the outcome's rule is applied.
+    """
+    if d.outcome == "edss":
+        return np.where(ref == 0, d.delta_zero, np.where(ref <= d.delta_cut, d.delta_low,
+                                                         d.delta_high))
+    return min_change(d, ref if increases(d) else -ref)
 
 
 def _keys(code: IntArray, day: FloatArray, lo: float, span: float) -> FloatArray:

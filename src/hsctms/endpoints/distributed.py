@@ -206,6 +206,14 @@ def _derive_part(pieces: list[_Piece], base: int, small: dict[str, Any],
                       brain_volume=brain_volume, on_warnings=warned.append)
     except DataValidationError as exc:
         return _Part(None, exc.report, len(edss))
+    if len(res.dropped):  # rows not used (exclude_before): lines of the whole tables
+        local = res.dropped["row"].to_numpy(dtype=np.int64) - 2
+        whole = np.zeros(len(local), dtype=np.int64)
+        for name in ("edss", "relapses"):
+            at = (res.dropped["table"] == name).to_numpy()
+            if at.any():
+                whole[at] = lines[name][local[at]]
+        res = dataclasses.replace(res, dropped=res.dropped.assign(row=whole))
     return _Part(res, None, len(edss), warned[0] if warned else None)
 
 
@@ -215,7 +223,7 @@ def _error(report: ValidationReport) -> DataValidationError:
         "derived):\n" + inp._quote(report.errors), report=report, hint=_HINT)
 
 
-def _table(part: _Part, name: str) -> pd.DataFrame:
+def _table(part: _Part, name: str, dtypes: dict[str, Any] | None = None) -> pd.DataFrame:
     """One table of a partition's result (raises the partition's validation errors; the
     per-patient table issues its warnings)."""
     if part.result is None:
@@ -224,8 +232,8 @@ def _table(part: _Part, name: str) -> pd.DataFrame:
     if name == "frame" and part.warned is not None:
         warnings.warn(inp.input_warning(part.warned), stacklevel=2)
     out: pd.DataFrame = getattr(part.result, name)
-    # the engine types an empty exclusion table's columns as object: text throughout
-    return out.astype("str") if name == "excluded" else out
+    # the engine types the columns of an empty exclusion or dropped-rows table as object
+    return out.astype(dtypes) if dtypes else out
 
 
 # -- the result ----------------------------------------------------------------------------------
@@ -244,6 +252,9 @@ class DaskEndpointResult:
         Confirmed worsening / improvement events (as :attr:`EndpointResult.events`).
     excluded
         Patients not derived, with the reason.
+    dropped
+        Input rows not used because of the definition (``exclude_before``), with their lines
+        in the whole tables.
     definition
         The :class:`EndpointDefinition` used.
     provenance
@@ -256,6 +267,7 @@ class DaskEndpointResult:
     frame: Any
     events: Any
     excluded: Any
+    dropped: Any
     definition: EndpointDefinition
     provenance: Provenance
     has_brain_volume: bool = False
@@ -315,7 +327,8 @@ class DaskEndpointResult:
         prov = dataclasses.replace(self.provenance, n=len(frame))
         return EndpointResult(frame=frame, events=events, excluded=excluded,
                               definition=self.definition, provenance=prov,
-                              has_brain_volume=self.has_brain_volume)
+                              has_brain_volume=self.has_brain_volume,
+                              dropped=_dropped([r.dropped for r in results]))
 
     def __repr__(self) -> str:
         return (f"<DaskEndpointResult definition={self.definition.name!r} "
@@ -323,10 +336,16 @@ class DaskEndpointResult:
 
 
 def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
-    """Rows of all partitions (the engine gives an empty table object-typed columns: only
-    the non-empty ones are stacked, so the dtypes are those of a single run)."""
+    """Rows of all partitions, with the dtypes of a single run: the engine builds its tables
+    from arrays, and a text column is object-typed where it holds no text (an empty table, a
+    partition without any value), so object columns are inferred again from the whole."""
     full = [f for f in frames if len(f)]
-    return pd.concat(full, ignore_index=True) if full else frames[0]
+    if not full:
+        return frames[0]
+    out = pd.concat(full, ignore_index=True)
+    for col in [c for c, t in out.dtypes.items() if pd.api.types.is_object_dtype(t)]:
+        out[col] = pd.Series(out[col].to_numpy(dtype=object), index=out.index)
+    return out
 
 
 def _by_patient(frames: list[pd.DataFrame]) -> pd.DataFrame:
@@ -351,6 +370,15 @@ def _excluded(frames: list[pd.DataFrame]) -> pd.DataFrame:
     rank = out["reason"].map({r: i for i, r in enumerate(order)})
     out = out.assign(_rank=rank).sort_values(["_rank", "patient_id"], kind="stable")
     return out.drop(columns="_rank").reset_index(drop=True)
+
+
+def _dropped(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Rows not used, in the engine's order: the visits' then the relapses', by line."""
+    out = _concat(frames)
+    if not len(out):
+        return out
+    order = np.lexsort((out["row"].to_numpy(), (out["table"] != "edss").to_numpy()))
+    return out.iloc[order].reset_index(drop=True)
 
 
 # -- entry point ---------------------------------------------------------------------------------
@@ -419,8 +447,11 @@ def derive_dask(
     if not isinstance(edss, dd.DataFrame):
         raise ConfigurationError("derive_dask needs a dask.dataframe.DataFrame of visits.",
                                  hint="Use derive_frames for pandas data.")
-    inp.require(edss._meta, "edss", inp.USED["edss"])
-    edss = edss[list(inp.USED["edss"])]  # the columns the engine reads (read, shipped) only
+    d = get_definition(definition)
+    used = inp.USED["edss"] if d.outcome == "edss" else tuple(
+        c.name for c in inp.visit_spec(d.outcome).columns)
+    inp.require(edss._meta, "edss" if d.outcome == "edss" else "visits", used)
+    edss = edss[list(used)]  # only the columns the engine reads are read and shipped
     if npartitions is not None and (npartitions < 1 or (
             partitioned_by_patient and npartitions != edss.npartitions)):
         kept = ", kept with partitioned_by_patient=True" if partitioned_by_patient else ""
@@ -429,7 +460,6 @@ def derive_dask(
             f"{edss.npartitions} partitions{kept}).",
             hint="Give a positive number, or repartition the visits yourself when they are "
                  "already partitioned by patient.")
-    d = get_definition(definition)
     if d.origin == "transplant" and origin is None:
         raise ConfigurationError(
             f"Definition {d.name!r} measures time from the transplant but no origin was given.",
@@ -467,14 +497,23 @@ def derive_dask(
                          {k: None if v is None else (v.iloc[:0], np.zeros(0, dtype=np.int64))
                           for k, v in tables.items()}, *common)
     assert empty.result is not None
-    meta = {"frame": empty.result.frame, "events": empty.result.events,
-            "excluded": empty.result.excluded.astype("str")}
-    lazy = {name: dd.from_delayed([delayed(_table)(p, name) for p in parts], meta=m)
-            for name, m in meta.items()}
+    # a text column of the engine is object-typed when it holds no text (e.g. an empty
+    # partition): the lazy tables type them as text throughout
+    dtypes: dict[str, dict[str, Any]] = {
+        name: {c: "str" for c, t in getattr(empty.result, name).dtypes.items()
+               if pd.api.types.is_object_dtype(t)}
+        for name in ("frame", "events", "excluded")}
+    dtypes["dropped"] = {"table": "str", "row": "int64", "patient_id": "str", "reason": "str",
+                         "date": "datetime64[ns]" if inp.detect_calendar(edss._meta).datetime
+                         else "float64"}
+    lazy = {name: dd.from_delayed([delayed(_table)(p, name, dt) for p in parts],
+                                  meta=getattr(empty.result, name).astype(dt))
+            for name, dt in dtypes.items()}
     prov = Provenance(method="hsctms.endpoints.derive_dask", definition=d.to_dict(),
                       synthetic=synthetic,
                       data_date=data_date.isoformat() if data_date else None)
     return DaskEndpointResult(frame=lazy["frame"], events=lazy["events"],
-                              excluded=lazy["excluded"], definition=d, provenance=prov,
+                              excluded=lazy["excluded"], dropped=lazy["dropped"],
+                              definition=d, provenance=prov,
                               has_brain_volume=brain, _parts=tuple(parts),
                               _rows={k: len(v) for k, v in tables.items() if v is not None})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -56,6 +56,10 @@ class EndpointResult:
         The :class:`EndpointDefinition` used.
     provenance
         Method, definition, n, synthetic flag, data date, versions.
+    dropped
+        Input rows not used because of the definition (``exclude_before``): ``table``,
+        ``row`` (line in ``frame.to_csv(index=False)``, first row = 2), ``patient_id``,
+        ``date``, ``reason``. Empty otherwise.
     """
 
     frame: pd.DataFrame
@@ -64,6 +68,8 @@ class EndpointResult:
     definition: EndpointDefinition
     provenance: Provenance
     has_brain_volume: bool = False
+    dropped: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
+        columns=["table", "row", "patient_id", "date", "reason"]))
 
     @property
     def endpoints(self) -> tuple[str, ...]:
@@ -129,6 +135,9 @@ class EndpointResult:
             reasons = self.excluded["reason"].value_counts()
             for reason, k in reasons.items():
                 lines.append(f"  Excluded ({k}): {reason}")
+        if len(self.dropped):
+            for reason, k in self.dropped["reason"].value_counts().items():
+                lines.append(f"  Rows not used ({k}): {reason}")
         return "\n".join(line for line in lines if line)
 
     def to_dict(self) -> dict[str, Any]:
@@ -143,6 +152,7 @@ class EndpointResult:
             "median_followup_days": float(np.median(self.frame["followup_days"]))
             if self.n else None,
             "excluded": self.excluded.to_dict(orient="records"),
+            "dropped_rows": len(self.dropped),
             "provenance": self.provenance.to_dict(),
         }
 

@@ -172,6 +172,11 @@ def trace_patients(data: Any, patient_ids: Iterable[Any] | None = None,
     """Adjudication traces of several patients (all included and excluded ones when
     ``patient_ids`` is None) from one run of the engine; see :func:`trace_patient`."""
     d = get_definition(definition)
+    if d.outcome != "edss":
+        raise ConfigurationError(
+            f"Adjudication traces are written for EDSS; definition {d.name!r} uses outcome "
+            f"{d.outcome!r}.", hint="Trace with an EDSS definition; for the other scales the "
+            "events table gives each event's reference, onset and confirmation visits.")
     rec = _Recorder()
     with recording(rec):
         if isinstance(data, Mapping):

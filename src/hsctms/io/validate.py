@@ -371,7 +371,10 @@ def _when(value: Any) -> str:
 
 
 #: Columns checked against the patient's onset and diagnosis dates, per table.
-_ONSET_CHECKED = {"edss": ("date", "EDSS assessment"), "relapses": ("onset_date", "Relapse")}
+_ONSET_CHECKED = {"edss": ("date", "EDSS assessment"), "relapses": ("onset_date", "Relapse"),
+                  # the visit tables of the other outcome scales of the endpoint engine
+                  "nhpt": ("date", "NHPT assessment"), "t25fw": ("date", "T25FW assessment"),
+                  "sdmt": ("date", "SDMT assessment"), "outcome": ("date", "Assessment")}
 
 
 def _check_before_onset(spec: TableSpec, f: pd.DataFrame, ref: _Lookup) -> list[Issue]:

@@ -2,7 +2,9 @@
 
 Run with the oracle interpreter (``.venv-oracle/bin/python``, pymsprog 1.0.7, numpy<2,
 pandas<3); it uses only pymsprog's public API. Input CSVs: visits ``id,date,edss`` and
-relapses ``id,date`` (ISO dates, or day numbers with ``"date_format": "day"``). ``--kw`` is a
+relapses ``id,date`` (the ``edss`` column holds the values of the ``"outcome"`` given
+in ``--kw``: edss by default, or nhpt, t25fw, sdmt; ISO dates, or day numbers with
+``"date_format": "day"``). ``--kw`` is a
 JSON object of MSprog keyword arguments ("inf" for infinity; relapse_indep lists become
 tuples); ``"delta_cut": 5.5`` selects the trial minimum-change table (+1.0 up to 5.5).
 Subjects are processed in chunks of ``--chunk`` (results are independent across subjects).
@@ -39,6 +41,7 @@ def main():
         kw["relapse_indep"] = {k: (tuple(v) if isinstance(v, list) else v)
                                for k, v in kw["relapse_indep"].items()}
     chunk = int(kw.pop("_chunk", a.chunk))
+    outcome = kw.pop("outcome", "edss")
     cut = kw.pop("delta_cut", 5.0)
     if cut != 5.0:
         kw["delta_fun"] = lambda b: 1.5 if b == 0 else (1.0 if b <= cut else 0.5)
@@ -53,7 +56,7 @@ def main():
         rc = r[r["id"].isin(part)] if r is not None else None
         t0, c0 = time.perf_counter(), time.process_time()
         out = MSprog(vc, subj_col="id", value_col="edss", date_col="date",
-                     outcome="edss", relapse=rc, verbose=0, **kw)
+                     outcome=outcome, relapse=rc, verbose=0, **kw)
         elapsed += time.perf_counter() - t0
         cpu += time.process_time() - c0
         summaries.append(out[0].rename_axis("id"))
