@@ -22,6 +22,7 @@ __all__ = [
     "EFS_COMPONENTS",
     "ENDPOINTS",
     "PRESETS",
+    "DaskEndpointResult",
     "EndpointDefinition",
     "EndpointResult",
     "InputWarning",
@@ -37,8 +38,8 @@ __all__ = [
 
 
 def __getattr__(name: str) -> object:
-    if name == "derive_dask":
-        from hsctms.endpoints.distributed import derive_dask
+    if name in ("derive_dask", "DaskEndpointResult"):  # Dask is an optional extra
+        from hsctms.endpoints import distributed
 
-        return derive_dask
+        return getattr(distributed, name)
     raise AttributeError(name)

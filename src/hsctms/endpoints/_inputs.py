@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -211,7 +211,8 @@ def prepare(edss: pd.DataFrame, relapses: pd.DataFrame | None = None,
             mri: pd.DataFrame | None = None, origin: Any = None,
             deaths: pd.DataFrame | None = None, patients: Any = None, *,
             data_date: _dt.date | None = None, empty_ok: bool = False,
-            outcome: str = "edss") -> Inputs:
+            outcome: str = "edss", lines: Mapping[str, IntArray] | None = None,
+            on_warnings: Callable[[ValidationReport], None] | None = None) -> Inputs:
     """Validate the inputs of the engine with the bundle rules (see the module docstring).
 
     Parameters
@@ -225,6 +226,13 @@ def prepare(edss: pd.DataFrame, relapses: pd.DataFrame | None = None,
     outcome
         The outcome scale of the definition: the visits table holds its column
         (:func:`visit_spec`).
+    lines
+        Line number of each row by table name (``"edss"``, ``"relapses"``, ...), when the
+        tables are parts of larger ones (a partition of a distributed run): issues then name
+        the lines of the whole tables. Default: ``frame.to_csv(index=False)`` lines.
+    on_warnings
+        Called with the report when it holds warnings, instead of issuing an
+        :class:`InputWarning` (a partition of a distributed run hands them to the caller).
 
     Returns
     -------
@@ -269,7 +277,8 @@ def prepare(edss: pd.DataFrame, relapses: pd.DataFrame | None = None,
             if col in USED[name] and col in frame.columns:
                 _check_kind(frame[col], cal.datetime, f"{name}.{col}")
         used = [c for c in used_cols[name] if c in frame.columns]
-        typed[name], found = parse_frame(specs[name], frame[used])
+        typed[name], found = parse_frame(specs[name], frame[used],
+                                         lines=(lines or {}).get(name))
         issues += found
     if len(edss) == 0 and not empty_ok:
         issues.append(make_issue(
@@ -292,11 +301,18 @@ def prepare(edss: pd.DataFrame, relapses: pd.DataFrame | None = None,
                  "row being line 2; for a bundle, the line in the file); see "
                  "docs/validation-rules.md for each rule.")
     if report.warnings:
-        warnings.warn(InputWarning(
-            f"The endpoint inputs have {len(report.warnings)} validation warning(s):\n"
-            + _quote(report.warnings), report), stacklevel=4)
+        if on_warnings is not None:
+            on_warnings(report)
+        else:
+            warnings.warn(input_warning(report), stacklevel=4)
     return Inputs(typed["edss"], typed.get("relapses"), typed.get("mri"), typed.get("deaths"),
                   typed.get("origin"), typed.get("patients"), cal, report)
+
+
+def input_warning(report: ValidationReport) -> InputWarning:
+    """The :class:`InputWarning` of a report with warnings."""
+    return InputWarning(f"The endpoint inputs have {len(report.warnings)} validation "
+                        "warning(s):\n" + _quote(report.warnings), report)
 
 
 def _quote(issues: list[Issue]) -> str:

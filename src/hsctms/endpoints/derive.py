@@ -163,11 +163,17 @@ def derive_frames(
 def _derive(edss: pd.DataFrame, relapses: pd.DataFrame | None, mri: pd.DataFrame | None,
             origin: Any, deaths: pd.DataFrame | None, definition: DefinitionLike, *,
             patients: Any = None, synthetic: bool = False, data_date: _dt.date | None = None,
-            empty_ok: bool = False) -> EndpointResult:
-    """:func:`derive_frames`; ``empty_ok`` accepts an EDSS table without rows (a partition)."""
+            empty_ok: bool = False, lines: dict[str, IntArray] | None = None,
+            brain_volume: bool | None = None, on_warnings: Any = None) -> EndpointResult:
+    """:func:`derive_frames`; for one partition of :func:`~hsctms.endpoints.derive_dask`:
+    ``empty_ok`` accepts an EDSS table without rows, ``lines`` numbers the rows of each table
+    as in the whole table, ``brain_volume`` says whether the whole MRI table has brain volumes
+    (default: whether ``mri`` has), ``on_warnings`` receives a report with warnings instead
+    of an :class:`InputWarning` being issued."""
     d = get_definition(definition)
     data = inp.prepare(edss, relapses, mri, origin, deaths, patients, data_date=data_date,
-                       empty_ok=empty_ok, outcome=d.outcome)
+                       empty_ok=empty_ok, outcome=d.outcome, lines=lines,
+                       on_warnings=on_warnings)
     data, dropped = _exclude_before(data, d)
     cal = data.calendar
     sources: list[Any] = [data.edss["patient_id"]]
@@ -177,7 +183,8 @@ def _derive(edss: pd.DataFrame, relapses: pd.DataFrame | None, mri: pd.DataFrame
         sources.append(data.origin["patient_id"])
     uni = inp.Universe.build(*sources)
     tables = _Tables.load(uni, cal, data.edss, data.relapses, data.mri, data.deaths,
-                          column=scale(d).column, negate=not increases(d))
+                          column=scale(d).column, negate=not increases(d),
+                          has_brain=brain_volume)
     org = inp.origin_days(data.origin, uni, cal)
     if d.origin == "transplant" and origin is None:
         from hsctms.errors import ConfigurationError
@@ -258,15 +265,16 @@ class _Tables:
     def load(cls, uni: inp.Universe, cal: inp.Calendar, edss: pd.DataFrame,
              relapses: pd.DataFrame | None, mri: pd.DataFrame | None,
              deaths: pd.DataFrame | None, *, column: str = "edss",
-             negate: bool = False) -> _Tables:
+             negate: bool = False, has_brain: bool | None = None) -> _Tables:
         v_code, v_day, v_val = inp.visits(edss, uni, cal, column)
         if negate:  # a decreasing outcome: the engine always looks for increases
             v_val = -v_val
         r_code, r_day, r_cols = inp.dated_rows(relapses, "relapses", "onset_date", uni, cal,
                                                {"end": "end_date"})
         extra = {"new_t2": "new_t2", "gd": "gd_lesions"}
-        has_brain = (mri is not None and "brain_volume" in mri.columns
-                     and bool(mri["brain_volume"].notna().any()))
+        if has_brain is None:
+            has_brain = (mri is not None and "brain_volume" in mri.columns
+                         and bool(mri["brain_volume"].notna().any()))
         if has_brain:
             extra["bv"] = "brain_volume"
         m_code, m_day, m_cols = inp.dated_rows(mri, "mri", "date", uni, cal, extra)

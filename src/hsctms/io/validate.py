@@ -536,7 +536,8 @@ def _unique_texts(col: ColumnSpec, uniques: npt.NDArray[Any]
             np.array([f for _, f in cells], dtype=bool))
 
 
-def parse_frame(spec: TableSpec, frame: pd.DataFrame) -> tuple[pd.DataFrame, list[Issue]]:
+def parse_frame(spec: TableSpec, frame: pd.DataFrame, *,
+                lines: npt.NDArray[np.int64] | None = None) -> tuple[pd.DataFrame, list[Issue]]:
     """Parse an in-memory frame (columns of any dtype) with the bundle's cell rules.
 
     Every value is written as its canonical text (as :func:`validate_record` does for form
@@ -552,6 +553,9 @@ def parse_frame(spec: TableSpec, frame: pd.DataFrame) -> tuple[pd.DataFrame, lis
         ones are added as NA, extra ones ignored).
     frame
         The table.
+    lines
+        Line number of each row, when the rows are a part of a larger table (one partition
+        of a distributed run); default ``2, 3, ...``.
 
     Returns
     -------
@@ -559,7 +563,8 @@ def parse_frame(spec: TableSpec, frame: pd.DataFrame) -> tuple[pd.DataFrame, lis
         Typed frame (canonical dtypes, failing cells NA, with ``__line__``) and the issues.
     """
     n = len(frame)
-    lines = np.arange(2, n + 2, dtype=np.int64)
+    lines = (np.arange(2, n + 2, dtype=np.int64) if lines is None
+             else np.asarray(lines, dtype=np.int64))
     out: dict[str, pd.Series] = {}
     issues: list[Issue] = []
     for col in spec.columns:
