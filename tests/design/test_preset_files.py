@@ -125,9 +125,10 @@ def test_changed_value_changes_result_and_report(tmp_path: Path) -> None:
     assert res.sequential.scenario.label == "interim plan, 20% loss (n inflated)"
     html = render_preset_report(res)
     for text in ("40% (equal efficacy", "-12 percentage points (risk difference)",
-                 "20% over 2 years (exponential)", "20% loss (excluded)"):
+                 "20% over 2 years (exponential)", "20% loss (excluded)",
+                 "interim plan, 20% loss (n inflated)"):
         assert text in html
-    for text in ("-10 percentage points", "10% over 2 years", "32%"):
+    for text in ("-10 percentage points", "10% over 2 years", "32%", "10% loss"):
         assert text not in html
     payload = res.to_dict()
     assert payload["provenance"]["definition"]["file"] == str(path)
