@@ -58,7 +58,7 @@ def _pct(x: float | None) -> str:
     return "NA" if x is None or not np.isfinite(x) else f"{100 * x:.1f}%"
 
 
-@dataclass
+@dataclass(frozen=True)
 class MetaAnalysis:
     """A pooled proportion with heterogeneity statistics.
 
@@ -170,7 +170,7 @@ class MetaAnalysis:
         return forest_plot(self, ax=ax, **kwargs)
 
 
-@dataclass
+@dataclass(frozen=True)
 class SubgroupAnalysis:
     """Pooled proportions per subgroup and the test for subgroup differences.
 
@@ -304,6 +304,17 @@ def pool_proportions(
         half = res.crit * np.sqrt(se**2 + res.tau2)
         pi = (est - half, est + half)
         prop_pi = _back_pair(meas, pi, nhm)
+    extra: dict[str, Any] = {}
+    if meth != "FE":
+        lo, hi, s2 = q_profile_ci(yi, vi, None, lvl)
+        extra.update(tau2_ci=(lo, hi), I2_ci=(100 * lo / (lo + s2), 100 * hi / (hi + s2)),
+                     H2_ci=((lo + s2) / s2, (hi + s2) / s2))
+    if by is not None:
+        sub = subgroup_analysis(x, m, names, list(by), measure=meas, method=meth, level=lvl,
+                                test=test, by=by_name)
+        table["group"] = [str(g) for g in by]
+        extra.update(subgroups=sub)
+        caveats = [*caveats, *sub.caveats]
     out = MetaAnalysis(
         measure=meas, method=meth, level=lvl, test=test, studies=table, estimate=est, se=se,
         zval=float(res.stat[0]), pval=float(res.pval[0]),
@@ -311,18 +322,8 @@ def pool_proportions(
         prop=float(back_transform(meas, est, nhm)),
         prop_ci=_back_pair(meas, (float(res.ci_lb[0]), float(res.ci_ub[0])), nhm),
         prop_pi=prop_pi, tau2=res.tau2, I2=res.I2, H2=res.H2, Q=res.QE, Q_df=res.QE_df,
-        Q_p=res.QEp, provenance=prov, caveats=caveats, label=label,
+        Q_p=res.QEp, provenance=prov, caveats=caveats, label=label, **extra,
     )
-    if meth != "FE":
-        lo, hi, s2 = q_profile_ci(yi, vi, None, lvl)
-        out.tau2_ci = (lo, hi)
-        out.I2_ci = (100 * lo / (lo + s2), 100 * hi / (hi + s2))
-        out.H2_ci = ((lo + s2) / s2, (hi + s2) / s2)
-    if by is not None:
-        out.subgroups = subgroup_analysis(x, m, names, list(by), measure=meas, method=meth,
-                                          level=lvl, test=test, by=by_name)
-        out.studies["group"] = [str(g) for g in by]
-        out.caveats = [*out.caveats, *out.subgroups.caveats]
     return out
 
 
