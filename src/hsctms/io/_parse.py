@@ -194,6 +194,37 @@ def _slow_rows(text: str, ncols: int, filename: str
     return rows, lines, issues
 
 
+def _check_header(header: list[str], spec: TableSpec, issues: list[Issue]) -> set[str]:
+    """Append the header's duplicate, unknown and missing-required column issues.
+
+    Returns
+    -------
+    set of str
+        The column names in the header.
+    """
+    filename = spec.filename
+    seen: set[str] = set()
+    for name in header:
+        if name in seen:
+            issues.append(make_issue("column-duplicate", filename, 1, name,
+                                     f"Column {name!r} appears more than once in the header."))
+        seen.add(name)
+    for name in header:
+        if not spec.has_column(name):
+            issues.append(make_issue(
+                "column-unknown", filename, 1, name,
+                f"Column {name!r} is not part of {filename}; it is ignored (not stored).",
+            ))
+    for name in spec.required_columns:
+        if name not in seen:
+            issues.append(make_issue(
+                "column-missing-required", filename, 1, name,
+                f"{filename} lacks required column {name!r} (required: "
+                f"{', '.join(spec.required_columns)}).",
+            ))
+    return seen
+
+
 def read_raw(path: Path, spec: TableSpec) -> tuple[RawTable | None, list[Issue]]:
     """Read one CSV file of the bundle as strings, checking encoding, header and shape."""
     filename = spec.filename
@@ -215,26 +246,8 @@ def read_raw(path: Path, spec: TableSpec) -> tuple[RawTable | None, list[Issue]]
         ))
         return None, issues
     ncols = len(header)
-    seen: set[str] = set()
-    for name in header:
-        if name in seen:
-            issues.append(make_issue("column-duplicate", filename, 1, name,
-                                     f"Column {name!r} appears more than once in the header."))
-        seen.add(name)
-    for name in header:
-        if not spec.has_column(name):
-            issues.append(make_issue(
-                "column-unknown", filename, 1, name,
-                f"Column {name!r} is not part of {filename}; it is ignored (not stored).",
-            ))
+    seen = _check_header(header, spec, issues)
     present = tuple(c for c in spec.column_names if c in seen)
-    for name in spec.required_columns:
-        if name not in seen:
-            issues.append(make_issue(
-                "column-missing-required", filename, 1, name,
-                f"{filename} lacks required column {name!r} (required: "
-                f"{', '.join(spec.required_columns)}).",
-            ))
     frame, lines, row_issues = _read_body(text, data, ncols, filename)
     issues.extend(row_issues)
     if any(i.rule == "file-unreadable" for i in row_issues):
@@ -411,6 +424,29 @@ def _unparseable_hint(col: ColumnSpec, value: str) -> str:
     return ""
 
 
+def _range_message(col: ColumnSpec, shown: str) -> str:
+    """Message for a ``value-range`` cell: the bounds it must lie within."""
+    if col.type == "date":
+        return f"{col.name} {shown} is outside 1900-01-01..2200-12-31."
+    lo, hi = numeric_bounds(col)
+    bounds = []
+    if np.isfinite(lo):
+        bounds.append(f">= {lo:g}" if col.type != "int" else f">= {int(lo)}")
+    if np.isfinite(hi):
+        bounds.append(f"<= {hi:g}" if col.type != "int" else f"<= {int(hi)}")
+    return f"{col.name} {shown} is out of range (must be {' and '.join(bounds)})."
+
+
+def _text_invalid_message(col: ColumnSpec, value: str) -> str:
+    """Message for a ``value-text-invalid`` cell: too long, or control characters."""
+    if len(value) > TEXT_MAX_LENGTH:
+        return (f"{col.name} has {len(value)} characters; at most {TEXT_MAX_LENGTH} are "
+                "allowed (keep long notes outside the registry).")
+    bad = sorted({f"U+{ord(c):04X}" for c in re.findall(CONTROL_PATTERN, value)})
+    return (f"{col.name} contains the control character(s) {', '.join(bad)} "
+            "(e.g. NUL), which cannot be stored; remove them.")
+
+
 def describe_failure(col: ColumnSpec, rule_id: str, value: str) -> str:
     """Human message for one failing cell."""
     shown = repr(value)
@@ -425,22 +461,9 @@ def describe_failure(col: ColumnSpec, rule_id: str, value: str) -> str:
     if rule_id == "value-category":
         return f"{col.name} {shown} is not allowed; use one of {', '.join(col.choices)}."
     if rule_id == "value-range":
-        if col.type == "date":
-            return f"{col.name} {shown} is outside 1900-01-01..2200-12-31."
-        lo, hi = numeric_bounds(col)
-        bounds = []
-        if np.isfinite(lo):
-            bounds.append(f">= {lo:g}" if col.type != "int" else f">= {int(lo)}")
-        if np.isfinite(hi):
-            bounds.append(f"<= {hi:g}" if col.type != "int" else f"<= {int(hi)}")
-        return f"{col.name} {shown} is out of range (must be {' and '.join(bounds)})."
+        return _range_message(col, shown)
     if rule_id == "value-text-invalid":
-        if len(value) > TEXT_MAX_LENGTH:
-            return (f"{col.name} has {len(value)} characters; at most {TEXT_MAX_LENGTH} are "
-                    "allowed (keep long notes outside the registry).")
-        bad = sorted({f"U+{ord(c):04X}" for c in re.findall(CONTROL_PATTERN, value)})
-        return (f"{col.name} contains the control character(s) {', '.join(bad)} "
-                "(e.g. NUL), which cannot be stored; remove them.")
+        return _text_invalid_message(col, value)
     if rule_id == "edss-off-grid":
         return (f"EDSS {shown} is not a valid score (0, 1.0-9.5 in steps of 0.5, or 10; "
                 "0.5 is not valid).")
