@@ -161,6 +161,43 @@ def _univariable_fits(
     return regs, pois
 
 
+def _joint_fits(table: pd.DataFrame, joint: tuple[str, ...] | None, *, measure: str,
+                method: str, level: float, poisson: bool) -> tuple[Any, Any]:
+    """The multivariable meta-regression and Poisson model on ``joint`` (``None`` each when
+    not asked for), fitted on the studies that have all of the moderators.
+
+    Raises
+    ------
+    EstimationError
+        A moderator is not a column of the table.
+    """
+    if not joint:
+        return None, None
+    unknown = [m for m in joint if m not in table.columns]
+    if unknown:
+        raise EstimationError(f"Unknown moderator(s) {unknown}.",
+                              hint=f"Columns: {', '.join(map(str, table.columns))}.")
+    cols = list(joint)
+    sub = table[table[cols].apply(pd.to_numeric, errors="coerce").notna().all(axis=1)]
+    mods = {m: sub[m].astype(float).to_numpy() for m in cols}
+    joint_reg = meta_regression(sub["events"], sub["n"], mods, measure, method, level)
+    joint_pois = None
+    if poisson and sub["events"].sum() > 0:
+        joint_pois = poisson_regression(sub["events"], sub["n"], mods, level=level)
+    return joint_reg, joint_pois
+
+
+def _overlap_caveats(ev: EvidenceBase, ids: set[str]) -> list[str]:
+    """One caveat per pair of pooled studies that may share patients."""
+    caveats: list[str] = []
+    for sid in sorted(ids):
+        overl = sorted(set(ev.study(sid)["overlaps"]) & ids)
+        for other in overl:
+            if sid < other:
+                caveats.append(f"{sid} and {other} may share patients")
+    return caveats
+
+
 def pool_data(
     data: pd.DataFrame,
     outcome: str = "proportion",
@@ -217,18 +254,8 @@ def pool_data(
     pooled_pois = None
     if poisson and table["events"].sum() > 0 and len(table) > 1:
         pooled_pois = poisson_regression(table["events"], table["n"], level=level)
-    joint_reg = joint_pois = None
-    if joint:
-        unknown = [m for m in joint if m not in table.columns]
-        if unknown:
-            raise EstimationError(f"Unknown moderator(s) {unknown}.",
-                                  hint=f"Columns: {', '.join(map(str, table.columns))}.")
-        cols = list(joint)
-        sub = table[table[cols].apply(pd.to_numeric, errors="coerce").notna().all(axis=1)]
-        mods = {m: sub[m].astype(float).to_numpy() for m in cols}
-        joint_reg = meta_regression(sub["events"], sub["n"], mods, measure, method, level)
-        if poisson and sub["events"].sum() > 0:
-            joint_pois = poisson_regression(sub["events"], sub["n"], mods, level=level)
+    joint_reg, joint_pois = _joint_fits(table, joint, measure=measure, method=method,
+                                        level=level, poisson=poisson)
     if meta.method == "GLMM" and (regs or joint_reg is not None):
         notes.append(f"meta-regressions are REML fits on the {measure} scale (no GLMM "
                      "meta-regression); the pooled estimate is the GLMM's")
@@ -306,12 +333,7 @@ def pool_evidence(
     unverified = data.loc[~data["verified"].astype(bool), "study"].tolist()
     if unverified:
         caveats.append(f"unverified inputs: {', '.join(unverified)}")
-    ids = set(data["study"])
-    for sid in sorted(ids):
-        overl = sorted(set(ev.study(sid)["overlaps"]) & ids)
-        for other in overl:
-            if sid < other:
-                caveats.append(f"{sid} and {other} may share patients")
+    caveats += _overlap_caveats(ev, set(data["study"]))
     published = ev.published_pooled(outcome)
     if time_years is not None and not published.empty:
         t = pd.to_numeric(published["time_years"], errors="coerce")
@@ -328,7 +350,8 @@ def pool_evidence(
                      poisson=outcome == "trm", joint=joint, selection=selection)
 
 
-def read_study_table(path: str | Path) -> pd.DataFrame:
+# Complexity > 10: a validator: one flat list of file and column checks.
+def read_study_table(path: str | Path) -> pd.DataFrame:  # noqa: C901, RUF100
     """Read a user's study table (CSV: ``study, events, n`` + optional numeric moderators
     such as ``year``, ``edss``, ``pct_rrms``; optional text columns for subgroups).
 
