@@ -337,8 +337,7 @@ def numeric_bounds(col: ColumnSpec) -> tuple[float, float]:
     return lo, hi
 
 
-# Complexity > 10: one vectorised branch per column type; the mask rules read best side by side.
-def parse_column(col: ColumnSpec, raw: pd.Series) -> Parsed:  # noqa: C901, RUF100
+def parse_column(col: ColumnSpec, raw: pd.Series) -> Parsed:
     """Parse one string column to its canonical dtype.
 
     Masks returned (all aligned with ``raw``): ``value-missing`` (blank in a non-nullable
@@ -352,39 +351,64 @@ def parse_column(col: ColumnSpec, raw: pd.Series) -> Parsed:  # noqa: C901, RUF1
         masks["value-missing"] = blank
     kind = col.type
     if kind in ("id", "str", "category"):
-        values = raw.astype("string").where(~blank, pd.NA)
-        if kind == "str":
-            masks["value-text-invalid"] = ~blank & (
-                np.asarray(raw.str.contains(CONTROL_PATTERN, regex=True), dtype=bool)
-                | np.asarray(raw.str.len() > TEXT_MAX_LENGTH, dtype=bool))
-        if kind == "id":
-            masks["value-invalid-id"] = ~blank & ~_fullmatch(raw, ID_PATTERN)
-        elif kind == "category" and col.choices:
-            masks["value-category"] = ~blank & ~np.asarray(raw.isin(col.choices), dtype=bool)
-        bad = np.zeros(len(raw), dtype=bool)
-        for m in masks.values():
-            bad |= m & ~blank
-        return Parsed(values.where(~bad, pd.NA), masks)
+        return _parse_text(col, raw, blank, masks)
     if kind == "date":
-        ok = _fullmatch(raw, DATE_PATTERN)
-        parsed = pd.to_datetime(raw.where(ok, None), format="%Y-%m-%d", errors="coerce")
-        nat = np.asarray(parsed.isna(), dtype=bool)
-        masks["value-unparseable"] = ~blank & nat
-        with np.errstate(invalid="ignore"):
-            out_of_range = ~nat & np.asarray((parsed < DATE_MIN) | (parsed > DATE_MAX),
-                                             dtype=bool)
-        masks["value-range"] = out_of_range
-        parsed = parsed.where(~out_of_range, pd.NaT)
-        return Parsed(pd.Series(parsed, dtype="datetime64[ns]"), masks)
+        return _parse_date(raw, blank, masks)
     if kind == "bool":
-        low = raw.str.lower()
-        true = np.asarray(low.isin(_TRUE), dtype=bool)
-        false = np.asarray(low.isin(_FALSE), dtype=bool)
-        masks["value-unparseable"] = ~blank & ~true & ~false
-        arr = pd.array(np.where(true, True, False), dtype="boolean")
-        arr[~true & ~false] = pd.NA
-        return Parsed(pd.Series(arr, index=raw.index), masks)
-    # numbers
+        return _parse_bool(raw, blank, masks)
+    return _parse_number(col, raw, blank, masks)
+
+
+def _parse_text(col: ColumnSpec, raw: pd.Series, blank: npt.NDArray[np.bool_],
+                masks: dict[str, npt.NDArray[np.bool_]]) -> Parsed:
+    """:func:`parse_column` for ``id``, ``str`` and ``category`` columns."""
+    kind = col.type
+    values = raw.astype("string").where(~blank, pd.NA)
+    if kind == "str":
+        masks["value-text-invalid"] = ~blank & (
+            np.asarray(raw.str.contains(CONTROL_PATTERN, regex=True), dtype=bool)
+            | np.asarray(raw.str.len() > TEXT_MAX_LENGTH, dtype=bool))
+    if kind == "id":
+        masks["value-invalid-id"] = ~blank & ~_fullmatch(raw, ID_PATTERN)
+    elif kind == "category" and col.choices:
+        masks["value-category"] = ~blank & ~np.asarray(raw.isin(col.choices), dtype=bool)
+    bad = np.zeros(len(raw), dtype=bool)
+    for m in masks.values():
+        bad |= m & ~blank
+    return Parsed(values.where(~bad, pd.NA), masks)
+
+
+def _parse_date(raw: pd.Series, blank: npt.NDArray[np.bool_],
+                masks: dict[str, npt.NDArray[np.bool_]]) -> Parsed:
+    """:func:`parse_column` for ``date`` columns (YYYY-MM-DD within the allowed range)."""
+    ok = _fullmatch(raw, DATE_PATTERN)
+    parsed = pd.to_datetime(raw.where(ok, None), format="%Y-%m-%d", errors="coerce")
+    nat = np.asarray(parsed.isna(), dtype=bool)
+    masks["value-unparseable"] = ~blank & nat
+    with np.errstate(invalid="ignore"):
+        out_of_range = ~nat & np.asarray((parsed < DATE_MIN) | (parsed > DATE_MAX),
+                                         dtype=bool)
+    masks["value-range"] = out_of_range
+    parsed = parsed.where(~out_of_range, pd.NaT)
+    return Parsed(pd.Series(parsed, dtype="datetime64[ns]"), masks)
+
+
+def _parse_bool(raw: pd.Series, blank: npt.NDArray[np.bool_],
+                masks: dict[str, npt.NDArray[np.bool_]]) -> Parsed:
+    """:func:`parse_column` for ``bool`` columns."""
+    low = raw.str.lower()
+    true = np.asarray(low.isin(_TRUE), dtype=bool)
+    false = np.asarray(low.isin(_FALSE), dtype=bool)
+    masks["value-unparseable"] = ~blank & ~true & ~false
+    arr = pd.array(np.where(true, True, False), dtype="boolean")
+    arr[~true & ~false] = pd.NA
+    return Parsed(pd.Series(arr, index=raw.index), masks)
+
+
+def _parse_number(col: ColumnSpec, raw: pd.Series, blank: npt.NDArray[np.bool_],
+                  masks: dict[str, npt.NDArray[np.bool_]]) -> Parsed:
+    """:func:`parse_column` for ``int``, ``float`` and ``edss`` columns."""
+    kind = col.type
     pattern = {"int": INT_PATTERN, "edss": EDSS_PATTERN}.get(kind, FLOAT_PATTERN)
     ok = _fullmatch(raw, pattern)
     numbers = _to_float(raw, ok)
