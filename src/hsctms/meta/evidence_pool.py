@@ -350,15 +350,14 @@ def pool_evidence(
                      poisson=outcome == "trm", joint=joint, selection=selection)
 
 
-# Complexity > 10: a validator: one flat list of file and column checks.
-def read_study_table(path: str | Path) -> pd.DataFrame:  # noqa: C901, RUF100
-    """Read a user's study table (CSV: ``study, events, n`` + optional numeric moderators
-    such as ``year``, ``edss``, ``pct_rrms``; optional text columns for subgroups).
+def _read_study_csv(p: Path) -> pd.DataFrame:
+    """The study table file as text cells (no type checks yet).
 
-    Raises :class:`hsctms.errors.EvidenceError` naming the file, line and column of any
-    problem.
+    Raises
+    ------
+    EvidenceError
+        The file does not exist, cannot be read or is not a readable CSV file.
     """
-    p = Path(path)
     if not p.exists():
         raise EvidenceError(f"Study table {p} does not exist.",
                             hint="Give a CSV with columns study, events, n.")
@@ -368,19 +367,16 @@ def read_study_table(path: str | Path) -> pd.DataFrame:  # noqa: C901, RUF100
         raise EvidenceError(f"Study table {p} cannot be read: {exc}.",
                             hint="Give a CSV file with columns study, events, n.") from None
     try:
-        df = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False)
+        return pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
         raise EvidenceError(f"{p.name} is not a readable CSV file: {exc}",
                             hint="Save it as comma-separated UTF-8 text.") from exc
-    df.columns = [c.strip().lower() for c in df.columns]
-    missing = [c for c in ("study", "events", "n") if c not in df.columns]
-    if missing:
-        raise EvidenceError(f"{p.name} lacks column(s) {', '.join(missing)}.",
-                            hint="Required columns: study, events, n (header row first).")
-    if df.empty:
-        raise EvidenceError(f"{p.name} has no study rows.")
+
+
+def _count_problems(df: pd.DataFrame, out: pd.DataFrame) -> list[str]:
+    """Check the ``events`` and ``n`` cells of ``df`` (whole numbers, events <= n), storing
+    the parsed numbers into ``out``; one message per bad cell or row."""
     problems = []
-    out = df.copy()
     for col in ("events", "n"):
         vals = pd.to_numeric(df[col].str.strip(), errors="coerce")
         for i, v in enumerate(vals):
@@ -392,6 +388,27 @@ def read_study_table(path: str | Path) -> pd.DataFrame:  # noqa: C901, RUF100
         e, n = out["events"].iloc[i], out["n"].iloc[i]
         if not (pd.isna(e) or pd.isna(n)) and e > n:
             problems.append(f"line {i + 2}: events ({int(e)}) exceed n ({int(n)})")
+    return problems
+
+
+def read_study_table(path: str | Path) -> pd.DataFrame:
+    """Read a user's study table (CSV: ``study, events, n`` + optional numeric moderators
+    such as ``year``, ``edss``, ``pct_rrms``; optional text columns for subgroups).
+
+    Raises :class:`hsctms.errors.EvidenceError` naming the file, line and column of any
+    problem.
+    """
+    p = Path(path)
+    df = _read_study_csv(p)
+    df.columns = [c.strip().lower() for c in df.columns]
+    missing = [c for c in ("study", "events", "n") if c not in df.columns]
+    if missing:
+        raise EvidenceError(f"{p.name} lacks column(s) {', '.join(missing)}.",
+                            hint="Required columns: study, events, n (header row first).")
+    if df.empty:
+        raise EvidenceError(f"{p.name} has no study rows.")
+    out = df.copy()
+    problems = _count_problems(df, out)
     for col in ("year", "edss", "pct_rrms"):
         if col in df.columns:
             vals = pd.to_numeric(df[col].str.strip().replace("", np.nan), errors="coerce")
