@@ -113,8 +113,21 @@ class OutputDirectory:
                                    f"(no valid {MARKER})")
             self._save()
             return
+        for p in self._own_unchanged_files(doc["files"]):
+            p.unlink()  # every check passed: delete exactly the listed, unchanged files
+        self.dirs = self._remove_empty_dirs(doc["dirs"])
+        self._save()
+
+    def _own_unchanged_files(self, files: dict[str, Any]) -> list[Path]:
+        """The files of an earlier run that still exist, each checked unchanged.
+
+        Raises
+        ------
+        ConfigurationError
+            One of them was replaced or changed since this command wrote it.
+        """
         doomed: list[Path] = []
-        for rel, digest in doc["files"].items():
+        for rel, digest in files.items():
             p = self.path / rel
             if not p.exists() and not p.is_symlink():
                 continue
@@ -123,18 +136,25 @@ class OutputDirectory:
                 raise self._refuse(f"{p} changed since {self.command} wrote it (move it "
                                    "away if you want to keep it)")
             doomed.append(p)
-        for p in doomed:  # every check passed: delete exactly the listed, unchanged files
-            p.unlink()
+        return doomed
+
+    def _remove_empty_dirs(self, dirs: list[str]) -> list[str]:
+        """Remove the earlier run's directories, deepest first; the non-empty ones are kept.
+
+        Returns
+        -------
+        list of str
+            The directories kept (sorted), because the user put files there.
+        """
         kept: list[str] = []
-        for rel in sorted(doc["dirs"], key=lambda r: len(Path(r).parts), reverse=True):
+        for rel in sorted(dirs, key=lambda r: len(Path(r).parts), reverse=True):
             d = self.path / rel
             if d.is_dir() and not d.is_symlink():
                 if any(d.iterdir()):
                     kept.append(rel)  # the user put files there: keep them
                 else:
                     d.rmdir()
-        self.dirs = sorted(kept)
-        self._save()
+        return sorted(kept)
 
     # -- writing --------------------------------------------------------------------------
     def claim(self, rel: str) -> Path:

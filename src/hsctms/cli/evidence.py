@@ -48,6 +48,45 @@ def _pct(x: float | None) -> str:
     return "NA" if x is None or not math.isfinite(x) else f"{100 * x:.2f}%"
 
 
+def _studies_table(df: Any) -> Any:
+    """The rich table of the evidence base's studies (one row per source)."""
+    from rich.table import Table
+
+    table = Table(title=f"Evidence base: {len(df)} sources", show_lines=False)
+    for col in ("study", "kind", "n", "% RRMS", "EDSS", "intensity", "TRM", "flags"):
+        table.add_column(col, justify="right" if col in ("n", "% RRMS", "EDSS",
+                                                          "TRM") else "left",
+                         no_wrap=col == "study", overflow="fold")
+    for r in df.to_dict("records"):
+        trm = ("" if r["trm_deaths"] is None or _txt(r["trm_deaths"]) == ""
+               else f"{r['trm_deaths']}/{r['trm_n']}")
+        flags = "superseded" if isinstance(r["superseded_by"], str) else ""
+        if r["unverified"]:
+            flags = (flags + " unverified: " + ",".join(r["unverified"])).strip()
+        table.add_row(r["study_id"], r["kind"], _txt(r["n"]), _txt(r["pct_rrms"]),
+                      _txt(r["edss"]), _txt(r["intensity"]), trm, flags)
+    return table
+
+
+def _outcomes_table(df: Any, *, title: str) -> Any:
+    """The rich table of outcome rows (estimate, CI, verification flag)."""
+    from rich.table import Table
+
+    table = Table(title=title)
+    for col in ("study", "arm", "population", "outcome", "time", "estimate", "CI",
+                "n", "verified"):
+        table.add_column(col, no_wrap=col == "study", overflow="fold")
+    for r in df.to_dict("records"):
+        ci = ("" if _txt(r["ci_low"]) == "" and _txt(r["ci_high"]) == "" else
+              f"{_txt(r['ci_low'])}-{_txt(r['ci_high'])} ({_txt(r['ci_level'])})")
+        unit = "%" if r["measure"] == "percent" else r["measure"]
+        table.add_row(r["study_id"], r["arm"], r["population"], r["outcome"],
+                      r["time_label"] or _txt(r["time_years"]),
+                      f"{_txt(r['estimate'], 4)} {unit}",
+                      ci, _txt(r["n"]), "yes" if r["verified"] else "NO (unverified)")
+    return table
+
+
 @evidence_app.command("list")
 def list_cmd(
     outcome: Annotated[str | None, typer.Option(
@@ -69,8 +108,6 @@ def list_cmd(
 
     Example: hsctms evidence list --outcome neda --phenotype relapsing --json neda.json
     """
-    from rich.table import Table
-
     from hsctms.evidence import OUTCOMES, load_evidence
 
     try:
@@ -79,20 +116,7 @@ def list_cmd(
             df = ev.studies if study is None else ev.studies[ev.studies["study_id"] == study]
             if study is not None:
                 ev.study(study)
-            table = Table(title=f"Evidence base: {len(df)} sources", show_lines=False)
-            for col in ("study", "kind", "n", "% RRMS", "EDSS", "intensity", "TRM", "flags"):
-                table.add_column(col, justify="right" if col in ("n", "% RRMS", "EDSS",
-                                                                  "TRM") else "left",
-                                 no_wrap=col == "study", overflow="fold")
-            for r in df.to_dict("records"):
-                trm = ("" if r["trm_deaths"] is None or _txt(r["trm_deaths"]) == ""
-                       else f"{r['trm_deaths']}/{r['trm_n']}")
-                flags = "superseded" if isinstance(r["superseded_by"], str) else ""
-                if r["unverified"]:
-                    flags = (flags + " unverified: " + ",".join(r["unverified"])).strip()
-                table.add_row(r["study_id"], r["kind"], _txt(r["n"]), _txt(r["pct_rrms"]),
-                              _txt(r["edss"]), _txt(r["intensity"]), trm, flags)
-            console.print(table)
+            console.print(_studies_table(df))
             payload: dict[str, Any] = {"kind": "studies", "rows": _records(df)}
         else:
             if outcome is not None and outcome not in OUTCOMES:
@@ -100,19 +124,7 @@ def list_cmd(
                                          hint=f"Use one of {', '.join(OUTCOMES)}.")
             df = ev.outcomes(study=study, outcome=outcome, arm=arm, phenotype=phenotype,
                              verified_only=verified_only, include_pooled=pooled)
-            table = Table(title=f"{outcome or 'outcomes'}: {len(df)} rows")
-            for col in ("study", "arm", "population", "outcome", "time", "estimate", "CI",
-                        "n", "verified"):
-                table.add_column(col, no_wrap=col == "study", overflow="fold")
-            for r in df.to_dict("records"):
-                ci = ("" if _txt(r["ci_low"]) == "" and _txt(r["ci_high"]) == "" else
-                      f"{_txt(r['ci_low'])}-{_txt(r['ci_high'])} ({_txt(r['ci_level'])})")
-                unit = "%" if r["measure"] == "percent" else r["measure"]
-                table.add_row(r["study_id"], r["arm"], r["population"], r["outcome"],
-                              r["time_label"] or _txt(r["time_years"]),
-                              f"{_txt(r['estimate'], 4)} {unit}",
-                              ci, _txt(r["n"]), "yes" if r["verified"] else "NO (unverified)")
-            console.print(table)
+            console.print(_outcomes_table(df, title=f"{outcome or 'outcomes'}: {len(df)} rows"))
             payload = {"kind": "outcomes", "outcome": outcome, "rows": _records(df)}
         if json_out is not None:
             write_json(json_out, payload)

@@ -5,7 +5,7 @@ export to a CSV bundle.
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -22,6 +22,32 @@ from hsctms.model.schema import SCHEMA
 
 if TYPE_CHECKING:
     from hsctms.io.deidentify import DeidentifiedExport
+
+
+#: Vectorised conversion of a fetched column to its canonical dtype, by schema type
+#: (other types are left to :func:`conform`).
+_CASTS: dict[str, Callable[[pd.Series], pd.Series]] = {
+    "date": lambda s: pd.to_datetime(s, format="ISO8601"),
+    "bool": lambda s: s.astype("boolean"),
+    "float": lambda s: pd.to_numeric(s).astype("float64"),
+    "edss": lambda s: pd.to_numeric(s).astype("float64"),
+    "int": lambda s: pd.to_numeric(s).astype("Int64"),
+}
+
+
+def _fetch_rows(conn: sa.Connection, query: sa.Select[Any], *, whole_table: bool) -> list[Any]:
+    """The rows of ``query`` as plain tuples (fast paths; see the comments)."""
+    if whole_table:
+        # whole table: plain DBAPI cursor (no per-row Result objects) for speed
+        sql = str(query.compile(dialect=conn.dialect))
+        cursor: Any = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(sql)
+            return list(cursor.fetchall())
+        finally:
+            cursor.close()
+    # plain tuples: pandas probes each SQLAlchemy Row for attributes, which is slow
+    return [tuple(r) for r in conn.execute(query).fetchall()]
 
 
 def read_table(
@@ -70,28 +96,12 @@ def read_table(
         query = query.where(table.c.patient_id.in_(list(patient_ids)))
     query = query.order_by(table.c.id)
     names = [c.name for c in query.selected_columns]
-    if centre is None and patient_ids is None:
-        # whole table: plain DBAPI cursor (no per-row Result objects) for speed
-        sql = str(query.compile(dialect=conn.dialect))
-        cursor: Any = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        try:
-            cursor.execute(sql)
-            rows = cursor.fetchall()
-        finally:
-            cursor.close()
-    else:
-        # plain tuples: pandas probes each SQLAlchemy Row for attributes, which is slow
-        rows = [tuple(r) for r in conn.execute(query).fetchall()]
+    rows = _fetch_rows(conn, query, whole_table=centre is None and patient_ids is None)
     frame = pd.DataFrame(rows, columns=names)
     for col in spec.columns:
-        if col.type == "date":
-            frame[col.name] = pd.to_datetime(frame[col.name], format="ISO8601")
-        elif col.type == "bool":
-            frame[col.name] = frame[col.name].astype("boolean")
-        elif col.type in ("float", "edss"):
-            frame[col.name] = pd.to_numeric(frame[col.name]).astype("float64")
-        elif col.type == "int":
-            frame[col.name] = pd.to_numeric(frame[col.name]).astype("Int64")
+        cast = _CASTS.get(col.type)
+        if cast is not None:
+            frame[col.name] = cast(frame[col.name])
     typed = conform(spec, frame)
     if bookkeeping:
         typed["id"] = frame["id"].astype("int64").to_numpy()

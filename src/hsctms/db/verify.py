@@ -132,19 +132,11 @@ def _cross_check(conn: sa.Connection, rows: list[Any], out: list[Problem]) -> No
         return
     from hsctms.db.randomisation import allocations, eligibility_registrations
 
-    def audits(table: str, action: str) -> dict[tuple[str, str], list[Any]]:
-        found: dict[tuple[str, str], list[Any]] = {}
-        for r in rows:
-            if r.table_name == table and r.action == action and r.record_key:
-                k = json.loads(r.record_key)
-                found.setdefault((str(k.get("trial")), str(k.get("patient_id"))), []).append(r)
-        return found
-
     def match(table: sa.Table, action: str, noun: str,
               differs: Callable[[Any, dict[str, Any]], str | None]) -> None:
         """Each row of ``table`` has exactly one audit entry that agrees with it, and each
         audit entry still has its row."""
-        recorded = audits(table.name, action)
+        recorded = _audits(rows, table.name, action)
         for row in conn.execute(sa.select(table).order_by(table.c.id)):
             where = f"{table.name} {row.trial}/{row.patient_id}" + (
                 f" (sequence {row.sequence})" if table is allocations else "")
@@ -177,6 +169,16 @@ def _cross_check(conn: sa.Connection, rows: list[Any], out: list[Problem]) -> No
     match(allocations, "randomise", "allocation", allocation_differs)
     match(eligibility_registrations, "register_eligibility", "registration",
           registration_differs)
+
+
+def _audits(rows: list[Any], table: str, action: str) -> dict[tuple[str, str], list[Any]]:
+    """The audit entries of ``action`` on ``table``, by (trial, patient id)."""
+    found: dict[tuple[str, str], list[Any]] = {}
+    for r in rows:
+        if r.table_name == table and r.action == action and r.record_key:
+            k = json.loads(r.record_key)
+            found.setdefault((str(k.get("trial")), str(k.get("patient_id"))), []).append(r)
+    return found
 
 
 def _noun_article(noun: str) -> str:

@@ -109,7 +109,7 @@ def _label(field: str) -> tuple[str, str]:
     return FIELD_LABELS.get(field, (field.replace("_", " "), ""))
 
 
-def validate_rule(rule: Any, where: str) -> None:
+def validate_rule(rule: Any, where: str) -> None:  # noqa: C901 - a validator: one flat list of rules
     """Check a rule's structure; raise :class:`ConfigurationError` naming ``where`` if bad."""
     if not isinstance(rule, Mapping) or not rule:
         raise ConfigurationError(f"{where}: a rule must be a non-empty mapping, got {rule!r}.")
@@ -337,6 +337,21 @@ def _dmt_months(i: int, d: Mapping[str, Any]) -> Any:
     return months
 
 
+def _dmt_checks(spec: Mapping[str, Any], d: Mapping[str, Any],
+                months: float | None) -> list[bool | None]:
+    """Whether one DMT record meets each condition of ``spec`` (``None``: not known)."""
+    checks: list[bool | None] = [d.get("failed")]
+    if spec.get("high_efficacy"):
+        checks.append(d.get("high_efficacy"))
+    if spec.get("cytotoxic"):
+        checks.append(d.get("cytotoxic"))
+    if spec.get("names"):
+        checks.append(d.get("name") in spec["names"])
+    if spec.get("min_months"):
+        checks.append(None if months is None else months >= spec["min_months"])
+    return checks
+
+
 def _dmt_failed(spec: Mapping[str, Any], dmts: Sequence[Mapping[str, Any]] | None) -> Outcome:
     need = int(spec.get("min_count", 1))
     what = _describe_dmt_filter(spec)
@@ -350,15 +365,7 @@ def _dmt_failed(spec: Mapping[str, Any], dmts: Sequence[Mapping[str, Any]] | Non
     maybe: list[str] = []
     for i, d in enumerate(dmts):
         months = _dmt_months(i, d)
-        checks: list[bool | None] = [d.get("failed")]
-        if spec.get("high_efficacy"):
-            checks.append(d.get("high_efficacy"))
-        if spec.get("cytotoxic"):
-            checks.append(d.get("cytotoxic"))
-        if spec.get("names"):
-            checks.append(d.get("name") in spec["names"])
-        if spec.get("min_months"):
-            checks.append(None if months is None else months >= spec["min_months"])
+        checks = _dmt_checks(spec, d, months)
         if any(c is False for c in checks):
             continue
         (sure if all(c is True for c in checks) else maybe).append(str(d.get("name")))

@@ -207,7 +207,8 @@ def _rename_field(issue: Issue, names: Mapping[str, str]) -> Issue:
     return issue
 
 
-def prepare(edss: pd.DataFrame, relapses: pd.DataFrame | None = None,
+# complexity over 10 kept: the one validation path of every entry point, a flat sequence of steps
+def prepare(edss: pd.DataFrame, relapses: pd.DataFrame | None = None,  # noqa: C901
             mri: pd.DataFrame | None = None, origin: Any = None,
             deaths: pd.DataFrame | None = None, patients: Any = None, *,
             data_date: _dt.date | None = None, empty_ok: bool = False,

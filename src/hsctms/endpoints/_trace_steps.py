@@ -404,7 +404,15 @@ def _render(tr: PatientTrace) -> str:
     if hidden:
         out += ["", f"({hidden} unconfirmed candidate change(s) not shown; use "
                     "include_unconfirmed=True / --unconfirmed.)"]
-    out += ["", "Events (as in the events table):"]
+    out += _render_events(tr)
+    if tr.unconfirmed is not None:
+        out += _render_unconfirmed(tr, tr.unconfirmed)
+    return "\n".join(out)
+
+
+def _render_events(tr: PatientTrace) -> list[str]:
+    """The events section of the text trace (as in the events table)."""
+    out = ["", "Events (as in the events table):"]
     if len(tr.events) == 0:
         out.append("  none")
     for r in tr.events.to_dict(orient="records"):
@@ -413,13 +421,16 @@ def _render(tr: PatientTrace) -> str:
         cls = f", {r['class']}" if r["event_type"] == "worsening" else ""
         out.append(f"  step {r['step']}: {r['event_type']} at {tr._date(float(r['time']))}, "
                    f"EDSS {r['baseline_edss']:.1f} -> {r['edss']:.1f}, {conf}{cls}")
-    unc = tr.unconfirmed
-    if unc is not None:
-        out += ["", "Unconfirmed changes:"]
-        if len(unc) == 0:
-            out.append("  none")
-        for r in unc.to_dict(orient="records"):
-            out.append(f"  step {r['step']}: visit {r['visit']} ({tr._date(r['date'])}), EDSS "
-                       f"{r['reference_edss']:.1f} -> {r['edss']:.1f} ({r['direction']}): "
-                       f"{r['reason']}")
-    return "\n".join(out)
+    return out
+
+
+def _render_unconfirmed(tr: PatientTrace, unc: pd.DataFrame) -> list[str]:
+    """The unconfirmed-changes section of the text trace."""
+    out = ["", "Unconfirmed changes:"]
+    if len(unc) == 0:
+        out.append("  none")
+    for r in unc.to_dict(orient="records"):
+        out.append(f"  step {r['step']}: visit {r['visit']} ({tr._date(r['date'])}), EDSS "
+                   f"{r['reference_edss']:.1f} -> {r['edss']:.1f} ({r['direction']}): "
+                   f"{r['reason']}")
+    return out

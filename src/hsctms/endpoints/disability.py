@@ -368,7 +368,8 @@ def _collect(parts: list[dict[str, IntArray]], initial: IntArray, *, dedupe: boo
                        initial_baseline=initial)
 
 
-def _scan(B: _Bucket, d: EndpointDefinition, rel: _RelapseIndex, vd: VisitData,
+# Complexity > 10: the performance-critical scan, checked against pymsprog; kept whole.
+def _scan(B: _Bucket, d: EndpointDefinition, rel: _RelapseIndex, vd: VisitData,  # noqa: C901
           until: Until, target: int | None = None, hook: ScanRecorder = _OFF
           ) -> list[dict[str, IntArray]]:
     n, V = B.T.shape

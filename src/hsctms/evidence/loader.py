@@ -108,6 +108,25 @@ def read_studies(path: Path, errors: _Errors) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(STUDY_FIELD_NAMES))
 
 
+def _check_number(f: Any, value: Any, where: str, errors: _Errors) -> Any:
+    """An ``int``/``float`` field's value, range-checked (``None`` if not a number)."""
+    try:
+        num = float(value)
+    except (TypeError, ValueError):
+        errors.add(where, f.name, f"must be a number, got {value!r}")
+        return None
+    if math.isnan(num):
+        errors.add(where, f.name, "must not be NaN")
+        return None
+    if f.type == "int" and num != int(num):
+        errors.add(where, f.name, f"must be a whole number, got {value!r}")
+    if f.minimum is not None and num < f.minimum:
+        errors.add(where, f.name, f"{value} is below the minimum {f.minimum:g}")
+    if f.maximum is not None and num > f.maximum:
+        errors.add(where, f.name, f"{value} is above the maximum {f.maximum:g}")
+    return int(num) if f.type == "int" else num
+
+
 def _check_field(f: Any, value: Any, where: str, errors: _Errors) -> Any:
     if value is None or (isinstance(value, str) and not value.strip()):
         if f.required:
@@ -119,21 +138,7 @@ def _check_field(f: Any, value: Any, where: str, errors: _Errors) -> Any:
             return []
         return list(value)
     if f.type in ("int", "float"):
-        try:
-            num = float(value)
-        except (TypeError, ValueError):
-            errors.add(where, f.name, f"must be a number, got {value!r}")
-            return None
-        if math.isnan(num):
-            errors.add(where, f.name, "must not be NaN")
-            return None
-        if f.type == "int" and num != int(num):
-            errors.add(where, f.name, f"must be a whole number, got {value!r}")
-        if f.minimum is not None and num < f.minimum:
-            errors.add(where, f.name, f"{value} is below the minimum {f.minimum:g}")
-        if f.maximum is not None and num > f.maximum:
-            errors.add(where, f.name, f"{value} is above the maximum {f.maximum:g}")
-        return int(num) if f.type == "int" else num
+        return _check_number(f, value, where, errors)
     text = str(value).strip()
     if f.choices and text not in f.choices:
         errors.add(where, f.name, f"{text!r} is not one of {', '.join(f.choices)}")

@@ -194,6 +194,37 @@ def _slow_rows(text: str, ncols: int, filename: str
     return rows, lines, issues
 
 
+def _check_header(header: list[str], spec: TableSpec, issues: list[Issue]) -> set[str]:
+    """Append the header's duplicate, unknown and missing-required column issues.
+
+    Returns
+    -------
+    set of str
+        The column names in the header.
+    """
+    filename = spec.filename
+    seen: set[str] = set()
+    for name in header:
+        if name in seen:
+            issues.append(make_issue("column-duplicate", filename, 1, name,
+                                     f"Column {name!r} appears more than once in the header."))
+        seen.add(name)
+    for name in header:
+        if not spec.has_column(name):
+            issues.append(make_issue(
+                "column-unknown", filename, 1, name,
+                f"Column {name!r} is not part of {filename}; it is ignored (not stored).",
+            ))
+    for name in spec.required_columns:
+        if name not in seen:
+            issues.append(make_issue(
+                "column-missing-required", filename, 1, name,
+                f"{filename} lacks required column {name!r} (required: "
+                f"{', '.join(spec.required_columns)}).",
+            ))
+    return seen
+
+
 def read_raw(path: Path, spec: TableSpec) -> tuple[RawTable | None, list[Issue]]:
     """Read one CSV file of the bundle as strings, checking encoding, header and shape."""
     filename = spec.filename
@@ -215,26 +246,8 @@ def read_raw(path: Path, spec: TableSpec) -> tuple[RawTable | None, list[Issue]]
         ))
         return None, issues
     ncols = len(header)
-    seen: set[str] = set()
-    for name in header:
-        if name in seen:
-            issues.append(make_issue("column-duplicate", filename, 1, name,
-                                     f"Column {name!r} appears more than once in the header."))
-        seen.add(name)
-    for name in header:
-        if not spec.has_column(name):
-            issues.append(make_issue(
-                "column-unknown", filename, 1, name,
-                f"Column {name!r} is not part of {filename}; it is ignored (not stored).",
-            ))
+    seen = _check_header(header, spec, issues)
     present = tuple(c for c in spec.column_names if c in seen)
-    for name in spec.required_columns:
-        if name not in seen:
-            issues.append(make_issue(
-                "column-missing-required", filename, 1, name,
-                f"{filename} lacks required column {name!r} (required: "
-                f"{', '.join(spec.required_columns)}).",
-            ))
     frame, lines, row_issues = _read_body(text, data, ncols, filename)
     issues.extend(row_issues)
     if any(i.rule == "file-unreadable" for i in row_issues):
@@ -338,39 +351,64 @@ def parse_column(col: ColumnSpec, raw: pd.Series) -> Parsed:
         masks["value-missing"] = blank
     kind = col.type
     if kind in ("id", "str", "category"):
-        values = raw.astype("string").where(~blank, pd.NA)
-        if kind == "str":
-            masks["value-text-invalid"] = ~blank & (
-                np.asarray(raw.str.contains(CONTROL_PATTERN, regex=True), dtype=bool)
-                | np.asarray(raw.str.len() > TEXT_MAX_LENGTH, dtype=bool))
-        if kind == "id":
-            masks["value-invalid-id"] = ~blank & ~_fullmatch(raw, ID_PATTERN)
-        elif kind == "category" and col.choices:
-            masks["value-category"] = ~blank & ~np.asarray(raw.isin(col.choices), dtype=bool)
-        bad = np.zeros(len(raw), dtype=bool)
-        for m in masks.values():
-            bad |= m & ~blank
-        return Parsed(values.where(~bad, pd.NA), masks)
+        return _parse_text(col, raw, blank, masks)
     if kind == "date":
-        ok = _fullmatch(raw, DATE_PATTERN)
-        parsed = pd.to_datetime(raw.where(ok, None), format="%Y-%m-%d", errors="coerce")
-        nat = np.asarray(parsed.isna(), dtype=bool)
-        masks["value-unparseable"] = ~blank & nat
-        with np.errstate(invalid="ignore"):
-            out_of_range = ~nat & np.asarray((parsed < DATE_MIN) | (parsed > DATE_MAX),
-                                             dtype=bool)
-        masks["value-range"] = out_of_range
-        parsed = parsed.where(~out_of_range, pd.NaT)
-        return Parsed(pd.Series(parsed, dtype="datetime64[ns]"), masks)
+        return _parse_date(raw, blank, masks)
     if kind == "bool":
-        low = raw.str.lower()
-        true = np.asarray(low.isin(_TRUE), dtype=bool)
-        false = np.asarray(low.isin(_FALSE), dtype=bool)
-        masks["value-unparseable"] = ~blank & ~true & ~false
-        arr = pd.array(np.where(true, True, False), dtype="boolean")
-        arr[~true & ~false] = pd.NA
-        return Parsed(pd.Series(arr, index=raw.index), masks)
-    # numbers
+        return _parse_bool(raw, blank, masks)
+    return _parse_number(col, raw, blank, masks)
+
+
+def _parse_text(col: ColumnSpec, raw: pd.Series, blank: npt.NDArray[np.bool_],
+                masks: dict[str, npt.NDArray[np.bool_]]) -> Parsed:
+    """:func:`parse_column` for ``id``, ``str`` and ``category`` columns."""
+    kind = col.type
+    values = raw.astype("string").where(~blank, pd.NA)
+    if kind == "str":
+        masks["value-text-invalid"] = ~blank & (
+            np.asarray(raw.str.contains(CONTROL_PATTERN, regex=True), dtype=bool)
+            | np.asarray(raw.str.len() > TEXT_MAX_LENGTH, dtype=bool))
+    if kind == "id":
+        masks["value-invalid-id"] = ~blank & ~_fullmatch(raw, ID_PATTERN)
+    elif kind == "category" and col.choices:
+        masks["value-category"] = ~blank & ~np.asarray(raw.isin(col.choices), dtype=bool)
+    bad = np.zeros(len(raw), dtype=bool)
+    for m in masks.values():
+        bad |= m & ~blank
+    return Parsed(values.where(~bad, pd.NA), masks)
+
+
+def _parse_date(raw: pd.Series, blank: npt.NDArray[np.bool_],
+                masks: dict[str, npt.NDArray[np.bool_]]) -> Parsed:
+    """:func:`parse_column` for ``date`` columns (YYYY-MM-DD within the allowed range)."""
+    ok = _fullmatch(raw, DATE_PATTERN)
+    parsed = pd.to_datetime(raw.where(ok, None), format="%Y-%m-%d", errors="coerce")
+    nat = np.asarray(parsed.isna(), dtype=bool)
+    masks["value-unparseable"] = ~blank & nat
+    with np.errstate(invalid="ignore"):
+        out_of_range = ~nat & np.asarray((parsed < DATE_MIN) | (parsed > DATE_MAX),
+                                         dtype=bool)
+    masks["value-range"] = out_of_range
+    parsed = parsed.where(~out_of_range, pd.NaT)
+    return Parsed(pd.Series(parsed, dtype="datetime64[ns]"), masks)
+
+
+def _parse_bool(raw: pd.Series, blank: npt.NDArray[np.bool_],
+                masks: dict[str, npt.NDArray[np.bool_]]) -> Parsed:
+    """:func:`parse_column` for ``bool`` columns."""
+    low = raw.str.lower()
+    true = np.asarray(low.isin(_TRUE), dtype=bool)
+    false = np.asarray(low.isin(_FALSE), dtype=bool)
+    masks["value-unparseable"] = ~blank & ~true & ~false
+    arr = pd.array(np.where(true, True, False), dtype="boolean")
+    arr[~true & ~false] = pd.NA
+    return Parsed(pd.Series(arr, index=raw.index), masks)
+
+
+def _parse_number(col: ColumnSpec, raw: pd.Series, blank: npt.NDArray[np.bool_],
+                  masks: dict[str, npt.NDArray[np.bool_]]) -> Parsed:
+    """:func:`parse_column` for ``int``, ``float`` and ``edss`` columns."""
+    kind = col.type
     pattern = {"int": INT_PATTERN, "edss": EDSS_PATTERN}.get(kind, FLOAT_PATTERN)
     ok = _fullmatch(raw, pattern)
     numbers = _to_float(raw, ok)
@@ -411,6 +449,29 @@ def _unparseable_hint(col: ColumnSpec, value: str) -> str:
     return ""
 
 
+def _range_message(col: ColumnSpec, shown: str) -> str:
+    """Message for a ``value-range`` cell: the bounds it must lie within."""
+    if col.type == "date":
+        return f"{col.name} {shown} is outside 1900-01-01..2200-12-31."
+    lo, hi = numeric_bounds(col)
+    bounds = []
+    if np.isfinite(lo):
+        bounds.append(f">= {lo:g}" if col.type != "int" else f">= {int(lo)}")
+    if np.isfinite(hi):
+        bounds.append(f"<= {hi:g}" if col.type != "int" else f"<= {int(hi)}")
+    return f"{col.name} {shown} is out of range (must be {' and '.join(bounds)})."
+
+
+def _text_invalid_message(col: ColumnSpec, value: str) -> str:
+    """Message for a ``value-text-invalid`` cell: too long, or control characters."""
+    if len(value) > TEXT_MAX_LENGTH:
+        return (f"{col.name} has {len(value)} characters; at most {TEXT_MAX_LENGTH} are "
+                "allowed (keep long notes outside the registry).")
+    bad = sorted({f"U+{ord(c):04X}" for c in re.findall(CONTROL_PATTERN, value)})
+    return (f"{col.name} contains the control character(s) {', '.join(bad)} "
+            "(e.g. NUL), which cannot be stored; remove them.")
+
+
 def describe_failure(col: ColumnSpec, rule_id: str, value: str) -> str:
     """Human message for one failing cell."""
     shown = repr(value)
@@ -425,22 +486,9 @@ def describe_failure(col: ColumnSpec, rule_id: str, value: str) -> str:
     if rule_id == "value-category":
         return f"{col.name} {shown} is not allowed; use one of {', '.join(col.choices)}."
     if rule_id == "value-range":
-        if col.type == "date":
-            return f"{col.name} {shown} is outside 1900-01-01..2200-12-31."
-        lo, hi = numeric_bounds(col)
-        bounds = []
-        if np.isfinite(lo):
-            bounds.append(f">= {lo:g}" if col.type != "int" else f">= {int(lo)}")
-        if np.isfinite(hi):
-            bounds.append(f"<= {hi:g}" if col.type != "int" else f"<= {int(hi)}")
-        return f"{col.name} {shown} is out of range (must be {' and '.join(bounds)})."
+        return _range_message(col, shown)
     if rule_id == "value-text-invalid":
-        if len(value) > TEXT_MAX_LENGTH:
-            return (f"{col.name} has {len(value)} characters; at most {TEXT_MAX_LENGTH} are "
-                    "allowed (keep long notes outside the registry).")
-        bad = sorted({f"U+{ord(c):04X}" for c in re.findall(CONTROL_PATTERN, value)})
-        return (f"{col.name} contains the control character(s) {', '.join(bad)} "
-                "(e.g. NUL), which cannot be stored; remove them.")
+        return _text_invalid_message(col, value)
     if rule_id == "edss-off-grid":
         return (f"EDSS {shown} is not a valid score (0, 1.0-9.5 in steps of 0.5, or 10; "
                 "0.5 is not valid).")

@@ -166,7 +166,8 @@ def _load_json(path: Path) -> tuple[Any, Issue | None]:
     return None, _manifest_error(msg, key)[1][0]
 
 
-def read_manifest(directory: str | Path) -> tuple[Manifest | None, list[Issue]]:
+# Complexity > 10: a validator: one flat list of manifest checks.
+def read_manifest(directory: str | Path) -> tuple[Manifest | None, list[Issue]]:  # noqa: C901
     """Read and check ``bundle.json``; ``(None, issues)`` when absent or invalid."""
     path = Path(directory) / MANIFEST
     if not path.exists():

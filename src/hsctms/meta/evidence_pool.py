@@ -162,6 +162,44 @@ def _univariable_fits(
     return regs, pois
 
 
+def _joint_fits(table: pd.DataFrame, joint: tuple[str, ...] | None, *, measure: str,
+                method: str, level: float, poisson: bool) -> tuple[Any, Any]:
+    """The multivariable meta-regression and Poisson model on ``joint`` (``None`` each when
+    not asked for), fitted on the studies that have all of the moderators.
+
+    Raises
+    ------
+    EstimationError
+        A moderator is not a column of the table.
+    """
+    if not joint:
+        return None, None
+    unknown = [m for m in joint if m not in table.columns]
+    if unknown:
+        raise EstimationError(f"Unknown moderator(s) {unknown}.",
+                              hint=f"Columns: {', '.join(map(str, table.columns))}.")
+    cols = list(joint)
+    sub = table[table[cols].apply(pd.to_numeric, errors="coerce").notna().all(axis=1)]
+    mods = {m: sub[m].astype(float).to_numpy() for m in cols}
+    joint_reg = meta_regression(sub["events"], sub["n"], mods, measure=measure, method=method,
+                                level=level)
+    joint_pois = None
+    if poisson and sub["events"].sum() > 0:
+        joint_pois = poisson_regression(sub["events"], sub["n"], mods, level=level)
+    return joint_reg, joint_pois
+
+
+def _overlap_caveats(ev: EvidenceBase, ids: set[str]) -> list[str]:
+    """One caveat per pair of pooled studies that may share patients."""
+    caveats: list[str] = []
+    for sid in sorted(ids):
+        overl = sorted(set(ev.study(sid)["overlaps"]) & ids)
+        for other in overl:
+            if sid < other:
+                caveats.append(f"{sid} and {other} may share patients")
+    return caveats
+
+
 def pool_data(
     data: pd.DataFrame,
     outcome: str = "proportion",
@@ -219,19 +257,8 @@ def pool_data(
     pooled_pois = None
     if poisson and table["events"].sum() > 0 and len(table) > 1:
         pooled_pois = poisson_regression(table["events"], table["n"], level=level)
-    joint_reg = joint_pois = None
-    if joint:
-        unknown = [m for m in joint if m not in table.columns]
-        if unknown:
-            raise EstimationError(f"Unknown moderator(s) {unknown}.",
-                                  hint=f"Columns: {', '.join(map(str, table.columns))}.")
-        cols = list(joint)
-        sub = table[table[cols].apply(pd.to_numeric, errors="coerce").notna().all(axis=1)]
-        mods = {m: sub[m].astype(float).to_numpy() for m in cols}
-        joint_reg = meta_regression(sub["events"], sub["n"], mods, measure=measure,
-                                    method=method, level=level)
-        if poisson and sub["events"].sum() > 0:
-            joint_pois = poisson_regression(sub["events"], sub["n"], mods, level=level)
+    joint_reg, joint_pois = _joint_fits(table, joint, measure=measure, method=method,
+                                        level=level, poisson=poisson)
     if meta.method == "GLMM" and (regs or joint_reg is not None):
         notes.append(f"meta-regressions are REML fits on the {measure} scale (no GLMM "
                      "meta-regression); the pooled estimate is the GLMM's")
@@ -309,12 +336,7 @@ def pool_evidence(
     unverified = data.loc[~data["verified"].astype(bool), "study"].tolist()
     if unverified:
         caveats.append(f"unverified inputs: {', '.join(unverified)}")
-    ids = set(data["study"])
-    for sid in sorted(ids):
-        overl = sorted(set(ev.study(sid)["overlaps"]) & ids)
-        for other in overl:
-            if sid < other:
-                caveats.append(f"{sid} and {other} may share patients")
+    caveats += _overlap_caveats(ev, set(data["study"]))
     published = ev.published_pooled(outcome)
     if time_years is not None and not published.empty:
         t = pd.to_numeric(published["time_years"], errors="coerce")
@@ -331,14 +353,14 @@ def pool_evidence(
                      poisson=outcome == "trm", joint=joint, selection=selection)
 
 
-def read_study_table(path: str | Path) -> pd.DataFrame:
-    """Read a user's study table (CSV: ``study, events, n`` + optional numeric moderators
-    such as ``year``, ``edss``, ``pct_rrms``; optional text columns for subgroups).
+def _read_study_csv(p: Path) -> pd.DataFrame:
+    """The study table file as text cells (no type checks yet).
 
-    Raises :class:`hsctms.errors.EvidenceError` naming the file, line and column of any
-    problem.
+    Raises
+    ------
+    EvidenceError
+        The file does not exist, cannot be read or is not a readable CSV file.
     """
-    p = Path(path)
     if not p.exists():
         raise EvidenceError(f"Study table {p} does not exist.",
                             hint="Give a CSV with columns study, events, n.")
@@ -348,19 +370,16 @@ def read_study_table(path: str | Path) -> pd.DataFrame:
         raise EvidenceError(f"Study table {p} cannot be read: {exc}.",
                             hint="Give a CSV file with columns study, events, n.") from None
     try:
-        df = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False)
+        return pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
         raise EvidenceError(f"{p.name} is not a readable CSV file: {exc}",
                             hint="Save it as comma-separated UTF-8 text.") from exc
-    df.columns = [c.strip().lower() for c in df.columns]
-    missing = [c for c in ("study", "events", "n") if c not in df.columns]
-    if missing:
-        raise EvidenceError(f"{p.name} lacks column(s) {', '.join(missing)}.",
-                            hint="Required columns: study, events, n (header row first).")
-    if df.empty:
-        raise EvidenceError(f"{p.name} has no study rows.")
+
+
+def _count_problems(df: pd.DataFrame, out: pd.DataFrame) -> list[str]:
+    """Check the ``events`` and ``n`` cells of ``df`` (whole numbers, events <= n), storing
+    the parsed numbers into ``out``; one message per bad cell or row."""
     problems = []
-    out = df.copy()
     for col in ("events", "n"):
         vals = pd.to_numeric(df[col].str.strip(), errors="coerce")
         for i, v in enumerate(vals):
@@ -372,6 +391,27 @@ def read_study_table(path: str | Path) -> pd.DataFrame:
         e, n = out["events"].iloc[i], out["n"].iloc[i]
         if not (pd.isna(e) or pd.isna(n)) and e > n:
             problems.append(f"line {i + 2}: events ({int(e)}) exceed n ({int(n)})")
+    return problems
+
+
+def read_study_table(path: str | Path) -> pd.DataFrame:
+    """Read a user's study table (CSV: ``study, events, n`` + optional numeric moderators
+    such as ``year``, ``edss``, ``pct_rrms``; optional text columns for subgroups).
+
+    Raises :class:`hsctms.errors.EvidenceError` naming the file, line and column of any
+    problem.
+    """
+    p = Path(path)
+    df = _read_study_csv(p)
+    df.columns = [c.strip().lower() for c in df.columns]
+    missing = [c for c in ("study", "events", "n") if c not in df.columns]
+    if missing:
+        raise EvidenceError(f"{p.name} lacks column(s) {', '.join(missing)}.",
+                            hint="Required columns: study, events, n (header row first).")
+    if df.empty:
+        raise EvidenceError(f"{p.name} has no study rows.")
+    out = df.copy()
+    problems = _count_problems(df, out)
     for col in ("year", "edss", "pct_rrms"):
         if col in df.columns:
             vals = pd.to_numeric(df[col].str.strip().replace("", np.nan), errors="coerce")

@@ -75,6 +75,33 @@ def _rows(res: MetaAnalysis, digits: int) -> list[_Row]:
     return rows
 
 
+def _draw_mark(ax: Axes, yi: float, r: _Row, wmax: float) -> None:
+    """Draw one row's mark: a study's square and CI line, a pooled diamond, or a prediction
+    interval (header rows have none)."""
+    from matplotlib.patches import Polygon
+
+    h = 0.32  # diamond half-height
+    if r.kind == "study":
+        ax.plot([100 * r.lo, 100 * r.hi], [yi, yi], color="#333333", lw=1.0,
+                solid_capstyle="butt", zorder=2)
+        wt = r.weight
+        size = (4 + 10 * np.sqrt(wt / wmax) if wt is not None and np.isfinite(wt)
+                else 7.0)  # GLMM results carry no weights
+        ax.plot(100 * r.est, yi, marker="s", ms=size, color=PALETTE[0], mec="white",
+                mew=0.5, zorder=3, linestyle="none")
+    elif r.kind == "diamond":
+        overall = r.label.startswith("Pooled")
+        color = PALETTE[1] if overall else PALETTE[0]
+        ax.add_patch(Polygon([(100 * r.lo, yi), (100 * r.est, yi + h), (100 * r.hi, yi),
+                              (100 * r.est, yi - h)], closed=True, facecolor=color,
+                             edgecolor=color, alpha=0.9 if overall else 0.6, zorder=3))
+    elif r.kind == "pi":
+        ax.plot([100 * r.lo, 100 * r.hi], [yi, yi], color=PALETTE[1], lw=2.2,
+                solid_capstyle="butt", zorder=3)
+        for end in (r.lo, r.hi):
+            ax.plot([100 * end] * 2, [yi - 0.18, yi + 0.18], color=PALETTE[1], lw=1.5)
+
+
 def forest_plot(
     res: MetaAnalysis,
     ax: Axes | None = None,
@@ -117,7 +144,6 @@ def forest_plot(
                                  f"{digits!r}.", hint="Leave digits out for 1 decimal.")
     _checks.positive("forest_plot", "xmax", xmax)
     import matplotlib.pyplot as plt
-    from matplotlib.patches import Polygon
     from matplotlib.transforms import blended_transform_factory
 
     rows = _rows(res, digits)
@@ -134,27 +160,8 @@ def forest_plot(
                and np.isfinite(r.weight)]
     wmax = max(weights) if weights else 1.0
     text = blended_transform_factory(ax.transAxes, ax.transData)
-    h = 0.32  # diamond half-height
     for yi, r in zip(y, rows, strict=True):
-        if r.kind == "study":
-            ax.plot([100 * r.lo, 100 * r.hi], [yi, yi], color="#333333", lw=1.0,
-                    solid_capstyle="butt", zorder=2)
-            wt = r.weight
-            size = (4 + 10 * np.sqrt(wt / wmax) if wt is not None and np.isfinite(wt)
-                    else 7.0)  # GLMM results carry no weights
-            ax.plot(100 * r.est, yi, marker="s", ms=size, color=PALETTE[0], mec="white",
-                    mew=0.5, zorder=3, linestyle="none")
-        elif r.kind == "diamond":
-            overall = r.label.startswith("Pooled")
-            color = PALETTE[1] if overall else PALETTE[0]
-            ax.add_patch(Polygon([(100 * r.lo, yi), (100 * r.est, yi + h), (100 * r.hi, yi),
-                                  (100 * r.est, yi - h)], closed=True, facecolor=color,
-                                 edgecolor=color, alpha=0.9 if overall else 0.6, zorder=3))
-        elif r.kind == "pi":
-            ax.plot([100 * r.lo, 100 * r.hi], [yi, yi], color=PALETTE[1], lw=2.2,
-                    solid_capstyle="butt", zorder=3)
-            for end in (r.lo, r.hi):
-                ax.plot([100 * end] * 2, [yi - 0.18, yi + 0.18], color=PALETTE[1], lw=1.5)
+        _draw_mark(ax, yi, r, wmax)
         weight = ("" if r.weight is None or not np.isfinite(r.weight)
                   else f"{r.weight:.1f}%")
         bold = "bold" if r.kind in ("header", "diamond") else "normal"

@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from hsctms.analysis.pipeline import OutcomesAnalysis
     from hsctms.analysis.published import PublishedFigure
+    from hsctms.analysis.tables import ShevchenkoTable
 
 TEMPLATE = "outcomes/report.html.j2"
 SMALL = 5
@@ -171,6 +172,35 @@ def _methods(a: OutcomesAnalysis) -> list[str]:
     ]
 
 
+def _halt_rows(a: OutcomesAnalysis, sup: bool) -> list[Row]:
+    """One row per HALT-MS endpoint: estimate, CI and events/at risk at each year."""
+    halt_rows = []
+    for ep, fit in a.halt_ms.fits.items():
+        cells = []
+        for r in [x for x in a.halt_ms.rows if x.endpoint == ep]:
+            cells.append(Cell(_pct(r.estimate), _ci(r.lower, r.upper),
+                              f"{_count(r.events, sup)}/{_count(r.at_risk, sup)}"))
+        halt_rows.append(Row(fit.label or ep, cells, _published(a.halt_ms.published.get(ep))))
+    return halt_rows
+
+
+def _phenotype_tests_text(sh: ShevchenkoTable) -> str:
+    """The sentence on the log-rank (and Gray's) test by phenotype, with the caveats."""
+    lr = sh.logrank
+    logrank = (f"Event-free survival by phenotype, log-rank test: χ² = {lr.statistic:.2f} on "
+               f"{lr.df} df, p = {_p(lr.p_value)}."
+               if lr else "Log-rank test not computed (fewer than two phenotype groups with "
+               "events).")
+    if sh.gray is not None:
+        gt = sh.gray
+        logrank += (f" Cumulative incidence of confirmed worsening by phenotype (death "
+                    f"competing), Gray's test: χ² = {gt.statistic:.2f} on {gt.df} df, "
+                    f"p = {_p(gt.p_value)}.")
+    for c in sh.caveats:
+        logrank += f" Caveat: {c}."
+    return logrank
+
+
 def build_context(analysis: OutcomesAnalysis, *, suppress_small_counts: bool = False,
                   figures: bool | Mapping[str, Figure] = True) -> OutcomesReportContext:
     """Format every number of ``analysis`` for the template.
@@ -180,13 +210,7 @@ def build_context(analysis: OutcomesAnalysis, *, suppress_small_counts: bool = F
     a = analysis
     sup = suppress_small_counts
     years = list(a.years)
-    halt_rows = []
-    for ep, fit in a.halt_ms.fits.items():
-        cells = []
-        for r in [x for x in a.halt_ms.rows if x.endpoint == ep]:
-            cells.append(Cell(_pct(r.estimate), _ci(r.lower, r.upper),
-                              f"{_count(r.events, sup)}/{_count(r.at_risk, sup)}"))
-        halt_rows.append(Row(fit.label or ep, cells, _published(a.halt_ms.published.get(ep))))
+    halt_rows = _halt_rows(a, sup)
     edss_rows = [
         SimpleRow([f"{e.year:g}", _count(e.n, sup), _num(e.median, 1, sign=True),
                    f"{_num(e.q1, 1, sign=True)} to {_num(e.q3, 1, sign=True)}",
@@ -209,18 +233,7 @@ def build_context(analysis: OutcomesAnalysis, *, suppress_small_counts: bool = F
                            for r in rows]))
     efs_pub = [p for p in (_published(sh.published.get(k)) for k in
                            ("efs", "efs_relapsing", "efs_progressive")) if p is not None]
-    lr = sh.logrank
-    logrank = (f"Event-free survival by phenotype, log-rank test: χ² = {lr.statistic:.2f} on "
-               f"{lr.df} df, p = {_p(lr.p_value)}."
-               if lr else "Log-rank test not computed (fewer than two phenotype groups with "
-               "events).")
-    if sh.gray is not None:
-        gt = sh.gray
-        logrank += (f" Cumulative incidence of confirmed worsening by phenotype (death "
-                    f"competing), Gray's test: χ² = {gt.statistic:.2f} on {gt.df} df, "
-                    f"p = {_p(gt.p_value)}.")
-    for c in sh.caveats:
-        logrank += f" Caveat: {c}."
+    logrank = _phenotype_tests_text(sh)
     imp = []
     for s in (sh.improvement, sh.improvement_longterm):
         imp.append(SimpleRow([s.description, f"{_count(s.events, sup)} / {_count(s.n, sup)}",

@@ -28,6 +28,30 @@ SECURITY_HEADERS = {
 }
 
 
+async def _validation(request: Request, exc: RequestValidationError) -> Response:
+    """Invalid request parameters: a 422 in the {error, message, hint} shape."""
+    problems = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}"
+                         for e in exc.errors())
+    body = {"error": "RequestValidationError", "message": f"Invalid request: {problems}",
+            "hint": "See /openapi.json for the expected parameters."}
+    if is_api(request):
+        return JSONResponse(body, status_code=422)
+    return render(request, "error.html.j2", status_code=422, title="Error 422",
+                  status=422, error=body)
+
+
+async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+    """HTTP errors (404 as a NotFoundError) in the {error, message, hint} shape."""
+    if exc.status_code == 404:
+        return error_response(request, NotFoundError(
+            f"No page at {request.url.path}.", hint="Check the address."))
+    body = {"error": "HTTPError", "message": str(exc.detail), "hint": None}
+    if is_api(request):
+        return JSONResponse(body, status_code=exc.status_code)
+    return render(request, "error.html.j2", status_code=exc.status_code,
+                  title=f"Error {exc.status_code}", status=exc.status_code, error=body)
+
+
 def create_app(settings: WebSettings | None = None) -> FastAPI:
     """Build the web registry application.
 
@@ -91,27 +115,8 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
             raise exc  # not contention or a full disk: a real fault, the server's 500
         return error_response(request, known)
 
-    @app.exception_handler(RequestValidationError)
-    async def _validation(request: Request, exc: RequestValidationError) -> Response:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}"
-                             for e in exc.errors())
-        body = {"error": "RequestValidationError", "message": f"Invalid request: {problems}",
-                "hint": "See /openapi.json for the expected parameters."}
-        if is_api(request):
-            return JSONResponse(body, status_code=422)
-        return render(request, "error.html.j2", status_code=422, title="Error 422",
-                      status=422, error=body)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
-        if exc.status_code == 404:
-            return error_response(request, NotFoundError(
-                f"No page at {request.url.path}.", hint="Check the address."))
-        body = {"error": "HTTPError", "message": str(exc.detail), "hint": None}
-        if is_api(request):
-            return JSONResponse(body, status_code=exc.status_code)
-        return render(request, "error.html.j2", status_code=exc.status_code,
-                      title=f"Error {exc.status_code}", status=exc.status_code, error=body)
+    app.exception_handler(RequestValidationError)(_validation)
+    app.exception_handler(StarletteHTTPException)(_http)
 
     @app.middleware("http")
     async def _headers(request: Request,

@@ -141,7 +141,8 @@ def check_template(template: str, names: Mapping[str, Any], fail: _Fail, field: 
     return set(placed)
 
 
-def resolve(args: Mapping[str, Arg], rules: Mapping[str, ArgRule], values: Mapping[str, Quantity],
+# complexity over 10 kept: one dispatch over the argument kinds of a preset
+def resolve(args: Mapping[str, Arg], rules: Mapping[str, ArgRule], values: Mapping[str, Quantity],  # noqa: C901
             fail: _Fail, where: str) -> dict[str, Any]:
     """Arguments as given (value ids replaced by their quantities), checked against ``rules``.
 
