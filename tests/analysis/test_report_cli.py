@@ -178,3 +178,30 @@ def test_real_data_has_no_synthetic_banner() -> None:
     c = dataclasses.replace(load_demo_cohort(), synthetic=False)
     html = build_outcomes_report(run_outcomes(c), figures=False).html()
     assert "SYNTHETIC DATA" not in html
+
+
+def _provenances(obj: Any) -> list[dict[str, Any]]:
+    """Every ``provenance`` mapping nested anywhere in a JSON-like structure."""
+    found: list[dict[str, Any]] = []
+    if isinstance(obj, dict):
+        if isinstance(obj.get("provenance"), dict):
+            found.append(obj["provenance"])
+        for v in obj.values():
+            found += _provenances(v)
+    elif isinstance(obj, list):
+        for v in obj:
+            found += _provenances(v)
+    return found
+
+
+def test_every_nested_result_records_the_cohort_as_source(analysis: OutcomesAnalysis) -> None:
+    """The source is stated once (``cohort.data_source()``); every result made from the cohort
+    (endpoints, curves, tests, Cox model) records it without being passed it."""
+    from hsctms.datasets import load_demo_cohort
+
+    cohort = load_demo_cohort()
+    provs = _provenances(analysis.to_dict())
+    assert len(provs) >= 5
+    assert all(p["synthetic"] is True for p in provs)
+    assert {p["data_date"] for p in provs} == {cohort.data_date.isoformat()}
+    assert kaplan_meier([1, 2], [1, 0]).provenance.synthetic is False  # nothing leaks out

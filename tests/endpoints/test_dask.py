@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from hsctms._provenance import data_source
 from hsctms.endpoints import (
     DaskEndpointResult,
     EndpointResult,
@@ -137,11 +138,13 @@ def test_dask_passes_patients_synthetic_and_data_date() -> None:
 
     t = _tables(60, seed=8)
     patients = [*t["edss"]["patient_id"].unique(), "NOVISITS"]
-    kw: dict[str, Any] = {"patients": patients, "synthetic": True,
-                          "data_date": dt.date(2026, 1, 1)}
-    expected = derive_frames(t["edss"], t["relapses"], definition="msprog_default", **kw)
-    got = derive_dask(dd.from_pandas(t["edss"], npartitions=3), t["relapses"],
-                      definition="msprog_default", **kw).compute(scheduler="sync")
+    kw: dict[str, Any] = {"patients": patients, "data_date": dt.date(2026, 1, 1)}
+    with data_source(synthetic=True):
+        expected = derive_frames(t["edss"], t["relapses"], definition="msprog_default", **kw)
+        lazy = derive_dask(dd.from_pandas(t["edss"], npartitions=3), t["relapses"],
+                           definition="msprog_default", **kw)
+    assert expected.provenance.synthetic
+    got = lazy.compute(scheduler="threads")  # computed in worker threads, after the block
     _same(got, expected)
     assert "NOVISITS" in set(got.excluded["patient_id"])
     assert got.provenance.synthetic and got.provenance.data_date == "2026-01-01"

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from hsctms._provenance import data_source
 from hsctms.survival import (
     cox_ph,
     cumulative_incidence,
@@ -37,7 +38,10 @@ def _json(obj: object) -> dict[str, object]:
 
 
 def test_result_objects(d: pd.DataFrame) -> None:
-    km = kaplan_meier(d["time"], d["status"], level=0.9, synthetic=True, data_date="2026-06-30")
+    with data_source(synthetic=True, data_date="2026-06-30"):
+        km = kaplan_meier(d["time"], d["status"], level=0.9)
+    assert km.provenance.data_date == "2026-06-30"
+    assert kaplan_meier([1, 2], [1, 0]).provenance.synthetic is False  # the block has ended
     assert "log-log" in km.summary and "90%" in km.summary
     js = _json(km.to_dict(times=[12, 24]))
     assert js["conf_type"] == "log-log" and js["provenance"]["synthetic"] is True

@@ -303,8 +303,8 @@ def _flag(ratio: float, e: float, limits: Sequence[float]) -> str:
 
 
 def centre_funnel(frame: pd.DataFrame, *, outcome: str = "EFS", small_count: int = 5,
-                  covariates: Sequence[str] = COVARIATES, limits: Sequence[float] = LIMITS,
-                  synthetic: bool = False) -> Funnel:
+                  covariates: Sequence[str] = COVARIATES,
+                  limits: Sequence[float] = LIMITS) -> Funnel:
     """Observed/expected events per centre from a case-mix frame (see :func:`case_mix`).
 
     Parameters
@@ -320,8 +320,6 @@ def centre_funnel(frame: pd.DataFrame, *, outcome: str = "EFS", small_count: int
         Case-mix covariates (columns of ``frame``); constant ones are dropped.
     limits
         Control-limit levels, each in (0, 1).
-    synthetic
-        Recorded in the provenance.
 
     Returns
     -------
@@ -338,7 +336,7 @@ def centre_funnel(frame: pd.DataFrame, *, outcome: str = "EFS", small_count: int
         raise EstimationError("Too few patients or events for a risk-adjusted comparison.",
                               hint="The funnel needs at least 10 patients and one event.")
     cov = [c for c in covariates if data[c].nunique() > 1]
-    model = cox_ph(data, "time", "event", cov, ties="breslow", synthetic=synthetic)
+    model = cox_ph(data, "time", "event", cov, ties="breslow")
     eta = np.asarray(model.X, dtype=float) @ np.asarray(model.coef, dtype=float)
     data["expected"] = expected_events(np.asarray(model.time, dtype=float),
                                        np.asarray(model.status, dtype=float), eta)
@@ -360,6 +358,6 @@ def centre_funnel(frame: pd.DataFrame, *, outcome: str = "EFS", small_count: int
                                                    "ties": "breslow",
                                                    "limits": list(limits),
                                                    "small_count": small_count},
-                      n=len(data), synthetic=synthetic)
+                      n=len(data))
     return Funnel(outcome, tuple(centres), tuple(suppressed), coefs, tuple(cov),
                   tuple(float(x) for x in limits), small_count, prov)

@@ -471,8 +471,7 @@ def _outcomes(cohort: Any, schedule: MonitoringSchedule, n_fu: int,
     level, conf_type = float(schedule["outcomes.level"]), str(schedule["outcomes.conf_type"])
     fits = {ep: kaplan_meier(frame[f"{ep}_time"].to_numpy(float) / 365.25,
                              frame[f"{ep}_event"].to_numpy(float), level=level,
-                             conf_type=conf_type, label=ENDPOINTS[ep],
-                             synthetic=bool(cohort.synthetic))
+                             conf_type=conf_type, label=ENDPOINTS[ep])
             for ep in ENDPOINTS}
     years = tuple(float(y) for y in schedule["outcomes.years"])
     return OutcomeCurves(definition, level, conf_type, years, fits, small_count), frame
@@ -509,30 +508,31 @@ def monitor(cohort: Any, *, small_count: int, scope: str = "registry",
 
     small_count = check_small_count(small_count)
     schedule = schedule or load_schedule()
-    ref = reference_date(cohort)
-    fu = followup_table(cohort, ref, schedule.overdue_days)
-    notes: list[str] = []
-    outcomes, frame = _outcomes(cohort, schedule, len(fu), small_count)
-    if outcomes is None:
-        notes.append("Too few transplanted patients with EDSS visits for outcome curves.")
-    funnel: Funnel | None = None
-    if with_funnel and len(frame):
-        try:
-            funnel = centre_funnel(
-                case_mix(cohort, frame), outcome=str(schedule["funnel.outcome"]),
-                small_count=max(small_count, 1), covariates=tuple(schedule["funnel.covariates"]),
-                limits=tuple(schedule["funnel.limits"]), synthetic=bool(cohort.synthetic))
-        except HsctmsError as exc:
-            notes.append(f"Centre comparison not available: {exc.message}")
-    prov = Provenance("registry_monitoring", definition={
-        "schedule": schedule.id, "endpoints": str(schedule["outcomes.definition"]),
-        "km": f"{level_label(float(schedule['outcomes.level']))}% "
-              f"{schedule['outcomes.conf_type']}",
-        "completeness": "Clark C", "overdue_days": schedule.overdue_days,
-        "small_count": small_count},
-        n=len(cohort.patients), synthetic=bool(cohort.synthetic),
-        data_date=cohort.data_date.isoformat() if cohort.data_date else None)
-    return RegistryMonitoring(scope, ref, small_count, record_level, schedule,
-                              len(cohort.patients), fu, completeness(fu),
-                              find_alerts(cohort, schedule), outcomes, funnel, tuple(notes),
-                              prov)
+    with cohort.data_source():  # every result below records the cohort as its source
+        ref = reference_date(cohort)
+        fu = followup_table(cohort, ref, schedule.overdue_days)
+        notes: list[str] = []
+        outcomes, frame = _outcomes(cohort, schedule, len(fu), small_count)
+        if outcomes is None:
+            notes.append("Too few transplanted patients with EDSS visits for outcome curves.")
+        funnel: Funnel | None = None
+        if with_funnel and len(frame):
+            try:
+                funnel = centre_funnel(
+                    case_mix(cohort, frame), outcome=str(schedule["funnel.outcome"]),
+                    small_count=max(small_count, 1),
+                    covariates=tuple(schedule["funnel.covariates"]),
+                    limits=tuple(schedule["funnel.limits"]))
+            except HsctmsError as exc:
+                notes.append(f"Centre comparison not available: {exc.message}")
+        prov = Provenance("registry_monitoring", definition={
+            "schedule": schedule.id, "endpoints": str(schedule["outcomes.definition"]),
+            "km": f"{level_label(float(schedule['outcomes.level']))}% "
+                  f"{schedule['outcomes.conf_type']}",
+            "completeness": "Clark C", "overdue_days": schedule.overdue_days,
+            "small_count": small_count},
+            n=len(cohort.patients))
+        return RegistryMonitoring(scope, ref, small_count, record_level, schedule,
+                                  len(cohort.patients), fu, completeness(fu),
+                                  find_alerts(cohort, schedule), outcomes, funnel, tuple(notes),
+                                  prov)

@@ -223,8 +223,8 @@ def trajectory_data(frame: pd.DataFrame, edss: pd.DataFrame, years: Sequence[flo
     return visits, pd.DataFrame(rows)
 
 
-def _cox(frame: pd.DataFrame, covariates: Sequence[str], level: float, synthetic: bool,
-         data_date: str | None) -> tuple[CoxModel | None, PHTest | None, str | None]:
+def _cox(frame: pd.DataFrame, covariates: Sequence[str],
+         level: float) -> tuple[CoxModel | None, PHTest | None, str | None]:
     d = frame.copy()
     d["efs_years"] = d["efs_time"] / YEAR_DAYS
     usable = []
@@ -241,8 +241,7 @@ def _cox(frame: pd.DataFrame, covariates: Sequence[str], level: float, synthetic
         if not pd.api.types.is_numeric_dtype(d[c]):
             d[c] = d[c].astype(object)
     try:
-        model = cox_ph(d, "efs_years", "efs_event", usable, level=level, synthetic=synthetic,
-                       data_date=data_date)
+        model = cox_ph(d, "efs_years", "efs_event", usable, level=level)
         return model, model.ph_test(), note
     except HsctmsError as exc:
         return None, None, f"Cox model not fitted: {exc.message}"
@@ -296,81 +295,77 @@ def run_outcomes(
     if not years or min(years) <= 0:
         raise EstimationError("Years must be positive.", hint="Use e.g. --years 1,2,3,4,5.")
     sh_years = tuple(float(y) for y in (shevchenko_years or range(1, int(max(8, *years)) + 1)))
-    synthetic = bool(cohort.synthetic)
-    data_date = cohort.data_date.isoformat() if cohort.data_date else None
 
     def stage(name: str) -> float:
         if progress:
             progress(name)
         return time.perf_counter()
 
-    t0 = stage("endpoints")
-    if endpoints is None:
-        from hsctms.endpoints import derive
+    with cohort.data_source():  # every result below records the cohort as its source
+        t0 = stage("endpoints")
+        if endpoints is None:
+            from hsctms.endpoints import derive
 
-        endpoints = derive(cohort, definition)
-    frame = endpoints.to_frame().reset_index(drop=True)
-    if frame.empty:
-        raise EstimationError("No patient has derivable endpoints.",
-                              hint="Check transplants and baseline EDSS in the data.")
-    defn = endpoints.definition
-    timings["endpoints"] = time.perf_counter() - t0
+            endpoints = derive(cohort, definition)
+        frame = endpoints.to_frame().reset_index(drop=True)
+        if frame.empty:
+            raise EstimationError("No patient has derivable endpoints.",
+                                  hint="Check transplants and baseline EDSS in the data.")
+        defn = endpoints.definition
+        timings["endpoints"] = time.perf_counter() - t0
 
-    t0 = stage("covariates")
-    base = cohort.baseline_table()
-    base = base.assign(patient_id=base["patient_id"].astype(str))
-    cols = ["patient_id", "phenotype", "age_at_transplant", "disease_duration", "intensity",
-            "sex", "centre"]
-    frame["patient_id"] = frame["patient_id"].astype(str)
-    frame = frame.merge(base[[c for c in cols if c in base.columns]], on="patient_id",
-                        how="left")
-    frame["phenotype_group"] = frame["phenotype"].map(
-        lambda v: PHENOTYPE_GROUPS.get(str(v), "unknown") if not pd.isna(v) else pd.NA)
-    for c in ("age_at_transplant", "disease_duration", "baseline_edss"):
-        if c in frame.columns:
-            frame[c] = pd.to_numeric(frame[c], errors="coerce").astype(float)
-    pubs, pub_source = _published(published)
-    timings["covariates"] = time.perf_counter() - t0
+        t0 = stage("covariates")
+        base = cohort.baseline_table()
+        base = base.assign(patient_id=base["patient_id"].astype(str))
+        cols = ["patient_id", "phenotype", "age_at_transplant", "disease_duration", "intensity",
+                "sex", "centre"]
+        frame["patient_id"] = frame["patient_id"].astype(str)
+        frame = frame.merge(base[[c for c in cols if c in base.columns]], on="patient_id",
+                            how="left")
+        frame["phenotype_group"] = frame["phenotype"].map(
+            lambda v: PHENOTYPE_GROUPS.get(str(v), "unknown") if not pd.isna(v) else pd.NA)
+        for c in ("age_at_transplant", "disease_duration", "baseline_edss"):
+            if c in frame.columns:
+                frame[c] = pd.to_numeric(frame[c], errors="coerce").astype(float)
+        pubs, pub_source = _published(published)
+        timings["covariates"] = time.perf_counter() - t0
 
-    t0 = stage("follow-up")
-    fu = median_followup(frame["death_time"].to_numpy(float) / YEAR_DAYS,
-                         frame["death_event"].to_numpy(int), level=level, conf_type=conf_type,
-                         synthetic=synthetic, data_date=data_date)
-    timings["follow-up"] = time.perf_counter() - t0
+        t0 = stage("follow-up")
+        fu = median_followup(frame["death_time"].to_numpy(float) / YEAR_DAYS,
+                             frame["death_event"].to_numpy(int), level=level, conf_type=conf_type)
+        timings["follow-up"] = time.perf_counter() - t0
 
-    t0 = stage("HALT-MS table")
-    halt = halt_ms_table(frame, cohort.edss, years=years, level=level, conf_type=conf_type,
-                         published=pubs, edss_window_days=edss_window_days,
-                         synthetic=synthetic, data_date=data_date)
-    timings["HALT-MS table"] = time.perf_counter() - t0
+        t0 = stage("HALT-MS table")
+        halt = halt_ms_table(frame, cohort.edss, years=years, level=level, conf_type=conf_type,
+                             published=pubs, edss_window_days=edss_window_days)
+        timings["HALT-MS table"] = time.perf_counter() - t0
 
-    t0 = stage("Shevchenko table")
-    shev = shevchenko_table(frame, frame["phenotype"], years=sh_years, level=level,
-                            conf_type=conf_type, published=pubs, synthetic=synthetic,
-                            data_date=data_date)
-    timings["Shevchenko table"] = time.perf_counter() - t0
+        t0 = stage("Shevchenko table")
+        shev = shevchenko_table(frame, frame["phenotype"], years=sh_years, level=level,
+                                conf_type=conf_type, published=pubs)
+        timings["Shevchenko table"] = time.perf_counter() - t0
 
-    t0 = stage("Cox model")
-    cox, ph, note = _cox(frame, cox_covariates, level, synthetic, data_date)
-    timings["Cox model"] = time.perf_counter() - t0
+        t0 = stage("Cox model")
+        cox, ph, note = _cox(frame, cox_covariates, level)
+        timings["Cox model"] = time.perf_counter() - t0
 
-    t0 = stage("trajectories")
-    visits, traj = trajectory_data(frame, cohort.edss, years, window_days=edss_window_days,
-                                   at_years=halt.edss_at_years)
-    timings["trajectories"] = time.perf_counter() - t0
+        t0 = stage("trajectories")
+        visits, traj = trajectory_data(frame, cohort.edss, years, window_days=edss_window_days,
+                                       at_years=halt.edss_at_years)
+        timings["trajectories"] = time.perf_counter() - t0
 
-    prov = Provenance("outcomes_analysis",
-                      {"definition": getattr(defn, "name", str(definition)), "level": level,
-                       "conf_type": conf_type, "years": list(years)},
-                      n=len(frame), synthetic=synthetic, data_date=data_date)
-    return OutcomesAnalysis(
-        frame=frame, definition=defn.to_dict() if hasattr(defn, "to_dict") else {},
-        definition_name=getattr(defn, "name", str(definition)), followup=fu, halt_ms=halt,
-        shevchenko=shev, cox=cox, ph_test=ph, cox_note=note, trajectories=visits,
-        trajectory_summary=traj, published=pubs, published_source=pub_source, level=level,
-        conf_type=conf_type, years=years, provenance=prov, timings=timings,
-        excluded=len(getattr(endpoints, "excluded", [])),
-        endpoint_summary=endpoints.summary_table(),
-        worsening_classes=endpoints.class_counts(),
-        definition_text=defn.describe() if hasattr(defn, "describe") else "",
-    )
+        prov = Provenance("outcomes_analysis",
+                          {"definition": getattr(defn, "name", str(definition)), "level": level,
+                           "conf_type": conf_type, "years": list(years)},
+                          n=len(frame))
+        return OutcomesAnalysis(
+            frame=frame, definition=defn.to_dict() if hasattr(defn, "to_dict") else {},
+            definition_name=getattr(defn, "name", str(definition)), followup=fu, halt_ms=halt,
+            shevchenko=shev, cox=cox, ph_test=ph, cox_note=note, trajectories=visits,
+            trajectory_summary=traj, published=pubs, published_source=pub_source, level=level,
+            conf_type=conf_type, years=years, provenance=prov, timings=timings,
+            excluded=len(getattr(endpoints, "excluded", [])),
+            endpoint_summary=endpoints.summary_table(),
+            worsening_classes=endpoints.class_counts(),
+            definition_text=defn.describe() if hasattr(defn, "describe") else "",
+        )

@@ -86,14 +86,12 @@ def _need(frame: pd.DataFrame, endpoint: str) -> None:
 
 
 def fit_endpoint(frame: pd.DataFrame, endpoint: str, *, level: float, conf_type: str,
-                 label: str | None = None, synthetic: bool = False,
-                 data_date: str | None = None) -> KaplanMeier:
+                 label: str | None = None) -> KaplanMeier:
     """Kaplan-Meier of "free of ``endpoint``" with time in years."""
     _need(frame, endpoint)
     return kaplan_meier(frame[f"{endpoint}_time"].to_numpy(float) / YEAR_DAYS,
                         frame[f"{endpoint}_event"].to_numpy(int), level=level,
-                        conf_type=conf_type, label=label or HALT_MS_ENDPOINTS.get(endpoint),
-                        synthetic=synthetic, data_date=data_date)
+                        conf_type=conf_type, label=label or HALT_MS_ENDPOINTS.get(endpoint))
 
 
 @dataclass(frozen=True)
@@ -191,16 +189,13 @@ def halt_ms_table(
     conf_type: str = "log-log",
     published: Sequence[PublishedFigure] = (),
     edss_window_days: float = 182.0,
-    synthetic: bool = False,
-    data_date: str | None = None,
 ) -> HaltMsTable:
     """Build the HALT-MS style table (see module docstring)."""
     years = tuple(float(y) for y in years)
     fits = {}
     rows: list[SurvivalAtYear] = []
     for ep in HALT_MS_ENDPOINTS:
-        fit = fit_endpoint(frame, ep, level=level, conf_type=conf_type, synthetic=synthetic,
-                           data_date=data_date)
+        fit = fit_endpoint(frame, ep, level=level, conf_type=conf_type)
         fits[ep] = fit
         rows += survival_rows(fit, ep, years)
     at = edss_at_years(frame, edss_visits, years, window_days=edss_window_days)
@@ -346,8 +341,6 @@ def shevchenko_table(
     conf_type: str = "log-log",
     phenotype_groups: Mapping[str, str] | None = None,
     published: Sequence[PublishedFigure] = (),
-    synthetic: bool = False,
-    data_date: str | None = None,
 ) -> ShevchenkoTable:
     """Build the Shevchenko style table (see module docstring).
 
@@ -358,8 +351,7 @@ def shevchenko_table(
     groups_map = dict(phenotype_groups or PHENOTYPE_GROUPS)
     t, cause = competing_progression(frame)
     cif = cumulative_incidence(t, cause, cause_names={1: "confirmed worsening", 2: "death"},
-                               level=level, conf_type=conf_type, synthetic=synthetic,
-                               data_date=data_date)
+                               level=level, conf_type=conf_type)
 
     def inc_rows(k: int) -> list[IncidenceAtYear]:
         at = cif.incidence_at(list(years), cause=k)
@@ -379,16 +371,14 @@ def shevchenko_table(
     group_n: dict[str, int] = {}
     for g in sorted(set(grp.tolist())):
         m = grp == g
-        fit = kaplan_meier(efs_t[m], efs_e[m], level=level, conf_type=conf_type, label=g,
-                           synthetic=synthetic, data_date=data_date)
+        fit = kaplan_meier(efs_t[m], efs_e[m], level=level, conf_type=conf_type, label=g)
         efs_fits[g] = fit
         efs_rows[g] = survival_rows(fit, "efs", years)
         group_n[g] = int(m.sum())
     known = grp != "unknown"
     lr = None
     if len(set(grp[known].tolist())) > 1 and efs_e[known].sum() > 0:
-        lr = logrank_test(efs_t[known], efs_e[known], grp[known], synthetic=synthetic,
-                          data_date=data_date)
+        lr = logrank_test(efs_t[known], efs_e[known], grp[known])
     imp = frame["improvement_event"].to_numpy(int)
     improvement = share(int(imp.sum()), int(imp.size), level,
                         "confirmed EDSS improvement at any time during follow-up")
@@ -413,8 +403,7 @@ def shevchenko_table(
     caveats: list[str] = []
     if len(set(grp[known].tolist())) > 1 and (cause[known] == 1).sum() > 0:
         try:
-            gray = gray_test(t[known], cause[known], grp[known], cause=1, synthetic=synthetic,
-                             data_date=data_date)
+            gray = gray_test(t[known], cause[known], grp[known], cause=1)
         except EstimationError as exc:
             caveats.append("Gray's test of confirmed worsening by phenotype could not be "
                            f"computed: {exc.message}")

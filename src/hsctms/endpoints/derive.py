@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from hsctms._provenance import Provenance
+from hsctms._provenance import Provenance, current_source
 from hsctms.endpoints import _inputs as inp
 from hsctms.endpoints.change import increases, scale
 from hsctms.endpoints.definition import EndpointDefinition, get_definition
@@ -89,10 +89,11 @@ def derive(cohort: Any, definition: DefinitionLike = "halt_ms") -> EndpointResul
         tx = cohort.index_transplant()
         origin = pd.DataFrame({"patient_id": tx["patient_id"],
                                "origin_date": tx["transplant_date"]})
-    return derive_frames(
-        edss=cohort.edss, relapses=cohort.relapses, mri=cohort.mri, origin=origin,
-        deaths=cohort.deaths, definition=d, patients=cohort.patients,
-        synthetic=bool(cohort.synthetic), data_date=cohort.data_date)
+    with cohort.data_source():  # the result records the cohort as its source
+        return derive_frames(
+            edss=cohort.edss, relapses=cohort.relapses, mri=cohort.mri, origin=origin,
+            deaths=cohort.deaths, definition=d, patients=cohort.patients,
+            data_date=cohort.data_date)
 
 
 def derive_frames(
@@ -104,7 +105,6 @@ def derive_frames(
     definition: DefinitionLike = "halt_ms",
     *,
     patients: Iterable[Any] | pd.DataFrame | None = None,
-    synthetic: bool = False,
     data_date: _dt.date | None = None,
 ) -> EndpointResult:
     """Derive all endpoints from plain tables.
@@ -137,8 +137,10 @@ def derive_frames(
         diagnosis are reported). Rows of other patients are then an error
         (``patient-unknown``). Default: everyone in ``edss`` (and ``origin``); rows of other
         tables about patients without EDSS visits are not used.
-    synthetic, data_date
-        Carried into the provenance; dates after ``data_date`` are errors.
+    data_date
+        Date the data were extracted: dates after it are errors. Recorded in the provenance
+        (default: the data date of the :func:`hsctms._provenance.data_source` in force, which
+        also says whether the data are synthetic).
 
     Returns
     -------
@@ -157,12 +159,12 @@ def derive_frames(
         them.
     """
     return _derive(edss, relapses, mri, origin, deaths, definition, patients=patients,
-                   synthetic=synthetic, data_date=data_date)
+                   data_date=data_date)
 
 
 def _derive(edss: pd.DataFrame, relapses: pd.DataFrame | None, mri: pd.DataFrame | None,
             origin: Any, deaths: pd.DataFrame | None, definition: DefinitionLike, *,
-            patients: Any = None, synthetic: bool = False, data_date: _dt.date | None = None,
+            patients: Any = None, data_date: _dt.date | None = None,
             empty_ok: bool = False, lines: dict[str, IntArray] | None = None,
             brain_volume: bool | None = None, on_warnings: Any = None) -> EndpointResult:
     """:func:`derive_frames`; for one partition of :func:`~hsctms.endpoints.derive_dask`:
@@ -194,7 +196,7 @@ def _derive(edss: pd.DataFrame, relapses: pd.DataFrame | None, mri: pd.DataFrame
             hint="Pass origin=DataFrame(patient_id, origin_date), or use a definition with "
                  "origin='first_visit'.")
     engine = _Engine(d, uni, cal, tables, org)
-    return engine.run(synthetic=synthetic, data_date=data_date, dropped=dropped)
+    return engine.run(data_date=data_date, dropped=dropped)
 
 
 _DROPPED_COLUMNS = ["table", "row", "patient_id", "date", "reason"]
@@ -359,7 +361,7 @@ class _Engine:
                 self.excluded.append((str(pid), reason))
 
     # -- main ---------------------------------------------------------------------------
-    def run(self, *, synthetic: bool, data_date: _dt.date | None,
+    def run(self, *, data_date: _dt.date | None,
             dropped: pd.DataFrame | None = None) -> EndpointResult:
         d, t, n = self.d, self.t, self.uni.n
         keep, origin, included = self._select_visits()
@@ -381,9 +383,9 @@ class _Engine:
         frame = frame[included].reset_index(drop=True)
         events = self._events_table(vd, ev, origin, included)
         excluded = pd.DataFrame(self.excluded, columns=["patient_id", "reason"])
-        prov = Provenance(
-            method="hsctms.endpoints.derive", definition=d.to_dict(), n=len(frame),
-            synthetic=synthetic, data_date=data_date.isoformat() if data_date else None)
+        prov = Provenance(method="hsctms.endpoints.derive", definition=d.to_dict(), n=len(frame),
+                          data_date=data_date.isoformat() if data_date
+                          else current_source().data_date)
         return EndpointResult(frame=frame, events=events, excluded=excluded, definition=d,
                               provenance=prov, has_brain_volume=t.has_brain,
                               dropped=dropped if dropped is not None

@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from hsctms._provenance import Provenance
+from hsctms._provenance import DataSource, Provenance, current_source, data_source
 from hsctms.endpoints import _inputs as inp
 from hsctms.endpoints.definition import EndpointDefinition, get_definition
 from hsctms.endpoints.derive import DefinitionLike, _derive
@@ -185,7 +185,7 @@ class _Part:
 
 
 def _derive_part(pieces: list[_Piece], base: int, small: dict[str, Any],
-                 d: EndpointDefinition, synthetic: bool, data_date: _dt.date | None,
+                 d: EndpointDefinition, source: DataSource, data_date: _dt.date | None,
                  brain_volume: bool) -> _Part:
     offsets = base + np.concatenate(([0], np.cumsum([n for _, _, n in pieces])[:-1]))
     edss = pd.concat([f for f, _, _ in pieces], ignore_index=True) if len(pieces) > 1 \
@@ -199,11 +199,12 @@ def _derive_part(pieces: list[_Piece], base: int, small: dict[str, Any],
         if got is not None:
             lines[name] = np.asarray(got[1], dtype=np.int64)
     warned: list[ValidationReport] = []
-    try:
-        res = _derive(edss, frames["relapses"], frames["mri"], frames["origin"],
-                      frames["deaths"], d, patients=frames["patients"], synthetic=synthetic,
-                      data_date=data_date, empty_ok=True, lines=lines,
-                      brain_volume=brain_volume, on_warnings=warned.append)
+    try:  # a worker does not share the caller's context: the source is stated again
+        with data_source(synthetic=source.synthetic, data_date=source.data_date):
+            res = _derive(edss, frames["relapses"], frames["mri"], frames["origin"],
+                          frames["deaths"], d, patients=frames["patients"],
+                          data_date=data_date, empty_ok=True, lines=lines,
+                          brain_volume=brain_volume, on_warnings=warned.append)
     except DataValidationError as exc:
         return _Part(None, exc.report, len(edss))
     if len(res.dropped):  # rows not used (exclude_before): lines of the whole tables
@@ -393,7 +394,6 @@ def derive_dask(
     definition: DefinitionLike = "halt_ms",
     *,
     patients: Iterable[Any] | pd.DataFrame | None = None,
-    synthetic: bool = False,
     data_date: _dt.date | None = None,
     partitioned_by_patient: bool = False,
     npartitions: int | None = None,
@@ -404,7 +404,7 @@ def derive_dask(
     ----------
     edss
         ``dask.dataframe.DataFrame`` of visits (``patient_id``, ``date``, ``edss``).
-    relapses, mri, origin, deaths, definition, patients, synthetic, data_date
+    relapses, mri, origin, deaths, definition, patients, data_date
         As for :func:`~hsctms.endpoints.derive_frames` (pandas objects); each partition
         receives only the rows of its own patients.
     partitioned_by_patient
@@ -469,7 +469,8 @@ def derive_dask(
     mri_frame = tables["mri"]
     brain = bool(mri_frame is not None and "brain_volume" in mri_frame.columns
                  and mri_frame["brain_volume"].notna().any())
-    common = (d, synthetic, data_date, brain)
+    source = current_source()
+    common = (d, source, data_date, brain)
     sources = edss.to_delayed()
     if partitioned_by_patient:
         keys, where, lengths = _locate(edss)
@@ -510,8 +511,7 @@ def derive_dask(
                                   meta=getattr(empty.result, name).astype(dt))
             for name, dt in dtypes.items()}
     prov = Provenance(method="hsctms.endpoints.derive_dask", definition=d.to_dict(),
-                      synthetic=synthetic,
-                      data_date=data_date.isoformat() if data_date else None)
+                      data_date=data_date.isoformat() if data_date else source.data_date)
     return DaskEndpointResult(frame=lazy["frame"], events=lazy["events"],
                               excluded=lazy["excluded"], dropped=lazy["dropped"],
                               definition=d, provenance=prov,

@@ -237,8 +237,6 @@ def pool_proportions(
     by: Sequence[Any] | None = None,
     by_name: str = "group",
     label: str = "",
-    synthetic: bool = False,
-    data_date: str | None = None,
 ) -> MetaAnalysis:
     """Pool single-arm proportions (events / n) across studies.
 
@@ -290,7 +288,7 @@ def pool_proportions(
                     else "PFT: no correction needed",
                     "prediction_interval": "est ± crit·sqrt(se² + tau²)",
                     "I2": "tau²/(tau² + typical within-study variance) (metafor)"},
-        n=k, synthetic=synthetic, data_date=data_date, versions=versions(),
+        n=k, versions=versions(),
     )
     if k == 1:
         return _single_study(table, meas, meth, lvl, test, prov, caveats, label)

@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Iterable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pandas as pd
 
+from hsctms._provenance import DataSource, data_source
 from hsctms.errors import ConfigurationError
 from hsctms.model.regimens import RegimenMap, default_regimen_map
 from hsctms.model.schema import SCHEMA, ColumnSpec, TableSpec
@@ -237,6 +239,18 @@ class Cohort:
         return replace(self, tables=tables)
 
     # -- reporting ----------------------------------------------------------------------
+    def data_source(self) -> AbstractContextManager[DataSource]:
+        """State this cohort as the source of every result computed inside a ``with`` block.
+
+        Returns
+        -------
+        contextlib.AbstractContextManager
+            ``with cohort.data_source(): ...`` records the cohort's ``synthetic`` flag and
+            ``data_date`` in the provenance of each result made in the block (see
+            :func:`hsctms._provenance.data_source`).
+        """
+        return data_source(synthetic=bool(self.synthetic), data_date=self.data_date)
+
     @property
     def summary(self) -> str:
         """One-paragraph human-readable description."""

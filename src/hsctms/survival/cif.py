@@ -200,8 +200,6 @@ def cumulative_incidence(
     level: float = 0.95,
     conf_type: str = "log-log",
     label: str | None = None,
-    synthetic: bool = False,
-    data_date: str | None = None,
 ) -> CumulativeIncidence:
     """Aalen-Johansen cumulative incidence with competing risks.
 
@@ -247,7 +245,7 @@ def cumulative_incidence(
         "aalen_johansen",
         {"level": level, "conf_type": conf_type, "se": "dinse_larson_approx", "causes": names,
          "label": label},
-        n=int(t.size), synthetic=synthetic, data_date=data_date,
+        n=int(t.size),
     )
     return CumulativeIncidence(uniq, n, d_k, cif, se, lower, upper, ts, causes, names, level,
                                conf_type, label, prov)
@@ -302,8 +300,6 @@ def cumulative_incidence_by(
     conf_type: str = "log-log",
     variable: str | None = None,
     rho: float = 0.0,
-    synthetic: bool = False,
-    data_date: str | None = None,
 ) -> CumulativeIncidenceGroups:
     """Cumulative incidence per group and Gray's test of equality for each cause."""
     from hsctms.survival.gray import gray_test
@@ -313,7 +309,7 @@ def cumulative_incidence_by(
     fits = {
         lev: cumulative_incidence(t[g == lev], e[g == lev], causes=causes,
                                   cause_names=cause_names, level=level, conf_type=conf_type,
-                                  label=lev, synthetic=synthetic, data_date=data_date)
+                                  label=lev)
         for lev in sorted_levels(g)
     }
     tests = {}

@@ -289,8 +289,6 @@ def cox_ph(
     strata: str | None = None,
     level: float = 0.95,
     ties: str = "efron",
-    synthetic: bool = False,
-    data_date: str | None = None,
 ) -> CoxModel:
     """Fit a Cox proportional-hazards model (Newton-Raphson; checked against R and statsmodels).
 
@@ -336,7 +334,7 @@ def cox_ph(
     coef, se, ll0, ll1 = _newton(t, s, design.X, st, ties == "efron")
     prov = Provenance("cox_ph", {"covariates": list(covariates), "ties": ties,
                                  "strata": strata, "level": level},
-                      n=int(t.size), synthetic=synthetic, data_date=data_date)
+                      n=int(t.size))
     return CoxModel(design.columns, design.terms, design.references, coef, se,
                     (ll0, ll1), level, ties, int(t.size), int(s.sum()), t, s,
                     design.X, st, prov)

@@ -154,8 +154,6 @@ def gray_test(
     cause: int = 1,
     rho: float = 0.0,
     strata: Any = None,
-    synthetic: bool = False,
-    data_date: str | None = None,
 ) -> GrayTest:
     """Gray's test that the cumulative incidence of ``cause`` is equal across ``groups``.
 
@@ -196,5 +194,5 @@ def gray_test(
     df = ng - 1
     p = float(stats.chi2.sf(stat, df))
     prov = Provenance("gray_test", {"cause": cause, "rho": rho, "stratified": strata is not None},
-                      n=int(t.size), synthetic=synthetic, data_date=data_date)
+                      n=int(t.size))
     return GrayTest(stat, df, p, int(cause), float(rho), tuple(levels), tuple(s.tolist()), prov)

@@ -289,8 +289,6 @@ def kaplan_meier(
     level: float = 0.95,
     conf_type: str = "log-log",
     label: str | None = None,
-    synthetic: bool = False,
-    data_date: str | None = None,
 ) -> KaplanMeier:
     """Fit a Kaplan-Meier curve.
 
@@ -306,8 +304,6 @@ def kaplan_meier(
         ``"log-log"`` (default), ``"log"`` (R's default) or ``"plain"``.
     label
         Name of the curve (group) for legends and tables.
-    synthetic, data_date
-        Recorded in the provenance.
 
     Returns
     -------
@@ -339,8 +335,6 @@ def kaplan_meier(
         "kaplan_meier",
         {"level": level, "conf_type": conf_type, "se": "greenwood", "label": label},
         n=int(t.size),
-        synthetic=synthetic,
-        data_date=data_date,
     )
     return KaplanMeier(uniq.astype(float), n_risk, d, c.astype(float), surv, se, lower, upper,
                        ts, level, conf_type, label, prov)
@@ -393,15 +387,12 @@ def kaplan_meier_by(
     level: float = 0.95,
     conf_type: str = "log-log",
     variable: str | None = None,
-    synthetic: bool = False,
-    data_date: str | None = None,
 ) -> KaplanMeierGroups:
     """Kaplan-Meier curves for each level of ``groups`` (sorted like R's ``factor``)."""
     t, e = check_times(time, event)
     g = clean_labels(groups, t.size)
     fits = {
-        lev: kaplan_meier(t[g == lev], e[g == lev], level=level, conf_type=conf_type, label=lev,
-                          synthetic=synthetic, data_date=data_date)
+        lev: kaplan_meier(t[g == lev], e[g == lev], level=level, conf_type=conf_type, label=lev)
         for lev in sorted_levels(g)
     }
     return KaplanMeierGroups(fits, variable)
@@ -449,13 +440,11 @@ def median_followup(
     *,
     level: float = 0.95,
     conf_type: str = "log-log",
-    synthetic: bool = False,
-    data_date: str | None = None,
 ) -> FollowUp:
     """Median potential follow-up by reverse Kaplan-Meier (Schemper & Smith 1996)."""
     t, e = check_times(time, event)
     rev = kaplan_meier(t, 1 - e, level=level, conf_type=conf_type)
     prov = Provenance("reverse_kaplan_meier", {"level": level, "conf_type": conf_type},
-                      n=int(t.size), synthetic=synthetic, data_date=data_date)
+                      n=int(t.size))
     return FollowUp(rev.median, int(t.size), rev.quantile(0.25).estimate,
                     rev.quantile(0.75).estimate, prov)

@@ -97,8 +97,6 @@ def logrank_test(
     groups: Any,
     *,
     strata: Any = None,
-    synthetic: bool = False,
-    data_date: str | None = None,
 ) -> LogRankTest:
     """Log-rank test of equal survival across ``groups`` (stratified by ``strata`` if given)."""
     t, e = check_times(time, event)
@@ -118,7 +116,6 @@ def logrank_test(
     df = int(np.linalg.matrix_rank(var[:-1, :-1]))
     p = float(stats.chi2.sf(stat, df)) if df > 0 else float("nan")
     ns = tuple(int((gi == i).sum()) for i in range(ng))
-    prov = Provenance("logrank", {"stratified": strata is not None}, n=int(t.size),
-                      synthetic=synthetic, data_date=data_date)
+    prov = Provenance("logrank", {"stratified": strata is not None}, n=int(t.size))
     return LogRankTest(stat, df, p, tuple(levels), tuple(obs.tolist()), tuple(exp.tolist()), ns,
                        strata is not None, prov)
