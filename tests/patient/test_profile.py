@@ -81,10 +81,31 @@ def test_facts_three_valued_mri_and_dmts():
     assert f["mri_activity_12m"] is True and f["mri_activity_24m"] is True
     assert f["dmts"] is None and f["treatment_naive"] is None
     p = parse_profile({**BASE, "dmts": [{"name": "Tysabri", "failed": True},
-                                        {"name": "Brand-new-mab"}]})
+                                        {"name": "Brand-new-mab", "high_efficacy": False}]})
     d = p.facts()["dmts"]
     assert d[0]["name"] == "natalizumab" and d[0]["high_efficacy"] is True
-    assert d[1]["high_efficacy"] is None  # unknown drug: class unknown, never assumed
+    # a drug the catalogue does not list is accepted with its stated class; the catalogue's
+    # other class (cytotoxic) stays unknown, never assumed
+    assert d[1]["high_efficacy"] is False and d[1]["cytotoxic"] is None
+
+
+@pytest.mark.parametrize(("name", "suggestion"), [
+    ("natalizumb", "did you mean natalizumab?"),
+    ("Ocrevuss", "did you mean ocrelizumab?"),
+    ("Brand-new-mab", None),
+])
+def test_unknown_drug_is_an_error_naming_the_known_drugs(name: str, suggestion: str | None):
+    """A misspelt drug used to be accepted with an unknown class, which silently turned
+    "failed a high-efficacy DMT" from met to not met (issue 13)."""
+    with pytest.raises(ProfileError) as info:
+        parse_profile({**BASE, "dmts": [{"name": name, "failed": True}]})
+    text = str(info.value)
+    assert f"dmts.0: unknown drug {name!r}" in text
+    assert "alemtuzumab, cladribine" in text and '"high_efficacy": true or false' in text
+    if suggestion:
+        assert suggestion in text
+    else:
+        assert "did you mean" not in text
 
 
 def test_high_efficacy_override():

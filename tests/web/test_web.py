@@ -240,6 +240,10 @@ def test_patient_tool_stores_and_logs_nothing(client: TestClient, db_path: Path,
     assert api.status_code == 200 and api.json()["schema"].startswith("hsctms.patient-report")
     bad = client.post("/tool", data={"phenotype": "RRMS", "edss": "3.3"})
     assert bad.status_code == 422 and 'id="tool-error"' in bad.text
+    typo = client.post("/tool", data={"age_years": "37", "phenotype": "RRMS", "edss": "3.5",
+                                      "dmts": "natalizumb", "dmts_failed": "yes"})
+    assert typo.status_code == 422 and "did you mean natalizumab?" in typo.text
+    assert 'value="natalizumb"' in typo.text  # what was typed is kept for correction
     assert counts() == before
     assert "Zebra-Quokka-7731" not in caplog.text and "37" not in caplog.text
 

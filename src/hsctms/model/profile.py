@@ -13,6 +13,7 @@ is published in ``docs/profile-schema.md`` (see :func:`profile_schema_markdown`)
 from __future__ import annotations
 
 import datetime as _dt
+import difflib
 import itertools
 import json
 import os
@@ -60,9 +61,11 @@ class DMTExposure(BaseModel):
     Attributes
     ----------
     name
-        Drug name or brand (case-insensitive; e.g. ``"natalizumab"``, ``"Ocrevus"``). Names not
-        in the catalogue are accepted; their efficacy class is then unknown unless
-        ``high_efficacy`` is given.
+        Drug name or brand (case-insensitive; e.g. ``"natalizumab"``, ``"Ocrevus"``), from the
+        DMT catalogue (``hsctms/model/dmts.yaml``). A name not in the catalogue is an error
+        that names the closest known drugs, so that a misspelling never silently changes a
+        criterion; a drug the catalogue does not list yet is accepted when ``high_efficacy``
+        states its class.
     months
         Months on the drug (>= 0), if known.
     failed
@@ -87,6 +90,21 @@ class DMTExposure(BaseModel):
     )
 
     _months_not_a_flag = field_validator("months", mode="before")(_not_a_flag)
+
+    @model_validator(mode="after")
+    def _known_or_classified(self) -> DMTExposure:
+        """A name outside the catalogue must come with its class (else it is a typo)."""
+        key = self.name.lower().strip()
+        if key in dmt_catalogue() or self.high_efficacy is not None:
+            return self
+        names = sorted({str(e["name"]) for e in dmt_catalogue().values()})
+        close = difflib.get_close_matches(key, list(dmt_catalogue()), n=3, cutoff=0.6)
+        guess = sorted({str(dmt_catalogue()[c]["name"]) for c in close})
+        did_you_mean = f"did you mean {' or '.join(guess)}? " if guess else ""
+        raise ValueError(
+            f"unknown drug {self.name!r}: {did_you_mean}Known drugs: {', '.join(names)} "
+            "(or their brand names, e.g. Tysabri). For a drug not listed, add "
+            "\"high_efficacy\": true or false.")
 
     @property
     def canonical_name(self) -> str:
@@ -476,7 +494,9 @@ Units and conventions:
   when the MS was active on it (relapse, new/enhancing lesions, confirmed worsening) or it was
   stopped for lack of effect. Names are matched case-insensitively against a catalogue of
   generic and brand names (`hsctms/model/dmts.yaml`); the catalogue says which are
-  high-efficacy; an unlisted drug's class is unknown unless `high_efficacy` is given.
+  high-efficacy. A name not in the catalogue is an error that suggests the closest known
+  drugs (a misspelling must never change a criterion silently); a drug not listed yet is
+  accepted when `high_efficacy` states its class.
 
 Errors: a bad or missing value raises `hsctms.errors.ProfileError` with one line per problem,
 for example `edss: 0.5 is not on the Kurtzke EDSS scale (0, 1, 1.5, 2, ..., 9.5, 10; 0.5 does
