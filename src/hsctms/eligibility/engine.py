@@ -50,7 +50,48 @@ VERDICT_TEXT: dict[str, str] = {
 
 @dataclass(frozen=True)
 class Criterion:
-    """One criterion of a set (see the module docstring)."""
+    """One criterion of a set (see the module docstring).
+
+    Read from an entry of a criteria-set file's ``criteria`` list by :func:`load_set`; the
+    constructor checks ``kind``, ``level`` and both rules.
+
+    Parameters
+    ----------
+    id
+        Identifier, unique within its set, conventionally ``<set id>.<name>`` (e.g.
+        ``"mist.edss"``).
+    kind
+        ``"inclusion"`` (met = the person satisfies it) or ``"exclusion"`` (met = the
+        excluding condition is present).
+    level
+        ``"required"`` (decides the verdict) or ``"preferred"`` (an "ideal profile" criterion,
+        reported but never excluding).
+    text
+        Plain-language statement of the criterion (e.g. ``"EDSS 2.0 to 6.0"``).
+    source
+        Where it is published (paper, section of the evidence compendium).
+    rule
+        The rule in the language of :mod:`hsctms.eligibility.rules`, e.g.
+        ``{"field": "edss", "op": "between", "min": 2.0, "max": 6.0}`` (EDSS points).
+    when
+        Optional rule that says when the criterion applies (e.g. only to relapsing MS); when
+        it is false the criterion is ``not_applicable``, when unknown the criterion is
+        ``unknown``. Default None: it always applies.
+    unverified
+        True when the evidence compendium flags the criterion as not verified against the
+        primary source; default False.
+    interpretation
+        How hsctms reads an ambiguous published wording (shown with the result); default
+        None.
+    examples
+        Worked examples: a name (``met``, ``not_met``, ...) -> a mapping of facts with that
+        outcome (checked by the tests); default empty.
+
+    Raises
+    ------
+    ConfigurationError
+        If ``kind`` or ``level`` is not one of its values or a rule is malformed.
+    """
 
     id: str
     kind: Literal["inclusion", "exclusion"]
@@ -78,6 +119,18 @@ class Criterion:
     def evaluate(self, facts: Mapping[str, Any]) -> CriterionResult:
         """Status and reason of this criterion for ``facts``.
 
+        Parameters
+        ----------
+        facts
+            Fact name -> value, as :meth:`hsctms.model.profile.PatientProfile.facts` returns
+            (e.g. ``{"edss": 6.0, "phenotype": "RRMS"}``); a missing fact or None is unknown.
+
+        Returns
+        -------
+        CriterionResult
+            ``met``, ``not_met``, ``unknown`` or ``not_applicable`` (``when`` is false), with
+            a plain-language reason.
+
         Raises
         ------
         ProfileError
@@ -102,7 +155,20 @@ class Criterion:
 
 @dataclass(frozen=True)
 class CriterionResult:
-    """A criterion's status for one profile."""
+    """A criterion's status for one profile.
+
+    Built by :meth:`Criterion.evaluate`.
+
+    Parameters
+    ----------
+    criterion
+        The criterion evaluated.
+    status
+        ``"met"``, ``"not_met"``, ``"unknown"`` or ``"not_applicable"``. For an exclusion
+        criterion ``"met"`` means the excluding condition is present.
+    reason
+        Plain-language reason for the status (e.g. which fact was compared or is missing).
+    """
 
     criterion: Criterion
     status: Status
@@ -119,7 +185,15 @@ class CriterionResult:
         return met if self.criterion.kind == "inclusion" else not met
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-serialisable form."""
+        """JSON-serialisable form.
+
+        Returns
+        -------
+        dict
+            The criterion's ``id``, ``kind``, ``level``, ``text``, ``source``,
+            ``unverified`` and ``interpretation``, with ``status``, ``passes`` (True, False
+            or None = unknown) and ``reason``.
+        """
         c = self.criterion
         return {"id": c.id, "kind": c.kind, "level": c.level, "text": c.text,
                 "source": c.source, "unverified": c.unverified,
@@ -129,7 +203,38 @@ class CriterionResult:
 
 @dataclass(frozen=True)
 class CriteriaSet:
-    """A published criteria set (guideline, policy, trial or proposal)."""
+    """A published criteria set (guideline, policy, trial or proposal).
+
+    Read from ``hsctms/eligibility/sets/<id>.yaml`` by :func:`load_set`; the packaged sets
+    are :func:`criteria_sets`.
+
+    Parameters
+    ----------
+    id
+        Identifier, the file's stem (e.g. ``"mist"``).
+    name
+        Display name (e.g. ``"MIST trial entry criteria"``).
+    kind
+        ``"guideline"``, ``"policy"``, ``"trial"`` or ``"proposal"``.
+    citation
+        Full reference of the publication.
+    evidence_section
+        Section(s) of the evidence compendium the set comes from.
+    summary
+        One-paragraph plain-language summary of who the set admits.
+    criteria
+        The criteria, in file order; empty when the source published none that can be
+        checked (the verdict is then ``cannot_tell``).
+    status_note
+        Optional note on the set's status (e.g. a completed trial, a superseded guideline);
+        default None.
+    centre_requirements
+        Requirements on the treating centre (not on the person), listed in reports; default
+        none.
+    unverified
+        True when the compendium flags the whole set as not verified against the source;
+        default False.
+    """
 
     id: str
     name: str
@@ -144,6 +249,17 @@ class CriteriaSet:
 
     def evaluate(self, profile: PatientProfile | Mapping[str, Any]) -> SetResult:
         """Evaluate every criterion for a profile (or a facts mapping).
+
+        Parameters
+        ----------
+        profile
+            A :class:`hsctms.model.profile.PatientProfile` (its ``facts()`` are used) or a
+            mapping of facts as ``PatientProfile.facts()`` returns it.
+
+        Returns
+        -------
+        SetResult
+            Every criterion's result and the set's verdict for this profile.
 
         Raises
         ------
@@ -164,7 +280,18 @@ class CriteriaSet:
 
 @dataclass(frozen=True)
 class SetResult:
-    """Verdict of one criteria set for one profile."""
+    """Verdict of one criteria set for one profile.
+
+    Built by :meth:`CriteriaSet.evaluate`; the verdict and explanation are derived from the
+    results (see the module docstring).
+
+    Parameters
+    ----------
+    criteria_set
+        The set evaluated.
+    results
+        One :class:`CriterionResult` per criterion of the set, in the set's order.
+    """
 
     criteria_set: CriteriaSet
     results: tuple[CriterionResult, ...]
@@ -231,7 +358,16 @@ class SetResult:
         return any(r.criterion.unverified for r in self.deciding)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-serialisable form."""
+        """JSON-serialisable form.
+
+        Returns
+        -------
+        dict
+            The set's id (key ``set``), name, kind, citation, evidence section, status note
+            and flag, the ``verdict`` with its ``explanation``, ``decided_by_unverified``,
+            the ids of the ``deciding`` and ``outside_preferred`` criteria, the centre
+            requirements and every criterion's :meth:`CriterionResult.to_dict`.
+        """
         s = self.criteria_set
         return {
             "set": s.id, "name": s.name, "kind": s.kind, "citation": s.citation,
@@ -248,7 +384,17 @@ class SetResult:
 
 @dataclass(frozen=True)
 class EligibilityReport:
-    """Verdicts of every criteria set for one profile."""
+    """Verdicts of every criteria set for one profile.
+
+    Built by :func:`assess_eligibility`; ``report["mist"]`` gives the result of one set.
+
+    Parameters
+    ----------
+    sets
+        One :class:`SetResult` per criteria set evaluated, in the order of the sets.
+    provenance
+        How the report was made (method ``eligibility_rules``, the set ids, versions).
+    """
 
     sets: tuple[SetResult, ...]
     provenance: Provenance
@@ -276,7 +422,13 @@ class EligibilityReport:
                          for s in self.sets)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-serialisable form."""
+        """JSON-serialisable form.
+
+        Returns
+        -------
+        dict
+            ``sets`` (each set's :meth:`SetResult.to_dict`) and ``provenance``.
+        """
         return {"sets": [s.to_dict() for s in self.sets],
                 "provenance": self.provenance.to_dict()}
 
@@ -430,7 +582,21 @@ def cached_versions() -> dict[str, str]:
 
 @lru_cache(maxsize=1)
 def criteria_sets() -> tuple[CriteriaSet, ...]:
-    """Every packaged criteria set, in the order of their ``order`` key then id."""
+    """Every packaged criteria set, in the order of their ``order`` key then id.
+
+    The files are read once per process (the result is cached).
+
+    Returns
+    -------
+    tuple of CriteriaSet
+        The sets of ``hsctms/eligibility/sets/*.yaml``, sorted by their ``order`` key (99
+        when absent), then by file name.
+
+    Raises
+    ------
+    ConfigurationError
+        If a packaged file breaks the format (see :func:`load_set`).
+    """
     files = sorted(SETS_DIR.glob("*.yaml"))
     sets = {p: load_set(p) for p in files}
     order = {p: _read_set_file(p).get("order", 99) for p in files}
@@ -438,7 +604,29 @@ def criteria_sets() -> tuple[CriteriaSet, ...]:
 
 
 def get_set(set_id: str) -> CriteriaSet:
-    """One packaged set by id."""
+    """One packaged set by id.
+
+    Parameters
+    ----------
+    set_id
+        Id of a packaged set (a file stem of ``hsctms/eligibility/sets/``, e.g. ``"mist"``
+        or ``"ebmt-2020"``).
+
+    Returns
+    -------
+    CriteriaSet
+        The packaged set with that id.
+
+    Raises
+    ------
+    ConfigurationError
+        If no packaged set has that id (the hint lists the known ids).
+
+    Examples
+    --------
+    >>> get_set("mist").kind
+    'trial'
+    """
     for s in criteria_sets():
         if s.id == set_id:
             return s

@@ -44,7 +44,26 @@ RC: dict[Any, Any] = {
 
 
 def new_axes(ax: Axes | None = None, figsize: tuple[float, float] = (6.4, 4.2)) -> Axes:
-    """Return ``ax``, or a new Axes on a new figure styled with :data:`RC`."""
+    """Return ``ax``, or a new Axes on a new figure styled with :data:`RC`.
+
+    Parameters
+    ----------
+    ax
+        An existing Axes, returned unchanged; None (default) creates a new one.
+    figsize
+        Size of the new figure, (width, height) in inches, both > 0; ignored when ``ax`` is
+        given.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        ``ax``, or the new Axes (constrained layout, no top/right spines, light grid).
+
+    Raises
+    ------
+    ConfigurationError
+        When a new figure is needed and ``figsize`` is not two positive finite numbers.
+    """
     if ax is not None:
         return ax
     import matplotlib.pyplot as plt
@@ -65,7 +84,13 @@ def new_axes(ax: Axes | None = None, figsize: tuple[float, float] = (6.4, 4.2)) 
 
 
 def mark_synthetic(fig: FigureBase) -> None:
-    """Label a figure as showing SYNTHETIC data (top-right corner, on every copy of it)."""
+    """Label a figure as showing SYNTHETIC data (top-right corner, on every copy of it).
+
+    Parameters
+    ----------
+    fig
+        The Figure (or SubFigure) to label; it is changed in place.
+    """
     fig.text(0.995, 0.995, "SYNTHETIC DATA", ha="right", va="top", fontsize=9,
              fontweight="bold", color="#8a4b00",
              bbox={"boxstyle": "round,pad=0.25", "facecolor": "#fff3cd",
@@ -74,6 +99,21 @@ def mark_synthetic(fig: FigureBase) -> None:
 
 def save_figure(fig: Figure, path: str | Path) -> Path:
     """Write ``fig`` to ``path``; the suffix (.svg, .png, .pdf) selects the format.
+
+    SVG and PDF files carry no creation date, so the same figure gives the same file.
+
+    Parameters
+    ----------
+    fig
+        The matplotlib Figure to write.
+    path
+        File to write (missing parent directories are created; an existing file is
+        overwritten).
+
+    Returns
+    -------
+    pathlib.Path
+        ``path`` as a Path.
 
     Raises
     ------
@@ -99,6 +139,18 @@ def save_figure(fig: Figure, path: str | Path) -> Path:
 
 def figure_to_svg(fig: FigureBase, *, close: bool = True) -> str:
     """The figure as inline SVG markup (for embedding in HTML reports).
+
+    Parameters
+    ----------
+    fig
+        A matplotlib Figure or SubFigure (the whole root figure is rendered).
+    close
+        Close the figure afterwards (frees its memory in pyplot); default True.
+
+    Returns
+    -------
+    str
+        The ``<svg>`` element (the XML header and doctype stripped), without a date.
 
     Raises
     ------

@@ -126,6 +126,11 @@ def forest_plot(
     xmax
         Upper x limit in percent (default: just beyond the largest upper limit).
 
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes drawn on.
+
     Raises
     ------
     ConfigurationError
@@ -220,6 +225,25 @@ def bubble_plot(
     """Bubble plot of a meta-regression: study proportions (bubble area proportional to the
     random-effects weight) against ``moderator``, with the fitted proportion and its CI
     (other moderators held at their weighted mean), back-transformed from the model scale.
+
+    Parameters
+    ----------
+    reg
+        A fitted :class:`hsctms.meta.MetaRegression` that carries its study data.
+    ax
+        Axes to draw on; None (default) creates a new figure.
+    moderator
+        Moderator on the x axis; default None, the first moderator of the model.
+    title
+        Title; default None, which states the moderator, measure, method and the
+        moderator's p-value.
+    ylabel
+        y-axis label; default ``"Proportion (%)"`` (proportions are drawn in percent).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes drawn on.
 
     Raises
     ------

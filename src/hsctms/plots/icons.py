@@ -96,7 +96,14 @@ class IconArray:
                                      hint=f"Use one of {', '.join(SCHEMES)}.")
 
     def states(self) -> list[tuple[float, float]]:
-        """Per icon: (solid fraction, uncertain fraction), each in [0, 1]."""
+        """Per icon: (solid fraction, uncertain fraction), each in [0, 1].
+
+        Returns
+        -------
+        list of tuple of float
+            ``total`` pairs in reading order; icon ``i`` is solid for ``low - i`` (clipped
+            to [0, 1]) and uncertain for the part of ``high - i`` beyond that.
+        """
         out = []
         for i in range(self.total):
             solid = min(max(self.low - i, 0.0), 1.0)
@@ -105,7 +112,15 @@ class IconArray:
         return out
 
     def svg(self) -> str:
-        """The array as standalone inline SVG markup."""
+        """The array as standalone inline SVG markup.
+
+        Returns
+        -------
+        str
+            An ``<svg>`` element with ``role="img"``, ``<title>`` and ``<desc>`` and a
+            ``viewBox`` (no fixed size); its ids are unique within the process, so several
+            arrays can share one HTML page.
+        """
         uid = next(_ids)
         solid_c, light_c = SCHEMES[self.scheme]
         rows = -(-self.total // self.per_row)
@@ -158,7 +173,18 @@ class IconArray:
         return "".join(g)
 
     def plot(self, ax: Axes | None = None) -> Axes:
-        """Draw the array with matplotlib (squares instead of people), for static figures."""
+        """Draw the array with matplotlib (squares instead of people), for static figures.
+
+        Parameters
+        ----------
+        ax
+            Axes to draw on; None (default) creates a new square figure.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+            The Axes drawn on (axis hidden, titled with :attr:`title` if given).
+        """
         from matplotlib.patches import Rectangle
 
         from hsctms.plots._style import new_axes
@@ -187,6 +213,40 @@ class IconArray:
 
 def icon_array_svg(low: float, high: float | None = None, *, scheme: str = "benefit",
                    title: str = "", description: str = "", total: int = 100) -> str:
-    """Shortcut: inline SVG of an :class:`IconArray` (``high`` defaults to ``low``)."""
+    """Shortcut: inline SVG of an :class:`IconArray` (``high`` defaults to ``low``).
+
+    Parameters
+    ----------
+    low
+        Count out of ``total`` drawn solid (may be fractional, e.g. 2.1).
+    high
+        Upper end of the uncertain range, ``low <= high <= total``; default None, ``low``
+        (no range).
+    scheme
+        ``"benefit"`` (default), ``"harm"`` or ``"neutral"`` (see :data:`SCHEMES`).
+    title
+        Accessible name of the image.
+    description
+        Text alternative; it should state the numbers.
+    total
+        Number of icons; default 100 (in rows of 10).
+
+    Returns
+    -------
+    str
+        The SVG markup (see :meth:`IconArray.svg`).
+
+    Raises
+    ------
+    ConfigurationError
+        When the counts are not numbers with ``0 <= low <= high <= total`` or the scheme is
+        unknown.
+
+    Examples
+    --------
+    >>> svg = icon_array_svg(2.1, 4, description="2 to 4 in 100 people")
+    >>> svg.startswith("<svg"), "<desc" in svg and "2 to 4 in 100 people" in svg
+    (True, True)
+    """
     return IconArray(low, low if high is None else high, total, scheme, title,
                      description).svg()

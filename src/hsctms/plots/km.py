@@ -39,7 +39,30 @@ def add_risk_table(
     *,
     title: str = "Number at risk",
 ) -> None:
-    """Write a numbers-at-risk table under ``ax`` (one row per curve, columns at ``times``)."""
+    """Write a numbers-at-risk table under ``ax`` (one row per curve, columns at ``times``).
+
+    Parameters
+    ----------
+    ax
+        Axes whose x axis the columns align with (times in data coordinates).
+    labels
+        Row labels, one per curve (written left of the axis in the curve's colour).
+    counts
+        One row of counts per label, one count per entry of ``times`` (e.g.
+        ``fit.at_risk(times)``).
+    times
+        Times of the columns, in the unit of the x axis.
+    colors
+        Colours of the row labels, cycled when there are more rows than colours.
+    title
+        Heading written above the table; default ``"Number at risk"``.
+
+    Raises
+    ------
+    ConfigurationError
+        When ``colors`` is empty or the counts do not have one row per label and one count
+        per time.
+    """
     from matplotlib.transforms import blended_transform_factory
 
     _checks.colours("add_risk_table", colors)
@@ -109,6 +132,43 @@ def plot_km(
 
     The legend states the CI level and transform of the fits; ``labels`` overrides the fits'
     labels in the legend and the risk table.
+
+    Parameters
+    ----------
+    fits
+        Kaplan-Meier fits (:class:`hsctms.survival.KaplanMeier`), one curve each.
+    ax
+        Axes to draw on; None (default) creates a new figure sized for the risk table.
+    ci
+        Draw the pointwise confidence band of each curve; default True.
+    censor_marks
+        Mark censoring times with ticks on the curves (at most one per 1/400 of the axis);
+        default True.
+    risk_table
+        Write a numbers-at-risk table under the axis; default True.
+    risk_times
+        Times of the risk-table columns and x ticks (unit of the fits' times); default every
+        year up to 10 years of axis, else about 8 even steps.
+    xlabel
+        x-axis label; default ``"Years since transplant"``.
+    ylabel
+        y-axis label; default ``"Survival probability"``.
+    title
+        Title written at the top left; default None (no title).
+    xmax
+        End of the x axis, > 0 (unit of the fits' times); default the last observed time.
+    colors
+        Colours of the curves, cycled; default the Okabe-Ito :data:`PALETTE`.
+    show_percent
+        Label the y axis in percent (0-100%) rather than as proportions; default True.
+    labels
+        Names of the curves, one per fit; default the fits' labels (``"All patients"`` for a
+        single fit).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes drawn on.
 
     Raises
     ------
@@ -185,6 +245,43 @@ def plot_cif(
     With one fit, the cause of interest and (``competing=True``) each competing cause are drawn;
     with several fits (groups), the cause of interest of each group.
 
+    Parameters
+    ----------
+    fits
+        Cumulative-incidence fits (:class:`hsctms.survival.CumulativeIncidence`), e.g. one
+        per group.
+    ax
+        Axes to draw on; None (default) creates a new figure sized for the risk table.
+    cause
+        Cause code of interest; default 1.
+    competing
+        With a single fit, also draw the competing causes; default True.
+    ci
+        Draw the pointwise confidence bands; default True.
+    risk_table
+        Write a numbers-at-risk table (all causes) under the axis; default True.
+    risk_times
+        Times of the risk-table columns and x ticks; default every year up to 10 years of
+        axis, else about 8 even steps.
+    xlabel
+        x-axis label; default ``"Years since transplant"``.
+    ylabel
+        y-axis label; default ``"Cumulative incidence"``.
+    title
+        Title written at the top left; default None.
+    xmax
+        End of the x axis, > 0; default the last observed time.
+    ymax
+        Top of the y axis as a proportion, > 0 (e.g. 0.3 for 30%); default 1.15 times the
+        highest visible upper limit, kept between 0.1 and 1.
+    colors
+        Colours of the curves, cycled; default the Okabe-Ito :data:`PALETTE`.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes drawn on (y axis in percent).
+
     Raises
     ------
     ConfigurationError
@@ -247,12 +344,38 @@ def plot_cif(
 
 
 def km_figure(fits: Sequence[KaplanMeier], **kwargs: Any) -> Any:
-    """A new figure with :func:`plot_km`; returns the Figure."""
+    """A new figure with :func:`plot_km`; returns the Figure.
+
+    Parameters
+    ----------
+    fits
+        Kaplan-Meier fits, one curve each.
+    **kwargs
+        Options of :func:`plot_km` (not ``ax``).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The new figure (save it with :func:`hsctms.plots._style.save_figure`).
+    """
     ax = plot_km(fits, **kwargs)
     return ax.figure
 
 
 def cif_figure(fits: Sequence[CumulativeIncidence], **kwargs: Any) -> Any:
-    """A new figure with :func:`plot_cif`; returns the Figure."""
+    """A new figure with :func:`plot_cif`; returns the Figure.
+
+    Parameters
+    ----------
+    fits
+        Cumulative-incidence fits.
+    **kwargs
+        Options of :func:`plot_cif` (not ``ax``).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The new figure.
+    """
     ax = plot_cif(fits, **kwargs)
     return ax.figure

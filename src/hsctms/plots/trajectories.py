@@ -38,9 +38,26 @@ def plot_trajectories(
         Columns ``year``, ``median``, ``q1``, ``q3``, ``n`` (e.g. from
         :func:`hsctms.analysis.pipeline.trajectory_summary`); computed from ``visits``
         when omitted (yearly bins).
+    ax
+        Axes to draw on; None (default) creates a new figure.
     max_patients
         At most this many patients are drawn (random sample with ``seed``) to keep the figure
         readable; the median uses everyone.
+    seed
+        Seed of the random sample of patients drawn (same seed, same patients); default 1.
+    xmax
+        End of the x axis in years; default None (all follow-up).
+    xlabel
+        x-axis label; default ``"Years since transplant"``.
+    ylabel
+        y-axis label; default ``"EDSS"`` (the axis spans 0-10 EDSS points).
+    title
+        Title written at the top left; default None.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes drawn on; a note at the top right says how many patients are drawn.
 
     Raises
     ------
@@ -96,6 +113,22 @@ def plot_trajectories(
 
 def trajectories_figure(visits: pd.DataFrame, summary: pd.DataFrame | None = None,
                         **kwargs: Any) -> Any:
-    """A new figure with :func:`plot_trajectories`; returns the Figure."""
+    """A new figure with :func:`plot_trajectories`; returns the Figure.
+
+    Parameters
+    ----------
+    visits
+        Columns ``patient_id``, ``year`` and ``edss`` (see :func:`plot_trajectories`).
+    summary
+        Optional yearly summary (``year``, ``median``, ``q1``, ``q3``); computed from
+        ``visits`` when None.
+    **kwargs
+        Other options of :func:`plot_trajectories` (not ``ax``).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The new figure.
+    """
     return plot_trajectories(visits, summary, **kwargs).figure
 

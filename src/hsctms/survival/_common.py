@@ -110,7 +110,36 @@ def prob_ci(
     """Pointwise confidence limits for probabilities ``p`` with standard errors ``se``.
 
     Implements R ``survival``'s ``conf.type`` transforms (see module docstring). Where
-    ``p`` is 0 or 1 the limits equal ``p``; where ``se`` is undefined they are NaN.
+    ``p`` is 1 both limits are 1; where ``p`` is 0 they are NaN for the log and log-log
+    transforms (the plain interval is ``[0, z se]``); elsewhere a NaN ``se`` gives NaN.
+
+    Parameters
+    ----------
+    p
+        Estimated probabilities (e.g. S(t) or F(t)), each in [0, 1]; an array or a scalar.
+    se
+        Standard errors of ``p`` itself (not of a transform of it), same shape as ``p``.
+    level
+        Two-sided confidence level, in (0, 1) (e.g. 0.95).
+    conf_type
+        ``"log-log"`` (built on ``log(-log p)``), ``"log"`` (R's default, upper limit
+        clipped at 1) or ``"plain"`` (``p +/- z se`` clipped to [0, 1]).
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(lower, upper)``: the pointwise limits, each with the shape of ``p``.
+
+    Raises
+    ------
+    ConfigurationError
+        If ``level`` is not in (0, 1) or ``conf_type`` is not one of :data:`CONF_TYPES`.
+
+    Examples
+    --------
+    >>> lo, hi = prob_ci(0.8, 0.1, level=0.95, conf_type="plain")
+    >>> round(float(lo), 4), round(float(hi), 4)
+    (0.604, 0.996)
     """
     conf_type = check_conf_type(conf_type)
     z = z_value(level)

@@ -46,20 +46,43 @@ if TYPE_CHECKING:  # pragma: no cover
 class CumulativeIncidence:
     """Aalen-Johansen cumulative incidence curves for each cause.
 
-    Attributes
+    Built by :func:`cumulative_incidence`. Column ``j`` of the 2-D arrays belongs to cause
+    ``causes[j]``. Times are in the unit of the input (years in the hsctms analyses).
+
+    Parameters
     ----------
     time
-        Distinct observed times.
+        Distinct observed times (events of any cause and censorings), ascending.
     n_risk
         Numbers at risk (#T >= t) at each time.
     n_event
         Events per cause at each time, shape (n_times, n_causes).
-    cif, se, lower, upper
-        Cumulative incidence, SE and CI per cause, shape (n_times, n_causes).
+    cif
+        Aalen-Johansen cumulative incidence F_k(t) (proportion, 0-1) just after each time,
+        shape (n_times, n_causes).
+    se
+        Dinse-Larson standard error of F_k(t), same shape; NaN from a time at which everyone
+        still at risk had an event.
+    lower
+        Lower pointwise confidence limit of F_k(t) (``conf_type`` at ``level``), same shape;
+        NaN where F_k(t) is 0 for the log and log-log transforms, as in R.
+    upper
+        Upper pointwise confidence limit of F_k(t), same shape.
+    durations
+        The sorted input times, one per patient (for numbers at risk at arbitrary times).
     causes
-        Cause codes (1..K).
+        Cause codes, in the order of the columns (e.g. ``(1, 2)``).
     cause_names
-        Display names of the causes (e.g. ``{1: "worsening", 2: "death"}``).
+        Display names of the causes (e.g. ``{1: "worsening", 2: "death"}``); a cause without
+        a given name is called ``"cause k"``.
+    level
+        Confidence level of the band (proportion, e.g. 0.95).
+    conf_type
+        Transform of the band: ``"log-log"``, ``"log"`` or ``"plain"``.
+    label
+        Name of the curve set (group) for legends and tables; None for an unnamed fit.
+    provenance
+        How the curves were computed (method ``aalen_johansen``, settings, n, data source).
     """
 
     time: FloatArray
@@ -90,11 +113,45 @@ class CumulativeIncidence:
         return self.causes.index(cause)
 
     def at_risk(self, times: Any) -> np.ndarray:
-        """Numbers at risk #(T >= t) at ``times`` (R ``summary(fit, times)$n.risk``)."""
+        """Numbers at risk #(T >= t) at ``times`` (R ``summary(fit, times)$n.risk``).
+
+        Parameters
+        ----------
+        times
+            A time or an array of times (same unit as the fitted times), in any order.
+
+        Returns
+        -------
+        numpy.ndarray
+            Integer numbers of patients still under observation (time >= t), one per entry
+            of ``times``.
+        """
         return at_risk(self.durations, times)
 
     def incidence_at(self, times: Sequence[float] | FloatArray, cause: int = 1) -> pd.DataFrame:
-        """CIF of ``cause`` with SE, CI, numbers at risk and cumulative events at ``times``."""
+        """CIF of ``cause`` with SE, CI, numbers at risk and cumulative events at ``times``.
+
+        Parameters
+        ----------
+        times
+            Times at which to read the curve (same unit as the fitted times), in any order;
+            before the first observed time the incidence is 0. Beyond the last observed time
+            the last value is carried.
+        cause
+            Cause code (one of :attr:`causes`); default 1.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per entry of ``times`` with columns ``time``, ``cif``, ``se``, ``lower``,
+            ``upper``, ``n_risk`` (#T >= t) and ``cum_events`` (events of ``cause`` up to and
+            including t).
+
+        Raises
+        ------
+        EstimationError
+            If ``cause`` is not one of the fitted causes.
+        """
         j = self._col(cause)
         t = np.asarray(times, dtype=float)
         return pd.DataFrame(
@@ -111,7 +168,15 @@ class CumulativeIncidence:
         )
 
     def to_frame(self) -> pd.DataFrame:
-        """Long table: one row per time and cause."""
+        """Long table: one row per time and cause.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``cause``, ``cause_name``, ``time``, ``n_risk``, ``n_event``, ``cif``,
+            ``se``, ``lower`` and ``upper``; the causes one after the other, each over every
+            distinct time.
+        """
         parts = []
         for j, k in enumerate(self.causes):
             parts.append(pd.DataFrame({
@@ -141,7 +206,21 @@ class CumulativeIncidence:
         )
 
     def to_dict(self, times: Sequence[float] | None = None) -> dict[str, Any]:
-        """JSON-serialisable result."""
+        """JSON-serialisable result.
+
+        Parameters
+        ----------
+        times
+            Optional times at which to add :meth:`incidence_at` for every cause (key
+            ``at_times``, by cause code); None (default) leaves them out.
+
+        Returns
+        -------
+        dict
+            Method, label, n, level, conf_type, SE method, cause names and event counts by
+            cause code, the provenance and optionally ``at_times`` (NaN as ``None``). The
+            curves themselves are not included (use :meth:`to_frame`).
+        """
         out: dict[str, Any] = {
             "method": "aalen_johansen",
             "label": self.label,
@@ -161,7 +240,24 @@ class CumulativeIncidence:
         return out
 
     def plot(self, ax: Axes | None = None, **kwargs: Any) -> Axes:
-        """Plot the CIF of cause 1 (see :func:`hsctms.plots.km.plot_cif`)."""
+        """Plot the CIF of cause 1 (see :func:`hsctms.plots.km.plot_cif`).
+
+        With the defaults of :func:`~hsctms.plots.km.plot_cif` the competing causes are drawn
+        too (``competing=True``).
+
+        Parameters
+        ----------
+        ax
+            Matplotlib Axes to draw on; None (default) creates a new figure.
+        **kwargs
+            Passed to :func:`hsctms.plots.km.plot_cif` (e.g. ``cause``, ``competing``,
+            ``ci``, ``risk_table``, ``xmax``, ``ymax``).
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+            The Axes drawn on.
+        """
         from hsctms.plots.km import plot_cif
 
         return plot_cif([self], ax=ax, **kwargs)
@@ -206,19 +302,38 @@ def cumulative_incidence(
     Parameters
     ----------
     time
-        Follow-up times.
+        Follow-up times (>= 0, finite), one per patient, in any unit (the hsctms analyses use
+        years since transplant); results are in the same unit.
     event
-        0 = censored, k = event of cause k (e.g. 1 = confirmed worsening, 2 = death).
+        0 = censored, k = event of cause k (e.g. 1 = confirmed worsening, 2 = death), one
+        per patient.
     causes
-        The cause codes (every code in ``event`` other than 0 must be listed).
+        The cause codes (every code in ``event`` other than 0 must be listed); default
+        ``(1, 2)``. A listed cause without events gets a curve that stays at 0.
     cause_names
-        Names for outputs, e.g. ``{1: "worsening", 2: "death"}``.
-    level, conf_type
-        CI level and transform (``"log-log"`` default, ``"log"`` = R survfit default, ``"plain"``).
+        Names for outputs, e.g. ``{1: "worsening", 2: "death"}``; default None (causes are
+        called ``"cause 1"``, ``"cause 2"``, ...).
+    level
+        Confidence level of the pointwise bands, in (0, 1); default 0.95.
+    conf_type
+        CI transform: ``"log-log"`` (default), ``"log"`` (R ``survfit`` default) or
+        ``"plain"``.
+    label
+        Name of the fit (group) for legends and tables; default None.
 
     Returns
     -------
     CumulativeIncidence
+        The cumulative incidence of every cause with Dinse-Larson standard errors and
+        pointwise confidence limits.
+
+    Raises
+    ------
+    ConfigurationError
+        If ``level`` is not in (0, 1) or ``conf_type`` is unknown.
+    EstimationError
+        If ``time`` and ``event`` differ in length, are empty, hold a missing, negative or
+        infinite time, or an event code that is neither 0 nor in ``causes``.
     """
     level = check_level(level)
     conf_type = check_conf_type(conf_type)
@@ -253,18 +368,58 @@ def cumulative_incidence(
 
 @dataclass(frozen=True)
 class CumulativeIncidenceGroups:
-    """Cumulative incidence by group, with Gray's test for each cause."""
+    """Cumulative incidence by group, with Gray's test for each cause.
+
+    Built by :func:`cumulative_incidence_by`.
+
+    Parameters
+    ----------
+    fits
+        Group label -> :class:`CumulativeIncidence` of that group (labelled with the group),
+        in sorted (numeric-aware) group order.
+    tests
+        Cause code -> :class:`~hsctms.survival.gray.GrayTest` of equal incidence across the
+        groups; empty when there is only one group.
+    variable
+        Name of the grouping variable, for tables and reports; None if not given.
+    """
 
     fits: dict[str, CumulativeIncidence]
     tests: dict[int, GrayTest]
     variable: str | None = None
 
     def incidence_at(self, times: Sequence[float], cause: int = 1) -> pd.DataFrame:
-        """Long table: one row per group and time."""
+        """Long table: one row per group and time.
+
+        Parameters
+        ----------
+        times
+            Times at which to read every group's curve (unit of the fitted times).
+        cause
+            Cause code; default 1.
+
+        Returns
+        -------
+        pandas.DataFrame
+            :meth:`CumulativeIncidence.incidence_at` of each group stacked, with a ``group``
+            column first.
+
+        Raises
+        ------
+        EstimationError
+            If ``cause`` is not one of the fitted causes.
+        """
         return stack_groups(self.fits, lambda fit: fit.incidence_at(times, cause))
 
     def to_frame(self) -> pd.DataFrame:
-        """All curves stacked with a ``group`` column."""
+        """All curves stacked with a ``group`` column.
+
+        Returns
+        -------
+        pandas.DataFrame
+            :meth:`CumulativeIncidence.to_frame` of each group stacked, with a ``group``
+            column first.
+        """
         return stack_groups(self.fits, lambda fit: fit.to_frame())
 
     @property
@@ -275,7 +430,21 @@ class CumulativeIncidenceGroups:
         return "\n".join(lines)
 
     def to_dict(self, times: Sequence[float] | None = None) -> dict[str, Any]:
-        """JSON-serialisable result."""
+        """JSON-serialisable result.
+
+        Parameters
+        ----------
+        times
+            Optional times passed to each group's :meth:`CumulativeIncidence.to_dict`; None
+            (default) leaves the values at given times out.
+
+        Returns
+        -------
+        dict
+            ``variable``, ``groups`` (group label -> that group's
+            :meth:`CumulativeIncidence.to_dict`) and ``gray_tests`` (cause code as text ->
+            :meth:`GrayTest.to_dict <hsctms.survival.gray.GrayTest.to_dict>`).
+        """
         return {
             "variable": self.variable,
             "groups": {g: f.to_dict(times) for g, f in self.fits.items()},
@@ -283,7 +452,21 @@ class CumulativeIncidenceGroups:
         }
 
     def plot(self, ax: Axes | None = None, **kwargs: Any) -> Axes:
-        """Overlay the cause-1 curves (see :func:`hsctms.plots.km.plot_cif`)."""
+        """Overlay the cause-1 curves (see :func:`hsctms.plots.km.plot_cif`).
+
+        Parameters
+        ----------
+        ax
+            Matplotlib Axes to draw on; None (default) creates a new figure.
+        **kwargs
+            Passed to :func:`hsctms.plots.km.plot_cif` (e.g. ``cause`` to overlay another
+            cause, ``ci``, ``risk_table``, ``xmax``, ``ymax``).
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+            The Axes drawn on, one curve per group with a numbers-at-risk table.
+        """
         from hsctms.plots.km import plot_cif
 
         return plot_cif(list(self.fits.values()), ax=ax, **kwargs)
@@ -301,7 +484,46 @@ def cumulative_incidence_by(
     variable: str | None = None,
     rho: float = 0.0,
 ) -> CumulativeIncidenceGroups:
-    """Cumulative incidence per group and Gray's test of equality for each cause."""
+    """Cumulative incidence per group and Gray's test of equality for each cause.
+
+    Parameters
+    ----------
+    time
+        Follow-up times (>= 0, finite), one per patient, in any unit (years in the hsctms
+        analyses).
+    event
+        0 = censored, k = event of cause k, one per patient.
+    groups
+        Group label per patient (converted to text); a missing label is an error.
+    causes
+        The cause codes (every non-zero code in ``event`` must be listed); default
+        ``(1, 2)``. Gray's test is run for each.
+    cause_names
+        Names for outputs, e.g. ``{1: "worsening", 2: "death"}``; default None.
+    level
+        Confidence level of the pointwise bands, in (0, 1); default 0.95.
+    conf_type
+        CI transform: ``"log-log"`` (default), ``"log"`` or ``"plain"``.
+    variable
+        Name of the grouping variable, stored on the result for tables; default None.
+    rho
+        Weight exponent of Gray's test, ``(1 - F(t-))^rho``; default 0 (cmprsk's default).
+
+    Returns
+    -------
+    CumulativeIncidenceGroups
+        One :func:`cumulative_incidence` fit per group (sorted, numeric-aware order) and,
+        with two or more groups, one Gray's test per cause.
+
+    Raises
+    ------
+    ConfigurationError
+        If ``level`` is not in (0, 1) or ``conf_type`` is unknown.
+    EstimationError
+        If the inputs are invalid (see :func:`cumulative_incidence`), a group label is
+        missing, or a Gray's test is not estimable (e.g. a listed cause has no events in the
+        data: pass only the causes that occur).
+    """
     from hsctms.survival.gray import gray_test
 
     t, e = check_times(time, event, codes=(0, *causes))

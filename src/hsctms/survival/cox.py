@@ -98,7 +98,27 @@ def build_design(
 
 @dataclass(frozen=True)
 class PHTest:
-    """Proportional-hazards score test per term and globally (R ``cox.zph``)."""
+    """Proportional-hazards score test per term and globally (R ``cox.zph``).
+
+    Built by :func:`ph_test` (or :meth:`CoxModel.ph_test`).
+
+    Parameters
+    ----------
+    table
+        One row per model term (a categorical covariate is one term with one degree of
+        freedom per non-reference level) and a last row ``GLOBAL``; columns ``term``,
+        ``chisq`` (score statistic), ``df`` and ``p`` (chi-square p-value).
+    transform
+        Time transform of the test: ``"km"``, ``"identity"``, ``"log"`` or ``"rank"``.
+    provenance
+        How the test was computed; it keeps the data source of the model.
+    residuals
+        Scaled Schoenfeld residuals, one row per event in time order, with columns ``time``,
+        ``x`` (the transformed time) and one per coefficient (R ``cox.zph(...)$y``); None
+        for a stratified model.
+    coef
+        Model column name -> fitted coefficient (log hazard ratio), drawn by :meth:`plot`.
+    """
 
     table: pd.DataFrame
     transform: str
@@ -120,13 +140,38 @@ class PHTest:
                 f"{rows}.")
 
     def to_frame(self) -> pd.DataFrame:
-        """The test table (term, chisq, df, p)."""
+        """The test table (term, chisq, df, p).
+
+        Returns
+        -------
+        pandas.DataFrame
+            A copy of :attr:`table`: one row per term and a last ``GLOBAL`` row.
+        """
         return self.table.copy()
 
     def plot(self, ax: Axes | None = None, column: str | None = None) -> Axes:
         """Scaled Schoenfeld residuals of one coefficient against transformed time, with a
         LOWESS smooth and the fitted (constant) coefficient; a trend suggests non-proportional
-        hazards."""
+        hazards.
+
+        Parameters
+        ----------
+        ax
+            Matplotlib Axes to draw on; None (default) creates a new figure.
+        column
+            Model column (coefficient) name to plot, e.g. ``"groupB"`` for level B of
+            ``group``; default None, the first coefficient.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+            The Axes drawn on; the title gives the term's p-value.
+
+        Raises
+        ------
+        EstimationError
+            If the model was stratified (no residuals) or ``column`` is not a coefficient.
+        """
         from statsmodels.nonparametric.smoothers_lowess import lowess
 
         from hsctms.plots._style import PALETTE, new_axes
@@ -157,7 +202,15 @@ class PHTest:
         return ax
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-serialisable form."""
+        """JSON-serialisable form.
+
+        Returns
+        -------
+        dict
+            Method, transform, ``terms`` (one ``{term, chisq, df, p}`` per row of
+            :attr:`table`, NaN as ``None``) and the provenance; the residuals are not
+            included.
+        """
         return {
             "method": "cox_zph_score",
             "transform": self.transform,
@@ -172,7 +225,44 @@ class PHTest:
 
 @dataclass(frozen=True)
 class CoxModel:
-    """A fitted Cox proportional-hazards model."""
+    """A fitted Cox proportional-hazards model.
+
+    Built by :func:`cox_ph`. Coefficient arrays follow the order of ``columns``.
+
+    Parameters
+    ----------
+    columns
+        Names of the design columns (coefficients), R style: a numeric covariate keeps its
+        name, a categorical one gives ``<variable><level>`` for each non-reference level.
+    terms
+        Covariate name -> indices of its columns in ``columns`` (used by the per-term tests).
+    references
+        Categorical covariate -> its reference level (as text).
+    coef
+        Estimated coefficients (log hazard ratios per unit or versus the reference level).
+    se
+        Standard errors of ``coef`` (inverse of the observed information).
+    loglik
+        Partial log-likelihood at coefficients 0 and at the estimate, ``(null, fitted)``.
+    level
+        Confidence level of the hazard-ratio intervals (proportion, e.g. 0.95).
+    ties
+        Tie handling: ``"efron"`` or ``"breslow"``.
+    n
+        Number of patients used (rows without missing values).
+    n_events
+        Number of events among them.
+    time
+        Follow-up times of the patients used, in the unit of the input.
+    status
+        Their event indicators (0/1, as floats).
+    X
+        The (uncentred) design matrix of the patients used, one column per coefficient.
+    strata
+        Stratum label (text) of each patient used; None for an unstratified model.
+    provenance
+        How the model was fitted (covariates, ties, strata, level, n, data source).
+    """
 
     columns: tuple[str, ...]
     terms: dict[str, tuple[int, ...]]
@@ -206,7 +296,23 @@ class CoxModel:
         return np.exp(self.coef)
 
     def hr_ci(self, level: float | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Wald confidence limits of the hazard ratios."""
+        """Wald confidence limits of the hazard ratios.
+
+        Parameters
+        ----------
+        level
+            Confidence level in (0, 1); default None, the model's :attr:`level`.
+
+        Returns
+        -------
+        tuple of numpy.ndarray
+            ``(lower, upper)``: ``exp(coef -/+ z se)``, one entry per coefficient.
+
+        Raises
+        ------
+        ConfigurationError
+            If ``level`` is not in (0, 1).
+        """
         zq = z_value(self.level if level is None else level)
         return np.exp(self.coef - zq * self.se), np.exp(self.coef + zq * self.se)
 
@@ -217,7 +323,14 @@ class CoxModel:
         return float(stat), float(stats.chi2.sf(stat, len(self.coef)))
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per coefficient: coef, SE, HR with CI, z, p."""
+        """One row per coefficient: coef, SE, HR with CI, z, p.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``term``, ``coef``, ``se``, ``hr``, ``hr_lower``, ``hr_upper`` (Wald CI
+            at the model's ``level``), ``z`` and ``p`` (two-sided Wald).
+        """
         lo, hi = self.hr_ci()
         return pd.DataFrame({
             "term": self.columns, "coef": self.coef, "se": self.se, "hr": self.hr,
@@ -225,7 +338,20 @@ class CoxModel:
         })
 
     def ph_test(self, transform: str = "km") -> PHTest:
-        """Proportional-hazards score test per term and globally (R ``cox.zph``)."""
+        """Proportional-hazards score test per term and globally (R ``cox.zph``).
+
+        Parameters
+        ----------
+        transform
+            Time transform ``g(t)``: ``"km"`` (default, R's default), ``"identity"``,
+            ``"log"`` or ``"rank"``; see :func:`ph_test`.
+
+        Returns
+        -------
+        PHTest
+            The per-term and global tests (and, unstratified, the scaled Schoenfeld
+            residuals).
+        """
         return ph_test(self, transform=transform)
 
     @property
@@ -242,7 +368,15 @@ class CoxModel:
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-serialisable form."""
+        """JSON-serialisable form.
+
+        Returns
+        -------
+        dict
+            Method, ties, n, events, level, references, ``coefficients`` (one
+            ``{term, coef, se, hr, hr_lower, hr_upper, p}`` per column), ``loglik``, the
+            likelihood-ratio test ``lrt`` and the provenance.
+        """
         lo, hi = self.hr_ci()
         return {
             "method": "cox_ph",
@@ -263,7 +397,19 @@ class CoxModel:
         }
 
     def plot(self, ax: Axes | None = None) -> Axes:
-        """Forest plot of hazard ratios with CIs (log scale)."""
+        """Forest plot of hazard ratios with CIs (log scale).
+
+        Parameters
+        ----------
+        ax
+            Matplotlib Axes to draw on; None (default) creates a new figure.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+            The Axes drawn on: one row per coefficient, hazard ratio with its Wald CI at the
+            model's ``level`` and a dashed line at HR = 1.
+        """
         from hsctms.plots._style import PALETTE, new_axes
 
         ax = new_axes(ax, figsize=(6.0, 0.5 + 0.45 * len(self.columns)))
@@ -295,23 +441,42 @@ def cox_ph(
     Parameters
     ----------
     data
-        One row per patient.
-    duration, event
-        Column names of the time (>= 0) and the event indicator (0/1).
+        One row per patient. Rows with a missing duration, event, stratum or covariate are
+        dropped.
+    duration
+        Column name of the follow-up time (>= 0), in any unit (hazard ratios do not depend
+        on it).
+    event
+        Column name of the event indicator (1 = event, 0 = censored).
     covariates
         Covariate columns; categorical ones are dummy-coded (first sorted level = reference
         unless ``references`` says otherwise).
+    factors
+        Numeric columns to treat as categorical (e.g. a centre coded 1, 2, 3); columns of
+        other dtypes (text, booleans) are categorical anyway. Default None.
+    references
+        Covariate -> reference level for categorical covariates, written as the level's
+        text (e.g. ``{"group": "DMT"}``); default None, the first sorted level.
     strata
         Optional column for a stratified model (separate baseline hazards).
     level
-        Level of the hazard-ratio confidence intervals.
+        Level of the hazard-ratio confidence intervals, in (0, 1); default 0.95.
     ties
         ``"efron"`` (default, as R) or ``"breslow"``.
 
+    Returns
+    -------
+    CoxModel
+        The coefficients with standard errors, hazard ratios and Wald intervals, the
+        log-likelihoods, and the data used (for :meth:`CoxModel.ph_test`).
+
     Raises
     ------
+    ConfigurationError
+        If ``level`` is not in (0, 1).
     EstimationError
-        If there are no events or the design is empty.
+        If ``ties`` is unknown, a covariate column or reference level is not in the data,
+        there are no events or the design is empty.
     ConvergenceError
         If the partial-likelihood maximisation does not converge.
     """
@@ -546,7 +711,32 @@ def _schoenfeld_stratum(t: np.ndarray, s: np.ndarray, X: np.ndarray, eta: np.nda
 
 
 def ph_test(model: CoxModel, transform: str = "km") -> PHTest:
-    """Grambsch-Therneau score test of proportional hazards, as R ``cox.zph`` (survival 3)."""
+    """Grambsch-Therneau score test of proportional hazards, as R ``cox.zph`` (survival 3).
+
+    Each coefficient is allowed to vary as ``beta + gamma g(t)``; the score test of
+    ``gamma = 0`` is computed for each term and for all terms together (``GLOBAL``), within
+    strata for a stratified model.
+
+    Parameters
+    ----------
+    model
+        A fitted :class:`CoxModel` (from :func:`cox_ph`).
+    transform
+        Time transform ``g(t)``: ``"km"`` (default, as R: one minus the left-continuous
+        Kaplan-Meier estimate of the model's data), ``"identity"`` (time itself), ``"log"``
+        or ``"rank"`` (rank of the time).
+
+    Returns
+    -------
+    PHTest
+        The per-term and global chi-square tests and, for an unstratified model, the scaled
+        Schoenfeld residuals for :meth:`PHTest.plot`.
+
+    Raises
+    ------
+    EstimationError
+        If ``transform`` is not one of the four above.
+    """
     if transform not in TRANSFORMS:
         raise EstimationError(f"Unknown time transform {transform!r}.",
                               hint=f"Use one of {', '.join(TRANSFORMS)}.")

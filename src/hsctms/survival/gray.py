@@ -28,7 +28,30 @@ from hsctms.survival._common import check_times, finite_or_none, group_codes
 
 @dataclass(frozen=True)
 class GrayTest:
-    """Result of Gray's test for one cause."""
+    """Result of Gray's test for one cause.
+
+    Built by :func:`gray_test` (and :func:`~hsctms.survival.cif.cumulative_incidence_by`).
+
+    Parameters
+    ----------
+    statistic
+        Chi-square statistic ``s' V^-1 s`` on the first K-1 groups.
+    df
+        Degrees of freedom, K-1 for K groups.
+    p_value
+        Chi-square p-value of ``statistic`` on ``df`` degrees of freedom.
+    cause
+        Cause code whose cumulative incidence was compared.
+    rho
+        Weight exponent of the test, ``(1 - F(t-))^rho``.
+    groups
+        Group labels in sorted (numeric-aware) order.
+    score
+        Gray's score (weighted observed minus expected events of ``cause``) of the first
+        K-1 groups, summed over strata; positive = more events than under equal incidence.
+    provenance
+        How the test was computed (cause, rho, whether stratified, n, data source).
+    """
 
     statistic: float
     df: int
@@ -49,13 +72,26 @@ class GrayTest:
         )
 
     def to_frame(self) -> pd.DataFrame:
-        """One-row table: cause, rho, statistic, df, p."""
+        """One-row table: cause, rho, statistic, df, p.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row with columns ``cause``, ``rho``, ``statistic``, ``df`` and ``p_value``.
+        """
         return pd.DataFrame([{"cause": self.cause, "rho": self.rho,
                               "statistic": self.statistic, "df": self.df,
                               "p_value": self.p_value}])
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-serialisable form."""
+        """JSON-serialisable form.
+
+        Returns
+        -------
+        dict
+            Method, cause, rho, groups, statistic, df, p_value (NaN as ``None``) and the
+            provenance.
+        """
         return {
             "method": "gray_test",
             "cause": self.cause,
@@ -169,6 +205,18 @@ def gray_test(
         Weight exponent: ``(1 - F(t-))^rho`` (0 = log-rank-like, cmprsk's default).
     strata
         Optional stratum label per observation (stratified test, as ``cuminc(strata=)``).
+
+    Returns
+    -------
+    GrayTest
+        The chi-square statistic on K-1 degrees of freedom, its p-value and the scores.
+
+    Raises
+    ------
+    EstimationError
+        If the times or event codes are invalid (missing, negative or infinite times), a
+        group or stratum label is missing, there are fewer than two groups, or the variance
+        is singular or not finite (e.g. a group without events of ``cause``).
     """
     t, e = check_times(time, event, codes=tuple(sorted(set(np.asarray(event).tolist()) | {0})))
     levels, gi, st = group_codes(groups, strata, t.size, "Gray's test")

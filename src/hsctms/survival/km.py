@@ -69,7 +69,29 @@ def _findq(x: FloatArray, y: FloatArray, p: float, xmax: float) -> float:
 
 @dataclass(frozen=True)
 class Quantile:
-    """A survival-time quantile (e.g. the median) with its confidence limits (NaN = not reached)."""
+    """A survival-time quantile (e.g. the median) with its confidence limits (NaN = not reached).
+
+    Built by :meth:`KaplanMeier.quantile` (and :attr:`KaplanMeier.median`); times are in the
+    unit of the fitted follow-up times (years in the hsctms analyses).
+
+    Parameters
+    ----------
+    p
+        Fraction of patients with the event by the quantile, in (0, 1) (0.5 = median).
+    estimate
+        Time by which a fraction ``p`` has had the event (R's rule: the midpoint of a flat
+        stretch of the curve at exactly ``1 - p``); NaN when the curve never falls to ``1 - p``.
+    lower
+        Lower confidence limit: the time at which the lower limit of the pointwise band of
+        S falls to ``1 - p`` (Brookmeyer-Crowley style); NaN when not reached.
+    upper
+        Upper confidence limit: the time at which the upper limit of the band falls to
+        ``1 - p``; NaN when not reached (common for a median with few events).
+    level
+        Confidence level of the band the limits come from (proportion, e.g. 0.95).
+    conf_type
+        Transform of that band: ``"log-log"``, ``"log"`` or ``"plain"``.
+    """
 
     p: float
     estimate: float
@@ -79,7 +101,14 @@ class Quantile:
     conf_type: str
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-serialisable form (``None`` = not reached)."""
+        """JSON-serialisable form (``None`` = not reached).
+
+        Returns
+        -------
+        dict
+            Keys ``p``, ``estimate``, ``lower``, ``upper``, ``level`` and ``conf_type``; a
+            limit or estimate that is not reached (NaN) is ``None``.
+        """
         return {
             "p": self.p,
             "estimate": finite_or_none(self.estimate),
@@ -92,7 +121,26 @@ class Quantile:
 
 @dataclass(frozen=True)
 class RestrictedMean:
-    """Restricted mean survival time up to ``tau`` with standard error and CI (plain)."""
+    """Restricted mean survival time up to ``tau`` with standard error and CI (plain).
+
+    Built by :meth:`KaplanMeier.rmst`; every time is in the unit of the fitted follow-up
+    times (years in the hsctms analyses).
+
+    Parameters
+    ----------
+    tau
+        Truncation time: the mean is of ``min(T, tau)``, the area under S on [0, tau].
+    estimate
+        Restricted mean survival time (same unit as ``tau``).
+    se
+        Its standard error, as R ``print(survfit, rmean=tau)``.
+    lower
+        Lower limit of the plain Wald interval ``estimate - z se`` (not truncated at 0).
+    upper
+        Upper limit ``estimate + z se`` (not truncated at ``tau``).
+    level
+        Confidence level of the interval (proportion, e.g. 0.95), that of the fit.
+    """
 
     tau: float
     estimate: float
@@ -102,7 +150,14 @@ class RestrictedMean:
     level: float
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-serialisable form."""
+        """JSON-serialisable form.
+
+        Returns
+        -------
+        dict
+            One key per field (``tau``, ``estimate``, ``se``, ``lower``, ``upper``,
+            ``level``), as floats; NaN or infinite values are ``None``.
+        """
         return {k: finite_or_none(v) for k, v in self.__dict__.items()}
 
 
@@ -110,16 +165,38 @@ class RestrictedMean:
 class KaplanMeier:
     """A Kaplan-Meier survival curve with Greenwood standard errors and pointwise CIs.
 
-    Attributes
+    Built by :func:`kaplan_meier`; all arrays except ``durations`` have one entry per
+    distinct time. Times are in the unit of the input (years in the hsctms analyses).
+
+    Parameters
     ----------
     time
         Distinct observed times (events and censorings), ascending.
-    n_risk, n_event, n_censor
-        Numbers at risk (#T >= t), events and censorings at each time.
-    surv, se, lower, upper
-        S(t), its Greenwood SE and confidence limits (transform ``conf_type`` at ``level``).
+    n_risk
+        Numbers at risk #(T >= t) at each time (R ``n.risk``).
+    n_event
+        Number of events at each time.
+    n_censor
+        Number of censorings at each time.
+    surv
+        Kaplan-Meier estimate S(t) just after each time (right-continuous step function).
+    se
+        Greenwood standard error of S(t) (R ``std.err`` times S); NaN where S(t) is 0.
+    lower
+        Lower pointwise confidence limit of S(t) (transform ``conf_type`` at ``level``); NaN
+        where S(t) is 0 for the log and log-log transforms, as in R.
+    upper
+        Upper pointwise confidence limit of S(t).
     durations
-        The sorted input times (for numbers at risk at arbitrary times).
+        The sorted input times, one per patient (for numbers at risk at arbitrary times).
+    level
+        Confidence level of the band (proportion, e.g. 0.95).
+    conf_type
+        Transform of the band: ``"log-log"``, ``"log"`` or ``"plain"``.
+    label
+        Name of the curve (group) for legends and tables; None for an unnamed curve.
+    provenance
+        How the curve was computed (method, settings, n, data source).
     """
 
     time: FloatArray
@@ -149,7 +226,19 @@ class KaplanMeier:
 
     # -- evaluation -----------------------------------------------------------------
     def at_risk(self, times: Any) -> np.ndarray:
-        """Numbers at risk #(T >= t) at ``times``."""
+        """Numbers at risk #(T >= t) at ``times``.
+
+        Parameters
+        ----------
+        times
+            A time or an array of times (same unit as the fitted times), in any order.
+
+        Returns
+        -------
+        numpy.ndarray
+            Integer numbers of patients still under observation (time >= t), one per entry
+            of ``times`` (R ``summary(fit, times)$n.risk``).
+        """
         return at_risk(self.durations, times)
 
     def survival_at(self, times: Sequence[float] | FloatArray) -> pd.DataFrame:
@@ -157,6 +246,19 @@ class KaplanMeier:
 
         Times beyond the last observation carry the last value (R ``extend=TRUE`` keeps the
         curve but reports 0 at risk).
+
+        Parameters
+        ----------
+        times
+            Times at which to read the curve (same unit as the fitted times), in any order.
+            Before the first observed time S is 1 and the SE 0.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per entry of ``times`` with columns ``time``, ``surv``, ``se``,
+            ``lower``, ``upper``, ``n_risk`` (#T >= t) and ``cum_events`` (events up to and
+            including t).
         """
         t = np.asarray(times, dtype=float)
         cum_events = np.cumsum(self.n_event)
@@ -173,7 +275,22 @@ class KaplanMeier:
         )
 
     def quantile(self, p: float = 0.5) -> Quantile:
-        """Time by which a fraction ``p`` has had the event (p=0.5: median), R's rule."""
+        """Time by which a fraction ``p`` has had the event (p=0.5: median), R's rule.
+
+        Parameters
+        ----------
+        p
+            Fraction of patients with the event, in (0, 1); default 0.5 (the median). The
+            quantile is where S(t) falls to ``1 - p`` (e.g. p=0.25: the first quartile of the
+            event time).
+
+        Returns
+        -------
+        Quantile
+            The time with its confidence limits read off the pointwise band (at the fit's
+            ``level`` and ``conf_type``); NaN where the curve or a band limit never reaches
+            ``1 - p`` ("not reached").
+        """
         x = np.r_[0.0, self.time]
         xmax = float(self.time[-1]) if self.time.size else 0.0
         est = _findq(x, np.r_[0.0, 1.0 - self.surv], p, xmax)
@@ -192,6 +309,23 @@ class KaplanMeier:
         The standard error is R's (``summary(survfit, rmean=tau)``):
         ``sqrt(sum_i A_i^2 d_i / (n_i (n_i - d_i)))`` over event times t_i <= tau with
         ``A_i`` the area under S from t_i to tau.
+
+        Parameters
+        ----------
+        tau
+            Truncation time, > 0, in the unit of the fitted times (e.g. 5 for five years).
+            Beyond the last observed time the curve is carried at its last value.
+
+        Returns
+        -------
+        RestrictedMean
+            The restricted mean, its standard error and a plain Wald interval at the fit's
+            ``level``.
+
+        Raises
+        ------
+        EstimationError
+            If ``tau`` is not positive.
         """
         if tau <= 0:
             raise EstimationError(f"tau must be positive, got {tau}.", hint="Use e.g. 5 years.")
@@ -215,7 +349,14 @@ class KaplanMeier:
 
     # -- output ---------------------------------------------------------------------
     def to_frame(self) -> pd.DataFrame:
-        """The full curve: one row per distinct time."""
+        """The full curve: one row per distinct time.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``time``, ``n_risk``, ``n_event``, ``n_censor`` (integers), ``surv``,
+            ``se``, ``lower`` and ``upper``, one row per distinct observed time.
+        """
         return pd.DataFrame(
             {
                 "time": self.time,
@@ -246,7 +387,21 @@ class KaplanMeier:
         )
 
     def to_dict(self, times: Sequence[float] | None = None) -> dict[str, Any]:
-        """JSON-serialisable result (curve, median, optional values at ``times``)."""
+        """JSON-serialisable result (curve, median, optional values at ``times``).
+
+        Parameters
+        ----------
+        times
+            Optional times at which to add the values of :meth:`survival_at` (key
+            ``at_times``); None (default) leaves them out.
+
+        Returns
+        -------
+        dict
+            Method, label, n, events, level, conf_type, SE method, the median
+            (:meth:`Quantile.to_dict`), the curve as lists (NaN as ``None``), optionally
+            ``at_times``, and the provenance.
+        """
         out: dict[str, Any] = {
             "method": "kaplan_meier",
             "label": self.label,
@@ -272,7 +427,21 @@ class KaplanMeier:
         return out
 
     def plot(self, ax: Axes | None = None, **kwargs: Any) -> Axes:
-        """Plot the curve with CI band and censoring ticks (see :func:`hsctms.plots.km.plot_km`)."""
+        """Plot the curve with CI band and censoring ticks (see :func:`hsctms.plots.km.plot_km`).
+
+        Parameters
+        ----------
+        ax
+            Matplotlib Axes to draw on; None (default) creates a new figure.
+        **kwargs
+            Passed to :func:`hsctms.plots.km.plot_km` (e.g. ``ci``, ``risk_table``,
+            ``risk_times``, ``xlabel``, ``xmax``, ``title``).
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+            The Axes drawn on.
+        """
         from hsctms.plots.km import plot_km
 
         return plot_km([self], ax=ax, **kwargs)
@@ -295,19 +464,30 @@ def kaplan_meier(
     Parameters
     ----------
     time
-        Follow-up times (>= 0) from the time origin.
+        Follow-up times (>= 0, finite) from the time origin, one per patient, in any unit
+        (the hsctms analyses use years since transplant); results are in the same unit.
     event
-        1 = event, 0 = censored (booleans accepted).
+        1 = event, 0 = censored (booleans accepted), one per patient.
     level
-        Confidence level of the pointwise band and the median CI (e.g. 0.9 as HALT-MS).
+        Confidence level of the pointwise band and the median CI, in (0, 1); default 0.95
+        (e.g. 0.9 as HALT-MS).
     conf_type
         ``"log-log"`` (default), ``"log"`` (R's default) or ``"plain"``.
     label
-        Name of the curve (group) for legends and tables.
+        Name of the curve (group) for legends and tables; default None.
 
     Returns
     -------
     KaplanMeier
+        The curve with Greenwood standard errors and pointwise confidence limits.
+
+    Raises
+    ------
+    ConfigurationError
+        If ``level`` is not in (0, 1) or ``conf_type`` is unknown.
+    EstimationError
+        If ``time`` and ``event`` differ in length, are empty, or hold a missing, negative or
+        infinite time or an event code other than 0/1.
 
     Examples
     --------
@@ -342,7 +522,18 @@ def kaplan_meier(
 
 @dataclass(frozen=True)
 class KaplanMeierGroups:
-    """Kaplan-Meier curves by group (stratified fit), in sorted group order."""
+    """Kaplan-Meier curves by group (stratified fit), in sorted group order.
+
+    Built by :func:`kaplan_meier_by`.
+
+    Parameters
+    ----------
+    fits
+        Group label -> :class:`KaplanMeier` fit of that group (labelled with the group), in
+        sorted group order (numeric-aware, as R's ``factor``).
+    variable
+        Name of the grouping variable, for tables and reports; None if not given.
+    """
 
     fits: dict[str, KaplanMeier]
     variable: str | None = None
@@ -353,11 +544,29 @@ class KaplanMeierGroups:
         return list(self.fits)
 
     def survival_at(self, times: Sequence[float]) -> pd.DataFrame:
-        """Long table: one row per group and time."""
+        """Long table: one row per group and time.
+
+        Parameters
+        ----------
+        times
+            Times at which to read every curve (unit of the fitted times).
+
+        Returns
+        -------
+        pandas.DataFrame
+            :meth:`KaplanMeier.survival_at` of each group stacked, with a ``group`` column
+            first.
+        """
         return stack_groups(self.fits, lambda fit: fit.survival_at(times))
 
     def to_frame(self) -> pd.DataFrame:
-        """All curves stacked with a ``group`` column."""
+        """All curves stacked with a ``group`` column.
+
+        Returns
+        -------
+        pandas.DataFrame
+            :meth:`KaplanMeier.to_frame` of each group stacked, with a ``group`` column first.
+        """
         return stack_groups(self.fits, lambda fit: fit.to_frame())
 
     @property
@@ -366,14 +575,41 @@ class KaplanMeierGroups:
         return "\n".join(f.summary for f in self.fits.values())
 
     def to_dict(self, times: Sequence[float] | None = None) -> dict[str, Any]:
-        """JSON-serialisable result."""
+        """JSON-serialisable result.
+
+        Parameters
+        ----------
+        times
+            Optional times passed to each group's :meth:`KaplanMeier.to_dict` (values of the
+            curves at those times); None (default) leaves them out.
+
+        Returns
+        -------
+        dict
+            ``variable`` and ``groups`` (group label -> that group's
+            :meth:`KaplanMeier.to_dict`).
+        """
         return {
             "variable": self.variable,
             "groups": {g: f.to_dict(times) for g, f in self.fits.items()},
         }
 
     def plot(self, ax: Axes | None = None, **kwargs: Any) -> Axes:
-        """Overlay the curves (see :func:`hsctms.plots.km.plot_km`)."""
+        """Overlay the curves (see :func:`hsctms.plots.km.plot_km`).
+
+        Parameters
+        ----------
+        ax
+            Matplotlib Axes to draw on; None (default) creates a new figure.
+        **kwargs
+            Passed to :func:`hsctms.plots.km.plot_km` (e.g. ``ci``, ``risk_table``,
+            ``labels``, ``colors``, ``xmax``).
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+            The Axes drawn on, one curve per group with a numbers-at-risk table.
+        """
         from hsctms.plots.km import plot_km
 
         return plot_km(list(self.fits.values()), ax=ax, **kwargs)
@@ -388,7 +624,36 @@ def kaplan_meier_by(
     conf_type: str = "log-log",
     variable: str | None = None,
 ) -> KaplanMeierGroups:
-    """Kaplan-Meier curves for each level of ``groups`` (sorted like R's ``factor``)."""
+    """Kaplan-Meier curves for each level of ``groups`` (sorted like R's ``factor``).
+
+    Parameters
+    ----------
+    time
+        Follow-up times (>= 0, finite), one per patient, in any unit (years in the hsctms
+        analyses).
+    event
+        1 = event, 0 = censored (booleans accepted), one per patient.
+    groups
+        Group label per patient (converted to text); a missing label is an error.
+    level
+        Confidence level of the pointwise bands, in (0, 1); default 0.95.
+    conf_type
+        ``"log-log"`` (default), ``"log"`` (R's default) or ``"plain"``.
+    variable
+        Name of the grouping variable, stored on the result for tables; default None.
+
+    Returns
+    -------
+    KaplanMeierGroups
+        One :func:`kaplan_meier` fit per group, in sorted (numeric-aware) group order.
+
+    Raises
+    ------
+    ConfigurationError
+        If ``level`` is not in (0, 1) or ``conf_type`` is unknown.
+    EstimationError
+        If the inputs are invalid (see :func:`kaplan_meier`) or a group label is missing.
+    """
     t, e = check_times(time, event)
     g = clean_labels(groups, t.size)
     fits = {
@@ -400,7 +665,24 @@ def kaplan_meier_by(
 
 @dataclass(frozen=True)
 class FollowUp:
-    """Median follow-up by the reverse Kaplan-Meier method (censoring treated as the event)."""
+    """Median follow-up by the reverse Kaplan-Meier method (censoring treated as the event).
+
+    Built by :func:`median_followup`; times are in the unit of the input (years in the hsctms
+    analyses).
+
+    Parameters
+    ----------
+    median
+        Median potential follow-up with its confidence limits (NaN = not reached).
+    n
+        Number of patients.
+    q1
+        First quartile (25th percentile) of the potential follow-up; NaN if not reached.
+    q3
+        Third quartile (75th percentile); NaN if not reached.
+    provenance
+        How the result was computed (method ``reverse_kaplan_meier``, settings, n).
+    """
 
     median: Quantile
     n: int
@@ -417,13 +699,26 @@ class FollowUp:
         )
 
     def to_frame(self) -> pd.DataFrame:
-        """One-row table: n, median follow-up with CI, quartiles."""
+        """One-row table: n, median follow-up with CI, quartiles.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row with columns ``n``, ``median``, ``lower``, ``upper``, ``q1`` and ``q3``.
+        """
         m = self.median
         return pd.DataFrame([{"n": self.n, "median": m.estimate, "lower": m.lower,
                               "upper": m.upper, "q1": self.q1, "q3": self.q3}])
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-serialisable form."""
+        """JSON-serialisable form.
+
+        Returns
+        -------
+        dict
+            Method, n, the median (:meth:`Quantile.to_dict`), ``q1`` and ``q3`` (``None`` if
+            not reached) and the provenance.
+        """
         return {
             "method": "reverse_kaplan_meier",
             "n": self.n,
@@ -441,7 +736,37 @@ def median_followup(
     level: float = 0.95,
     conf_type: str = "log-log",
 ) -> FollowUp:
-    """Median potential follow-up by reverse Kaplan-Meier (Schemper & Smith 1996)."""
+    """Median potential follow-up by reverse Kaplan-Meier (Schemper & Smith 1996).
+
+    The Kaplan-Meier estimator is applied with the event indicator reversed: a censoring is
+    the "event" and an event censors the follow-up.
+
+    Parameters
+    ----------
+    time
+        Follow-up times (>= 0, finite), one per patient, in any unit (years in the hsctms
+        analyses); the result is in the same unit.
+    event
+        1 = event, 0 = censored (booleans accepted), one per patient, as for
+        :func:`kaplan_meier`.
+    level
+        Confidence level of the median's interval, in (0, 1); default 0.95.
+    conf_type
+        Transform of the reverse curve's band: ``"log-log"`` (default), ``"log"`` or
+        ``"plain"``.
+
+    Returns
+    -------
+    FollowUp
+        The median potential follow-up with its confidence limits and the quartiles.
+
+    Raises
+    ------
+    ConfigurationError
+        If ``level`` is not in (0, 1) or ``conf_type`` is unknown.
+    EstimationError
+        If the inputs are invalid (see :func:`kaplan_meier`).
+    """
     t, e = check_times(time, event)
     rev = kaplan_meier(t, 1 - e, level=level, conf_type=conf_type)
     prov = Provenance("reverse_kaplan_meier", {"level": level, "conf_type": conf_type},

@@ -22,7 +22,33 @@ from hsctms.survival._common import check_times, finite_or_none, group_codes
 
 @dataclass(frozen=True)
 class LogRankTest:
-    """Result of a (stratified) log-rank test."""
+    """Result of a (stratified) log-rank test.
+
+    Built by :func:`logrank_test`. The per-group tuples follow the order of ``groups``.
+
+    Parameters
+    ----------
+    statistic
+        Chi-square statistic ``(O - E)' V^- (O - E)`` on the first K-1 groups.
+    df
+        Degrees of freedom: the rank of the variance matrix of the first K-1 groups (K-1
+        unless groups are degenerate, e.g. without anyone at risk at any event time).
+    p_value
+        Chi-square p-value of ``statistic`` on ``df`` degrees of freedom; NaN when ``df``
+        is 0 (no events).
+    groups
+        Group labels in sorted (numeric-aware) order.
+    observed
+        Observed number of events per group, summed over strata.
+    expected
+        Expected number of events per group under equal hazards, summed over strata.
+    n
+        Number of patients per group.
+    stratified
+        True when the test was stratified (``strata`` given).
+    provenance
+        How the test was computed (whether stratified, n, data source).
+    """
 
     statistic: float
     df: int
@@ -35,7 +61,14 @@ class LogRankTest:
     provenance: Provenance = field(default_factory=lambda: Provenance("logrank"))
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per group: n, observed and expected events, O/E."""
+        """One row per group: n, observed and expected events, O/E.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``group``, ``n``, ``observed``, ``expected`` and ``o_over_e`` (observed
+            divided by expected; infinite or NaN when a group expects no events).
+        """
         return pd.DataFrame({
             "group": self.groups,
             "n": self.n,
@@ -54,7 +87,14 @@ class LogRankTest:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-serialisable form."""
+        """JSON-serialisable form.
+
+        Returns
+        -------
+        dict
+            Method, stratified, statistic, df, p_value (NaN as ``None``), groups, and the
+            per-group ``n``, ``observed`` and ``expected`` lists, and the provenance.
+        """
         return {
             "method": "logrank",
             "stratified": self.stratified,
@@ -98,7 +138,40 @@ def logrank_test(
     *,
     strata: Any = None,
 ) -> LogRankTest:
-    """Log-rank test of equal survival across ``groups`` (stratified by ``strata`` if given)."""
+    """Log-rank test of equal survival across ``groups`` (stratified by ``strata`` if given).
+
+    Parameters
+    ----------
+    time
+        Follow-up times (>= 0, finite), one per patient, in any unit.
+    event
+        1 = event, 0 = censored (booleans accepted), one per patient.
+    groups
+        Group label per patient (converted to text; at least two groups). A missing label is
+        an error.
+    strata
+        Optional stratum label per patient: observed and expected events and the variance
+        are computed within each stratum and summed (R ``survdiff(... + strata(s))``).
+        Default None (unstratified).
+
+    Returns
+    -------
+    LogRankTest
+        The chi-square statistic, its degrees of freedom and p-value, and the observed and
+        expected events per group.
+
+    Raises
+    ------
+    EstimationError
+        If the times or event codes are invalid, a group or stratum label is missing, or
+        there are fewer than two groups.
+
+    Examples
+    --------
+    >>> res = logrank_test([1, 2, 3, 4, 5, 6], [1, 1, 0, 1, 0, 0], ["A", "A", "A", "B", "B", "B"])
+    >>> res.df, res.observed
+    (1, (2.0, 1.0))
+    """
     t, e = check_times(time, event)
     levels, gi, st = group_codes(groups, strata, t.size, 'The log-rank test')
     ng = len(levels)
