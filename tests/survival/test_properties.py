@@ -197,6 +197,23 @@ def test_cox_monotone_likelihood_is_a_clear_error() -> None:
         cox_ph(d, "t", "e", ["g"])
 
 
+@pytest.mark.parametrize(("t", "e", "words"), [
+    ([1.0, 2, 3, 4, 5, 6], [1, 2, 1, 0, 1, 0], "code"),  # an event coded 2 was counted
+    ([1.0, -2, 3, 4, 5, 6], [1, 0, 1, 0, 1, 0], "negative"),
+    ([1.0, 2, np.inf, 4, 5, 6], [1, 0, 1, 0, 1, 0], "infinite"),
+])
+def test_cox_checks_times_and_event_codes(t: list[float], e: list[int], words: str) -> None:
+    """cox_ph validates like the other survival functions (it accepted n_events > n)."""
+    import pandas as pd
+
+    from hsctms.errors import EstimationError
+    from hsctms.survival import cox_ph
+
+    d = pd.DataFrame({"t": t, "e": e, "x": [0.1, 0.5, 0.2, 0.9, 0.4, 0.7]})
+    with pytest.raises(EstimationError, match=words):
+        cox_ph(d, "t", "e", ["x"])
+
+
 @settings(max_examples=25, deadline=None)
 @given(survival_data(codes=(0, 1, 2)))
 # found by scripts/test --fuzz (seeds 692866731, 538558180): the pooled CIF reaches 1 before

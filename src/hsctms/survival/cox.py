@@ -28,7 +28,13 @@ from scipy import stats
 
 from hsctms._provenance import Provenance
 from hsctms.errors import ConvergenceError, EstimationError
-from hsctms.survival._common import check_level, finite_or_none, sorted_levels, z_value
+from hsctms.survival._common import (
+    check_level,
+    check_times,
+    finite_or_none,
+    sorted_levels,
+    z_value,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -487,8 +493,8 @@ def cox_ph(
     base = data.dropna(subset=cols)
     design = build_design(base, covariates, factors, references)
     df = base.loc[design.keep]
-    t = df[duration].to_numpy(dtype=float)
-    s = df[event].to_numpy(dtype=float)
+    t, codes = check_times(df[duration].to_numpy(), df[event].to_numpy(), name=event)
+    s = codes.astype(float)
     if design.X.shape[1] == 0:
         raise EstimationError("The Cox model has no covariates with variation.",
                               hint="Check the covariate columns.")
