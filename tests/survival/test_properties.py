@@ -243,3 +243,17 @@ def test_results_do_not_depend_on_row_order(data: tuple[np.ndarray, np.ndarray])
         else:
             b = gray_test(t[perm], e[perm], g[perm]).statistic
             assert a == pytest.approx(b, rel=1e-7, abs=1e-9)
+
+
+def test_cif_by_group_with_a_cause_that_never_occurs() -> None:
+    """No deaths in the data: the curves are returned and only the occurring cause is tested
+    (the call used to fail with a singular variance)."""
+    from hsctms.survival import cumulative_incidence_by
+
+    t = np.array([1.0, 2, 3, 4, 5, 6, 7, 8])
+    e = np.array([1, 0, 1, 0, 1, 1, 0, 1])
+    g = np.array(["a", "a", "a", "a", "b", "b", "b", "b"])
+    res = cumulative_incidence_by(t, e, g, causes=(1, 2))
+    assert set(res.tests) == {1}
+    assert set(res.fits) == {"a", "b"}
+    assert float(res.fits["a"].incidence_at([8.0], cause=2)["cif"].iloc[0]) == 0.0

@@ -379,7 +379,7 @@ class CumulativeIncidenceGroups:
         in sorted (numeric-aware) group order.
     tests
         Cause code -> :class:`~hsctms.survival.gray.GrayTest` of equal incidence across the
-        groups; empty when there is only one group.
+        groups; empty when there is only one group, and no entry for a cause without events.
     variable
         Name of the grouping variable, for tables and reports; None if not given.
     """
@@ -521,8 +521,8 @@ def cumulative_incidence_by(
         If ``level`` is not in (0, 1) or ``conf_type`` is unknown.
     EstimationError
         If the inputs are invalid (see :func:`cumulative_incidence`), a group label is
-        missing, or a Gray's test is not estimable (e.g. a listed cause has no events in the
-        data: pass only the causes that occur).
+        missing, or a Gray's test is not estimable. A listed cause without events in the
+        data gets curves (all zero) but no test.
     """
     from hsctms.survival.gray import gray_test
 
@@ -536,5 +536,7 @@ def cumulative_incidence_by(
     }
     tests = {}
     if len(fits) > 1:
-        tests = {int(k): gray_test(t, e, g, cause=int(k), rho=rho) for k in causes}
+        # a cause without events has flat zero curves in every group: no test to run
+        tests = {int(k): gray_test(t, e, g, cause=int(k), rho=rho) for k in causes
+                 if (e == k).any()}
     return CumulativeIncidenceGroups(fits, tests, variable)
