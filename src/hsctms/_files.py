@@ -28,6 +28,13 @@ class FileRefused(OSError):
 
     An :class:`OSError`, so readers that already turn "cannot read the file" into an hsctms
     error handle it too; ``reason`` (also ``strerror`` and ``str()``) completes "<file> ...".
+
+    Parameters
+    ----------
+    reason : str
+        Why the file is refused, worded to follow the file name, e.g. ``"is a FIFO (named
+        pipe), not a regular file"`` or ``"is larger than 1,000 bytes"``; ``errno`` is
+        ``EINVAL``.
     """
 
     def __init__(self, reason: str) -> None:

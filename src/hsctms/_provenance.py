@@ -19,7 +19,20 @@ _TRACKED = ("numpy", "pandas", "scipy", "statsmodels", "gsdesign")
 
 def package_versions(extra: tuple[str, ...] = ()) -> dict[str, str]:
     """Versions of hsctms, Python and the numerical libraries results depend on (a fresh copy;
-    the look-up itself is cached because it is called for every result object)."""
+    the look-up itself is cached because it is called for every result object).
+
+    Parameters
+    ----------
+    extra : tuple of str, default ()
+        Further distribution names to look up (e.g. ``("lifelines",)``), after numpy,
+        pandas, scipy, statsmodels and gsdesign.
+
+    Returns
+    -------
+    dict of str to str
+        Distribution name to installed version, starting with ``hsctms`` and ``python``;
+        packages that are not installed are left out.
+    """
     return dict(_package_versions(tuple(extra)))
 
 
@@ -153,7 +166,14 @@ class Provenance:
     )
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-serialisable form."""
+        """JSON-serialisable form.
+
+        Returns
+        -------
+        dict of str to Any
+            Every field by name (``versions`` as a copy); ``created`` is an ISO 8601 UTC
+            time, ``data_date`` an ISO date or None.
+        """
         return {
             "method": self.method,
             "definition": self.definition,

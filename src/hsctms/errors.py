@@ -51,7 +51,14 @@ class HsctmsError(Exception):
         return self.message
 
     def to_dict(self) -> dict[str, Any]:
-        """Canonical error shape used by the CLI (``--json``) and the web API."""
+        """Canonical error shape used by the CLI (``--json``) and the web API.
+
+        Returns
+        -------
+        dict of str to Any
+            ``error`` (the exception class name, e.g. ``"ProfileError"``), ``message`` and
+            ``hint`` (None when there is none); subclasses add their own keys.
+        """
         return {"error": type(self).__name__, "message": self.message, "hint": self.hint}
 
 
@@ -68,6 +75,16 @@ class DataValidationError(HsctmsError):
     """Input data break one or more validation rules.
 
     The full :class:`hsctms.io.validate.ValidationReport` is attached as ``report``.
+
+    Parameters
+    ----------
+    message
+        What went wrong, in one sentence (usually the number of errors and what was not
+        done).
+    report
+        The validation report listing every issue (kept as ``.report``), or None.
+    hint
+        How to fix it (optional, shown to users after the message).
     """
 
     def __init__(self, message: str, *, report: Any = None, hint: str | None = None) -> None:
@@ -75,6 +92,14 @@ class DataValidationError(HsctmsError):
         self.report = report
 
     def to_dict(self) -> dict[str, Any]:
+        """Canonical error shape of :meth:`HsctmsError.to_dict` plus the validation report.
+
+        Returns
+        -------
+        dict of str to Any
+            ``error``, ``message``, ``hint`` and, when a report is attached, ``report`` (its
+            own ``to_dict()``: counts and every issue with file, row, field and rule).
+        """
         out = super().to_dict()
         if self.report is not None and hasattr(self.report, "to_dict"):
             out["report"] = self.report.to_dict()

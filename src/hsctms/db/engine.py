@@ -91,6 +91,19 @@ def connect(db: DatabaseLike, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
     **engine_kwargs
         Passed to :func:`sqlalchemy.create_engine` (e.g. ``connect_args``).
 
+    Returns
+    -------
+    sqlalchemy.engine.Engine
+        The engine (not yet connected: an SQLite file is created on the first connection).
+        SQLite engines enforce foreign keys and start write transactions with
+        ``BEGIN IMMEDIATE``; PostgreSQL engines set ``lock_timeout``.
+
+    Raises
+    ------
+    ConfigurationError
+        ``busy_timeout`` is not positive, ``db`` is empty or ``":memory:"``, the URL is
+        malformed or its database driver is not installed.
+
     Examples
     --------
     >>> connect("sqlite://").dialect.name            # an in-memory SQLite database
@@ -126,7 +139,26 @@ def connect(db: DatabaseLike, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
 
 
 def display_url(engine: Engine) -> str:
-    """The engine's URL without password (for provenance and messages)."""
+    """The engine's URL without password (for provenance and messages).
+
+    Parameters
+    ----------
+    engine : sqlalchemy.engine.Engine
+        A registry engine (e.g. from :func:`connect`).
+
+    Returns
+    -------
+    str
+        The URL with the password replaced by ``***``, e.g. ``sqlite:////srv/registry.db``
+        or ``postgresql+psycopg://hsctms:***@host/registry``.
+
+    Examples
+    --------
+    Not run as a doctest (it needs the ``postgres`` extra, psycopg):
+
+    >>> display_url(connect("postgresql+psycopg://u:secret@db.example/reg"))  # doctest: +SKIP
+    'postgresql+psycopg://u:***@db.example/reg'
+    """
     return engine.url.render_as_string(hide_password=True)
 
 
@@ -141,7 +173,14 @@ def _alembic_config(connection: sa.Connection | None = None) -> Any:
 
 
 def head_revision() -> str:
-    """The newest migration revision shipped with this hsctms."""
+    """The newest migration revision shipped with this hsctms.
+
+    Returns
+    -------
+    str
+        The Alembic revision id of the head of :mod:`hsctms.db.migrations`; a registry must
+        be at this revision to be read or written (see :func:`open_registry`).
+    """
     from alembic.script import ScriptDirectory
 
     head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
@@ -151,6 +190,18 @@ def head_revision() -> str:
 
 def current_revision(db: DatabaseLike) -> str | None:
     """The database's migration revision (``None`` for an empty database).
+
+    Parameters
+    ----------
+    db : str, pathlib.Path or sqlalchemy.engine.Engine
+        Engine, SQLAlchemy URL or SQLite path. A path to a missing SQLite file creates an
+        empty file (use :func:`existing_registry` to refuse it instead).
+
+    Returns
+    -------
+    str or None
+        The Alembic revision id stored in the database, or None when it has no hsctms
+        schema (no Alembic version table).
 
     Raises
     ------
@@ -175,7 +226,28 @@ def upgrade(db: DatabaseLike, revision: str = "head") -> str:
     """Create or migrate the registry schema to ``revision`` (default: newest).
 
     Runs in one transaction (on SQLite and PostgreSQL DDL is transactional), so a failed
-    migration leaves the database as it was. Returns the revision reached.
+    migration leaves the database as it was.
+
+    Parameters
+    ----------
+    db : str, pathlib.Path or sqlalchemy.engine.Engine
+        Engine, SQLAlchemy URL or SQLite path; an empty database (or a new SQLite file) gets
+        the whole schema.
+    revision : str, default "head"
+        Alembic revision to migrate to; ``"head"`` is the newest shipped with this hsctms.
+
+    Returns
+    -------
+    str
+        The revision the database is at afterwards (``""`` if it still has none).
+
+    Raises
+    ------
+    StorageFullError
+        The disk or the database's size limit is full; the migration was rolled back.
+    ConfigurationError
+        The database cannot be opened, or the migration failed (e.g. another process holds
+        the database, or its user may not change the schema); it was rolled back.
     """
     from alembic import command
 
@@ -225,6 +297,19 @@ def _missing(where: str, reason: str) -> RegistryNotFoundError:
 
 def existing_registry(db: DatabaseLike) -> tuple[Engine, str]:
     """Engine and schema revision of an existing registry; nothing is created or migrated.
+
+    Parameters
+    ----------
+    db : str, pathlib.Path or sqlalchemy.engine.Engine
+        Engine, SQLAlchemy URL or SQLite path. On failure an engine made here is disposed;
+        an engine passed in is left open.
+
+    Returns
+    -------
+    engine : sqlalchemy.engine.Engine
+        The registry's engine (``db`` itself when an engine was given).
+    revision : str
+        Its Alembic schema revision (not checked against :func:`head_revision`).
 
     Raises
     ------
@@ -280,6 +365,11 @@ def open_registry(db: DatabaseLike, *, create: bool = False) -> Engine:
         database without the hsctms schema raises :class:`RegistryNotFoundError` and no file
         is left behind. ``True``: such a database is created with the newest schema.
 
+    Returns
+    -------
+    sqlalchemy.engine.Engine
+        Engine of a registry whose schema is at :func:`head_revision`.
+
     Raises
     ------
     RegistryNotFoundError
@@ -311,5 +401,21 @@ def ensure_schema(db: DatabaseLike) -> Engine:
     """Engine for ``db`` with the schema at head: an empty database is created, an outdated
     one is an error (migrations are run explicitly with ``hsctms db upgrade``).
 
-    Same as ``open_registry(db, create=True)``; readers use :func:`open_registry`."""
+    Same as ``open_registry(db, create=True)``; readers use :func:`open_registry`.
+
+    Parameters
+    ----------
+    db : str, pathlib.Path or sqlalchemy.engine.Engine
+        Engine, SQLAlchemy URL or SQLite path (a missing SQLite file is created).
+
+    Returns
+    -------
+    sqlalchemy.engine.Engine
+        Engine of a registry whose schema is at :func:`head_revision`.
+
+    Raises
+    ------
+    ConfigurationError
+        The schema is outdated, or the database cannot be opened.
+    """
     return open_registry(db, create=True)

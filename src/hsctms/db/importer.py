@@ -68,22 +68,56 @@ Progress = Callable[[str, int, int], None]
 _CHUNK = 100_000
 
 
-@dataclass
+@dataclass(frozen=True)
 class TableCounts:
-    """Rows of one table: newly inserted, updated (mode="update") and already stored."""
+    """Rows of one table: newly inserted, updated (mode="update") and already stored.
+
+    Parameters
+    ----------
+    inserted : int, default 0
+        Bundle rows whose natural key was not stored yet and were inserted.
+    updated : int, default 0
+        Stored rows overwritten with different bundle values (only in ``mode="update"``;
+        always 0 in ``mode="insert"``, where such rows are conflicts).
+    unchanged : int, default 0
+        Bundle rows already stored with the same values in every column the bundle provides.
+    """
 
     inserted: int = 0
     updated: int = 0
     unchanged: int = 0
 
     def to_dict(self) -> dict[str, int]:
-        """JSON-serialisable form."""
+        """JSON-serialisable form.
+
+        Returns
+        -------
+        dict of str to int
+            ``{"inserted": ..., "updated": ..., "unchanged": ...}`` row counts.
+        """
         return {"inserted": self.inserted, "updated": self.updated, "unchanged": self.unchanged}
 
 
 @dataclass(frozen=True)
 class Conflict:
-    """A bundle value that differs from the stored value under the same natural key."""
+    """A bundle value that differs from the stored value under the same natural key.
+
+    One conflict is one column of one row: a row that differs in three columns gives three.
+
+    Parameters
+    ----------
+    table : str
+        Schema table name (e.g. ``"edss"``, ``"transplants"``).
+    key : dict of str to Any
+        The row's natural key, column name to value (e.g. ``{"patient_id": "P001",
+        "date": date(2020, 1, 5)}``).
+    column : str
+        The column whose values differ.
+    stored : Any
+        Value in the registry database (None when blank).
+    incoming : Any
+        Value in the bundle (None when blank).
+    """
 
     table: str
     key: dict[str, Any]
@@ -92,7 +126,14 @@ class Conflict:
     incoming: Any
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-serialisable form."""
+        """JSON-serialisable form.
+
+        Returns
+        -------
+        dict of str to Any
+            ``table``, ``key``, ``column``, ``stored`` and ``incoming``, with dates as ISO
+            strings and missing values as None.
+        """
         return {"table": self.table, "key": {k: jsonable(v) for k, v in self.key.items()},
                 "column": self.column, "stored": jsonable(self.stored),
                 "incoming": jsonable(self.incoming)}
@@ -104,7 +145,18 @@ class Conflict:
 
 
 class BundleConflictError(ImportConflictError):
-    """The bundle would change stored rows; ``conflicts`` lists every differing value."""
+    """The bundle would change stored rows; ``conflicts`` lists every differing value.
+
+    The message counts the differing rows, names their tables and shows the first ten
+    conflicts; nothing was imported.
+
+    Parameters
+    ----------
+    conflicts : list of Conflict
+        Every differing value (one per row and column), kept as ``.conflicts``.
+    hint : str, optional
+        How to fix it (shown after the message).
+    """
 
     def __init__(self, conflicts: list[Conflict], *, hint: str | None = None) -> None:
         tables = sorted({c.table for c in conflicts})
@@ -119,14 +171,54 @@ class BundleConflictError(ImportConflictError):
         self.conflicts = conflicts
 
     def to_dict(self) -> dict[str, Any]:
+        """Canonical error shape of :meth:`HsctmsError.to_dict` plus the conflicts.
+
+        Returns
+        -------
+        dict of str to Any
+            ``error``, ``message``, ``hint`` and ``conflicts`` (a list of
+            :meth:`Conflict.to_dict` mappings, every conflict, not only the ten in the message).
+        """
         out = super().to_dict()
         out["conflicts"] = [c.to_dict() for c in self.conflicts]
         return out
 
 
-@dataclass
+@dataclass(frozen=True)
 class ImportResult:
-    """Outcome of :func:`import_bundle`."""
+    """Outcome of :func:`import_bundle`.
+
+    Parameters
+    ----------
+    source : str
+        How the bundle is named: the ``source`` given to :func:`import_bundle`, else the
+        bundle path as given.
+    database : str
+        The registry, as shown to users (:func:`~hsctms.db.display_url`: no password).
+    checksum : str
+        Checksum of the bundle files (:func:`hsctms.io.bundle.bundle_checksum`), also stored
+        in the ``imports`` table; the same bundle gives the same checksum.
+    mode : str
+        ``"insert"`` or ``"update"``.
+    user : str
+        Who imported (recorded in ``imports`` and ``audit_log``).
+    counts : dict of str to TableCounts
+        Rows inserted, updated and unchanged, per schema table (every table, in schema
+        order).
+    report : ValidationReport
+        The bundle's validation report (no errors; warnings and infos may be present).
+    import_id : int
+        Id of the row written to the ``imports`` table.
+    seconds : float
+        Wall-clock time of the whole import (reading, validating, writing), in seconds.
+    synthetic : bool
+        True when the bundle manifest (``bundle.json``) declares synthetic demo data; False
+        without a manifest.
+    data_date : datetime.date or None
+        Data extraction date from the bundle manifest, if any.
+    provenance : Provenance, optional
+        How the result was made (method ``"import_bundle"``, mode, checksum, number of rows).
+    """
 
     source: str
     database: str
@@ -181,7 +273,15 @@ class ImportResult:
                 f"{self.seconds:.1f} s [{per}]{warn}.")
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-serialisable form."""
+        """JSON-serialisable form (the CLI's ``--json`` output and the web API's answer).
+
+        Returns
+        -------
+        dict of str to Any
+            Every field, plus ``status`` (``"changed"`` or ``"unchanged"``) and ``totals``
+            (rows inserted, updated and unchanged over all tables); ``validation`` holds the
+            report, ``seconds`` is rounded to milliseconds and ``data_date`` is an ISO string.
+        """
         return {
             "import_id": self.import_id,
             "source": self.source,
@@ -413,7 +513,7 @@ def import_bundle(
     Parameters
     ----------
     path
-        Bundle directory.
+        Bundle directory (the CSV files and, optionally, ``bundle.json``).
     db
         Database: file path (SQLite), SQLAlchemy URL, or engine. An empty database gets the
         schema; an outdated one must be upgraded first (``hsctms db upgrade``).
@@ -436,6 +536,12 @@ def import_bundle(
         ``imports`` table and the audit trail (default: its resolved path). A web upload
         passes the uploaded file's name, so that the server's temporary directory is never
         shown to the user nor stored.
+
+    Returns
+    -------
+    ImportResult
+        Rows inserted, updated and unchanged per table, the import id, the validation report
+        (with its warnings) and the bundle's synthetic flag and data date.
 
     Raises
     ------

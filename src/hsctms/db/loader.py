@@ -63,15 +63,25 @@ def read_table(
     Parameters
     ----------
     conn
-        Open connection.
+        Open connection to a registry at the newest schema.
     name
-        Table name.
+        Schema table name, a key of :data:`hsctms.model.schema.SCHEMA` (e.g. ``"patients"``,
+        ``"edss"``); another name raises ``KeyError``.
     centre
-        Only rows of patients of this centre.
+        Only rows of patients of this centre (default: every centre).
     patient_ids
-        Only rows of these patients.
+        Only rows of these patients (default: every patient). Combined with ``centre``, a
+        row must satisfy both.
     bookkeeping
         Also return ``id`` and ``version`` (for updates and optimistic locking).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per stored row, in insertion order, with the schema's columns in schema
+        order and canonical dtypes (dates ``datetime64``, booleans ``boolean``, integers
+        ``Int64``, EDSS and other numbers ``float64``), plus ``id`` and ``version``
+        (``int64``) when ``bookkeeping`` is True.
     """
     spec = SCHEMA[name]
     table = TABLES[name]
@@ -138,7 +148,14 @@ def load_cohort(
     patient_ids
         Restrict to these patients (e.g. the context of a web form).
     regimen_map
-        Regimen map attached to the cohort.
+        Regimen map attached to the cohort (default: :func:`~hsctms.model.default_regimen_map`).
+
+    Returns
+    -------
+    Cohort
+        Every schema table (restricted to ``centre`` and ``patient_ids`` when given); the
+        cohort is synthetic when any imported bundle was synthetic, its data date is the
+        latest imported data date, and its source names the database (and the centre).
 
     Examples
     --------
@@ -194,6 +211,16 @@ def export_bundle(db: DatabaseLike, path: str | Path, *, centre: str | None = No
         The file name the bundle is handed out under (a web download): the audit entry
         records it instead of ``path`` (a server temporary directory) and ``bundle.json``
         does not name the server's database.
+
+    Returns
+    -------
+    pathlib.Path
+        The bundle directory written (the CSV files and ``bundle.json``).
+
+    Raises
+    ------
+    RegistryNotFoundError
+        There is no registry at ``db`` (nothing is created).
     """
     from hsctms.db.audit import write_audit
     from hsctms.io.bundle import write_bundle
@@ -222,6 +249,41 @@ def export_deidentified(db: DatabaseLike, *, centre: str | None = None, user: st
     records the centre, the row counts and the k-anonymity outcome; nothing is audited when
     the export is refused (:class:`~hsctms.errors.DisclosureError`, or
     :class:`~hsctms.errors.NotFoundError` when the centre has no patients).
+
+    Parameters
+    ----------
+    db : str, pathlib.Path or sqlalchemy.engine.Engine
+        Database path, URL or engine of an existing registry.
+    centre : str, optional
+        Export only this centre's patients (default: the whole registry).
+    user : str, default "cli"
+        Who exports (recorded in the audit trail).
+    keep_ids : bool, default False
+        Keep the pseudonymous patient ids (only for roles that may see them); by default
+        they are replaced with random per-export codes.
+    k : int, optional
+        Minimum number of patients sharing every quasi-identifier value (2 to 1000); default
+        the definition's ``k`` (5).
+    on_small_groups : {"suppress", "refuse"}, optional
+        What to do with groups smaller than ``k``: ``"suppress"`` blanks their
+        quasi-identifiers, ``"refuse"`` raises :class:`~hsctms.errors.DisclosureError`;
+        default the definition's setting (``"suppress"``).
+
+    Returns
+    -------
+    DeidentifiedExport
+        The de-identified tables (dates as days from the index transplant), with the
+        k-anonymity outcome (smallest group, suppressed patients and values).
+
+    Raises
+    ------
+    NotFoundError
+        The registry, or ``centre``, has no patients.
+    DisclosureError
+        ``on_small_groups="refuse"`` and a group has fewer than ``k`` patients, or the
+        export has fewer than ``k`` patients at all.
+    RegistryNotFoundError
+        There is no registry at ``db``.
     """
     from hsctms.db.audit import write_audit
     from hsctms.io.deidentify import deidentify

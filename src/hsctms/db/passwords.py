@@ -20,7 +20,24 @@ MIN_PASSWORD_LENGTH = 12
 
 
 def hash_password(password: str) -> str:
-    """Argon2id hash of ``password`` (raises if it is too short)."""
+    """Argon2id hash of ``password`` (raises if it is too short).
+
+    Parameters
+    ----------
+    password : str
+        The plain-text password, at least :data:`MIN_PASSWORD_LENGTH` (12) characters.
+
+    Returns
+    -------
+    str
+        The encoded Argon2id hash (``$argon2id$v=19$m=...``: parameters, random salt and
+        digest), as stored in the ``users`` table; a new salt each call.
+
+    Raises
+    ------
+    ConfigurationError
+        The password is shorter than :data:`MIN_PASSWORD_LENGTH` characters.
+    """
     if len(password) < MIN_PASSWORD_LENGTH:
         raise ConfigurationError(
             f"Password too short ({len(password)} characters).",
@@ -30,7 +47,21 @@ def hash_password(password: str) -> str:
 
 
 def verify_password(stored_hash: str, password: str) -> bool:
-    """Whether ``password`` matches ``stored_hash`` (False for malformed hashes)."""
+    """Whether ``password`` matches ``stored_hash`` (False for malformed hashes).
+
+    Parameters
+    ----------
+    stored_hash : str
+        An encoded Argon2 hash from :func:`hash_password`.
+    password : str
+        The plain-text password to check.
+
+    Returns
+    -------
+    bool
+        True when the password matches; False when it does not or when ``stored_hash`` is
+        not a valid Argon2 hash (never raises for a wrong password).
+    """
     try:
         return _HASHER.verify(stored_hash, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
@@ -38,12 +69,31 @@ def verify_password(stored_hash: str, password: str) -> bool:
 
 
 def needs_rehash(stored_hash: str) -> bool:
-    """Whether the stored hash uses outdated parameters."""
+    """Whether the stored hash uses outdated parameters.
+
+    Parameters
+    ----------
+    stored_hash : str
+        An encoded Argon2 hash from :func:`hash_password`.
+
+    Returns
+    -------
+    bool
+        True when its parameters (time and memory cost, parallelism, hash length) differ
+        from the current ones, so that it should be re-hashed after a successful login.
+    """
     return _HASHER.check_needs_rehash(stored_hash)
 
 
 def temporary_password() -> str:
-    """A random one-time password (24 URL-safe characters, 144 bits)."""
+    """A random one-time password (24 URL-safe characters, 144 bits).
+
+    Returns
+    -------
+    str
+        24 characters of ``A-Z a-z 0-9 - _`` from :mod:`secrets` (long enough for
+        :func:`hash_password`).
+    """
     return secrets.token_urlsafe(18)
 
 

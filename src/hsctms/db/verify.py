@@ -35,20 +35,59 @@ from hsctms.db.tables import audit_log
 
 @dataclass(frozen=True)
 class Problem:
-    """One finding: the audit id (or table row) and what is wrong."""
+    """One finding: the audit id (or table row) and what is wrong.
+
+    Parameters
+    ----------
+    where : str
+        The audit entry or table row, e.g. ``"audit_log id 42"``,
+        ``"allocations TRIAL/P001 (sequence 3)"`` or ``"chained entry 120"``.
+    kind : str
+        The kind of finding: ``"edited"``, ``"broken-link"``, ``"unchained"``, ``"unkeyed"``,
+        ``"truncated"`` (audit chain), ``"no-audit"``, ``"duplicate-audit"``,
+        ``"row-edited"`` or ``"row-missing"`` (allocations and eligibility registrations).
+    message : str
+        What is wrong, in words (and its likely cause).
+    """
 
     where: str
     kind: str
     message: str
 
     def to_line(self) -> str:
-        """``kind where: message``."""
+        """``kind where: message``.
+
+        Returns
+        -------
+        str
+            The finding on one line, as printed by ``hsctms audit verify``.
+        """
         return f"{self.kind} {self.where}: {self.message}"
 
 
 @dataclass(frozen=True)
 class AuditVerification:
-    """Result of :func:`verify_audit`."""
+    """Result of :func:`verify_audit`.
+
+    Parameters
+    ----------
+    entries : int
+        Rows of the audit log.
+    chained : int
+        Entries with a chain value (keyed HMAC or SHA-256).
+    keyed : int
+        Chained entries with a keyed HMAC-SHA-256 value (``h:``).
+    legacy : int
+        Entries without a chain value, written before the chain was introduced.
+    head : tuple of (int, str or None)
+        ``(count, hash)`` of the last chained entry (``(0, None)`` without one): record it
+        elsewhere and pass it as ``expect_head`` next time to detect a truncated chain.
+    keyed_check : bool
+        True when an audit key was used, so that HMAC entries were recomputed; False when
+        they were checked for their links only.
+    problems : tuple of Problem, default ()
+        Every finding, in audit order, then the cross-checks; empty when intact.
+    """
 
     entries: int
     chained: int
@@ -78,7 +117,14 @@ class AuditVerification:
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-serialisable form."""
+        """JSON-serialisable form.
+
+        Returns
+        -------
+        dict of str to Any
+            ``ok``, the counts, ``head`` as ``{"count", "hash"}``, ``keyed_check`` and
+            ``problems`` as a list of ``{"where", "kind", "message"}`` mappings.
+        """
         return {"ok": self.ok, "entries": self.entries, "chained": self.chained,
                 "keyed": self.keyed, "legacy": self.legacy,
                 "head": {"count": self.head[0], "hash": self.head[1]},
@@ -86,7 +132,13 @@ class AuditVerification:
                 "problems": [p.__dict__ for p in self.problems]}
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per problem."""
+        """One row per problem.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``where``, ``kind`` and ``message``; no rows when the trail is intact.
+        """
         return pd.DataFrame([p.__dict__ for p in self.problems],
                             columns=["where", "kind", "message"])
 
@@ -193,13 +245,22 @@ def verify_audit(db: DatabaseLike, *, key: bytes | None = None, use_env_key: boo
     Parameters
     ----------
     db
-        The registry.
+        The registry: file path (SQLite), SQLAlchemy URL, or engine.
     key
         The audit key; default: ``HSCTMS_AUDIT_KEY`` when ``use_env_key``. Without a key,
         keyed (HMAC) entries are checked for their links only.
+    use_env_key
+        Read the key from the ``HSCTMS_AUDIT_KEY`` environment variable when ``key`` is not
+        given (default True); False checks without a key.
     expect_head
         ``(count, hash)`` printed by an earlier verification: the chain must still contain
         that entry as its ``count``-th chained entry (detects truncation).
+
+    Returns
+    -------
+    AuditVerification
+        The entry counts, the chain's head and every problem found (``.ok`` is True when
+        there is none); the database is only read.
     """
     engine = connect(db)
     k = key if key is not None else (audit_key() if use_env_key else None)

@@ -134,7 +134,36 @@ class Cohort:
         regimen_map: RegimenMap | None = None,
         **frames: pd.DataFrame,
     ) -> Cohort:
-        """Build a cohort from already-typed frames, conforming columns and dtypes."""
+        """Build a cohort from already-typed frames, conforming columns and dtypes.
+
+        Parameters
+        ----------
+        synthetic : bool, default False
+            True when the data are synthetic demo data.
+        data_date : datetime.date, optional
+            Date the data were frozen or extracted (follow-up is administratively censored
+            there).
+        source : str, optional
+            Where the data came from (a directory, a database URL without password,
+            ``"generator"``).
+        regimen_map : RegimenMap, optional
+            Map from recorded conditioning regimen to intensity class (default: the EBMT
+            convention, :func:`~hsctms.model.regimens.default_regimen_map`).
+        **frames : pandas.DataFrame
+            One frame per table, by schema table name (``patients=...``, ``edss=...``);
+            missing optional columns are added as blank, columns are put in schema order and
+            cast to the canonical dtypes, and tables not given are created empty.
+
+        Returns
+        -------
+        Cohort
+            The cohort with every schema table.
+
+        Raises
+        ------
+        ConfigurationError
+            A keyword is not a schema table name, or a frame lacks a required column.
+        """
         tables = {}
         for name, frame in frames.items():
             if name not in SCHEMA:
@@ -152,7 +181,23 @@ class Cohort:
 
     # -- accessors ----------------------------------------------------------------------
     def table(self, name: str) -> pd.DataFrame:
-        """The DataFrame of table ``name``."""
+        """The DataFrame of table ``name``.
+
+        Parameters
+        ----------
+        name : str
+            Schema table name (``"patients"``, ``"edss"``, ``"relapses"``, ...).
+
+        Returns
+        -------
+        pandas.DataFrame
+            The table itself (not a copy): the schema's columns with canonical dtypes.
+
+        Raises
+        ------
+        ConfigurationError
+            ``name`` is not a schema table.
+        """
         try:
             return self.tables[name]
         except KeyError:
@@ -201,24 +246,56 @@ class Cohort:
         return pd.Index(self.tables["patients"]["patient_id"])
 
     def row_counts(self) -> dict[str, int]:
-        """Number of rows in each table."""
+        """Number of rows in each table.
+
+        Returns
+        -------
+        dict of str to int
+            Table name to row count, for every schema table.
+        """
         return {name: len(df) for name, df in self.tables.items()}
 
     # -- derived views ------------------------------------------------------------------
     def transplants_with_intensity(self) -> pd.DataFrame:
-        """Transplants with an added ``intensity`` column derived from ``conditioning``."""
+        """Transplants with an added ``intensity`` column derived from ``conditioning``.
+
+        Returns
+        -------
+        pandas.DataFrame
+            A copy of ``transplants`` plus ``intensity`` (string dtype: ``"low"``,
+            ``"intermediate"``, ``"high"``, or missing when :attr:`regimen_map` does not
+            recognise the regimen).
+        """
         out = self.transplants.copy()
         out["intensity"] = self.regimen_map.classify_many(out["conditioning"]).astype("string")
         return out
 
     def index_transplant(self) -> pd.DataFrame:
-        """The first transplant of each patient (the usual time origin), with intensity."""
+        """The first transplant of each patient (the usual time origin), with intensity.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per patient with at least one transplant (the earliest
+            ``transplant_date``), sorted by ``patient_id``, with the columns of
+            :meth:`transplants_with_intensity`; patients without a transplant are absent.
+        """
         tx = self.transplants_with_intensity().sort_values(["patient_id", "transplant_date"])
         return tx.drop_duplicates("patient_id", keep="first").reset_index(drop=True)
 
     def baseline_table(self) -> pd.DataFrame:
         """One row per patient with demographics and index-transplant characteristics:
-        ``age_at_transplant``, ``disease_duration`` (years from onset), ``intensity``."""
+        ``age_at_transplant``, ``disease_duration`` (years from onset), ``intensity``.
+
+        Returns
+        -------
+        pandas.DataFrame
+            The ``patients`` columns, in patient order, plus the index transplant's
+            ``transplant_date``, ``conditioning`` and ``intensity``, ``age_at_transplant``
+            (``Int64``, years: calendar year of the transplant minus ``birth_year``) and
+            ``disease_duration`` (``float64``, years of 365.25 days from ``onset_date``).
+            Transplant columns are missing for patients without a transplant.
+        """
         tx = self.index_transplant()[["patient_id", "transplant_date", "conditioning",
                                       "intensity"]]
         out = self.patients.merge(tx, on="patient_id", how="left")
@@ -230,7 +307,20 @@ class Cohort:
         return out
 
     def subset(self, patient_ids: Iterable[str]) -> Cohort:
-        """A cohort restricted to the given patients (all tables filtered)."""
+        """A cohort restricted to the given patients (all tables filtered).
+
+        Parameters
+        ----------
+        patient_ids : iterable of str
+            Patient identifiers to keep; identifiers not in the cohort are ignored.
+
+        Returns
+        -------
+        Cohort
+            A new cohort with the rows of these patients in every table (in their original
+            order, re-indexed from 0) and the same ``synthetic``, ``data_date``, ``source``
+            and regimen map.
+        """
         keep = set(patient_ids)
         tables = {
             name: df[df["patient_id"].isin(keep)].reset_index(drop=True)
@@ -259,7 +349,14 @@ class Cohort:
         return f"Cohort of {self.n_patients} patients{label}; rows: {counts}."
 
     def to_dict(self) -> dict[str, Any]:
-        """Metadata (not the rows) as a JSON-serialisable mapping."""
+        """Metadata (not the rows) as a JSON-serialisable mapping.
+
+        Returns
+        -------
+        dict of str to Any
+            ``n_patients``, ``rows`` (per table), ``synthetic``, ``data_date`` (ISO string or
+            None), ``source`` and ``regimen_map`` (the map's name).
+        """
         return {
             "n_patients": self.n_patients,
             "rows": self.row_counts(),

@@ -58,21 +58,21 @@ def _raise_profile_error(exc: ValidationError) -> ProfileError:
 class DMTExposure(BaseModel):
     """One disease-modifying therapy the person has taken.
 
-    Attributes
+    Parameters
     ----------
-    name
+    name : str
         Drug name or brand (case-insensitive; e.g. ``"natalizumab"``, ``"Ocrevus"``), from the
         DMT catalogue (``hsctms/model/dmts.yaml``). A name not in the catalogue is an error
         that names the closest known drugs, so that a misspelling never silently changes a
         criterion; a drug the catalogue does not list yet is accepted when ``high_efficacy``
         states its class.
-    months
-        Months on the drug (>= 0), if known.
-    failed
+    months : float, optional
+        Months on the drug (0 to 600), if known.
+    failed : bool, optional
         True when the MS was active (relapse, new or enhancing MRI lesions, or confirmed
         disability worsening) while on this drug, or it was stopped for lack of effect; False
         when it was not; omit if unknown.
-    high_efficacy
+    high_efficacy : bool, optional
         Override of the catalogue's high-efficacy class for this drug.
     """
 
@@ -133,7 +133,77 @@ def _count(desc: str) -> Any:
 
 
 class PatientProfile(BaseModel):
-    """What the report needs to know about one person. Missing values mean *unknown*."""
+    """What the report needs to know about one person. Missing values mean *unknown*.
+
+    Only ``phenotype``, ``edss`` and the age (``age_years`` or ``date_of_birth``) are required.
+    Counts are whole numbers from 0 to 200; a longer window must hold at least as many
+    relapses (or lesions) as a shorter one. Bad or missing values raise
+    :class:`~hsctms.errors.ProfileError` with one line per problem.
+
+    Parameters
+    ----------
+    schema_version : {"1"}, default "1"
+        Profile schema version.
+    label : str, optional
+        Label shown on the report (at most 120 characters; no names).
+    assessment_date : datetime.date, optional
+        Date the profile describes; durations given as dates are counted to it. Default:
+        today.
+    age_years : float, optional
+        Age in years (0 to 110); give this or ``date_of_birth``.
+    date_of_birth : datetime.date, optional
+        Date of birth (not after the assessment date); used when ``age_years`` is not given.
+    sex : {"F", "M", "X"}, optional
+        Sex.
+    phenotype : {"RRMS", "SPMS", "PPMS", "PRMS"}
+        MS course (PRMS: progressive-relapsing, the pre-2013 classification). Required.
+    edss : float
+        Current Kurtzke EDSS, on the grid 0, 1.0, 1.5, ..., 9.5, 10 (0.5 does not exist).
+        Required.
+    edss_raised_by_recent_relapse : bool, optional
+        True when the current EDSS is raised by a relapse in the last few months
+        (ECTRIMS/EBMT 2025 then accepts a higher EDSS).
+    onset_date : datetime.date, optional
+        Date of first symptoms (not after the assessment date).
+    diagnosis_date : datetime.date, optional
+        Date of MS diagnosis (not before ``onset_date``, not after the assessment date).
+    years_since_onset : float, optional
+        Disease duration from first symptoms, in years (0 to 90, at most the age); overrides
+        ``onset_date``.
+    years_since_diagnosis : float, optional
+        Years since MS was diagnosed (0 to 90, at most the age); overrides
+        ``diagnosis_date``.
+    relapses_12m, relapses_18m, relapses_24m, relapses_36m : int, optional
+        Relapses in the 12, 18, 24 and 36 months before the assessment date.
+    gd_lesions_12m, gd_lesions_24m : int, optional
+        Gadolinium-enhancing lesions seen on MRI in the last 12 and 24 months (0 if none).
+    new_t2_lesions_12m, new_t2_lesions_24m : int, optional
+        New or enlarging T2 lesions on MRI in the last 12 and 24 months (0 if none).
+    dmts : list of DMTExposure, optional
+        Every disease-modifying therapy taken so far; ``[]`` if never treated; omit if
+        unknown.
+    hedmt_contraindicated : bool, optional
+        High-efficacy DMTs cannot be used (contraindication).
+    rapidly_evolving_severe : bool, optional
+        Neurologist's judgement: severe, rapidly evolving ("aggressive" or "malignant") MS.
+    csf_oligoclonal_bands : bool, optional
+        Oligoclonal bands found in the spinal fluid.
+    significant_comorbidity : bool, optional
+        Another illness that raises transplant risk (heart, lung, liver or kidney disease,
+        active infection, cancer, ...).
+    comorbidities : list of str, default []
+        Other conditions, free text.
+    prior_ahsct : bool, optional
+        Had aHSCT before.
+    pregnant : bool, optional
+        Currently pregnant (True is refused with ``sex="M"``).
+    nmosd : bool, optional
+        Diagnosis of NMO / NMO spectrum disorder.
+    planned_intensity : {"low", "intermediate", "high"}, optional
+        Conditioning intensity under discussion (EBMT class).
+    wants_children : bool, optional
+        Would like children in future (fertility section of the report).
+    """
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, allow_inf_nan=False)
 
@@ -300,6 +370,13 @@ class PatientProfile(BaseModel):
         ``years_since_diagnosis``, ``mri_activity_12m`` / ``_24m`` (any enhancing or new T2
         lesion), ``dmts`` (list of ``{name, high_efficacy, cytotoxic, failed, months}``),
         ``dmt_count`` and ``treatment_naive``.
+
+        Returns
+        -------
+        dict of str to Any
+            The facts by name: the profile's own values (None when unknown) and the derived
+            ones; ages and durations are in years, ``mri_activity_*`` are True, False or
+            None (unknown).
         """
         out: dict[str, Any] = {
             "age": self.age,
@@ -373,6 +450,17 @@ def _format_errors(exc: ValidationError) -> list[str]:
 def parse_profile(data: Mapping[str, Any] | PatientProfile) -> PatientProfile:
     """Validate a mapping (e.g. parsed JSON) into a :class:`PatientProfile`.
 
+    Parameters
+    ----------
+    data : Mapping or PatientProfile
+        Field name to value, as in the profile JSON (see the fields of
+        :class:`PatientProfile`); a :class:`PatientProfile` is returned as is.
+
+    Returns
+    -------
+    PatientProfile
+        The validated profile.
+
     Raises
     ------
     ProfileError
@@ -395,6 +483,17 @@ def parse_profile(data: Mapping[str, Any] | PatientProfile) -> PatientProfile:
 
 def load_profile(path: str | Path) -> PatientProfile:
     """Read and validate a profile JSON file.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A UTF-8 JSON file holding one object (e.g.
+        ``examples/profiles/young-rrms-high-activity.json``); YAML is not accepted.
+
+    Returns
+    -------
+    PatientProfile
+        The validated profile.
 
     Raises
     ------

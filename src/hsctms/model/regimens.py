@@ -131,7 +131,28 @@ class RegimenMap:
             )
 
     def classify(self, regimen: str | None) -> str | None:
-        """Intensity class of one regimen, or ``None`` when it is not recognised."""
+        """Intensity class of one regimen, or ``None`` when it is not recognised.
+
+        Parameters
+        ----------
+        regimen : str or None
+            The regimen as recorded, e.g. ``"Cy200+ATG"`` or ``"BEAM + rATG"`` (case, spaces
+            and doses do not matter); None or NaN for a blank.
+
+        Returns
+        -------
+        str or None
+            ``"low"``, ``"intermediate"`` or ``"high"``: the exact override if the normalised
+            text has one, else the class of the first rule whose components are all present;
+            None for a blank, an unrecognised component or no matching rule.
+
+        Examples
+        --------
+        >>> default_regimen_map().classify("Cy200+rATG")
+        'intermediate'
+        >>> trialist_regimen_map().classify("Cy200+rATG")
+        'low'
+        """
         if regimen is None or (isinstance(regimen, float) and pd.isna(regimen)):
             return None
         key = str(regimen).upper().replace(" ", "")
@@ -146,13 +167,33 @@ class RegimenMap:
         return None
 
     def classify_many(self, regimens: pd.Series) -> pd.Series:
-        """Vectorised :meth:`classify` (each distinct regimen is parsed once)."""
+        """Vectorised :meth:`classify` (each distinct regimen is parsed once).
+
+        Parameters
+        ----------
+        regimens : pandas.Series
+            Regimens as recorded (e.g. the ``conditioning`` column of ``transplants``);
+            missing values are allowed.
+
+        Returns
+        -------
+        pandas.Series
+            Object dtype, same index: the intensity class of each regimen, and a missing
+            value (NaN) where the regimen is missing or not recognised.
+        """
         uniques = pd.unique(regimens.dropna())
         lookup = {r: self.classify(r) for r in uniques}
         return regimens.map(lookup).astype(object)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-serialisable form, readable by :meth:`from_dict`."""
+        """JSON-serialisable form, readable by :meth:`from_dict`.
+
+        Returns
+        -------
+        dict of str to Any
+            ``name``, ``rules`` (a list of ``{"contains": [components], "intensity": class}``
+            in order) and ``exact`` (normalised regimen text to class).
+        """
         return {
             "name": self.name,
             "rules": [{"contains": sorted(r.contains), "intensity": r.intensity}
@@ -162,7 +203,28 @@ class RegimenMap:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RegimenMap:
-        """Build a map from its :meth:`to_dict` form (e.g. loaded from YAML or JSON)."""
+        """Build a map from its :meth:`to_dict` form (e.g. loaded from YAML or JSON).
+
+        Parameters
+        ----------
+        data : Mapping
+            ``name`` (default ``"custom"``), ``rules`` (ordered list of mappings with
+            ``contains``, a list of component codes such as ``CY``, ``ATG``, ``BU``, and
+            ``intensity``, one of ``low``, ``intermediate``, ``high``) and ``exact`` (regimen
+            text to class; keys are normalised to upper case without spaces). ``rules`` and
+            ``exact`` default to empty.
+
+        Returns
+        -------
+        RegimenMap
+            The map (its classes checked against the known intensity classes).
+
+        Raises
+        ------
+        ConfigurationError
+            A rule lacks ``contains`` or ``intensity``, ``data`` has the wrong shape, or a
+            class is not ``low``, ``intermediate`` or ``high``.
+        """
         try:
             rules = _rules((r["contains"], r["intensity"]) for r in data.get("rules", []))
             exact = {str(k).upper().replace(" ", ""): str(v)
@@ -205,7 +267,14 @@ TRIALIST_RULES = _rules(
 
 
 def default_regimen_map() -> RegimenMap:
-    """The EBMT-convention map used unless another is configured."""
+    """The EBMT-convention map used unless another is configured.
+
+    Returns
+    -------
+    RegimenMap
+        Named ``"ebmt"``: busulfan or TBI high; BEAM, melphalan, and cyclophosphamide with ATG
+        or alemtuzumab intermediate; cyclophosphamide alone or with rituximab low.
+    """
     return RegimenMap("ebmt", EBMT_RULES)
 
 

@@ -59,7 +59,42 @@ LAB_TESTS: dict[str, str] = {
 
 @dataclass(frozen=True)
 class ColumnSpec:
-    """One column of a registry table."""
+    """One column of a registry table.
+
+    Parameters
+    ----------
+    name : str
+        Column name, in the CSV header and the database.
+    type : {"id", "str", "category", "date", "int", "float", "edss", "bool"}
+        Value type (see the module docstring); it fixes the pandas dtype of the column in a
+        :class:`~hsctms.model.cohort.Cohort` and the parsing rules of the CSV reader.
+    description : str
+        What the column holds, in one sentence (shown in the data-format reference, the
+        REDCap data dictionary and the web forms).
+    required : bool, default False
+        The column must be present in the file header.
+    nullable : bool, default True
+        Blank values are allowed; False makes a blank a ``value-missing`` error (and the web
+        form field required).
+    choices : tuple of str, default ()
+        Allowed values of a ``category`` column (empty for other types).
+    minimum, maximum : float, optional
+        Inclusive bounds of an ``int`` or ``float`` column (None: unbounded).
+    unit : str, optional
+        Unit of a numeric column, e.g. ``"mL"`` or ``"10^6/kg"`` (shown next to the form
+        field and in the reference).
+    free_text : bool, default False
+        Free text as typed at the centre (may hold names, dates, places): never leaves the
+        registry in a de-identified export.
+    quasi_identifier : bool, default False
+        Describes the person rather than an event (centre, sex, year of birth, onset and
+        diagnosis dates, phenotype): a de-identified export coarsens such columns and checks
+        k-anonymity on them.
+    vocabulary : str, optional
+        Name of the controlled vocabulary (:data:`hsctms.model.vocabularies.VOCABULARIES`) a
+        hand-typed code must come from; a de-identified export writes ``other`` for any
+        value outside it.
+    """
 
     name: str
     type: ColumnType
@@ -127,15 +162,58 @@ class TableSpec:
         return tuple(c.name for c in self.columns if c.required)
 
     def column(self, name: str) -> ColumnSpec:
-        """The specification of column ``name`` (KeyError if unknown)."""
+        """The specification of column ``name`` (KeyError if unknown).
+
+        Parameters
+        ----------
+        name : str
+            A column name of this table.
+
+        Returns
+        -------
+        ColumnSpec
+            The column's type, bounds, choices and flags.
+
+        Raises
+        ------
+        KeyError
+            ``name`` is not a column of this table.
+        """
         return self._by_name[name]
 
     def has_column(self, name: str) -> bool:
-        """Whether ``name`` is a column of this table."""
+        """Whether ``name`` is a column of this table.
+
+        Parameters
+        ----------
+        name : str
+            A column name (case-sensitive).
+
+        Returns
+        -------
+        bool
+            True when the table has a column of that name.
+        """
         return name in self._by_name
 
     def columns_of_type(self, *types: ColumnType) -> tuple[str, ...]:
-        """Names of the columns of the given types."""
+        """Names of the columns of the given types.
+
+        Parameters
+        ----------
+        *types : {"id", "str", "category", "date", "int", "float", "edss", "bool"}
+            One or more column types; a column matching any of them is returned.
+
+        Returns
+        -------
+        tuple of str
+            The matching column names, in file order (empty when none matches).
+
+        Examples
+        --------
+        >>> SCHEMA["edss"].columns_of_type("date")
+        ('date',)
+        """
         return tuple(c.name for c in self.columns if c.type in types)
 
 

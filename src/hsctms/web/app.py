@@ -59,7 +59,21 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     ----------
     settings
         :class:`WebSettings`; the database schema is created on an empty database and must be
-        current otherwise (``hsctms db upgrade``).
+        current otherwise (``hsctms db upgrade``). Default: ``WebSettings()``
+        (``registry.db`` in the working directory, the secret from ``HSCTMS_SECRET_KEY``).
+
+    Returns
+    -------
+    fastapi.FastAPI
+        The ASGI application (HTML pages and their JSON twins under ``/api/``), holding the
+        database engine, session signer, login rate limiter and dashboard cache in
+        ``app.state``; serve it with uvicorn (``hsctms serve``).
+
+    Raises
+    ------
+    ConfigurationError
+        No secret key, or one shorter than 32 characters; the database cannot be opened or
+        its schema is outdated.
 
     Examples
     --------

@@ -37,7 +37,30 @@ __all__ = ["MIN_PASSWORD_LENGTH", "LoginRateLimiter", "SessionSigner", "hash_pas
 
 
 class SessionSigner:
-    """Signs and verifies session tokens with a server secret and a maximum age."""
+    """Signs and verifies session tokens with a server secret and a maximum age.
+
+    Parameters
+    ----------
+    secret_key : str
+        Server secret, at least 32 characters (:meth:`WebSettings.resolved_secret
+        <hsctms.web.settings.WebSettings.resolved_secret>`); tokens signed with another key
+        are refused.
+    max_age_seconds : int, default 28800
+        Maximum age of a token in seconds (default 8 hours); older tokens are refused.
+
+    Raises
+    ------
+    ConfigurationError
+        ``secret_key`` is shorter than 32 characters.
+
+    Examples
+    --------
+    >>> signer = SessionSigner("k" * 32)
+    >>> signer.unsign(signer.sign("session-1"))
+    'session-1'
+    >>> signer.unsign("forged") is None
+    True
+    """
 
     def __init__(self, secret_key: str, max_age_seconds: int = 8 * 3600) -> None:
         if len(secret_key) < 32:
@@ -50,11 +73,35 @@ class SessionSigner:
         self.max_age = max_age_seconds
 
     def sign(self, session_id: str) -> str:
-        """A cookie value for ``session_id``."""
+        """A cookie value for ``session_id``.
+
+        Parameters
+        ----------
+        session_id : str
+            The server-side session id (e.g. from :func:`new_token`).
+
+        Returns
+        -------
+        str
+            URL-safe token holding the id, a timestamp and an HMAC signature (readable by
+            anyone, forgeable by no one without the secret).
+        """
         return self._serializer.dumps(session_id)
 
     def unsign(self, token: str) -> str | None:
-        """The session id in ``token``, or None if forged or expired."""
+        """The session id in ``token``, or None if forged or expired.
+
+        Parameters
+        ----------
+        token : str
+            A cookie value made by :meth:`sign`.
+
+        Returns
+        -------
+        str or None
+            The session id; None when the signature does not match this secret, the token
+            is older than ``max_age_seconds`` or it does not hold a string.
+        """
         try:
             value = self._serializer.loads(token, max_age=self.max_age)
         except (BadSignature, SignatureExpired):
@@ -63,12 +110,38 @@ class SessionSigner:
 
 
 def new_token() -> str:
-    """A fresh random token (session ids, CSRF tokens)."""
+    """A fresh random token (session ids, CSRF tokens).
+
+    Returns
+    -------
+    str
+        43 URL-safe characters (256 random bits from :mod:`secrets`).
+    """
     return secrets.token_urlsafe(32)
 
 
 def tokens_match(expected: str | None, given: str | None) -> bool:
-    """Constant-time comparison of CSRF tokens (False if either is missing)."""
+    """Constant-time comparison of CSRF tokens (False if either is missing).
+
+    Parameters
+    ----------
+    expected : str or None
+        The session's CSRF token.
+    given : str or None
+        The token sent with the request (form field ``csrf_token`` or header
+        ``X-CSRF-Token``).
+
+    Returns
+    -------
+    bool
+        True only when both are non-empty and equal; the comparison time does not depend on
+        where they differ.
+
+    Examples
+    --------
+    >>> tokens_match("abc", "abc"), tokens_match("abc", "abd"), tokens_match(None, None)
+    (True, False, False)
+    """
     if not expected or not given:
         return False
     return hmac.compare_digest(expected.encode(), given.encode())
@@ -87,6 +160,30 @@ class LoginRateLimiter:
     (:func:`hsctms.db.users.canonical_username`: stripped, lower-cased), so ``"Lead2  "``
     and ``"lead2"`` share one counter. A successful login clears only its own (username,
     client) counter; the per-client counter runs out with the window.
+
+    Parameters
+    ----------
+    max_attempts : int, default 5
+        Failures allowed per (username, client) within the window; the next attempt is
+        refused.
+    window_seconds : float, default 300.0
+        Length of the sliding window in seconds; failures older than this no longer count.
+    max_client_attempts : int, default 20
+        Failures allowed from one client address within the window, whatever the usernames.
+    clock : callable, default time.monotonic
+        Source of the current time in seconds (a fake clock in tests).
+    _failures : dict, optional
+        Internal state (failure times per key); do not pass it.
+    _lock : threading.Lock, optional
+        Internal lock making the limiter safe across request threads; do not pass it.
+
+    Examples
+    --------
+    >>> limiter = LoginRateLimiter(max_attempts=2)
+    >>> for _ in range(2):
+    ...     limiter.record_failure("Lead2 ", "10.0.0.1")
+    >>> limiter.blocked("lead2", "10.0.0.1"), limiter.blocked("lead2", "10.0.0.2")
+    (True, False)
     """
 
     max_attempts: int = 5
@@ -109,7 +206,22 @@ class LoginRateLimiter:
         return (canonical_username(username), client), ("\x00client", client)
 
     def blocked(self, username: str, client: str) -> bool:
-        """Whether further attempts for this user from this client are refused now."""
+        """Whether further attempts for this user from this client are refused now.
+
+        Parameters
+        ----------
+        username : str
+            The username tried (canonicalised: stripped, lower-cased).
+        client : str
+            The client address (the TCP peer, or the ``X-Forwarded-For`` address given by a
+            trusted proxy).
+
+        Returns
+        -------
+        bool
+            True when this (username, client) has ``max_attempts`` failures, or the client
+            has ``max_client_attempts`` failures, within the window.
+        """
         user_key, client_key = self._keys(username, client)
         with self._lock:
             now = self.clock()
@@ -117,7 +229,15 @@ class LoginRateLimiter:
                     or len(self._recent(client_key, now)) >= self.max_client_attempts)
 
     def record_failure(self, username: str, client: str) -> None:
-        """Count one failed attempt (for the account and for the client)."""
+        """Count one failed attempt (for the account and for the client).
+
+        Parameters
+        ----------
+        username : str
+            The username tried (canonicalised: stripped, lower-cased).
+        client : str
+            The client address the attempt came from.
+        """
         user_key, client_key = self._keys(username, client)
         with self._lock:
             now = self.clock()
@@ -125,7 +245,17 @@ class LoginRateLimiter:
             self._recent(client_key, now).append(now)
 
     def reset(self, username: str, client: str) -> None:
-        """Forget this account's failures from this client after a successful login."""
+        """Forget this account's failures from this client after a successful login.
+
+        The client's own counter (all usernames) is kept until its failures leave the window.
+
+        Parameters
+        ----------
+        username : str
+            The username that logged in (canonicalised: stripped, lower-cased).
+        client : str
+            The client address it logged in from.
+        """
         user_key, _ = self._keys(username, client)
         with self._lock:
             self._failures.pop(user_key, None)

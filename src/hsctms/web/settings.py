@@ -28,7 +28,7 @@ class WebSettings:
         Send cookies with ``Secure`` (HTTPS only). On by default; switch off only for local
         development over plain http (``hsctms serve --insecure-cookies``).
     session_hours
-        Session lifetime.
+        Session lifetime in hours (default 8); a session cookie older than this is refused.
     small_count
         Aggregates leaving a centre show counts below this as ``"<N"``.
     login_max_attempts, login_window_seconds, login_max_client_attempts
@@ -52,6 +52,12 @@ class WebSettings:
         Addresses of reverse proxies (e.g. the TLS terminator) whose ``X-Forwarded-For``
         header names the real client. Empty (default): the header is ignored and the client
         is the TCP peer — a header from anyone else is never trusted.
+    title
+        Name of the registry shown in the page header and the page titles (the templates'
+        ``app_title``); the OpenAPI title stays ``"hsctms registry"``.
+    extra
+        Free-form additional settings, name to value. Not read by hsctms itself (no page or
+        route uses it today).
     """
 
     db: str | Path = "registry.db"
@@ -72,7 +78,19 @@ class WebSettings:
     extra: dict[str, str] = field(default_factory=dict)
 
     def resolved_secret(self) -> str:
-        """The secret key from the settings or the environment."""
+        """The secret key from the settings or the environment.
+
+        Returns
+        -------
+        str
+            ``secret_key`` if set, else the ``HSCTMS_SECRET_KEY`` environment variable (its
+            length is checked by :class:`~hsctms.web.security.SessionSigner`).
+
+        Raises
+        ------
+        ConfigurationError
+            Neither is set (or both are empty).
+        """
         key = self.secret_key or os.environ.get(SECRET_ENV)
         if not key:
             raise ConfigurationError(
