@@ -109,6 +109,21 @@ def test_library_open_registry_and_load_cohort_refuse_missing(tmp_path: Path) ->
     assert open_registry(tmp_path / "made.db").dialect.name == "sqlite"
 
 
+def test_library_verify_audit_refuses_a_missing_registry(tmp_path: Path) -> None:
+    """It used to create an empty SQLite file and fail with a raw 'no such table'."""
+    from hsctms.db.verify import verify_audit
+    from hsctms.errors import ConfigurationError
+
+    with pytest.raises(RegistryNotFoundError, match="does not exist"):
+        verify_audit(tmp_path / "missing.db")
+    assert not (tmp_path / "missing.db").exists()
+    engine = open_registry(tmp_path / "made.db", create=True)
+    engine.dispose()
+    assert verify_audit(tmp_path / "made.db").ok
+    with pytest.raises(ConfigurationError, match="at least one chained entry"):
+        verify_audit(tmp_path / "made.db", expect_head=(0, "abc"))  # was an IndexError
+
+
 def test_import_and_users_add_create_a_registry(make_bundle, tmp_path: Path) -> None:
     db = tmp_path / "new.sqlite"
     res = runner.invoke(app, ["import", str(make_bundle({"bundle.json": None})),

@@ -29,8 +29,9 @@ import pandas as pd
 import sqlalchemy as sa
 
 from hsctms.db.audit import audit_key, entry_mac
-from hsctms.db.engine import DatabaseLike, connect
+from hsctms.db.engine import DatabaseLike, open_registry
 from hsctms.db.tables import audit_log
+from hsctms.errors import ConfigurationError
 
 
 @dataclass(frozen=True)
@@ -262,7 +263,13 @@ def verify_audit(db: DatabaseLike, *, key: bytes | None = None, use_env_key: boo
         The entry counts, the chain's head and every problem found (``.ok`` is True when
         there is none); the database is only read.
     """
-    engine = connect(db)
+    if expect_head is not None and (isinstance(expect_head[0], bool)
+                                    or not isinstance(expect_head[0], int)
+                                    or expect_head[0] < 1):
+        raise ConfigurationError(
+            f"The expected head must count at least one chained entry, got {expect_head[0]!r}.",
+            hint="Give the head printed by an earlier 'hsctms audit verify' (COUNT:HASH).")
+    engine = open_registry(db)  # a mistyped path is refused, never created
     k = key if key is not None else (audit_key() if use_env_key else None)
     problems: list[Problem] = []
     with engine.connect() as conn:
