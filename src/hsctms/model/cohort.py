@@ -119,9 +119,9 @@ class Cohort:
             raise ConfigurationError(
                 f"Unknown table(s) {unknown}.", hint=f"Known tables: {', '.join(SCHEMA)}."
             )
-        for name, spec in SCHEMA.items():
-            if name not in self.tables:
-                self.tables[name] = empty_table(spec)
+        # a copy: the caller's mapping is not changed
+        self.tables = {**self.tables, **{name: empty_table(spec) for name, spec in
+                                         SCHEMA.items() if name not in self.tables}}
 
     # -- construction -------------------------------------------------------------------
     @classmethod

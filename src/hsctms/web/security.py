@@ -172,10 +172,6 @@ class LoginRateLimiter:
         Failures allowed from one client address within the window, whatever the usernames.
     clock : callable, default time.monotonic
         Source of the current time in seconds (a fake clock in tests).
-    _failures : dict, optional
-        Internal state (failure times per key); do not pass it.
-    _lock : threading.Lock, optional
-        Internal lock making the limiter safe across request threads; do not pass it.
 
     Examples
     --------
@@ -190,8 +186,10 @@ class LoginRateLimiter:
     window_seconds: float = 300.0
     max_client_attempts: int = 20
     clock: Callable[[], float] = time.monotonic
-    _failures: dict[tuple[str, str], deque[float]] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    # internal state (failure times per key) and the lock that makes it thread-safe
+    _failures: dict[tuple[str, str], deque[float]] = field(default_factory=dict, init=False,
+                                                           repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def _recent(self, key: tuple[str, str], now: float) -> deque[float]:
         window = self._failures.setdefault(key, deque())
