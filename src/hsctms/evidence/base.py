@@ -304,6 +304,7 @@ class EvidenceBase:
         self,
         study: str | Iterable[str] | None = None,
         harm: str | Iterable[str] | None = None,
+        *,
         arm: str | Iterable[str] | None = None,
         population: str | Iterable[str] | None = None,
         verified_only: bool = False,
@@ -355,6 +356,7 @@ class EvidenceBase:
 
     def trm_data(
         self,
+        *,
         include_superseded: bool = False,
         verified_only: bool = False,
         studies: Sequence[str] | None = None,
@@ -409,6 +411,7 @@ class EvidenceBase:
         self,
         outcome: str,
         time_years: float,
+        *,
         arm: str = "ahsct",
         population: str = "all",
         verified_only: bool = False,
