@@ -62,7 +62,7 @@ def main() -> None:
 
     from statsmodels.stats.meta_analysis import combine_effects
 
-    from hsctms.meta import escalc, meta_regression, pool_proportions
+    from hsctms.meta import ModelSpec, escalc, meta_regression, pool_proportions
     with warnings.catch_warnings():  # PyMARE 0.0.13 leaves a file open at import
         warnings.simplefilter("ignore", ResourceWarning)
         import pymare  # the peer (dev extra); hsctms no longer uses it
@@ -74,11 +74,12 @@ def main() -> None:
             pymare.meta_regression(y=yi, v=vi, X=None, method=method,
                                    small_sample_correction="wald")
 
+    dl, reml = ModelSpec(method="DL"), ModelSpec(method="REML")
     rows = {
-        "DL": {"hsctms": timed(lambda: pool_proportions(x, n, method="DL"), a.reps),
+        "DL": {"hsctms": timed(lambda: pool_proportions(x, n, model=dl), a.reps),
                "statsmodels": timed(lambda: combine_effects(yi, vi, method_re="dl"), a.reps),
                "PyMARE": timed(lambda: pm("DL"), a.reps)},
-        "REML": {"hsctms": timed(lambda: pool_proportions(x, n, method="REML"), a.reps),
+        "REML": {"hsctms": timed(lambda: pool_proportions(x, n, model=reml), a.reps),
                  "PyMARE": timed(lambda: pm("REML"), a.reps)},
         "metareg": {"hsctms": timed(lambda: meta_regression(x, n, {"year": year}), a.reps)},
     }

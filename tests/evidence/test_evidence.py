@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from hsctms.errors import ConfigurationError, EvidenceError, NotFoundError
-from hsctms.evidence import DATA_DIR, load_evidence, outcomes, study
+from hsctms.evidence import DATA_DIR, RowInclusion, load_evidence, outcomes, study
 from hsctms.model.regimens import trialist_regimen_map
 
 #: Committed copies of the research notes the evidence base was entered from (the provenance
@@ -46,7 +46,7 @@ def test_unverified_flags_are_kept(ev):
     assert recalled["source_type"] == "recalled"
     trm = ev.outcomes(study="muraro2017", outcome="trm").iloc[0]
     assert not trm["verified"]  # Muraro's 8 deaths are recalled
-    assert ev.outcomes(outcome="trm", verified_only=True)["study_id"].isin(
+    assert ev.outcomes(outcome="trm", rows=RowInclusion(verified_only=True))["study_id"].isin(
         ["muraro2017"]).sum() == 0
 
 

@@ -8,7 +8,14 @@ import pandas as pd
 import pytest
 
 from hsctms.errors import ConvergenceError, EstimationError
-from hsctms.meta import evidence_pool, meta_regression, pool_proportions, pooling
+from hsctms.meta import (
+    ModelSpec,
+    RegressionSpec,
+    evidence_pool,
+    meta_regression,
+    pool_proportions,
+    pooling,
+)
 from hsctms.meta.evidence_pool import pool_data
 
 
@@ -51,7 +58,7 @@ def test_subgroup_mixed_test_shown_when_fitted() -> None:
 
 
 def test_skipped_moderators_are_caveats() -> None:
-    res = pool_data(_table(), poisson=False)
+    res = pool_data(_table(), regression=RegressionSpec(poisson=False))
     assert set(res.regressions) == {"pub_year"}
     text = " | ".join(res.caveats)
     assert "no meta-regression on baseline EDSS: 6 of 6 studies report it, with 1 distinct" \
@@ -75,7 +82,8 @@ def test_failed_regression_is_a_caveat(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(evidence_pool, "meta_regression", broken)
     monkeypatch.setattr(evidence_pool, "poisson_regression", poisson)
-    res = pool_data(_table().drop(columns=["edss", "pct_rrms"]), poisson=True)
+    res = pool_data(_table().drop(columns=["edss", "pct_rrms"]),
+                    regression=RegressionSpec(poisson=True))
     assert res.regressions == {} and res.poisson == {}
     assert ("meta-regression on publication year could not be fitted: REML estimation of "
             "tau² did not converge.") in res.caveats
@@ -87,10 +95,11 @@ def test_failed_regression_is_a_caveat(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.parametrize("method", ["FE", "DL", "REML"])
 def test_requested_method_is_used_for_meta_regression(method: str) -> None:
     t = _table()
-    res = pool_data(t, method=method, poisson=False, joint=("pub_year",))
+    res = pool_data(t, model=ModelSpec(method=method),
+                    regression=RegressionSpec(poisson=False, joint=("pub_year",)))
     reg = res.regressions["pub_year"]
     direct = meta_regression(t["events"], t["n"], {"pub_year": t["pub_year"].to_numpy()},
-                             measure="PLO", method=method)
+                             model=ModelSpec(measure="PLO", method=method))
     assert reg.method == method and res.joint is not None and res.joint.method == method
     np.testing.assert_allclose(reg.coef, direct.coef, rtol=0, atol=0)
     if method == "FE":
@@ -98,7 +107,8 @@ def test_requested_method_is_used_for_meta_regression(method: str) -> None:
 
 
 def test_glmm_says_meta_regressions_are_reml() -> None:
-    res = pool_data(_table(), method="GLMM", poisson=False)
+    res = pool_data(_table(), model=ModelSpec(method="GLMM"),
+                    regression=RegressionSpec(poisson=False))
     assert res.meta.method == "GLMM"
     assert res.regressions["pub_year"].method == "REML"
     assert any("no GLMM meta-regression" in c for c in res.caveats)

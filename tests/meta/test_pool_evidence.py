@@ -9,19 +9,19 @@ import pytest
 
 from hsctms.errors import EstimationError, EvidenceError
 from hsctms.evidence import load_evidence
-from hsctms.meta import pool_proportions
+from hsctms.meta import ModelSpec, RegressionSpec, SourceInfo, pool_proportions
 from hsctms.meta.evidence_pool import pool_data, pool_evidence, read_study_table
 
 
 @pytest.fixture(scope="module")
 def trm_by_era():
-    return pool_evidence("trm", by="era", measure="PFT", method="REML")
+    return pool_evidence("trm", by="era", model=ModelSpec(measure="PFT", method="REML"))
 
 
 def test_pool_evidence_trm_matches_direct_pooling(trm_by_era):
     data = load_evidence().trm_data()
-    direct = pool_proportions(data["events"], data["n"], data["label"], measure="PFT",
-                              method="REML")
+    direct = pool_proportions(data["events"], data["n"], data["label"],
+                              model=ModelSpec(measure="PFT", method="REML"))
     assert trm_by_era.meta.k == len(data)
     np.testing.assert_allclose(trm_by_era.meta.prop, direct.prop, rtol=1e-12)
     sg = trm_by_era.meta.subgroups
@@ -99,7 +99,7 @@ def test_forest_plot_png_and_svg(tmp_path, trm_by_era):
     assert "<svg" in svg.read_text(encoding="utf-8")
     plt.close(ax.figure)
     fig, ax2 = plt.subplots()
-    res = pool_proportions([1, 0, 3], [24, 55, 120], ["A", "B", "C"], method="FE")
+    res = pool_proportions([1, 0, 3], [24, 55, 120], ["A", "B", "C"], model=ModelSpec(method="FE"))
     assert res.plot(ax=ax2) is ax2  # draws on a given Axes; FE has no prediction interval
     assert "Prediction interval" not in [t.get_text() for t in ax2.texts]
     plt.close(fig)
@@ -113,7 +113,7 @@ def test_joint_meta_regression_and_bubble_plot(tmp_path):
 
     from hsctms.meta import meta_regression
 
-    res = pool_evidence("trm", joint=("pub_year", "edss"))
+    res = pool_evidence("trm", regression=RegressionSpec(joint=("pub_year", "edss")))
     data = load_evidence().trm_data().dropna(subset=["edss"])
     direct = meta_regression(data["events"], data["n"], data[["pub_year", "edss"]])
     np.testing.assert_allclose(res.joint.coef, direct.coef, rtol=1e-12)
@@ -121,7 +121,7 @@ def test_joint_meta_regression_and_bubble_plot(tmp_path):
     payload = json.loads(json.dumps(res.to_dict(), allow_nan=False))
     assert payload["meta_regression_joint"]["k"] == len(data)
     with pytest.raises(EstimationError, match="Unknown moderator"):
-        pool_evidence("trm", joint=("height",))
+        pool_evidence("trm", regression=RegressionSpec(joint=("height",)))
     ax = res.regressions["pub_year"].plot()
     assert len(ax.collections) >= 2  # bubbles + CI band
     assert len(ax.lines) == 1  # fitted line
@@ -163,5 +163,6 @@ def test_options_are_validated_in_the_library_and_results_are_frozen():
     import pandas as pd
 
     own = pool_data(pd.DataFrame({"study": ["a", "b", "c"], "events": [1, 2, 0],
-                                  "n": [20, 30, 25]}), selection={"source": "mine.csv"})
+                                  "n": [20, 30, 25]}),
+                    source=SourceInfo(selection={"source": "mine.csv"}))
     assert own.to_dict()["selection"] == {"source": "mine.csv"}

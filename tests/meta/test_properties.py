@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from hsctms.errors import ConfigurationError, EstimationError
 from hsctms.meta import (
+    ModelSpec,
     back_transform,
     escalc,
     harmonic_mean,
@@ -34,7 +35,7 @@ SETTINGS = settings(max_examples=40, deadline=None,
 @given(studies(), st.sampled_from(["PLO", "PFT"]), st.sampled_from(["FE", "DL", "REML"]))
 def test_basic_invariants(data, measure, method):
     x, n = data
-    res = pool_proportions(x, n, measure=measure, method=method)
+    res = pool_proportions(x, n, model=ModelSpec(measure=measure, method=method))
     assert res.tau2 >= 0
     if res.I2 is not None:
         assert 0 <= res.I2 <= 100
@@ -51,7 +52,7 @@ def test_basic_invariants(data, measure, method):
 @given(studies())
 def test_fixed_effect_plo_lies_within_study_range(data):
     x, n = data
-    res = pool_proportions(x, n, measure="PLO", method="FE")
+    res = pool_proportions(x, n, model=ModelSpec(measure="PLO", method="FE"))
     yi, _ = escalc("PLO", x, n)
     assert yi.min() - 1e-9 <= res.estimate <= yi.max() + 1e-9
 
@@ -63,8 +64,8 @@ def test_order_invariance(data, measure, method, rnd):
     x, n = data
     perm = list(range(len(x)))
     rnd.shuffle(perm)
-    a = pool_proportions(x, n, measure=measure, method=method)
-    b = pool_proportions(x[perm], n[perm], measure=measure, method=method)
+    a = pool_proportions(x, n, model=ModelSpec(measure=measure, method=method))
+    b = pool_proportions(x[perm], n[perm], model=ModelSpec(measure=measure, method=method))
     np.testing.assert_allclose([a.estimate, a.se, a.tau2, a.Q],
                                [b.estimate, b.se, b.tau2, b.Q], rtol=1e-7, atol=1e-10)
 
@@ -73,8 +74,8 @@ def test_order_invariance(data, measure, method, rnd):
 @given(studies(min_k=2))
 def test_re_ci_at_least_as_wide_as_fe(data):
     x, n = data
-    fe = pool_proportions(x, n, measure="PFT", method="FE")
-    re = pool_proportions(x, n, measure="PFT", method="DL")
+    fe = pool_proportions(x, n, model=ModelSpec(measure="PFT", method="FE"))
+    re = pool_proportions(x, n, model=ModelSpec(measure="PFT", method="DL"))
     assert re.se >= fe.se - 1e-12
 
 
@@ -88,7 +89,7 @@ def test_pft_back_transform_inverts(n, p):
 
 
 def test_identical_studies_have_no_heterogeneity():
-    res = pool_proportions([5] * 6, [50] * 6, measure="PLO", method="REML")
+    res = pool_proportions([5] * 6, [50] * 6, model=ModelSpec(measure="PLO", method="REML"))
     assert res.tau2 == 0 and res.I2 == 0
     np.testing.assert_allclose(res.prop, 0.1)
 
@@ -101,7 +102,7 @@ def test_single_study_uses_exact_interval():
 
 
 def test_all_zero_events_flagged():
-    res = pool_proportions([0, 0, 0], [20, 40, 80], measure="PFT", method="DL")
+    res = pool_proportions([0, 0, 0], [20, 40, 80], model=ModelSpec(measure="PFT", method="DL"))
     assert res.prop_ci[0] == 0
     assert any("No events" in c for c in res.caveats)
     with pytest.raises(EstimationError, match="No events"):
@@ -125,11 +126,11 @@ def test_bad_counts(events, n, message):
 
 def test_bad_options():
     with pytest.raises(ConfigurationError, match="Unknown measure"):
-        pool_proportions([1, 2], [10, 10], measure="PAS")
+        pool_proportions([1, 2], [10, 10], model=ModelSpec(measure="PAS"))
     with pytest.raises(ConfigurationError, match="Unknown method"):
-        pool_proportions([1, 2], [10, 10], method="HS")
+        pool_proportions([1, 2], [10, 10], model=ModelSpec(method="HS"))
     with pytest.raises(ConfigurationError, match="level"):
-        pool_proportions([1, 2], [10, 10], level=95)
+        pool_proportions([1, 2], [10, 10], model=ModelSpec(level=95))
     with pytest.raises(EstimationError, match="too few"):
         meta_regression([1, 2], [10, 10], {"a": [1, 2], "b": [3, 5]})
     with pytest.raises(EstimationError, match="collinear"):
@@ -160,8 +161,8 @@ def test_meta_regression_shift_invariance(data, shift, method):
     """Shifting a moderator changes only the intercept (slope, tau², QM unchanged)."""
     x, n = data
     mod = np.arange(len(x), dtype=float)
-    a = meta_regression(x, n, {"m": mod}, measure="PLO", method=method)
-    b = meta_regression(x, n, {"m": mod + shift}, measure="PLO", method=method)
+    a = meta_regression(x, n, {"m": mod}, model=ModelSpec(measure="PLO", method=method))
+    b = meta_regression(x, n, {"m": mod + shift}, model=ModelSpec(measure="PLO", method=method))
     np.testing.assert_allclose([a.coef[1], a.se[1], a.tau2, a.QE],
                                [b.coef[1], b.se[1], b.tau2, b.QE], rtol=1e-6, atol=1e-9)
     np.testing.assert_allclose(a.coef[0] - b.coef[0], shift * a.coef[1], rtol=1e-6, atol=1e-7)
@@ -172,7 +173,7 @@ def test_meta_regression_shift_invariance(data, shift, method):
 def test_subgroups_partition_studies(data, measure):
     x, n = data
     groups = ["a" if i % 2 else "b" for i in range(len(x))]
-    res = pool_proportions(x, n, measure=measure, method="DL", by=groups)
+    res = pool_proportions(x, n, model=ModelSpec(measure=measure, method="DL"), by=groups)
     sg = res.subgroups
     assert sum(g.k for g in sg.groups.values()) == len(x)
     assert sg.Q_between >= 0 and 0 <= sg.p_between <= 1 and sg.df == 1
@@ -184,7 +185,7 @@ def test_subgroups_partition_studies(data, measure):
 @given(studies(min_k=2), st.sampled_from(["PLO", "PFT"]), st.sampled_from(["DL", "REML"]))
 def test_tau2_confidence_limits_ordered(data, measure, method):
     x, n = data
-    res = pool_proportions(x, n, measure=measure, method=method)
+    res = pool_proportions(x, n, model=ModelSpec(measure=measure, method=method))
     lo, hi = res.tau2_ci
     assert 0 <= lo <= hi
     assert 0 <= res.I2_ci[0] <= res.I2_ci[1] <= 100

@@ -19,7 +19,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hsctms.meta import escalc, exact_ci, meta_regression, poisson_regression, pool_proportions
+from hsctms.meta import (
+    ModelSpec,
+    escalc,
+    exact_ci,
+    meta_regression,
+    poisson_regression,
+    pool_proportions,
+)
 
 REF = Path(__file__).resolve().parents[1] / "reference" / "meta"
 #: dataset -> moderators / subgroup column used by meta_oracle.R (see conftest.DATASETS)
@@ -50,7 +57,8 @@ def test_effect_sizes_and_study_cis(meta_golden, name, measure):
     yi, vi = escalc(measure, d["events"], d["n"])
     close(yi, g[measure]["yi"], atol=1e-12)
     close(vi, g[measure]["vi"], atol=1e-12)
-    res = pool_proportions(d["events"], d["n"], d["study"], measure=measure, method="DL")
+    res = pool_proportions(d["events"], d["n"], d["study"],
+                           model=ModelSpec(measure=measure, method="DL"))
     close(res.studies["ci_low"], g[measure]["study_ci_lb"], atol=1e-12)
     close(res.studies["ci_high"], g[measure]["study_ci_ub"], atol=1e-12)
     lo, hi = exact_ci(d["events"], d["n"])
@@ -70,7 +78,8 @@ def test_pooled_estimate_and_heterogeneity(meta_golden, name, measure, method):
     R = meta_golden(name)["results"][measure][method]
     d = _data(name)
     t = TOL[method]
-    res = pool_proportions(d["events"], d["n"], d["study"], measure=measure, method=method)
+    res = pool_proportions(d["events"], d["n"], d["study"],
+                           model=ModelSpec(measure=measure, method=method))
     close(res.estimate, R["est"], atol=t["est"])
     close(res.se, R["se"], atol=t["est"])
     close(res.zval, R["zval"], atol=t["est"] * 10, rtol=1e-7)
@@ -100,8 +109,8 @@ def test_knapp_hartung(meta_golden, name, measure, method):
     K = meta_golden(name)["results"][measure][method]["knha"]
     d = _data(name)
     t = TOL[method]["est"]
-    res = pool_proportions(d["events"], d["n"], d["study"], measure=measure, method=method,
-                           test="knha")
+    res = pool_proportions(d["events"], d["n"], d["study"],
+                           model=ModelSpec(measure=measure, method=method, test="knha"))
     close(res.se, K["se"], atol=t)
     close(res.pval, K["pval"], atol=1e-9, rtol=1e-6)
     close(res.ci, [K["ci_lb"], K["ci_ub"]], atol=t)
@@ -115,7 +124,8 @@ def test_knapp_hartung(meta_golden, name, measure, method):
 def test_meta_regression(meta_golden, name, measure, method):
     M = meta_golden(name)["results"][measure][method]["metareg"]
     d = _data(name)
-    mr = meta_regression(d["events"], d["n"], d[MODERATORS[name]], measure=measure, method=method)
+    mr = meta_regression(d["events"], d["n"], d[MODERATORS[name]],
+                         model=ModelSpec(measure=measure, method=method))
     assert mr.terms[1:] == list(np.atleast_1d(M["moderators"]))
     close(mr.coef, M["coef"], atol=1e-9, rtol=1e-6)
     close(mr.se, M["se"], atol=1e-9, rtol=1e-6)
@@ -135,7 +145,8 @@ def test_meta_regression(meta_golden, name, measure, method):
 def test_subgroups(meta_golden, name, measure, method):
     S = meta_golden(name)["results"][measure][method]["subgroups"]
     d = _data(name)
-    res = pool_proportions(d["events"], d["n"], d["study"], measure=measure, method=method,
+    res = pool_proportions(d["events"], d["n"], d["study"],
+                           model=ModelSpec(measure=measure, method=method),
                            by=d[GROUP[name]].astype(str), by_name=GROUP[name])
     sg = res.subgroups
     assert sg is not None

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from hsctms.evidence import load_evidence
-from hsctms.meta import poisson_regression, pool_proportions
+from hsctms.meta import ModelSpec, poisson_regression, pool_proportions
 from hsctms.meta.reproduce import PUBLISHED, reproduce_sormani2017, sormani2017_candidates
 
 
@@ -65,7 +65,8 @@ def test_trm_with_available_inputs(rep, meta_golden):
     assert abs(rep.trm[0] - pub) > 0.05           # but not equal to it at reported precision
     # random-effects PLO with 0.5 zero-cell correction, also against metafor
     M = meta_golden("sormani_trm")["results"]["PLO"]["REML"]
-    res = pool_proportions(t["events"], t["n"], t["study"], measure="PLO", method="REML")
+    res = pool_proportions(t["events"], t["n"], t["study"],
+                           model=ModelSpec(measure="PLO", method="REML"))
     np.testing.assert_allclose(res.prop, M["prop"], atol=1e-7)
 
 
@@ -73,7 +74,8 @@ def test_progression_inputs_and_what_is_missing(rep):
     assert rep.progression_2y_inputs.empty  # no candidate reports a 2-y figure
     p5 = rep.progression_5y_inputs
     assert sorted(p5["study"]) == ["atkins2016", "burman2014", "curro2015", "nash2017"]
-    res = pool_proportions(p5["events"], p5["n"], p5["study"], measure="PLO", method="REML")
+    res = pool_proportions(p5["events"], p5["n"], p5["study"],
+                           model=ModelSpec(measure="PLO", method="REML"))
     pub, _, _ = PUBLISHED["progression_5y"]
     assert res.prop_ci[0] < pub / 100 < res.prop_ci[1]
     text = rep.summary
@@ -102,7 +104,8 @@ def test_docs_state_the_computed_figures(rep):
     t = rep.trm
     assert f"**{t[0]:.2f}% ({t[1]:.2f}–{t[2]:.2f})**" in doc
     p5 = rep.progression_5y_inputs
-    plo = pool_proportions(p5["events"], p5["n"], p5["study"], measure="PLO", method="REML")
+    plo = pool_proportions(p5["events"], p5["n"], p5["study"],
+                           model=ModelSpec(measure="PLO", method="REML"))
     assert f"{100 * plo.prop:.1f}% ({100 * plo.prop_ci[0]:.1f}–{100 * plo.prop_ci[1]:.1f})" in doc
     g = glmm_proportions(rep.trm_inputs["events"], rep.trm_inputs["n"])
     assert f"{100 * g.prop:.2f}% ({100 * g.prop_ci[0]:.2f}–{100 * g.prop_ci[1]:.2f})" in doc

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from hsctms.evidence import RowInclusion
 from hsctms.patient.report import report_context
 
 from .conftest import PROFILE_NAMES
@@ -127,11 +128,12 @@ def test_spms_65_not_eligible_and_progressive_figures(browser, pages, reports, e
                     "halt-ms"):
             assert _verdict(page, sid) == "not_eligible", sid
         card = _visible_text(page, '[data-estimate="progression_free_5y"]')
+        current = RowInclusion(include_superseded=False)
         prog = evidence.outcomes(outcome="progression_free", phenotype="progressive",
-                                 arm="ahsct", time_years=5, include_superseded=False)
+                                 arm="ahsct", time_years=5, rows=current)
         assert not prog.empty
         rel_only = evidence.outcomes(outcome="progression_free", phenotype="relapsing",
-                                     arm="ahsct", time_years=5, include_superseded=False)
+                                     arm="ahsct", time_years=5, rows=current)
         page.locator('[data-estimate="progression_free_5y"] details').evaluate(
             "d => d.open = true")
         studies = _visible_text(page, '[data-estimate="progression_free_5y"] details')

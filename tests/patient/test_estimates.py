@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from hsctms.evidence import RowInclusion
 from hsctms.model.profile import parse_profile
 from hsctms.model.scales import EDSS_VALUES
 from hsctms.patient.estimates import BENEFITS, TIME_POINTS, personal_estimates
@@ -23,7 +24,7 @@ PROGRESSIVE_POPS = {"all", "progressive", "spms", "ppms"}
 
 def _expected_rows(evidence, outcome, group, t):
     df = evidence.outcomes(outcome=outcome, phenotype=group, arm="ahsct", measure="percent",
-                           time_years=t, include_superseded=False)
+                           time_years=t, rows=RowInclusion(include_superseded=False))
     return df[df["estimate"].notna()]
 
 
@@ -83,7 +84,8 @@ def test_progressive_profile_never_gets_relapsing_only_figures(profiles, evidenc
             if pop == "all":
                 assert st["phenotype_group"] == "progressive"
     relapsing_only = evidence.outcomes(outcome="progression_free", phenotype="relapsing",
-                                       arm="ahsct", time_years=5, include_superseded=False)
+                                       arm="ahsct", time_years=5,
+                                       rows=RowInclusion(include_superseded=False))
     rel_ids = set(relapsing_only["study_id"])
     prog_ids = {f.study_id for f in est.benefit("progression_free", 5.0).figures}
     # A study may report both subgroups (e.g. Boffa 2021); its figures must then differ by
@@ -142,7 +144,7 @@ def test_rates_converted_not_mixed(profiles, evidence):
 
 def test_trm_groups_add_up(profiles, evidence):
     est = personal_estimates(profiles["young-rrms-high-activity"], evidence)
-    trm = evidence.outcomes(outcome="trm", arm="ahsct", include_superseded=False)
+    trm = evidence.outcomes(outcome="trm", arm="ahsct", rows=RowInclusion(include_superseded=False))
     for by in ("era", "intensity"):
         groups = [g for g in est.trm_groups if g.by == by]
         assert sum(g.people for g in groups) == int(
@@ -178,7 +180,8 @@ def test_matching_note_for_high_edss(profiles, evidence):
 
 def test_unverified_flags_carried(profiles, evidence):
     est = personal_estimates(profiles["young-rrms-high-activity"], evidence)
-    rows = evidence.outcomes(arm="ahsct", phenotype="relapsing", include_superseded=False)
+    rows = evidence.outcomes(arm="ahsct", phenotype="relapsing",
+                             rows=RowInclusion(include_superseded=False))
     flagged = {(r["study_id"], r["outcome"], r["time_years"]) for r in
                rows[~rows["verified"].astype(bool)].to_dict("records")}
     for e in est.benefits:
@@ -203,7 +206,7 @@ def test_trm_for_you_uses_recent_studies_of_planned_intensity(profiles, evidence
     est = personal_estimates(prof, evidence)
     mine = est.trm_for_you()
     assert mine is not None
-    trm = evidence.outcomes(outcome="trm", arm="ahsct", include_superseded=False)
+    trm = evidence.outcomes(outcome="trm", arm="ahsct", rows=RowInclusion(include_superseded=False))
     want = trm[(trm["era"] == "2005 or later") & (trm["intensity"] == "intermediate")]
     assert set(mine.study_ids) == set(want["study_id"])
     assert mine.deaths == int(want["events"].sum()) and mine.people == int(want["n"].sum())

@@ -108,7 +108,7 @@ def list_cmd(
 
     Example: hsctms evidence list --outcome neda --phenotype relapsing --json neda.json
     """
-    from hsctms.evidence import OUTCOMES, load_evidence
+    from hsctms.evidence import OUTCOMES, RowInclusion, load_evidence
 
     try:
         ev = load_evidence()
@@ -123,7 +123,8 @@ def list_cmd(
                 raise ConfigurationError(f"Unknown outcome {outcome!r}.",
                                          hint=f"Use one of {', '.join(OUTCOMES)}.")
             df = ev.outcomes(study=study, outcome=outcome, arm=arm, phenotype=phenotype,
-                             verified_only=verified_only, include_pooled=pooled)
+                             rows=RowInclusion(verified_only=verified_only,
+                                               include_pooled=pooled))
             console.print(_outcomes_table(df, title=f"{outcome or 'outcomes'}: {len(df)} rows"))
             payload = {"kind": "outcomes", "outcome": outcome, "rows": _records(df)}
         if json_out is not None:
@@ -188,7 +189,7 @@ def show_cmd(
     """
     from rich.table import Table
 
-    from hsctms.evidence import load_evidence
+    from hsctms.evidence import RowInclusion, load_evidence
 
     try:
         ev = load_evidence()
@@ -204,7 +205,7 @@ def show_cmd(
                 continue
             flag = " [yellow](unverified)[/]" if key in s["unverified"] else ""
             console.print(f"  {key:24s} {val}{flag}", highlight=False)
-        out = ev.outcomes(study=study, include_pooled=True)
+        out = ev.outcomes(study=study, rows=RowInclusion(include_pooled=True))
         harm = ev.harms(study=study)
         for title, df, col in (("Outcomes", out, "outcome"), ("Harms", harm, "harm")):
             if df.empty:
@@ -279,22 +280,29 @@ def pool_cmd(
     """
     from rich.table import Table
 
+    from hsctms.evidence import EvidenceSelection
+    from hsctms.meta import ModelSpec, RegressionSpec, SourceInfo
     from hsctms.meta.evidence_pool import pool_data, pool_evidence, read_study_table
 
     try:
         check_output_files(None if no_forest else forest, json_out)
         joint = (tuple(m.strip() for m in moderators.split(",") if m.strip())
                  if moderators else None)
+        model = ModelSpec(measure=measure, method=method, level=level, test=test)
+        regression = RegressionSpec(joint=joint or None)
         if data is not None:
             table = read_study_table(data)
-            res = pool_data(table, outcome=data.stem, by=by, measure=measure, method=method,
-                            level=level, test=test, label=data.name, joint=joint,
-                            selection={"source": str(data), "studies": len(table)})
+            res = pool_data(table, outcome=data.stem, by=by, model=model,
+                            regression=regression, label=data.name,
+                            source=SourceInfo(selection={"source": str(data),
+                                                         "studies": len(table)}))
         else:
-            res = pool_evidence(outcome, time_years=time, by=by, measure=measure,
-                                method=method, level=level, test=test,
-                                population=population, include_superseded=include_superseded,
-                                verified_only=verified_only, joint=joint)
+            res = pool_evidence(outcome, time_years=time, by=by, model=model,
+                                selection=EvidenceSelection(
+                                    population=population,
+                                    include_superseded=include_superseded,
+                                    verified_only=verified_only),
+                                regression=regression)
         meta = res.meta
         t = Table(title=meta.label or "Pooled proportion")
         for c in ("study", "events/n", "proportion", f"{100 * level:g}% CI (exact)", "weight"):

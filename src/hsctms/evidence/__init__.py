@@ -28,6 +28,7 @@ import pandas as pd
 from hsctms.evidence.base import ERA_CUT, PHENOTYPES, EvidenceBase, era_label, phenotype_group
 from hsctms.evidence.loader import DATA_DIR, read_all
 from hsctms.evidence.schema import HARMS, MEASURES, OUTCOMES
+from hsctms.evidence.selection import EvidenceSelection, RowInclusion
 from hsctms.model.regimens import RegimenMap
 
 __all__ = [
@@ -38,6 +39,8 @@ __all__ = [
     "OUTCOMES",
     "PHENOTYPES",
     "EvidenceBase",
+    "EvidenceSelection",
+    "RowInclusion",
     "era_label",
     "harms",
     "load_evidence",
@@ -65,6 +68,11 @@ def load_evidence(
     era_cut
         Publication year separating the two eras (default 2005).
 
+    Returns
+    -------
+    EvidenceBase
+        The studies, outcomes and harms tables with their derived columns.
+
     Raises
     ------
     hsctms.errors.EvidenceError
@@ -83,15 +91,50 @@ def _default() -> EvidenceBase:
 
 
 def outcomes(**filters: Any) -> pd.DataFrame:
-    """:meth:`EvidenceBase.outcomes` on the default evidence base."""
+    """:meth:`EvidenceBase.outcomes` on the default evidence base.
+
+    Parameters
+    ----------
+    **filters
+        Keyword arguments of :meth:`EvidenceBase.outcomes` (``study``, ``outcome``, ``arm``,
+        ``phenotype``, ``population``, ``time_years``, ``measure``, ``rows``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The matching outcome rows joined with study columns.
+    """
     return load_evidence().outcomes(**filters)
 
 
 def harms(**filters: Any) -> pd.DataFrame:
-    """:meth:`EvidenceBase.harms` on the default evidence base."""
+    """:meth:`EvidenceBase.harms` on the default evidence base.
+
+    Parameters
+    ----------
+    **filters
+        Keyword arguments of :meth:`EvidenceBase.harms` (``study``, ``harm``, ``arm``,
+        ``population``, ``verified_only``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The matching harm rows joined with study columns.
+    """
     return load_evidence().harms(**filters)
 
 
 def study(study_id: str) -> dict[str, Any]:
-    """:meth:`EvidenceBase.study` on the default evidence base."""
+    """:meth:`EvidenceBase.study` on the default evidence base.
+
+    Parameters
+    ----------
+    study_id : str
+        Study id, e.g. ``"atkins2016"``.
+
+    Returns
+    -------
+    dict
+        The study's fields.
+    """
     return load_evidence().study(study_id)

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from hsctms.errors import ConfigurationError, EvidenceError, NotFoundError
+from hsctms.evidence.selection import RowInclusion
 from hsctms.model.regimens import RegimenMap, default_regimen_map
 
 #: Default cut (publication year) between the early and the recent era.
@@ -42,14 +43,41 @@ def _listify(value: str | Iterable[str] | None) -> list[str] | None:
 
 
 def era_label(year: float | None, cut: int = ERA_CUT) -> str | None:
-    """``"before {cut}"`` or ``"{cut} or later"``; ``None`` for a missing year."""
+    """The era of a publication year.
+
+    Parameters
+    ----------
+    year : float or None
+        Publication year; ``None`` or NaN when unknown.
+    cut : int, default ERA_CUT (2005)
+        First year of the recent era.
+
+    Returns
+    -------
+    str or None
+        ``"before {cut}"`` or ``"{cut} or later"``; ``None`` for a missing year.
+    """
     if year is None or pd.isna(year):
         return None
     return f"before {cut}" if year < cut else f"{cut} or later"
 
 
 def phenotype_group(pct_rrms: float | None, pct_progressive: float | None = None) -> str | None:
-    """``relapsing`` (all RRMS), ``progressive`` (no RRMS), ``mixed`` or ``None`` (unknown)."""
+    """The phenotype group of a cohort from its composition.
+
+    Parameters
+    ----------
+    pct_rrms : float or None
+        Percentage (0-100) of patients with relapsing-remitting MS; ``None``/NaN if unknown.
+    pct_progressive : float or None, optional
+        Percentage with progressive MS, used when ``pct_rrms`` is unknown.
+
+    Returns
+    -------
+    str or None
+        ``"relapsing"`` (all RRMS, >= 99.5%), ``"progressive"`` (no RRMS, <= 0.5%),
+        ``"mixed"``, or ``None`` when neither percentage is known.
+    """
     if pct_rrms is not None and not pd.isna(pct_rrms):
         if pct_rrms >= 99.5:
             return "relapsing"
@@ -67,18 +95,21 @@ def phenotype_group(pct_rrms: float | None, pct_progressive: float | None = None
 class EvidenceBase:
     """The loaded, validated evidence base.
 
-    Attributes
+    Build it with :func:`hsctms.evidence.load_evidence` (or :meth:`from_tables`), which
+    validates the files and adds the derived columns.
+
+    Parameters
     ----------
-    studies
+    studies : pandas.DataFrame
         One row per source, with derived columns ``intensity`` (from ``regimen_code`` through
         the regimen map, else ``intensity_published``), ``phenotype_group``, ``era``
         (publication year before / from :data:`ERA_CUT`), ``year_mid`` (midpoint of the
         transplant years, when both are known) and ``verified_trm``.
-    outcome_table
+    outcome_table : pandas.DataFrame
         Long outcomes table, plus TRM rows derived from the studies' ``trm_deaths``/``trm_n``.
-    harm_table
+    harm_table : pandas.DataFrame
         Long harms table.
-    regimen_map
+    regimen_map : str, default "ebmt"
         Name of the regimen map used to derive ``intensity``.
     """
 
@@ -98,7 +129,23 @@ class EvidenceBase:
         regimen_map: RegimenMap | None = None,
         era_cut: int = ERA_CUT,
     ) -> EvidenceBase:
-        """Add derived columns and the TRM outcome rows to validated raw tables."""
+        """Add derived columns and the TRM outcome rows to validated raw tables.
+
+        Parameters
+        ----------
+        studies, outcomes, harms : pandas.DataFrame
+            The three tables as read and validated by :func:`hsctms.evidence.loader.read_all`.
+        regimen_map : hsctms.model.regimens.RegimenMap, optional
+            Map deriving each study's ``intensity`` from ``regimen_code`` (default EBMT).
+        era_cut : int, default ERA_CUT (2005)
+            First publication year of the recent era.
+
+        Returns
+        -------
+        EvidenceBase
+            With the derived study columns (``intensity``, ``phenotype_group``, ``era``,
+            ``year_mid``, ``verified_trm``) and the TRM rows in the outcomes table.
+        """
         rmap = regimen_map or default_regimen_map()
         st = studies.copy()
         derived = [
@@ -136,7 +183,23 @@ class EvidenceBase:
         return [str(s) for s in self.studies["study_id"]]
 
     def study(self, study_id: str) -> dict[str, Any]:
-        """One study as a dict (raises :class:`NotFoundError` with suggestions if unknown)."""
+        """One study as a dict.
+
+        Parameters
+        ----------
+        study_id : str
+            Study id, e.g. ``"atkins2016"``.
+
+        Returns
+        -------
+        dict
+            The study's fields (plain Python values; missing values as ``None``).
+
+        Raises
+        ------
+        hsctms.errors.NotFoundError
+            For an unknown id; the hint suggests close ids.
+        """
         hit = self.studies[self.studies["study_id"] == study_id]
         if hit.empty:
             close = difflib.get_close_matches(study_id, self.study_ids, n=3, cutoff=0.5)
@@ -149,7 +212,20 @@ class EvidenceBase:
         return {k: _py(v) for k, v in rec.items()}
 
     def is_verified(self, study_id: str, field: str) -> bool:
-        """False when ``field`` of ``study_id`` is flagged *(unverified)*."""
+        """Whether a study field is verified.
+
+        Parameters
+        ----------
+        study_id : str
+            Study id.
+        field : str
+            Field of ``studies.yaml``, e.g. ``"trm_deaths"``.
+
+        Returns
+        -------
+        bool
+            False when ``field`` of ``study_id`` is flagged *(unverified)*.
+        """
         return field not in self.study(study_id)["unverified"]
 
     def _check_ids(self, ids: list[str] | None) -> None:
@@ -162,33 +238,41 @@ class EvidenceBase:
         self,
         study: str | Iterable[str] | None = None,
         outcome: str | Iterable[str] | None = None,
+        *,
         arm: str | Iterable[str] | None = None,
         phenotype: str | None = None,
         population: str | Iterable[str] | None = None,
         time_years: float | None = None,
         measure: str | Iterable[str] | None = None,
-        verified_only: bool = False,
-        include_pooled: bool = False,
-        include_superseded: bool = True,
+        rows: RowInclusion | None = None,
     ) -> pd.DataFrame:
         """Filter the outcomes table.
 
         Parameters
         ----------
-        study, outcome, arm, population, measure
-            Exact values (or lists of values) to keep.
-        phenotype
+        study : str or iterable of str, optional
+            Study id(s) to keep; an unknown id raises :class:`NotFoundError` with
+            suggestions.
+        outcome : str or iterable of str, optional
+            Outcome name(s) (``trm``, ``neda``, ``progression_free``, ...; see
+            :data:`hsctms.evidence.OUTCOMES`).
+        arm : str or iterable of str, optional
+            Arm(s): ``"ahsct"``, a comparator such as ``"dmt"`` or ``"alemtuzumab"``, or
+            ``"pooled"`` (published pooled figures; needs ``rows.include_pooled``).
+        phenotype : str, optional
             ``"relapsing"`` / ``"progressive"`` / ``"mixed"``: rows for that population, or
             whole-cohort rows of studies whose cohort is entirely that phenotype; also an exact
             population label such as ``"RRMS"`` or ``"SPMS"``.
-        time_years
-            Keep rows at this time point (within 0.05 y).
-        verified_only
-            Drop rows flagged *(unverified)*.
-        include_pooled
-            Include published meta-analysis figures (``arm == "pooled"``); default False.
-        include_superseded
-            Include reports superseded by a later report of the same cohort.
+        population : str or iterable of str, optional
+            Exact population label(s): ``"all"`` (whole cohorts) or a subgroup.
+        time_years : float, optional
+            Keep rows at this time point, in years (within 0.05 y).
+        measure : str or iterable of str, optional
+            Measure(s) of the figure, e.g. ``"percent"`` or ``"hazard_ratio"`` (see
+            :data:`hsctms.evidence.MEASURES`).
+        rows : RowInclusion, optional
+            Which kinds of rows to keep (default ``RowInclusion()``: unverified and
+            superseded rows kept, published pooled figures left out).
 
         Returns
         -------
@@ -196,6 +280,7 @@ class EvidenceBase:
             Outcome rows joined with study ``label``, ``kind``, ``pub_year``,
             ``phenotype_group``, ``intensity``, ``era`` and ``superseded_by``.
         """
+        inc = rows or RowInclusion()
         df = self._join(self.outcome_table)
         df = self._filter(df, study, "study_id")
         df = self._filter(df, outcome, "outcome")
@@ -207,11 +292,11 @@ class EvidenceBase:
         if time_years is not None:
             t = pd.to_numeric(df["time_years"], errors="coerce")
             df = df[(t - float(time_years)).abs() <= 0.05]
-        if verified_only:
+        if inc.verified_only:
             df = df[df["verified"].astype(bool)]
-        if not include_pooled:
+        if not inc.include_pooled:
             df = df[df["arm"] != "pooled"]
-        if not include_superseded:
+        if not inc.include_superseded:
             df = df[df["superseded_by"].isna()]
         return df.reset_index(drop=True)
 
@@ -219,11 +304,31 @@ class EvidenceBase:
         self,
         study: str | Iterable[str] | None = None,
         harm: str | Iterable[str] | None = None,
+        *,
         arm: str | Iterable[str] | None = None,
         population: str | Iterable[str] | None = None,
         verified_only: bool = False,
     ) -> pd.DataFrame:
-        """Filter the harms table (comparator arms included; see ``arm``)."""
+        """Filter the harms table (comparator arms included; see ``arm``).
+
+        Parameters
+        ----------
+        study : str or iterable of str, optional
+            Study id(s) to keep.
+        harm : str or iterable of str, optional
+            Harm name(s), e.g. ``"thyroid"``, ``"itp"`` (see :data:`hsctms.evidence.HARMS`).
+        arm : str or iterable of str, optional
+            Arm(s): ``"ahsct"`` or a comparator such as ``"alemtuzumab"``.
+        population : str or iterable of str, optional
+            Exact population label(s).
+        verified_only : bool, default False
+            Drop rows flagged *(unverified)*.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Harm rows joined with the study columns (as :meth:`outcomes`).
+        """
         df = self._join(self.harm_table)
         df = self._filter(df, study, "study_id")
         df = self._filter(df, harm, "harm")
@@ -234,21 +339,48 @@ class EvidenceBase:
         return df.reset_index(drop=True)
 
     def published_pooled(self, outcome: str | Iterable[str] | None = None) -> pd.DataFrame:
-        """Figures of published meta-analyses and appraisals (e.g. Sormani 2017)."""
-        df = self.outcomes(outcome=outcome, arm="pooled", include_pooled=True)
+        """Figures of published meta-analyses and appraisals (e.g. Sormani 2017).
+
+        Parameters
+        ----------
+        outcome : str or iterable of str, optional
+            Outcome(s) to keep (default all).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Outcome rows with ``arm == "pooled"`` (estimates in percent).
+        """
+        df = self.outcomes(outcome=outcome, arm="pooled", rows=RowInclusion(include_pooled=True))
         return df.reset_index(drop=True)
 
     def trm_data(
         self,
+        *,
         include_superseded: bool = False,
         verified_only: bool = False,
         studies: Sequence[str] | None = None,
     ) -> pd.DataFrame:
         """Per-study transplant-related deaths for pooling (one row per primary study).
 
-        Columns: ``study``, ``label``, ``events``, ``n``, ``pub_year``, ``year`` (transplant
-        midpoint, NaN if unknown), ``edss``, ``pct_rrms``, ``intensity``, ``era``,
-        ``phenotype``, ``verified``.
+        Meta-analyses and reviews are never included.
+
+        Parameters
+        ----------
+        include_superseded : bool, default False
+            Also include reports superseded by a later report of the same cohort.
+        verified_only : bool, default False
+            Keep only studies whose ``trm_deaths`` and ``trm_n`` are verified.
+        studies : sequence of str, optional
+            Exactly these study ids (superseded ones included); unknown ids raise
+            :class:`NotFoundError`.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``study``, ``label``, ``events``, ``n``, ``pub_year``, ``year``
+            (transplant midpoint, NaN if unknown), ``edss``, ``pct_rrms``, ``intensity``,
+            ``era``, ``phenotype``, ``verified``.
         """
         st = self.studies
         keep = st["trm_deaths"].notna() & (st["kind"] != "meta_analysis") & (st["kind"] != "review")
@@ -279,6 +411,7 @@ class EvidenceBase:
         self,
         outcome: str,
         time_years: float,
+        *,
         arm: str = "ahsct",
         population: str = "all",
         verified_only: bool = False,
@@ -290,10 +423,38 @@ class EvidenceBase:
         *reconstructed* as ``round(estimate/100 * n)`` and flagged in ``events_reconstructed``:
         an approximation that ignores censoring (documented in docs/meta-analysis.md).
         Rows without n are dropped.
+
+        Parameters
+        ----------
+        outcome : str
+            A percentage outcome, e.g. ``"progression_free"`` or ``"neda"``.
+        time_years : float
+            Time point in years (matched within 0.05 y).
+        arm : str, default "ahsct"
+            Arm whose figures are pooled.
+        population : str, default "all"
+            Population label of the rows (``"all"``: whole cohorts).
+        verified_only : bool, default False
+            Drop rows flagged *(unverified)*.
+        include_superseded : bool, default False
+            Also include reports superseded by a later report of the same cohort.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``study``, ``label``, ``events``, ``n``, ``estimate_pct``,
+            ``events_reconstructed``, ``pub_year``, ``year``, ``edss``, ``pct_rrms``,
+            ``intensity``, ``era``, ``phenotype``, ``verified``.
+
+        Raises
+        ------
+        hsctms.errors.EvidenceError
+            When no row matches; the hint says how to list the time points.
         """
         rows = self.outcomes(outcome=outcome, arm=arm, population=population,
                              time_years=time_years, measure="percent",
-                             verified_only=verified_only, include_superseded=include_superseded)
+                             rows=RowInclusion(verified_only=verified_only,
+                                               include_superseded=include_superseded))
         if rows.empty:
             raise EvidenceError(
                 f"No {outcome!r} figures at {time_years:g} y for arm {arm!r} and population "
@@ -340,7 +501,14 @@ class EvidenceBase:
         return df[df[column].isin(values)]
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-serialisable dump of the three tables."""
+        """JSON-serialisable dump of the three tables.
+
+        Returns
+        -------
+        dict
+            ``regimen_map`` and the ``studies``, ``outcomes`` and ``harms`` rows as lists of
+            dicts (missing values as ``None``).
+        """
         def records(df: pd.DataFrame) -> list[dict[str, Any]]:
             return [{k: _py(v) for k, v in r.items()} for r in df.to_dict("records")]
         return {"regimen_map": self.regimen_map, "studies": records(self.studies),

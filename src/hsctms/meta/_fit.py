@@ -59,9 +59,39 @@ def check_level(level: float) -> float:
     return float(level)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Fit:
-    """Result of one inverse-variance fit (metafor ``rma.uni`` quantities)."""
+    """Result of one inverse-variance fit (metafor ``rma.uni`` quantities).
+
+    Frozen: built complete by :func:`fit`.
+
+    Parameters
+    ----------
+    coef, vcov, se : numpy.ndarray
+        Coefficients (intercept first), their covariance matrix (scaled under Knapp-Hartung)
+        and standard errors.
+    stat, pval : numpy.ndarray
+        z (or t) statistics and two-sided p-values.
+    ci_lb, ci_ub : numpy.ndarray
+        Confidence limits.
+    crit : float
+        Critical value of the intervals (normal, or t with ``df``).
+    df : int or None
+        t degrees of freedom under Knapp-Hartung; ``None`` for z.
+    tau2 : float
+        (Residual) between-study variance.
+    QE, QE_df, QEp : float, int, float
+        Test of (residual) heterogeneity.
+    I2, H2 : float or None
+        I² (%) and H²; ``None`` without residual df.
+    weights : numpy.ndarray
+        Study weights in percent.
+    QM, QM_df, QMp : float, int, float or None, default None
+        Omnibus test of the moderators (F statistic under Knapp-Hartung); ``None``
+        intercept-only.
+    extra : dict, default {}
+        Further quantities of a particular fit.
+    """
 
     coef: Array
     vcov: Array
@@ -196,7 +226,28 @@ def estimate_tau2(y: Array, v: Array, X: Array | None, method: Method) -> float:
 
 def fit(y: Array, v: Array, X: Array | None = None, method: Method = "REML",
         level: float = 0.95, test: str = "z", tau2: float | None = None) -> Fit:
-    """Fit an intercept-only (``X=None``) or meta-regression model, metafor style."""
+    """Fit an intercept-only (``X=None``) or meta-regression model, metafor style.
+
+    Parameters
+    ----------
+    y, v : numpy.ndarray
+        Effect sizes and sampling variances.
+    X : numpy.ndarray, optional
+        Moderator matrix without the intercept column (k x p-1).
+    method : {"FE", "DL", "REML"}, default "REML"
+        tau² estimator.
+    level : float, default 0.95
+        Confidence level.
+    test : {"z", "knha"}, default "z"
+        Wald z or Knapp-Hartung t tests.
+    tau2 : float, optional
+        Use this tau² instead of estimating it.
+
+    Returns
+    -------
+    Fit
+        The ``rma.uni`` quantities.
+    """
     if test not in TESTS:
         raise ConfigurationError(f"Unknown test {test!r}.", hint="Use 'z' or 'knha'.")
     k = y.size

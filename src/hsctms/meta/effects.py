@@ -65,7 +65,20 @@ def check_measure(measure: str) -> Measure:
 def escalc(
     measure: str, events: ArrayLike, n: ArrayLike
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Effect sizes ``yi`` and sampling variances ``vi`` (metafor ``escalc`` conventions)."""
+    """Effect sizes ``yi`` and sampling variances ``vi`` (metafor ``escalc`` conventions).
+
+    Parameters
+    ----------
+    measure : {"PLO", "PFT"}
+        Logit (0.5 added to zero cells only) or Freeman-Tukey double arcsine (halved).
+    events, n : array_like of int
+        Event counts and sample sizes per study.
+
+    Returns
+    -------
+    yi, vi : numpy.ndarray
+        Effect sizes and their sampling variances.
+    """
     meas = check_measure(measure)
     x, m = check_counts(events, n)
     if meas == "PLO":
@@ -84,7 +97,20 @@ def pft(p: ArrayLike, n: ArrayLike) -> NDArray[np.float64]:
 
 
 def ipft(y: ArrayLike, n: ArrayLike) -> NDArray[np.float64]:
-    """metafor ``transf.ipft``: Miller's inversion of the halved double arcsine at size ``n``."""
+    """metafor ``transf.ipft``: Miller's inversion of the halved double arcsine at size ``n``.
+
+    Parameters
+    ----------
+    y : array_like
+        Values on the PFT scale.
+    n : array_like
+        Sample size(s), broadcast against ``y``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Proportions in [0, 1] (values outside the transform's range are clipped).
+    """
     y = np.asarray(y, dtype=float)
     n = np.broadcast_to(np.asarray(n, dtype=float), y.shape)
     s = np.sin(2 * y)
@@ -97,7 +123,18 @@ def ipft(y: ArrayLike, n: ArrayLike) -> NDArray[np.float64]:
 
 
 def harmonic_mean(n: ArrayLike) -> float:
-    """Harmonic mean of the sample sizes (used by ``transf.ipft.hm``)."""
+    """Harmonic mean of the sample sizes (used by ``transf.ipft.hm``).
+
+    Parameters
+    ----------
+    n : array_like
+        Sample sizes (> 0).
+
+    Returns
+    -------
+    float
+        ``1 / mean(1 / n)``.
+    """
     m = np.asarray(n, dtype=float)
     return float(1.0 / np.mean(1.0 / m))
 
@@ -112,6 +149,20 @@ def back_transform(measure: str, y: ArrayLike, n: ArrayLike) -> NDArray[np.float
 
     For PFT, ``n`` is either one size per value (study values) or a scalar (pooled values:
     pass :func:`harmonic_mean` of the studies' n).
+
+    Parameters
+    ----------
+    measure : {"PLO", "PFT"}
+        Scale of ``y``.
+    y : array_like
+        Values on that scale.
+    n : array_like
+        Sample size(s); ignored for PLO.
+
+    Returns
+    -------
+    numpy.ndarray
+        Proportions (0-1).
     """
     meas = check_measure(measure)
     if meas == "PLO":
@@ -121,7 +172,20 @@ def back_transform(measure: str, y: ArrayLike, n: ArrayLike) -> NDArray[np.float
 
 def exact_ci(events: ArrayLike, n: ArrayLike, *,
              level: float = 0.95) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Clopper-Pearson (exact binomial) confidence limits, as R ``binom.test``."""
+    """Clopper-Pearson (exact binomial) confidence limits, as R ``binom.test``.
+
+    Parameters
+    ----------
+    events, n : array_like of int
+        Event counts and sample sizes per study.
+    level : float, default 0.95
+        Confidence level.
+
+    Returns
+    -------
+    lower, upper : numpy.ndarray
+        Limits of each study's proportion (0 and 1 at the boundaries).
+    """
     x, m = check_counts(events, n)
     alpha = 1.0 - level
     lo = np.where(x == 0, 0.0, stats.beta.ppf(alpha / 2, x, m - x + 1))

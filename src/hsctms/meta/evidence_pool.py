@@ -1,7 +1,8 @@
 """Pool the shipped evidence base (or a user's study table) in one call.
 
+>>> from hsctms.meta import ModelSpec
 >>> from hsctms.meta.evidence_pool import pool_evidence
->>> res = pool_evidence("trm", by="era", measure="PFT")
+>>> res = pool_evidence("trm", by="era", model=ModelSpec(measure="PFT"))
 >>> res.meta.k > 20
 True
 
@@ -23,6 +24,8 @@ import pandas as pd
 
 from hsctms._files import read_regular_file
 from hsctms.errors import ConfigurationError, EstimationError, EvidenceError
+from hsctms.meta.options import MODERATORS as _MODERATORS
+from hsctms.meta.options import ModelSpec, RegressionSpec, SourceInfo
 from hsctms.meta.pooling import MetaAnalysis, pool_table
 from hsctms.meta.regression import (
     MetaRegression,
@@ -34,19 +37,49 @@ from hsctms.meta.regression import (
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
 
-    from hsctms.evidence import EvidenceBase
+    from hsctms.evidence import EvidenceBase, EvidenceSelection
 
 #: Subgroup variables of the evidence base -> column of the pooling table.
 BY_COLUMNS = {"era": "era", "intensity": "intensity", "phenotype": "phenotype"}
-#: Moderators tried in meta-regression (column -> label).
-MODERATORS = {"pub_year": "publication year", "year": "year (evidence base: transplant midpoint)",
-              "edss": "baseline EDSS", "pct_rrms": "% RRMS"}
+#: Moderators tried in meta-regression (column -> label); the default of
+#: :attr:`RegressionSpec.moderators <hsctms.meta.RegressionSpec>`.
+MODERATORS = _MODERATORS
 
 
 @dataclass(frozen=True)
 class PooledEvidence:
-    """Pooled proportion, meta-regressions and Poisson regressions for one outcome
-    (frozen: ``selection`` says which studies were pooled and is set when it is built)."""
+    """Pooled proportion, meta-regressions and Poisson regressions for one outcome.
+
+    Frozen: built complete by :func:`pool_data` (``selection`` says which studies were
+    pooled).
+
+    Parameters
+    ----------
+    outcome : str
+        Outcome pooled (``"trm"``, ``"progression_free"``, ..., or a user's label).
+    time_years : float or None
+        Time point of a percentage outcome, in years; ``None`` for TRM or a user's table.
+    data : pandas.DataFrame
+        The pooled study table (``study``, ``events``, ``n``, moderators, subgroup column).
+    meta : MetaAnalysis
+        The pooled proportion (with ``subgroups`` when asked for).
+    regressions : dict of str to MetaRegression, default {}
+        Univariable meta-regression per moderator column that could be fitted.
+    poisson : dict of str to PoissonRegression, default {}
+        Univariable Poisson regression per moderator column (when Poisson models are on).
+    poisson_pooled : PoissonRegression or None, default None
+        Intercept-only Poisson model: the pooled crude rate (Sormani 2017 style).
+    published : pandas.DataFrame or None, default None
+        Published pooled figures of the same outcome (percent).
+    caveats : list of str, default []
+        Caveats of the inputs and of fits that could not be made.
+    joint : MetaRegression or None, default None
+        Multivariable meta-regression on the ``joint`` moderators.
+    joint_poisson : PoissonRegression or None, default None
+        Multivariable Poisson regression on the ``joint`` moderators.
+    selection : dict, default {}
+        Where the studies came from and how they were chosen (kept in the JSON).
+    """
 
     outcome: str
     time_years: float | None
@@ -96,7 +129,15 @@ class PooledEvidence:
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-serialisable form (schema in docs/meta-analysis.md)."""
+        """JSON-serialisable form (schema in docs/meta-analysis.md).
+
+        Returns
+        -------
+        dict
+            :meth:`MetaAnalysis.to_dict` plus ``outcome``, ``time_years``, ``selection``,
+            the meta-regressions and Poisson models, ``published`` figures and all
+            ``caveats``.
+        """
         out = self.meta.to_dict()
         out["outcome"] = self.outcome
         out["time_years"] = self.time_years
@@ -117,11 +158,31 @@ class PooledEvidence:
         return out
 
     def to_frame(self) -> pd.DataFrame:
-        """Per-study table with the pooled row."""
+        """Per-study table with the pooled row.
+
+        Returns
+        -------
+        pandas.DataFrame
+            As :meth:`MetaAnalysis.to_frame`.
+        """
         return self.meta.to_frame()
 
     def plot(self, ax: Axes | None = None, **kwargs: Any) -> Axes:
-        """Forest plot."""
+        """Forest plot of the pooled proportion.
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes, optional
+            Axes to draw on (default: a new figure).
+        **kwargs
+            Passed to :func:`hsctms.plots.forest.forest_plot` (``title``, ``xlabel``,
+            ``digits``, ``xmax``).
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+            The axes drawn on.
+        """
         return self.meta.plot(ax=ax, **kwargs)
 
 
@@ -130,7 +191,7 @@ def _num(v: Any) -> float | None:
 
 
 def _univariable_fits(
-    table: pd.DataFrame, moderators: tuple[str, ...], measure: str, method: str, level: float,
+    table: pd.DataFrame, moderators: tuple[str, ...], spec: ModelSpec,
     *, poisson: bool, notes: list[str],
 ) -> tuple[dict[str, MetaRegression], dict[str, PoissonRegression]]:
     """One meta-regression (and Poisson model) per moderator column present in ``table``;
@@ -149,21 +210,21 @@ def _univariable_fits(
             continue
         mods = {mod: sub[mod].astype(float).to_numpy()}
         try:
-            regs[mod] = meta_regression(sub["events"], sub["n"], mods, measure=measure,
-                                        method=method, level=level)
+            regs[mod] = meta_regression(sub["events"], sub["n"], mods, model=spec)
         except EstimationError as exc:
             notes.append(f"meta-regression on {name} could not be fitted: {exc.message}")
         if poisson and sub["events"].sum() > 0:
             try:
-                pois[mod] = poisson_regression(sub["events"], sub["n"], mods, level=level)
+                pois[mod] = poisson_regression(sub["events"], sub["n"], mods,
+                                               level=spec.level)
             except EstimationError as exc:
                 notes.append(f"Poisson regression on {name} could not be fitted: "
                              f"{exc.message}")
     return regs, pois
 
 
-def _joint_fits(table: pd.DataFrame, joint: tuple[str, ...] | None, *, measure: str,
-                method: str, level: float, poisson: bool) -> tuple[Any, Any]:
+def _joint_fits(table: pd.DataFrame, joint: tuple[str, ...] | None, *, spec: ModelSpec,
+                poisson: bool) -> tuple[Any, Any]:
     """The multivariable meta-regression and Poisson model on ``joint`` (``None`` each when
     not asked for), fitted on the studies that have all of the moderators.
 
@@ -181,11 +242,10 @@ def _joint_fits(table: pd.DataFrame, joint: tuple[str, ...] | None, *, measure: 
     cols = list(joint)
     sub = table[table[cols].apply(pd.to_numeric, errors="coerce").notna().all(axis=1)]
     mods = {m: sub[m].astype(float).to_numpy() for m in cols}
-    joint_reg = meta_regression(sub["events"], sub["n"], mods, measure=measure, method=method,
-                                level=level)
+    joint_reg = meta_regression(sub["events"], sub["n"], mods, model=spec)
     joint_pois = None
     if poisson and sub["events"].sum() > 0:
-        joint_pois = poisson_regression(sub["events"], sub["n"], mods, level=level)
+        joint_pois = poisson_regression(sub["events"], sub["n"], mods, level=spec.level)
     return joint_reg, joint_pois
 
 
@@ -200,132 +260,153 @@ def _overlap_caveats(ev: EvidenceBase, ids: set[str]) -> list[str]:
     return caveats
 
 
+def _regression_model(spec: ModelSpec) -> ModelSpec:
+    """The model of the meta-regressions next to a pooled estimate: the pooled model's
+    measure and level, REML in place of a GLMM, and z tests (``pool_data`` has always
+    fitted them with z tests, whatever the pooled ``test``)."""
+    return ModelSpec(measure=spec.measure, method=spec.inverse_variance(), level=spec.level)
+
+
+def _subgroup_column(table: pd.DataFrame, by: str | None) -> tuple[pd.DataFrame, str | None]:
+    """The table with the subgroup column's missing labels as ``"unknown"``, and its name.
+
+    Raises
+    ------
+    EstimationError
+        ``by`` names no column of the table.
+    """
+    if by is None:
+        return table, None
+    by_col = BY_COLUMNS.get(by, by)
+    if by_col not in table.columns:
+        raise EstimationError(f"Cannot form subgroups by {by!r}: no such column.",
+                              hint=f"Columns: {', '.join(map(str, table.columns))}.")
+    return table.assign(**{by_col: table[by_col].astype(object).where(
+        table[by_col].notna(), "unknown").astype(str)}), by_col
+
+
+def _pooled_meta(table: pd.DataFrame, spec: ModelSpec, by_col: str | None,
+                 label: str) -> MetaAnalysis:
+    """The pooled proportion: the GLMM or an inverse-variance model (with subgroups).
+
+    Raises
+    ------
+    EstimationError
+        Subgroups were asked for with the GLMM.
+    """
+    if spec.is_glmm:
+        if by_col is not None:
+            raise EstimationError("Subgroups are not available with method GLMM.",
+                                  hint="Use REML or DL for subgroup analysis.")
+        from hsctms.meta.glmm import glmm_proportions
+
+        return glmm_proportions(table["events"], table["n"], table["study"].astype(str),
+                                level=spec.level, label=label)
+    return pool_table(table, model=spec, by=by_col, label=label)
+
+
 def pool_data(
     data: pd.DataFrame,
     outcome: str = "proportion",
     *,
     time_years: float | None = None,
     by: str | None = None,
-    measure: str = "PLO",
-    method: str = "REML",
-    level: float = 0.95,
-    test: str = "z",
-    moderators: tuple[str, ...] = tuple(MODERATORS),
-    published: pd.DataFrame | None = None,
-    caveats: list[str] | None = None,
+    model: ModelSpec | None = None,
+    regression: RegressionSpec | None = None,
     label: str = "",
-    poisson: bool = True,
-    joint: tuple[str, ...] | None = None,
-    selection: dict[str, Any] | None = None,
+    source: SourceInfo | None = None,
 ) -> PooledEvidence:
-    """Pool a study table (``study``, ``events``, ``n`` + optional moderator columns).
-
-    ``selection`` describes where the studies came from (kept in the result and its JSON).
-    A ``study_id`` column, if present, is carried into ``meta.studies``.
-
-    ``poisson`` adds the Poisson models (pooled rate and per-moderator rate ratios), which
-    suit rare events such as deaths. ``joint`` names moderators fitted together in one
-    (multivariable) meta-regression and Poisson model, on the studies that have all of them.
-    """
-    table = data.reset_index(drop=True)
-    by_col = None
-    if by is not None:
-        by_col = BY_COLUMNS.get(by, by)
-        if by_col not in table.columns:
-            raise EstimationError(f"Cannot form subgroups by {by!r}: no such column.",
-                                  hint=f"Columns: {', '.join(map(str, table.columns))}.")
-        table = table.assign(**{by_col: table[by_col].astype(object).where(
-            table[by_col].notna(), "unknown").astype(str)})
-    notes: list[str] = []  # fits that could not be made: shown as caveats, never dropped
-    if method.upper() == "GLMM":
-        if by_col is not None:
-            raise EstimationError("Subgroups are not available with method GLMM.",
-                                  hint="Use REML or DL for subgroup analysis.")
-        from hsctms.meta.glmm import glmm_proportions
-
-        meta = glmm_proportions(table["events"], table["n"], table["study"].astype(str),
-                                level=level, label=label)
-        method = "REML"  # meta-regressions below stay on the transformed scale
-    else:
-        meta = pool_table(table, measure=measure, method=method, level=level, test=test,
-                          by=by_col, label=label)
-    if "study_id" in table.columns:
-        meta = replace(meta, studies=meta.studies.assign(
-            study_id=table["study_id"].to_numpy()))
-    regs, pois = _univariable_fits(table, moderators, measure, method, level,
-                                   poisson=poisson, notes=notes)
-    pooled_pois = None
-    if poisson and table["events"].sum() > 0 and len(table) > 1:
-        pooled_pois = poisson_regression(table["events"], table["n"], level=level)
-    joint_reg, joint_pois = _joint_fits(table, joint, measure=measure, method=method,
-                                        level=level, poisson=poisson)
-    if meta.method == "GLMM" and (regs or joint_reg is not None):
-        notes.append(f"meta-regressions are REML fits on the {measure} scale (no GLMM "
-                     "meta-regression); the pooled estimate is the GLMM's")
-    return PooledEvidence(outcome=outcome, time_years=time_years, data=table, meta=meta,
-                          regressions=regs, poisson=pois, poisson_pooled=pooled_pois,
-                          published=published, caveats=[*(caveats or []), *notes],
-                          joint=joint_reg, joint_poisson=joint_pois,
-                          selection=dict(selection or {}))
-
-
-def pool_evidence(
-    outcome: str = "trm",
-    *,
-    time_years: float | None = None,
-    by: str | None = None,
-    measure: str = "PLO",
-    method: str = "REML",
-    level: float = 0.95,
-    test: str = "z",
-    population: str = "all",
-    include_superseded: bool = False,
-    verified_only: bool = False,
-    studies: list[str] | None = None,
-    evidence: EvidenceBase | None = None,
-    joint: tuple[str, ...] | None = None,
-) -> PooledEvidence:
-    """Pool an outcome of the shipped evidence base across aHSCT cohorts.
+    """Pool a study table: pooled proportion, subgroups, meta-regressions, Poisson models.
 
     Parameters
     ----------
-    outcome
-        ``"trm"`` (transplant-related mortality from the studies' death counts) or a
-        percentage outcome (``progression_free``, ``neda``, ``relapse_free``, ...) at
-        ``time_years``; events of Kaplan-Meier figures are reconstructed (flagged).
-    by
-        ``"era"``, ``"intensity"`` or ``"phenotype"`` for subgroup analysis.
-    measure, method, level, test
-        As in :func:`hsctms.meta.pool_proportions`; ``method="GLMM"`` fits the
-        binomial-normal model (:func:`hsctms.meta.glmm_proportions`) instead.
-    population
-        Subgroup rows to use for non-TRM outcomes (default whole cohorts).
-    include_superseded, verified_only, studies
-        Study selection (superseded reports are excluded by default).
-    joint
-        Moderators for one multivariable meta-regression (e.g. ``("pub_year", "edss",
-        "pct_rrms")``), fitted on the studies that have all of them.
-    """
-    from hsctms.evidence import load_evidence
+    data : pandas.DataFrame
+        One row per study: ``study`` (label), ``events``, ``n``, optional numeric moderator
+        columns (``pub_year``, ``year``, ``edss``, ``pct_rrms``, ...) and subgroup columns.
+        A ``study_id`` column, if present, is carried into ``meta.studies``.
+    outcome : str, default "proportion"
+        Name of the outcome, kept in the result.
+    time_years : float, optional
+        Time point of the outcome in years, kept in the result.
+    by : str, optional
+        Subgroup variable: ``"era"``, ``"intensity"``, ``"phenotype"`` or any column of
+        ``data``; missing labels form an ``"unknown"`` group.
+    model : ModelSpec, optional
+        Pooling model (default ``ModelSpec()``: PLO, REML, 0.95, z). ``method="GLMM"`` pools
+        with the binomial-normal model (no subgroups); the meta-regressions are then REML
+        fits on the ``measure`` scale, which a caveat says.
+    regression : RegressionSpec, optional
+        Moderators fitted one at a time, Poisson models (``poisson=None`` means on) and the
+        joint moderators (default ``RegressionSpec()``).
+    label : str, default ""
+        Title of the analysis.
+    source : SourceInfo, optional
+        Where the studies came from: the ``selection`` record, input caveats and published
+        pooled figures to show beside the result.
 
-    if by is not None and by not in BY_COLUMNS:
-        raise ConfigurationError(f"Unknown subgroup variable {by!r} for the evidence base.",
-                                 hint=f"Use one of {', '.join(BY_COLUMNS)} (CLI: --by).")
-    ev = evidence or load_evidence()
+    Returns
+    -------
+    PooledEvidence
+        The pooled proportion with its regressions; moderators that could not be fitted are
+        explained in ``caveats``, never dropped silently.
+
+    Raises
+    ------
+    hsctms.errors.EstimationError
+        When ``by`` or a joint moderator is not a column, subgroups are asked for with the
+        GLMM, or a model cannot be fitted.
+    """
+    spec = model or ModelSpec()
+    regs_spec = regression or RegressionSpec()
+    src = source or SourceInfo()
+    poisson = regs_spec.fits_poisson(True)
+    table, by_col = _subgroup_column(data.reset_index(drop=True), by)
+    notes: list[str] = []  # fits that could not be made: shown as caveats, never dropped
+    meta = _pooled_meta(table, spec, by_col, label)
+    if "study_id" in table.columns:
+        meta = replace(meta, studies=meta.studies.assign(
+            study_id=table["study_id"].to_numpy()))
+    reg_model = _regression_model(spec)
+    regs, pois = _univariable_fits(table, regs_spec.moderators, reg_model, poisson=poisson,
+                                   notes=notes)
+    pooled_pois = None
+    if poisson and table["events"].sum() > 0 and len(table) > 1:
+        pooled_pois = poisson_regression(table["events"], table["n"], level=spec.level)
+    joint_reg, joint_pois = _joint_fits(table, regs_spec.joint, spec=reg_model,
+                                        poisson=poisson)
+    if meta.method == "GLMM" and (regs or joint_reg is not None):
+        notes.append(f"meta-regressions are REML fits on the {spec.measure} scale (no GLMM "
+                     "meta-regression); the pooled estimate is the GLMM's")
+    return PooledEvidence(outcome=outcome, time_years=time_years, data=table, meta=meta,
+                          regressions=regs, poisson=pois, poisson_pooled=pooled_pois,
+                          published=src.published, caveats=[*src.caveats, *notes],
+                          joint=joint_reg, joint_poisson=joint_pois,
+                          selection=dict(src.selection))
+
+
+def _evidence_rows(ev: EvidenceBase, outcome: str, time_years: float | None,
+                   sel: EvidenceSelection) -> tuple[pd.DataFrame, str, list[str]]:
+    """The studies to pool for ``outcome``: table, label and input caveats.
+
+    Raises
+    ------
+    EvidenceError
+        A percentage outcome without a time point, or no studies to pool.
+    """
     caveats: list[str] = []
     if outcome == "trm":
-        data = ev.trm_data(include_superseded=include_superseded, verified_only=verified_only,
-                           studies=studies)
+        data = ev.trm_data(include_superseded=sel.include_superseded,
+                           verified_only=sel.verified_only, studies=sel.studies)
         label = "Transplant-related mortality"
     else:
         if time_years is None:
             raise EvidenceError(f"Pooling {outcome!r} needs a time point.",
                                 hint="Pass time_years (CLI: --time YEARS).")
-        data = ev.proportion_data(outcome, time_years, population=population,
-                                  verified_only=verified_only,
-                                  include_superseded=include_superseded)
-        if studies is not None:
-            data = data[data["study"].isin(studies)]
+        data = ev.proportion_data(outcome, time_years, population=sel.population,
+                                  verified_only=sel.verified_only,
+                                  include_superseded=sel.include_superseded)
+        if sel.studies is not None:
+            data = data[data["study"].isin(sel.studies)]
         label = f"{outcome} at {time_years:g} y"
         recon = data.loc[data["events_reconstructed"], "study"].tolist()
         if recon:
@@ -337,20 +418,88 @@ def pool_evidence(
     if unverified:
         caveats.append(f"unverified inputs: {', '.join(unverified)}")
     caveats += _overlap_caveats(ev, set(data["study"]))
+    return data, label, caveats
+
+
+def pool_evidence(
+    outcome: str = "trm",
+    *,
+    time_years: float | None = None,
+    by: str | None = None,
+    model: ModelSpec | None = None,
+    selection: EvidenceSelection | None = None,
+    regression: RegressionSpec | None = None,
+    evidence: EvidenceBase | None = None,
+) -> PooledEvidence:
+    """Pool an outcome of the shipped evidence base across aHSCT cohorts.
+
+    Parameters
+    ----------
+    outcome : str, default "trm"
+        ``"trm"`` (transplant-related mortality from the studies' death counts) or a
+        percentage outcome (``progression_free``, ``neda``, ``relapse_free``, ...) at
+        ``time_years``; events of Kaplan-Meier figures are reconstructed (flagged).
+    time_years : float, optional
+        Time point of a percentage outcome, in years (required for them; matched within
+        0.05 y). Published pooled figures are then shown for that time point only.
+    by : str, optional
+        ``"era"``, ``"intensity"`` or ``"phenotype"`` for subgroup analysis.
+    model : ModelSpec, optional
+        Pooling model, as in :func:`hsctms.meta.pool_proportions` (default
+        ``ModelSpec()``); ``method="GLMM"`` fits the binomial-normal model
+        (:func:`hsctms.meta.glmm_proportions`) instead.
+    selection : hsctms.evidence.EvidenceSelection, optional
+        Population, studies, superseded reports and verification (default
+        ``EvidenceSelection()``: whole cohorts, every current report, superseded ones
+        excluded).
+    regression : RegressionSpec, optional
+        Meta-regressions to add (default ``RegressionSpec()``: each moderator alone;
+        Poisson models for ``"trm"`` only unless ``poisson`` is set; ``joint`` e.g.
+        ``("pub_year", "edss", "pct_rrms")`` for one multivariable model).
+    evidence : hsctms.evidence.EvidenceBase, optional
+        Evidence base to pool (default: the shipped one, :func:`hsctms.evidence.load_evidence`).
+
+    Returns
+    -------
+    PooledEvidence
+        The pooled analysis with the published figures of the same outcome and caveats
+        (possible cohort overlaps, reconstructed events, unverified inputs).
+
+    Raises
+    ------
+    hsctms.errors.ConfigurationError
+        When ``by`` is not a subgroup variable of the evidence base.
+    hsctms.errors.EvidenceError
+        A percentage outcome without ``time_years``, or no studies to pool.
+    hsctms.errors.NotFoundError
+        An unknown study id in ``selection.studies``.
+    """
+    from hsctms.evidence import EvidenceSelection, load_evidence
+
+    if by is not None and by not in BY_COLUMNS:
+        raise ConfigurationError(f"Unknown subgroup variable {by!r} for the evidence base.",
+                                 hint=f"Use one of {', '.join(BY_COLUMNS)} (CLI: --by).")
+    sel = selection or EvidenceSelection()
+    regs_spec = regression or RegressionSpec()
+    ev = evidence or load_evidence()
+    data, label, caveats = _evidence_rows(ev, outcome, time_years, sel)
     published = ev.published_pooled(outcome)
     if time_years is not None and not published.empty:
         t = pd.to_numeric(published["time_years"], errors="coerce")
         published = published[(t - time_years).abs() <= 0.05]
     data = data.assign(study=data["label"], study_id=data["study"])
-    selection = {"source": "hsctms evidence base", "outcome": outcome,
-                 "time_years": time_years, "population": population,
-                 "include_superseded": include_superseded, "verified_only": verified_only,
-                 "studies": None if studies is None else list(studies),
-                 "regimen_map": ev.regimen_map}
-    return pool_data(data, outcome, time_years=time_years, by=by, measure=measure,
-                     method=method, level=level, test=test,
-                     published=published.reset_index(drop=True), caveats=caveats, label=label,
-                     poisson=outcome == "trm", joint=joint, selection=selection)
+    record = {"source": "hsctms evidence base", "outcome": outcome,
+              "time_years": time_years, "population": sel.population,
+              "include_superseded": sel.include_superseded,
+              "verified_only": sel.verified_only,
+              "studies": None if sel.studies is None else list(sel.studies),
+              "regimen_map": ev.regimen_map}
+    return pool_data(data, outcome, time_years=time_years, by=by, model=model,
+                     regression=replace(regs_spec,
+                                        poisson=regs_spec.fits_poisson(outcome == "trm")),
+                     label=label,
+                     source=SourceInfo(selection=record, caveats=tuple(caveats),
+                                       published=published.reset_index(drop=True)))
 
 
 def _read_study_csv(p: Path) -> pd.DataFrame:
@@ -398,8 +547,24 @@ def read_study_table(path: str | Path) -> pd.DataFrame:
     """Read a user's study table (CSV: ``study, events, n`` + optional numeric moderators
     such as ``year``, ``edss``, ``pct_rrms``; optional text columns for subgroups).
 
-    Raises :class:`hsctms.errors.EvidenceError` naming the file, line and column of any
-    problem.
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The CSV file (UTF-8, comma-separated, header row first; column names are
+        case-insensitive).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The table with lower-case column names, ``events`` and ``n`` as integers and the
+        known moderators (``year`` 1900-2100, ``edss`` 0-10, ``pct_rrms`` 0-100) as floats
+        (blank cells NaN); other columns are kept as text.
+
+    Raises
+    ------
+    hsctms.errors.EvidenceError
+        Naming the file, line and column of every problem (missing file or column, bad
+        count, events > n, non-numeric or out-of-range moderator).
     """
     p = Path(path)
     df = _read_study_csv(p)

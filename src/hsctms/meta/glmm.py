@@ -97,8 +97,30 @@ def glmm_proportions(
 ) -> MetaAnalysis:
     """Pool proportions with a binomial-normal random-effects model (ML, adaptive GH).
 
-    Returns a :class:`MetaAnalysis` with ``measure="PLO"`` and ``method="GLMM"``; ``Q`` holds
-    the likelihood-ratio heterogeneity statistic (common-effect vs saturated model).
+    Parameters
+    ----------
+    events, n : array_like of int
+        Event counts and sample sizes per study (at least two studies, not all with zero
+        or only events).
+    studies : sequence of str, optional
+        Study labels (default ``S1``, ``S2``, ...).
+    level : float, default 0.95
+        Confidence level of the intervals.
+    label : str, default ""
+        Title of the analysis.
+
+    Returns
+    -------
+    MetaAnalysis
+        With ``measure="PLO"`` and ``method="GLMM"``; ``Q`` holds the likelihood-ratio
+        heterogeneity statistic (common-effect vs saturated model); study weights are NaN.
+
+    Raises
+    ------
+    hsctms.errors.EstimationError
+        Fewer than two studies, or no (or only) events in every study.
+    hsctms.errors.ConvergenceError
+        When the likelihood cannot be maximised.
     """
     lvl = check_level(level)
     x, m = check_counts(events, n)

@@ -1,13 +1,14 @@
 """Random-effects (and fixed-effect) meta-analysis of single proportions.
 
->>> from hsctms.meta import pool_proportions
->>> res = pool_proportions([4, 1, 0, 3], [25, 42, 19, 52], measure="PFT", method="REML")
+>>> from hsctms.meta import ModelSpec, pool_proportions
+>>> res = pool_proportions([4, 1, 0, 3], [25, 42, 19, 52],
+...                        model=ModelSpec(measure="PFT", method="REML"))
 >>> 0 < res.prop < 0.2
 True
 
 Conventions follow R metafor (see :mod:`hsctms.meta.effects` and :mod:`hsctms.meta._fit`):
 z-based CIs and prediction interval (``est ± z·sqrt(se² + tau²)``) by default, Knapp-Hartung
-(t with k-1 df) with ``test="knha"``; I² = tau²/(tau² + s²) with metafor's "typical"
+(t with k-1 df) with ``ModelSpec(test="knha")``; I² = tau²/(tau² + s²) with metafor's "typical"
 within-study variance s² (equal to Higgins' (Q-df)/Q for DL).
 
 Zero events: PLO adds 0.5 to zero cells only (x = 0 or x = n); PFT needs no correction.
@@ -28,15 +29,15 @@ from scipy import stats
 
 from hsctms._provenance import Provenance
 from hsctms.errors import EstimationError
-from hsctms.meta._fit import Fit, check_level, check_method, fit, q_profile_ci, versions
+from hsctms.meta._fit import Fit, check_method, fit, q_profile_ci, versions
 from hsctms.meta.effects import (
     back_transform,
     check_counts,
-    check_measure,
     escalc,
     exact_ci,
     harmonic_mean,
 )
+from hsctms.meta.options import ModelSpec
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -63,7 +64,52 @@ class MetaAnalysis:
     """A pooled proportion with heterogeneity statistics.
 
     Proportions (``prop``, ``prop_ci``, ``prop_pi``) are on the 0-1 scale; ``estimate``,
-    ``se``, ``ci`` are on the transformed scale of ``measure``.
+    ``se``, ``ci`` are on the transformed scale of ``measure``. Frozen: built complete by
+    :func:`pool_proportions` (or :func:`hsctms.meta.glmm_proportions`).
+
+    Parameters
+    ----------
+    measure : str
+        ``"PLO"`` or ``"PFT"``.
+    method : str
+        ``"REML"``, ``"DL"``, ``"FE"``, ``"GLMM"`` or ``"single study (exact binomial)"``.
+    level : float
+        Confidence level of every interval.
+    test : str
+        ``"z"`` or ``"knha"``.
+    studies : pandas.DataFrame
+        Per study: ``study``, ``events``, ``n``, ``yi``, ``vi``, ``prop``, ``ci_low``,
+        ``ci_high`` (normal-approximation limits back-transformed), ``exact_low``,
+        ``exact_high`` (Clopper-Pearson), ``weight`` (%), and ``group`` with subgroups.
+    estimate, se : float
+        Pooled estimate and its standard error on the ``measure`` scale.
+    zval, pval : float
+        Test statistic (z, or t under ``knha``) and two-sided p-value of the estimate.
+    ci : tuple of float
+        Confidence limits of ``estimate``.
+    pi : tuple of float or None
+        Prediction interval of ``estimate`` (``est ± crit·sqrt(se² + tau²)``); ``None``
+        for FE.
+    prop : float
+        Pooled proportion (0-1); PFT back-transforms with the harmonic-mean n.
+    prop_ci, prop_pi : tuple of float (prop_pi may be None)
+        Confidence and prediction limits of the proportion.
+    tau2 : float
+        Between-study variance (0 for FE).
+    I2, H2 : float or None
+        I² (%) and H², metafor style; ``None`` for a single study.
+    Q, Q_df, Q_p : float, int, float
+        Cochran's Q test of heterogeneity (the likelihood-ratio statistic for a GLMM).
+    provenance : hsctms._provenance.Provenance
+        Method, definition and package versions.
+    caveats : list of str, default []
+        Warnings about the inputs (zero cells, no events, single study, ...).
+    subgroups : SubgroupAnalysis or None, default None
+        Subgroup analysis, when ``by`` was given.
+    label : str, default ""
+        Title of the analysis.
+    tau2_ci, I2_ci, H2_ci : tuple of float or None, default None
+        Q-profile confidence intervals of tau², I² and H² (random-effects models with k > 1).
     """
 
     measure: str
@@ -125,7 +171,14 @@ class MetaAnalysis:
         return "\n".join(lines)
 
     def to_frame(self) -> pd.DataFrame:
-        """Per-study table (with weights) followed by the pooled row."""
+        """Per-study table (with weights) followed by the pooled row.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``studies`` plus a last row ``study == "Pooled"`` with the totals, the pooled
+            proportion and its CI, and weight 100.
+        """
         df = self.studies.copy()
         pooled = {"study": "Pooled", "events": int(df["events"].sum()), "n": int(df["n"].sum()),
                   "prop": self.prop, "ci_low": self.prop_ci[0], "ci_high": self.prop_ci[1],
@@ -133,7 +186,15 @@ class MetaAnalysis:
         return pd.concat([df, pd.DataFrame([pooled])], ignore_index=True)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-serialisable result (schema in docs/meta-analysis.md)."""
+        """JSON-serialisable result (schema in docs/meta-analysis.md).
+
+        Returns
+        -------
+        dict
+            Settings, ``pooled`` (proportion and transformed-scale estimate with intervals),
+            ``heterogeneity``, ``studies``, ``caveats``, ``provenance`` and, with subgroups,
+            ``subgroups``; non-finite numbers as ``None``.
+        """
         studies = []
         for r in self.studies.to_dict("records"):
             studies.append({k: (v.item() if isinstance(v, np.generic) else v)
@@ -164,7 +225,21 @@ class MetaAnalysis:
         return out
 
     def plot(self, ax: Axes | None = None, **kwargs: Any) -> Axes:
-        """Forest plot (see :func:`hsctms.plots.forest.forest_plot`)."""
+        """Forest plot (see :func:`hsctms.plots.forest.forest_plot`).
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes, optional
+            Axes to draw on (default: a new figure).
+        **kwargs
+            Passed to :func:`~hsctms.plots.forest.forest_plot` (``title``, ``xlabel``,
+            ``digits``, ``xmax``).
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+            The axes drawn on.
+        """
         from hsctms.plots.forest import forest_plot
 
         return forest_plot(self, ax=ax, **kwargs)
@@ -177,7 +252,26 @@ class SubgroupAnalysis:
     ``Q_between`` is the fixed-effect Q statistic across the subgroup estimates (each subgroup
     with its own tau², as R ``meta``'s "test for subgroup differences" and metafor
     ``rma(est, sei=se, method="FE")``); ``mixed_QM`` is the Wald test of the subgroup factor
-    in a mixed-effects meta-regression with a common tau².
+    in a mixed-effects meta-regression with a common tau². Frozen: built complete by
+    :func:`subgroup_analysis`.
+
+    Parameters
+    ----------
+    by : str
+        Name of the subgrouping variable.
+    groups : dict of str to MetaAnalysis
+        Pooled analysis per subgroup label (sorted), each with its own tau².
+    Q_between : float
+        Fixed-effect Q statistic across the subgroup estimates.
+    df : int
+        Degrees of freedom of the tests (number of subgroups - 1).
+    p_between : float
+        p-value of ``Q_between`` (chi² with ``df``).
+    mixed_QM, mixed_p, mixed_tau2 : float or None
+        Wald statistic, p-value and common tau² of the mixed-effects test; ``None`` when
+        that model could not be fitted (explained in ``caveats``).
+    caveats : list of str, default []
+        Fits that could not be made.
     """
 
     by: str
@@ -206,7 +300,14 @@ class SubgroupAnalysis:
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-serialisable form."""
+        """JSON-serialisable form.
+
+        Returns
+        -------
+        dict
+            ``by``, per-group summaries (``groups``), ``test_between``,
+            ``mixed_effects_test`` and ``caveats``.
+        """
         return {
             "by": self.by,
             "groups": {name: {"k": g.k, "n": int(g.studies["n"].sum()),
@@ -230,42 +331,48 @@ def pool_proportions(
     n: ArrayLike,
     studies: Sequence[str] | None = None,
     *,
-    measure: str = "PLO",
-    method: str = "REML",
-    level: float = 0.95,
-    test: str = "z",
+    model: ModelSpec | None = None,
     by: Sequence[Any] | None = None,
     by_name: str = "group",
     label: str = "",
 ) -> MetaAnalysis:
-    """Pool single-arm proportions (events / n) across studies.
+    """Pool single-arm proportions (events / n) across studies, as ``metafor::rma``.
 
     Parameters
     ----------
-    events, n
-        Event counts and sample sizes per study.
-    studies
-        Study labels (default ``S1``, ``S2``, ...).
-    measure
-        ``"PLO"`` (logit) or ``"PFT"`` (Freeman-Tukey double arcsine, metafor's halved form).
-    method
-        ``"REML"`` (default), ``"DL"`` (DerSimonian-Laird) or ``"FE"`` (fixed effect).
-    level
-        Confidence level of CIs and the prediction interval.
-    test
-        ``"z"`` (metafor's default) or ``"knha"`` (Knapp-Hartung, t with k-1 df).
-    by
-        Optional subgroup label per study; adds a :class:`SubgroupAnalysis`.
-    by_name
-        Name of the subgrouping variable (for printing).
+    events, n : array_like of int
+        Event counts (>= 0) and sample sizes (> 0, >= events) per study, in study order.
+    studies : sequence of str, optional
+        Study labels, one per study (default ``S1``, ``S2``, ...).
+    model : ModelSpec, optional
+        Effect size, tau² estimator, confidence level and test (default
+        ``ModelSpec()``: PLO, REML, 0.95, z). ``method="GLMM"`` is refused here: use
+        :func:`hsctms.meta.glmm_proportions`.
+    by : sequence, optional
+        Subgroup label per study (missing labels become ``"unknown"``); adds a
+        :class:`SubgroupAnalysis` in ``subgroups`` and a ``group`` column to ``studies``.
+    by_name : str, default "group"
+        Name of the subgrouping variable, used in labels and the summary.
+    label : str, default ""
+        Title of the analysis (e.g. the outcome), shown in the summary and forest plot.
 
     Returns
     -------
     MetaAnalysis
+        The pooled proportion (back-transformed; PFT with the harmonic-mean n) with CI,
+        prediction interval, tau² with its Q-profile CI, I², H², Q and per-study weights.
+        A single study is reported with its exact Clopper-Pearson interval, not pooled.
+
+    Raises
+    ------
+    hsctms.errors.EstimationError
+        For invalid counts, or a number of labels that does not match the studies.
+    hsctms.errors.ConfigurationError
+        For ``method="GLMM"``.
     """
-    meas = check_measure(measure)
-    meth = check_method(method)
-    lvl = check_level(level)
+    spec = model or ModelSpec()
+    spec.require_inverse_variance("pool_proportions")
+    meas, meth, lvl, test = spec.measure, check_method(spec.method), spec.level, spec.test
     x, m = check_counts(events, n)
     k = x.size
     names = [f"S{i + 1}" for i in range(k)] if studies is None else [str(s) for s in studies]
@@ -308,8 +415,7 @@ def pool_proportions(
         extra.update(tau2_ci=(lo, hi), I2_ci=(100 * lo / (lo + s2), 100 * hi / (hi + s2)),
                      H2_ci=((lo + s2) / s2, (hi + s2) / s2))
     if by is not None:
-        sub = subgroup_analysis(x, m, names, list(by), measure=meas, method=meth, level=lvl,
-                                test=test, by=by_name)
+        sub = subgroup_analysis(x, m, names, list(by), model=spec, by=by_name)
         table["group"] = [str(g) for g in by]
         extra.update(subgroups=sub)
         caveats = [*caveats, *sub.caveats]
@@ -361,10 +467,38 @@ def _single_study(table: pd.DataFrame, meas: str, meth: str, lvl: float, test: s
 
 def subgroup_analysis(
     events: ArrayLike, n: ArrayLike, studies: Sequence[str], groups: Sequence[Any], *,
-    measure: str = "PLO", method: str = "REML", level: float = 0.95, test: str = "z",
-    by: str = "group",
+    model: ModelSpec | None = None, by: str = "group",
 ) -> SubgroupAnalysis:
-    """Pool within each subgroup and test for subgroup differences."""
+    """Pool within each subgroup and test for subgroup differences.
+
+    Parameters
+    ----------
+    events, n : array_like of int
+        Event counts and sample sizes per study.
+    studies : sequence of str
+        Study labels, one per study.
+    groups : sequence
+        Subgroup label per study; ``None`` or NaN becomes ``"unknown"``. At least two
+        distinct labels are needed.
+    model : ModelSpec, optional
+        Model fitted within each subgroup and in the mixed-effects test (default
+        ``ModelSpec()``); GLMM is refused.
+    by : str, default "group"
+        Name of the subgrouping variable, used in labels and messages.
+
+    Returns
+    -------
+    SubgroupAnalysis
+        One :class:`MetaAnalysis` per subgroup (each with its own tau²), the fixed-effect Q
+        test across the subgroup estimates and the mixed-effects (common tau²) Wald test.
+
+    Raises
+    ------
+    hsctms.errors.EstimationError
+        When the labels do not match the studies or there is only one subgroup.
+    """
+    spec = model or ModelSpec()
+    spec.require_inverse_variance("subgroup_analysis")
     x, m = check_counts(events, n)
     labels = ["unknown" if g is None or (isinstance(g, float) and np.isnan(g)) else str(g)
               for g in groups]
@@ -379,17 +513,16 @@ def subgroup_analysis(
         idx = np.array([lab == lev for lab in labels])
         fits[lev] = pool_proportions(x[idx], m[idx], [s for s, i in zip(studies, idx,
                                                                         strict=True) if i],
-                                     measure=measure, method=method, level=level, test=test,
-                                     label=f"{by} = {lev}")
+                                     model=spec, label=f"{by} = {lev}")
     ests = np.array([g.estimate for g in fits.values()])
     ses = np.array([g.se for g in fits.values()])
-    qb = fit(ests, ses**2, None, "FE", level, "z")
+    qb = fit(ests, ses**2, None, "FE", spec.level, "z")
     mixed_qm = mixed_p = mixed_tau2 = None
     notes: list[str] = []
-    yi, vi = escalc(measure, x, m)
+    yi, vi = escalc(spec.measure, x, m)
     dummies = np.array([[1.0 if lab == lev else 0.0 for lev in levels[1:]] for lab in labels])
     try:
-        mix = fit(yi, vi, dummies, check_method(method), level, "z")
+        mix = fit(yi, vi, dummies, check_method(spec.method), spec.level, "z")
         mixed_qm, mixed_p, mixed_tau2 = mix.QM, mix.QMp, mix.tau2
     except EstimationError as exc:
         notes.append(f"the mixed-effects test of subgroup differences by {by} could not be "
@@ -400,10 +533,34 @@ def subgroup_analysis(
 
 
 def pool_table(
-    table: pd.DataFrame, *, measure: str = "PLO", method: str = "REML", level: float = 0.95,
-    test: str = "z", by: str | None = None, label: str = "", **kwargs: Any,
+    table: pd.DataFrame, *, model: ModelSpec | None = None, by: str | None = None,
+    label: str = "",
 ) -> MetaAnalysis:
-    """:func:`pool_proportions` on a DataFrame with columns ``study``, ``events``, ``n``."""
+    """:func:`pool_proportions` on a DataFrame with columns ``study``, ``events``, ``n``.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        One row per study: ``events`` and ``n`` (required), ``study`` (labels; optional) and
+        any subgroup column named by ``by``.
+    model : ModelSpec, optional
+        Effect size, tau² estimator, level and test (default ``ModelSpec()``).
+    by : str, optional
+        Column holding each study's subgroup label.
+    label : str, default ""
+        Title of the analysis.
+
+    Returns
+    -------
+    MetaAnalysis
+        As :func:`pool_proportions`.
+
+    Raises
+    ------
+    hsctms.errors.EstimationError
+        When ``events`` or ``n`` (or the ``by`` column) is missing; the hint lists the
+        columns.
+    """
     missing = [c for c in ("events", "n") if c not in table.columns]
     if missing:
         raise EstimationError(f"The study table lacks column(s) {missing}.",
@@ -416,8 +573,7 @@ def pool_table(
                                   hint=f"Columns: {', '.join(map(str, table.columns))}.")
         groups = table[by].tolist()
     return pool_proportions(table["events"].to_numpy(), table["n"].to_numpy(), names,
-                            measure=measure, method=method, level=level, test=test, by=groups,
-                            by_name=by or "group", label=label, **kwargs)
+                            model=model, by=groups, by_name=by or "group", label=label)
 
 
 __all__ = ["Fit", "MetaAnalysis", "SubgroupAnalysis", "pool_proportions", "pool_table",

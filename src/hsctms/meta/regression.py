@@ -24,7 +24,8 @@ from scipy import stats
 from hsctms._provenance import Provenance
 from hsctms.errors import ConfigurationError, EstimationError
 from hsctms.meta._fit import check_level, check_method, fit, versions
-from hsctms.meta.effects import check_counts, check_measure, escalc
+from hsctms.meta.effects import check_counts, escalc
+from hsctms.meta.options import ModelSpec
 
 
 def _moderator_matrix(moderators: pd.DataFrame | dict[str, ArrayLike], k: int
@@ -46,9 +47,49 @@ def _moderator_matrix(moderators: pd.DataFrame | dict[str, ArrayLike], k: int
     return X, [str(c) for c in frame.columns]
 
 
-@dataclass
+@dataclass(frozen=True)
 class MetaRegression:
-    """Mixed-effects meta-regression result (transformed scale)."""
+    """Mixed-effects meta-regression result (coefficients on the transformed scale).
+
+    Frozen: built complete by :func:`meta_regression`.
+
+    Parameters
+    ----------
+    measure : str
+        Effect size the proportions were transformed with (``"PLO"`` or ``"PFT"``).
+    method : str
+        tau² estimator (``"REML"``, ``"DL"``, or ``"FE"`` for a fixed-effects model).
+    level : float
+        Confidence level of ``ci_low`` / ``ci_high``.
+    test : str
+        ``"z"`` or ``"knha"`` (Knapp-Hartung t and F tests).
+    terms : list of str
+        Coefficient names: ``"intercept"`` then the moderators.
+    coef, se, stat, pval, ci_low, ci_high : numpy.ndarray
+        Per term: estimate, standard error, z (or t) statistic, two-sided p-value and
+        confidence limits, on the ``measure`` scale (a slope is the change per unit of the
+        moderator).
+    tau2 : float
+        Residual between-study variance (0 for FE).
+    I2, H2 : float or None
+        Residual I² (in %) and H², metafor style; ``None`` without residual df.
+    R2 : float or None
+        Share of the intercept-only model's tau² explained by the moderators, in %
+        (adjusted R² of the weighted least-squares fit for FE); ``None`` when undefined.
+    QM, QM_df, QM_p : float, int, float or None
+        Omnibus Wald test of all moderators (an F statistic under ``knha``).
+    QE, QE_df, QE_p : float, int, float
+        Test of residual heterogeneity.
+    k : int
+        Number of studies.
+    provenance : hsctms._provenance.Provenance
+        Method, definition and package versions of the fit.
+    data : pandas.DataFrame or None, default None
+        Per-study ``events``, ``n``, ``yi``, ``vi``, ``weight`` (%) and the moderators; used
+        by :meth:`fitted_curve` and :meth:`plot`.
+    vcov : numpy.ndarray or None, default None
+        Covariance matrix of ``coef``.
+    """
 
     measure: str
     method: str
@@ -77,8 +118,22 @@ class MetaRegression:
     vcov: np.ndarray | None = None
 
     def plot(self, ax: Any = None, moderator: str | None = None, **kwargs: Any) -> Any:
-        """Bubble plot of the study proportions against one moderator with the fitted line
-        (see :func:`hsctms.plots.forest.bubble_plot`)."""
+        """Bubble plot of the study proportions against one moderator with the fitted line.
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes, optional
+            Axes to draw on (default: a new figure).
+        moderator : str, optional
+            Moderator on the x axis (default: the first one).
+        **kwargs
+            Passed to :func:`hsctms.plots.forest.bubble_plot` (``title``, ``ylabel``).
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+            The axes drawn on.
+        """
         from hsctms.plots.forest import bubble_plot
 
         return bubble_plot(self, ax=ax, moderator=moderator, **kwargs)
@@ -88,6 +143,13 @@ class MetaRegression:
         """The fitted proportion and its CI over the observed range of ``moderator`` (other
         moderators at their weighted mean), back-transformed from the model scale with the
         studies' harmonic-mean size (as metafor's ``predict(..., transf=)``).
+
+        Parameters
+        ----------
+        moderator : str, optional
+            Moderator varied over its observed range (default: the first one).
+        points : int, default 100
+            Number of grid points.
 
         Returns
         -------
@@ -133,7 +195,14 @@ class MetaRegression:
             "upper": back_transform(self.measure, fit_ + crit * se, nhm)})
 
     def to_frame(self) -> pd.DataFrame:
-        """Coefficient table."""
+        """Coefficient table.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per term: ``term``, ``coef``, ``se``, ``stat``, ``p``, ``ci_low``,
+            ``ci_high`` (transformed scale).
+        """
         return pd.DataFrame({"term": self.terms, "coef": self.coef, "se": self.se,
                              "stat": self.stat, "p": self.pval, "ci_low": self.ci_low,
                              "ci_high": self.ci_high})
@@ -152,7 +221,14 @@ class MetaRegression:
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-serialisable form."""
+        """JSON-serialisable form (schema in docs/meta-analysis.md).
+
+        Returns
+        -------
+        dict
+            Model settings, ``coefficients`` (one dict per term), heterogeneity and test
+            statistics (non-finite values as ``None``) and ``provenance``.
+        """
         def f(v: Any) -> float | None:
             return None if v is None or not np.isfinite(v) else float(v)
         return {
@@ -172,26 +248,39 @@ def meta_regression(
     n: ArrayLike,
     moderators: pd.DataFrame | dict[str, ArrayLike],
     *,
-    measure: str = "PLO",
-    method: str = "REML",
-    level: float = 0.95,
-    test: str = "z",
+    model: ModelSpec | None = None,
 ) -> MetaRegression:
     """Mixed-effects meta-regression of a transformed proportion on moderators.
 
+    The model of ``metafor::rma(yi, vi, mods = ~ year + edss, method=, test=)`` on the
+    ``escalc`` effect sizes of the proportions.
+
     Parameters
     ----------
-    events, n
-        Counts per study.
-    moderators
-        Numeric study-level moderators (columns), e.g. ``{"year": ..., "edss": ...}``.
-    measure, method, level, test
-        As in :func:`hsctms.meta.pool_proportions` (method ``FE`` fits a fixed-effects
-        meta-regression).
+    events, n : array_like of int
+        Event counts and sample sizes per study.
+    moderators : pandas.DataFrame or dict of array_like
+        Numeric study-level moderators (one column each, one row per study, no missing
+        values), e.g. ``{"year": ..., "edss": ...}``; categories must be coded as 0/1
+        columns.
+    model : ModelSpec, optional
+        Effect size, tau² estimator, level and test (default ``ModelSpec()``); method
+        ``FE`` fits a fixed-effects meta-regression, GLMM is refused.
+
+    Returns
+    -------
+    MetaRegression
+        Coefficients on the transformed scale with SEs, tests and CIs, residual tau², I²,
+        H², R² (in %), the QM omnibus test of the moderators and the QE residual test.
+
+    Raises
+    ------
+    hsctms.errors.EstimationError
+        For invalid counts or moderators, too few studies or collinear moderators.
     """
-    meas = check_measure(measure)
-    meth = check_method(method)
-    lvl = check_level(level)
+    spec = model or ModelSpec()
+    spec.require_inverse_variance("meta_regression")
+    meas, meth, lvl, test = spec.measure, check_method(spec.method), spec.level, spec.test
     x, m = check_counts(events, n)
     X, names = _moderator_matrix(moderators, x.size)
     yi, vi = escalc(meas, x, m)
@@ -236,13 +325,36 @@ def _fe_r2(qe: float, qe_null: float, *, k: int, p: int, yi: np.ndarray) -> floa
     return max(0.0, 100.0 * (1.0 - (qe / qe_null) * (k - 1) / (k - p)))
 
 
-@dataclass
+@dataclass(frozen=True)
 class PoissonRegression:
     """Poisson (or quasi-Poisson) regression of event counts with log(n) offset.
 
     ``rate`` is the fitted event proportion at the moderators' reference (intercept only:
-    the pooled crude rate sum(events)/sum(n)); ``irr`` are rate ratios per unit of each
-    moderator.
+    the pooled crude rate sum(events)/sum(n)); ``exp(coef[1:])`` (``rate_ratio`` in
+    :meth:`to_frame`) are rate ratios per unit of each moderator. Frozen: built complete by
+    :func:`poisson_regression`.
+
+    Parameters
+    ----------
+    terms : list of str
+        ``"intercept"`` then the moderators.
+    coef, se, stat, pval, ci_low, ci_high : numpy.ndarray
+        Per term, on the log-rate scale: estimate, standard error, z (t for quasi-Poisson)
+        statistic, two-sided p-value and Wald confidence limits (R ``confint.default``).
+    dispersion : float
+        1 for Poisson; Pearson chi² / df for quasi-Poisson.
+    deviance : float
+        Residual deviance.
+    df_resid : int
+        Residual degrees of freedom (studies minus coefficients).
+    family : str
+        ``"poisson"`` or ``"quasipoisson"``.
+    level : float
+        Confidence level of the limits.
+    k : int
+        Number of studies.
+    provenance : hsctms._provenance.Provenance
+        Method, definition and package versions of the fit.
     """
 
     terms: list[str]
@@ -267,7 +379,14 @@ class PoissonRegression:
                 float(np.exp(self.ci_high[0])))
 
     def to_frame(self) -> pd.DataFrame:
-        """Coefficients with rate ratios."""
+        """Coefficients with rate ratios.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per term: ``term``, ``coef``, ``se``, ``stat``, ``p``, ``ci_low``,
+            ``ci_high`` (log scale) and ``rate_ratio`` (``exp(coef)``).
+        """
         return pd.DataFrame({"term": self.terms, "coef": self.coef, "se": self.se,
                              "stat": self.stat, "p": self.pval, "ci_low": self.ci_low,
                              "ci_high": self.ci_high, "rate_ratio": np.exp(self.coef)})
@@ -287,7 +406,14 @@ class PoissonRegression:
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-serialisable form."""
+        """JSON-serialisable form.
+
+        Returns
+        -------
+        dict
+            Model, ``k``, ``level``, dispersion, deviance, the pooled ``rate`` with its CI
+            (proportions), ``coefficients`` and ``provenance``.
+        """
         rate = self.rate
         return {
             "model": f"{self.family} regression, log(n) offset", "k": self.k,
@@ -313,13 +439,30 @@ def poisson_regression(
 
     Parameters
     ----------
-    events, n
-        Counts per study (zero counts are fine).
-    moderators
-        Optional numeric moderators; ``None`` fits the intercept only (pooled rate).
-    family
+    events, n : array_like of int
+        Counts per study (zero counts are fine; at least one event overall).
+    moderators : pandas.DataFrame or dict of array_like, optional
+        Numeric moderators, one row per study; ``None`` fits the intercept only (pooled
+        rate).
+    family : str, default "poisson"
         ``"poisson"`` (dispersion 1, z tests; R ``glm(family=poisson)``) or ``"quasipoisson"``
         (dispersion = Pearson chi²/df, t tests; R ``quasipoisson``).
+    level : float, default 0.95
+        Confidence level of the Wald limits.
+    studies : sequence of str, optional
+        Study labels, for the caller's records; the fit does not use them.
+
+    Returns
+    -------
+    PoissonRegression
+        Coefficients on the log-rate scale, the pooled rate and the rate ratios.
+
+    Raises
+    ------
+    hsctms.errors.ConfigurationError
+        For an unknown family.
+    hsctms.errors.EstimationError
+        For invalid counts, too few studies, collinear moderators or no events at all.
     """
     import statsmodels.api as sm
 

@@ -47,9 +47,27 @@ PUBLISHED: dict[str, Any] = {"n_studies": 15, "n_patients": 764, "trm": (2.1, 1.
              "progression_2y": (17.1, 9.7, 24.5), "progression_5y": (23.3, 16.3, 31.8)}
 
 
-@dataclass
+@dataclass(frozen=True)
 class SormaniReproduction:
-    """What the available inputs give, beside the published figures."""
+    """What the available inputs give, beside the published figures.
+
+    Frozen: built complete by :func:`reproduce_sormani2017`.
+
+    Parameters
+    ----------
+    candidates : pandas.DataFrame
+        The addendum's candidate list joined with the evidence base
+        (:func:`sormani2017_candidates`).
+    trm_inputs : pandas.DataFrame
+        Studies used for TRM: ``study``, ``events`` (deaths), ``n``.
+    trm_poisson : PoissonRegression
+        Intercept-only Poisson model of the TRM inputs (the published model).
+    progression_5y_inputs, progression_2y_inputs : pandas.DataFrame
+        Candidates with a 5-year / 2-year progression figure: ``study``,
+        ``progression_pct``, ``events``, ``n``, ``source``, ``verified``.
+    missing : list of str, default []
+        What is missing, input by input, to reproduce the published figures.
+    """
 
     candidates: pd.DataFrame
     trm_inputs: pd.DataFrame
@@ -89,7 +107,14 @@ class SormaniReproduction:
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-serialisable form."""
+        """JSON-serialisable form.
+
+        Returns
+        -------
+        dict
+            ``published`` figures, the ``trm`` inputs with the pooled percentage and model,
+            the progression inputs and ``missing``.
+        """
         return {
             "published": PUBLISHED,
             "trm": {"studies": self.trm_inputs["study"].tolist(), "n": self.n_patients,
@@ -102,7 +127,15 @@ class SormaniReproduction:
 
 
 def sormani2017_candidates() -> pd.DataFrame:
-    """The addendum's candidate list joined with the evidence base."""
+    """The addendum's candidate list joined with the evidence base.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per candidate (addendum rows 1-16): ``row``, ``study`` (evidence-base id or
+        ``None``), ``status``, ``missing`` and, for known studies, ``label``, ``n``,
+        ``trm_deaths``, ``trm_n``, ``pub_year``, ``pct_rrms``, ``edss``, ``trm_verified``.
+    """
     from hsctms.evidence import load_evidence
 
     ev = load_evidence()
@@ -127,6 +160,11 @@ def reproduce_sormani2017(include_possible: bool = False) -> SormaniReproduction
     include_possible
         Also use candidates the addendum marks "possible" (Kozak 2001 is the only one with
         data); default: "likely" candidates only, as the addendum tallies them.
+
+    Returns
+    -------
+    SormaniReproduction
+        The pooled TRM from the inputs found, the progression inputs and what is missing.
     """
     from hsctms.evidence import load_evidence
 

@@ -493,11 +493,13 @@ def _stratum(profile: PatientProfile) -> dict[str, Any]:
 
 
 def _benefits(fx: _Figures, group: str, label: str) -> list[Estimate]:
+    from hsctms.evidence import RowInclusion
+
     out = []
     for outcome, wording in BENEFITS.items():
         for t in TIME_POINTS:
             df = fx.ev.outcomes(outcome=outcome, phenotype=group, arm="ahsct", measure="percent",
-                                time_years=t, include_superseded=False)
+                                time_years=t, rows=RowInclusion(include_superseded=False))
             df = df[df["estimate"].notna()]
             out.append(Estimate(f"{outcome}_{t:g}y", "benefit", outcome, wording, "ahsct", t,
                                 label, fx.many(df)))
@@ -505,8 +507,10 @@ def _benefits(fx: _Figures, group: str, label: str) -> list[Estimate]:
 
 
 def _improvement(fx: _Figures, group: str, label: str) -> Estimate:
+    from hsctms.evidence import RowInclusion
+
     df = fx.ev.outcomes(outcome="improvement", phenotype=group, arm="ahsct", measure="percent",
-                        include_superseded=False)
+                        rows=RowInclusion(include_superseded=False))
     df = df[df["estimate"].notna()]
     return Estimate("improvement", "improvement", "improvement",
                     "had a lasting improvement in disability (EDSS)", "ahsct", None, label,
@@ -569,7 +573,9 @@ def _comparisons(fx: _Figures, group: str) -> list[Comparison]:
 
 
 def _trm(fx: _Figures) -> tuple[tuple[Figure, ...], tuple[Figure, ...], tuple[TrmGroup, ...]]:
-    df = fx.ev.outcomes(outcome="trm", arm="ahsct", include_superseded=False)
+    from hsctms.evidence import RowInclusion
+
+    df = fx.ev.outcomes(outcome="trm", arm="ahsct", rows=RowInclusion(include_superseded=False))
     studies = fx.many(df)
     published = fx.many(fx.ev.published_pooled("trm"))
     groups: list[TrmGroup] = []
