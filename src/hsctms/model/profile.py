@@ -57,20 +57,21 @@ def _raise_profile_error(exc: ValidationError) -> ProfileError:
 class DMTExposure(BaseModel):
     """One disease-modifying therapy the person has taken.
 
-    Attributes
+    Parameters
     ----------
     name
         Drug name or brand (case-insensitive; e.g. ``"natalizumab"``, ``"Ocrevus"``). Names not
         in the catalogue are accepted; their efficacy class is then unknown unless
         ``high_efficacy`` is given.
     months
-        Months on the drug (>= 0), if known.
+        Months on the drug (0-600), if known.
     failed
         True when the MS was active (relapse, new or enhancing MRI lesions, or confirmed
         disability worsening) while on this drug, or it was stopped for lack of effect; False
         when it was not; omit if unknown.
     high_efficacy
-        Override of the catalogue's high-efficacy class for this drug.
+        Override of the catalogue's high-efficacy class for this drug; None (default) uses
+        the catalogue.
     """
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
@@ -115,7 +116,78 @@ def _count(desc: str) -> Any:
 
 
 class PatientProfile(BaseModel):
-    """What the report needs to know about one person. Missing values mean *unknown*."""
+    """What the report needs to know about one person. Missing values mean *unknown*.
+
+    Only ``phenotype``, ``edss`` and the age (``age_years`` or ``date_of_birth``) are
+    required; every other field defaults to None (unknown), which the eligibility engine never
+    counts as met. Ages and durations are in years (decimals allowed); counts are whole
+    numbers 0-200 over a window ending at the assessment date, and a longer window must hold
+    at least as many as a shorter one. Bad values raise :class:`~hsctms.errors.ProfileError`.
+
+    Parameters
+    ----------
+    schema_version
+        Profile schema version; only ``"1"`` (default).
+    label
+        Optional label shown on the report (at most 120 characters; no names).
+    assessment_date
+        Date the profile describes; durations given as dates are counted to it. Default:
+        today.
+    age_years
+        Age in years (0-110); give this or ``date_of_birth``.
+    date_of_birth
+        Date of birth (not after the assessment date); used when ``age_years`` is not given.
+    sex
+        ``"F"``, ``"M"`` or ``"X"``.
+    phenotype
+        MS course: ``"RRMS"``, ``"SPMS"``, ``"PPMS"`` or ``"PRMS"`` (progressive-relapsing,
+        pre-2013 terminology). Required.
+    edss
+        Current Kurtzke EDSS on the grid 0, 1.0, 1.5, ..., 9.5, 10 (0.5 does not exist).
+        Required.
+    edss_raised_by_recent_relapse
+        True when the current EDSS is raised by a relapse in the last few months (ECTRIMS/EBMT
+        2025 then accepts a higher EDSS).
+    onset_date
+        Date of the first symptoms.
+    diagnosis_date
+        Date of the MS diagnosis (not before ``onset_date``).
+    years_since_onset
+        Disease duration from the first symptoms (years, 0-90); wins over ``onset_date``.
+    years_since_diagnosis
+        Years since the diagnosis (0-90); wins over ``diagnosis_date``.
+    relapses_12m, relapses_18m, relapses_24m, relapses_36m
+        Relapses in the last 12, 18, 24 and 36 months.
+    gd_lesions_12m, gd_lesions_24m
+        Gadolinium-enhancing lesions seen on MRI in the last 12 / 24 months (0 if none).
+    new_t2_lesions_12m, new_t2_lesions_24m
+        New or enlarging T2 lesions on MRI in the last 12 / 24 months (0 if none).
+    dmts
+        Every DMT taken so far (:class:`DMTExposure`); ``[]`` if never treated; None (omit)
+        if unknown.
+    hedmt_contraindicated
+        High-efficacy DMTs cannot be used (contraindication).
+    rapidly_evolving_severe
+        Neurologist's judgement: severe, rapidly evolving ("aggressive" or "malignant") MS.
+    csf_oligoclonal_bands
+        Oligoclonal bands found in the spinal fluid.
+    significant_comorbidity
+        Another illness that raises transplant risk (heart, lung, liver or kidney disease,
+        active infection, cancer...).
+    comorbidities
+        Other conditions, free text (default empty).
+    prior_ahsct
+        Had aHSCT before.
+    pregnant
+        Currently pregnant (not with ``sex="M"``).
+    nmosd
+        Diagnosis of NMO / NMO spectrum disorder.
+    planned_intensity
+        Conditioning intensity under discussion (EBMT class): ``"low"``, ``"intermediate"``
+        or ``"high"``.
+    wants_children
+        Would like children in future (fertility section of the report).
+    """
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, allow_inf_nan=False)
 
@@ -282,6 +354,13 @@ class PatientProfile(BaseModel):
         ``years_since_diagnosis``, ``mri_activity_12m`` / ``_24m`` (any enhancing or new T2
         lesion), ``dmts`` (list of ``{name, high_efficacy, cytotoxic, failed, months}``),
         ``dmt_count`` and ``treatment_naive``.
+
+        Returns
+        -------
+        dict of str to Any
+            Fact name to value (years for ages and durations, counts, booleans, text); None
+            where unknown. The MRI-activity and DMT facts are three-valued (True, False,
+            None).
         """
         out: dict[str, Any] = {
             "age": self.age,
@@ -355,6 +434,17 @@ def _format_errors(exc: ValidationError) -> list[str]:
 def parse_profile(data: Mapping[str, Any] | PatientProfile) -> PatientProfile:
     """Validate a mapping (e.g. parsed JSON) into a :class:`PatientProfile`.
 
+    Parameters
+    ----------
+    data
+        Field name to value (see :class:`PatientProfile`; dates as ISO text or dates), or a
+        profile (returned as it is).
+
+    Returns
+    -------
+    PatientProfile
+        The validated profile.
+
     Raises
     ------
     ProfileError
@@ -377,6 +467,17 @@ def parse_profile(data: Mapping[str, Any] | PatientProfile) -> PatientProfile:
 
 def load_profile(path: str | Path) -> PatientProfile:
     """Read and validate a profile JSON file.
+
+    Parameters
+    ----------
+    path
+        Path of a UTF-8 JSON file holding one object of profile fields (see
+        ``examples/profiles/``).
+
+    Returns
+    -------
+    PatientProfile
+        The validated profile.
 
     Raises
     ------
