@@ -67,8 +67,10 @@ def snap_edss(x: npt.ArrayLike) -> FloatArray:
     Parameters
     ----------
     x
-        Real EDSS-like values (scalar or array); values outside 0-10 are first clipped to
-        0-9.5, and a value that rounds to 0.5 goes to 1.0 from 0.5 up, else to 0.
+        Real EDSS-like values (scalar or array). They are clipped to 0-9.5 (so 10, death,
+        is never produced) and rounded to the nearest 0.5 (a value half-way between two
+        steps goes to the even multiple of 0.5, numpy's rounding: 1.25 -> 1.0, 1.75 -> 2.0);
+        a value that rounds to 0.5 goes to 1.0 from 0.5 up, else to 0.
 
     Returns
     -------

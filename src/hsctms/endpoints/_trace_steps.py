@@ -87,7 +87,8 @@ class TraceStep:
         First visit searched for a candidate onset, or None when no visit is left.
     threshold_worsening, threshold_improvement
         Minimum increase (worsening) and decrease (improvement) from the reference that
-        counts as a change (EDSS points, from :meth:`EndpointDefinition.delta`).
+        counts as a change (EDSS points): :meth:`EndpointDefinition.delta` of the reference,
+        and ``improvement_delta`` or the same value for improvement.
     lines
         The readable lines of the step, as printed by :attr:`PatientTrace.summary`.
     decision
