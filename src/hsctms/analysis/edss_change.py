@@ -28,7 +28,21 @@ YEAR_DAYS = 365.25
 
 @dataclass(frozen=True)
 class SignedRank:
-    """Wilcoxon signed-rank test of a zero median (R ``wilcox.test`` conventions)."""
+    """Wilcoxon signed-rank test of a zero median (R ``wilcox.test`` conventions).
+
+    Parameters
+    ----------
+    statistic
+        R's ``V``: the sum of the ranks of the positive differences (NaN without non-zero
+        differences).
+    p_value
+        Two-sided p-value (NaN without non-zero differences).
+    n_nonzero
+        Number of non-zero finite differences the test used (zeros are dropped).
+    method
+        ``"exact"``, ``"normal approximation, continuity corrected"``, or ``"none (...)"``
+        with the reason no test was done.
+    """
 
     statistic: float
     p_value: float
@@ -36,7 +50,13 @@ class SignedRank:
     method: str
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-serialisable form."""
+        """JSON-serialisable form.
+
+        Returns
+        -------
+        dict of str to Any
+            ``statistic``, ``p_value`` (None when not finite), ``n_nonzero`` and ``method``.
+        """
         return {"statistic": finite_or_none(self.statistic),
                 "p_value": finite_or_none(self.p_value),
                 "n_nonzero": self.n_nonzero, "method": self.method}
@@ -46,6 +66,20 @@ def signed_rank_test(x: Sequence[float] | np.ndarray) -> SignedRank:
     """Two-sided Wilcoxon signed-rank test of median 0, as R ``wilcox.test(x)``.
 
     Returns V (the sum of ranks of positive differences, R's statistic) and the p-value.
+
+    Parameters
+    ----------
+    x
+        Differences (e.g. EDSS change from baseline, EDSS points); NaN and infinite values
+        are dropped, and so are zeros (R's default). Exact p-value with fewer than 50
+        non-zero differences and no ties or zeros, else the normal approximation with tie
+        and continuity correction.
+
+    Returns
+    -------
+    SignedRank
+        ``V``, the two-sided p-value, the number of non-zero differences and the method
+        (NaN statistic and p-value when every difference is zero or none is given).
     """
     d = np.asarray(x, dtype=float)
     d = d[np.isfinite(d)]
@@ -66,7 +100,22 @@ def signed_rank_test(x: Sequence[float] | np.ndarray) -> SignedRank:
 
 @dataclass(frozen=True)
 class EdssChangeRow:
-    """EDSS change from baseline at one time point."""
+    """EDSS change from baseline at one time point.
+
+    Parameters
+    ----------
+    year
+        The time point (years after the origin).
+    n
+        Patients with an EDSS visit in the window of that year.
+    median, q1, q3
+        Median and quartiles (numpy's default linear interpolation, R type 7) of the change
+        from baseline (EDSS points); NaN when ``n`` is 0.
+    improved, stable, worsened
+        Patients whose change is below, equal to and above zero.
+    test
+        Wilcoxon signed-rank test of a zero median change (:func:`signed_rank_test`).
+    """
 
     year: float
     n: int
@@ -79,7 +128,13 @@ class EdssChangeRow:
     test: SignedRank
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-serialisable form."""
+        """JSON-serialisable form.
+
+        Returns
+        -------
+        dict of str to Any
+            The fields by name (non-finite numbers as None), the test under ``wilcoxon``.
+        """
         return {
             "year": self.year, "n": self.n, "median": finite_or_none(self.median),
             "q1": finite_or_none(self.q1), "q3": finite_or_none(self.q3),
@@ -161,7 +216,21 @@ def edss_at_years(
 
 
 def edss_change_table(at_years: pd.DataFrame, years: Sequence[float]) -> list[EdssChangeRow]:
-    """Median (IQR) change, improved/stable/worsened counts and signed-rank p per year."""
+    """Median (IQR) change, improved/stable/worsened counts and signed-rank p per year.
+
+    Parameters
+    ----------
+    at_years
+        Output of :func:`edss_at_years` (columns ``year`` and ``change`` are used).
+    years
+        Time points (years after the origin), one row each, in this order; a year without
+        data gives a row with ``n=0`` and NaN statistics.
+
+    Returns
+    -------
+    list of EdssChangeRow
+        One row per entry of ``years``.
+    """
     rows = []
     for k in years:
         ch = at_years.loc[at_years["year"] == float(k), "change"].to_numpy(dtype=float)

@@ -46,7 +46,63 @@ SCHEMA_VERSION = "1.0"
 
 @dataclass
 class OutcomesAnalysis:
-    """Every number of an outcomes analysis (see :func:`run_outcomes`)."""
+    """Every number of an outcomes analysis (see :func:`run_outcomes`).
+
+    Times are in years (365.25 days) from the time origin unless a name says days.
+
+    Parameters
+    ----------
+    frame
+        Per-patient endpoint frame (``<endpoint>_time`` in days, ``<endpoint>_event``)
+        merged with the baseline covariates (``phenotype``, ``phenotype_group``,
+        ``age_at_transplant``, ``disease_duration``, ``intensity``, ``sex``, ``centre``).
+    definition
+        The endpoint definition as :meth:`hsctms.endpoints.EndpointDefinition.to_dict`.
+    definition_name
+        Name of the endpoint definition (e.g. ``"halt_ms"``).
+    followup
+        Median follow-up by reverse Kaplan-Meier (years).
+    halt_ms
+        The HALT-MS style table.
+    shevchenko
+        The Shevchenko style table.
+    cox
+        Cox model of event-free survival, or None when not fitted (see ``cox_note``).
+    ph_test
+        Proportional-hazards test of ``cox``, or None.
+    cox_note
+        Covariates left out and why, or why the Cox model was not fitted; None if nothing
+        to say.
+    trajectories
+        EDSS visits (``patient_id``, ``year``, ``edss``) of up to 500 randomly chosen
+        patients, for the trajectory figure.
+    trajectory_summary
+        Per year (0 = baseline): ``n``, ``median``, ``q1``, ``q3`` of the EDSS.
+    published
+        Published figures shown alongside.
+    published_source
+        Where the published figures came from (or why they are unavailable).
+    level
+        Confidence level of every interval (0-1).
+    conf_type
+        Interval transform: ``"log-log"``, ``"log"`` or ``"plain"``.
+    years
+        Time points of the HALT-MS table and the EDSS change (years).
+    provenance
+        Method, parameters, n, synthetic flag, data date and versions.
+    timings
+        Stage name to its wall time (seconds); informative only, not part of :meth:`to_dict`.
+    excluded
+        Number of patients the endpoint engine did not derive.
+    endpoint_summary
+        The endpoint engine's per-endpoint table
+        (:meth:`hsctms.endpoints.EndpointResult.summary_table`).
+    worsening_classes
+        Worsening events by class (``"PIRA"``, ``"RAW"``, ``"undetermined"``).
+    definition_text
+        The methods paragraph of the definition
+        (:meth:`hsctms.endpoints.EndpointDefinition.describe`).
+    """
 
     frame: pd.DataFrame
     definition: dict[str, Any]
@@ -95,7 +151,16 @@ class OutcomesAnalysis:
         return "\n".join(parts)
 
     def to_dict(self) -> dict[str, Any]:
-        """All numbers as JSON-serialisable data (schema in ``docs/outcomes-report.md``)."""
+        """All numbers as JSON-serialisable data (schema in ``docs/outcomes-report.md``).
+
+        Returns
+        -------
+        dict of str to Any
+            ``schema``/``schema_version`` header, n, exclusions, synthetic flag, data date,
+            definition, settings, follow-up, both tables, the Cox model and its PH test, the
+            EDSS trajectory summary, the endpoint summary and the provenance (the JSON of
+            ``hsctms analyse --json``).
+        """
         return {
             "schema": "hsctms.outcomes",
             "schema_version": SCHEMA_VERSION,
@@ -125,7 +190,16 @@ class OutcomesAnalysis:
         }
 
     def figures(self) -> dict[str, Figure]:
-        """The report figures: name -> matplotlib Figure."""
+        """The report figures: name -> matplotlib Figure.
+
+        Returns
+        -------
+        dict of str to matplotlib.figure.Figure
+            ``efs``, ``endpoints``, ``efs_by_phenotype``, ``progression_cif``,
+            ``edss_trajectories`` and, with a PH test, ``ph_check`` (scaled Schoenfeld
+            residuals of the term with the smallest p-value); marked SYNTHETIC for synthetic
+            data. Each call draws new figures.
+        """
         from hsctms.plots.km import cif_figure, km_figure
         from hsctms.plots.trajectories import trajectories_figure
 
@@ -283,12 +357,22 @@ def run_outcomes(
         Published figures to show; default: looked up in :mod:`hsctms.evidence`.
     cox_covariates
         Covariates of the Cox model of EFS (``phenotype_group`` is derived from phenotype).
+    edss_window_days
+        The EDSS of year k is the visit closest to day ``k * 365.25`` within this many days
+        (default 182), for the EDSS change and the trajectories.
     progress
         Optional callback receiving the name of each stage as it starts.
 
     Returns
     -------
     OutcomesAnalysis
+        Follow-up, both study-style tables, the Cox model of EFS, EDSS trajectories and the
+        provenance, all recording ``cohort`` as their data source.
+
+    Raises
+    ------
+    EstimationError
+        ``years`` is empty or not positive, or no patient has derivable endpoints.
     """
     timings: dict[str, float] = {}
     years = tuple(float(y) for y in years)

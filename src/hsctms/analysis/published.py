@@ -30,7 +30,40 @@ SHEVCHENKO = "shevchenko2015"
 
 @dataclass(frozen=True)
 class PublishedFigure:
-    """One published outcome figure (proportions as fractions)."""
+    """One published outcome figure (proportions as fractions).
+
+    Parameters
+    ----------
+    study_id
+        Evidence-base study identifier (e.g. ``"nash2017"``).
+    study
+        Short label of the study (e.g. ``"Nash 2017 (HALT-MS, 5 y)"``).
+    citation
+        Reference with its DOI.
+    outcome
+        Evidence-base outcome name, e.g. ``"event_free"`` or ``"progression_free"`` (see
+        :data:`OUTCOME_FOR_ENDPOINT`).
+    population
+        Subgroup the figure is for (``"all"``, ``"RRMS"``, ``"progressive"``, ...).
+    time_years, time_label
+        Time point (years after transplant; None when not stated) and its label as
+        published (``"5 y"``).
+    estimate, lower, upper
+        The figure and its confidence limits; proportions 0-1 when the source gives percent
+        (the ``measure`` stays ``"percent"``), else on the source's scale (e.g. EDSS
+        points). None when not reported.
+    level
+        Confidence level of the interval (e.g. 0.9), None when not reported.
+    measure
+        Measure of the source: ``"percent"`` (converted to a proportion) or e.g.
+        ``"edss"``.
+    definition
+        The study's own definition of the outcome.
+    verified
+        False when the evidence base marks the figure unverified against the paper.
+    n
+        Patients the figure is based on, None when not reported.
+    """
 
     study_id: str
     study: str
@@ -55,7 +88,13 @@ class PublishedFigure:
         return f"{self.citation}{flag}"
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-serialisable form."""
+        """JSON-serialisable form.
+
+        Returns
+        -------
+        dict of str to Any
+            The fields by name (non-finite numbers as None) plus ``label="published"``.
+        """
         return {
             "study_id": self.study_id, "study": self.study, "citation": self.citation,
             "outcome": self.outcome, "population": self.population,
@@ -78,10 +117,21 @@ def _num(x: Any) -> float | None:
 def published_figures(study_ids: Iterable[str] = (HALT_MS, SHEVCHENKO)) -> list[PublishedFigure]:
     """Published outcome figures of the given studies from :mod:`hsctms.evidence`.
 
+    Parameters
+    ----------
+    study_ids
+        Evidence-base study identifiers; default HALT-MS (``"nash2017"``) and Shevchenko 2015
+        (``"shevchenko2015"``). Identifiers without outcomes are skipped.
+
+    Returns
+    -------
+    list of PublishedFigure
+        One figure per outcome row of those studies, in evidence-base order.
+
     Raises
     ------
     EvidenceError
-        If the evidence base cannot be loaded or lacks the studies.
+        If the evidence base cannot be loaded or has no outcome of any of the studies.
     """
     from hsctms.evidence import outcomes, study
 

@@ -128,7 +128,32 @@ def survival_rows(fit: KaplanMeier, endpoint: str, years: Sequence[float]) -> li
 
 @dataclass(frozen=True)
 class HaltMsTable:
-    """HALT-MS style table: endpoints at each year and EDSS change from baseline."""
+    """HALT-MS style table: endpoints at each year and EDSS change from baseline.
+
+    Parameters
+    ----------
+    years
+        Time points of the table (years after the origin).
+    level
+        Confidence level of the Kaplan-Meier intervals (0-1; HALT-MS used 0.9).
+    conf_type
+        Interval transform: ``"log-log"``, ``"log"`` or ``"plain"``.
+    rows
+        Kaplan-Meier estimate, CI, events so far and numbers at risk per endpoint of
+        :data:`HALT_MS_ENDPOINTS` and year (proportions 0-1).
+    edss_change
+        EDSS change from baseline per year (:func:`edss_change_table`).
+    published
+        Engine endpoint name to the matching published HALT-MS figure (only those found).
+    published_edss
+        Published HALT-MS EDSS change, or None.
+    fits
+        Engine endpoint name to its Kaplan-Meier fit (time in years).
+    edss_window_days
+        Half-width of the window around each year in which the EDSS visit is taken (days).
+    edss_at_years
+        Per patient and year: the EDSS used and its change (:func:`edss_at_years`), or None.
+    """
 
     years: tuple[float, ...]
     level: float
@@ -142,7 +167,14 @@ class HaltMsTable:
     edss_at_years: pd.DataFrame | None = field(default=None, repr=False)
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per endpoint and year."""
+        """One row per endpoint and year.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``endpoint``, ``label``, ``year``, ``estimate``, ``lower``, ``upper``
+            (proportions 0-1), ``events``, ``at_risk`` and ``n``.
+        """
         return pd.DataFrame([r.to_dict() for r in self.rows])
 
     @property
@@ -166,7 +198,14 @@ class HaltMsTable:
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-serialisable form."""
+        """JSON-serialisable form.
+
+        Returns
+        -------
+        dict of str to Any
+            Years, level, transform, the survival rows, the EDSS change rows, the EDSS window
+            and the published figures (the fits and per-patient EDSS are left out).
+        """
         return {
             "years": list(self.years),
             "level": self.level,
@@ -190,7 +229,41 @@ def halt_ms_table(
     published: Sequence[PublishedFigure] = (),
     edss_window_days: float = 182.0,
 ) -> HaltMsTable:
-    """Build the HALT-MS style table (see module docstring)."""
+    """Build the HALT-MS style table (see module docstring).
+
+    Parameters
+    ----------
+    frame
+        Per-patient endpoint frame (:meth:`hsctms.endpoints.EndpointResult.to_frame`):
+        ``<endpoint>_time`` (days) and ``<endpoint>_event`` for ``efs``, ``worsening``,
+        ``relapse``, ``mri_activity`` and ``neda3_loss``, plus ``patient_id``,
+        ``origin_date`` and ``baseline_edss`` for the EDSS change.
+    edss_visits
+        EDSS visits (``patient_id``, ``date``, ``edss``).
+    years
+        Time points (years after the origin); default 1 to 5.
+    level
+        Confidence level of the Kaplan-Meier intervals (0-1); default 0.9 as HALT-MS.
+    conf_type
+        Interval transform: ``"log-log"`` (default), ``"log"`` or ``"plain"``.
+    published
+        Published figures to show alongside (e.g. :func:`published_figures`); the HALT-MS
+        (``nash2017``) ones matching an endpoint are kept. Default none.
+    edss_window_days
+        The EDSS of year k is the visit closest to day ``k * 365.25`` within this many days
+        (default 182).
+
+    Returns
+    -------
+    HaltMsTable
+        The survival rows, the EDSS change rows, the matching published figures and the
+        fits.
+
+    Raises
+    ------
+    EstimationError
+        ``frame`` lacks an endpoint or the columns of the EDSS change.
+    """
     years = tuple(float(y) for y in years)
     fits = {}
     rows: list[SurvivalAtYear] = []
@@ -256,7 +329,25 @@ def share(events: int, n: int, level: float, description: str) -> Share:
 
 
 def competing_progression(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """(time in years, cause) for progression with death competing (see ``COMPETING_RULE``)."""
+    """(time in years, cause) for progression with death competing (see ``COMPETING_RULE``).
+
+    Parameters
+    ----------
+    frame
+        Per-patient endpoint frame with ``worsening_time``/``worsening_event`` and
+        ``death_time``/``death_event`` (times in days).
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(time, cause)`` per patient: time in years, cause 1 = confirmed worsening, 2 =
+        death, 0 = censored at the last EDSS visit.
+
+    Raises
+    ------
+    EstimationError
+        ``frame`` lacks the worsening or the death endpoint.
+    """
     _need(frame, "worsening")
     _need(frame, "death")
     w_t = frame["worsening_time"].to_numpy(float)
@@ -270,7 +361,47 @@ def competing_progression(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
 
 @dataclass(frozen=True)
 class ShevchenkoTable:
-    """Shevchenko 2015 style table (see module docstring)."""
+    """Shevchenko 2015 style table (see module docstring).
+
+    Parameters
+    ----------
+    years
+        Time points of the table (years after the origin).
+    level
+        Confidence level of the intervals (0-1).
+    conf_type
+        Interval transform: ``"log-log"``, ``"log"`` or ``"plain"``.
+    progression, death
+        Cumulative incidence (proportion 0-1) of confirmed worsening and of death (the
+        competing event) per year.
+    efs_by_group
+        Phenotype group (``"relapsing"``, ``"progressive"``, ``"unknown"``) to its
+        event-free survival rows per year.
+    group_n
+        Patients per phenotype group.
+    logrank
+        Log-rank test of event-free survival between the known groups, or None (one group,
+        or no event).
+    improvement
+        Share of patients with a confirmed EDSS improvement during follow-up.
+    improvement_longterm
+        The same share in Shevchenko's long-term subset (followed more than 3 years, no
+        confirmed worsening in the first 3 years).
+    published
+        Key (``"progression"``, ``"efs"``, ``"efs_relapsing"``, ``"efs_progressive"``,
+        ``"improvement_longterm"``) to the matching published Shevchenko figure.
+    cif
+        The Aalen-Johansen fit (time in years; cause 1 worsening, 2 death).
+    efs_fits
+        Phenotype group to its Kaplan-Meier fit of event-free survival (time in years).
+    competing_rule
+        How progression, death and censoring are coded (:data:`COMPETING_RULE`).
+    gray
+        Gray's test of the cumulative incidence of worsening between the known groups, or
+        None (one group, no worsening, or not computable: see ``caveats``).
+    caveats
+        Notes on what could not be computed.
+    """
 
     years: tuple[float, ...]
     level: float
@@ -312,7 +443,15 @@ class ShevchenkoTable:
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-serialisable form."""
+        """JSON-serialisable form.
+
+        Returns
+        -------
+        dict of str to Any
+            Years, level, transform, the competing rule, the progression and death
+            incidence rows, EFS rows and n per phenotype group, the tests, the improvement
+            shares, the published figures and the caveats (fits left out).
+        """
         return {
             "years": list(self.years),
             "level": self.level,
@@ -346,6 +485,40 @@ def shevchenko_table(
 
     ``phenotypes`` holds each patient's phenotype, aligned with ``frame`` rows; they are mapped
     to groups by ``phenotype_groups`` (default RRMS -> relapsing, others -> progressive).
+
+    Parameters
+    ----------
+    frame
+        Per-patient endpoint frame (:meth:`hsctms.endpoints.EndpointResult.to_frame`) with
+        the ``worsening``, ``death``, ``efs`` and ``improvement`` endpoints (times in days)
+        and ``followup_days``.
+    phenotypes
+        Each patient's phenotype (``"RRMS"``, ``"SPMS"``, ...), in the row order of
+        ``frame``; missing or unmapped values form the group ``"unknown"`` (left out of the
+        tests).
+    years
+        Time points (years after the origin); default 1 to 8.
+    level
+        Confidence level of the intervals (0-1); default 0.95.
+    conf_type
+        Interval transform: ``"log-log"`` (default), ``"log"`` or ``"plain"``.
+    phenotype_groups
+        Phenotype to group name; None uses :data:`PHENOTYPE_GROUPS`.
+    published
+        Published figures to show alongside; the Shevchenko 2015 (``shevchenko2015``) ones
+        matching an outcome are kept. Default none.
+
+    Returns
+    -------
+    ShevchenkoTable
+        Cumulative incidences, EFS by phenotype group with the tests, the improvement shares
+        and the matching published figures.
+
+    Raises
+    ------
+    EstimationError
+        ``frame`` lacks the worsening or death endpoint, or ``phenotypes`` does not align
+        with its rows.
     """
     years = tuple(float(y) for y in years)
     groups_map = dict(phenotype_groups or PHENOTYPE_GROUPS)

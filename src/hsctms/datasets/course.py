@@ -64,6 +64,19 @@ _ARM_FIELDS = tuple(f.name for f in fields(ArmParameters)
 def snap_edss(x: npt.ArrayLike) -> FloatArray:
     """Round real values to the nearest valid EDSS step (0, 1.0-9.5 by 0.5; never 0.5).
 
+    Parameters
+    ----------
+    x
+        Real EDSS-like values (scalar or array). They are clipped to 0-9.5 (so 10, death,
+        is never produced) and rounded to the nearest 0.5 (a value half-way between two
+        steps goes to the even multiple of 0.5, numpy's rounding: 1.25 -> 1.0, 1.75 -> 2.0);
+        a value that rounds to 0.5 goes to 1.0 from 0.5 up, else to 0.
+
+    Returns
+    -------
+    numpy.ndarray
+        Float array of the shape of ``x`` holding valid EDSS scores (EDSS points).
+
     Examples
     --------
     >>> snap_edss([0.3, 0.6, 1.2, 3.76, 12.0]).tolist()
@@ -148,11 +161,27 @@ def _schedule_days(first: Sequence[float], late_interval: float, horizon_days: f
     return np.asarray(months, dtype=float) * DAYS_PER_MONTH
 
 
-@dataclass
+@dataclass(frozen=True)
 class CourseResult:
     """Output of :func:`simulate_course`: per-patient latent truth and observation rows.
 
-    Day columns are integer days from each patient's origin.
+    Day columns are integer days from each patient's origin; ``index`` is the patient's
+    position (0-based) in the input arrays.
+
+    Parameters
+    ----------
+    truth
+        One row per patient: ``index``, ``end_day`` (end of observation), ``died``,
+        ``death_day``, ``treatment_related_death``, ``lost_to_follow_up``, the days of the
+        first relapse, MRI activity and sustained worsening (``inf`` when none), of the
+        improvement and transient worsening (NaN when none), ``baseline_edss`` and the gamma
+        ``frailty``.
+    edss
+        Observed EDSS visits: ``index``, ``day``, ``edss`` (valid EDSS steps).
+    relapses
+        Relapse onsets: ``index``, ``day``.
+    mri
+        MRI scans: ``index``, ``day``, ``new_t2``, ``gd_lesions``, ``brain_volume`` (mL).
     """
 
     truth: pd.DataFrame

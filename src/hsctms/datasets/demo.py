@@ -19,7 +19,19 @@ from hsctms.model.regimens import REGIMEN_MAPS
 
 
 def demo_bundle_path() -> Path:
-    """Directory of the bundled synthetic demo CSV bundle."""
+    """Directory of the bundled synthetic demo CSV bundle.
+
+    Returns
+    -------
+    pathlib.Path
+        The installed ``hsctms/datasets/data/demo`` directory (holds ``bundle.json`` and
+        one CSV file per table).
+
+    Raises
+    ------
+    NotFoundError
+        The bundle is missing from the installation.
+    """
     path = Path(str(resources.files("hsctms.datasets").joinpath("data", "demo")))
     if not (path / "bundle.json").is_file():
         raise NotFoundError(f"The bundled demo data are missing from {path}.",
@@ -33,6 +45,17 @@ def read_bundle(directory: str | Path) -> Cohort:
     """Read a generator-written CSV bundle into a :class:`Cohort` through the one validating
     reader (:func:`hsctms.io.load_bundle`), using the regimen convention recorded in the
     bundle's manifest.
+
+    Parameters
+    ----------
+    directory
+        Directory written by ``hsctms demo-data`` / :func:`write_demo_bundle` (holding
+        ``bundle.json``). A manifest without a known regimen convention uses ``"ebmt"``.
+
+    Returns
+    -------
+    Cohort
+        The validated cohort, synthetic flag and data date as recorded in the manifest.
 
     Raises
     ------
@@ -57,6 +80,12 @@ def read_bundle(directory: str | Path) -> Cohort:
 
 def load_demo_cohort() -> Cohort:
     """The bundled synthetic demo cohort (300 patients, seed 20261122) as a :class:`Cohort`.
+
+    Returns
+    -------
+    Cohort
+        The demo cohort read by :func:`read_bundle` (``synthetic=True``, data date
+        2026-06-30).
 
     Examples
     --------

@@ -126,17 +126,54 @@ class ArmParameters:
                                      hint="Use e.g. 0.5 (over-dispersed) or 1e6 (Poisson).")
 
     def replace(self, **changes: Any) -> ArmParameters:
-        """A copy with some parameters changed (e.g. a sensitivity scenario)."""
+        """A copy with some parameters changed (e.g. a sensitivity scenario).
+
+        Parameters
+        ----------
+        **changes
+            Field name to new value (as for the constructor); checked again (no negative
+            rates, probabilities at most 1).
+
+        Returns
+        -------
+        ArmParameters
+            A new parameter set; this one is unchanged.
+        """
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-serialisable form."""
+        """JSON-serialisable form.
+
+        Returns
+        -------
+        dict of str to Any
+            Every field by name (rates per patient-year, probabilities 0-1, years).
+        """
         return dataclasses.asdict(self)
 
 
 @dataclass(frozen=True)
 class ArmPopulation:
-    """Who enters a simulated trial arm (defaults: MIST, evidence.md §1a S3)."""
+    """Who enters a simulated trial arm (defaults: MIST, evidence.md §1a S3).
+
+    Each patient's entry EDSS and age are drawn from a normal distribution and clipped to the
+    eligibility range (the EDSS then rounded to a valid step by :func:`snap_edss`).
+
+    Parameters
+    ----------
+    phenotype
+        MS phenotype written for every patient of the arm (``"RRMS"``, ``"SPMS"``, ...).
+    edss_mean, edss_sd
+        Mean and standard deviation of the entry EDSS (EDSS points).
+    edss_min, edss_max
+        Eligibility range of the entry EDSS (EDSS points; default 2.0-6.0 as in MIST).
+    age_mean, age_sd
+        Mean and standard deviation of the age at entry (years).
+    age_min, age_max
+        Eligibility range of the age at entry (years; default 18-55).
+    female
+        Proportion of women (0-1).
+    """
 
     phenotype: str = _p("RRMS", f"{_EV} §1a S3 (MIST: 100% RRMS)")
     edss_mean: float = _p(3.35, f"{_EV} §1b S3 (MIST: mean EDSS 3.38 / 3.31)")
@@ -405,7 +442,40 @@ class AdverseEventParams:
 
 @dataclass(frozen=True)
 class VisitSchedule:
-    """When EDSS, MRI and labs are recorded (days from transplant / origin)."""
+    """When EDSS, MRI and labs are recorded (days from transplant / origin).
+
+    Nominal visit times are in months from the origin (1 month = 365.25 / 12 days); each
+    visit is moved by a uniform jitter and may be missed, and visits after the end of
+    observation (death, dropout, data date) are not recorded.
+
+    Parameters
+    ----------
+    edss_months
+        Nominal post-origin EDSS visits (months); default every 6 months to 5 years after
+        visits at 3 and 6 months.
+    edss_late_interval_months
+        Interval of the EDSS visits after the last of ``edss_months`` (months).
+    edss_jitter_days
+        Each EDSS visit is moved by up to this many days either way (uniform).
+    edss_miss_prob
+        Probability that a scheduled EDSS visit is missed (0-1).
+    pre_edss_interval_months, pre_edss_years
+        Pre-transplant EDSS history of the cohort generator: one visit every
+        ``pre_edss_interval_months`` back from the baseline visit, over ``pre_edss_years``
+        years (not before diagnosis); not used by the trial simulator.
+    mri_months
+        Nominal post-origin MRI scans (months).
+    mri_late_interval_months
+        Interval of the MRI scans after the last of ``mri_months`` (months).
+    mri_rebaseline_days
+        ``(first, last)`` day range of the post-treatment re-baseline scan (uniform).
+    mri_jitter_days
+        Each MRI scan is moved by up to this many days either way (uniform).
+    mri_miss_prob
+        Probability that a scheduled MRI scan is missed (0-1).
+    gd_missing_prob
+        Probability that a scan has no gadolinium count (no contrast given; 0-1).
+    """
 
     edss_months: tuple[float, ...] = _p(
         (3, 6, 12, 18, 24, 30, 36, 42, 48, 54, 60),
@@ -431,6 +501,31 @@ class VisitSchedule:
 class DiseaseModel:
     """The complete, frozen parameter set of the synthetic cohort generator.
 
+    Every section is a frozen dataclass whose fields carry their source
+    (:func:`parameter_sources`); the defaults are the documented model.
+
+    Parameters
+    ----------
+    population
+        Who is transplanted: phenotype mix, demographics, pre-transplant disease and DMTs.
+    transplant
+        Conditioning regimen mix by era, transplant years and graft (CD34 dose).
+    post
+        Post-transplant course by phenotype (relapse, MRI, worsening and improvement rates
+        per year) with multipliers by conditioning intensity, and the EDSS noise.
+    mortality
+        Transplant-related mortality by intensity, other deaths and loss to follow-up.
+    labs
+        Immune reconstitution curves of the blood counts and their sampling days.
+    adverse_events
+        Adverse events after transplant (probabilities, onset windows, CTCAE grades).
+    schedule
+        When EDSS, MRI and labs are recorded (:class:`VisitSchedule`).
+    regimen_map
+        Name of the regimen convention (``"ebmt"`` or ``"trialist"``, see
+        :data:`hsctms.model.regimens.REGIMEN_MAPS`) that classifies the written regimens by
+        intensity.
+
     Examples
     --------
     >>> m = DiseaseModel()
@@ -451,7 +546,35 @@ class DiseaseModel:
 
     def arm(self, phenotype: str, intensity: str, *, early_era: bool = False,
             progressive_trm: bool | None = None) -> ArmParameters:
-        """Post-transplant :class:`ArmParameters` for one phenotype and intensity class."""
+        """Post-transplant :class:`ArmParameters` for one phenotype and intensity class.
+
+        Parameters
+        ----------
+        phenotype
+            ``"RRMS"``, ``"SPMS"``, ``"PPMS"`` or ``"PRMS"``: selects the relapse, MRI,
+            worsening, improvement and background-death rates.
+        intensity
+            Conditioning intensity class, ``"low"``, ``"intermediate"`` or ``"high"``:
+            multiplies the relapse, MRI and worsening rates and sets the transplant-related
+            mortality and the recorded regimen.
+        early_era
+            True for a transplant before ``transplant.early_era_end``: the transplant-related
+            mortality is multiplied by ``mortality.trm_early_era_factor`` (default False).
+        progressive_trm
+            Whether to multiply the transplant-related mortality by
+            ``mortality.trm_progressive_factor``; None (default) does so for every phenotype
+            but RRMS.
+
+        Returns
+        -------
+        ArmParameters
+            The arm's rates per patient-year, named ``"aHSCT <phenotype> <intensity>"``.
+
+        Raises
+        ------
+        ConfigurationError
+            Unknown phenotype or intensity class.
+        """
         _check(phenotype, PHENOTYPES, "phenotype")
         _check(intensity, INTENSITY_CLASSES, "intensity")
         post, mort = self.post, self.mortality
@@ -483,13 +606,33 @@ class DiseaseModel:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """All parameter values as a JSON-serialisable mapping."""
+        """All parameter values as a JSON-serialisable mapping.
+
+        Returns
+        -------
+        dict of str to Any
+            Section name to a mapping of parameter values (tuples as lists, nested
+            regimens, lab curves and adverse events as mappings); :meth:`from_dict` reads it
+            back.
+        """
         return _jsonable(dataclasses.asdict(self))
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> DiseaseModel:
         """Build a model from (part of) its :meth:`to_dict` form; missing parameters keep
         their defaults, so a file may override only a few values.
+
+        Parameters
+        ----------
+        data
+            Section name (``"population"``, ``"post"``, ...) to a mapping of parameter
+            values; ``regimen_map`` to its name. Lists are turned into tuples and nested
+            entries (regimens, lab curves, adverse events) into their dataclasses.
+
+        Returns
+        -------
+        DiseaseModel
+            The default model with the given values replaced.
 
         Raises
         ------
@@ -533,7 +676,24 @@ class DiseaseModel:
 def load_model(path: str | Path) -> DiseaseModel:
     """Read a (partial) disease model from a JSON or YAML file (see
     :meth:`DiseaseModel.from_dict`). A bundle's ``bundle.json`` also works: its
-    ``generator.model`` is used."""
+    ``generator.model`` is used.
+
+    Parameters
+    ----------
+    path
+        The file; YAML when the suffix is ``.yaml``/``.yml``, JSON otherwise.
+
+    Returns
+    -------
+    DiseaseModel
+        The default model with the file's values replaced.
+
+    Raises
+    ------
+    ConfigurationError
+        The file cannot be read, is not valid JSON/YAML, does not hold a mapping, or names
+        an unknown section or parameter.
+    """
     import json
 
     p = Path(path)
@@ -601,7 +761,20 @@ def _jsonable(obj: Any) -> Any:
 
 
 def parameter_sources(model: DiseaseModel | None = None) -> dict[str, str]:
-    """Dotted parameter name -> source (``evidence.md`` section or ``assumption``)."""
+    """Dotted parameter name -> source (``evidence.md`` section or ``assumption``).
+
+    Parameters
+    ----------
+    model
+        The model whose sections are listed; None (default) uses :class:`DiseaseModel`.
+        The sources are field metadata, so they do not depend on the values.
+
+    Returns
+    -------
+    dict of str to str
+        ``"<section>.<parameter>"`` (and ``"arm_population.<parameter>"`` for
+        :class:`ArmPopulation`) to its citation.
+    """
     model = model or DiseaseModel()
     out: dict[str, str] = {}
     for top in dataclasses.fields(model):
@@ -623,7 +796,22 @@ def parameter_sources(model: DiseaseModel | None = None) -> dict[str, str]:
 
 def ahsct(phenotype: str = "RRMS", intensity: str = "intermediate", *,
           model: DiseaseModel | None = None) -> ArmParameters:
-    """aHSCT arm for a phenotype and intensity class (modern era), from the disease model."""
+    """aHSCT arm for a phenotype and intensity class (modern era), from the disease model.
+
+    Parameters
+    ----------
+    phenotype
+        ``"RRMS"`` (default), ``"SPMS"``, ``"PPMS"`` or ``"PRMS"``.
+    intensity
+        Conditioning intensity class: ``"low"``, ``"intermediate"`` (default) or ``"high"``.
+    model
+        Disease model supplying the rates; None (default) uses :class:`DiseaseModel`.
+
+    Returns
+    -------
+    ArmParameters
+        As :meth:`DiseaseModel.arm` with ``early_era=False``.
+    """
     return (model or DiseaseModel()).arm(phenotype, intensity)
 
 
@@ -639,6 +827,11 @@ def alemtuzumab() -> ArmParameters:
     ARR 0.10 (evidence.md §1b S12, Zhukovsky 2021); MRI and worsening rates calibrated
     (assumption) so that NEDA-3 at 3 years is ~37% (S12) and ~32% at 2 years (CARE-MS II,
     evidence.md Notes: secondary autoimmunity).
+
+    Returns
+    -------
+    ArmParameters
+        The preset rates per patient-year, ``treatment`` = the drug, no conditioning.
     """
     return ArmParameters(name="alemtuzumab", relapse_rate=0.10, mri_rate=0.55,
                          worsening_hazard=0.05, improvement_hazard=0.12,
@@ -653,6 +846,11 @@ def ocrelizumab() -> ArmParameters:
     ARR 0.08; aHSCT vs ocrelizumab worsening HR 0.41, improvement HR 2.31 (evidence.md §1b
     S16 and Appendix A Kalincik 2023, *conference* figures (unverified against the final
     paper)); MRI rate: assumption.
+
+    Returns
+    -------
+    ArmParameters
+        The preset rates per patient-year, ``treatment`` = the drug, no conditioning.
     """
     return ArmParameters(name="ocrelizumab", relapse_rate=0.08, mri_rate=0.10,
                          worsening_hazard=_AHSCT_RR_WORSENING / 0.41,
@@ -662,7 +860,13 @@ def ocrelizumab() -> ArmParameters:
 
 def natalizumab() -> ArmParameters:
     """Natalizumab (RRMS). Kalincik 2023 natalizumab figures were not retrieved (evidence.md
-    §7), so every rate here is an **assumption** between fingolimod and ocrelizumab."""
+    §7), so every rate here is an **assumption** between fingolimod and ocrelizumab.
+
+    Returns
+    -------
+    ArmParameters
+        The preset rates per patient-year, ``treatment`` = the drug, no conditioning.
+    """
     return ArmParameters(name="natalizumab", relapse_rate=0.12, mri_rate=0.15,
                          worsening_hazard=0.04, improvement_hazard=0.15,
                          treatment="natalizumab", conditioning=None)
@@ -674,6 +878,11 @@ def fingolimod() -> ArmParameters:
     ARR 0.20; aHSCT vs fingolimod relapse HR 0.55, worsening HR 0.49, improvement HR 2.62
     (evidence.md §1b S16 / Appendix A Kalincik 2023 conference figures, (unverified)); MRI rate:
     assumption.
+
+    Returns
+    -------
+    ArmParameters
+        The preset rates per patient-year, ``treatment`` = the drug, no conditioning.
     """
     return ArmParameters(name="fingolimod", relapse_rate=0.20, mri_rate=0.25,
                          worsening_hazard=_AHSCT_RR_WORSENING / 0.49,
@@ -687,6 +896,12 @@ def mist_dmt() -> ArmParameters:
     Median time to confirmed progression 24 months (worsening hazard ln 2 / 2 y; evidence.md
     §1b S3); 39 relapses in 55 patients over a mean 2.8 years (ARR ~0.25, Appendix A MIST);
     MRI rate: assumption.
+
+    Returns
+    -------
+    ArmParameters
+        The preset rates per patient-year, named ``"MIST DMT"``; its DMT rows are written as
+        ``natalizumab``.
     """
     return ArmParameters(name="MIST DMT", relapse_rate=0.25, mri_rate=0.4,
                          worsening_hazard=0.3466, improvement_hazard=0.05,

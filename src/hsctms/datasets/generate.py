@@ -357,6 +357,36 @@ def iter_cohort_chunks(
 
     ``chunk_size`` is rounded up to a whole number of :data:`BLOCK_SIZE` blocks; the
     concatenated chunks are identical for every chunk size.
+
+    Parameters
+    ----------
+    n_patients
+        Number of patients (>= 1) over all chunks.
+    seed
+        Seed (non-negative integer); each block of :data:`BLOCK_SIZE` patients draws from its
+        own stream, so the same seed and size give the same cohort.
+    model
+        Disease model (default :class:`DiseaseModel`); its ``regimen_map`` must be a known
+        convention.
+    data_date
+        Data freeze date: follow-up is administratively censored there; it must lie after
+        the first simulated transplant year.
+    chunk_size
+        Patients per chunk (>= 1, rounded up to whole blocks; default 10 000); the last
+        chunk may be smaller.
+
+    Yields
+    ------
+    dict of str to pandas.DataFrame
+        One table per name of the canonical schema (``patients``, ``transplants``,
+        ``edss``, ...), canonical columns and dtypes, for the chunk's patients only.
+
+    Raises
+    ------
+    ConfigurationError
+        On the first iteration (the function is a generator), when ``n_patients``,
+        ``seed`` or ``chunk_size`` is out of range, the regimen map is unknown or
+        ``data_date`` is too early.
     """
     _check_args(n_patients, seed, chunk_size)
     model = model or DiseaseModel()

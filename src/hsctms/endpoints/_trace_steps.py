@@ -72,7 +72,74 @@ def _rel_dist(cb: float, ca: float) -> str:
 @dataclass(frozen=True)
 class TraceStep:
     """One step of the scan: a reference, a search start, at most one candidate onset and the
-    decision on it. Visits are numbered from 1; days are from the origin."""
+    decision on it. Visits are numbered from 1; days are from the origin.
+
+    Parameters
+    ----------
+    number
+        Step number within the patient's scan (1-based).
+    reference
+        Reference (baseline) visit of the step (1-based).
+    reference_edss
+        EDSS value of the reference (EDSS points); raised to the previous reference when the
+        definition uses ``bl_geq``.
+    search_from
+        First visit searched for a candidate onset, or None when no visit is left.
+    threshold_worsening, threshold_improvement
+        Minimum increase (worsening) and decrease (improvement) from the reference that
+        counts as a change (EDSS points): :meth:`EndpointDefinition.delta` of the reference,
+        and ``improvement_delta`` or the same value for improvement.
+    lines
+        The readable lines of the step, as printed by :attr:`PatientTrace.summary`.
+    decision
+        ``"end"``, ``"confirmed worsening"``, ``"confirmed improvement"``, ``"not
+        confirmed"``, ``"not sustained"``, ``"confirmed sub-threshold change"`` or ``"search
+        moved past a relapse"``.
+    reason
+        Why the decision was taken (one sentence).
+    seq
+        Sequence number of the scan iteration that judged the candidate (matches the
+        engine's events); None when the step had no candidate.
+    candidate
+        Candidate onset visit, or None.
+    change
+        Candidate value minus the reference value (EDSS points), or None.
+    direction
+        ``"worsening"``, ``"improvement"``, ``"sub-threshold increase"`` or
+        ``"sub-threshold decrease"``, or None without a candidate.
+    window
+        Confirmation window ``(start, end)`` in days from the origin, or None.
+    window_visits
+        Visits inside the confirmation window.
+    eligible_visits
+        Visits of the window that may confirm (not within ``relapse_to_conf`` of a relapse).
+    confirmation
+        Confirming visit, or None (not confirmed, or kept by ``impute_last_visit``).
+    is_event
+        Whether the scan confirmed an event at this step.
+    reported
+        Whether that event is a row of the events table (``events='first'`` keeps fewer).
+    unconfirmed
+        Whether the candidate failed confirmation or was not sustained (listed by
+        :attr:`PatientTrace.unconfirmed`).
+    event_class
+        ``"PIRA"``, ``"RAW"`` or ``"undetermined"`` for a confirmed worsening, else None.
+    relapse_note, pira_note
+        Readable notes on the relapse association and on the PIRA relapse-free windows.
+    pira_confirmation
+        Visit that confirms the PIRA classification, or None.
+    sustained_to
+        Last visit up to which the change is sustained, or None.
+    failing_visit
+        Visit below the threshold that rejected the candidate, or None.
+    next_reference
+        Reference visit after the step (moves after an event or a relapse), or None.
+    resume_from
+        Visit where the search resumes, or None at the end of the data.
+    _extra
+        Internal: the candidate's day, EDSS, reference day and relapse distances, read by
+        :meth:`unconfirmed_row` (set by the trace builder; not to be passed by users).
+    """
 
     number: int
     reference: int
@@ -104,11 +171,25 @@ class TraceStep:
     resume_from: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain mapping of the fields."""
+        """Plain mapping of the fields.
+
+        Returns
+        -------
+        dict of str to Any
+            Field name to value, private fields left out.
+        """
         return {k: getattr(self, k) for k in self.__dataclass_fields__ if not k.startswith("_")}
 
     def candidate_row(self) -> dict[str, Any]:
-        """The step's columns of :meth:`PatientTrace.to_frame`."""
+        """The step's columns of :meth:`PatientTrace.to_frame`.
+
+        Returns
+        -------
+        dict of str to Any
+            Step, reference visit and value, direction, change and threshold (EDSS points),
+            confirmation window (days from the origin) and its visits, decision, reason,
+            class, relapse and PIRA notes, and whether the event is reported.
+        """
         thr = self.threshold_improvement if self.direction == "improvement" else \
             self.threshold_worsening
         return {
@@ -126,7 +207,20 @@ class TraceStep:
         }
 
     def unconfirmed_row(self, date: Any) -> dict[str, Any]:
-        """Row of :attr:`PatientTrace.unconfirmed`."""
+        """Row of :attr:`PatientTrace.unconfirmed`.
+
+        Parameters
+        ----------
+        date
+            Day formatter of the trace (:meth:`PatientTrace._date`); not used: the dates
+            are written as days from the origin.
+
+        Returns
+        -------
+        dict of str to Any
+            Step, candidate visit, its day and EDSS, change and direction, reference visit,
+            day and EDSS, days since the last and until the next relapse, and the reason.
+        """
         return {"step": self.number, "visit": self.candidate, "date": self._cand[0],
                 "edss": self._cand[1], "change": self.change, "direction": self.direction,
                 "reference_visit": self.reference, "reference_date": self._cand[2],
@@ -140,7 +234,22 @@ class TraceStep:
     _extra: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def event_row(self, pid: str, ctx: _Ctx) -> dict[str, Any]:
-        """The events-table row of a confirmed step (dates as days on the data's scale)."""
+        """The events-table row of a confirmed step (dates as days on the data's scale).
+
+        Parameters
+        ----------
+        pid
+            Patient identifier written in the ``patient_id`` column.
+        ctx
+            Visit days, values and origin of the patient (the scan context).
+
+        Returns
+        -------
+        dict of str to Any
+            The columns of :attr:`EndpointResult.events` (onset, baseline, confirmation and
+            PIRA-confirmation dates as day numbers, ``time`` in days from the origin, EDSS
+            values, class, days sustained) plus ``step``.
+        """
         assert self.candidate is not None
         c, b = self.candidate - 1, self.reference - 1
         conf = math.nan if self.confirmation is None else ctx.day[self.confirmation - 1]

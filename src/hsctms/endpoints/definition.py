@@ -291,6 +291,9 @@ class EndpointDefinition:
     efs_components
         Events of event-free survival (HALT-MS: death, confirmed worsening, relapse, new MRI
         activity).
+    sources
+        References the definition follows (citations of a preset; not used in the derivation
+        and not part of :meth:`describe`).
     """
 
     name: str = _f("custom", "any text", None, result=False)
@@ -527,7 +530,19 @@ class EndpointDefinition:
     # -- thresholds -------------------------------------------------------------------
     def delta(self, reference: float) -> float:
         """Minimum worsening from ``reference`` on the outcome's own scale (see
-        :func:`hsctms.endpoints.change.min_change`)."""
+        :func:`hsctms.endpoints.change.min_change`).
+
+        Parameters
+        ----------
+        reference
+            The reference (baseline) value on the outcome's scale (EDSS points for EDSS).
+
+        Returns
+        -------
+        float
+            The smallest change from ``reference`` in the worsening direction that counts as
+            worsening (EDSS: ``delta_zero`` / ``delta_low`` / ``delta_high``).
+        """
         from hsctms.endpoints.change import min_change
 
         return float(min_change(self, np.asarray([reference], dtype=np.float64))[0])
@@ -545,6 +560,11 @@ class EndpointDefinition:
         field give different paragraphs, except the transplant-baseline settings
         (``baseline_window_days``, ``baseline_after_days``), which are not used and not shown
         with ``origin="first_visit"``.
+
+        Returns
+        -------
+        str
+            The paragraph, in English, ready for a methods section.
         """
         words = {f.name: f.metadata["phrase"](getattr(self, f.name), self)
                  for f in dataclasses.fields(self) if f.metadata["result"]}
@@ -552,7 +572,13 @@ class EndpointDefinition:
 
     # -- serialisation ----------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        """JSON-serialisable mapping (``inf`` written as the string ``"inf"``)."""
+        """JSON-serialisable mapping (``inf`` written as the string ``"inf"``).
+
+        Returns
+        -------
+        dict of str to Any
+            Every field by name; pairs and tuples as lists. :meth:`from_dict` reads it back.
+        """
         def enc(v: Any) -> Any:
             if isinstance(v, float) and math.isinf(v):
                 return "inf"
@@ -567,6 +593,22 @@ class EndpointDefinition:
 
         A ``preset`` key starts from that preset and overrides the other keys. Values are
         validated strictly (see the class docstring); pairs may be lists.
+
+        Parameters
+        ----------
+        data
+            Field name to value; an optional ``preset`` key names the preset to start from.
+            Fields not given keep their defaults (or the preset's values).
+
+        Returns
+        -------
+        EndpointDefinition
+            The validated definition.
+
+        Raises
+        ------
+        DefinitionError
+            A key is not a field name, or a value is not allowed.
         """
         data = dict(data)
         odd = [k for k in data if not isinstance(k, str)]
@@ -581,7 +623,25 @@ class EndpointDefinition:
 
     @classmethod
     def from_file(cls, path: str | Path) -> EndpointDefinition:
-        """Load a definition from a ``.yaml``/``.yml`` or ``.json`` file."""
+        """Load a definition from a ``.yaml``/``.yml`` or ``.json`` file.
+
+        Parameters
+        ----------
+        path
+            The file; YAML when the suffix is ``.yaml``/``.yml``, JSON otherwise. It holds a
+            mapping of fields, read as by :meth:`from_dict`.
+
+        Returns
+        -------
+        EndpointDefinition
+            The validated definition.
+
+        Raises
+        ------
+        DefinitionError
+            The file is missing, unreadable, not valid YAML/JSON, not a mapping, or holds a
+            field value that is not allowed (the message names the file).
+        """
         p = Path(path)
         if not p.exists():
             raise DefinitionError(f"Definition file {p} does not exist.",
@@ -609,7 +669,18 @@ class EndpointDefinition:
             raise DefinitionError(f"{p}: {exc.message}", hint=exc.hint) from None
 
     def with_(self, **changes: Any) -> EndpointDefinition:
-        """A copy with some fields changed (validated again)."""
+        """A copy with some fields changed (validated again).
+
+        Parameters
+        ----------
+        **changes
+            Field name to new value (as for the constructor).
+
+        Returns
+        -------
+        EndpointDefinition
+            A new definition; this one is unchanged.
+        """
         return dataclasses.replace(self, **changes)
 
 
@@ -665,6 +736,23 @@ PRESETS: dict[str, EndpointDefinition] = _load_presets()
 def get_definition(definition: str | EndpointDefinition | Mapping[str, Any] | Path
                    ) -> EndpointDefinition:
     """Resolve a preset name, a definition file path, a mapping, or a definition.
+
+    Parameters
+    ----------
+    definition
+        A preset name (a key of :data:`PRESETS`, e.g. ``"halt_ms"``), a path to a
+        ``.yaml``/``.yml``/``.json`` file, a mapping of fields (as for
+        :meth:`EndpointDefinition.from_dict`) or a definition (returned as it is).
+
+    Returns
+    -------
+    EndpointDefinition
+        The resolved definition.
+
+    Raises
+    ------
+    DefinitionError
+        The name is neither a preset nor a definition file, or the definition is invalid.
 
     Examples
     --------

@@ -244,7 +244,7 @@ def _table(part: _Part, name: str, dtypes: dict[str, Any] | None = None) -> pd.D
 class DaskEndpointResult:
     """Endpoints derived lazily on Dask: the tables of :class:`EndpointResult` as Dask frames.
 
-    Attributes
+    Parameters
     ----------
     frame
         Per-patient rows (as :meth:`EndpointResult.to_frame`), one Dask partition per
@@ -263,6 +263,12 @@ class DaskEndpointResult:
         versions (``n`` is known after :meth:`compute`).
     has_brain_volume
         Whether the MRI table has brain volumes (then ``neda4_loss`` is derived).
+    _parts
+        Internal: the delayed per-partition derivations that :meth:`compute` runs (set by
+        :func:`derive_dask`; not to be passed by users).
+    _rows
+        Internal: row count of every input table, for the validation report of
+        :meth:`compute`.
     """
 
     frame: Any
@@ -281,7 +287,13 @@ class DaskEndpointResult:
         return len(self._parts)
 
     def to_frame(self) -> Any:
-        """The lazy per-patient frame (:attr:`frame`)."""
+        """The lazy per-patient frame (:attr:`frame`).
+
+        Returns
+        -------
+        dask.dataframe.DataFrame
+            :attr:`frame` itself (not computed, not copied).
+        """
         return self.frame
 
     def compute(self, **kwargs: Any) -> EndpointResult:
@@ -293,6 +305,12 @@ class DaskEndpointResult:
         ----------
         **kwargs
             Passed to :func:`dask.compute` (e.g. ``scheduler="processes"``).
+
+        Returns
+        -------
+        EndpointResult
+            The in-memory result: frames gathered from every partition, ``n`` set in the
+            provenance.
 
         Raises
         ------

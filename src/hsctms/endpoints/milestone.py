@@ -52,14 +52,40 @@ __all__ = ["milestone_columns", "milestone_label", "milestone_name", "milestone_
 
 def milestone_name(m: float) -> str:
     """Endpoint name of milestone ``m``: ``milestone_4_0``, ``milestone_6_5``,
-    ``milestone_4_25`` (distinct milestones always get distinct names)."""
+    ``milestone_4_25`` (distinct milestones always get distinct names).
+
+    Parameters
+    ----------
+    m
+        The milestone value on the outcome's own scale (EDSS points for EDSS); negative values
+        are written with ``m`` (``milestone_m1_0``).
+
+    Returns
+    -------
+    str
+        The endpoint name, the prefix of the ``<name>_time`` / ``<name>_event`` columns.
+    """
     text = f"{m:.1f}" if float(f"{m:.1f}") == m else repr(float(m))
     return "milestone_" + text.replace(".", "_").replace("-", "m").replace("+", "p")
 
 
 def milestone_label(m: float, *, increase: bool = True) -> str:
     """Human-readable label of milestone ``m`` (result summaries); ``increase=False`` for an
-    outcome that worsens downwards (``<= m``)."""
+    outcome that worsens downwards (``<= m``).
+
+    Parameters
+    ----------
+    m
+        The milestone value on the outcome's own scale.
+    increase
+        True (default) when the outcome worsens upwards (EDSS, NHPT, T25FW): the label reads
+        ``>= m``; False for an outcome that worsens downwards (SDMT): ``<= m``.
+
+    Returns
+    -------
+    str
+        E.g. ``"Confirmed value >= 6.0"``.
+    """
     text = f"{m:.1f}" if float(f"{m:.1f}") == m else repr(float(m))
     return f"Confirmed value {'>=' if increase else '<='} {text}"
 
@@ -177,6 +203,12 @@ def milestone_columns(vd: VisitData, d: EndpointDefinition, origin: FloatArray, 
     sign
         -1 when the values of ``vd`` are a decreasing outcome negated (the milestones, on the
         outcome's own scale, are then negated too: SDMT <= 40 is ``-value >= -40``).
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        Two arrays per milestone, one entry per patient code: ``<name>_time`` (days from the
+        origin, float) and ``<name>_event`` (1 = confirmed milestone reached, 0 = censored).
     """
     n = vd.n_patients
     last = np.full(n, np.nan)

@@ -45,7 +45,7 @@ _OPTIONAL: tuple[str, ...] = ("neda4_loss", "pira", "raw")
 class EndpointResult:
     """Derived endpoints of a cohort.
 
-    Attributes
+    Parameters
     ----------
     frame
         One row per included patient (see :meth:`to_frame`).
@@ -58,6 +58,9 @@ class EndpointResult:
         The :class:`EndpointDefinition` used.
     provenance
         Method, definition, n, synthetic flag, data date, versions.
+    has_brain_volume
+        Whether the MRI table carried brain volume, so that ``neda4_loss`` could be derived
+        (default False).
     dropped
         Input rows not used because of the definition (``exclude_before``): ``table``,
         ``row`` (line in ``frame.to_csv(index=False)``, first row = 2), ``patient_id``,
@@ -82,7 +85,23 @@ class EndpointResult:
         return (*ENDPOINTS, *extra, *miles)
 
     def label(self, endpoint: str) -> str:
-        """Display label of ``endpoint`` (one of :attr:`endpoints`)."""
+        """Display label of ``endpoint`` (one of :attr:`endpoints`).
+
+        Parameters
+        ----------
+        endpoint
+            An endpoint name, e.g. ``"worsening"`` or ``"milestone_6_0"``.
+
+        Returns
+        -------
+        str
+            The label used in tables and plots (e.g. ``"Confirmed disability worsening"``).
+
+        Raises
+        ------
+        KeyError
+            ``endpoint`` is not a known endpoint name.
+        """
         for m in self.definition.milestones:
             if milestone_name(m) == endpoint:
                 return milestone_label(m, increase=increases(self.definition))
@@ -96,16 +115,36 @@ class EndpointResult:
     def to_frame(self) -> pd.DataFrame:
         """One row per patient: ``patient_id``, ``origin_date``, ``baseline_edss``,
         ``baseline_date``, ``followup_days`` and ``<endpoint>_time`` (days from origin, float)
-        and ``<endpoint>_event`` (0/1) for every endpoint."""
+        and ``<endpoint>_event`` (0/1) for every endpoint.
+
+        Returns
+        -------
+        pandas.DataFrame
+            A copy of :attr:`frame`, one row per included patient.
+        """
         return self.frame.copy()
 
     def counts(self) -> dict[str, int]:
-        """Number of patients with an event, per endpoint."""
+        """Number of patients with an event, per endpoint.
+
+        Returns
+        -------
+        dict of str to int
+            Endpoint name (in the order of :attr:`endpoints`) to the number of patients whose
+            ``<endpoint>_event`` is 1.
+        """
         return {e: int(self.frame[f"{e}_event"].sum()) for e in self.endpoints}
 
     def summary_table(self) -> pd.DataFrame:
         """One row per endpoint: label, patients with event, share, and median time to event
-        among those with one (days) - ready for a report table."""
+        among those with one (days) - ready for a report table.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``endpoint``, ``label``, ``events``, ``n``, ``share`` (proportion 0-1, NaN
+            without patients) and ``median_days_to_event`` (NaN without events).
+        """
         rows = []
         for e in self.endpoints:
             ev = self.frame[f"{e}_event"] == 1
@@ -121,7 +160,14 @@ class EndpointResult:
         return pd.DataFrame(rows)
 
     def class_counts(self) -> dict[str, int]:
-        """Worsening events in the events table by class (PIRA / RAW / undetermined)."""
+        """Worsening events in the events table by class (PIRA / RAW / undetermined).
+
+        Returns
+        -------
+        dict of str to int
+            ``"PIRA"``, ``"RAW"`` and ``"undetermined"`` to the number of worsening events
+            (events, not patients: with ``events="all"`` a patient may count several times).
+        """
         w = self.events[self.events["event_type"] == "worsening"]
         return {k: int((w["class"] == k).sum()) for k in ("PIRA", "RAW", "undetermined")}
 
@@ -152,7 +198,16 @@ class EndpointResult:
         return "\n".join(line for line in lines if line)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-serialisable summary (definition, counts, exclusions, provenance)."""
+        """JSON-serialisable summary (definition, counts, exclusions, provenance).
+
+        Returns
+        -------
+        dict of str to Any
+            ``definition``, ``methods`` (:meth:`EndpointDefinition.describe`), ``n``,
+            ``endpoints``, ``events`` (:meth:`counts`), ``worsening_classes``,
+            ``median_followup_days``, ``excluded`` records, ``dropped_rows`` and
+            ``provenance``; the per-patient frame is not included.
+        """
         return {
             "definition": self.definition.to_dict(),
             "methods": self.definition.describe(),
@@ -168,7 +223,18 @@ class EndpointResult:
         }
 
     def plot(self, ax: Any = None) -> Any:
-        """Horizontal bar chart: share of patients with each event (Okabe-Ito colours)."""
+        """Horizontal bar chart: share of patients with each event (Okabe-Ito colours).
+
+        Parameters
+        ----------
+        ax
+            A matplotlib Axes to draw on; None (default) creates a new figure.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+            The Axes drawn on (percent of patients, 0-100, per endpoint).
+        """
         from hsctms.plots._style import PALETTE, new_axes
 
         ax = new_axes(ax, figsize=(6.0, 3.2))

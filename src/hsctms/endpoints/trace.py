@@ -170,7 +170,34 @@ def trace_patients(data: Any, patient_ids: Iterable[Any] | None = None,
                    definition: Any = "halt_ms", *, include_unconfirmed: bool = False
                    ) -> dict[str, PatientTrace]:
     """Adjudication traces of several patients (all included and excluded ones when
-    ``patient_ids`` is None) from one run of the engine; see :func:`trace_patient`."""
+    ``patient_ids`` is None) from one run of the engine; see :func:`trace_patient`.
+
+    Parameters
+    ----------
+    data
+        A :class:`hsctms.model.Cohort`, or a mapping of :func:`derive_frames` keyword
+        arguments (must hold ``edss``).
+    patient_ids
+        Patient identifiers (compared as text); None traces every patient, derived ones
+        first, then the excluded ones.
+    definition
+        Preset name, file, mapping or :class:`EndpointDefinition`; it must use the EDSS
+        outcome.
+    include_unconfirmed
+        Also list the candidate changes that failed confirmation, with the reason.
+
+    Returns
+    -------
+    dict of str to PatientTrace
+        Patient identifier to trace, in the order of ``patient_ids``.
+
+    Raises
+    ------
+    ConfigurationError
+        The definition is not an EDSS definition, or the mapping has no ``edss`` table.
+    NotFoundError
+        A patient is not in the data.
+    """
     d = get_definition(definition)
     if d.outcome != "edss":
         raise ConfigurationError(
@@ -292,10 +319,12 @@ def _build(rec: _Recorder, pid: str, code: int, origin: float, cal: inp.Calendar
 class PatientTrace:
     """The adjudication trace of one patient (from :func:`trace_patient`).
 
-    Attributes
+    Parameters
     ----------
-    patient_id, definition
-        Who and how.
+    patient_id
+        The patient identifier (as text).
+    definition
+        The endpoint definition the trace was derived with.
     datetime
         Whether the data carry calendar dates (else day numbers).
     excluded_reason
@@ -308,8 +337,14 @@ class PatientTrace:
         Relapse onsets used by the engine (days from the origin).
     steps
         One :class:`TraceStep` per step of the scan.
+    origin
+        The patient's origin as a day number on the data's scale (NaN when excluded); days of
+        ``visits``, ``relapses`` and ``steps`` are counted from it.
     events
         The patient's rows of the events table, rebuilt from the steps (plus ``step``).
+    show_unconfirmed
+        Whether :attr:`unconfirmed` and :attr:`summary` list the candidate changes that failed
+        confirmation (``include_unconfirmed`` of :func:`trace_patient`).
     """
 
     patient_id: str
@@ -342,7 +377,14 @@ class PatientTrace:
         """One row per visit (a visit examined as a candidate in several steps, possible after
         a post-relapse re-baseline, has one row per step): the visit, its relapse windows,
         its role (reference, candidate onset, confirmation), and for a candidate the
-        reference, threshold, confirmation window, decision, reason and class."""
+        reference, threshold, confirmation window, decision, reason and class.
+
+        Returns
+        -------
+        pandas.DataFrame
+            The columns of :attr:`visits`, ``role`` and those of
+            :meth:`TraceStep.candidate_row`; empty for an excluded patient.
+        """
         if self.excluded_reason is not None:
             return pd.DataFrame()
         roles: dict[int, list[str]] = {}
@@ -376,7 +418,14 @@ class PatientTrace:
         return _render(self)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-serialisable form (NaN written as None, dates as ISO text)."""
+        """JSON-serialisable form (NaN written as None, dates as ISO text).
+
+        Returns
+        -------
+        dict of str to Any
+            Patient, definition name, exclusion reason, relapses, visits, steps, events,
+            unconfirmed changes (None unless shown) and the summary text.
+        """
         def records(frame: pd.DataFrame | None) -> list[dict[str, Any]] | None:
             if frame is None:
                 return None

@@ -316,7 +316,48 @@ class PooledTrm:
 
 @dataclass(frozen=True)
 class PersonalEstimates:
-    """Every figure of the report for one person, with sources and stratum."""
+    """Every figure of the report for one person, with sources and stratum.
+
+    Figures are out of 100 people (``per 100``), or per 100 per year for rates; each keeps its
+    study, time frame, population and *(unverified)* flag.
+
+    Parameters
+    ----------
+    stratum
+        The person's stratum: ``phenotype``, ``phenotype_group`` (``"relapsing"`` or
+        ``"progressive"``), ``label``, ``edss``, ``edss_band``, ``age``, ``age_band`` and
+        ``planned_intensity``.
+    benefits
+        One estimate per benefit outcome of :data:`BENEFITS` and time point of
+        :data:`TIME_POINTS` (2, 5 and 10 years), from studies of the person's group.
+    improvement
+        Lasting EDSS improvement (studies measured it at different times).
+    trm_studies
+        Transplant-related mortality of each aHSCT study.
+    trm_published
+        Published pooled transplant-related mortality (meta-analyses).
+    trm_groups
+        Transplant-related deaths and people summed by era and by intensity class.
+    trm_pooled
+        Transplant-related mortality pooled by quasi-Poisson regression: all studies, by
+        era, by intensity, and ``scope="for you"`` (recent era, planned intensity).
+    harms
+        One estimate per harm of :data:`HARMS_SHOWN` (all phenotypes: harms are not broken
+        down by group).
+    comparisons
+        aHSCT beside a comparator arm measured in the same study, outcome and time frame.
+    meta_context
+        Published pooled benefit figures of populations matching the person's group.
+    matching_notes
+        Plain-language notes on how the person differs from the study populations (EDSS,
+        age, intensity, a previous transplant).
+    provenance
+        Method ``"evidence_selection"``, the stratum and rule, the number of studies, versions.
+    data_date
+        ``"published studies up to <year>"`` (the latest publication year), or None.
+    extra
+        Free mapping for additional data (empty by default; not part of :meth:`to_dict`).
+    """
 
     stratum: dict[str, Any]
     benefits: tuple[Estimate, ...]
@@ -336,6 +377,19 @@ class PersonalEstimates:
     def benefit(self, outcome: str, time_years: float) -> Estimate:
         """The benefit estimate for ``outcome`` at ``time_years``.
 
+        Parameters
+        ----------
+        outcome
+            A benefit outcome: ``"progression_free"``, ``"relapse_free"`` or ``"neda"``.
+        time_years
+            A time point of :data:`TIME_POINTS` (2, 5 or 10 years), compared exactly.
+
+        Returns
+        -------
+        Estimate
+            The figures of that outcome and time point in the person's stratum (possibly
+            with ``availability == "no_data"``).
+
         Raises
         ------
         ConfigurationError
@@ -354,11 +408,29 @@ class PersonalEstimates:
                                  hint=f"Benefit estimates are given at {times} years.")
 
     def trm_for_you(self) -> PooledTrm | None:
-        """The pooled TRM of recent-era studies matching the planned intensity (if any)."""
+        """The pooled TRM of recent-era studies matching the planned intensity (if any).
+
+        Returns
+        -------
+        PooledTrm or None
+            The ``scope == "for you"`` entry of :attr:`trm_pooled` (all recent-era studies
+            when no intensity is planned), or None when no such study reports deaths and
+            people.
+        """
         return next((p for p in self.trm_pooled if p.scope == "for you"), None)
 
     def harm(self, name: str) -> Estimate:
         """The harm estimate ``name``.
+
+        Parameters
+        ----------
+        name
+            A harm of :data:`HARMS_SHOWN`, e.g. ``"febrile_neutropenia"`` or ``"thyroid"``.
+
+        Returns
+        -------
+        Estimate
+            The aHSCT figures of that harm.
 
         Raises
         ------
@@ -372,7 +444,15 @@ class PersonalEstimates:
                                  hint="Harms: " + ", ".join(e.outcome for e in self.harms) + ".")
 
     def all_figures(self) -> list[Figure]:
-        """Every figure shown, once per appearance."""
+        """Every figure shown, once per appearance.
+
+        Returns
+        -------
+        list of Figure
+            Figures of the benefits, the improvement, the harms, the TRM studies and
+            published TRM, both arms of each comparison and the meta-analyses, in that order
+            (a study figure shown twice is listed twice).
+        """
         out: list[Figure] = []
         for e in (*self.benefits, self.improvement, *self.harms):
             out.extend(e.figures)
@@ -392,7 +472,14 @@ class PersonalEstimates:
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-serialisable form."""
+        """JSON-serialisable form.
+
+        Returns
+        -------
+        dict of str to Any
+            Stratum, benefits, improvement, TRM (studies, published, groups, pooled), harms,
+            comparisons, meta-analyses, matching notes, data date and provenance.
+        """
         return {
             "stratum": dict(self.stratum),
             "benefits": [e.to_dict() for e in self.benefits],
@@ -691,6 +778,8 @@ def personal_estimates(profile: PatientProfile,
     Returns
     -------
     PersonalEstimates
+        Every figure of the report for the person's stratum, with sources; selections are
+        cached per evidence base, phenotype group and planned intensity.
 
     Raises
     ------
