@@ -57,6 +57,23 @@ def check_ratio(ratio: float) -> None:
                           hint="ratio = n1/n2 (treatment : control); 1 means 1:1.")
 
 
+def rate_from_proportion(pi: float, time: float) -> float:
+    """Exponential rate with ``P(T <= time) = pi`` (``-log(1 - pi) / time``)."""
+    if not 0 < pi < 1 or time <= 0:
+        raise DesignError(f"Need 0 < pi < 1 and time > 0, got pi={pi!r}, time={time!r}.",
+                          hint="Give the proportion as a fraction by a positive time, e.g. "
+                               "0.3 by 60 months.")
+    return -math.log1p(-pi) / time
+
+
+def rate_from_median(median: float) -> float:
+    """Exponential rate with the given median."""
+    if median <= 0:
+        raise DesignError(f"median must be positive, got {median!r}.",
+                          hint="Give the median time to event in the design's time unit.")
+    return math.log(2) / median
+
+
 def exactly_one_none(**values: Any) -> str:
     """Name of the single argument that is None (the one to solve for)."""
     missing = [k for k, v in values.items() if v is None]

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from hsctms._provenance import Provenance
 from hsctms.design._base import DesignResult, jsonable
 from hsctms.design.gsd import GroupSequentialDesign, group_sequential
+from hsctms.design.options import Testing
 from hsctms.design.presets import _build as B
 from hsctms.design.presets._quantity import Quantity, render
 from hsctms.design.presets._schema import STATUSES, PresetSpec, read_spec
@@ -387,7 +388,7 @@ def evaluate_preset(name: str | Path | Preset, *, n_trials: int = 2000, seed: in
     else:  # fixed-design size for power 1 - beta at the plan's one-sided alpha
         inp = primary.inputs
         fixed = two_proportions(inp["p1"], inp["p2"], power=1 - preset.gsd["beta"],
-                                alpha=preset.gsd["alpha"], sided=1, margin=inp["margin"],
+                                testing=Testing(preset.gsd["alpha"], 1, margin=inp["margin"]),
                                 ratio=inp["ratio"], method=inp["method"]).n_total
     scenarios = preset.scenarios(primary)
     fast = [sc for sc in scenarios if sc.definition is None]
