@@ -125,27 +125,44 @@ def solve_ratio_effect(fun: Callable[[float], float], null: float, what: str) ->
 class DesignResult:
     """An analytic fixed-sample design (sample size, power and effect).
 
-    Attributes
+    Built by :func:`~hsctms.design.two_proportions`, :func:`~hsctms.design.survival_design`
+    and :func:`~hsctms.design.counts_design`; frozen.
+
+    Parameters
     ----------
-    kind
-        ``"two_proportions"``, ``"survival"`` or ``"counts"``.
-    method
-        Variance / test used (e.g. ``"score"`` = pooled/Farrington-Manning, ``"schoenfeld"``).
-    solved_for
-        Which quantity was computed (``"n"``, ``"power"`` or the effect name).
-    n_total, n1, n2
-        Total and per-arm numbers of patients as real numbers (round up with
-        :attr:`n_total_ceil` / :attr:`n1_ceil` / :attr:`n2_ceil`). Arm 1 = treatment.
-    power
+    kind : {"two_proportions", "survival", "counts"}
+        The endpoint of the design.
+    method : str
+        Variance / test used (e.g. ``"score"`` = pooled/Farrington-Manning, ``"wald+cc"``,
+        ``"schoenfeld"``, ``"negative-binomial (alternative null variance)"``).
+    solved_for : str
+        Which quantity was computed: ``"n"``, ``"events"`` (survival without an event
+        model), ``"power"`` or the effect's name (``"p1"``, ``"p2"``, ``"hr"``, ``"rate1"``).
+    n_total : float
+        Total number of patients as a real number (NaN for a survival design in events
+        only); round up with :attr:`n_total_ceil`.
+    n1 : float
+        Treatment-arm (arm 1) patients, real; :attr:`n1_ceil` rounds up.
+    n2 : float
+        Control-arm (arm 2) patients, real; :attr:`n2_ceil` rounds up.
+    power : float
         Power of the design (one tail for two-sided tests, as rpact and most texts).
-    effect
+    effect : float
         The effect in its natural scale (``p1 - p2``, hazard ratio or rate ratio).
-    alpha, sided
-        Significance level and sidedness (two-sided tests use ``alpha/2`` per tail).
-    inputs
-        All inputs (for the report and the JSON).
-    extra
+    alpha : float
+        Significance level of the test.
+    sided : {1, 2}
+        Sidedness; two-sided tests use ``alpha/2`` per tail.
+    inputs : dict
+        All inputs after defaults and conversions (for the report and the JSON), e.g. the
+        control hazard computed from a median.
+    extra : dict, default {}
         Kind-specific extras (e.g. ``events``, event probabilities, restricted MLEs).
+    power_fn : callable, optional
+        Power as a function of the total size (patients, or events for a design in events
+        only), the effect held fixed; used by :meth:`power_curve`. Not serialised.
+    provenance : Provenance
+        What was computed from which inputs.
     """
 
     kind: str
@@ -194,7 +211,14 @@ class DesignResult:
         return text + f"; solved for {self.solved_for}."
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-serialisable form (see docs/trial-design.md, schema ``design.fixed``)."""
+        """JSON-serialisable form (see docs/trial-design.md, schema ``design.fixed``).
+
+        Returns
+        -------
+        dict
+            Schema tag, every field except ``power_fn`` (non-finite numbers as None), the
+            rounded-up sizes and the provenance.
+        """
         return {
             "schema": "hsctms.design.fixed/1",
             "kind": self.kind,
@@ -216,7 +240,24 @@ class DesignResult:
         }
 
     def power_curve(self, n_values: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Power as a function of the total sample size (effect held fixed)."""
+        """Power as a function of the total sample size (effect held fixed).
+
+        Parameters
+        ----------
+        n_values : numpy.ndarray, optional
+            Total sizes (patients; events for a survival design in events only) to evaluate.
+            Default: 120 points from 1% (at least 2) to twice the design's size.
+
+        Returns
+        -------
+        tuple of numpy.ndarray
+            ``(n_values, power)``, power at each size.
+
+        Raises
+        ------
+        DesignError
+            When the result carries no power function.
+        """
         if self.power_fn is None:
             raise DesignError("This result carries no power function.")
         if n_values is None:
@@ -226,7 +267,18 @@ class DesignResult:
         return n_values, np.array([self.power_fn(float(n)) for n in n_values])
 
     def plot(self, ax: Axes | None = None) -> Axes:
-        """Power curve against the total number of patients, the design marked."""
+        """Power curve against the total number of patients, the design marked.
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes, optional
+            Axes to draw on; a new figure's axes when None.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+            The axes drawn on (x: patients, or events for a design in events only).
+        """
         from hsctms.plots._style import PALETTE, new_axes
 
         ax = new_axes(ax)
