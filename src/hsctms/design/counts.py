@@ -61,7 +61,34 @@ def _variances(rate1: float, rate2: float, exposure: float, dispersion: float, r
 def power_counts(rate1: float, rate2: float, n_total: float, *, exposure: float = 1.0,
                  dispersion: float = 0.0, rr0: float = 1.0, alpha: float = 0.05,
                  sided: int = 2, ratio: float = 1.0, null_variance: str = "alternative") -> float:
-    """Power (one tail) of the Wald/score test of the rate ratio with ``n_total`` patients."""
+    """Power (one tail) of the Wald/score test of the rate ratio with ``n_total`` patients.
+
+    Parameters
+    ----------
+    rate1, rate2 : float
+        Event rates per unit time in the treatment and control arm (> 0).
+    n_total : float
+        Total patients (both arms; real numbers allowed).
+    exposure : float, default 1.0
+        Mean exposure per patient (> 0), in the rates' time unit.
+    dispersion : float, default 0.0
+        Negative-binomial dispersion ``k`` (>= 0; variance ``mu + k mu^2``).
+    rr0 : float, default 1.0
+        Null rate ratio (> 0).
+    alpha : float, default 0.05
+        Significance level.
+    sided : {2, 1}, default 2
+        Two-sided (``alpha/2`` per tail) or one-sided test.
+    ratio : float, default 1.0
+        Allocation ``n1/n2`` (treatment : control).
+    null_variance : {"alternative", "control", "restricted"}, default "alternative"
+        Variance under H0 (Zhu & Lakkis methods 1-3).
+
+    Returns
+    -------
+    float
+        ``Phi((|log RR - log RR0| sqrt(n2) - z_{alpha/sided} sqrt(V0)) / sqrt(V1))``.
+    """
     v0, v1 = _variances(rate1, rate2, exposure, dispersion, ratio, null_variance)
     n2 = n_total / (1 + ratio)
     signal = abs(math.log(rate1 / rate2) - math.log(rr0))
@@ -72,7 +99,39 @@ def power_counts(rate1: float, rate2: float, n_total: float, *, exposure: float 
 def n_counts(rate1: float, rate2: float, power: float, *, exposure: float = 1.0,
              dispersion: float = 0.0, rr0: float = 1.0, alpha: float = 0.05, sided: int = 2,
              ratio: float = 1.0, null_variance: str = "alternative") -> float:
-    """Total sample size (real) for the requested power."""
+    """Total sample size (real) for the requested power.
+
+    Parameters
+    ----------
+    rate1, rate2 : float
+        Event rates per unit time in the treatment and control arm (> 0).
+    power : float
+        Requested power, in ``(alpha/sided, 1)``.
+    exposure : float, default 1.0
+        Mean exposure per patient (> 0), in the rates' time unit.
+    dispersion : float, default 0.0
+        Negative-binomial dispersion ``k`` (>= 0; variance ``mu + k mu^2``).
+    rr0 : float, default 1.0
+        Null rate ratio (> 0).
+    alpha : float, default 0.05
+        Significance level.
+    sided : {2, 1}, default 2
+        Two-sided (``alpha/2`` per tail) or one-sided test.
+    ratio : float, default 1.0
+        Allocation ``n1/n2`` (treatment : control).
+    null_variance : {"alternative", "control", "restricted"}, default "alternative"
+        Variance under H0 (Zhu & Lakkis methods 1-3).
+
+    Returns
+    -------
+    float
+        Total patients ``n2 (1 + ratio)``, not rounded.
+
+    Raises
+    ------
+    DesignError
+        When the rate ratio equals its null value.
+    """
     v0, v1 = _variances(rate1, rate2, exposure, dispersion, ratio, null_variance)
     signal = abs(math.log(rate1 / rate2) - math.log(rr0))
     if signal == 0:

@@ -55,6 +55,20 @@ def fm_restricted_mle(p1: float, p2: float, margin: float, ratio: float) -> tupl
     Farrington & Manning (1990) / Miettinen & Nurminen (1985) closed-form root of the
     likelihood cubic, for allocation ``ratio = n1/n2``. With ``margin = 0`` this is the
     pooled proportion ``(ratio*p1 + p2)/(1 + ratio)`` for both arms.
+
+    Parameters
+    ----------
+    p1, p2 : float
+        Observed (or assumed) proportions in the experimental and control arm, in [0, 1].
+    margin : float
+        The null difference ``p1 - p2``, in (-1, 1).
+    ratio : float
+        Allocation ``n1/n2`` (> 0).
+
+    Returns
+    -------
+    tuple of float
+        ``(q1, q2)`` with ``q1 - q2 = margin`` (up to clipping to [0, 1]).
     """
     if margin == 0:
         q = (ratio * p1 + p2) / (1 + ratio)
@@ -92,7 +106,35 @@ def _cc_constant(delta: float, ratio: float) -> float:
 def power_two_proportions(p1: float, p2: float, n_total: float, *, alpha: float = 0.05,
                           sided: int = 2, margin: float = 0.0, ratio: float = 1.0,
                           method: str = "score", continuity: bool = False) -> float:
-    """Power (one tail) of the two-proportion z-test with ``n_total`` patients."""
+    """Power (one tail) of the two-proportion z-test with ``n_total`` patients.
+
+    Parameters
+    ----------
+    p1, p2 : float
+        Proportions in the experimental and control arm under the alternative.
+    n_total : float
+        Total patients (both arms; real numbers allowed).
+    alpha : float, default 0.05
+        Significance level.
+    sided : {2, 1}, default 2
+        Two-sided (``alpha/2`` per tail) or one-sided test.
+    margin : float, default 0.0
+        Null boundary for ``p1 - p2`` (0 superiority; negative for non-inferiority of a
+        "higher is better" outcome).
+    ratio : float, default 1.0
+        Allocation ``n1/n2`` (treatment : control).
+    method : {"score", "wald"}, default "score"
+        Null variance at the restricted MLE (``"score"``) or unpooled (``"wald"``); aliases
+        are resolved by :func:`two_proportions`, not here.
+    continuity : bool, default False
+        Fleiss, Tytun & Ury (1980) continuity correction.
+
+    Returns
+    -------
+    float
+        Probability of rejecting on the side of the effect; ``alpha/sided`` when
+        ``p1 - p2`` equals the margin.
+    """
     delta = abs(p1 - p2 - margin)
     if delta == 0:
         return alpha / sided
@@ -114,6 +156,33 @@ def opposite_tail(p1: float, p2: float, n_total: float, *, alpha: float = 0.05,
 
     ``power + opposite_tail`` is the probability of any rejection, as reported by rpact
     ``getPowerRates`` for two-sided tests.
+
+    Parameters
+    ----------
+    p1, p2 : float
+        Proportions in the experimental and control arm under the alternative.
+    n_total : float
+        Total patients (both arms; real numbers allowed).
+    alpha : float, default 0.05
+        Significance level.
+    sided : {2, 1}, default 2
+        Two-sided (``alpha/2`` per tail) or one-sided test.
+    margin : float, default 0.0
+        Null boundary for ``p1 - p2`` (0 superiority; negative for non-inferiority of a
+        "higher is better" outcome).
+    ratio : float, default 1.0
+        Allocation ``n1/n2`` (treatment : control).
+    method : {"score", "wald"}, default "score"
+        Null variance at the restricted MLE (``"score"``) or unpooled (``"wald"``); aliases
+        are resolved by :func:`two_proportions`, not here.
+    continuity : bool, default False
+        Fleiss, Tytun & Ury (1980) continuity correction.
+
+    Returns
+    -------
+    float
+        Probability that the z-statistic crosses the bound on the side opposite to the
+        effect (0 for one-sided tests).
     """
     if sided == 1:
         return 0.0
@@ -131,7 +200,39 @@ def opposite_tail(p1: float, p2: float, n_total: float, *, alpha: float = 0.05,
 def n_two_proportions(p1: float, p2: float, power: float, *, alpha: float = 0.05,
                       sided: int = 2, margin: float = 0.0, ratio: float = 1.0,
                       method: str = "score", continuity: bool = False) -> float:
-    """Total sample size (real number, both arms) for the requested power."""
+    """Total sample size (real number, both arms) for the requested power.
+
+    Parameters
+    ----------
+    p1, p2 : float
+        Proportions in the experimental and control arm under the alternative.
+    power : float
+        Requested power, in ``(alpha/sided, 1)``.
+    alpha : float, default 0.05
+        Significance level.
+    sided : {2, 1}, default 2
+        Two-sided (``alpha/2`` per tail) or one-sided test.
+    margin : float, default 0.0
+        Null boundary for ``p1 - p2`` (0 superiority; negative for non-inferiority of a
+        "higher is better" outcome).
+    ratio : float, default 1.0
+        Allocation ``n1/n2`` (treatment : control).
+    method : {"score", "wald"}, default "score"
+        Null variance at the restricted MLE (``"score"``) or unpooled (``"wald"``); aliases
+        are resolved by :func:`two_proportions`, not here.
+    continuity : bool, default False
+        Fleiss, Tytun & Ury (1980) continuity correction.
+
+    Returns
+    -------
+    float
+        Total patients, not rounded (continuity-corrected when asked).
+
+    Raises
+    ------
+    DesignError
+        When ``p1 - p2`` equals the margin.
+    """
     delta = abs(p1 - p2 - margin)
     if delta == 0:
         raise DesignError("p1 - p2 equals the margin: no sample size gives power above alpha.",

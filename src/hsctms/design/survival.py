@@ -44,6 +44,23 @@ def event_probability(rate: float, dropout_rate: float, accrual: float, follow_u
     Exponential event ``rate`` and ``dropout_rate``; entry uniform on ``[0, accrual]``;
     analysis at ``accrual + follow_up``. ``accrual = 0`` means everyone followed
     ``follow_up``.
+
+    Parameters
+    ----------
+    rate : float
+        Event hazard per time unit (>= 0).
+    dropout_rate : float
+        Dropout hazard per time unit (>= 0), a competing cause of censoring.
+    accrual : float
+        Duration of uniform accrual (>= 0).
+    follow_up : float
+        Follow-up after the end of accrual (>= 0).
+
+    Returns
+    -------
+    float
+        ``rate/h [1 - (e^{-h F} - e^{-h (A+F)}) / (h A)]`` with ``h = rate + dropout_rate``
+        (``rate/h (1 - e^{-h F})`` when ``A = 0``; 0 when ``h = 0``).
     """
     h = rate + dropout_rate
     if h == 0:
@@ -65,14 +82,68 @@ def _signal(hr: float, hr0: float, ratio: float, method: str) -> float:
 
 def power_events(hr: float, events: float, *, hr0: float = 1.0, alpha: float = 0.05,
                  sided: int = 2, ratio: float = 1.0, method: str = "schoenfeld") -> float:
-    """Power (one tail) of the log-rank test with ``events`` events."""
+    """Power (one tail) of the log-rank test with ``events`` events.
+
+    Parameters
+    ----------
+    hr : float
+        Hazard ratio treatment vs control under the alternative (> 0).
+    events : float
+        Total number of events (negative values count as 0).
+    hr0 : float, default 1.0
+        Null hazard ratio (1 superiority; > 1 a non-inferiority margin; Schoenfeld only
+        when not 1).
+    alpha : float, default 0.05
+        Significance level.
+    sided : {2, 1}, default 2
+        Two-sided (``alpha/2`` per tail) or one-sided test.
+    ratio : float, default 1.0
+        Allocation ``n1/n2`` (treatment : control).
+    method : {"schoenfeld", "freedman", "hsieh"}, default "schoenfeld"
+        Events formula (lower case, already validated).
+
+    Returns
+    -------
+    float
+        ``Phi(sqrt(d) * signal - z_{alpha/sided})``, the probability of rejecting in the
+        direction of the effect.
+    """
     return float(_N.cdf(math.sqrt(max(events, 0.0)) * _signal(hr, hr0, ratio, method)
                         - z_alpha(alpha, sided)))
 
 
 def events_required(hr: float, power: float, *, hr0: float = 1.0, alpha: float = 0.05,
                     sided: int = 2, ratio: float = 1.0, method: str = "schoenfeld") -> float:
-    """Number of events (real) for the requested power."""
+    """Number of events (real) for the requested power.
+
+    Parameters
+    ----------
+    hr : float
+        Hazard ratio treatment vs control under the alternative (> 0).
+    power : float
+        Requested power, in ``(alpha/sided, 1)``.
+    hr0 : float, default 1.0
+        Null hazard ratio (1 superiority; > 1 a non-inferiority margin; Schoenfeld only
+        when not 1).
+    alpha : float, default 0.05
+        Significance level.
+    sided : {2, 1}, default 2
+        Two-sided (``alpha/2`` per tail) or one-sided test.
+    ratio : float, default 1.0
+        Allocation ``n1/n2`` (treatment : control).
+    method : {"schoenfeld", "freedman", "hsieh"}, default "schoenfeld"
+        Events formula (lower case, already validated).
+
+    Returns
+    -------
+    float
+        ``((z_{alpha/sided} + z_power) / signal)^2``, not rounded.
+
+    Raises
+    ------
+    DesignError
+        When ``hr`` equals ``hr0`` (no number of events suffices).
+    """
     s = _signal(hr, hr0, ratio, method)
     if s == 0:
         raise DesignError("The hazard ratio equals its null value: no number of events suffices.")
