@@ -27,13 +27,34 @@ _N = stats.norm
 
 
 def z_alpha(alpha: float, sided: int) -> float:
-    """Critical value of the one-tailed test at level ``alpha/sided``."""
+    """Critical value of the one-tailed test at level ``alpha/sided``.
+
+    Parameters
+    ----------
+    alpha : float
+        Significance level, in (0, 1).
+    sided : {1, 2}
+        One- or two-sided test.
+
+    Returns
+    -------
+    float
+        ``z_{1 - alpha/sided}``.
+    """
     check_alpha(alpha, sided)
     return float(_N.isf(alpha / sided))
 
 
 def check_alpha(alpha: float, sided: int) -> None:
-    """Raise :class:`DesignError` unless ``0 < alpha < 1`` and ``sided`` is 1 or 2."""
+    """Raise :class:`DesignError` unless ``0 < alpha < 1`` and ``sided`` is 1 or 2.
+
+    Parameters
+    ----------
+    alpha : float
+        Significance level, in (0, 1).
+    sided : {1, 2}
+        One- or two-sided test.
+    """
     if sided not in (1, 2):
         raise DesignError(f"sided must be 1 or 2, got {sided!r}.",
                           hint="Use sided=1 for a one-sided test (e.g. non-inferiority).")
@@ -43,7 +64,22 @@ def check_alpha(alpha: float, sided: int) -> None:
 
 
 def check_power(power: float, alpha: float, sided: int) -> None:
-    """Power must exceed the one-tail level ``alpha/sided`` and be below 1."""
+    """Power must exceed the one-tail level ``alpha/sided`` and be below 1.
+
+    Parameters
+    ----------
+    power : float
+        The requested power.
+    alpha : float
+        Significance level, in (0, 1).
+    sided : {1, 2}
+        One- or two-sided test.
+
+    Raises
+    ------
+    DesignError
+        When ``power`` is outside ``(alpha/sided, 1)``.
+    """
     if not alpha / sided < power < 1:
         raise DesignError(
             f"power must lie in (alpha/sided, 1) = ({alpha / sided:g}, 1), got {power!r}.",
@@ -51,14 +87,38 @@ def check_power(power: float, alpha: float, sided: int) -> None:
 
 
 def check_ratio(ratio: float) -> None:
-    """The allocation ratio (n1/n2, treatment : control) must be positive and finite."""
+    """The allocation ratio (n1/n2, treatment : control) must be positive and finite.
+
+    Parameters
+    ----------
+    ratio : float
+        Allocation ``n1/n2``.
+
+    Raises
+    ------
+    DesignError
+        When it is not positive and finite.
+    """
     if not (math.isfinite(ratio) and ratio > 0):
         raise DesignError(f"allocation ratio must be positive, got {ratio!r}.",
                           hint="ratio = n1/n2 (treatment : control); 1 means 1:1.")
 
 
 def rate_from_proportion(pi: float, time: float) -> float:
-    """Exponential rate with ``P(T <= time) = pi`` (``-log(1 - pi) / time``)."""
+    """Exponential rate with ``P(T <= time) = pi`` (``-log(1 - pi) / time``).
+
+    Parameters
+    ----------
+    pi : float
+        Probability of the event by ``time``, in (0, 1).
+    time : float
+        The time (> 0) in the design's unit.
+
+    Returns
+    -------
+    float
+        The hazard per time unit.
+    """
     if not 0 < pi < 1 or time <= 0:
         raise DesignError(f"Need 0 < pi < 1 and time > 0, got pi={pi!r}, time={time!r}.",
                           hint="Give the proportion as a fraction by a positive time, e.g. "
@@ -67,7 +127,18 @@ def rate_from_proportion(pi: float, time: float) -> float:
 
 
 def rate_from_median(median: float) -> float:
-    """Exponential rate with the given median."""
+    """Exponential rate with the given median.
+
+    Parameters
+    ----------
+    median : float
+        Median time to event (> 0).
+
+    Returns
+    -------
+    float
+        ``log(2) / median``.
+    """
     if median <= 0:
         raise DesignError(f"median must be positive, got {median!r}.",
                           hint="Give the median time to event in the design's time unit.")
@@ -75,7 +146,23 @@ def rate_from_median(median: float) -> float:
 
 
 def exactly_one_none(**values: Any) -> str:
-    """Name of the single argument that is None (the one to solve for)."""
+    """Name of the single argument that is None (the one to solve for).
+
+    Parameters
+    ----------
+    **values
+        The candidate quantities by name, in the order named in the error message.
+
+    Returns
+    -------
+    str
+        The name whose value is None.
+
+    Raises
+    ------
+    DesignError
+        When not exactly one value is None.
+    """
     missing = [k for k, v in values.items() if v is None]
     if len(missing) != 1:
         raise DesignError(
@@ -86,7 +173,27 @@ def exactly_one_none(**values: Any) -> str:
 
 
 def brentq_bracket(fun: Callable[[float], float], lo: float, hi: float, what: str) -> float:
-    """Root of ``fun`` on ``[lo, hi]`` with a clear error when there is none."""
+    """Root of ``fun`` on ``[lo, hi]`` with a clear error when there is none.
+
+    Parameters
+    ----------
+    fun : callable
+        A continuous function of one real (power minus the target).
+    lo, hi : float
+        The bracket.
+    what : str
+        Name of the unknown, for the error message.
+
+    Returns
+    -------
+    float
+        The root (``brentq``, ``xtol`` 1e-12).
+
+    Raises
+    ------
+    DesignError
+        When ``fun`` has the same sign at both ends.
+    """
     flo, fhi = fun(lo), fun(hi)
     if flo == 0:
         return lo
@@ -106,6 +213,25 @@ def solve_ratio_effect(fun: Callable[[float], float], null: float, what: str) ->
     Power need not be monotone far from the null (e.g. negative-binomial variance grows as a
     rate tends to 0), so the log-scale grid is scanned from the null side first and the
     crossing nearest the null is refined with brentq.
+
+    Parameters
+    ----------
+    fun : callable
+        Power minus the target power, as a function of the ratio.
+    null : float
+        The null ratio (> 0); the grid runs from it down to ``null * e^-9``.
+    what : str
+        Name of the ratio, for the error messages.
+
+    Returns
+    -------
+    float
+        The ratio nearest the null that gives the target power.
+
+    Raises
+    ------
+    DesignError
+        When the target is reached at the null already, or by no ratio on the grid.
     """
     grid = null * np.exp(-np.linspace(1e-9, 9.0, 400))
     prev = grid[0]
@@ -300,6 +426,19 @@ def _ceil(value: float) -> int | None:
 
 
 def _jsonable(obj: Any) -> Any:
+    """``obj`` made safe for ``json.dumps(..., allow_nan=False)``.
+
+    Parameters
+    ----------
+    obj : object
+        Nested dicts, lists, tuples, numpy arrays and scalars, floats and other values.
+
+    Returns
+    -------
+    object
+        The same structure with dict keys as text, tuples and arrays as lists, numpy
+        scalars as Python numbers and non-finite floats as None; other values unchanged.
+    """
     if isinstance(obj, dict):
         return {str(k): _jsonable(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
