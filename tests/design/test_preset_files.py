@@ -264,6 +264,16 @@ def test_interim_simulation_needs_proportions(tmp_path: Path) -> None:
         load_preset(_write(tmp_path, data))
 
 
+def test_survival_event_model_needs_control_and_follow_up(tmp_path: Path) -> None:
+    data = _raw("mist")
+    del data["primary"]["args"]["follow_up"]
+    preset = load_preset(_write(tmp_path, data, "mist_bad.yaml"))
+    with pytest.raises(ConfigurationError, match="needs both") as info:
+        preset.primary()
+    assert "mist_bad.yaml: primary" in info.value.message
+    assert "follow_up" in str(info.value.hint)
+
+
 @pytest.mark.parametrize(("spec", "text", "short"), [
     ({"kind": "proportion", "value": 0.32}, "32%", "32%"),
     ({"kind": "proportion", "value": 0.025}, "2.5%", "2.5%"),
