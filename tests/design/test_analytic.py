@@ -10,7 +10,17 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from hsctms.design import counts_design, survival_design, two_proportions
+from hsctms.design import (
+    Accrual,
+    ControlArm,
+    CountModel,
+    Dropout,
+    EventModel,
+    Testing,
+    counts_design,
+    survival_design,
+    two_proportions,
+)
 from hsctms.design.proportions import fm_restricted_mle
 from hsctms.errors import DesignError
 
@@ -34,8 +44,9 @@ def test_live_rpact_matches_committed_golden(rpact_golden: dict[str, Any],
 
 def test_rates_sample_size_matches_rpact(rpact_golden: dict[str, Any]) -> None:
     for key, s in rpact_golden["rates"].items():
-        r = two_proportions(s["pi1"], s["pi2"], power=1 - s["beta"], alpha=s["alpha"],
-                            sided=s["sided"], margin=s["thetaH0"], ratio=s["r"])
+        r = two_proportions(s["pi1"], s["pi2"], power=1 - s["beta"],
+                            testing=Testing(s["alpha"], s["sided"], margin=s["thetaH0"]),
+                            ratio=s["r"])
         _close(r.n_total, s["nFixed"])
         _close(r.n1, s["nFixed1"])
         _close(r.n2, s["nFixed2"])
@@ -44,8 +55,9 @@ def test_rates_sample_size_matches_rpact(rpact_golden: dict[str, Any]) -> None:
 
 def test_rates_power_matches_rpact(rpact_golden: dict[str, Any]) -> None:
     for _key, s in rpact_golden["rates_power"].items():
-        r = two_proportions(s["pi1"], s["pi2"], n=s["n"], power=None, alpha=s["alpha"],
-                            sided=s["sided"], margin=s["thetaH0"], ratio=s["r"])
+        r = two_proportions(s["pi1"], s["pi2"], n=s["n"], power=None,
+                            testing=Testing(s["alpha"], s["sided"], margin=s["thetaH0"]),
+                            ratio=s["r"])
         if s["sided"] == 1:
             _close(r.power, s["overallReject"], rel=1e-9)
         else:
@@ -59,11 +71,12 @@ def test_rates_power_matches_rpact(rpact_golden: dict[str, Any]) -> None:
 def test_survival_matches_rpact(rpact_golden: dict[str, Any]) -> None:
     methods = {"Schoenfeld": "schoenfeld", "Freedman": "freedman", "HsiehFreedman": "hsieh"}
     for key, s in rpact_golden["survival"].items():
-        r = survival_design(s["hr"], power=1 - s["beta"], hr0=s["thetaH0"], alpha=s["alpha"],
-                            sided=s["sided"], ratio=s["r"], method=methods[s["type"]],
-                            control_proportion=s["pi2"], event_time=s["eventTime"],
-                            accrual=s["accrual"], follow_up=s["followUp"],
-                            dropout_proportion=s["dropoutRate"], dropout_time=s["dropoutTime"])
+        model = EventModel(control=ControlArm(proportion=s["pi2"], time=s["eventTime"]),
+                           accrual=Accrual(s["accrual"], follow_up=s["followUp"]),
+                           dropout=Dropout(proportion=s["dropoutRate"], time=s["dropoutTime"]))
+        r = survival_design(s["hr"], power=1 - s["beta"],
+                            testing=Testing(s["alpha"], s["sided"], margin=s["thetaH0"]),
+                            ratio=s["r"], method=methods[s["type"]], model=model)
         _close(r.extra["events"], s["eventsFixed"])
         _close(r.n_total, s["nFixed"])
         _close(r.n1, s["nFixed1"])
@@ -139,10 +152,11 @@ def test_counts_hand_value() -> None:
     # Zhu & Lakkis V1 = (1/t)(1/l0 + 1/(r l1)) + (1+r)k/r ; n2 = (z_a + z_b)^2 V1 / log(RR)^2
     v1 = (1 / 2) * (1 / 0.4 + 1 / 0.2) + 2 * 0.8
     n2 = (1.959963984540054 + 0.8416212335729143) ** 2 * v1 / math.log(0.5) ** 2
-    r = counts_design(0.2, 0.4, power=0.8, exposure=2, dispersion=0.8)
+    r = counts_design(0.2, 0.4, power=0.8, model=CountModel(exposure=2, dispersion=0.8))
     _close(r.n2, n2, rel=1e-12)
     # Poisson limit with "control" null variance is the classic Poisson formula
-    r0 = counts_design(0.2, 0.4, power=0.8, exposure=2, dispersion=0.0, null_variance="control")
+    r0 = counts_design(0.2, 0.4, power=0.8, model=CountModel(exposure=2, dispersion=0.0),
+                       null_variance="control")
     v0, v1p = 2 / (2 * 0.4), (1 / 2) * (1 / 0.4 + 1 / 0.2)
     n2p = (1.959963984540054 * math.sqrt(v0) + 0.8416212335729143 * math.sqrt(v1p)) ** 2 / (
         math.log(0.5) ** 2)
@@ -158,9 +172,10 @@ def test_bad_inputs_raise_design_error() -> None:
     with pytest.raises(DesignError, match="power"):
         two_proportions(0.8, 0.4, power=0.01)
     with pytest.raises(DesignError, match="superiority"):
-        survival_design(1.0, hr0=1.3, power=0.8, method="freedman")
+        survival_design(1.0, testing=Testing(margin=1.3), power=0.8, method="freedman")
     with pytest.raises(DesignError, match="not on the"):
-        two_proportions(0.6, 0.8, power=0.8, margin=-0.1, alternative="greater")
+        two_proportions(0.6, 0.8, power=0.8,
+                        testing=Testing(margin=-0.1, alternative="greater"))
     with pytest.raises(DesignError, match="control hazard"):
         survival_design(0.6, n=200)
 
@@ -187,22 +202,22 @@ powers = st.floats(0.5, 0.99)
 def test_proportions_n_and_power_invert(p1: float, p2: float, power: float, ratio: float,
                                         sided: int, method: str, cc: bool) -> None:
     assume(abs(p1 - p2) >= 0.02)
-    r = two_proportions(p1, p2, power=power, ratio=ratio, sided=sided, method=method,
-                        continuity=cc)
-    back = two_proportions(p1, p2, n=r.n_total, ratio=ratio, sided=sided, method=method,
-                           continuity=cc)
+    r = two_proportions(p1, p2, power=power, ratio=ratio, testing=Testing(sided=sided),
+                        method=method, continuity=cc)
+    back = two_proportions(p1, p2, n=r.n_total, ratio=ratio, testing=Testing(sided=sided),
+                           method=method, continuity=cc)
     assert back.power == pytest.approx(power, abs=1e-9)
-    more = two_proportions(p1, p2, n=r.n_total * 1.2, ratio=ratio, sided=sided, method=method,
-                           continuity=cc)
+    more = two_proportions(p1, p2, n=r.n_total * 1.2, ratio=ratio,
+                           testing=Testing(sided=sided), method=method, continuity=cc)
     assert more.power > back.power
 
 
 @settings(max_examples=40, deadline=None)
 @given(p2=st.floats(0.2, 0.8), margin=st.floats(-0.2, -0.02), power=powers)
 def test_noninferiority_inversion_and_p_solve(p2: float, margin: float, power: float) -> None:
-    r = two_proportions(p2, p2, power=power, margin=margin, sided=1, alpha=0.025)
-    back = two_proportions(None, p2, n=r.n_total, power=power, margin=margin, sided=1,
-                           alpha=0.025)
+    testing = Testing(0.025, 1, margin=margin)
+    r = two_proportions(p2, p2, power=power, testing=testing)
+    back = two_proportions(None, p2, n=r.n_total, power=power, testing=testing)
     assert back.extra["p1"] == pytest.approx(p2, abs=1e-7)
 
 
@@ -210,8 +225,9 @@ def test_noninferiority_inversion_and_p_solve(p2: float, margin: float, power: f
 @given(hr=st.floats(0.2, 0.9), power=powers, ratio=st.sampled_from([0.5, 1.0, 3.0]),
        method=st.sampled_from(["schoenfeld", "freedman", "hsieh"]))
 def test_survival_inversion(hr: float, power: float, ratio: float, method: str) -> None:
-    kw = {"ratio": ratio, "method": method, "control_median": 40.0, "accrual": 24.0,
-          "follow_up": 24.0, "dropout_rate": 0.005}
+    model = EventModel(control=ControlArm(median=40.0), accrual=Accrual(24.0, follow_up=24.0),
+                       dropout=Dropout(rate=0.005))
+    kw = {"ratio": ratio, "method": method, "model": model}
     r = survival_design(hr, power=power, **kw)  # type: ignore[arg-type]
     assert survival_design(hr, n=r.n_total, **kw).power == pytest.approx(  # type: ignore[arg-type]
         power, abs=1e-9)
@@ -225,7 +241,7 @@ def test_survival_inversion(hr: float, power: float, ratio: float, method: str) 
 @given(rr=st.floats(0.2, 0.9), rate2=st.floats(0.1, 1.5), k=st.floats(0.0, 2.0), power=powers,
        nv=st.sampled_from(["alternative", "control", "restricted"]))
 def test_counts_inversion(rr: float, rate2: float, k: float, power: float, nv: str) -> None:
-    kw = {"exposure": 2.0, "dispersion": k, "null_variance": nv}
+    kw = {"model": CountModel(exposure=2.0, dispersion=k), "null_variance": nv}
     r = counts_design(rr * rate2, rate2, power=power, **kw)  # type: ignore[arg-type]
     assert counts_design(rr * rate2, rate2, n=r.n_total, **kw).power == pytest.approx(  # type: ignore[arg-type]
         power, abs=1e-9)

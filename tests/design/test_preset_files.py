@@ -12,7 +12,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from hsctms.design import two_proportions
+from hsctms.design import Testing, two_proportions
 from hsctms.design.presets import (
     PRESETS,
     PRESETS_DIR,
@@ -113,7 +113,7 @@ def test_changed_value_changes_result_and_report(tmp_path: Path) -> None:
     _row(data, "dropout")["values"]["dropout"]["value"] = 0.20
     path = _write(tmp_path, data)
     res = evaluate_preset(path, n_trials=100, seed=3, engine_trials=0)
-    ref = two_proportions(0.40, 0.40, power=0.8, margin=-0.12, alpha=0.025, sided=1)
+    ref = two_proportions(0.40, 0.40, power=0.8, testing=Testing(0.025, 1, margin=-0.12))
     assert res.primary.n_total == ref.n_total
     assert res.primary.n_total != evaluate_preset("zeus", n_trials=20,
                                                   engine_trials=0).primary.n_total
@@ -262,6 +262,16 @@ def test_interim_simulation_needs_proportions(tmp_path: Path) -> None:
     data["interim"]["simulate"] = {"label": "x {dropout}", "dropout": "dropout"}
     with pytest.raises(ConfigurationError, match="proportion endpoints only"):
         load_preset(_write(tmp_path, data))
+
+
+def test_survival_event_model_needs_control_and_follow_up(tmp_path: Path) -> None:
+    data = _raw("mist")
+    del data["primary"]["args"]["follow_up"]
+    preset = load_preset(_write(tmp_path, data, "mist_bad.yaml"))
+    with pytest.raises(ConfigurationError, match="needs both") as info:
+        preset.primary()
+    assert "mist_bad.yaml: primary" in info.value.message
+    assert "follow_up" in str(info.value.hint)
 
 
 @pytest.mark.parametrize(("spec", "text", "short"), [

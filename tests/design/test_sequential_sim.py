@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from hsctms.design import group_sequential, two_proportions
+from hsctms.design import Testing, group_sequential, two_proportions
 from hsctms.design.sequential_sim import simulate_group_sequential
 from hsctms.design.simulate import Scenario
 from hsctms.errors import DesignError
@@ -18,7 +18,7 @@ APPROX = 0.01  # normal approximation of the binomial z-test at ~90 patients per
 
 def test_stopping_probabilities_match_analytic_plan() -> None:
     plan = group_sequential([0.5, 1.0], futility="obf")
-    fixed = two_proportions(0.8, 0.6, power=0.8, alpha=0.025, sided=1).n_total
+    fixed = two_proportions(0.8, 0.6, power=0.8, testing=Testing(0.025, 1)).n_total
     per_arm = math.ceil(fixed * plan.inflation_factor / 2)
     sc = Scenario("proportion", per_arm, per_arm, p_treatment=0.8, p_control=0.6,
                   alpha=0.025, sided=1)

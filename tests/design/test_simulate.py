@@ -8,7 +8,14 @@ import math
 import numpy as np
 import pytest
 
-from hsctms.design import survival_design, two_proportions
+from hsctms.design import (
+    Accrual,
+    ControlArm,
+    EventModel,
+    Testing,
+    survival_design,
+    two_proportions,
+)
 from hsctms.design._analysis import analyse_rates, analyse_survival
 from hsctms.design.counts import _variances
 from hsctms.design.simulate import Scenario, grid_table, run_grid, simulate_trials
@@ -31,7 +38,7 @@ def test_noninferiority_type1_at_margin() -> None:
     sc = Scenario("proportion", 200, 200, p_treatment=0.6, p_control=0.6, null_value=-0.1,
                   sided=1, alpha=0.025)
     res = simulate_trials(sc, 4000, seed=5)
-    analytic = two_proportions(0.6, 0.6, n=400, margin=-0.1, sided=1, alpha=0.025).power
+    analytic = two_proportions(0.6, 0.6, n=400, testing=Testing(0.025, 1, margin=-0.1)).power
     assert abs(res.power - analytic) < MC_TOL * res.power_mcse
     assert res.type1 is not None and res.type1_mcse is not None
     assert abs(res.type1 - 0.025) < MC_TOL * res.type1_mcse
@@ -40,7 +47,8 @@ def test_noninferiority_type1_at_margin() -> None:
 def test_survival_power_agrees_with_schoenfeld() -> None:
     sc = Scenario("survival", 100, 100, hr=0.6, control_rate=0.3, accrual=2.0, follow_up=2.0)
     res = simulate_trials(sc, 4000, seed=3)
-    analytic = survival_design(0.6, n=200, control_rate=0.3, accrual=2.0, follow_up=2.0)
+    analytic = survival_design(0.6, n=200, model=EventModel(control=ControlArm(rate=0.3),
+                                                            accrual=Accrual(2.0, follow_up=2.0)))
     assert abs(res.power - analytic.power) < MC_TOL * res.power_mcse
     # expected number of events matches the accrual formula: uniform entry over a = 2 years,
     # f = 2 years further follow-up, P(event | rate l) = 1 - (e^{-l f} - e^{-l (a + f)}) / (l a)
@@ -207,7 +215,8 @@ def test_unequal_allocation_and_survival_noninferiority() -> None:
     sc = Scenario("proportion", 200, 100, p_treatment=0.85, p_control=0.8, null_value=-0.1,
                   sided=1, alpha=0.025)
     res = simulate_trials(sc, 3000, seed=21)
-    analytic = two_proportions(0.85, 0.8, n=300, ratio=2.0, margin=-0.1, sided=1, alpha=0.025)
+    analytic = two_proportions(0.85, 0.8, n=300, ratio=2.0,
+                               testing=Testing(0.025, 1, margin=-0.1))
     assert abs(res.power - analytic.power) < MC_TOL * res.power_mcse
     ni = Scenario("survival", 150, 150, hr=1.0, control_rate=0.4, accrual=1.0, follow_up=2.0,
                   null_value=1.6, sided=1, alpha=0.025)
@@ -215,5 +224,5 @@ def test_unequal_allocation_and_survival_noninferiority() -> None:
     assert out.type1 is not None and out.type1_mcse is not None
     assert abs(out.type1 - 0.025) < MC_TOL * out.type1_mcse
     events = out.outcomes["mean_events"]
-    expected = survival_design(1.0, events=events, hr0=1.6, sided=1, alpha=0.025).power
+    expected = survival_design(1.0, events=events, testing=Testing(0.025, 1, margin=1.6)).power
     assert abs(out.power - expected) < MC_TOL * out.power_mcse + 0.01

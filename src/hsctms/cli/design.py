@@ -9,7 +9,7 @@ import typer
 
 from hsctms.cli._common import console, fail, write_json
 from hsctms.cli._outputs import check_output_files, write_output
-from hsctms.errors import HsctmsError
+from hsctms.errors import DesignError, HsctmsError
 
 design_app = typer.Typer(
     help="Trial design: sample size and power, interim plans, simulated operating "
@@ -51,11 +51,12 @@ def proportions_cmd(
 
     Example: hsctms design proportions --p1 0.8 --p2 0.4 --power 0.8
     """
-    from hsctms.design import two_proportions
+    from hsctms.design import Testing, two_proportions
 
     try:
-        res = two_proportions(p1, p2, n=n, power=power, alpha=alpha, sided=sided, margin=margin,
-                              ratio=ratio, method=method, continuity=cc)
+        res = two_proportions(p1, p2, n=n, power=power,
+                              testing=Testing(alpha, sided, margin=margin), ratio=ratio,
+                              method=method, continuity=cc)
     except HsctmsError as exc:
         fail(exc)
     _emit(res, json_path)
@@ -85,14 +86,26 @@ def survival_cmd(
 
     Example: hsctms design survival --hr 0.667 --power 0.8
     """
-    from hsctms.design import survival_design
+    from hsctms.design import Accrual, ControlArm, Dropout, EventModel, Testing, survival_design
 
     try:
-        res = survival_design(hr, events=events, n=n, power=power, hr0=hr0, alpha=alpha,
-                              sided=sided, ratio=ratio, method=method,
-                              control_rate=control_rate, control_median=control_median,
-                              control_proportion=control_proportion, event_time=event_time,
-                              accrual=accrual, follow_up=follow_up, dropout_rate=dropout_rate)
+        model = None
+        controls = (control_rate, control_median, control_proportion)
+        if follow_up is not None and any(v is not None for v in controls):
+            model = EventModel(control=ControlArm(rate=control_rate, median=control_median,
+                                                  proportion=control_proportion,
+                                                  time=event_time),
+                               accrual=Accrual(accrual, follow_up=follow_up),
+                               dropout=Dropout(rate=dropout_rate))
+        elif follow_up is not None or any(v is not None for v in controls):
+            raise DesignError("--follow-up and the control hazard go together (they turn "
+                              "events into patients).",
+                              hint="Give --follow-up with --control-median, --control-rate or "
+                                   "--control-proportion and --event-time; or neither, for a "
+                                   "design in events.")
+        res = survival_design(hr, events=events, n=n, power=power,
+                              testing=Testing(alpha, sided, margin=hr0), ratio=ratio,
+                              method=method, model=model)
     except HsctmsError as exc:
         fail(exc)
     _emit(res, json_path)
@@ -117,12 +130,13 @@ def counts_cmd(
 
     Example: hsctms design counts --rate1 0.1 --rate2 0.3 --exposure 2 --dispersion 0.8 --power 0.8
     """
-    from hsctms.design import counts_design
+    from hsctms.design import CountModel, Testing, counts_design
 
     try:
-        res = counts_design(rate1, rate2, n=n, power=power, exposure=exposure,
-                            dispersion=dispersion, rr0=rr0, alpha=alpha, sided=sided,
-                            ratio=ratio, null_variance=null_variance)
+        res = counts_design(rate1, rate2, n=n, power=power,
+                            testing=Testing(alpha, sided, margin=rr0), ratio=ratio,
+                            model=CountModel(exposure=exposure, dispersion=dispersion),
+                            null_variance=null_variance)
     except HsctmsError as exc:
         fail(exc)
     _emit(res, json_path)

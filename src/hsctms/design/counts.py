@@ -38,6 +38,7 @@ from hsctms.design._base import (
     solve_ratio_effect,
     z_alpha,
 )
+from hsctms.design.options import CountModel, Testing
 from hsctms.errors import DesignError
 
 _N = stats.norm
@@ -60,7 +61,34 @@ def _variances(rate1: float, rate2: float, exposure: float, dispersion: float, r
 def power_counts(rate1: float, rate2: float, n_total: float, *, exposure: float = 1.0,
                  dispersion: float = 0.0, rr0: float = 1.0, alpha: float = 0.05,
                  sided: int = 2, ratio: float = 1.0, null_variance: str = "alternative") -> float:
-    """Power (one tail) of the Wald/score test of the rate ratio with ``n_total`` patients."""
+    """Power (one tail) of the Wald/score test of the rate ratio with ``n_total`` patients.
+
+    Parameters
+    ----------
+    rate1, rate2 : float
+        Event rates per unit time in the treatment and control arm (> 0).
+    n_total : float
+        Total patients (both arms; real numbers allowed).
+    exposure : float, default 1.0
+        Mean exposure per patient (> 0), in the rates' time unit.
+    dispersion : float, default 0.0
+        Negative-binomial dispersion ``k`` (>= 0; variance ``mu + k mu^2``).
+    rr0 : float, default 1.0
+        Null rate ratio (> 0).
+    alpha : float, default 0.05
+        Significance level.
+    sided : {2, 1}, default 2
+        Two-sided (``alpha/2`` per tail) or one-sided test.
+    ratio : float, default 1.0
+        Allocation ``n1/n2`` (treatment : control).
+    null_variance : {"alternative", "control", "restricted"}, default "alternative"
+        Variance under H0 (Zhu & Lakkis methods 1-3).
+
+    Returns
+    -------
+    float
+        ``Phi((|log RR - log RR0| sqrt(n2) - z_{alpha/sided} sqrt(V0)) / sqrt(V1))``.
+    """
     v0, v1 = _variances(rate1, rate2, exposure, dispersion, ratio, null_variance)
     n2 = n_total / (1 + ratio)
     signal = abs(math.log(rate1 / rate2) - math.log(rr0))
@@ -71,7 +99,39 @@ def power_counts(rate1: float, rate2: float, n_total: float, *, exposure: float 
 def n_counts(rate1: float, rate2: float, power: float, *, exposure: float = 1.0,
              dispersion: float = 0.0, rr0: float = 1.0, alpha: float = 0.05, sided: int = 2,
              ratio: float = 1.0, null_variance: str = "alternative") -> float:
-    """Total sample size (real) for the requested power."""
+    """Total sample size (real) for the requested power.
+
+    Parameters
+    ----------
+    rate1, rate2 : float
+        Event rates per unit time in the treatment and control arm (> 0).
+    power : float
+        Requested power, in ``(alpha/sided, 1)``.
+    exposure : float, default 1.0
+        Mean exposure per patient (> 0), in the rates' time unit.
+    dispersion : float, default 0.0
+        Negative-binomial dispersion ``k`` (>= 0; variance ``mu + k mu^2``).
+    rr0 : float, default 1.0
+        Null rate ratio (> 0).
+    alpha : float, default 0.05
+        Significance level.
+    sided : {2, 1}, default 2
+        Two-sided (``alpha/2`` per tail) or one-sided test.
+    ratio : float, default 1.0
+        Allocation ``n1/n2`` (treatment : control).
+    null_variance : {"alternative", "control", "restricted"}, default "alternative"
+        Variance under H0 (Zhu & Lakkis methods 1-3).
+
+    Returns
+    -------
+    float
+        Total patients ``n2 (1 + ratio)``, not rounded.
+
+    Raises
+    ------
+    DesignError
+        When the rate ratio equals its null value.
+    """
     v0, v1 = _variances(rate1, rate2, exposure, dispersion, ratio, null_variance)
     signal = abs(math.log(rate1 / rate2) - math.log(rr0))
     if signal == 0:
@@ -87,40 +147,69 @@ def counts_design(
     *,
     n: float | None = None,
     power: float | None = None,
-    exposure: float = 1.0,
-    dispersion: float = 0.0,
-    rr0: float = 1.0,
-    alpha: float = 0.05,
-    sided: int = 2,
+    testing: Testing | None = None,
     ratio: float = 1.0,
+    model: CountModel | None = None,
     null_variance: str = "alternative",
 ) -> DesignResult:
     """Solve a negative-binomial rate design for whichever of ``rate1``, ``n``, ``power`` is None.
 
     Parameters
     ----------
-    rate1, rate2
-        Event rates per unit time in the treatment and control arm (e.g. annualised relapse
-        rates with ``exposure`` in years).
-    n, power
-        Total patients and power.
-    exposure
-        Mean exposure (follow-up) per patient, in the rate's time unit.
-    dispersion
-        Negative-binomial dispersion ``k`` (variance ``mu + k mu^2``); 0 is Poisson.
-    rr0
-        Null rate ratio (1 superiority; > 1 non-inferiority margin for a harmful-event rate).
-    alpha, sided, ratio
-        Level, sidedness and allocation ``n1/n2``.
-    null_variance
-        ``"alternative"``, ``"control"`` or ``"restricted"`` (see module docstring).
+    rate1 : float or None
+        Event rate per unit time in the treatment arm (> 0), e.g. an annualised relapse
+        rate; None to solve for the detectable rate (below ``rate2`` times the null ratio).
+    rate2 : float
+        Event rate per unit time in the control arm (> 0).
+    n : float, optional
+        Total number of patients (both arms).
+    power : float, optional
+        Power, in ``(alpha/sided, 1)``.
+    testing : Testing, optional
+        Level, sidedness and null rate ratio ``margin`` (1 when not given: superiority;
+        > 1 a non-inferiority margin for a harmful-event rate). The rate design solves on
+        the benefit side, so ``alternative`` may only be None or ``"less"``. Default
+        ``Testing()``: two-sided alpha 0.05, superiority.
+    ratio : float, default 1.0
+        Allocation ``n1/n2`` (treatment : control).
+    model : CountModel, optional
+        Mean exposure per patient (in the rates' time unit) and negative-binomial
+        dispersion. Default ``CountModel()``: exposure 1, Poisson counts.
+    null_variance : {"alternative", "control", "restricted"}, default "alternative"
+        Variance of the log rate ratio under H0 (Zhu & Lakkis methods 1-3; see the module
+        docstring); ``"restricted"`` is for superiority only.
+
+    Returns
+    -------
+    DesignResult
+        ``kind="counts"``; ``effect`` is the rate ratio ``rate1 / rate2``; ``extra`` holds
+        ``rate_ratio`` and the variances ``v0`` (null) and ``v1`` (alternative).
+
+    Raises
+    ------
+    DesignError
+        When not exactly one of ``rate1``, ``n``, ``power`` is None or an input is out of
+        range.
 
     Examples
     --------
-    >>> r = counts_design(0.2, 0.4, power=0.8, exposure=2, dispersion=0.8)
+    >>> from hsctms.design import CountModel
+    >>> r = counts_design(0.2, 0.4, power=0.8, model=CountModel(exposure=2, dispersion=0.8))
     >>> r.n_total_ceil > 0
     True
     """
+    testing = Testing() if testing is None else testing
+    model = CountModel() if model is None else model
+    if not isinstance(testing, Testing) or not isinstance(model, CountModel):
+        raise DesignError("testing must be a Testing and model a CountModel.",
+                          hint="E.g. testing=Testing(alpha=0.025, sided=1), "
+                               "model=CountModel(exposure=2, dispersion=0.8).")
+    if testing.alternative == "greater":
+        raise DesignError("The rate-ratio design solves on the benefit side (rate ratio below "
+                          "the null); alternative='greater' is not supported.",
+                          hint="Leave alternative out (or 'less'); for harm, swap the arms.")
+    alpha, sided, rr0 = testing.alpha, testing.sided, testing.null(1.0)
+    exposure, dispersion = model.exposure, model.dispersion
     target = exactly_one_none(rate1=rate1, n=n, power=power)
     check_alpha(alpha, sided)
     check_ratio(ratio)
@@ -128,10 +217,12 @@ def counts_design(
         raise DesignError(f"Unknown null_variance {null_variance!r}.",
                           hint=f"Use one of {NULL_VARIANCES}.")
     if null_variance == "restricted" and rr0 != 1:
-        raise DesignError("null_variance='restricted' is for superiority (rr0 = 1) only.",
+        raise DesignError("null_variance='restricted' is for superiority (null rate ratio 1) "
+                          "only.",
                           hint="Use null_variance='alternative' for a non-inferiority margin.")
-    if rate2 <= 0 or (rate1 is not None and rate1 <= 0) or exposure <= 0 or dispersion < 0:
-        raise DesignError("Rates and exposure must be positive and dispersion non-negative.")
+    if rate2 <= 0 or (rate1 is not None and rate1 <= 0) or rr0 <= 0:
+        raise DesignError("Rates and the null rate ratio must be positive.",
+                          hint="Give event rates per unit time, e.g. 0.4 relapses per year.")
     if power is not None:
         check_power(power, alpha, sided)
     kw = {"exposure": exposure, "dispersion": dispersion, "rr0": rr0, "alpha": alpha,

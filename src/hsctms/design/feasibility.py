@@ -116,20 +116,27 @@ def _date(value: Any, name: str, where: str) -> _dt.date:
 class Centre:
     """One recruiting centre.
 
-    Attributes
+    Parameters
     ----------
-    id
+    id : str
         Centre code.
-    opens
+    opens : datetime.date
         Date the centre starts recruiting.
-    alpha, beta
-        Gamma prior (shape, rate per year) of the *screened* patients' rate.
-    screen_failure, consent
-        Probability a screened patient fails screening; probability an eligible one consents.
-    slots_per_year
+    alpha : float
+        Shape (> 0) of the Gamma prior of the *screened* patients' rate.
+    beta : float
+        Rate (> 0, per year) of that Gamma prior; the prior mean is ``alpha / beta`` screened
+        patients a year.
+    screen_failure : float, default 0.0
+        Probability a screened patient fails screening, in [0, 1].
+    consent : float, default 1.0
+        Probability an eligible patient consents, in [0, 1].
+    slots_per_year : float, optional
         aHSCT transplant slots a year (None: unlimited).
-    recruited, exposure_years
-        Patients randomised so far and years open up to the data date (0 if not yet open).
+    recruited : int, default 0
+        Patients randomised up to the data date.
+    exposure_years : float, default 0.0
+        Years open up to the data date (0 if not yet open).
     """
 
     id: str
@@ -148,7 +155,14 @@ class Centre:
         return (1 - self.screen_failure) * self.consent
 
     def posterior(self) -> tuple[float, float]:
-        """Gamma (shape, rate) of the randomisation rate given the accrual so far."""
+        """Gamma (shape, rate) of the randomisation rate given the accrual so far.
+
+        Returns
+        -------
+        tuple of float
+            ``(alpha + recruited, beta / p + exposure_years)`` with ``p`` =
+            :attr:`p_randomised`; the rate is infinite when ``p = 0`` (no one randomised).
+        """
         p = self.p_randomised
         if p <= 0:
             return (self.alpha + self.recruited, math.inf)
@@ -160,6 +174,22 @@ class Network:
     """A multicentre network: centres, allocation, and the accrual observed so far.
 
     Build it with :func:`network` (or :func:`load_network` from YAML).
+
+    Parameters
+    ----------
+    name : str
+        Network name (shown in the report).
+    start : datetime.date
+        Start of the network; times are counted from it.
+    as_of : datetime.date
+        Data date: the accrual in ``centres`` is up to this date.
+    centres : tuple of Centre
+        The centres.
+    allocation_hsct : float, default 0.5
+        Share of randomised patients allocated to aHSCT, in (0, 1]; transplant-slot caps are
+        divided by it.
+    synthetic : bool, default False
+        True for an invented network (labelled in every output).
     """
 
     name: str
@@ -180,20 +210,49 @@ class Network:
         return any(c.slots_per_year is not None for c in self.centres)
 
     def caps(self) -> np.ndarray:
-        """Maximum randomisations a year per centre (inf when uncapped)."""
+        """Maximum randomisations a year per centre (inf when uncapped).
+
+        Returns
+        -------
+        numpy.ndarray
+            ``slots_per_year / allocation_hsct`` per centre, in centre order.
+        """
         return np.array([math.inf if c.slots_per_year is None
                          else c.slots_per_year / self.allocation_hsct for c in self.centres])
 
     def opens_after_as_of(self) -> np.ndarray:
-        """Years from :attr:`as_of` to each centre's opening (0 when already open)."""
+        """Years from :attr:`as_of` to each centre's opening (0 when already open).
+
+        Returns
+        -------
+        numpy.ndarray
+            One value per centre, in centre order.
+        """
         return np.array([max(0.0, _years(self.as_of, c.opens)) for c in self.centres])
 
     def with_accrual(self, recruited: Mapping[str, int], *, as_of: _dt.date | str) -> Network:
         """The network re-fitted to real accrual: ``recruited[centre]`` patients by ``as_of``.
 
         Every centre's posterior becomes ``Gamma(alpha + n_i, beta/p + tau_i)`` with ``tau_i``
-        its years open by ``as_of``. Unknown centre codes, negative counts and recruitment
-        before a centre opened raise :class:`~hsctms.errors.ConfigurationError`.
+        its years open by ``as_of``.
+
+        Parameters
+        ----------
+        recruited : mapping of str to int
+            Patients randomised so far per centre code (missing centres: 0).
+        as_of : datetime.date or str
+            The date of the counts (ISO string allowed), not before the current data date.
+
+        Returns
+        -------
+        Network
+            A new network with the counts, exposures and ``as_of`` updated.
+
+        Raises
+        ------
+        ConfigurationError
+            Unknown centre codes, negative or non-integer counts, recruitment before a
+            centre opened, or a date before the current data date.
         """
         day = _date(as_of, "as_of", "accrual")
         if day < self.as_of:
@@ -230,6 +289,21 @@ def network(config: Mapping[str, Any]) -> Network:  # noqa: C901
     ``screen_failure``, ``consent``, ``slots_per_year``; ``centres``: a list of
     ``{id, opens, ...}`` that may override any default; optional
     ``accrual: {as_of: DATE, recruited: {CENTRE: n}}``.
+
+    Parameters
+    ----------
+    config : mapping
+        The parsed network file (see above and examples/feasibility-network.yaml).
+
+    Returns
+    -------
+    Network
+        The network, re-fitted to ``accrual`` when given.
+
+    Raises
+    ------
+    ConfigurationError
+        An unknown key, a missing or out-of-range value (each named with its centre).
     """
     if not isinstance(config, Mapping):
         raise ConfigurationError("The network configuration must be a mapping.",
@@ -298,7 +372,23 @@ def network(config: Mapping[str, Any]) -> Network:  # noqa: C901
 
 
 def load_network(path: str | Path) -> Network:
-    """Read a network YAML file (see :func:`network`)."""
+    """Read a network YAML file (see :func:`network`).
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The UTF-8 YAML file.
+
+    Returns
+    -------
+    Network
+        The network it describes.
+
+    Raises
+    ------
+    ConfigurationError
+        When the file is missing, unreadable, not YAML or invalid.
+    """
     import yaml
 
     p = Path(path)
@@ -323,8 +413,27 @@ def predictive_pmf(net: Network, years: float, *, max_count: int | None = None) 
 
     Each centre contributes ``NB(size = a_i, prob = b_i / (b_i + t_i))`` with its posterior
     ``(a_i, b_i)`` and ``t_i`` its time open in the window; the network total is their
-    convolution. Index ``k`` of the result is ``P(count = k)``; by default the support is cut
-    where the omitted upper tail is below ``1e-13`` per centre.
+    convolution.
+
+    Parameters
+    ----------
+    net : Network
+        An uncapped network.
+    years : float
+        Length (>= 0) of the window after the data date.
+    max_count : int, optional
+        Largest count kept; by default the support is cut where the omitted upper tail is
+        below ``1e-13`` per centre.
+
+    Returns
+    -------
+    numpy.ndarray
+        Index ``k`` holds ``P(count = k)``.
+
+    Raises
+    ------
+    DesignError
+        When the network has transplant-slot caps or ``years`` is negative.
     """
     if net.capped:
         raise DesignError("predictive_pmf is exact only without transplant-slot caps.",
@@ -368,8 +477,25 @@ def fit_gamma_prior(recruited: Sequence[int] | np.ndarray,
     """Maximum-likelihood Gamma (shape, rate) of centre rates from counts and exposures.
 
     The marginal of ``n_i`` given exposure ``tau_i`` is ``NB(alpha, beta/(beta + tau_i))``
-    (Anisimov & Fedorov 2007). Needs at least two centres with exposure; when the counts show
-    no over-dispersion the shape runs to infinity, and a :class:`DesignError` says so.
+    (Anisimov & Fedorov 2007).
+
+    Parameters
+    ----------
+    recruited : sequence of int
+        Patients randomised per centre.
+    exposure_years : sequence of float
+        Years each centre has been open (centres with 0 are ignored).
+
+    Returns
+    -------
+    tuple of float
+        ``(alpha, beta)``: shape and rate per year.
+
+    Raises
+    ------
+    DesignError
+        With fewer than two open centres or no recruitment, or when the counts show no
+        over-dispersion (the shape runs to infinity).
     """
     n = np.asarray(recruited, dtype=float)
     tau = np.asarray(exposure_years, dtype=float)
@@ -424,23 +550,34 @@ def _time_to(mu: np.ndarray, opens: np.ndarray, g: np.ndarray) -> np.ndarray:
 class FeasibilityResult:
     """Predicted accrual of a multicentre network to a target sample size.
 
-    Attributes
+    Parameters
     ----------
-    network
+    network : Network
         The (re-fitted) network.
-    target
+    target : int
         Total number of patients to randomise.
-    median_years, pi80_years, pi90_years
-        Median and central 80% / 90% prediction intervals of the time to the target, in years
-        after the data date ``network.as_of``.
-    by, prob_by
-        Target date and the probability of reaching the target by then (None when no date).
-    prob_by_method
-        ``"closed form"`` (negative-binomial convolution) or ``"monte carlo"``.
-    curve
+    median_years : float
+        Median time to the target, in years after the data date ``network.as_of``.
+    pi80_years : tuple of float
+        Central 80% prediction interval of that time (years).
+    pi90_years : tuple of float
+        Central 90% prediction interval of that time (years).
+    by : datetime.date or None
+        Target date (None when none was given).
+    prob_by : float or None
+        Probability of reaching the target by ``by``.
+    prob_by_method : {"closed form", "monte carlo"} or None
+        How ``prob_by`` was computed (negative-binomial convolution when uncapped).
+    prob_by_mc_se : float or None
+        Monte Carlo standard error of ``prob_by`` (None for the closed form).
+    curve : pandas.DataFrame
         Predicted cumulative accrual: years, date, mean and the 5/10/50/90/95% quantiles.
-    draws, seed
-        Monte Carlo draws of the centre rates and the seed.
+    draws : int
+        Monte Carlo draws of the centre rates.
+    seed : int
+        Seed of the draws.
+    provenance : Provenance
+        What was computed from which inputs.
     """
 
     network: Network
@@ -458,7 +595,18 @@ class FeasibilityResult:
     provenance: Provenance = field(default_factory=lambda: Provenance("design.feasibility"))
 
     def date(self, years: float) -> _dt.date | None:
-        """Calendar date ``years`` after the data date."""
+        """Calendar date ``years`` after the data date.
+
+        Parameters
+        ----------
+        years : float
+            Years after ``network.as_of`` (365.25-day years).
+
+        Returns
+        -------
+        datetime.date or None
+            The date, None when ``years`` is not finite.
+        """
         return _date_at(self.network.as_of, years)
 
     @property
@@ -487,11 +635,24 @@ class FeasibilityResult:
         return text
 
     def to_frame(self) -> pd.DataFrame:
-        """The predicted cumulative accrual curve (one row per time point)."""
+        """The predicted cumulative accrual curve (one row per time point).
+
+        Returns
+        -------
+        pandas.DataFrame
+            A copy of :attr:`curve`.
+        """
         return self.curve.copy()
 
     def centres_frame(self) -> pd.DataFrame:
-        """Per-centre inputs, accrual so far and posterior randomisation rate."""
+        """Per-centre inputs, accrual so far and posterior randomisation rate.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per centre: prior, ``p_randomised``, accrual, posterior shape and rate,
+            mean rate per year and cap per year.
+        """
         rows = []
         for c, cap in zip(self.network.centres, self.network.caps(), strict=True):
             a, b = c.posterior()
@@ -504,7 +665,14 @@ class FeasibilityResult:
         return pd.DataFrame(rows)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-serialisable form (schema ``hsctms.design.feasibility/1``)."""
+        """JSON-serialisable form (schema ``hsctms.design.feasibility/1``).
+
+        Returns
+        -------
+        dict
+            The prediction (years and dates), the per-centre table, the curve, the Monte
+            Carlo settings and the provenance.
+        """
         curve = self.curve.assign(date=self.curve["date"].astype(str))
         return jsonable({
             "schema": _SCHEMA, "network": self.network.name,
@@ -523,7 +691,18 @@ class FeasibilityResult:
         })
 
     def plot(self, ax: Axes | None = None) -> Axes:
-        """Predicted cumulative accrual with 80% and 90% prediction bands."""
+        """Predicted cumulative accrual with 80% and 90% prediction bands.
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes, optional
+            Axes to draw on; a new figure's axes when None.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+            The axes drawn on.
+        """
         from hsctms.plots._style import PALETTE, new_axes
 
         ax = new_axes(ax)
@@ -692,6 +871,13 @@ def registry_profiles(cohort: Cohort, *, at: str = "transplant") -> pd.DataFrame
     months (summed over scans; left unknown when there was no scan), every DMT started before
     (``failed`` when stopped for inefficacy, unknown while ongoing) and prior aHSCT.
 
+    Parameters
+    ----------
+    cohort : Cohort
+        A registry cohort (:class:`hsctms.model.cohort.Cohort`).
+    at : {"transplant"}, default "transplant"
+        The index date; only the first transplant is implemented.
+
     Returns
     -------
     pandas.DataFrame
@@ -720,8 +906,18 @@ def registry_profiles(cohort: Cohort, *, at: str = "transplant") -> pd.DataFrame
 class EligibilityYield:
     """How many registry patients per centre and year would have met a trial's criteria.
 
-    ``table`` has one row per centre and calendar year with ``eligible``, ``not_eligible``,
-    ``cannot_tell`` (a required fact unknown, or no profile could be built) and ``total``.
+    Parameters
+    ----------
+    criteria_set : str
+        Id of the eligibility set applied (e.g. ``"starms"``).
+    table : pandas.DataFrame
+        One row per centre and calendar year with ``eligible``, ``not_eligible``,
+        ``cannot_tell`` (a required fact unknown, or no profile could be built) and
+        ``total``.
+    patients : pandas.DataFrame
+        One row per transplanted patient with the verdict and why.
+    provenance : Provenance
+        What was computed from which cohort.
     """
 
     criteria_set: str
@@ -742,7 +938,18 @@ class EligibilityYield:
                 "cannot tell.")
 
     def to_frame(self, *, suppress_small_counts: bool = False) -> pd.DataFrame:
-        """The per-centre, per-year table; with suppression, counts 1-4 become ``"<5"``."""
+        """The per-centre, per-year table; with suppression, counts 1-4 become ``"<5"``.
+
+        Parameters
+        ----------
+        suppress_small_counts : bool, default False
+            Replace counts from 1 to 4 by ``"<5"`` (for tables that leave the centre).
+
+        Returns
+        -------
+        pandas.DataFrame
+            A copy of :attr:`table`, suppressed when asked.
+        """
         out = self.table.copy()
         if suppress_small_counts:
             for col in ("eligible", "not_eligible", "cannot_tell", "total"):
@@ -750,13 +957,30 @@ class EligibilityYield:
         return out
 
     def rates(self) -> pd.DataFrame:
-        """Mean eligible patients per year for each centre (over the years it transplanted)."""
+        """Mean eligible patients per year for each centre (over the years it transplanted).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by centre: ``years``, ``eligible`` and ``per_year``.
+        """
         g = self.table.groupby("centre")
         return pd.DataFrame({"years": g["year"].nunique(), "eligible": g["eligible"].sum(),
                              "per_year": g["eligible"].sum() / g["year"].nunique()})
 
     def to_dict(self, *, suppress_small_counts: bool = True) -> dict[str, Any]:
-        """JSON form (small counts suppressed by default: it may leave the centre)."""
+        """JSON form (small counts suppressed by default: it may leave the centre).
+
+        Parameters
+        ----------
+        suppress_small_counts : bool, default True
+            Replace counts from 1 to 4 by ``"<5"``.
+
+        Returns
+        -------
+        dict
+            Schema tag, criteria set, the table, whether it was suppressed, provenance.
+        """
         return jsonable({"schema": "hsctms.design.eligibility_yield/1",
                          "criteria_set": self.criteria_set,
                          "table": self.to_frame(

@@ -169,29 +169,53 @@ def _futility_for_drift(t: np.ndarray, b: np.ndarray, theta: float, beta: float,
 class GroupSequentialDesign:
     """A group-sequential boundary set and its operating characteristics.
 
-    Attributes
+    Built by :func:`group_sequential`; all arrays have one entry per analysis.
+
+    Parameters
     ----------
-    info_rates
+    info_rates : numpy.ndarray
         Information fractions ``t_1 < ... < t_K = 1``.
-    efficacy
+    alpha : float
+        Overall significance level (one-sided level when ``sided=1``, both sides together
+        when ``sided=2``).
+    beta : float
+        Type II error the drift and the inflation factor are computed for (power
+        ``1 - beta``).
+    sided : {1, 2}
+        One-sided or symmetric two-sided bounds.
+    spending : {"obf", "pocock"}
+        Lan-DeMets alpha-spending family of the efficacy bounds.
+    futility_spending : {"obf", "pocock"} or None
+        Beta-spending family of the futility bounds, None without futility bounds.
+    efficacy : numpy.ndarray
         Efficacy bounds on the z-scale (two-sided: reject when ``|Z_k| >= efficacy_k``).
-    futility
+    futility : numpy.ndarray or None
         Non-binding futility bounds (z-scale; None when there are none). The last equals the
         last efficacy bound.
-    alpha_spent, beta_spent
-        Cumulative error spent (two-sided: both sides together).
-    stage_levels
+    alpha_spent : numpy.ndarray
+        Cumulative alpha spent by each analysis (two-sided: both sides together).
+    beta_spent : numpy.ndarray or None
+        Cumulative beta spent by each analysis (None without futility bounds).
+    stage_levels : numpy.ndarray
         Nominal one-sided p-value thresholds ``1 - Phi(efficacy_k)``.
-    drift
+    drift : float
         ``theta`` giving power ``1 - beta``: ``E[Z_K] = theta``.
-    inflation_factor
+    inflation_factor : float
         Maximum sample size relative to the fixed design: ``(theta / (z_a + z_b))^2``.
-    rejection_h1, futility_h1
-        Per-stage probabilities of stopping for efficacy (in the direction of the effect) /
-        for futility under H1.
-    expected_n_h1, expected_n_h0
-        Expected sample size relative to the fixed design, under H1 and under H0 (futility
-        obeyed).
+    rejection_h1 : numpy.ndarray
+        Per-stage probabilities of stopping for efficacy under H1 (in the direction of the
+        effect).
+    futility_h1 : numpy.ndarray
+        Per-stage probabilities of stopping for futility under H1 (zeros without futility
+        bounds).
+    expected_n_h1 : float
+        Expected sample size relative to the fixed design under H1.
+    expected_n_h0 : float
+        Expected sample size relative to the fixed design under H0 (futility obeyed).
+    grid_points : int
+        ``r`` of the Jennison-Turnbull integration grid used.
+    provenance : Provenance
+        What was computed from which inputs (``design.gsd``).
     """
 
     info_rates: np.ndarray
@@ -220,11 +244,34 @@ class GroupSequentialDesign:
         return len(self.info_rates)
 
     def max_sample_size(self, fixed_n: float) -> float:
-        """Maximum sample size (or events) for a fixed-design size ``fixed_n``."""
+        """Maximum sample size (or events) for a fixed-design size ``fixed_n``.
+
+        Parameters
+        ----------
+        fixed_n : float
+            Patients (or events) the fixed design needs for the same alpha and power.
+
+        Returns
+        -------
+        float
+            ``fixed_n`` times the inflation factor, not rounded.
+        """
         return fixed_n * self.inflation_factor
 
     def stage_sizes(self, fixed_n: float) -> np.ndarray:
-        """Cumulative sample size (or events) at each analysis."""
+        """Cumulative sample size (or events) at each analysis.
+
+        Parameters
+        ----------
+        fixed_n : float
+            Patients (or events) the fixed design needs for the same alpha and power.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``info_rates`` times :meth:`max_sample_size`, one entry per analysis, not
+            rounded.
+        """
         return self.info_rates * self.max_sample_size(fixed_n)
 
     @property
@@ -241,7 +288,14 @@ class GroupSequentialDesign:
                 f"{self.expected_n_h1:.3f} x fixed.")
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-serialisable form (schema ``hsctms.design.gsd/1``)."""
+        """JSON-serialisable form (schema ``hsctms.design.gsd/1``).
+
+        Returns
+        -------
+        dict
+            The inputs, bounds, spent errors and operating characteristics (arrays as
+            lists) and the provenance.
+        """
         return jsonable({
             "schema": "hsctms.design.gsd/1",
             "info_rates": self.info_rates, "alpha": self.alpha, "beta": self.beta,
@@ -259,7 +313,18 @@ class GroupSequentialDesign:
         })
 
     def plot(self, ax: Axes | None = None) -> Axes:
-        """Boundaries on the z-scale against the information fraction."""
+        """Boundaries on the z-scale against the information fraction.
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes, optional
+            Axes to draw on; a new figure's axes when None.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+            The axes drawn on.
+        """
         from hsctms.plots._style import PALETTE, new_axes
 
         ax = new_axes(ax)
@@ -291,22 +356,36 @@ def group_sequential(
 
     Parameters
     ----------
-    info_rates
-        Information fractions of the analyses (increasing, last = 1). Or give ``k`` for
-        equally spaced analyses.
-    alpha
+    info_rates : sequence of float, optional
+        Information fractions of the analyses (strictly increasing from > 0, last = 1), e.g.
+        ``[0.5, 1]`` for one interim at half the information. Or give ``k``.
+    k : int, optional
+        Number of equally spaced analyses (``t_k = k / K``), used when ``info_rates`` is
+        None.
+    alpha : float, default 0.025
         Overall significance level (one-sided level for ``sided=1``, total for ``sided=2``).
-    beta
+    beta : float, default 0.2
         Type II error (power ``1 - beta``) for the drift / inflation factor.
-    sided
-        1 or 2 (symmetric two-sided bounds).
-    spending_function
-        ``"obf"`` or ``"pocock"`` (Lan-DeMets types).
-    futility
-        None, or ``"obf"`` / ``"pocock"`` beta-spending for non-binding futility bounds
-        (one-sided only).
-    grid_points
+    sided : {1, 2}, default 1
+        One-sided or symmetric two-sided bounds.
+    spending_function : {"obf", "pocock"}, default "obf"
+        Lan-DeMets alpha-spending type (O'Brien-Fleming or Pocock).
+    futility : {"obf", "pocock"}, optional
+        Beta-spending type of non-binding futility bounds (one-sided only); None (or
+        ``"none"``) for no futility bounds.
+    grid_points : int, default 32
         ``r`` of the Jennison-Turnbull grid (32 gives ~1e-7 agreement with rpact).
+
+    Returns
+    -------
+    GroupSequentialDesign
+        Bounds, spent errors, drift, inflation factor and expected sample sizes.
+
+    Raises
+    ------
+    DesignError
+        When the information fractions, levels or spending functions are invalid, or
+        futility bounds are asked for a two-sided design.
 
     Examples
     --------

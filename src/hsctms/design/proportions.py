@@ -40,6 +40,7 @@ from hsctms.design._base import (
     exactly_one_none,
     z_alpha,
 )
+from hsctms.design.options import Testing
 from hsctms.errors import DesignError
 
 _N = stats.norm
@@ -54,6 +55,20 @@ def fm_restricted_mle(p1: float, p2: float, margin: float, ratio: float) -> tupl
     Farrington & Manning (1990) / Miettinen & Nurminen (1985) closed-form root of the
     likelihood cubic, for allocation ``ratio = n1/n2``. With ``margin = 0`` this is the
     pooled proportion ``(ratio*p1 + p2)/(1 + ratio)`` for both arms.
+
+    Parameters
+    ----------
+    p1, p2 : float
+        Observed (or assumed) proportions in the experimental and control arm, in [0, 1].
+    margin : float
+        The null difference ``p1 - p2``, in (-1, 1).
+    ratio : float
+        Allocation ``n1/n2`` (> 0).
+
+    Returns
+    -------
+    tuple of float
+        ``(q1, q2)`` with ``q1 - q2 = margin`` (up to clipping to [0, 1]).
     """
     if margin == 0:
         q = (ratio * p1 + p2) / (1 + ratio)
@@ -91,7 +106,35 @@ def _cc_constant(delta: float, ratio: float) -> float:
 def power_two_proportions(p1: float, p2: float, n_total: float, *, alpha: float = 0.05,
                           sided: int = 2, margin: float = 0.0, ratio: float = 1.0,
                           method: str = "score", continuity: bool = False) -> float:
-    """Power (one tail) of the two-proportion z-test with ``n_total`` patients."""
+    """Power (one tail) of the two-proportion z-test with ``n_total`` patients.
+
+    Parameters
+    ----------
+    p1, p2 : float
+        Proportions in the experimental and control arm under the alternative.
+    n_total : float
+        Total patients (both arms; real numbers allowed).
+    alpha : float, default 0.05
+        Significance level.
+    sided : {2, 1}, default 2
+        Two-sided (``alpha/2`` per tail) or one-sided test.
+    margin : float, default 0.0
+        Null boundary for ``p1 - p2`` (0 superiority; negative for non-inferiority of a
+        "higher is better" outcome).
+    ratio : float, default 1.0
+        Allocation ``n1/n2`` (treatment : control).
+    method : {"score", "wald"}, default "score"
+        Null variance at the restricted MLE (``"score"``) or unpooled (``"wald"``); aliases
+        are resolved by :func:`two_proportions`, not here.
+    continuity : bool, default False
+        Fleiss, Tytun & Ury (1980) continuity correction.
+
+    Returns
+    -------
+    float
+        Probability of rejecting on the side of the effect; ``alpha/sided`` when
+        ``p1 - p2`` equals the margin.
+    """
     delta = abs(p1 - p2 - margin)
     if delta == 0:
         return alpha / sided
@@ -113,6 +156,33 @@ def opposite_tail(p1: float, p2: float, n_total: float, *, alpha: float = 0.05,
 
     ``power + opposite_tail`` is the probability of any rejection, as reported by rpact
     ``getPowerRates`` for two-sided tests.
+
+    Parameters
+    ----------
+    p1, p2 : float
+        Proportions in the experimental and control arm under the alternative.
+    n_total : float
+        Total patients (both arms; real numbers allowed).
+    alpha : float, default 0.05
+        Significance level.
+    sided : {2, 1}, default 2
+        Two-sided (``alpha/2`` per tail) or one-sided test.
+    margin : float, default 0.0
+        Null boundary for ``p1 - p2`` (0 superiority; negative for non-inferiority of a
+        "higher is better" outcome).
+    ratio : float, default 1.0
+        Allocation ``n1/n2`` (treatment : control).
+    method : {"score", "wald"}, default "score"
+        Null variance at the restricted MLE (``"score"``) or unpooled (``"wald"``); aliases
+        are resolved by :func:`two_proportions`, not here.
+    continuity : bool, default False
+        Fleiss, Tytun & Ury (1980) continuity correction.
+
+    Returns
+    -------
+    float
+        Probability that the z-statistic crosses the bound on the side opposite to the
+        effect (0 for one-sided tests).
     """
     if sided == 1:
         return 0.0
@@ -130,7 +200,39 @@ def opposite_tail(p1: float, p2: float, n_total: float, *, alpha: float = 0.05,
 def n_two_proportions(p1: float, p2: float, power: float, *, alpha: float = 0.05,
                       sided: int = 2, margin: float = 0.0, ratio: float = 1.0,
                       method: str = "score", continuity: bool = False) -> float:
-    """Total sample size (real number, both arms) for the requested power."""
+    """Total sample size (real number, both arms) for the requested power.
+
+    Parameters
+    ----------
+    p1, p2 : float
+        Proportions in the experimental and control arm under the alternative.
+    power : float
+        Requested power, in ``(alpha/sided, 1)``.
+    alpha : float, default 0.05
+        Significance level.
+    sided : {2, 1}, default 2
+        Two-sided (``alpha/2`` per tail) or one-sided test.
+    margin : float, default 0.0
+        Null boundary for ``p1 - p2`` (0 superiority; negative for non-inferiority of a
+        "higher is better" outcome).
+    ratio : float, default 1.0
+        Allocation ``n1/n2`` (treatment : control).
+    method : {"score", "wald"}, default "score"
+        Null variance at the restricted MLE (``"score"``) or unpooled (``"wald"``); aliases
+        are resolved by :func:`two_proportions`, not here.
+    continuity : bool, default False
+        Fleiss, Tytun & Ury (1980) continuity correction.
+
+    Returns
+    -------
+    float
+        Total patients, not rounded (continuity-corrected when asked).
+
+    Raises
+    ------
+    DesignError
+        When ``p1 - p2`` equals the margin.
+    """
     delta = abs(p1 - p2 - margin)
     if delta == 0:
         raise DesignError("p1 - p2 equals the margin: no sample size gives power above alpha.",
@@ -158,39 +260,36 @@ def two_proportions(  # noqa: C901
     *,
     n: float | None = None,
     power: float | None = None,
-    alpha: float = 0.05,
-    sided: int = 2,
-    margin: float = 0.0,
+    testing: Testing | None = None,
     ratio: float = 1.0,
     method: str = "score",
     continuity: bool = False,
-    alternative: Literal["greater", "less"] | None = None,
 ) -> DesignResult:
     """Solve a two-proportion design for whichever of ``p1``, ``p2``, ``n``, ``power`` is None.
 
     Parameters
     ----------
-    p1, p2
-        Proportions in the experimental (1) and control (2) arm under the alternative.
-    n
-        Total number of patients (both arms).
-    power
-        Power (0-1).
-    alpha, sided
-        Significance level; ``sided=2`` uses ``alpha/2`` per tail.
-    margin
-        Null boundary for ``p1 - p2`` (0 superiority; e.g. -0.10 non-inferiority for NEDA).
-    ratio
+    p1, p2 : float or None
+        Proportions in the experimental (1) and control (2) arm under the alternative,
+        strictly between 0 and 1 (e.g. NEDA at 2 years 0.8 vs 0.4).
+    n : float, optional
+        Total number of patients (both arms), > 0.
+    power : float, optional
+        Power, in ``(alpha/sided, 1)``.
+    testing : Testing, optional
+        Level, sidedness, null boundary ``margin`` for ``p1 - p2`` (0 when not given:
+        superiority; e.g. -0.10 non-inferiority for NEDA, in (-1, 1)) and the direction
+        ``alternative`` of H1 (``"greater"``: ``p1 - p2 > margin``). The direction is
+        inferred when not given: from ``p1 - p2 - margin`` if both proportions are given,
+        else from the sign of the margin (negative -> greater, positive -> less), else
+        ``"greater"``. Default ``Testing()``: two-sided alpha 0.05, superiority.
+    ratio : float, default 1.0
         Allocation ``n1/n2`` (treatment : control), as rpact's ``allocationRatioPlanned``.
-    method
+    method : str, default "score"
         ``"score"`` (pooled / Farrington-Manning restricted MLE; aliases ``"pooled"``,
-        ``"fm"``) or ``"wald"`` (unpooled).
-    continuity
-        Fleiss continuity correction.
-    alternative
-        Direction of H1 (``"greater"``: p1 - p2 > margin). Inferred when omitted: from
-        ``p1 - p2 - margin`` if both are given, else from the sign of the margin
-        (negative -> greater, positive -> less), else ``"greater"``.
+        ``"fm"``, ``"farrington-manning"``) or ``"wald"`` (unpooled; alias ``"unpooled"``).
+    continuity : bool, default False
+        Apply the Fleiss, Tytun & Ury (1980) continuity correction.
 
     Returns
     -------
@@ -198,12 +297,28 @@ def two_proportions(  # noqa: C901
         ``effect`` is ``p1 - p2``; ``extra`` holds ``p1``, ``p2``, restricted MLEs and the
         per-arm sizes.
 
+    Raises
+    ------
+    DesignError
+        When not exactly one of ``p1``, ``p2``, ``n``, ``power`` is None, a value is out of
+        range, or the proportions are on the wrong side of the margin.
+
     Examples
     --------
     >>> r = two_proportions(0.8, 0.4, power=0.8)          # COAST-type NEDA assumption
     >>> round(r.n2, 1)
     22.3
+    >>> ni = two_proportions(0.32, 0.32, power=0.8,
+    ...                      testing=Testing(alpha=0.025, sided=1, margin=-0.10))
+    >>> ni.n2_ceil
+    341
     """
+    testing = Testing() if testing is None else testing
+    if not isinstance(testing, Testing):
+        raise DesignError(f"testing must be a Testing, got {testing!r}.",
+                          hint="E.g. testing=Testing(alpha=0.025, sided=1, margin=-0.10).")
+    alpha, sided, alternative = testing.alpha, testing.sided, testing.alternative
+    margin = testing.null(0.0)
     target = exactly_one_none(p1=p1, p2=p2, n=n, power=power)
     check_alpha(alpha, sided)
     check_ratio(ratio)

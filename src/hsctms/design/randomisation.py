@@ -49,28 +49,33 @@ GENESIS = "0" * 64
 class AllocationRecord:
     """One line of the append-only allocation log.
 
-    Attributes
+    Parameters
     ----------
-    sequence
+    sequence : int
         1-based position in the log.
-    patient_id, arm
-        Who was allocated to what.
-    method
-        ``"permuted_blocks"`` or ``"minimisation"``.
-    factors
+    patient_id : str
+        Who was allocated.
+    arm : str
+        The arm allocated.
+    method : {"permuted_blocks", "minimisation"}
+        The randomisation method.
+    factors : mapping of str to str
         The patient's stratification / minimisation factor levels.
-    details
+    details : mapping
         Method-specific audit data: stratum, block number/size/position (blocks); per-arm
         imbalance scores, preferred arm, random draw and whether the cap forced the arm
         (minimisation).
-    eligibility_confirmed_by
+    eligibility_confirmed_by : str
         Who registered the patient as eligible.
-    seed_fingerprint
+    seed_fingerprint : str
         ``sha256`` of the secret seed (identifies the list without revealing it).
-    timestamp
+    timestamp : str
         UTC time of the allocation (ISO 8601).
-    prev_hash, hash
-        Hash chain over the canonical JSON of the record.
+    prev_hash : str
+        ``hash`` of the previous record (64 zeros for the first).
+    hash : str, default ""
+        sha256 of this record's canonical JSON payload (:meth:`compute_hash`); empty only
+        while the record is being built.
     """
 
     sequence: int
@@ -86,7 +91,13 @@ class AllocationRecord:
     hash: str = ""
 
     def payload(self) -> dict[str, Any]:
-        """The hashed content (everything but ``hash``)."""
+        """The hashed content (everything but ``hash``).
+
+        Returns
+        -------
+        dict
+            Every field except ``hash``, mappings as plain dicts.
+        """
         out = dataclasses.asdict(self)
         out.pop("hash")
         out["factors"] = dict(self.factors)
@@ -94,24 +105,52 @@ class AllocationRecord:
         return out
 
     def compute_hash(self) -> str:
-        """sha256 of the canonical JSON payload."""
+        """sha256 of the canonical JSON payload.
+
+        Returns
+        -------
+        str
+            Hex digest of :meth:`payload` as sorted, compact JSON.
+        """
         text = json.dumps(self.payload(), sort_keys=True, separators=(",", ":"), default=str)
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-serialisable form."""
+        """JSON-serialisable form.
+
+        Returns
+        -------
+        dict
+            :meth:`payload` plus ``hash``.
+        """
         return {**self.payload(), "hash": self.hash}
 
 
 @runtime_checkable
 class AllocationStore(Protocol):
-    """Where allocations live. Implementations must be append-only."""
+    """Where allocations live. Implementations must be append-only.
+
+    The registry database implements it with an append-only table;
+    :class:`InMemoryAllocationStore` is the reference implementation.
+    """
 
     def append(self, record: AllocationRecord) -> None:
-        """Add ``record`` at the end; reject anything that breaks the chain."""
+        """Add ``record`` at the end; reject anything that breaks the chain.
+
+        Parameters
+        ----------
+        record : AllocationRecord
+            The next record; implementations check it with :func:`check_next`.
+        """
 
     def records(self) -> Sequence[AllocationRecord]:
-        """All records in log order (an immutable view)."""
+        """All records in log order (an immutable view).
+
+        Returns
+        -------
+        sequence of AllocationRecord
+            The records, first allocation first.
+        """
         ...
 
 
@@ -126,12 +165,29 @@ class InMemoryAllocationStore:
         self._log: list[AllocationRecord] = []
 
     def append(self, record: AllocationRecord) -> None:
-        """Append ``record`` after checking sequence, chain, hash and uniqueness."""
+        """Append ``record`` after checking sequence, chain, hash and uniqueness.
+
+        Parameters
+        ----------
+        record : AllocationRecord
+            The next record of the log.
+
+        Raises
+        ------
+        DesignError
+            When the record does not follow the log (see :func:`check_next`).
+        """
         check_next(self._log, record)
         self._log.append(record)
 
     def records(self) -> tuple[AllocationRecord, ...]:
-        """Immutable snapshot of the log."""
+        """Immutable snapshot of the log.
+
+        Returns
+        -------
+        tuple of AllocationRecord
+            The records in log order.
+        """
         return tuple(self._log)
 
     def __len__(self) -> int:
@@ -139,7 +195,21 @@ class InMemoryAllocationStore:
 
 
 def check_next(log: Sequence[AllocationRecord], record: AllocationRecord) -> None:
-    """Raise unless ``record`` may follow ``log`` (for store implementations)."""
+    """Raise unless ``record`` may follow ``log`` (for store implementations).
+
+    Parameters
+    ----------
+    log : sequence of AllocationRecord
+        The records already stored, in order.
+    record : AllocationRecord
+        The candidate next record.
+
+    Raises
+    ------
+    DesignError
+        When the sequence number is not the next one, the hash chain or the record's own
+        hash is broken, or the patient is already in the log.
+    """
     prev = log[-1].hash if log else GENESIS
     if record.sequence != len(log) + 1:
         raise DesignError(f"Allocation sequence {record.sequence} does not follow {len(log)}.",
@@ -152,7 +222,18 @@ def check_next(log: Sequence[AllocationRecord], record: AllocationRecord) -> Non
 
 
 def verify_chain(records: Sequence[AllocationRecord]) -> bool:
-    """True when sequence numbers and the hash chain are intact."""
+    """True when sequence numbers and the hash chain are intact.
+
+    Parameters
+    ----------
+    records : sequence of AllocationRecord
+        A whole allocation log, in order.
+
+    Returns
+    -------
+    bool
+        False when any record was edited, deleted, inserted or reordered.
+    """
     prev = GENESIS
     for i, rec in enumerate(records, start=1):
         if rec.sequence != i or rec.prev_hash != prev or rec.hash != rec.compute_hash():
@@ -171,6 +252,13 @@ def _rng(seed: str, *parts: str) -> np.random.Generator:
 
 
 def _utcnow() -> str:
+    """The current UTC time.
+
+    Returns
+    -------
+    str
+        ISO 8601 timestamp with microseconds and the UTC offset.
+    """
     return _dt.datetime.now(_dt.UTC).isoformat(timespec="microseconds")
 
 
@@ -178,16 +266,24 @@ def _utcnow() -> str:
 class Randomiser:
     """Common machinery: eligibility gate, audit record, hash chain.
 
+    Use :class:`PermutedBlockRandomiser` or :class:`MinimisationRandomiser`.
+
     Parameters
     ----------
-    arms
-        Arm labels, e.g. ``("aHSCT", "alemtuzumab")``.
-    seed
-        The statistician's secret (kept out of the log).
-    store
+    arms : sequence of str
+        Arm labels, at least two and distinct, e.g. ``("aHSCT", "alemtuzumab")``.
+    seed : str
+        The statistician's secret (non-empty; kept out of the log and the repr).
+    store : AllocationStore, optional
         Allocation log (default: a new :class:`InMemoryAllocationStore`).
-    clock
-        Returns the ISO timestamp of an allocation (injectable for tests).
+    clock : callable, optional
+        Returns the ISO 8601 timestamp of an allocation (default: the current UTC time;
+        injectable for tests and :func:`replay`).
+
+    Raises
+    ------
+    DesignError
+        When fewer than two distinct arms or an empty seed are given.
     """
 
     arms: Sequence[str]
@@ -216,6 +312,23 @@ class Randomiser:
     def allocate(self, patient_id: str, factors: Mapping[str, str], *, eligible: bool,
                  confirmed_by: str) -> AllocationRecord:
         """Randomise one eligible patient and append the allocation to the log.
+
+        Parameters
+        ----------
+        patient_id : str
+            The patient's identifier (randomised at most once).
+        factors : mapping of str to str
+            The patient's stratification or minimisation factor levels (every factor of
+            the randomiser must be present).
+        eligible : bool
+            Whether eligibility has been registered; False is refused.
+        confirmed_by : str
+            Who confirmed eligibility (non-empty; recorded in the log).
+
+        Returns
+        -------
+        AllocationRecord
+            The appended record, with the arm and the audit details.
 
         Raises
         ------
@@ -249,12 +362,28 @@ class PermutedBlockRandomiser(Randomiser):
 
     Parameters
     ----------
-    strata
-        Factor names that define the strata (e.g. ``("centre", "edss_band")``).
-    ratio
-        Allocation ratio per arm (integers), e.g. ``(1, 1)`` or ``(2, 1)``.
-    block_multiples
-        Block sizes are ``m * sum(ratio)`` for ``m`` drawn uniformly from these.
+    arms : sequence of str
+        Arm labels, at least two and distinct, e.g. ``("aHSCT", "alemtuzumab")``.
+    seed : str
+        The statistician's secret (non-empty; kept out of the log and the repr).
+    store : AllocationStore, optional
+        Allocation log (default: a new :class:`InMemoryAllocationStore`).
+    clock : callable, optional
+        Returns the ISO 8601 timestamp of an allocation (default: the current UTC time;
+        injectable for tests and :func:`replay`).
+    strata : sequence of str, default ()
+        Factor names that define the strata (e.g. ``("centre", "edss_band")``); none means
+        one stratum.
+    ratio : sequence of int, default (1, 1)
+        Allocation ratio per arm (positive integers, one per arm), e.g. ``(2, 1)``.
+    block_multiples : sequence of int, default (1, 2, 3)
+        Block sizes are ``m * sum(ratio)`` for ``m`` drawn uniformly from these (positive
+        integers).
+
+    Raises
+    ------
+    DesignError
+        When ``ratio`` or ``block_multiples`` is invalid (or as :class:`Randomiser`).
     """
 
     strata: Sequence[str] = ()
@@ -275,7 +404,23 @@ class PermutedBlockRandomiser(Randomiser):
         return max(self.block_multiples) * sum(self.ratio)
 
     def stratum_of(self, factors: Mapping[str, str]) -> str:
-        """Stratum label of a patient."""
+        """Stratum label of a patient.
+
+        Parameters
+        ----------
+        factors : mapping of str to str
+            The patient's factor levels (every stratification factor present).
+
+        Returns
+        -------
+        str
+            ``"factor=level|..."`` in the order of ``strata``; ``"all"`` without strata.
+
+        Raises
+        ------
+        DesignError
+            When a stratification factor is missing.
+        """
         missing = [s for s in self.strata if s not in factors]
         if missing:
             raise DesignError(f"Missing stratification factor(s): {', '.join(missing)}.")
@@ -305,17 +450,35 @@ class MinimisationRandomiser(Randomiser):
 
     Parameters
     ----------
-    factors
-        Minimisation factor names (e.g. ``("centre", "edss_band", "prior_dmt")``).
-    weights
+    arms : sequence of str
+        Arm labels, at least two and distinct, e.g. ``("aHSCT", "alemtuzumab")``.
+    seed : str
+        The statistician's secret (non-empty; kept out of the log and the repr).
+    store : AllocationStore, optional
+        Allocation log (default: a new :class:`InMemoryAllocationStore`).
+    clock : callable, optional
+        Returns the ISO 8601 timestamp of an allocation (default: the current UTC time;
+        injectable for tests and :func:`replay`).
+    factors : sequence of str
+        Minimisation factor names (at least one; e.g. ``("centre", "edss_band",
+        "prior_dmt")``).
+    weights : sequence of float, optional
         Weight per factor (default 1 each).
-    imbalance
-        ``"range"`` (max - min of arm counts at the patient's level) or ``"variance"``.
-    p_best
-        Probability of assigning the arm with the smallest total imbalance (ties broken at
-        random); otherwise one of the other arms at random.
-    max_imbalance
-        Optional cap on the overall imbalance ``max - min`` of arm totals (two arms).
+    imbalance : {"range", "variance"}, default "range"
+        ``"range"`` (max - min of arm counts at the patient's level) or ``"variance"``
+        (their sample variance).
+    p_best : float, default 0.8
+        Probability, in ``[1/len(arms), 1]``, of assigning the arm with the smallest total
+        imbalance (ties broken at random); otherwise one of the other arms at random.
+    max_imbalance : int, optional
+        Cap (>= 1) on the overall imbalance ``max - min`` of arm totals; an allocation that
+        would exceed it goes to the smallest arm.
+
+    Raises
+    ------
+    DesignError
+        When the factors, weights, imbalance, ``p_best`` or cap are invalid (or as
+        :class:`Randomiser`).
     """
 
     factors: Sequence[str] = ()
@@ -383,8 +546,18 @@ def replay(randomiser_factory: Callable[[AllocationStore], Randomiser],
            records: Sequence[AllocationRecord]) -> bool:
     """Re-derive every allocation of ``records`` from the seed (statistician's audit).
 
-    ``randomiser_factory(store)`` must build a randomiser with the same settings and seed
-    on the given empty store. True when every arm is reproduced and the chain is intact.
+    Parameters
+    ----------
+    randomiser_factory : callable
+        ``randomiser_factory(store)`` builds a randomiser with the same settings and seed
+        on the given empty store.
+    records : sequence of AllocationRecord
+        The allocation log to check, in order.
+
+    Returns
+    -------
+    bool
+        True when the chain is intact and every arm and hash is reproduced.
     """
     if not verify_chain(records):
         return False
@@ -401,7 +574,22 @@ def replay(randomiser_factory: Callable[[AllocationStore], Randomiser],
 
 def imbalance_history(records: Sequence[AllocationRecord], arms: Sequence[str],
                       key: Callable[[AllocationRecord], str]) -> dict[str, list[int]]:
-    """Running ``n(arm0) - n(arm1)`` within each group defined by ``key`` (two arms)."""
+    """Running ``n(arm0) - n(arm1)`` within each group defined by ``key`` (two arms).
+
+    Parameters
+    ----------
+    records : sequence of AllocationRecord
+        The allocation log, in order.
+    arms : sequence of str
+        The two arms; ``arms[0]`` counts +1, any other arm -1.
+    key : callable
+        Maps a record to its group label (e.g. its stratum or a factor level).
+
+    Returns
+    -------
+    dict of str to list of int
+        Per group, the imbalance after each of its allocations.
+    """
     running: dict[str, int] = {}
     hist: dict[str, list[int]] = {}
     for r in records:

@@ -31,24 +31,11 @@ from hsctms.design._base import (
     solve_ratio_effect,
     z_alpha,
 )
+from hsctms.design.options import EventModel, Testing
 from hsctms.errors import DesignError
 
 _N = stats.norm
 METHODS = ("schoenfeld", "freedman", "hsieh")
-
-
-def rate_from_proportion(pi: float, time: float) -> float:
-    """Exponential rate with ``P(T <= time) = pi``."""
-    if not 0 < pi < 1 or time <= 0:
-        raise DesignError(f"Need 0 < pi < 1 and time > 0, got pi={pi!r}, time={time!r}.")
-    return -math.log1p(-pi) / time
-
-
-def rate_from_median(median: float) -> float:
-    """Exponential rate with the given median."""
-    if median <= 0:
-        raise DesignError(f"median must be positive, got {median!r}.")
-    return math.log(2) / median
 
 
 def event_probability(rate: float, dropout_rate: float, accrual: float, follow_up: float) -> float:
@@ -57,6 +44,23 @@ def event_probability(rate: float, dropout_rate: float, accrual: float, follow_u
     Exponential event ``rate`` and ``dropout_rate``; entry uniform on ``[0, accrual]``;
     analysis at ``accrual + follow_up``. ``accrual = 0`` means everyone followed
     ``follow_up``.
+
+    Parameters
+    ----------
+    rate : float
+        Event hazard per time unit (>= 0).
+    dropout_rate : float
+        Dropout hazard per time unit (>= 0), a competing cause of censoring.
+    accrual : float
+        Duration of uniform accrual (>= 0).
+    follow_up : float
+        Follow-up after the end of accrual (>= 0).
+
+    Returns
+    -------
+    float
+        ``rate/h [1 - (e^{-h F} - e^{-h (A+F)}) / (h A)]`` with ``h = rate + dropout_rate``
+        (``rate/h (1 - e^{-h F})`` when ``A = 0``; 0 when ``h = 0``).
     """
     h = rate + dropout_rate
     if h == 0:
@@ -78,14 +82,68 @@ def _signal(hr: float, hr0: float, ratio: float, method: str) -> float:
 
 def power_events(hr: float, events: float, *, hr0: float = 1.0, alpha: float = 0.05,
                  sided: int = 2, ratio: float = 1.0, method: str = "schoenfeld") -> float:
-    """Power (one tail) of the log-rank test with ``events`` events."""
+    """Power (one tail) of the log-rank test with ``events`` events.
+
+    Parameters
+    ----------
+    hr : float
+        Hazard ratio treatment vs control under the alternative (> 0).
+    events : float
+        Total number of events (negative values count as 0).
+    hr0 : float, default 1.0
+        Null hazard ratio (1 superiority; > 1 a non-inferiority margin; Schoenfeld only
+        when not 1).
+    alpha : float, default 0.05
+        Significance level.
+    sided : {2, 1}, default 2
+        Two-sided (``alpha/2`` per tail) or one-sided test.
+    ratio : float, default 1.0
+        Allocation ``n1/n2`` (treatment : control).
+    method : {"schoenfeld", "freedman", "hsieh"}, default "schoenfeld"
+        Events formula (lower case, already validated).
+
+    Returns
+    -------
+    float
+        ``Phi(sqrt(d) * signal - z_{alpha/sided})``, the probability of rejecting in the
+        direction of the effect.
+    """
     return float(_N.cdf(math.sqrt(max(events, 0.0)) * _signal(hr, hr0, ratio, method)
                         - z_alpha(alpha, sided)))
 
 
 def events_required(hr: float, power: float, *, hr0: float = 1.0, alpha: float = 0.05,
                     sided: int = 2, ratio: float = 1.0, method: str = "schoenfeld") -> float:
-    """Number of events (real) for the requested power."""
+    """Number of events (real) for the requested power.
+
+    Parameters
+    ----------
+    hr : float
+        Hazard ratio treatment vs control under the alternative (> 0).
+    power : float
+        Requested power, in ``(alpha/sided, 1)``.
+    hr0 : float, default 1.0
+        Null hazard ratio (1 superiority; > 1 a non-inferiority margin; Schoenfeld only
+        when not 1).
+    alpha : float, default 0.05
+        Significance level.
+    sided : {2, 1}, default 2
+        Two-sided (``alpha/2`` per tail) or one-sided test.
+    ratio : float, default 1.0
+        Allocation ``n1/n2`` (treatment : control).
+    method : {"schoenfeld", "freedman", "hsieh"}, default "schoenfeld"
+        Events formula (lower case, already validated).
+
+    Returns
+    -------
+    float
+        ``((z_{alpha/sided} + z_power) / signal)^2``, not rounded.
+
+    Raises
+    ------
+    DesignError
+        When ``hr`` equals ``hr0`` (no number of events suffices).
+    """
     s = _signal(hr, hr0, ratio, method)
     if s == 0:
         raise DesignError("The hazard ratio equals its null value: no number of events suffices.")
@@ -109,17 +167,16 @@ def _validate(method: str, hr: float | None, hr0: float, alpha: float, sided: in
     return method
 
 
-def _control_hazard(rate: float | None, proportion: float | None, event_time: float | None,
-                    median: float | None) -> float | None:
-    if rate is not None:
-        return rate
-    if proportion is not None:
-        if event_time is None:
-            raise DesignError("control_proportion needs event_time (e.g. 24 months).")
-        return rate_from_proportion(proportion, event_time)
-    if median is not None:
-        return rate_from_median(median)
-    return None
+def _testing(testing: Testing | None) -> Testing:
+    testing = Testing() if testing is None else testing
+    if not isinstance(testing, Testing):
+        raise DesignError(f"testing must be a Testing, got {testing!r}.",
+                          hint="E.g. testing=Testing(alpha=0.025, sided=1, margin=1.3).")
+    if testing.alternative == "greater":
+        raise DesignError("The hazard-ratio design solves on the benefit side (hazard ratio "
+                          "below the null); alternative='greater' is not supported.",
+                          hint="Leave alternative out (or 'less'); for harm, swap the arms.")
+    return testing
 
 
 # complexity over 10 kept: argument checks and the solve-for dispatch of the rpact-checked design
@@ -129,65 +186,76 @@ def survival_design(  # noqa: C901
     events: float | None = None,
     n: float | None = None,
     power: float | None = None,
-    hr0: float = 1.0,
-    alpha: float = 0.05,
-    sided: int = 2,
+    testing: Testing | None = None,
     ratio: float = 1.0,
     method: str = "schoenfeld",
-    control_rate: float | None = None,
-    control_proportion: float | None = None,
-    event_time: float | None = None,
-    control_median: float | None = None,
-    accrual: float = 0.0,
-    follow_up: float | None = None,
-    dropout_rate: float = 0.0,
-    dropout_proportion: float | None = None,
-    dropout_time: float | None = None,
+    model: EventModel | None = None,
 ) -> DesignResult:
     """Solve a log-rank design for whichever of ``hr``, ``power`` and the size is None.
 
-    The size is given either as ``events`` or as ``n`` (patients; needs the accrual
-    model), or left out (both None) to solve for it.
+    The size is given either as ``events`` or as ``n`` (patients; needs ``model``), or left
+    out (both None) to solve for it: in patients when an event model is given, else in
+    events. The hazard ratio is solved on the benefit side, below the null hazard ratio.
 
     Parameters
     ----------
-    hr
-        Hazard ratio treatment vs control under the alternative.
-    events, n
-        Number of events, or of patients. Give at most one.
-    power, alpha, sided
-        Power and significance level (two-sided uses ``alpha/2`` per tail).
-    hr0
-        Null hazard ratio (1 superiority; e.g. 1.3 non-inferiority margin).
-    ratio
-        Allocation ``n1/n2`` (treatment : control).
-    method
-        ``"schoenfeld"``, ``"freedman"`` or ``"hsieh"`` (Hsieh-Freedman).
-    control_rate, control_proportion, event_time, control_median
-        Control-arm exponential hazard: give the rate, or the proportion with an event by
-        ``event_time``, or the median. Needed to translate events into patients.
-    accrual, follow_up
-        Uniform accrual duration and follow-up after the end of accrual.
-    dropout_rate, dropout_proportion, dropout_time
-        Exponential dropout hazard (both arms), or the proportion dropping out by
-        ``dropout_time``.
+    hr : float or None
+        Hazard ratio treatment vs control under the alternative (> 0; e.g. 0.667). None to
+        solve for the detectable hazard ratio.
+    events : float, optional
+        Number of events (both arms). Give at most one of ``events`` and ``n``.
+    n : float, optional
+        Number of patients (both arms); needs ``model`` to be turned into events.
+    power : float, optional
+        Power, in ``(alpha/sided, 1)``; None to solve for it.
+    testing : Testing, optional
+        Level, sidedness and null hazard ratio (``margin``; 1 when not given, e.g. 1.3 for
+        non-inferiority). Default ``Testing()``: two-sided alpha 0.05, superiority.
+    ratio : float, default 1.0
+        Allocation ``n1/n2`` (treatment : control), rpact's ``allocationRatioPlanned``.
+    method : {"schoenfeld", "freedman", "hsieh"}, default "schoenfeld"
+        Formula for the number of events: Schoenfeld (1981), Freedman (1982) or
+        Hsieh-Freedman; the last two are for superiority (null hazard ratio 1) only.
+    model : EventModel, optional
+        Control hazard, accrual and follow-up, dropout: what converts events into patients.
+        Without it the design is in events only (``n_total`` is NaN).
+
+    Returns
+    -------
+    DesignResult
+        ``kind="survival"``; ``effect`` is the hazard ratio; ``extra`` holds ``events`` and,
+        with a model, the hazards (``lambda1``, ``lambda2``, ``dropout_rate``), the event
+        probabilities (``p_event1``, ``p_event2``, ``p_event``) and ``study_duration``.
+
+    Raises
+    ------
+    DesignError
+        When not exactly one of ``hr``, the size and ``power`` is None, both ``events`` and
+        ``n`` are given, ``n`` is given without a model, or an input is out of range.
 
     Examples
     --------
     >>> round(survival_design(0.667, power=0.8).extra["events"], 1)
     191.4
+    >>> from hsctms.design import Accrual, ControlArm, Dropout, EventModel, Testing
+    >>> r = survival_design(0.5, power=0.8, testing=Testing(alpha=0.025, sided=1),
+    ...                     model=EventModel(control=ControlArm(proportion=0.3, time=60),
+    ...                                      accrual=Accrual(24, follow_up=36),
+    ...                                      dropout=Dropout(proportion=0.05, time=12)))
+    >>> round(r.n_total, 2)
+    379.07
     """
+    testing = _testing(testing)
+    hr0, alpha, sided = testing.null(1.0), testing.alpha, testing.sided
     method = _validate(method, hr, hr0, alpha, sided, ratio, power)
     if events is not None and n is not None:
         raise DesignError("Give events or n (patients), not both.")
     size = events if events is not None else n
     target = exactly_one_none(hr=hr, size=size, power=power)
-    lam2 = _control_hazard(control_rate, control_proportion, event_time, control_median)
-    phi = dropout_rate
-    if dropout_proportion is not None:
-        if dropout_time is None:
-            raise DesignError("dropout_proportion needs dropout_time (e.g. 12 months).")
-        phi = rate_from_proportion(dropout_proportion, dropout_time)
+    lam2 = None if model is None else model.control.hazard
+    phi = 0.0 if model is None else model.dropout.hazard
+    accrual = 0.0 if model is None else model.accrual.duration
+    follow_up = None if model is None else model.accrual.follow_up
     kw = {"hr0": hr0, "alpha": alpha, "sided": sided, "ratio": ratio, "method": method}
     f1, f2 = ratio / (1 + ratio), 1 / (1 + ratio)
 
@@ -195,8 +263,9 @@ def survival_design(  # noqa: C901
         if lam2 is None or follow_up is None:
             raise DesignError(
                 "Converting between events and patients needs the control hazard and follow-up.",
-                hint="Give control_proportion+event_time (or control_median / control_rate) "
-                     "and follow_up (plus accrual, dropout).")
+                hint="Give the control hazard (rate, median, or proportion by a time) and "
+                     "the follow-up in an event model (model=EventModel(...)), or give "
+                     "events instead of n.")
         return (f1 * event_probability(h * lam2, phi, accrual, follow_up)
                 + f2 * event_probability(lam2, phi, accrual, follow_up))
 

@@ -37,7 +37,30 @@ _EXAMPLE = ('E.g. {"arms": ["aHSCT", "alemtuzumab"], "method": "permuted_blocks"
 
 
 class TrialConfig(BaseModel):
-    """A trial file (see the module docstring)."""
+    """A trial file (see the module docstring); unknown keys are errors.
+
+    Parameters
+    ----------
+    arms : tuple of str
+        Arm labels, at least two and distinct.
+    factors : tuple of str, default ()
+        Stratification factors (permuted blocks) or minimisation factors.
+    method : {"permuted_blocks", "minimisation"}, default "permuted_blocks"
+        Randomisation method.
+    ratio : tuple of int, optional
+        Allocation ratio, one whole number >= 1 per arm (permuted blocks only; default
+        equal allocation).
+    block_multiples : tuple of int, default (1, 2, 3)
+        Block sizes are these multiples of ``sum(ratio)`` (whole numbers >= 1).
+    weights : tuple of float, optional
+        One weight per factor (minimisation only; default 1 each).
+    imbalance : {"range", "variance"}, default "range"
+        Imbalance measure of minimisation.
+    p_best : float, default 0.8
+        Probability of the least-imbalancing arm, in (0, 1] (minimisation).
+    max_imbalance : int, optional
+        Cap (>= 1) on the overall imbalance of arm totals (minimisation only).
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -70,7 +93,21 @@ class TrialConfig(BaseModel):
         return self
 
     def randomiser(self, seed: str, store: AllocationStore) -> Randomiser:
-        """The randomiser this file describes, writing to ``store``."""
+        """The randomiser this file describes, writing to ``store``.
+
+        Parameters
+        ----------
+        seed : str
+            The statistician's secret seed (see :func:`read_seed`).
+        store : AllocationStore
+            The allocation log the randomiser reads and appends to.
+
+        Returns
+        -------
+        Randomiser
+            A :class:`~hsctms.design.randomisation.PermutedBlockRandomiser` or
+            :class:`~hsctms.design.randomisation.MinimisationRandomiser`.
+        """
         from hsctms.design.randomisation import MinimisationRandomiser, PermutedBlockRandomiser
 
         if self.method == "permuted_blocks":
@@ -84,6 +121,16 @@ class TrialConfig(BaseModel):
 
 def load_trial_config(path: str | Path) -> TrialConfig:
     """Read and check a trial file.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The trial file (JSON object; see the module docstring).
+
+    Returns
+    -------
+    TrialConfig
+        The checked settings.
 
     Raises
     ------
@@ -108,6 +155,16 @@ def load_trial_config(path: str | Path) -> TrialConfig:
 
 def read_seed(path: str | Path) -> str:
     """The statistician's secret seed from ``path`` (surrounding whitespace removed).
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The seed file, UTF-8 text.
+
+    Returns
+    -------
+    str
+        The seed, at least :data:`MIN_SEED_LENGTH` characters.
 
     Raises
     ------

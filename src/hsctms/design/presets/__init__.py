@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from hsctms._provenance import Provenance
 from hsctms.design._base import DesignResult, jsonable
 from hsctms.design.gsd import GroupSequentialDesign, group_sequential
+from hsctms.design.options import Testing
 from hsctms.design.presets import _build as B
 from hsctms.design.presets._quantity import Quantity, render
 from hsctms.design.presets._schema import STATUSES, PresetSpec, read_spec
@@ -51,10 +52,28 @@ PRESETS_DIR = Path(__file__).parent
 
 @dataclass(frozen=True)
 class Assumption:
-    """One design input with where it comes from.
+    """One design input with where it comes from: a row of the report's assumption table.
 
-    ``value`` is the displayed text, rendered from ``values`` (the typed quantities the
-    calculations use) when the row has any.
+    Parameters
+    ----------
+    name : str
+        What the input is (e.g. ``"Loss to follow-up"``).
+    value : str
+        The displayed text, rendered from ``values`` when the row has any (e.g. ``"10% by
+        2 years"``).
+    source : str
+        Where the value comes from (publication, evidence file section, or "planning
+        assumption").
+    status : {"published", "derived", "unverified", "assumption"}
+        How firm the value is; ``"unverified"`` and ``"assumption"`` rows are flagged in the
+        report.
+    values : mapping of str to Quantity, default {}
+        The typed quantities behind ``value``, by id; the calculations use these.
+
+    Raises
+    ------
+    ConfigurationError
+        When ``status`` is not one of the four statuses.
     """
 
     name: str
@@ -74,7 +93,14 @@ class Assumption:
         return self.status in ("unverified", "assumption")
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON form (``values``: the typed quantities behind ``value``, by id)."""
+        """JSON form of the row.
+
+        Returns
+        -------
+        dict
+            ``name``, ``value``, ``source``, ``status`` and ``values`` (the typed quantities
+            behind ``value``, by id, each as :meth:`Quantity.to_dict`).
+        """
         return {"name": self.name, "value": self.value, "source": self.source,
                 "status": self.status,
                 "values": {k: q.to_dict() for k, q in self.values.items()}}
@@ -82,7 +108,21 @@ class Assumption:
 
 @dataclass(frozen=True)
 class SequentialPlan:
-    """Simulating the interim plan: patients inflated for ``loss``, dropout hazard ``rate``."""
+    """Simulating the interim plan: patients inflated for ``loss``, dropout hazard ``rate``.
+
+    Parameters
+    ----------
+    label : str
+        The scenario label shown in the report (rendered from the preset file).
+    loss : float
+        Proportion lost to follow-up by the horizon, in [0, 1); the group-sequential maximum
+        size is divided by ``1 - loss``.
+    rate : float
+        The exponential dropout hazard per year that gives ``loss`` over its period.
+    horizon : float, optional
+        Time (years) at which the proportion endpoint is assessed; the scenario's default
+        when None.
+    """
 
     label: str
     loss: float
@@ -91,6 +131,23 @@ class SequentialPlan:
 
 
 def _no_design(overrides: Mapping[str, Any]) -> DesignResult:
+    """Re-run the primary design with changed arguments (not possible: no preset file).
+
+    Parameters
+    ----------
+    overrides : mapping
+        Design-function arguments to change (``None`` removes one).
+
+    Returns
+    -------
+    DesignResult
+        Never returns.
+
+    Raises
+    ------
+    ConfigurationError
+        Always: only presets built from a preset file can be re-run.
+    """
     raise ConfigurationError("This preset was not built from a preset file, so its primary "
                              "design cannot be re-run with other arguments.",
                              hint="Load presets with load_preset(path).")
@@ -100,9 +157,40 @@ def _no_design(overrides: Mapping[str, Any]) -> DesignResult:
 class Preset:
     """A named design: primary calculation, sensitivity analyses, interim plan, simulations.
 
-    ``design`` re-runs the primary calculation with keyword arguments changed (``None``
-    removes one); ``sequential`` describes the simulated interim plan (proportion endpoints);
-    ``source_file`` is the preset file it was read from.
+    Built from a preset file by :func:`load_preset` (the packaged ones are in
+    :data:`PRESETS`); the calculations are callables, run by :func:`evaluate_preset`.
+
+    Parameters
+    ----------
+    key : str
+        Short name (``"zeus"``, ``"mist"``, ``"starms"``).
+    title : str
+        Report title.
+    question : str
+        The design question the preset answers, in words.
+    endpoint : str
+        The primary endpoint, in words.
+    primary : callable
+        Runs the primary calculation and returns its :class:`~hsctms.design.DesignResult`.
+    sensitivity : sequence of (str, callable)
+        Labelled sensitivity analyses, each a callable returning a ``DesignResult``.
+    assumptions : sequence of Assumption
+        The rows of the assumption table.
+    scenarios : callable
+        The simulated scenarios (:class:`~hsctms.design.Scenario`) for a primary result.
+    gsd : dict, default {}
+        Keyword arguments of :func:`~hsctms.design.group_sequential` for the interim plan.
+    size_unit : {"patients", "events"}, default "patients"
+        What the primary design sizes (events for time-to-event presets).
+    design : callable, optional
+        Re-runs the primary calculation with the preset's flat arguments changed (a
+        mapping; ``None`` removes one). Only presets read from a file can do so.
+    sequential : SequentialPlan, optional
+        The simulated interim plan (proportion endpoints only).
+    aliases : tuple of str, default ()
+        Other names :func:`get_preset` accepts.
+    source_file : pathlib.Path, optional
+        The preset file it was read from.
     """
 
     key: str
@@ -246,6 +334,16 @@ def build_preset(spec: PresetSpec, *, where: str, source_file: Path | None = Non
 def load_preset(path: str | Path) -> Preset:
     """Read, validate and build one preset file.
 
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        A design-preset YAML file (format: docs/trial-design.md, "Writing a design preset").
+
+    Returns
+    -------
+    Preset
+        The preset, its calculations not yet run.
+
     Raises
     ------
     ConfigurationError
@@ -279,7 +377,24 @@ GSD_PLAN = _ZEUS_ROWS["Interim analysis"]
 
 
 def get_preset(name: str | Path | Preset) -> Preset:
-    """A preset by key (``zeus``, ``mist``, ``starms``), alias, or preset-file path."""
+    """A preset by key (``zeus``, ``mist``, ``starms``), alias, or preset-file path.
+
+    Parameters
+    ----------
+    name : str, pathlib.Path or Preset
+        A packaged preset's key or alias (case-insensitive), the path of a ``.yaml``/``.yml``
+        preset file, or a :class:`Preset` (returned as is).
+
+    Returns
+    -------
+    Preset
+        The packaged preset, or the one read from the file.
+
+    Raises
+    ------
+    ConfigurationError
+        When the name is unknown or the file is invalid.
+    """
     if isinstance(name, Preset):
         return name
     if isinstance(name, Path) or str(name).lower().endswith((".yaml", ".yml")):
@@ -294,7 +409,31 @@ def get_preset(name: str | Path | Preset) -> Preset:
 
 @dataclass(frozen=True)
 class PresetResult:
-    """Everything a design report shows for a preset."""
+    """Everything a design report shows for a preset (built by :func:`evaluate_preset`).
+
+    Parameters
+    ----------
+    preset : Preset
+        The preset evaluated.
+    primary : DesignResult
+        The primary calculation.
+    sensitivity : list of (str, DesignResult)
+        The sensitivity analyses, labelled.
+    gsd : GroupSequentialDesign
+        The interim plan's boundaries.
+    gsd_fixed_size : float
+        Fixed-design size (patients or events) that the plan's inflation factor scales.
+    simulations : list of SimulationResult
+        Simulated operating characteristics, one per scenario run.
+    n_trials : int
+        Simulated trials per (latent) scenario.
+    seed : int
+        Base random seed of the simulations.
+    provenance : Provenance
+        What was computed from which preset and settings.
+    sequential : SequentialSimulationResult, optional
+        The simulated interim plan (proportion endpoints), None when not simulated.
+    """
 
     preset: Preset
     primary: DesignResult
@@ -323,7 +462,15 @@ class PresetResult:
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON form (schema ``hsctms.design.preset/1``, see docs/trial-design.md)."""
+        """JSON form (schema ``hsctms.design.preset/1``, see docs/trial-design.md).
+
+        Returns
+        -------
+        dict
+            The preset's texts and assumptions, the primary and sensitivity designs, the
+            interim plan with its sizes, the simulations and their table, and the
+            provenance.
+        """
         return jsonable({
             "schema": "hsctms.design.preset/1",
             "preset": self.preset.key, "title": self.preset.title,
@@ -344,7 +491,18 @@ class PresetResult:
         })
 
     def plot(self, ax: Axes | None = None) -> Axes:
-        """Power curves of the primary design and its sensitivity analyses."""
+        """Power curves of the primary design and its sensitivity analyses.
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes, optional
+            Axes to draw on; a new figure's axes when None.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+            The axes drawn on (at most six curves, the primary on top).
+        """
         import numpy as np
 
         from hsctms.plots._style import PALETTE, new_axes
@@ -387,7 +545,7 @@ def evaluate_preset(name: str | Path | Preset, *, n_trials: int = 2000, seed: in
     else:  # fixed-design size for power 1 - beta at the plan's one-sided alpha
         inp = primary.inputs
         fixed = two_proportions(inp["p1"], inp["p2"], power=1 - preset.gsd["beta"],
-                                alpha=preset.gsd["alpha"], sided=1, margin=inp["margin"],
+                                testing=Testing(preset.gsd["alpha"], 1, margin=inp["margin"]),
                                 ratio=inp["ratio"], method=inp["method"]).n_total
     scenarios = preset.scenarios(primary)
     fast = [sc for sc in scenarios if sc.definition is None]

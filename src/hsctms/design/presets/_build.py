@@ -15,7 +15,7 @@ from typing import Any
 
 from hsctms.design.presets._quantity import Quantity, fields, render
 from hsctms.design.presets._schema import HINT, Arg, PresetSpec
-from hsctms.errors import ConfigurationError
+from hsctms.errors import ConfigurationError, DesignError
 
 #: Arms of the demo generator's disease model a scenario may use.
 ARMS = ("ahsct", "alemtuzumab", "ocrelizumab", "natalizumab", "fingolimod", "mist_dmt")
@@ -219,7 +219,7 @@ def check_label(label: str, given: Mapping[str, Arg], names: Mapping[str, Any], 
 
 
 def call(function: str) -> Callable[..., Any]:
-    """The design function named in a preset file."""
+    """The design function named in a preset file, taking the preset's flat arguments."""
     from hsctms.design.proportions import two_proportions
     from hsctms.design.survival import survival_design
 
@@ -228,6 +228,33 @@ def call(function: str) -> Callable[..., Any]:
 
     def run(**kw: Any) -> Any:
         positional = [kw.pop(e, None) for e in effect]
-        return fn(*positional, **kw)
+        return fn(*positional, **options(function, kw))
 
     return run
+
+
+def options(function: str, kw: Mapping[str, Any]) -> dict[str, Any]:
+    """Flat preset keywords grouped into the design function's option objects.
+
+    ``alpha``/``sided`` and the null value (``margin``, ``hr0``) become a ``Testing``;
+    ``control_median``, ``accrual``, ``follow_up`` and ``dropout_rate`` an ``EventModel``.
+    """
+    from hsctms.design.options import Accrual, ControlArm, Dropout, EventModel, Testing
+
+    out = dict(kw)
+    null = out.pop("margin" if function == "two_proportions" else "hr0", None)
+    out["testing"] = Testing(**{k: out.pop(k) for k in ("alpha", "sided") if k in out},
+                             margin=null)
+    model = {k: out.pop(k) for k in ("control_median", "accrual", "follow_up", "dropout_rate")
+             if k in out}
+    if "control_median" in model and "follow_up" in model:
+        out["model"] = EventModel(
+            control=ControlArm(median=model["control_median"]),
+            accrual=Accrual(model.get("accrual", 0.0), follow_up=model["follow_up"]),
+            dropout=Dropout(rate=model.get("dropout_rate")))
+    elif model:
+        raise DesignError(f"{', '.join(model)} without control_median and follow_up: the "
+                          "event model needs both.",
+                          hint="Give control_median and follow_up (with accrual and dropout "
+                               "if any), or none of them for a design in events.")
+    return out

@@ -140,7 +140,14 @@ class Quantity(BaseModel):
         return -math.log1p(-float(self.number)) / self.years
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON form (only the keys that were given)."""
+        """JSON form (only the keys that were given).
+
+        Returns
+        -------
+        dict
+            ``kind``, ``value`` and whichever of ``sided``, ``unit`` and ``years`` the file
+            gave.
+        """
         return self.model_dump(exclude_none=True)
 
     # ------------------------------------------------------------------ display
