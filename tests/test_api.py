@@ -66,10 +66,6 @@ MAX_PARAMETERS = 8
 
 #: Public functions allowed more than MAX_PARAMETERS parameters, with the reason.
 MANY_PARAMETERS: dict[str, str] = {
-    "hsctms.meta.evidence_pool.pool_data": "option objects in progress (meta)",
-    "hsctms.meta.evidence_pool.pool_evidence": "option objects in progress (meta)",
-    "hsctms.meta.pooling.pool_proportions": "option objects in progress (meta)",
-    "hsctms.meta.pooling.subgroup_analysis": "option objects in progress (meta)",
     # the five input tables and the definition of derive_frames (DATA_ARGUMENTS), then
     # the Dask partitioning
     "hsctms.endpoints.distributed.derive_dask": "derive_frames' six data arguments",
