@@ -190,3 +190,12 @@ def test_shevchenko_gray_and_cif_match_r_cmprsk(rscript: str | None, tmp_path) -
     assert tab.gray is not None
     assert tab.gray.statistic == pytest.approx(stat, abs=1e-9)
     np.testing.assert_allclose([r.estimate for r in tab.progression], [cif2, cif8], atol=1e-9)
+
+
+@pytest.mark.parametrize("missing", ["efs_time", "improvement_event", "followup_days"])
+def test_shevchenko_table_names_a_missing_column(missing: str) -> None:
+    """A missing column was a bare KeyError."""
+    f = synthetic_frame(seed=3)
+    ph = np.where(np.arange(len(f)) % 2, "RRMS", "SPMS")
+    with pytest.raises(EstimationError, match=missing.split("_")[0]):
+        shevchenko_table(f.drop(columns=[missing]), ph, years=(2, 8))

@@ -219,3 +219,11 @@ def test_km_options_draw_or_raise_configuration_error(xmax: Any, risk_times: Any
         assert isinstance(exc, ConfigurationError) and exc.message and exc.hint
     finally:
         plt.close("all")
+
+
+def test_save_figure_without_suffix_is_refused(tmp_path: Path) -> None:
+    """matplotlib wrote x.png and the returned path x did not exist."""
+    with pytest.raises(HsctmsError) as info:
+        save_figure(plt.figure(), tmp_path / "x")
+    _check(info.value, ConfigurationError, "no suffix", ".svg", ".png")
+    assert not list(tmp_path.iterdir())

@@ -44,7 +44,7 @@ COX_COVARIATES: tuple[str, ...] = (
 SCHEMA_VERSION = "1.0"
 
 
-@dataclass
+@dataclass(frozen=True)
 class OutcomesAnalysis:
     """Every number of an outcomes analysis (see :func:`run_outcomes`).
 

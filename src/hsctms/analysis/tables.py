@@ -471,6 +471,14 @@ class ShevchenkoTable:
         }
 
 
+def _need_shevchenko_columns(frame: pd.DataFrame) -> None:
+    for endpoint in ("efs", "improvement"):
+        _need(frame, endpoint)
+    if "followup_days" not in frame.columns:
+        raise EstimationError("The endpoint table has no 'followup_days' column.",
+                              hint="Pass hsctms.endpoints.derive(...).to_frame().")
+
+
 def shevchenko_table(
     frame: pd.DataFrame,
     phenotypes: pd.Series | Sequence[str],
@@ -517,11 +525,12 @@ def shevchenko_table(
     Raises
     ------
     EstimationError
-        ``frame`` lacks the worsening or death endpoint, or ``phenotypes`` does not align
-        with its rows.
+        ``frame`` lacks the worsening, death, EFS or improvement endpoint or
+        ``followup_days``, or ``phenotypes`` does not align with its rows.
     """
     years = tuple(float(y) for y in years)
     groups_map = dict(phenotype_groups or PHENOTYPE_GROUPS)
+    _need_shevchenko_columns(frame)
     t, cause = competing_progression(frame)
     cif = cumulative_incidence(t, cause, cause_names={1: "confirmed worsening", 2: "death"},
                                level=level, conf_type=conf_type)

@@ -41,7 +41,7 @@ LABELS: dict[str, str] = {
 _OPTIONAL: tuple[str, ...] = ("neda4_loss", "pira", "raw")
 
 
-@dataclass
+@dataclass(frozen=True)
 class EndpointResult:
     """Derived endpoints of a cohort.
 

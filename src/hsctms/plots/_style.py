@@ -118,14 +118,18 @@ def save_figure(fig: Figure, path: str | Path) -> Path:
     Raises
     ------
     ConfigurationError
-        When ``fig`` is not a matplotlib Figure or the suffix is not an image format
-        matplotlib can write (the hint lists them).
+        When ``fig`` is not a matplotlib Figure, or the path has no suffix or one that is not
+        an image format matplotlib can write (the hint lists them).
     """
     _need_figure(fig, "save_figure")
     path = Path(path)
     formats = _formats(fig)
     suffix = path.suffix.lower().lstrip(".")
-    if suffix and suffix not in formats:
+    if not suffix:  # matplotlib would write path.png, not the file named
+        raise ConfigurationError(f"The figure file {path.name!r} has no suffix.",
+                                 hint="Name the format: " + ", ".join(f".{f}" for f in formats)
+                                 + ".")
+    if suffix not in formats:
         raise ConfigurationError(f"Cannot save a figure as {path.suffix!r} ({path.name}).",
                                  hint="Use one of " + ", ".join(f".{f}" for f in formats)
                                  + ".")

@@ -69,12 +69,15 @@ class LogRankTest:
             Columns ``group``, ``n``, ``observed``, ``expected`` and ``o_over_e`` (observed
             divided by expected; infinite or NaN when a group expects no events).
         """
+        with np.errstate(divide="ignore", invalid="ignore"):  # a group expecting no events
+            ratio = np.asarray(self.observed, dtype=float) / np.asarray(self.expected,
+                                                                        dtype=float)
         return pd.DataFrame({
             "group": self.groups,
             "n": self.n,
             "observed": self.observed,
             "expected": self.expected,
-            "o_over_e": np.asarray(self.observed) / np.asarray(self.expected),
+            "o_over_e": ratio,
         })
 
     @property
