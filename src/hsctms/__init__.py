@@ -18,39 +18,39 @@ from typing import TYPE_CHECKING, Any
 
 from hsctms.errors import HsctmsError
 
-if TYPE_CHECKING:
-    from hsctms._version import __version__
-    from hsctms.model.cohort import Cohort
-
 __all__ = ["Cohort", "HsctmsError", "__version__"]
 
+if TYPE_CHECKING:  # mypy sees the real names (and no catch-all module __getattr__)
+    from hsctms._version import __version__
+    from hsctms.model.cohort import Cohort
+else:
+    def __getattr__(name: str) -> Any:
+        """Import a lazily exported name on first access (PEP 562).
 
-def __getattr__(name: str) -> Any:
-    """Import a lazily exported name on first access (PEP 562).
+        Parameters
+        ----------
+        name : str
+            The attribute asked for: ``"Cohort"`` or ``"__version__"``.
 
-    Parameters
-    ----------
-    name : str
-        The attribute asked for: ``"Cohort"`` or ``"__version__"``.
+        Returns
+        -------
+        Any
+            :class:`hsctms.model.cohort.Cohort`, or the version string of
+            :mod:`hsctms._version`.
 
-    Returns
-    -------
-    Any
-        :class:`hsctms.model.cohort.Cohort`, or the version string of :mod:`hsctms._version`.
+        Raises
+        ------
+        AttributeError
+            For any other name.
+        """
+        if name == "Cohort":
+            from hsctms.model.cohort import Cohort
 
-    Raises
-    ------
-    AttributeError
-        For any other name.
-    """
-    if name == "Cohort":
-        from hsctms.model.cohort import Cohort
+            globals()["Cohort"] = Cohort
+            return Cohort
+        if name == "__version__":
+            from hsctms._version import __version__
 
-        globals()["Cohort"] = Cohort
-        return Cohort
-    if name == "__version__":
-        from hsctms._version import __version__
-
-        globals()["__version__"] = __version__
-        return __version__
-    raise AttributeError(f"module 'hsctms' has no attribute {name!r}")
+            globals()["__version__"] = __version__
+            return __version__
+        raise AttributeError(f"module 'hsctms' has no attribute {name!r}")

@@ -108,5 +108,6 @@ def test_root_package_exports_lazily() -> None:
     assert hsctms.Cohort is Cohort
     assert hsctms.__version__ == __version__
     assert set(hsctms.__all__) == {"Cohort", "HsctmsError", "__version__"}
+    typo = "Cohrt"
     with pytest.raises(AttributeError, match="no attribute 'Cohrt'"):
-        hsctms.Cohrt  # noqa: B018
+        getattr(hsctms, typo)
