@@ -2,7 +2,9 @@
 
 Each command group lives in its own module under :mod:`hsctms.cli` and exposes
 ``register(app)``. Modules are listed explicitly in :data:`COMMAND_MODULES`; an import error is
-loud, never silently skipped. Commands import heavy libraries lazily so ``--help`` stays fast.
+loud, never silently skipped. Commands import heavy libraries and the library layers in
+their bodies, so ``--help`` and ``version`` start without pandas, numpy or SQLAlchemy
+(checked structurally by tests/cli/test_startup.py; timed by bench/bench_startup.py).
 """
 
 from __future__ import annotations

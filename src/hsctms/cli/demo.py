@@ -15,7 +15,6 @@ import typer
 from hsctms.cli._common import console, fail
 from hsctms.cli._outputs import OutputDirectory
 from hsctms.errors import HsctmsError
-from hsctms.io.csvtext import neutralise_frame
 
 
 def register(app: typer.Typer) -> None:
@@ -74,6 +73,7 @@ def run_demo(
     from hsctms.analysis import run_outcomes
     from hsctms.datasets import demo_bundle_path, write_demo_bundle
     from hsctms.db import import_bundle, load_cohort
+    from hsctms.io.csvtext import neutralise_frame
     from hsctms.reports.outcomes import OUTCOMES_FILES, outcomes_outputs
 
     out = Path(out)

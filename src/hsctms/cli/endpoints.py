@@ -11,7 +11,6 @@ import typer
 from hsctms.cli._common import console, fail, load_cohort_source, write_json
 from hsctms.cli._outputs import check_output_files, write_output
 from hsctms.errors import DataValidationError, HsctmsError
-from hsctms.io.csvtext import neutralise_frame
 
 
 def _fail_validation(exc: DataValidationError) -> None:
@@ -85,6 +84,7 @@ def register(app: typer.Typer) -> None:
 
         from hsctms.endpoints import InputWarning, derive, get_definition, trace_patient
         from hsctms.errors import ConfigurationError
+        from hsctms.io.csvtext import neutralise_frame
 
         try:
             if out is None and trace is None:
