@@ -106,6 +106,7 @@ def derive_frames(
     patients: Iterable[Any] | pd.DataFrame | None = None,
     synthetic: bool = False,
     data_date: _dt.date | None = None,
+    validate: bool = True,
 ) -> EndpointResult:
     """Derive all endpoints from plain tables.
 
@@ -139,6 +140,10 @@ def derive_frames(
         tables about patients without EDSS visits are not used.
     synthetic, data_date
         Carried into the provenance; dates after ``data_date`` are errors.
+    validate
+        False only for tables hsctms generated itself in the canonical schema (the trial
+        simulator's arms from :func:`hsctms.datasets.course.simulate_arm`): the validation
+        is skipped (it is about half the time on such tables). Never for outside data.
 
     Returns
     -------
@@ -157,23 +162,28 @@ def derive_frames(
         them.
     """
     return _derive(edss, relapses, mri, origin, deaths, definition, patients=patients,
-                   synthetic=synthetic, data_date=data_date)
+                   synthetic=synthetic, data_date=data_date, validate=validate)
 
 
 def _derive(edss: pd.DataFrame, relapses: pd.DataFrame | None, mri: pd.DataFrame | None,
             origin: Any, deaths: pd.DataFrame | None, definition: DefinitionLike, *,
             patients: Any = None, synthetic: bool = False, data_date: _dt.date | None = None,
             empty_ok: bool = False, lines: dict[str, IntArray] | None = None,
-            brain_volume: bool | None = None, on_warnings: Any = None) -> EndpointResult:
+            brain_volume: bool | None = None, on_warnings: Any = None,
+            validate: bool = True) -> EndpointResult:
     """:func:`derive_frames`; for one partition of :func:`~hsctms.endpoints.derive_dask`:
     ``empty_ok`` accepts an EDSS table without rows, ``lines`` numbers the rows of each table
     as in the whole table, ``brain_volume`` says whether the whole MRI table has brain volumes
     (default: whether ``mri`` has), ``on_warnings`` receives a report with warnings instead
-    of an :class:`InputWarning` being issued."""
+    of an :class:`InputWarning` being issued; ``validate=False`` takes canonical tables as
+    they are (:func:`~hsctms.endpoints._inputs.canonical_inputs`)."""
     d = get_definition(definition)
-    data = inp.prepare(edss, relapses, mri, origin, deaths, patients, data_date=data_date,
-                       empty_ok=empty_ok, outcome=d.outcome, lines=lines,
-                       on_warnings=on_warnings)
+    if not validate and d.outcome == "edss":
+        data = inp.canonical_inputs(edss, relapses, mri, origin, deaths, patients)
+    else:
+        data = inp.prepare(edss, relapses, mri, origin, deaths, patients, data_date=data_date,
+                           empty_ok=empty_ok, outcome=d.outcome, lines=lines,
+                           on_warnings=on_warnings)
     data, dropped = _exclude_before(data, d)
     cal = data.calendar
     sources: list[Any] = [data.edss["patient_id"]]
