@@ -64,7 +64,9 @@ def _derive(sc: Scenario, arms: list[dict[str, pd.DataFrame]]) -> pd.DataFrame:
                         origin=fu[["patient_id", "origin_date"]], deaths=cat("deaths"),
                         definition=sc.definition or "halt_ms", patients=fu[["patient_id"]],
                         validate=False)
-    return res.to_frame().set_index("patient_id")
+    ep = sc.model_endpoint
+    wanted = ["patient_id", "followup_days", f"{ep}_time", f"{ep}_event"]
+    return res.frame[[c for c in wanted if c in res.frame.columns]].set_index("patient_id")
 
 
 def _arm_outcomes(sc: Scenario, arm: Any, n: int, n_trials: int, rng: np.random.Generator,
