@@ -237,7 +237,7 @@ def test_progress_and_worker_process_do_not_change_results(monkeypatch: pytest.M
         done = [d for _, d, _ in seen]
         assert done == sorted(done) and done[-1] == 80  # H1 then the null trials
         assert {t for _, _, t in seen} == {80}
-        assert seen[0][0] == f"{sc.label or 'proportion'}: simulating trials"
+        assert seen[0][0] == f"simulating {sc.label or 'proportion'}"
     monkeypatch.setenv("HSCTMS_SIMULATION_PROCESSES", "1")
     assert sim._worker() is None
     single = [simulate_trials(sc, 40, seed=3, chunk=15) for sc in (engine, latent)]
@@ -269,4 +269,4 @@ def test_run_grid_reports_numbered_scenarios() -> None:
            for lab in ("a", "b")]
     seen: list[str] = []
     run_grid(scs, 20, seed=1, progress=lambda text, done, total: seen.append(text))
-    assert seen[0].startswith("scenario 1/2 · a:") and seen[-1].startswith("scenario 2/2 · b:")
+    assert seen[0] == "scenario 1/2: simulating a" and seen[-1] == "scenario 2/2: simulating b"

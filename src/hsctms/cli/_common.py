@@ -57,10 +57,14 @@ def progress_display(description: str) -> Iterator[Callable[..., None]]:
     columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
                MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, transient=True, console=console) as progress:
-        task = progress.add_task(description, total=None)
+        tasks = [progress.add_task(description, total=None)]
 
         def update(text: str, done: int | None = None, total: int | None = None) -> None:
-            progress.update(task, description=text, completed=done or 0, total=total)
+            if total is None:  # a step without a count: a fresh spinner line
+                progress.remove_task(tasks[0])
+                tasks[0] = progress.add_task(text, total=None)
+            else:
+                progress.update(tasks[0], description=text, completed=done or 0, total=total)
 
         yield update
 

@@ -499,7 +499,7 @@ def _both_hypotheses(scenario: Scenario, n_trials: int, rngs: tuple[np.random.Ge
 
     def report(done: int, offset: int = 0) -> None:
         if progress is not None:
-            progress(f"{label}: simulating trials", offset + done, total)
+            progress(f"simulating {label}", offset + done, total)
 
     try:
         out = _run(scenario, n_trials, rng_h1, chunk, report)
@@ -657,7 +657,7 @@ def _numbered(progress: Progress | None, i: int, n: int) -> Progress | None:
     report = progress
 
     def step(text: str, done: int, total: int) -> None:
-        report(f"scenario {i + 1}/{n} · {text}", done, total)
+        report(f"scenario {i + 1}/{n}: {text}", done, total)
 
     return step
 
