@@ -37,7 +37,6 @@ import multiprocessing
 import os
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -460,8 +459,9 @@ def _run_null(sc: Scenario, n_trials: int, rng: np.random.Generator, chunk: int
     return _run(sc.under_null(), n_trials, rng, chunk)
 
 
-def _worker() -> ProcessPoolExecutor | None:
-    """A one-process pool forked from this one, or None when that is not possible.
+def _worker() -> Any:
+    """A one-process ``multiprocessing`` pool forked from this one, or None when that is not
+    possible.
 
     Needs two usable CPUs, the ``fork`` start method (the worker inherits the loaded modules,
     so it starts in milliseconds), and not to run inside a daemonic process (a Dask or
@@ -474,7 +474,7 @@ def _worker() -> ProcessPoolExecutor | None:
             or "fork" not in multiprocessing.get_all_start_methods():
         return None
     try:
-        return ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"))
+        return multiprocessing.get_context("fork").Pool(1)
     except OSError:  # pragma: no cover - out of processes
         return None
 
@@ -493,9 +493,8 @@ def _both_hypotheses(scenario: Scenario, n_trials: int, rngs: tuple[np.random.Ge
     total = n_trials * (2 if type1 else 1)
     big = scenario.definition is not None or n_trials * scenario.n_total >= _PARALLEL_PATIENTS
     pool = _worker() if type1 and big else None
-    future: Future[dict[str, np.ndarray]] | None = None
-    if pool is not None:
-        future = pool.submit(_run_null, scenario, n_trials, rng_h0, chunk)
+    future = None if pool is None else pool.apply_async(_run_null,
+                                                        (scenario, n_trials, rng_h0, chunk))
 
     def report(done: int, offset: int = 0) -> None:
         if progress is not None:
@@ -507,14 +506,15 @@ def _both_hypotheses(scenario: Scenario, n_trials: int, rngs: tuple[np.random.Ge
         out0 = None
         if type1:
             if future is not None:
-                out0 = future.result()
+                out0 = future.get()
                 report(n_trials, n_trials)
             else:
                 out0 = _run(scenario.under_null(), n_trials, rng_h0, chunk,
                             lambda d: report(d, n_trials))
     finally:
-        if pool is not None:
-            pool.shutdown(cancel_futures=True)
+        if pool is not None:  # done, or this side failed: nothing left to wait for
+            pool.terminate()
+            pool.join()
     return out, out0, nominal
 
 
