@@ -226,3 +226,57 @@ def test_unequal_allocation_and_survival_noninferiority() -> None:
     events = out.outcomes["mean_events"]
     expected = survival_design(1.0, events=events, testing=Testing(0.025, 1, margin=1.6)).power
     assert abs(out.power - expected) < MC_TOL * out.power_mcse + 0.01
+
+
+def test_progress_and_worker_process_do_not_change_results(monkeypatch: pytest.MonkeyPatch
+                                                           ) -> None:
+    import hsctms.datasets.disease_model as dm
+    import hsctms.design.simulate as sim
+
+    engine = Scenario("proportion", 30, 30, treatment_arm=dm.ahsct(),
+                      control_arm=dm.alemtuzumab(), definition="halt_ms", null_value=-0.1,
+                      label="engine NI")
+    latent = Scenario("proportion", 60, 60, p_treatment=0.8, p_control=0.6)
+    monkeypatch.setattr(sim, "_PARALLEL_PATIENTS", 1)  # the latent one uses the worker too
+    shipped = []
+    for sc in (engine, latent):
+        seen: list[tuple[str, int, int]] = []
+        shipped.append(simulate_trials(sc, 40, seed=3, chunk=15,
+                                       progress=lambda *a, seen=seen: seen.append(a)))
+        done = [d for _, d, _ in seen]
+        assert done == sorted(done) and done[-1] == 80  # H1 then the null trials
+        assert {t for _, _, t in seen} == {80}
+        assert seen[0][0] == f"simulating {sc.label or 'proportion'}"
+    monkeypatch.setenv("HSCTMS_SIMULATION_PROCESSES", "1")
+    assert sim._worker() is None
+    single = [simulate_trials(sc, 40, seed=3, chunk=15) for sc in (engine, latent)]
+    for a, b in zip(shipped, single, strict=True):
+        assert (a.power, a.type1, a.mean_estimate, a.nominal) == \
+            (b.power, b.type1, b.mean_estimate, b.nominal)
+        assert np.array_equal(a.estimates, b.estimates, equal_nan=True)
+
+
+def test_engine_derivation_without_revalidation_is_identical() -> None:
+    import hsctms.datasets.disease_model as dm
+    from hsctms.datasets.course import simulate_arm
+    from hsctms.endpoints import derive_frames
+    from hsctms.endpoints.derive import _derive
+
+    tabs = simulate_arm(300, dm.alemtuzumab(), np.random.default_rng(8), followup_years=2.6)
+    fu = tabs["follow_up"]
+    kw = {"origin": fu[["patient_id", "origin_date"]], "deaths": tabs["deaths"],
+          "definition": "halt_ms", "patients": fu[["patient_id"]]}
+    checked = derive_frames(tabs["edss"], tabs["relapses"], tabs["mri"], **kw).to_frame()
+    trusted = _derive(tabs["edss"], tabs["relapses"], tabs["mri"], kw["origin"], kw["deaths"],
+                      "halt_ms", patients=kw["patients"], validate=False).to_frame()
+    import pandas as pd
+
+    pd.testing.assert_frame_equal(checked, trusted)
+
+
+def test_run_grid_reports_numbered_scenarios() -> None:
+    scs = [Scenario("proportion", 20, 20, p_treatment=0.7, p_control=0.5, label=lab)
+           for lab in ("a", "b")]
+    seen: list[str] = []
+    run_grid(scs, 20, seed=1, progress=lambda text, done, total: seen.append(text))
+    assert seen[0] == "scenario 1/2: simulating a" and seen[-1] == "scenario 2/2: simulating b"

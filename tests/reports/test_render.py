@@ -61,3 +61,72 @@ def test_pdf_of_synthetic_report_has_banner_on_every_page(tmp_path: Path) -> Non
     pages = [p for p in text.split("\f") if p.strip()]
     assert len(pages) >= 3
     assert all("SYNTHETIC DATA" in p for p in pages)
+
+
+def _pdf_pages(path: Path) -> list[str]:
+    import shutil
+    import subprocess
+
+    pdftotext = shutil.which("pdftotext")
+    if pdftotext is None:
+        pytest.skip("pdftotext (poppler-utils, installed by scripts/setup --test) missing")
+    text = subprocess.run([pdftotext, str(path), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    return [p for p in text.split("\f") if p.strip()]
+
+
+def _long_synthetic() -> str:
+    body = "".join(f"<h2>Section {i}</h2><p>{'text ' * 400}</p><details><summary>More</summary>"
+                   f"<p>detail {i} (unverified)</p></details>" for i in range(5))
+    tmpl = environment().from_string('{% extends "base.html.j2" %}{% block content %}' + body
+                                     + "{% endblock %}")
+    return tmpl.render(meta=ReportMeta(title="T", synthetic=True))
+
+
+@pytest.mark.parametrize("engine", ["chromium", "weasyprint"])
+def test_both_pdf_engines_keep_banner_page_numbers_and_folded_content(
+        engine: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    from hsctms.reports.render import write_pdf
+
+    if engine == "chromium":
+        request.getfixturevalue("chromium")  # skips without a Chromium
+    out = tmp_path / f"{engine}.pdf"
+    assert write_pdf(_long_synthetic(), out, engine=engine) == engine
+    pages = _pdf_pages(out)
+    assert len(pages) >= 3
+    assert all("SYNTHETIC DATA" in p for p in pages)
+    assert all(f"of {len(pages)}" in p for p in pages)  # running "page n of m"
+    text = "".join(pages)
+    assert all(f"detail {i} (unverified)" in text for i in range(5))  # <details> printed open
+
+
+def test_chromium_print_html_opens_details_and_repeats_banner() -> None:
+    from hsctms.reports.render import chromium_print_html
+
+    html = chromium_print_html(_long_synthetic().replace("<details>", "<details open>", 1))
+    assert "<details>" not in html
+    assert html.count("<details open") == 5
+    assert '@top-center { content: "SYNTHETIC DATA' in html
+    assert '@top-center { content: "' not in chromium_print_html(_render(False))
+
+
+def test_pdf_engine_choice_and_fallback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from hsctms.reports import render
+
+    with pytest.raises(ConfigurationError, match="Unknown PDF engine"):
+        render.write_pdf("<html></html>", tmp_path / "x.pdf", engine="latex")
+    monkeypatch.setenv("HSCTMS_CHROMIUM", str(tmp_path / "no-such-chromium"))
+    assert render.find_chromium() is None
+    with pytest.raises(ConfigurationError, match="no Chromium found"):
+        render.write_pdf("<html></html>", tmp_path / "x.pdf", engine="chromium")
+    steps: list[str] = []
+    out = write_report(_render(True), tmp_path / "auto.pdf", progress=steps.append)
+    assert out.read_bytes()[:5] == b"%PDF-"
+    assert steps == ["laying out the PDF with WeasyPrint"]  # auto without Chromium
+    fake = tmp_path / "broken-chromium"
+    fake.write_text("#!/bin/sh\nexit 3\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("HSCTMS_CHROMIUM", str(fake))
+    assert render.write_pdf(_render(True), tmp_path / "fb.pdf") == "weasyprint"
+    with pytest.raises(ConfigurationError, match="did not print"):
+        render.write_pdf(_render(True), tmp_path / "x.pdf", engine="chromium")

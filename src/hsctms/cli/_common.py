@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -33,6 +35,38 @@ def fail(exc: HsctmsError, code: int = 1) -> NoReturn:
     if exc.hint:
         err_console.print(f"[yellow]Hint:[/] {exc.hint}", highlight=False)
     sys.exit(code)
+
+
+@contextmanager
+def progress_display(description: str) -> Iterator[Callable[..., None]]:
+    """A transient Rich progress bar; yields the callback library functions report to.
+
+    The callback takes ``(description, done=None, total=None)``: a step description alone
+    (spinner), or steps done out of a total (bar). Nothing is shown when the output is not a
+    terminal.
+    """
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+               MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, transient=True, console=console) as progress:
+        tasks = [progress.add_task(description, total=None)]
+
+        def update(text: str, done: int | None = None, total: int | None = None) -> None:
+            if total is None:  # a step without a count: a fresh spinner line
+                progress.remove_task(tasks[0])
+                tasks[0] = progress.add_task(text, total=None)
+            else:
+                progress.update(tasks[0], description=text, completed=done or 0, total=total)
+
+        yield update
 
 
 def write_json(path: Path, payload: dict[str, Any], *, owned: bool = False) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 import typer
 
-from hsctms.cli._common import console, fail, write_json
+from hsctms.cli._common import console, fail, progress_display, write_json
 from hsctms.cli._outputs import check_output_files, write_output
 from hsctms.errors import DesignError, HsctmsError
 
@@ -210,8 +210,6 @@ def simulate_cmd(
 
     Example: hsctms design simulate --n-treatment 60 --n-control 60 --p-treatment .8 --p-control .55
     """
-    from rich.progress import Progress
-
     from hsctms.design.simulate import Scenario, simulate_trials
 
     try:
@@ -221,9 +219,8 @@ def simulate_cmd(
                       control_rate=control_rate, horizon=horizon, accrual=accrual,
                       follow_up=follow_up, null_value=null_value, alpha=alpha, sided=sided,
                       dropout_rate=dropout_rate, crossover=crossover, early_death=early_death)
-        with Progress(transient=True, console=console) as progress:
-            progress.add_task(f"simulating {trials} trials", total=None)
-            res = simulate_trials(sc, trials, seed=seed)
+        with progress_display(f"simulating {trials} trials") as show:
+            res = simulate_trials(sc, trials, seed=seed, progress=show)
     except HsctmsError as exc:
         fail(exc)
     _emit(res, json_path)
@@ -256,20 +253,21 @@ def preset_cmd(
 
     Example: hsctms design preset zeus --out zeus.html --json zeus.json
     """
-    from rich.progress import Progress
-
     from hsctms.design.presets import evaluate_preset
 
     try:
         check_output_files(out, json_path)
-        with Progress(transient=True, console=console) as progress:
-            progress.add_task(f"evaluating {name} ({trials} trials per scenario)", total=None)
-            res = evaluate_preset(name, n_trials=trials, seed=seed, engine_trials=engine_trials)
+        with progress_display(f"evaluating {name} ({trials} trials per scenario)") as show:
+            res = evaluate_preset(name, n_trials=trials, seed=seed, engine_trials=engine_trials,
+                                  progress=show)
+            if out is not None:
+                from hsctms.design.report import write_preset_report
+
+                show("writing the report")
+                path = write_output(out, lambda tmp: write_preset_report(res, tmp,
+                                                                         progress=show))
         _emit(res, json_path)
         if out is not None:
-            from hsctms.design.report import write_preset_report
-
-            path = write_output(out, lambda tmp: write_preset_report(res, tmp))
             console.print(f"Report written to {path}", highlight=False)
     except HsctmsError as exc:
         fail(exc)

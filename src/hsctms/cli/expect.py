@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from hsctms.cli._common import console, fail, write_json
+from hsctms.cli._common import console, fail, progress_display, write_json
 from hsctms.cli._outputs import check_output_files, write_output
 from hsctms.errors import HsctmsError
 
@@ -37,12 +37,15 @@ def register(app: typer.Typer) -> None:
 
         try:
             check_output_files(out, json_out)
-            report = build_report(_read(profile))
+            if out is not None and out.suffix.lower() not in (".html", ".htm", ".pdf"):
+                raise HsctmsError(f"Unknown report format {out.suffix!r}.",
+                                  hint="Use --out report.html or --out report.pdf.")
+            with progress_display("checking eligibility and selecting figures") as show:
+                report = build_report(_read(profile))
+                if out is not None:
+                    write_output(out, lambda tmp: write_patient_report(report, tmp,
+                                                                       progress=show))
             if out is not None:
-                if out.suffix.lower() not in (".html", ".htm", ".pdf"):
-                    raise HsctmsError(f"Unknown report format {out.suffix!r}.",
-                                      hint="Use --out report.html or --out report.pdf.")
-                write_output(out, lambda tmp: write_patient_report(report, tmp))
                 console.print(f"Report written to {out}")
             if json_out is not None:
                 write_json(json_out, report.to_dict())

@@ -37,19 +37,49 @@ DAYS = 365.25
 _CONFIRM_EXTRA = 0.6  # years simulated beyond the horizon so late worsening can be confirmed
 
 
+def _arm_tables(sc: Scenario, arm: Any, n: int, n_trials: int, rng: np.random.Generator,
+                prefix: str) -> dict[str, pd.DataFrame]:
+    """The generator's tables of ``n * n_trials`` patients of one arm."""
+    from hsctms.datasets.course import simulate_arm
+
+    follow = sc.horizon + (_CONFIRM_EXTRA if sc.endpoint == "proportion" else 0.0)
+    return simulate_arm(n * n_trials, arm, rng, followup_years=follow, id_prefix=prefix)
+
+
+def _derive(sc: Scenario, arms: list[dict[str, pd.DataFrame]]) -> pd.DataFrame:
+    """Endpoints of the patients of all ``arms`` in one engine run, indexed by patient id.
+
+    The tables come from :func:`~hsctms.datasets.course.simulate_arm` (canonical schema, ids
+    distinct across arms by their prefix), so they are not re-validated; every patient's
+    endpoints depend on that patient's rows only, so one run over all arms equals one per arm.
+    """
+    from hsctms.endpoints.derive import _derive as derive_trusted  # no public skip switch
+
+    def cat(name: str) -> pd.DataFrame:
+        return pd.concat([t[name] for t in arms], ignore_index=True) if len(arms) > 1 \
+            else arms[0][name]
+
+    fu = cat("follow_up")
+    res = derive_trusted(cat("edss"), cat("relapses"), cat("mri"),
+                         fu[["patient_id", "origin_date"]], cat("deaths"),
+                         sc.definition or "halt_ms", patients=fu[["patient_id"]],
+                         validate=False)
+    ep = sc.model_endpoint
+    wanted = ["patient_id", "followup_days", f"{ep}_time", f"{ep}_event"]
+    return res.frame[[c for c in wanted if c in res.frame.columns]].set_index("patient_id")
+
+
 def _arm_outcomes(sc: Scenario, arm: Any, n: int, n_trials: int, rng: np.random.Generator,
                   prefix: str) -> dict[str, np.ndarray]:
-    from hsctms.datasets.course import simulate_arm
-    from hsctms.endpoints import derive_frames
+    tabs = _arm_tables(sc, arm, n, n_trials, rng, prefix)
+    return _outcomes(sc, tabs, _derive(sc, [tabs]), n, n_trials)
 
-    total = n * n_trials
-    follow = sc.horizon + (_CONFIRM_EXTRA if sc.endpoint == "proportion" else 0.0)
-    tabs = simulate_arm(total, arm, rng, followup_years=follow, id_prefix=prefix)
+
+def _outcomes(sc: Scenario, tabs: dict[str, pd.DataFrame], derived: pd.DataFrame, n: int,
+              n_trials: int) -> dict[str, np.ndarray]:
+    """Per-patient trial outcomes of one arm, shape ``(n_trials, n)``."""
     fu = tabs["follow_up"]
-    res = derive_frames(tabs["edss"], tabs["relapses"], tabs["mri"],
-                        origin=fu[["patient_id", "origin_date"]], deaths=tabs["deaths"],
-                        definition=sc.definition or "halt_ms", patients=fu["patient_id"])
-    frame = res.to_frame().set_index("patient_id").reindex(fu["patient_id"])
+    frame = derived.reindex(fu["patient_id"])
     ep = sc.model_endpoint
     if f"{ep}_time" not in frame.columns:
         raise DesignError(f"The endpoint engine has no endpoint {ep!r}.",
@@ -115,8 +145,11 @@ def simulate_chunk_engine(sc: Scenario, n_trials: int, rng: np.random.Generator
     if sc.crossover > 0:
         raise DesignError("Crossover is not available with the endpoint-engine path.",
                           hint="Use definition=None (latent-process path) to model crossover.")
-    a1 = _arm_outcomes(sc, sc.treatment_arm, sc.n_treatment, n_trials, rng, "T")
-    a2 = _arm_outcomes(sc, sc.control_arm, sc.n_control, n_trials, rng, "C")
+    t1 = _arm_tables(sc, sc.treatment_arm, sc.n_treatment, n_trials, rng, "T")
+    t2 = _arm_tables(sc, sc.control_arm, sc.n_control, n_trials, rng, "C")
+    derived = _derive(sc, [t1, t2])
+    a1 = _outcomes(sc, t1, derived, sc.n_treatment, n_trials)
+    a2 = _outcomes(sc, t2, derived, sc.n_control, n_trials)
     # exact ties (visit-day resolution) are broken deterministically for the survival analysis
     return analyse_arms(sc, a1, a2, n_trials, tie_rng=rng)
 

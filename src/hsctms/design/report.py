@@ -7,6 +7,7 @@ dependencies at import time.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -85,8 +86,26 @@ def render_preset_report(result: PresetResult) -> str:
     return render_html("design/design.html.j2", report_context(result), meta)
 
 
-def write_preset_report(result: PresetResult, out: str | Path) -> Path:
-    """Write the report as ``.html`` or ``.pdf``."""
+def write_preset_report(result: PresetResult, out: str | Path, *,
+                        progress: Callable[[str], None] | None = None) -> Path:
+    """Write the report as ``.html`` or ``.pdf``.
+
+    Parameters
+    ----------
+    result
+        From :func:`~hsctms.design.presets.evaluate_preset`.
+    out
+        ``.html`` or ``.pdf`` file (PDF: :func:`hsctms.reports.render.write_pdf`).
+    progress
+        Called with a short description of each step.
+
+    Returns
+    -------
+    Path
+        ``out``.
+    """
     from hsctms.reports.render import write_report
 
-    return write_report(render_preset_report(result), out)
+    if progress is not None:
+        progress("drawing the figures and rendering the report")
+    return write_report(render_preset_report(result), out, progress=progress)

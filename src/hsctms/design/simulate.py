@@ -33,8 +33,10 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import multiprocessing
+import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -50,6 +52,12 @@ if TYPE_CHECKING:  # pragma: no cover
 
 ENDPOINTS = ("proportion", "counts", "survival")
 _TRM_WINDOW = 100 / 365.25
+#: Simulated patients (trials x patients) from which the null-scenario half of a latent-path
+#: simulation runs in a second process; engine-path simulations always do (when possible).
+_PARALLEL_PATIENTS = 1_000_000
+
+#: ``progress(description, done, total)``: trials simulated so far (for a progress bar).
+Progress = Callable[[str, int, int], None]
 
 
 @dataclass(frozen=True)
@@ -426,8 +434,8 @@ def _simulate_chunk(sc: Scenario, n_trials: int, rng: np.random.Generator) -> di
     return analyse_arms(sc, a1, a2, n_trials)
 
 
-def _run(sc: Scenario, n_trials: int, rng: np.random.Generator, chunk: int
-         ) -> dict[str, np.ndarray]:
+def _run(sc: Scenario, n_trials: int, rng: np.random.Generator, chunk: int,
+         report: Callable[[int], None] | None = None) -> dict[str, np.ndarray]:
     parts: list[dict[str, np.ndarray]] = []
     done = 0
     step = _simulate_chunk
@@ -440,7 +448,74 @@ def _run(sc: Scenario, n_trials: int, rng: np.random.Generator, chunk: int
         m = min(chunk, n_trials - done)
         parts.append(step(sc, m, rng))
         done += m
+        if report is not None:
+            report(done)
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+
+def _run_null(sc: Scenario, n_trials: int, rng: np.random.Generator, chunk: int
+              ) -> dict[str, np.ndarray]:
+    """The trials of the null scenario (type I error); run in a worker process."""
+    return _run(sc.under_null(), n_trials, rng, chunk)
+
+
+def _worker() -> Any:
+    """A one-process ``multiprocessing`` pool forked from this one, or None when that is not
+    possible.
+
+    Needs two usable CPUs, the ``fork`` start method (the worker inherits the loaded modules,
+    so it starts in milliseconds), and not to run inside a daemonic process (a Dask or
+    multiprocessing worker). ``HSCTMS_SIMULATION_PROCESSES=1`` keeps everything in one process.
+    """
+    if os.environ.get("HSCTMS_SIMULATION_PROCESSES", "") == "1":
+        return None
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    if (cpus or 1) < 2 or multiprocessing.current_process().daemon \
+            or "fork" not in multiprocessing.get_all_start_methods():
+        return None
+    try:
+        return multiprocessing.get_context("fork").Pool(1)
+    except OSError:  # pragma: no cover - out of processes
+        return None
+
+
+def _both_hypotheses(scenario: Scenario, n_trials: int, rngs: tuple[np.random.Generator, ...],
+                     chunk: int, type1: bool, progress: Progress | None
+                     ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray] | None, float | None]:
+    """Trials under H1 and (``type1``) under the null, and the nominal effect.
+
+    The null half, including the calibration of its arm, runs in a forked worker process while
+    this one simulates H1 when the work is large enough (:func:`_worker`); each half draws from
+    its own generator, so the results are the same either way.
+    """
+    rng_h1, rng_h0 = rngs
+    label = scenario.label or scenario.endpoint
+    total = n_trials * (2 if type1 else 1)
+    big = scenario.definition is not None or n_trials * scenario.n_total >= _PARALLEL_PATIENTS
+    pool = _worker() if type1 and big else None
+    future = None if pool is None else pool.apply_async(_run_null,
+                                                        (scenario, n_trials, rng_h0, chunk))
+
+    def report(done: int, offset: int = 0) -> None:
+        if progress is not None:
+            progress(f"simulating {label}", offset + done, total)
+
+    try:
+        out = _run(scenario, n_trials, rng_h1, chunk, report)
+        nominal = scenario.nominal_effect()
+        out0 = None
+        if type1:
+            if future is not None:
+                out0 = future.get()
+                report(n_trials, n_trials)
+            else:
+                out0 = _run(scenario.under_null(), n_trials, rng_h0, chunk,
+                            lambda d: report(d, n_trials))
+    finally:
+        if pool is not None:  # done, or this side failed: nothing left to wait for
+            pool.terminate()
+            pool.join()
+    return out, out0, nominal
 
 
 # --------------------------------------------------------------------- results
@@ -515,8 +590,14 @@ class SimulationResult:
 
 
 def simulate_trials(scenario: Scenario, n_trials: int = 10_000, *, seed: int | None = None,
-                    type1: bool = True, chunk: int = 2_500) -> SimulationResult:
+                    type1: bool = True, chunk: int = 2_500,
+                    progress: Progress | None = None) -> SimulationResult:
     """Simulate ``n_trials`` trials of ``scenario`` (and of its null version for type I error).
+
+    Large simulations (endpoint-engine scenarios, or a million simulated patients or
+    more) run the null half in a second process on a machine with two or more CPUs; the
+    results do not depend on it. ``progress(description, done, total)`` is called as trials
+    are simulated (``total`` counts the null trials too).
 
     Examples
     --------
@@ -530,16 +611,15 @@ def simulate_trials(scenario: Scenario, n_trials: int = 10_000, *, seed: int | N
     start = time.perf_counter()
     ss = np.random.SeedSequence(seed)
     rng_h1, rng_h0 = (np.random.default_rng(s) for s in ss.spawn(2))
-    out = _run(scenario, n_trials, rng_h1, chunk)
+    out, out0, nominal = _both_hypotheses(scenario, n_trials, (rng_h1, rng_h0), chunk, type1,
+                                          progress)
     t1 = t1_se = None
-    if type1:
-        out0 = _run(scenario.under_null(), n_trials, rng_h0, chunk)
+    if out0 is not None:
         t1 = float(out0["reject_any"].mean())
         t1_se = _mcse_prop(t1, n_trials)
     power = float(out["reject_benefit"].mean())
     est = out["estimate"].astype(float)
     finite = est[np.isfinite(est)]
-    nominal = scenario.nominal_effect()
     scale = "difference" if scenario.endpoint == "proportion" else "log"
     if nominal is not None and scale == "log":
         nominal = math.log(nominal)
@@ -566,24 +646,43 @@ def simulate_trials(scenario: Scenario, n_trials: int = 10_000, *, seed: int | N
     )
 
 
-def _grid_task(scenario: Scenario, n_trials: int, seed: int) -> SimulationResult:
-    return simulate_trials(scenario, n_trials, seed=seed)
+def _grid_task(scenario: Scenario, n_trials: int, seed: int,
+               progress: Progress | None = None) -> SimulationResult:
+    return simulate_trials(scenario, n_trials, seed=seed, progress=progress)
+
+
+def _numbered(progress: Progress | None, i: int, n: int) -> Progress | None:
+    if progress is None:
+        return None
+    report = progress
+
+    def step(text: str, done: int, total: int) -> None:
+        report(f"scenario {i + 1}/{n}: {text}", done, total)
+
+    return step
 
 
 def run_grid(scenarios: Sequence[Scenario], n_trials: int = 10_000, *, seed: int = 0,
-             client: Any = None) -> list[SimulationResult]:
+             client: Any = None, progress: Progress | None = None) -> list[SimulationResult]:
     """Simulate every scenario; on a ``dask.distributed.Client`` when one is given.
 
     Each scenario gets its own seed spawned from ``seed``, so results do not depend on
-    whether or where the grid runs in parallel.
+    whether or where the grid runs in parallel. ``progress(description, done, total)``
+    follows the trials of each scenario in turn (with a client: scenarios done).
     """
     seeds = [int(s.generate_state(1)[0]) for s in np.random.SeedSequence(seed).spawn(
         len(scenarios))]
+    n = len(scenarios)
     if client is None:
-        return [_grid_task(sc, n_trials, s) for sc, s in zip(scenarios, seeds, strict=True)]
-    futures = client.map(_grid_task, list(scenarios), [n_trials] * len(scenarios), seeds,
-                         pure=False)
-    return list(client.gather(futures))
+        return [_grid_task(sc, n_trials, s, _numbered(progress, i, n))
+                for i, (sc, s) in enumerate(zip(scenarios, seeds, strict=True))]
+    futures = client.map(_grid_task, list(scenarios), [n_trials] * n, seeds, pure=False)
+    if progress is not None:
+        progress(f"{n} scenarios on the Dask cluster", 0, n)
+    results = list(client.gather(futures))
+    if progress is not None:
+        progress(f"{n} scenarios on the Dask cluster", n, n)
+    return results
 
 
 def grid_table(results: Sequence[SimulationResult]) -> list[dict[str, Any]]:

@@ -310,6 +310,36 @@ def prepare(edss: pd.DataFrame, relapses: pd.DataFrame | None = None,  # noqa: C
                   typed.get("origin"), typed.get("patients"), cal, report)
 
 
+def canonical_inputs(edss: pd.DataFrame, relapses: pd.DataFrame | None = None,
+                     mri: pd.DataFrame | None = None, origin: Any = None,
+                     deaths: pd.DataFrame | None = None, patients: Any = None) -> Inputs:
+    """The inputs of tables already in the canonical schema, taken as they are.
+
+    For tables the toolkit generated itself (:func:`hsctms.datasets.course.simulate_arm`,
+    which conforms every table to :data:`~hsctms.model.schema.SCHEMA`): the per-cell checks of
+    :func:`prepare` are skipped, so never use it for data from outside. EDSS outcome only.
+
+    Parameters
+    ----------
+    edss, relapses, mri, origin, deaths, patients
+        As for :func:`hsctms.endpoints.derive_frames`.
+
+    Returns
+    -------
+    Inputs
+        The tables restricted to the columns the engine reads; an empty report.
+    """
+    require(edss, "edss", USED["edss"])
+    frames = {"edss": edss, "relapses": relapses, "mri": mri, "deaths": deaths,
+              "origin": _origin_frame(origin)[0], "patients": _patients_frame(patients)}
+    typed = {name: f[[c for c in USED[name] if c in f.columns]]
+             for name, f in frames.items() if f is not None}
+    report = ValidationReport([], source="endpoint inputs (canonical, not re-validated)",
+                              rows={n: len(f) for n, f in typed.items()})
+    return Inputs(typed["edss"], typed.get("relapses"), typed.get("mri"), typed.get("deaths"),
+                  typed.get("origin"), typed.get("patients"), detect_calendar(edss), report)
+
+
 def input_warning(report: ValidationReport) -> InputWarning:
     """The :class:`InputWarning` of a report with warnings."""
     return InputWarning(f"The endpoint inputs have {len(report.warnings)} validation "

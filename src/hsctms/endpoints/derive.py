@@ -166,16 +166,21 @@ def _derive(edss: pd.DataFrame, relapses: pd.DataFrame | None, mri: pd.DataFrame
             origin: Any, deaths: pd.DataFrame | None, definition: DefinitionLike, *,
             patients: Any = None, data_date: _dt.date | None = None,
             empty_ok: bool = False, lines: dict[str, IntArray] | None = None,
-            brain_volume: bool | None = None, on_warnings: Any = None) -> EndpointResult:
+            brain_volume: bool | None = None, on_warnings: Any = None,
+            validate: bool = True) -> EndpointResult:
     """:func:`derive_frames`; for one partition of :func:`~hsctms.endpoints.derive_dask`:
     ``empty_ok`` accepts an EDSS table without rows, ``lines`` numbers the rows of each table
     as in the whole table, ``brain_volume`` says whether the whole MRI table has brain volumes
     (default: whether ``mri`` has), ``on_warnings`` receives a report with warnings instead
-    of an :class:`InputWarning` being issued."""
+    of an :class:`InputWarning` being issued; ``validate=False`` takes canonical tables as
+    they are (:func:`~hsctms.endpoints._inputs.canonical_inputs`)."""
     d = get_definition(definition)
-    data = inp.prepare(edss, relapses, mri, origin, deaths, patients, data_date=data_date,
-                       empty_ok=empty_ok, outcome=d.outcome, lines=lines,
-                       on_warnings=on_warnings)
+    if not validate and d.outcome == "edss":
+        data = inp.canonical_inputs(edss, relapses, mri, origin, deaths, patients)
+    else:
+        data = inp.prepare(edss, relapses, mri, origin, deaths, patients, data_date=data_date,
+                           empty_ok=empty_ok, outcome=d.outcome, lines=lines,
+                           on_warnings=on_warnings)
     data, dropped = _exclude_before(data, d)
     cal = data.calendar
     sources: list[Any] = [data.edss["patient_id"]]

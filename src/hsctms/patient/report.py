@@ -11,7 +11,7 @@ evidence base (:mod:`hsctms.patient.estimates`), so ``meta.synthetic`` is always
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -342,8 +342,26 @@ def render_patient_report(report: PatientReport,
     return render_html(TEMPLATE, report_context(report), report.meta)
 
 
-def write_patient_report(report: PatientReport, out: str | Path) -> Path:
-    """Write the report to ``.html``, ``.pdf`` (WeasyPrint) or ``.json``.
+def write_patient_report(report: PatientReport, out: str | Path, *,
+                         progress: Callable[[str], None] | None = None) -> Path:
+    """Write the report to ``.html``, ``.pdf`` or ``.json``.
+
+    PDF is printed by headless Chromium when one is found, else by WeasyPrint
+    (:func:`hsctms.reports.render.write_pdf`).
+
+    Parameters
+    ----------
+    report
+        From :func:`build_report`.
+    out
+        Output file; its suffix chooses the format.
+    progress
+        Called with a short description of each step (the CLI shows it).
+
+    Returns
+    -------
+    Path
+        ``out``.
 
     Raises
     ------
@@ -363,4 +381,6 @@ def write_patient_report(report: PatientReport, out: str | Path) -> Path:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(render_patient_report(report, "json") + "\n", encoding="utf-8")
         return out
-    return write_report(render_patient_report(report, "html"), out)
+    if progress is not None:
+        progress("rendering the HTML report")
+    return write_report(render_patient_report(report, "html"), out, progress=progress)

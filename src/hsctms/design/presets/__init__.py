@@ -36,7 +36,7 @@ from hsctms.design.presets._quantity import Quantity, render
 from hsctms.design.presets._schema import STATUSES, PresetSpec, read_spec
 from hsctms.design.proportions import two_proportions
 from hsctms.design.sequential_sim import SequentialSimulationResult, simulate_group_sequential
-from hsctms.design.simulate import Scenario, SimulationResult, grid_table, run_grid
+from hsctms.design.simulate import Progress, Scenario, SimulationResult, grid_table, run_grid
 from hsctms.errors import ConfigurationError, DesignError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -526,14 +526,27 @@ class PresetResult:
         return ax
 
 
+def _tagged(progress: Progress | None, tag: str) -> Progress | None:
+    """``progress`` with descriptions prefixed by ``tag``."""
+    if progress is None:
+        return None
+    report = progress
+
+    def step(text: str, done: int, total: int) -> None:
+        report(f"{tag} {text}", done, total)
+
+    return step
+
+
 def evaluate_preset(name: str | Path | Preset, *, n_trials: int = 2000, seed: int = 1,
-                    engine_trials: int = 200, client: Any = None) -> PresetResult:
+                    engine_trials: int = 200, client: Any = None,
+                    progress: Progress | None = None) -> PresetResult:
     """Compute a preset: primary design, sensitivity, interim plan and simulated OCs.
 
     Scenarios that go through the demo generator and the endpoint engine (``definition``
     set) are slower (~0.1 ms per patient) and use ``min(n_trials, engine_trials)`` trials;
     ``engine_trials=0`` skips them. ``name`` is a preset key, a preset-file path or a
-    :class:`Preset`.
+    :class:`Preset`. ``progress(description, done, total)`` follows the simulations.
     """
     preset = get_preset(name)
     primary = preset.primary()
@@ -550,11 +563,12 @@ def evaluate_preset(name: str | Path | Preset, *, n_trials: int = 2000, seed: in
     scenarios = preset.scenarios(primary)
     fast = [sc for sc in scenarios if sc.definition is None]
     slow = [sc for sc in scenarios if sc.definition is not None] if engine_trials > 0 else []
-    done = {id(sc): r for sc, r in zip(fast, run_grid(fast, n_trials, seed=seed, client=client),
+    done = {id(sc): r for sc, r in zip(fast, run_grid(fast, n_trials, seed=seed, client=client,
+                                                      progress=_tagged(progress, "latent")),
                                        strict=True)}
     if slow:
         slow_res = run_grid(slow, min(n_trials, max(engine_trials, 10)), seed=seed + 1,
-                            client=client)
+                            client=client, progress=_tagged(progress, "endpoint engine"))
         done.update({id(sc): r for sc, r in zip(slow, slow_res, strict=True)})
     sims = [done[id(sc)] for sc in scenarios if id(sc) in done]
     definition: dict[str, Any] = {"preset": preset.key, "n_trials": n_trials,
@@ -571,6 +585,8 @@ def evaluate_preset(name: str | Path | Preset, *, n_trials: int = 2000, seed: in
         sc = Scenario("proportion", per_arm, per_arm, p_treatment=inp["p1"],
                       p_control=inp["p2"], null_value=inp["margin"], alpha=gsd.alpha,
                       sided=gsd.sided, dropout_rate=plan.rate, label=plan.label, **extra)
+        if progress is not None:
+            progress(f"interim plan: simulating {n_trials} trials", 0, 1)
         seq = simulate_group_sequential(sc, gsd, n_trials, seed=seed + 2)
     return PresetResult(preset, primary, sens, gsd, float(fixed), sims, n_trials, seed, prov,
                         seq)
