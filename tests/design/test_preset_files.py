@@ -137,6 +137,22 @@ def test_changed_value_changes_result_and_report(tmp_path: Path) -> None:
     assert "sensitivity" in payload and payload["sensitivity"][0]["label"] == "margin -15 points"
 
 
+def test_loss_of_a_sensitivity_analysis_follows_the_dropout_value(tmp_path: Path) -> None:
+    """STAR-MS' "(10% loss)" analysis was a prose label beside a separate literal n = 178."""
+    labels = [label for label, _ in get_preset("starms").sensitivity]
+    assert "detectable DMT NEDA at 80% power, 178 (10% loss)" in labels
+    data = _raw("starms")
+    _row(data, "dropout")["values"]["dropout"]["value"] = 0.20
+    preset = load_preset(_write(tmp_path, data))
+    label, run = next((lab, f) for lab, f in preset.sensitivity if "loss" in lab)
+    assert label == "detectable DMT NEDA at 80% power, 158 (20% loss)"  # floor(198 * 0.8)
+    assert run().n_total == 158
+    bad = _raw("starms")
+    next(v for v in bad["sensitivity"] if "after_loss" in v)["after_loss"] = "trm"
+    with pytest.raises(ConfigurationError, match="proportion_over_years"):
+        load_preset(_write(tmp_path, bad, "bad.yaml"))
+
+
 def test_cli_runs_a_preset_file(tmp_path: Path) -> None:
     from hsctms.cli import app
 

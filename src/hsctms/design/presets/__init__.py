@@ -270,6 +270,19 @@ def _loss(vid: str | None, values: Mapping[str, Quantity], fail: B._Fail, field:
     return float(q.number)
 
 
+def _after_loss(args: dict[str, Any], vid: str, values: Mapping[str, Quantity], fail: B._Fail,
+                where: str) -> dict[str, Any]:
+    """``args`` with ``n`` the patients left after the loss ``vid``: the label and the
+    calculation then share one value."""
+    lost = _loss(vid, values, fail, f"{where}.after_loss")
+    n = args.get("n")
+    if not isinstance(n, Quantity) or n.kind != "count":
+        raise fail(f"{where}.after_loss", "needs a patient count n in the analysis.",
+                   "Give n in the primary arguments or in this analysis' set.")
+    left = Quantity(kind="count", value=math.floor(n.number * (1 - lost)))
+    return {**args, "n": left}
+
+
 def build_preset(spec: PresetSpec, *, where: str, source_file: Path | None = None) -> Preset:
     """A :class:`Preset` from a validated preset file (``where`` names it in errors).
 
@@ -305,9 +318,13 @@ def build_preset(spec: PresetSpec, *, where: str, source_file: Path | None = Non
     for i, v in enumerate(spec.sensitivity):
         where_i = f"sensitivity[{i}]"
         args = B.merged(primary_args, B.resolve(v.set, rules, values, fail, f"{where_i}.set"))
-        B.check_label(v.label, v.set, args, fail, where_i)
+        shown = args
+        if v.after_loss is not None:
+            args = _after_loss(args, v.after_loss, values, fail, where_i)
+            shown = {**args, "loss": values[v.after_loss]}  # the label names the loss too
+        B.check_label(v.label, v.set, shown, fail, where_i)
         kw = B.to_kwargs(args, rules)
-        sensitivity.append((render(v.label, args), lambda kw=kw, f=where_i: checked(kw, f)))
+        sensitivity.append((render(v.label, shown), lambda kw=kw, f=where_i: checked(kw, f)))
     interim = B.to_kwargs(B.merged(B.resolve(spec.interim.args, B.INTERIM, values, fail,
                                              "interim.args"), {}), B.INTERIM)
     sequential = None

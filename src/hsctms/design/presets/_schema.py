@@ -54,6 +54,9 @@ class VariantSpec(_Model):
 
     label: str
     set: dict[str, Arg] = Field(default_factory=dict)
+    #: Id of a ``proportion_over_years`` value: the analysis uses the patients left after that
+    #: loss, ``floor(n * (1 - loss))`` (sensitivity analyses only).
+    after_loss: str | None = None
 
 
 class SimulationSpec(_Model):
