@@ -205,3 +205,35 @@ def test_every_nested_result_records_the_cohort_as_source(analysis: OutcomesAnal
     assert all(p["synthetic"] is True for p in provs)
     assert {p["data_date"] for p in provs} == {cohort.data_date.isoformat()}
     assert kaplan_meier([1, 2], [1, 0]).provenance.synthetic is False  # nothing leaks out
+
+
+def test_report_has_table_1_and_a_safety_section(analysis: OutcomesAnalysis) -> None:
+    """Issue 14: a publishable report opens with who was transplanted and leads with
+    transplant-related mortality; its numbers are the analysis' own."""
+    import re
+
+    html = build_outcomes_report(analysis, figures=False).html()
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+    assert "Table 1. Characteristics at the index transplant" in text
+    assert text.index("Patients at transplant") < text.index("Safety") < text.index(
+        "HALT-MS style outcomes")
+    assert analysis.safety is not None and analysis.baseline is not None
+    trm = analysis.safety.trm.query("by == 'all' and day == 100").iloc[0]
+    assert f"All patients day 100 {trm['events']}/{trm['n']} {100 * trm['estimate']:.2f}%" in text
+    for word in ("adverse", "mortality", "conditioning", "Sormani 2017"):
+        assert word.lower() in text.lower(), word
+    sup = build_outcomes_report(analysis, figures=False, suppress_small_counts=True).html()
+    sup_text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", sup))
+    assert f"All patients day 100 {trm['events']}/" not in sup_text  # 2 deaths: suppressed
+    assert "All patients day 100 &lt;5/" in sup_text or "All patients day 100 <5/" in sup_text
+
+
+def test_json_baseline_is_suppressed_with_its_own_rule(analysis: OutcomesAnalysis) -> None:
+    from hsctms.reports.outcomes import outcomes_outputs
+
+    payload = outcomes_outputs(analysis, suppress_small_counts=True).payload
+    cells = [c for r in payload["baseline"]["rows"] for c in r["cells"].values()]
+    assert "suppressed" in cells and "<5" in cells and payload["baseline"]["small_count"] == 5
+    plain = analysis.to_dict()
+    assert plain["baseline"]["small_count"] == 1 and plain["safety"]["n_transplanted"] == 300
+    json.dumps(payload, allow_nan=False)

@@ -29,7 +29,7 @@ are withheld.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -123,6 +123,9 @@ class BaselineTable:
         Definitions printed under the table.
     provenance
         How the table was computed.
+    data
+        The per-patient values behind the table (:func:`baseline_characteristics`); never
+        part of :meth:`to_dict`.
     """
 
     columns: tuple[str, ...]
@@ -131,6 +134,26 @@ class BaselineTable:
     small_count: int
     footnotes: tuple[str, ...]
     provenance: Provenance
+    data: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False, compare=False)
+
+    def with_small_count(self, small_count: int) -> BaselineTable:
+        """The same table under another disclosure threshold (e.g. for a report that leaves
+        the centre).
+
+        Parameters
+        ----------
+        small_count
+            Disclosure threshold (1: every count shown).
+
+        Returns
+        -------
+        BaselineTable
+            A new table from the same per-patient values.
+        """
+        small_count = check_small_count(small_count)
+        prov = replace(self.provenance, definition={**self.provenance.definition,
+                                                    "small_count": small_count})
+        return replace(_table(self.data, small_count), provenance=prov)
 
     @property
     def summary(self) -> str:
@@ -419,7 +442,8 @@ def _table(data: pd.DataFrame, small_count: int) -> BaselineTable:
         rows += _continuous_rows(name, label, data, columns, k)
     prov = Provenance("baseline_table", {"window_days": WINDOW_DAYS, "small_count": small_count,
                                          "columns": "phenotype group"}, n=len(data))
-    return BaselineTable(tuple(columns), n, tuple(rows), small_count, tuple(notes), prov)
+    return BaselineTable(tuple(columns), n, tuple(rows), small_count, tuple(notes), prov,
+                         data=data)
 
 
 def _continuous_rows(name: str, label: str, data: pd.DataFrame, columns: list[str],

@@ -19,7 +19,9 @@ import numpy as np
 import pandas as pd
 
 from hsctms._provenance import Provenance
+from hsctms.analysis.baseline import BaselineTable, baseline_table
 from hsctms.analysis.published import PublishedFigure, published_figures
+from hsctms.analysis.safety import SafetyAnalysis, safety_analysis
 from hsctms.analysis.tables import (
     PHENOTYPE_GROUPS,
     YEAR_DAYS,
@@ -102,6 +104,12 @@ class OutcomesAnalysis:
     definition_text
         The methods paragraph of the definition
         (:meth:`hsctms.endpoints.EndpointDefinition.describe`).
+    baseline
+        Table 1: characteristics at the index transplant by phenotype group
+        (:func:`hsctms.analysis.baseline.baseline_table`, every count shown).
+    safety
+        Transplant-related mortality, deaths, severe adverse events and autoimmunity
+        (:func:`hsctms.analysis.safety.safety_analysis`).
     """
 
     frame: pd.DataFrame
@@ -126,6 +134,8 @@ class OutcomesAnalysis:
     endpoint_summary: pd.DataFrame = field(default_factory=pd.DataFrame)
     worsening_classes: dict[str, int] = field(default_factory=dict)
     definition_text: str = ""
+    baseline: BaselineTable | None = None
+    safety: SafetyAnalysis | None = None
 
     @property
     def n(self) -> int:
@@ -186,6 +196,8 @@ class OutcomesAnalysis:
                 "definition_text": self.definition_text,
             },
             "published_source": self.published_source,
+            "baseline": self.baseline.to_dict() if self.baseline else None,
+            "safety": self.safety.to_dict() if self.safety else None,
             "provenance": self.provenance.to_dict(),
         }
 
@@ -438,6 +450,11 @@ def run_outcomes(
                                        at_years=halt.edss_at_years)
         timings["trajectories"] = time.perf_counter() - t0
 
+        t0 = stage("baseline and safety")
+        baseline = baseline_table(cohort)
+        safety = safety_analysis(cohort, level=0.95)
+        timings["baseline and safety"] = time.perf_counter() - t0
+
         prov = Provenance("outcomes_analysis",
                           {"definition": getattr(defn, "name", str(definition)), "level": level,
                            "conf_type": conf_type, "years": list(years)},
@@ -452,4 +469,5 @@ def run_outcomes(
             endpoint_summary=endpoints.summary_table(),
             worsening_classes=endpoints.class_counts(),
             definition_text=defn.describe() if hasattr(defn, "describe") else "",
+            baseline=baseline, safety=safety,
         )

@@ -37,7 +37,7 @@ from hsctms._provenance import Provenance
 from hsctms.errors import ConfigurationError
 
 __all__ = ["Proportion", "SafetyAnalysis", "SafetySettings", "exact_proportion",
-           "load_safety_settings", "safety_analysis"]
+           "load_safety_settings", "published_trm", "safety_analysis"]
 
 
 class _Range(BaseModel):
@@ -407,3 +407,32 @@ def safety_analysis(cohort: Any, *, level: float = 0.95,
                                               "trm_days": list(s.trm_days)}, n=len(tx))
     return SafetyAnalysis(trm, by_cause, table, autoimmunity, len(tx), data_date, level, s,
                           prov)
+
+
+def published_trm(evidence: Any = None) -> pd.DataFrame:
+    """The pooled transplant-related mortality figures of the evidence base, for comparison.
+
+    Parameters
+    ----------
+    evidence
+        An :class:`hsctms.evidence.EvidenceBase`; None loads the bundled one.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per pooled TRM figure: ``study_id``, ``label``, ``citation``,
+        ``population``, ``percent``, ``ci_low``, ``ci_high`` (percent; NA when not
+        published), ``ci_level``, ``n`` and ``verified``.
+    """
+    from hsctms.evidence import RowInclusion, load_evidence
+
+    ev = evidence if evidence is not None else load_evidence()
+    rows = ev.outcomes(outcome="trm", rows=RowInclusion(include_pooled=True))
+    rows = rows[rows["estimator"] == "pooled"]
+    out = pd.DataFrame({
+        "study_id": rows["study_id"], "label": rows["label"],
+        "citation": [str(ev.study(s).get("citation") or "") for s in rows["study_id"]],
+        "population": rows["population"], "percent": rows["estimate"],
+        "ci_low": rows["ci_low"], "ci_high": rows["ci_high"], "ci_level": rows["ci_level"],
+        "n": rows["n"], "verified": rows["verified"].astype(bool)})
+    return out.reset_index(drop=True)

@@ -134,6 +134,89 @@ class OutcomesReportContext:
     endpoint_rows: list[SimpleRow] = field(default_factory=list)
     worsening_classes: str = ""
     definition_text: str = ""
+    baseline_columns: list[str] = field(default_factory=list)
+    baseline_rows: list[SimpleRow] = field(default_factory=list)
+    baseline_notes: list[str] = field(default_factory=list)
+    trm_rows: list[SimpleRow] = field(default_factory=list)
+    death_rows: list[SimpleRow] = field(default_factory=list)
+    ae_rows: list[SimpleRow] = field(default_factory=list)
+    safety_notes: list[str] = field(default_factory=list)
+    trm_published: list[SimpleRow] = field(default_factory=list)
+
+
+def _baseline(a: OutcomesAnalysis, sup: bool) -> tuple[list[str], list[SimpleRow], list[str]]:
+    """Table 1 as rows of [label, kind, cell per column] (suppressed when the report is)."""
+    if a.baseline is None:
+        return [], [], []
+    t = a.baseline.with_small_count(SMALL) if sup else a.baseline
+    columns = [f"{c} (n={t.n[c]})" for c in t.columns]
+    rows = [SimpleRow([r.label, r.kind, *(r.cells[c] for c in t.columns)]) for r in t.rows]
+    return columns, rows, list(t.footnotes)
+
+
+def _proportion_cells(events: int, n: int, estimate: float | None, lower: float | None,
+                      upper: float | None, sup: bool) -> list[str]:
+    """n/N, % and exact CI; the percentage and CI are withheld with a suppressed count."""
+    hidden = sup and (0 < events < SMALL or 0 < n < SMALL)
+    ci = "" if hidden or lower is None or upper is None else \
+        f"{100 * lower:.2f}–{100 * upper:.2f}"
+    return [f"{_count(events, sup)}/{_count(n, sup)}",
+            "suppressed" if hidden else _pct(estimate, 2), ci]
+
+
+def _trm_published() -> list[SimpleRow]:
+    """Pooled TRM of the evidence base, in percent as the registry's figures."""
+    import pandas as pd
+
+    from hsctms.analysis.safety import published_trm
+
+    def pct(x: Any) -> str:
+        v = pd.to_numeric(pd.Series([x]), errors="coerce").iloc[0]
+        return "" if pd.isna(v) else f"{float(v):.2f}"
+
+    rows = []
+    for r in published_trm().to_dict(orient="records"):
+        lo, hi = pct(r["ci_low"]), pct(r["ci_high"])
+        rows.append(SimpleRow([str(r["label"]), str(r["population"]),
+                               f"{pct(r['percent'])}%", f"{lo}–{hi}" if lo and hi else "",
+                               "" if r["verified"] else "(unverified)", str(r["citation"])]))
+    return rows
+
+
+def _safety(a: OutcomesAnalysis, sup: bool) -> tuple[list[SimpleRow], list[SimpleRow],
+                                                      list[SimpleRow], list[str]]:
+    s = a.safety
+    if s is None:
+        return [], [], [], []
+    group_names = {"all": "All patients", "era": "Era", "intensity": "Conditioning intensity"}
+    trm = [SimpleRow([group_names[str(r["by"])] + ("" if r["by"] == "all" else
+                                                   f": {r['group']}"), f"day {r['day']}",
+                      *_proportion_cells(int(r["events"]), int(r["n"]), r["estimate"],
+                                         r["lower"], r["upper"], sup)])
+           for r in s.trm.to_dict(orient="records")]
+    deaths = [SimpleRow([str(r["cause"]), "yes" if r["transplant_related"] is True else
+                         "no" if r["transplant_related"] is False else "not recorded",
+                         _count(int(r["n"]), sup)])
+              for r in s.deaths.to_dict(orient="records")]
+    aes = [SimpleRow([str(r["category"]), str(r["period"]), _count(int(r["patients"]), sup),
+                      "suppressed" if sup and 0 < int(r["patients"]) < SMALL
+                      else f"{float(r['percent']):.1f}%", _count(int(r["events"]), sup)])
+           for r in s.adverse_events.to_dict(orient="records")]
+    au = s.autoimmunity
+    cells = _proportion_cells(au.events, au.n, au.estimate, au.lower, au.upper, sup)
+    notes = [
+        f"Transplant-related mortality: transplant-related deaths up to the day, among the "
+        f"patients followed to that day (transplanted at least that long before the data date "
+        f"{s.data_date.isoformat()}, or dead before it); exact (Clopper-Pearson) "
+        f"{100 * s.level:g}% intervals.",
+        f"Adverse events of grade {s.settings.min_grade} or higher, by category and period "
+        "from the transplant (day 0 = reinfusion); patients with at least one, and events. "
+        "The registry records no conditioning or engraftment dates: the periods are day "
+        "ranges (settings " + s.settings.id + ").",
+        f"Secondary autoimmunity (any grade, after day 0): {cells[0]} patients, {cells[1]}"
+        + (f" ({cells[2]})" if cells[2] else "") + ".",
+    ]
+    return trm, deaths, aes, notes
 
 
 def _published(f: PublishedFigure | None) -> PublishedCell | None:
@@ -263,11 +346,17 @@ def build_context(analysis: OutcomesAnalysis, *, suppress_small_counts: bool = F
                    _num(float(r["median_days_to_event"]) / 30.4375, 1)])
         for r in a.endpoint_summary.to_dict(orient="records")
     ]
+    baseline_columns, baseline_rows, baseline_notes = _baseline(a, sup)
+    trm_rows, death_rows, ae_rows, safety_notes = _safety(a, sup)
+    trm_published = _trm_published() if trm_rows else []
     wc = a.worsening_classes
     worsening_classes = (
         "Confirmed worsening events by class: " + ", ".join(
             f"{k} {_count(v, sup)}" for k, v in wc.items()) + "." if wc else "")
     return OutcomesReportContext(
+        baseline_columns=baseline_columns, baseline_rows=baseline_rows,
+        baseline_notes=baseline_notes, trm_rows=trm_rows, death_rows=death_rows,
+        ae_rows=ae_rows, safety_notes=safety_notes, trm_published=trm_published,
         endpoint_rows=endpoint_rows,
         worsening_classes=worsening_classes,
         definition_text=a.definition_text,
@@ -451,6 +540,8 @@ def outcomes_outputs(analysis: OutcomesAnalysis, *, source: str | None = None,
     payload["report"] = report.meta.to_dict()
     payload.update(extra or {})
     if suppress_small_counts:
+        if analysis.baseline is not None:  # Table 1 has its own (complementary) suppression
+            payload["baseline"] = analysis.baseline.with_small_count(SMALL).to_dict()
         payload = suppress_counts(payload)
     return OutcomesOutputs(report, drawn, payload)
 
