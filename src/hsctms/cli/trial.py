@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from hsctms.cli._common import console, fail, write_json
-from hsctms.design.trial_config import load_trial_config, read_seed
 from hsctms.errors import ConfigurationError, HsctmsError
 
 if TYPE_CHECKING:
@@ -89,6 +88,7 @@ def randomise_cmd(
     Example: hsctms trial randomise --db registry.sqlite --trial ZEUS --patient P0001
     --config zeus-trial.json --seed-file secret.txt
     """
+    from hsctms.design.trial_config import load_trial_config, read_seed
     from hsctms.services.randomisation import DatabaseAllocationStore, randomise
 
     try:
@@ -151,6 +151,7 @@ def replay_cmd(
     --seed-file secret.txt
     """
     from hsctms.design.randomisation import replay
+    from hsctms.design.trial_config import load_trial_config, read_seed
     from hsctms.services.randomisation import allocation_table
 
     try:

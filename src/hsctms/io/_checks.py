@@ -230,6 +230,12 @@ def _check_transplants(spec: TableSpec, f: pd.DataFrame, ref: Lookup,
     return issues
 
 
+def _day_keys(codes: npt.NDArray[np.intp], dates: pd.Series) -> npt.NDArray[np.int64]:
+    """One sortable integer per (patient code, day): code in the high bits."""
+    days = dates.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]").astype(np.int64)
+    return (codes.astype(np.int64) << 32) + (days + 2**31)
+
+
 def _check_edss_near_relapse(spec: TableSpec, f: pd.DataFrame, relapses: pd.DataFrame
                              ) -> list[Issue]:
     ok = b(f["patient_id"].notna() & f["date"].notna())
@@ -237,18 +243,22 @@ def _check_edss_near_relapse(spec: TableSpec, f: pd.DataFrame, relapses: pd.Data
                        ["patient_id", "onset_date"]]
     if not ok.any() or rel.empty:
         return []
-    left = pd.DataFrame({"patient_id": f.loc[ok, "patient_id"].astype(object),
-                         "date": f.loc[ok, "date"], "_pos": np.flatnonzero(ok)})
-    right = pd.DataFrame({"patient_id": rel["patient_id"].astype(object),
-                          "date": rel["onset_date"], "onset": rel["onset_date"]})
-    merged = pd.merge_asof(left.sort_values("date"), right.sort_values("date"), on="date",
-                           by="patient_id", direction="backward",
-                           tolerance=pd.Timedelta(days=30))
-    hit = merged[merged["onset"].notna()]
+    # the latest relapse onset on or before each visit of the same patient (searchsorted on
+    # (patient, day) keys), flagged when at most 30 days before it
+    codes, _ = pd.factorize(pd.concat([f["patient_id"].astype(object),
+                                       rel["patient_id"].astype(object)], ignore_index=True))
+    visit_key = _day_keys(codes[: len(f)], f["date"])[ok]
+    rel_key = np.sort(_day_keys(codes[len(f):], rel["onset_date"]))
+    pos = np.searchsorted(rel_key, visit_key, side="right") - 1
+    prior = rel_key[np.maximum(pos, 0)]
+    gap = visit_key - prior
+    near = (pos >= 0) & (prior >> 32 == visit_key >> 32) & (gap <= 30)
     mask = np.zeros(len(f), dtype=bool)
-    mask[hit["_pos"].to_numpy()] = True
-    onset = pd.Series(pd.NaT, index=f.index, dtype="datetime64[ns]")
-    onset.iloc[hit["_pos"].to_numpy()] = hit["onset"].to_numpy()
+    mask[np.flatnonzero(ok)[near]] = True
+    onset_day = np.full(len(f), np.datetime64("NaT"), dtype="datetime64[D]")
+    onset_day[np.flatnonzero(ok)[near]] = ((prior[near] & (2**32 - 1)) - 2**31).astype(
+        "datetime64[D]")
+    onset = pd.Series(onset_day.astype("datetime64[ns]"), index=f.index)
     d = f["date"]
 
     def msg(i: Idx) -> list[str]:
@@ -263,15 +273,24 @@ def _check_edss_near_relapse(spec: TableSpec, f: pd.DataFrame, relapses: pd.Data
 
 def _check_labs(spec: TableSpec, f: pd.DataFrame) -> list[Issue]:
     test = f["test"].astype(object)
-    expected = test.map(LAB_TESTS)
     unit = f["unit"].astype(object)
-    bad_unit = b(expected.notna() & unit.notna() & (unit != expected))
+    # the rules depend on (test, unit) only: decide them once per distinct pair
+    pairs = pd.MultiIndex.from_arrays([test, unit])
+    pair_codes, distinct = pd.factorize(pairs)
+    d_test = distinct.get_level_values(0).to_series().reset_index(drop=True)
+    d_unit = distinct.get_level_values(1).to_series().reset_index(drop=True)
+    d_expected = d_test.map(LAB_TESTS)
+    d_bad = b(d_expected.notna() & d_unit.notna() & (d_unit != d_expected))
+    d_unlisted = b(d_test.notna() & d_expected.isna())
+    expected = pd.Series(np.asarray(d_expected.astype(object), dtype=object)[pair_codes],
+                         index=f.index)
+    bad_unit = d_bad[pair_codes]
     issues = emit(spec, f, bad_unit, "lab-unit-unexpected", "unit",
                   lambda i: [f"{t} in {u!r}; the usual unit is {e!r}. Values are not "
                              "converted: check them."
                              for t, u, e in zip(at(test, i), at(unit, i), at(expected, i),
                                                 strict=True)])
-    unlisted = b(test.notna() & expected.isna())
+    unlisted = d_unlisted[pair_codes]
     listed = ", ".join(LAB_TESTS)
     issues += emit(spec, f, unlisted, "lab-test-unknown", "test",
                    lambda i: [f"Test {t!r} is not one of {listed}; it is stored but not "

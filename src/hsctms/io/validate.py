@@ -268,9 +268,19 @@ def _cell_text(col: ColumnSpec, value: Any) -> tuple[str, bool]:
     return _to_text(col, value), False
 
 
-def _unique_texts(col: ColumnSpec, uniques: npt.NDArray[Any]
+def _unique_texts(col: ColumnSpec, distinct: Any
                   ) -> tuple[npt.NDArray[Any], npt.NDArray[np.bool_]]:
-    """:func:`_cell_text` of distinct values (text needs no conversion)."""
+    """:func:`_cell_text` of distinct values (text needs no conversion, calendar dates are
+    written as ISO days all at once)."""
+    dtype = getattr(distinct, "dtype", None)
+    if col.type == "date" and dtype is not None and dtype.kind == "M":
+        stamps = pd.DatetimeIndex(distinct)
+        if stamps.tz is not None:  # the local calendar day, as Timestamp.date() gives
+            stamps = stamps.tz_localize(None)
+        days = stamps.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]")
+        return (np.datetime_as_string(days, unit="D").astype(object),
+                np.zeros(len(days), dtype=bool))
+    uniques = np.asarray(distinct, dtype=object)
     if uniques.size and pd.api.types.infer_dtype(uniques, skipna=False) == "string":
         return uniques, np.zeros(uniques.size, dtype=bool)
     cells = [_cell_text(col, v) for v in uniques]
@@ -317,7 +327,7 @@ def parse_frame(spec: TableSpec, frame: pd.DataFrame, *,
         if isinstance(series.dtype, pd.CategoricalDtype):
             series = series.astype(object)
         codes, uniques = pd.factorize(series, use_na_sentinel=True)
-        text_u, fraction_u = _unique_texts(col, np.asarray(uniques, dtype=object))
+        text_u, fraction_u = _unique_texts(col, uniques)
         text = np.append(text_u, np.array([""], dtype=object))  # code -1 (NA) -> ""
         parsed_u = parse_column(col, pd.Series(text, dtype="str"))
         values = parsed_u.values.take(codes).reset_index(drop=True)
