@@ -88,17 +88,19 @@ class Lookup:
         self.deaths = deaths.dropna(subset=["patient_id"]).drop_duplicates("patient_id")
         self._pidx = pd.Index(self.patients["patient_id"])
         self._didx = pd.Index(self.deaths["patient_id"])
-        #: the last (keys, which, positions): one table's ids are looked up several times
-        self._last: tuple[pd.Series, str, npt.NDArray[np.intp]] | None = None
+        #: by reference: the last ids looked up and their positions (one table's ids are
+        #: looked up several times in a row)
+        self._last: dict[str, tuple[pd.Series, npt.NDArray[np.intp]]] = {}
 
     def _positions(self, keys: pd.Series, which: str) -> npt.NDArray[np.intp]:
-        if self._last is not None and self._last[0] is keys and self._last[1] == which:
-            return self._last[2]
+        last = self._last.get(which)
+        if last is not None and last[0] is keys:
+            return last[1]
         index = self._pidx if which == "patients" else self._didx
         codes, uniques = pd.factorize(keys)
         positions = np.append(index.get_indexer(uniques), -1)  # code -1 (NA) -> -1
         out = np.asarray(positions[codes], dtype=np.intp)
-        self._last = (keys, which, out)
+        self._last[which] = (keys, out)
         return out
 
     def known(self, keys: pd.Series) -> Mask:
@@ -272,13 +274,17 @@ def _check_edss_near_relapse(spec: TableSpec, f: pd.DataFrame, relapses: pd.Data
 
 
 def _check_labs(spec: TableSpec, f: pd.DataFrame) -> list[Issue]:
-    test = f["test"].astype(object)
-    unit = f["unit"].astype(object)
+    test, unit = f["test"], f["unit"]
     # the rules depend on (test, unit) only: decide them once per distinct pair
-    pairs = pd.MultiIndex.from_arrays([test, unit])
-    pair_codes, distinct = pd.factorize(pairs)
-    d_test = distinct.get_level_values(0).to_series().reset_index(drop=True)
-    d_unit = distinct.get_level_values(1).to_series().reset_index(drop=True)
+    t_codes, t_uniques = pd.factorize(test)
+    u_codes, u_uniques = pd.factorize(unit)
+    t_all = np.append(np.asarray(t_uniques, dtype=object), [None])  # code -1 (NA) -> None
+    u_all = np.append(np.asarray(u_uniques, dtype=object), [None])
+    width = len(u_all)  # u_codes + 1 lies in 0..len(u_uniques)
+    pair_codes, distinct = pd.factorize((t_codes.astype(np.int64) + 1) * width + u_codes + 1)
+    d_t, d_u = distinct // width - 1, distinct % width - 1
+    d_test = pd.Series(t_all[d_t], dtype=object)
+    d_unit = pd.Series(u_all[d_u], dtype=object)
     d_expected = d_test.map(LAB_TESTS)
     d_bad = b(d_expected.notna() & d_unit.notna() & (d_unit != d_expected))
     d_unlisted = b(d_test.notna() & d_expected.isna())

@@ -289,15 +289,14 @@ def _read_unquoted(data: bytes, ncols: int) -> pd.DataFrame | None:
             parse_options=pa_csv.ParseOptions(quote_char=False, double_quote=False,
                                               ignore_empty_lines=False),
             convert_options=pa_csv.ConvertOptions(
-                column_types={n: pa.string() for n in names}, strings_can_be_null=False,
+                column_types={n: pa.large_string() for n in names}, strings_can_be_null=False,
                 quoted_strings_can_be_null=False),
         )
     except pa.ArrowInvalid:
         return None
     text = pd.StringDtype("pyarrow", na_value=np.nan)
-    return pd.DataFrame({i: pd.Series(pd.arrays.ArrowStringArray(
-        table.column(n).combine_chunks() if table.column(n).num_chunks != 1
-        else table.column(n).chunk(0)), dtype=text) for i, n in enumerate(names)})
+    return pd.DataFrame({i: pd.Series(pd.arrays.ArrowStringArray(table.column(n)), dtype=text)
+                         for i, n in enumerate(names)})
 
 
 def _read_body(text: str, data: bytes, ncols: int, filename: str
@@ -416,6 +415,22 @@ def _arrow(raw: pd.Series) -> pa.Array:
     return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
 
 
+#: Days of each month (index 1..12; 0 and 13 stand for invalid months).
+_MONTH_DAYS = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31, 0], dtype=np.int64)
+
+
+def _days_from_civil(y: npt.NDArray[np.int64], m: npt.NDArray[np.int64],
+                     d: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """Days since 1970-01-01 of valid proleptic Gregorian dates (H. Hinnant's algorithm)."""
+    y = y - (m <= 2)
+    era = y // 400
+    yoe = y - era * 400
+    doy = (153 * ((m + 9) % 12) + 2) // 5 + d - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    out: npt.NDArray[np.int64] = era * 146097 + doe - 719468
+    return out
+
+
 def _iso_days(raw: pd.Series, ok: npt.NDArray[np.bool_]) -> npt.NDArray[np.datetime64]:
     """Days (``datetime64[D]``) of the cells ``ok`` (matching ``YYYY-MM-DD``) that name a
     day of the proleptic Gregorian calendar; NaT elsewhere (2023-02-30, month 13, day 0).
@@ -432,16 +447,19 @@ def _iso_days(raw: pd.Series, ok: npt.NDArray[np.bool_]) -> npt.NDArray[np.datet
     offsets = np.frombuffer(text.buffers()[1], dtype=np.int64 if wide else np.int32
                             )[text.offset:]
     data = np.frombuffer(text.buffers()[2], dtype=np.uint8)
-    digits = data[offsets[0]:offsets[0] + 10 * idx.size].reshape(idx.size, 10).astype(
-        np.int64) - 48
-    y = digits[:, 0] * 1000 + digits[:, 1] * 100 + digits[:, 2] * 10 + digits[:, 3]
-    m = digits[:, 5] * 10 + digits[:, 6]
-    d = digits[:, 8] * 10 + digits[:, 9]
-    month = ((y - 1970) * 12 + np.clip(m, 1, 12) - 1).astype("datetime64[M]")
-    first = month.astype("datetime64[D]")
-    length = ((month + 1).astype("datetime64[D]") - first).astype(np.int64)
+    cells = data[offsets[0]:offsets[0] + 10 * idx.size].reshape(idx.size, 10)
+
+    def number(first: int, last: int) -> npt.NDArray[np.int64]:
+        value = np.zeros(idx.size, dtype=np.int64)
+        for k in range(first, last):
+            value = value * 10 + cells[:, k] - 48
+        return value
+
+    y, m, d = number(0, 4), number(5, 7), number(8, 10)
+    leap = (y % 4 == 0) & ((y % 100 != 0) | (y % 400 == 0))
+    length = _MONTH_DAYS[np.clip(m, 0, 13)] + ((m == 2) & leap)
     valid = (m >= 1) & (m <= 12) & (d >= 1) & (d <= length)
-    out[idx[valid]] = first[valid] + (d[valid] - 1).astype("timedelta64[D]")
+    out[idx[valid]] = _days_from_civil(y[valid], m[valid], d[valid]).astype("datetime64[D]")
     return out
 
 

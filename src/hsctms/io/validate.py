@@ -92,6 +92,16 @@ def parse_table(raw: RawTable) -> tuple[pd.DataFrame, list[Issue]]:
 
     Absent optional columns are added as NA; cells that fail a value rule become NA and are
     reported.
+
+    Parameters
+    ----------
+    raw
+        One CSV file read as text (:func:`hsctms.io._parse.read_raw`).
+
+    Returns
+    -------
+    (DataFrame, list of Issue)
+        The typed frame (with ``__line__``) and the cell issues.
     """
     spec = raw.spec
     n = len(raw.frame)
@@ -124,6 +134,11 @@ def check_tables(tables: Mapping[str, pd.DataFrame], ctx: ValidationContext | No
     only
         Check only the rows of this table (every rule reports on the rows of the table it
         checks, so a single record needs only its own table checked).
+
+    Returns
+    -------
+    list of Issue
+        The issues of the record rules.
     """
     ctx = ctx or ValidationContext()
     issues: list[Issue] = []
@@ -376,6 +391,11 @@ def check_frames(tables: Mapping[str, pd.DataFrame], specs: Mapping[str, TableSp
         own relapse windows, and one message per visit is slow on millions of rows).
     patients_known
         Whether ``tables["patients"]`` lists every patient (enables ``patient-unknown``).
+
+    Returns
+    -------
+    list of Issue
+        The issues of the record rules.
     """
     ctx = ctx or ValidationContext()
     patients = tables.get("patients")
