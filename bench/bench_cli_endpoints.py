@@ -58,36 +58,38 @@ TABLES = ("patients", "dmt", "transplants", "edss", "relapses", "mri", "labs",
           "adverse_events", "deaths")
 
 
-def timed(cmd: list[str]) -> tuple[float, str]:
-    """Wall seconds and stdout of one subprocess."""
-    t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    wall = time.perf_counter() - t0
-    if proc.returncode:
-        raise RuntimeError(f"{' '.join(cmd[:2])} failed: {proc.stderr.strip()[-2000:]}")
-    return wall, proc.stdout
+def timed(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, float, str]:
+    """Wall seconds, CPU seconds (user + system), peak RSS (MiB) and stdout of a subprocess
+    (measured with ``wait4``, so the figures are that process's own)."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t0
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        if proc.returncode:
+            raise RuntimeError(f"{' '.join(cmd[:4])} failed: {err.read().decode()[-2000:]}")
+        return (wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024,
+                out.read().decode())
 
 
-def run_ours(bundle: Path, work: Path, env: dict[str, str], k: int) -> tuple[float, float]:
-    """Wall seconds and peak RSS of one ``hsctms endpoints`` run (measured with wait4)."""
+def run_ours(bundle: Path, work: Path, env: dict[str, str], k: int
+             ) -> tuple[float, float, float]:
+    """Wall seconds, CPU seconds and peak RSS of one ``hsctms endpoints`` run."""
     out = work / f"endpoints-{k}.csv"
-    cmd = [sys.executable, "-m", "hsctms", "endpoints", "--data", str(bundle),
-           "--definition", "msprog_default", "--out", str(out)]
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - t0
-    err = proc.stderr.read().decode() if proc.stderr else ""
-    if status != 0 or not out.exists():
-        raise RuntimeError(f"hsctms endpoints failed: {err[-2000:]}")
+    wall, cpu, rss, _ = timed([sys.executable, "-m", "hsctms", "endpoints", "--data",
+                               str(bundle), "--definition", "msprog_default", "--out",
+                               str(out)], env)
     out.unlink()
-    return wall, usage.ru_maxrss / 1024
+    return wall, cpu, rss
 
 
-def run_peer(python: str, bundle: Path, files: tuple[str, ...]) -> tuple[float, float]:
-    """Subprocess wall seconds and in-process read + sort seconds of the polars peer."""
-    wall, out = timed([python, "-c", PEER, str(bundle), ",".join(files)])
-    return wall, float(json.loads(out.strip().splitlines()[-1])["seconds"])
+def run_peer(python: str, bundle: Path, files: tuple[str, ...]) -> tuple[float, float, float]:
+    """Subprocess wall and CPU seconds, and in-process read + sort seconds, of the peer."""
+    wall, cpu, _, out = timed([python, "-c", PEER, str(bundle), ",".join(files)])
+    return wall, cpu, float(json.loads(out.strip().splitlines()[-1])["seconds"])
 
 
 def peer_python(arg: str | None) -> str | None:
@@ -156,24 +158,30 @@ def main() -> None:
         mib = sum((bundle / f"{t}.csv").stat().st_size for t in TABLES) / 2**20
         print(f"\n{n:,} patients: {rows['edss']:,} EDSS rows, {sum(rows.values()):,} rows in "
               f"9 files ({mib:,.0f} MiB)")
-        ours = [run_ours(bundle, root, env, k) for k in range(a.repeat)]
-        wall, rss = min(w for w, _ in ours), max(r for _, r in ours)
+        ours, three, allf = [], [], []
+        for k in range(a.repeat):  # interleaved, so that both see the same machine load
+            ours.append(run_ours(bundle, root, env, k))
+            if peer is not None:
+                three.append(run_peer(peer, bundle, ("patients", "edss", "relapses")))
+                allf.append(run_peer(peer, bundle, TABLES))
+        wall, cpu = min(w for w, _, _ in ours), min(c for _, c, _ in ours)
+        rss = max(r for _, _, r in ours)
         per_patient_ours[n] = wall / n
-        print(f"  hsctms endpoints (whole command): {wall:7.2f} s wall (best of {a.repeat}: "
-              f"{', '.join(f'{w:.2f}' for w, _ in ours)}), peak RSS {rss:,.0f} MiB")
+        print(f"  hsctms endpoints (whole command): {wall:7.2f} s wall, {cpu:7.2f} s CPU "
+              f"(best of {a.repeat}; walls {', '.join(f'{w:.2f}' for w, _, _ in ours)}), "
+              f"peak RSS {rss:,.0f} MiB")
         if peer is not None:
-            three = [run_peer(peer, bundle, ("patients", "edss", "relapses"))
-                     for _ in range(a.repeat)]
-            allf = [run_peer(peer, bundle, TABLES) for _ in range(a.repeat)]
-            p_wall, p_in = min(w for w, _ in three), min(s for _, s in three)
-            q_wall, q_in = min(w for w, _ in allf), min(s for _, s in allf)
-            print(f"  polars read 3 files + sort: {p_wall:7.2f} s subprocess wall "
-                  f"({p_in:.2f} s in-process)")
-            print(f"  polars read all 9 files + sort: {q_wall:7.2f} s subprocess wall "
-                  f"({q_in:.2f} s in-process)")
-            print(f"  ratio ours / polars (3 files, subprocess): {wall / p_wall:5.1f}x "
-                  f"(target <= 3); in-process peer: {wall / p_in:5.1f}x; "
-                  f"all 9 files: {wall / q_wall:5.1f}x")
+            p_wall, p_cpu = min(w for w, _, _ in three), min(c for _, c, _ in three)
+            q_wall, q_cpu = min(w for w, _, _ in allf), min(c for _, c, _ in allf)
+            p_in, q_in = min(x for _, _, x in three), min(x for _, _, x in allf)
+            print(f"  polars read 3 files + sort: {p_wall:7.2f} s wall, {p_cpu:7.2f} s CPU "
+                  f"(subprocess; {p_in:.2f} s wall in-process)")
+            print(f"  polars read all 9 files + sort: {q_wall:7.2f} s wall, {q_cpu:7.2f} s CPU "
+                  f"(subprocess; {q_in:.2f} s wall in-process)")
+            print(f"  ratio ours / polars 3 files: {wall / p_wall:5.1f}x wall, "
+                  f"{cpu / p_cpu:5.1f}x CPU (target <= 3); in-process peer: "
+                  f"{wall / p_in:5.1f}x; all 9 files: {wall / q_wall:5.1f}x wall, "
+                  f"{cpu / q_cpu:5.1f}x CPU")
         print(f"  load average: {os.getloadavg()}")
     if a.msprog and Path(a.oracle).exists():
         n0 = a.patients[0]

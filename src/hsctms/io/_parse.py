@@ -304,7 +304,8 @@ def _read_body(text: str, data: bytes, ncols: int, filename: str
     # fast path: no quotes and only LF or CRLF line ends (a bare CR also ends a line for
     # the csv module, so such files take the exact reader); pyarrow refuses any line with
     # another number of fields, which the exact reader then reports
-    if b'"' not in data and ncols > 1 and data.count(b"\r") == data.count(b"\r\n"):
+    if b'"' not in data and ncols > 1 and (b"\r" not in data
+                                            or data.count(b"\r") == data.count(b"\r\n")):
         start = data.find(b"\n") + 1
         if start == 0 or start == len(data):
             frame = pd.DataFrame({i: pd.Series([], dtype="str") for i in range(ncols)})
