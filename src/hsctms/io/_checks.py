@@ -81,55 +81,96 @@ def _fmt(series: pd.Series, idx: Idx) -> list[str]:
 
 
 class Lookup:
-    """Per-patient reference values (birth year, onset, diagnosis, death) for child rows."""
+    """Per-patient reference values (birth year, onset, diagnosis, death) for child rows.
+
+    The patient ids of each table are factorised once (the tables are the same objects
+    throughout one validation) and reused by every rule that needs them.
+    """
 
     def __init__(self, patients: pd.DataFrame, deaths: pd.DataFrame) -> None:
         self.patients = patients.dropna(subset=["patient_id"]).drop_duplicates("patient_id")
         self.deaths = deaths.dropna(subset=["patient_id"]).drop_duplicates("patient_id")
-        self._pidx = pd.Index(self.patients["patient_id"])
-        self._didx = pd.Index(self.deaths["patient_id"])
-        #: by reference: the last ids looked up and their positions (one table's ids are
-        #: looked up several times in a row)
-        self._last: dict[str, tuple[pd.Series, npt.NDArray[np.intp]]] = {}
+        self._index = {"patients": pd.Index(self.patients["patient_id"]),
+                       "deaths": pd.Index(self.deaths["patient_id"])}
+        #: id(frame) -> (frame, codes, uniques, {which: positions}); the frame is held so
+        #: that its id is not reused
+        self._ids: dict[int, tuple[pd.DataFrame, npt.NDArray[np.intp], Any,
+                                   dict[str, npt.NDArray[np.intp]]]] = {}
 
-    def _positions(self, keys: pd.Series, which: str) -> npt.NDArray[np.intp]:
-        last = self._last.get(which)
-        if last is not None and last[0] is keys:
-            return last[1]
-        index = self._pidx if which == "patients" else self._didx
-        codes, uniques = pd.factorize(keys)
-        positions = np.append(index.get_indexer(uniques), -1)  # code -1 (NA) -> -1
-        out = np.asarray(positions[codes], dtype=np.intp)
-        self._last[which] = (keys, out)
-        return out
+    def ids(self, f: pd.DataFrame) -> tuple[npt.NDArray[np.intp], Any]:
+        """Codes (-1: missing) and distinct values of ``f["patient_id"]``."""
+        entry = self._ids.get(id(f))
+        if entry is None or entry[0] is not f:
+            codes, uniques = pd.factorize(f["patient_id"])
+            entry = (f, np.asarray(codes, dtype=np.intp), uniques, {})
+            self._ids[id(f)] = entry
+        return entry[1], entry[2]
 
-    def known(self, keys: pd.Series) -> Mask:
-        """Whether each id is a patient."""
-        return np.asarray(self._positions(keys, "patients") >= 0, dtype=bool)
+    def _positions(self, f: pd.DataFrame, which: str) -> npt.NDArray[np.intp]:
+        codes, uniques = self.ids(f)
+        cache = self._ids[id(f)][3]
+        if which not in cache:
+            positions = np.append(self._index[which].get_indexer(uniques), -1)  # NA -> -1
+            cache[which] = np.asarray(positions[codes], dtype=np.intp)
+        return cache[which]
 
-    def get(self, keys: pd.Series, column: str) -> pd.Series:
-        """Value of ``column`` (of patients, or ``death_date``) for each patient id."""
+    def known(self, f: pd.DataFrame) -> Mask:
+        """Whether the id of each row of ``f`` is a patient."""
+        return np.asarray(self._positions(f, "patients") >= 0, dtype=bool)
+
+    def get(self, f: pd.DataFrame, column: str) -> pd.Series:
+        """Value of ``column`` (of patients, or ``death_date``) for each row of ``f``."""
         if column == "death_date":
-            src, pos = self.deaths["date"], self._positions(keys, "deaths")
+            src, pos = self.deaths["date"], self._positions(f, "deaths")
         else:
-            src, pos = self.patients[column], self._positions(keys, "patients")
-        return pd.Series(src.array.take(pos, allow_fill=True), index=keys.index)
+            src, pos = self.patients[column], self._positions(f, "patients")
+        return pd.Series(src.array.take(pos, allow_fill=True), index=f.index)
+
+
+def _key_codes(spec: TableSpec, f: pd.DataFrame, ref: Lookup, rows: Mask
+               ) -> npt.NDArray[np.int64] | None:
+    """One integer per row of ``rows`` that is equal exactly when the natural keys are
+    (None when the key space does not fit 63 bits)."""
+    combined = np.zeros(int(rows.sum()), dtype=np.int64)
+    space = 1
+    for k in spec.key:
+        if k == "patient_id":
+            codes, uniques = ref.ids(f)
+            size = len(uniques)
+        else:
+            col = f[k]
+            values = col.to_numpy(dtype="datetime64[ns]").view(np.int64) \
+                if col.dtype.kind == "M" else col
+            codes, uniques = pd.factorize(values)
+            size = len(uniques)
+        space *= max(size, 1)
+        if space >= 2**62:
+            return None
+        combined = combined * max(size, 1) + np.asarray(codes, dtype=np.int64)[rows]
+    return combined
 
 
 # -- rules -----------------------------------------------------------------------------------
 
 
-def check_keys(spec: TableSpec, f: pd.DataFrame) -> list[Issue]:
+def check_keys(spec: TableSpec, f: pd.DataFrame, ref: Lookup) -> list[Issue]:
     """``key-duplicate``: rows that repeat the natural key of an earlier row."""
     key = list(spec.key)
     complete = b(f[key].notna().all(axis=1))
     if not complete.any():
         return []
-    sub = f.loc[complete, [*key, LINE]]
-    dup = b(sub.duplicated(key, keep="first"))
+    combined = _key_codes(spec, f, ref, complete)
+    if combined is None:  # pragma: no cover - more than 2**62 distinct keys
+        sub = f.loc[complete, [*key, LINE]]
+        dup = b(sub.duplicated(key, keep="first"))
+    else:
+        dup = b(pd.Series(combined).duplicated(keep="first"))
     if not dup.any():
         return []
-    first = sub.groupby(key, sort=False, dropna=True)[LINE].transform("first").to_numpy()
+    lines = pd.Series(f[LINE].to_numpy()[complete])
+    first = (lines.groupby(combined, sort=False).transform("first") if combined is not None
+             else f.loc[complete, [*key, LINE]].groupby(key, sort=False, dropna=True)[LINE]
+             .transform("first")).to_numpy()
     mask = np.zeros(len(f), dtype=bool)
     positions = np.flatnonzero(complete)
     mask[positions[dup]] = True
@@ -151,9 +192,8 @@ def check_dates(spec: TableSpec, f: pd.DataFrame, ref: Lookup, ctx: ValidationCo
                 ) -> list[Issue]:
     """The calendar rules of every date column of one table."""
     issues: list[Issue] = []
-    pid = f["patient_id"]
-    birth = ref.get(pid, "birth_year")
-    death = ref.get(pid, "death_date") if spec.name != "deaths" else None
+    birth = ref.get(f, "birth_year")
+    death = ref.get(f, "death_date") if spec.name != "deaths" else None
     for name in spec.columns_of_type("date"):
         issues += _check_date_column(spec, f, name, birth, death, ctx)
     return issues
@@ -212,7 +252,7 @@ def _check_transplants(spec: TableSpec, f: pd.DataFrame, ref: Lookup,
     tx, pid, cond = f["transplant_date"], f["patient_id"], f["conditioning"]
     for column, rule_id, label in (("diagnosis_date", "transplant-before-diagnosis", "diagnosis"),
                                    ("onset_date", "transplant-before-onset", "onset")):
-        issues += _transplant_before(spec, f, ref.get(pid, column), rule_id, label)
+        issues += _transplant_before(spec, f, ref.get(f, column), rule_id, label)
     cls = ctx.regimen_map.classify_many(cond.astype(object))
     unknown = b(cond.notna() & cls.isna())
     map_name = ctx.regimen_map.name
@@ -238,19 +278,24 @@ def _day_keys(codes: npt.NDArray[np.intp], dates: pd.Series) -> npt.NDArray[np.i
     return (codes.astype(np.int64) << 32) + (days + 2**31)
 
 
-def _check_edss_near_relapse(spec: TableSpec, f: pd.DataFrame, relapses: pd.DataFrame
-                             ) -> list[Issue]:
+def _check_edss_near_relapse(spec: TableSpec, f: pd.DataFrame, relapses: pd.DataFrame,
+                             ref: Lookup) -> list[Issue]:
     ok = b(f["patient_id"].notna() & f["date"].notna())
-    rel = relapses.loc[b(relapses["patient_id"].notna() & relapses["onset_date"].notna()),
-                       ["patient_id", "onset_date"]]
-    if not ok.any() or rel.empty:
+    if not ok.any() or not (relapses["patient_id"].notna()
+                            & relapses["onset_date"].notna()).any():
         return []
     # the latest relapse onset on or before each visit of the same patient (searchsorted on
-    # (patient, day) keys), flagged when at most 30 days before it
-    codes, _ = pd.factorize(pd.concat([f["patient_id"].astype(object),
-                                       rel["patient_id"].astype(object)], ignore_index=True))
-    visit_key = _day_keys(codes[: len(f)], f["date"])[ok]
-    rel_key = np.sort(_day_keys(codes[len(f):], rel["onset_date"]))
+    # (patient, day) keys), flagged when at most 30 days before it; relapse ids are coded in
+    # the visits' code space (ids without visits get codes of their own)
+    v_codes, v_ids = ref.ids(f)
+    r_codes, r_ids = ref.ids(relapses)
+    mapped = pd.Index(v_ids).get_indexer(r_ids)
+    fresh = mapped < 0
+    mapped[fresh] = len(v_ids) + np.arange(int(fresh.sum()))
+    keep = b(relapses["patient_id"].notna() & relapses["onset_date"].notna())
+    visit_key = _day_keys(v_codes, f["date"])[ok]
+    rel_key = np.sort(_day_keys(np.append(mapped, -1)[r_codes][keep],
+                                relapses["onset_date"][keep]))
     pos = np.searchsorted(rel_key, visit_key, side="right") - 1
     prior = rel_key[np.maximum(pos, 0)]
     gap = visit_key - prior
@@ -327,7 +372,7 @@ def check_child_specific(spec: TableSpec, f: pd.DataFrame,
     if name == "transplants":
         return _check_transplants(spec, f, ref, ctx)
     if name == "edss":
-        return _check_edss_near_relapse(spec, f, tables["relapses"])
+        return _check_edss_near_relapse(spec, f, tables["relapses"], ref)
     if name == "dmt":
         return _check_pair(spec, f, "start_date", "stop_date")
     if name == "relapses" and "end_date" in f.columns:
@@ -346,7 +391,7 @@ def check_child_specific(spec: TableSpec, f: pd.DataFrame,
 def check_patient_known(spec: TableSpec, f: pd.DataFrame, ref: Lookup) -> list[Issue]:
     """``patient-unknown``."""
     pid = f["patient_id"]
-    unknown = b(pid.notna()) & ~ref.known(pid)
+    unknown = b(pid.notna()) & ~ref.known(f)
     return emit(spec, f, unknown, "patient-unknown", "patient_id",
                 lambda i: [f"patient_id {p!r} is not in patients.csv." for p in at(pid, i)])
 
@@ -374,7 +419,7 @@ def check_before_onset(spec: TableSpec, f: pd.DataFrame, ref: Lookup) -> list[Is
     issues: list[Issue] = []
     for column, rule_id, label in (("onset_date", "date-before-onset", "MS onset"),
                                    ("diagnosis_date", "date-before-diagnosis", "diagnosis")):
-        ref_dates = ref.get(pid, column)
+        ref_dates = ref.get(f, column)
 
         def message(i: Idx, ref_dates: pd.Series = ref_dates, label: str = label) -> list[str]:
             return [f"{what} on {t} is before the {label} ({w}) of patient {p}."

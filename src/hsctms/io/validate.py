@@ -147,7 +147,7 @@ def check_tables(tables: Mapping[str, pd.DataFrame], ctx: ValidationContext | No
         f = tables[name]
         if f.empty or (only is not None and name != only):
             continue
-        issues += check_keys(spec, f)
+        issues += check_keys(spec, f, ref)
         if name == "patients":
             issues += check_patients(spec, f)
         else:
@@ -411,7 +411,7 @@ def check_frames(tables: Mapping[str, pd.DataFrame], specs: Mapping[str, TableSp
         spec = specs[name]
         if f.empty:
             continue
-        issues += check_keys(spec, f)
+        issues += check_keys(spec, f, ref)
         if name == "patients":
             issues += check_patients(spec, f) if calendar else []
         else:
