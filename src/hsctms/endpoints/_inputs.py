@@ -202,7 +202,7 @@ def visit_spec(outcome: str) -> TableSpec:
 
 
 def _rename_field(issue: Issue, names: Mapping[str, str]) -> Issue:
-    if issue.field is not None and issue.field in names:
+    if issue.field is not None and names.get(issue.field, issue.field) != issue.field:
         return dataclasses.replace(issue, field=names[issue.field])
     return issue
 

@@ -46,7 +46,13 @@ class Issue:
     message: str
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-serialisable form."""
+        """JSON-serialisable form.
+
+        Returns
+        -------
+        dict
+            ``rule``, ``severity``, ``file``, ``row``, ``field`` and ``message``.
+        """
         return {"rule": self.rule, "severity": self.severity, "file": self.file,
                 "row": self.row, "field": self.field, "message": self.message}
 
@@ -54,6 +60,11 @@ class Issue:
         """One plain line: ``severity rule file:line field: message`` (for logs and pipes).
 
         Line breaks inside the message are shown as spaces, so one issue is always one line.
+
+        Returns
+        -------
+        str
+            The issue on one line.
 
         Examples
         --------
@@ -67,7 +78,13 @@ class Issue:
         return f"{self.severity} {self.rule} {where}{field}: {message}"
 
     def sort_key(self) -> tuple[int, str, int, int, int, str, str]:
-        """Stable report order: file (schema order), line, field, severity, rule, message."""
+        """Stable report order: file (schema order), line, field, severity, rule, message.
+
+        Returns
+        -------
+        tuple
+            The sort key.
+        """
         return (
             _FILE_ORDER.get(self.file, len(_FILE_ORDER)),
             self.file,
@@ -81,7 +98,26 @@ class Issue:
 
 def make_issue(rule_id: str, file: str, row: int | None, field_name: str | None,
                message: str) -> Issue:
-    """An :class:`Issue` with the severity of its registered rule."""
+    """An :class:`Issue` with the severity of its registered rule.
+
+    Parameters
+    ----------
+    rule_id
+        Registered rule id (:data:`hsctms.io.rules.RULES`).
+    file
+        File name within the bundle.
+    row
+        Line number in the file, or None.
+    field_name
+        Column name, or None.
+    message
+        What is wrong and how to fix it.
+
+    Returns
+    -------
+    Issue
+        The issue.
+    """
     return Issue(rule_id, rule(rule_id).severity, file, row, field_name, message)
 
 
@@ -91,6 +127,15 @@ class ValidationReport:
 
     Issues are kept in a stable order (file in schema order, line, field, severity, rule) so
     two runs on the same input give identical reports.
+
+    Parameters
+    ----------
+    issues
+        The findings (sorted on construction).
+    source
+        What was validated (a bundle directory, ``"endpoint inputs"``, ...).
+    rows
+        Number of data rows by table name.
     """
 
     issues: list[Issue] = field(default_factory=list)
@@ -101,7 +146,13 @@ class ValidationReport:
         self.issues = sorted(self.issues, key=Issue.sort_key)
 
     def extend(self, issues: Iterable[Issue]) -> None:
-        """Add issues, keeping the stable order."""
+        """Add issues, keeping the stable order.
+
+        Parameters
+        ----------
+        issues
+            The issues to add.
+        """
         self.issues = sorted([*self.issues, *issues], key=Issue.sort_key)
 
     def __iter__(self) -> Iterator[Issue]:
@@ -131,12 +182,29 @@ class ValidationReport:
         return [i for i in self.issues if i.severity == "info"]
 
     def by_rule(self) -> dict[str, int]:
-        """Number of issues per rule id (registry order)."""
+        """Number of issues per rule id (registry order).
+
+        Returns
+        -------
+        dict
+            Rule id -> count, for the rules with at least one issue.
+        """
         counts = Counter(i.rule for i in self.issues)
         return {r: counts[r] for r in RULES if counts[r]}
 
     def for_field(self, field_name: str) -> list[Issue]:
-        """Issues about one column (used by web forms to show messages next to a field)."""
+        """Issues about one column (used by web forms to show messages next to a field).
+
+        Parameters
+        ----------
+        field_name
+            The column (form field).
+
+        Returns
+        -------
+        list of Issue
+            The issues whose ``field`` is ``field_name``.
+        """
         return [i for i in self.issues if i.field == field_name]
 
     @property
@@ -153,7 +221,13 @@ class ValidationReport:
             f" [{rules}]." if rules else ".")
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-serialisable form (documented in docs/validation-rules.md)."""
+        """JSON-serialisable form (documented in docs/validation-rules.md).
+
+        Returns
+        -------
+        dict
+            ``source``, ``ok``, ``counts``, ``by_rule``, ``rows`` and ``issues``.
+        """
         return {
             "source": self.source,
             "ok": self.ok,
@@ -165,7 +239,13 @@ class ValidationReport:
         }
 
     def to_frame(self) -> pd.DataFrame:
-        """Issues as a DataFrame with columns rule, severity, file, row, field, message."""
+        """Issues as a table.
+
+        Returns
+        -------
+        DataFrame
+            Columns rule, severity, file, row (nullable integer), field, message.
+        """
         cols = ["rule", "severity", "file", "row", "field", "message"]
         frame = pd.DataFrame([i.to_dict() for i in self.issues], columns=cols)
         frame["row"] = frame["row"].astype("Int64")

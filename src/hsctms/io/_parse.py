@@ -20,6 +20,9 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
 
 from hsctms._files import FileRefused, read_regular_file
 from hsctms.io._issues import Issue, make_issue
@@ -50,6 +53,7 @@ _TRUE = ("yes", "true", "1")
 _FALSE = ("no", "false", "0")
 DATE_MIN = pd.Timestamp("1900-01-01")
 DATE_MAX = pd.Timestamp("2200-12-31")
+_DAY_MIN, _DAY_MAX = np.datetime64("1900-01-01", "D"), np.datetime64("2200-12-31", "D")
 
 _EXPECTED = {
     "date": "an ISO date YYYY-MM-DD that exists",
@@ -125,6 +129,10 @@ def decode(path: Path, filename: str) -> tuple[str | None, bytes, list[Issue]]:
 
 def _split_header(text: str) -> list[str]:
     """The header row's names (LF, CRLF or CR line endings; quoted names allowed)."""
+    end = text.find("\n")
+    first = text if end < 0 else text[: end + 1]
+    if '"' not in first and "\r" not in first[:-2]:
+        text = first  # an unquoted header ends at the first line end: read only that line
     try:
         return next(csv.reader(io.StringIO(text, newline=""), strict=True), [])
     except csv.Error:
@@ -262,36 +270,52 @@ def read_raw(path: Path, spec: TableSpec) -> tuple[RawTable | None, list[Issue]]
     return RawTable(spec, out.reset_index(drop=True), lines, present, []), issues
 
 
-def _line_field_counts(body: bytes) -> npt.NDArray[np.int64]:
-    """Number of comma-separated fields on each line of an unquoted body (vectorised)."""
-    arr = np.frombuffer(body, dtype=np.uint8)
-    ends = np.flatnonzero(arr == 10)
-    if arr.size and arr[-1] != 10:
-        ends = np.append(ends, arr.size)
-    commas = np.flatnonzero(arr == 44)
-    before = np.searchsorted(commas, ends)
-    return np.diff(np.concatenate(([0], before))).astype(np.int64) + 1
+def _read_unquoted(data: bytes, ncols: int) -> pd.DataFrame | None:
+    """String columns (named 0..ncols-1) of the rows after the header of a file without
+    quotes or blank lines: pyarrow's multi-threaded CSV reader, every cell kept as written.
+
+    Returns
+    -------
+    DataFrame or None
+        None when a line has another number of fields than ``ncols`` or is longer than a
+        read block (the exact reader then reports or reads it).
+    """
+    names = [str(i) for i in range(ncols)]
+    try:
+        table = pa_csv.read_csv(
+            pa.BufferReader(data),
+            read_options=pa_csv.ReadOptions(column_names=names, skip_rows=1,
+                                            use_threads=True),
+            parse_options=pa_csv.ParseOptions(quote_char=False, double_quote=False,
+                                              ignore_empty_lines=False),
+            convert_options=pa_csv.ConvertOptions(
+                column_types={n: pa.large_string() for n in names}, strings_can_be_null=False,
+                quoted_strings_can_be_null=False),
+        )
+    except pa.ArrowInvalid:
+        return None
+    text = pd.StringDtype("pyarrow", na_value=np.nan)
+    return pd.DataFrame({i: pd.Series(pd.arrays.ArrowStringArray(table.column(n)), dtype=text)
+                         for i, n in enumerate(names)})
 
 
 def _read_body(text: str, data: bytes, ncols: int, filename: str
                ) -> tuple[pd.DataFrame, npt.NDArray[np.int64], list[Issue]]:
     # fast path: no quotes and only LF or CRLF line ends (a bare CR also ends a line for
-    # the csv module, so such files take the exact reader)
-    if b'"' not in data and ncols > 1 and data.count(b"\r") == data.count(b"\r\n"):
-        body = data[data.index(b"\n") + 1:] if b"\n" in data else b""
-        counts = _line_field_counts(body)
-        if bool(np.all(counts == ncols)):
-            lines = np.arange(2, counts.size + 2, dtype=np.int64)
-            if counts.size == 0:
-                frame = pd.DataFrame({i: pd.Series([], dtype="str") for i in range(ncols)})
-                return frame, lines, []
-            frame = pd.read_csv(
-                io.BytesIO(body), header=None, names=list(range(ncols)), dtype=str,
-                keep_default_na=False, na_filter=False, skip_blank_lines=False,
-                engine="c", quoting=csv.QUOTE_NONE, encoding="utf-8",
-            )
-            if len(frame) == len(lines):
-                return frame, lines, []
+    # the csv module, so such files take the exact reader); pyarrow refuses any line with
+    # another number of fields, which the exact reader then reports
+    if b'"' not in data and ncols > 1 and (b"\r" not in data
+                                            or data.count(b"\r") == data.count(b"\r\n")):
+        start = data.find(b"\n") + 1
+        if start == 0 or start == len(data):
+            frame = pd.DataFrame({i: pd.Series([], dtype="str") for i in range(ncols)})
+            return frame, np.zeros(0, dtype=np.int64), []
+        # pyarrow would read a blank line as a row of blanks: the exact reader reports it
+        blank = data.startswith((b"\n", b"\r\n"), start) or b"\n\n" in data \
+            or b"\n\r\n" in data
+        frame = None if blank else _read_unquoted(data, ncols)
+        if frame is not None:
+            return frame, np.arange(2, len(frame) + 2, dtype=np.int64), []
     rows, line_list, issues = _slow_rows(text, ncols, filename)
     frame = pd.DataFrame(rows, columns=list(range(ncols)), dtype="str") if rows else \
         pd.DataFrame({i: pd.Series([], dtype="str") for i in range(ncols)})
@@ -311,14 +335,7 @@ class Parsed:
 
 def _to_float(raw: pd.Series, ok: npt.NDArray[np.bool_]) -> npt.NDArray[np.float64]:
     """Floats of the cells where ``ok`` (already checked against the number pattern)."""
-    try:
-        import pyarrow as pa
-        import pyarrow.compute as pc
-    except ImportError:  # pragma: no cover - pyarrow is a pandas 3 dependency here
-        num = pd.to_numeric(raw.where(ok, None), errors="coerce")
-        return np.asarray(num, dtype=np.float64)
-    arr = pa.array(raw.array) if hasattr(raw.array, "__arrow_array__") else \
-        pa.array(raw.to_numpy(dtype=object), type=pa.string())
+    arr = _arrow(raw)
     kept = pc.if_else(pa.array(ok), arr, pa.scalar(None, type=arr.type))
     out = pc.cast(kept, pa.float64()).to_numpy(zero_copy_only=False)
     return np.asarray(out, dtype=np.float64)
@@ -381,16 +398,70 @@ def _parse_text(col: ColumnSpec, raw: pd.Series, blank: npt.NDArray[np.bool_],
 def _parse_date(raw: pd.Series, blank: npt.NDArray[np.bool_],
                 masks: dict[str, npt.NDArray[np.bool_]]) -> Parsed:
     """:func:`parse_column` for ``date`` columns (YYYY-MM-DD within the allowed range)."""
-    ok = _fullmatch(raw, DATE_PATTERN)
-    parsed = pd.to_datetime(raw.where(ok, None), format="%Y-%m-%d", errors="coerce")
-    nat = np.asarray(parsed.isna(), dtype=bool)
+    days = _iso_days(raw, _fullmatch(raw, DATE_PATTERN))
+    nat = np.isnat(days)
     masks["value-unparseable"] = ~blank & nat
-    with np.errstate(invalid="ignore"):
-        out_of_range = ~nat & np.asarray((parsed < DATE_MIN) | (parsed > DATE_MAX),
-                                         dtype=bool)
+    out_of_range = ~nat & ((days < _DAY_MIN) | (days > _DAY_MAX))
     masks["value-range"] = out_of_range
-    parsed = parsed.where(~out_of_range, pd.NaT)
-    return Parsed(pd.Series(parsed, dtype="datetime64[ns]"), masks)
+    days[out_of_range] = np.datetime64("NaT")
+    return Parsed(pd.Series(days.astype("datetime64[ns]"), index=raw.index), masks)
+
+
+def _arrow(raw: pd.Series) -> pa.Array:
+    """The pyarrow string array of a text column."""
+    if hasattr(raw.array, "__arrow_array__"):
+        arr = pa.array(raw.array)
+    else:
+        arr = pa.array(raw.to_numpy(dtype=object), type=pa.string())
+    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+
+
+#: Days of each month (index 1..12; 0 and 13 stand for invalid months).
+_MONTH_DAYS = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31, 0], dtype=np.int64)
+
+
+def _days_from_civil(y: npt.NDArray[np.int64], m: npt.NDArray[np.int64],
+                     d: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """Days since 1970-01-01 of valid proleptic Gregorian dates (H. Hinnant's algorithm)."""
+    y = y - (m <= 2)
+    era = y // 400
+    yoe = y - era * 400
+    doy = (153 * ((m + 9) % 12) + 2) // 5 + d - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    out: npt.NDArray[np.int64] = era * 146097 + doe - 719468
+    return out
+
+
+def _iso_days(raw: pd.Series, ok: npt.NDArray[np.bool_]) -> npt.NDArray[np.datetime64]:
+    """Days (``datetime64[D]``) of the cells ``ok`` (matching ``YYYY-MM-DD``) that name a
+    day of the proleptic Gregorian calendar; NaT elsewhere (2023-02-30, month 13, day 0).
+    Years outside 1900-2200 are days too (the range rule reports them)."""
+    out = np.full(len(raw), np.datetime64("NaT"), dtype="datetime64[D]")
+    idx = np.flatnonzero(ok)
+    if idx.size == 0:
+        return out
+    text = _arrow(raw)
+    if idx.size != len(raw):
+        text = text.take(pa.array(idx))
+    # every cell is 10 ASCII characters: the string data are rows of 10 bytes
+    wide = pa.types.is_large_string(text.type)
+    offsets = np.frombuffer(text.buffers()[1], dtype=np.int64 if wide else np.int32
+                            )[text.offset:]
+    data = np.frombuffer(text.buffers()[2], dtype=np.uint8)
+    cells = data[offsets[0]:offsets[0] + 10 * idx.size].reshape(idx.size, 10)
+
+    def number(first: int, last: int) -> npt.NDArray[np.int64]:
+        value = np.zeros(idx.size, dtype=np.int64)
+        for k in range(first, last):
+            value = value * 10 + cells[:, k] - 48
+        return value
+
+    y, m, d = number(0, 4), number(5, 7), number(8, 10)
+    leap = (y % 4 == 0) & ((y % 100 != 0) | (y % 400 == 0))
+    length = _MONTH_DAYS[np.clip(m, 0, 13)] + ((m == 2) & leap)
+    valid = (m >= 1) & (m <= 12) & (d >= 1) & (d <= length)
+    out[idx[valid]] = _days_from_civil(y[valid], m[valid], d[valid]).astype("datetime64[D]")
+    return out
 
 
 def _parse_bool(raw: pd.Series, blank: npt.NDArray[np.bool_],

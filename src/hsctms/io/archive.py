@@ -30,7 +30,21 @@ MIB = 1024 * 1024
 
 @dataclass(frozen=True)
 class ZipLimits:
-    """Limits of :func:`extract_bundle_zip` (see the module docstring)."""
+    """Limits of :func:`extract_bundle_zip` (see the module docstring).
+
+    Parameters
+    ----------
+    max_upload_bytes
+        Largest zip accepted (bytes).
+    max_members
+        Most entries (directories included).
+    max_member_bytes
+        Largest decompressed entry (bytes).
+    max_total_bytes
+        Largest decompressed total (bytes).
+    max_ratio
+        Highest decompressed / compressed size of an entry.
+    """
 
     max_upload_bytes: int = 200 * MIB
     max_members: int = 64
@@ -71,6 +85,20 @@ def _copy(zf: zipfile.ZipFile, info: zipfile.ZipInfo, dest: Path, limits: ZipLim
 def extract_bundle_zip(data: bytes, target: Path, *,  # noqa: C901
                        limits: ZipLimits | None = None) -> Path:
     """Extract an uploaded zipped bundle into ``target`` (a new directory) and return it.
+
+    Parameters
+    ----------
+    data
+        The uploaded zip file's bytes.
+    target
+        Directory to extract into (created).
+    limits
+        Size and count limits (default :class:`ZipLimits`).
+
+    Returns
+    -------
+    Path
+        ``target``, holding the bundle's files.
 
     Raises
     ------

@@ -45,6 +45,25 @@ from hsctms.model.cohort import Cohort, conform, empty_table
 from hsctms.model.regimens import RegimenMap, default_regimen_map
 from hsctms.model.schema import SCHEMA, TableSpec
 
+__all__ = [
+    "FORMAT",
+    "FORMAT_VERSION",
+    "MANIFEST",
+    "MANIFEST_KEYS",
+    "BundleContents",
+    "Manifest",
+    "bundle_checksum",
+    "format_table",
+    "load_bundle",
+    "read_bundle",
+    "read_bundle_contents",
+    "read_manifest",
+    "validate_bundle",
+    "validate_cohort",
+    "write_bundle",
+    "write_manifest",
+]
+
 MANIFEST = "bundle.json"
 FORMAT = "hsctms-bundle"
 FORMAT_VERSION = 1
@@ -68,6 +87,8 @@ class Manifest:
         Free-form description of the program (and its settings) that wrote the bundle.
     created
         ISO timestamp of creation.
+    format_version
+        Format version of the bundle (1).
     """
 
     synthetic: bool = False
@@ -77,7 +98,14 @@ class Manifest:
     format_version: int = FORMAT_VERSION
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON document written as ``bundle.json``."""
+        """The JSON document written as ``bundle.json``.
+
+        Returns
+        -------
+        dict
+            ``format``, ``format_version``, ``synthetic``, ``data_date``, ``generator``,
+            ``created``.
+        """
         return {
             "format": FORMAT,
             "format_version": self.format_version,
@@ -168,7 +196,18 @@ def _load_json(path: Path) -> tuple[Any, Issue | None]:
 
 # Complexity > 10: a validator: one flat list of manifest checks.
 def read_manifest(directory: str | Path) -> tuple[Manifest | None, list[Issue]]:  # noqa: C901
-    """Read and check ``bundle.json``; ``(None, issues)`` when absent or invalid."""
+    """Read and check ``bundle.json``; ``(None, issues)`` when absent or invalid.
+
+    Parameters
+    ----------
+    directory
+        The bundle directory.
+
+    Returns
+    -------
+    (Manifest or None, list of Issue)
+        The manifest, or None with a ``manifest-missing`` or ``manifest-invalid`` issue.
+    """
     path = Path(directory) / MANIFEST
     if not path.exists():
         return None, [make_issue("manifest-missing", MANIFEST, None, None,
@@ -219,7 +258,20 @@ def read_manifest(directory: str | Path) -> tuple[Manifest | None, list[Issue]]:
 
 
 def write_manifest(directory: str | Path, manifest: Manifest) -> Path:
-    """Write ``bundle.json`` into ``directory``."""
+    """Write ``bundle.json`` into ``directory``.
+
+    Parameters
+    ----------
+    directory
+        The bundle directory.
+    manifest
+        The contents.
+
+    Returns
+    -------
+    Path
+        The file written.
+    """
     path = Path(directory) / MANIFEST
     path.write_text(json.dumps(manifest.to_dict(), indent=2) + "\n", encoding="utf-8")
     return path
@@ -227,7 +279,24 @@ def write_manifest(directory: str | Path, manifest: Manifest) -> Path:
 
 @dataclass
 class BundleContents:
-    """A bundle read from disk: typed frames with line numbers, manifest and report."""
+    """A bundle read from disk: typed frames with line numbers, manifest and report.
+
+    Parameters
+    ----------
+    tables
+        Typed frame of every schema table (failing cells missing), with the line-number
+        column ``__line__``.
+    manifest
+        The manifest, or None.
+    report
+        The validation report.
+    path
+        The bundle directory.
+    files
+        The table files present, by table name.
+    present
+        The schema columns in each file's header, by table name.
+    """
 
     tables: dict[str, pd.DataFrame]
     manifest: Manifest | None
@@ -237,7 +306,19 @@ class BundleContents:
     present: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def cohort(self, regimen_map: RegimenMap | None = None) -> Cohort:
-        """The tables as a :class:`Cohort` (canonical columns only)."""
+        """The tables as a :class:`Cohort` (canonical columns only).
+
+        Parameters
+        ----------
+        regimen_map
+            Regimen map of the cohort (default EBMT).
+
+        Returns
+        -------
+        Cohort
+            The tables without line numbers, with the manifest's ``synthetic`` and
+            ``data_date``.
+        """
         m = self.manifest or Manifest()
         tables = {name: f.drop(columns=[LINE]) for name, f in self.tables.items()}
         return Cohort(tables=tables, synthetic=m.synthetic, data_date=m.data_date,
@@ -255,7 +336,22 @@ def _check_directory(path: Path) -> None:
 
 def read_bundle_contents(path: str | Path, *, regimen_map: RegimenMap | None = None,
                          today: _dt.date | None = None) -> BundleContents:
-    """Read and validate a bundle, keeping the line numbers (used by the importer)."""
+    """Read and validate a bundle, keeping the line numbers (used by the importer).
+
+    Parameters
+    ----------
+    path
+        Bundle directory.
+    regimen_map
+        Regimen map for intensity classes and the ``regimen-unknown`` rule (default EBMT).
+    today
+        Reference date for "in the future" (default: today).
+
+    Returns
+    -------
+    BundleContents
+        Typed tables, manifest and report (check ``report.ok`` before using the tables).
+    """
     directory = Path(path)
     _check_directory(directory)
     manifest, issues = read_manifest(directory)
@@ -319,13 +415,48 @@ def read_bundle(path: str | Path, *, regimen_map: RegimenMap | None = None,
 
 def validate_bundle(path: str | Path, *, regimen_map: RegimenMap | None = None,
                     today: _dt.date | None = None) -> ValidationReport:
-    """Validate a bundle and return the report."""
+    """Validate a bundle and return the report.
+
+    Parameters
+    ----------
+    path
+        Bundle directory.
+    regimen_map
+        Regimen map for intensity classes and the ``regimen-unknown`` rule (default EBMT).
+    today
+        Reference date for "in the future" (default: today).
+
+    Returns
+    -------
+    ValidationReport
+        Every issue of the bundle.
+    """
     return read_bundle_contents(path, regimen_map=regimen_map, today=today).report
 
 
 def load_bundle(path: str | Path, *, regimen_map: RegimenMap | None = None,
                 today: _dt.date | None = None) -> Cohort:
-    """Read a bundle, raising :class:`~hsctms.errors.DataValidationError` on any error."""
+    """Read a bundle, raising :class:`~hsctms.errors.DataValidationError` on any error.
+
+    Parameters
+    ----------
+    path
+        Bundle directory.
+    regimen_map
+        Regimen map for intensity classes and the ``regimen-unknown`` rule (default EBMT).
+    today
+        Reference date for "in the future" (default: today).
+
+    Returns
+    -------
+    Cohort
+        The validated cohort (warnings and infos do not block).
+
+    Raises
+    ------
+    DataValidationError
+        The bundle has a validation error (the report lists them all).
+    """
     cohort, report = read_bundle(path, regimen_map=regimen_map, today=today)
     if not report.ok:
         raise DataValidationError(
@@ -340,7 +471,20 @@ def load_bundle(path: str | Path, *, regimen_map: RegimenMap | None = None,
 
 
 def format_table(spec: TableSpec, frame: pd.DataFrame) -> pd.DataFrame:
-    """Canonical text of a typed table, exactly as written to CSV (blank = missing)."""
+    """Canonical text of a typed table, exactly as written to CSV (blank = missing).
+
+    Parameters
+    ----------
+    spec
+        The table's specification.
+    frame
+        The typed table (conformed to ``spec`` first).
+
+    Returns
+    -------
+    DataFrame
+        String columns in schema order.
+    """
     typed = conform(spec, frame)
     out: dict[str, Any] = {}
     for col in spec.columns:
@@ -399,6 +543,18 @@ def validate_cohort(cohort: Cohort, *, today: _dt.date | None = None) -> Validat
 
     Row numbers are the lines the rows would have in a bundle written by
     :func:`write_bundle`.
+
+    Parameters
+    ----------
+    cohort
+        The data.
+    today
+        Reference date for "in the future" (default: today).
+
+    Returns
+    -------
+    ValidationReport
+        Every issue of the cohort.
     """
     tables: dict[str, pd.DataFrame] = {}
     issues: list[Issue] = []
@@ -416,7 +572,18 @@ def validate_cohort(cohort: Cohort, *, today: _dt.date | None = None) -> Validat
 
 def bundle_checksum(path: str | Path) -> str:
     """SHA-256 over the bundle's table files (name and bytes, in schema order) and the
-    manifest's ``synthetic``/``data_date`` (not its creation time)."""
+    manifest's ``synthetic``/``data_date`` (not its creation time).
+
+    Parameters
+    ----------
+    path
+        Bundle directory.
+
+    Returns
+    -------
+    str
+        Hexadecimal digest.
+    """
     directory = Path(path)
     digest = hashlib.sha256()
     for spec in SCHEMA.values():

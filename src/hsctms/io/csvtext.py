@@ -28,6 +28,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+__all__ = [
+    "FORMULA_PREFIXES",
+    "csv_text",
+    "neutralise_formula",
+    "neutralise_frame",
+    "write_csv",
+]
+
 #: First characters that make a spreadsheet treat a cell as a formula.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -127,7 +135,22 @@ def csv_text(frame: pd.DataFrame, *, neutralise_formulas: bool = False) -> str:
 
 
 def write_csv(frame: pd.DataFrame, path: str | Path, *, neutralise_formulas: bool = False) -> Path:
-    """Write :func:`csv_text` of ``frame`` to ``path`` as UTF-8 and return the path."""
+    """Write :func:`csv_text` of ``frame`` to ``path`` as UTF-8 and return the path.
+
+    Parameters
+    ----------
+    frame
+        The table.
+    path
+        Output file (created or replaced).
+    neutralise_formulas
+        As for :func:`csv_text`.
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
     out = Path(path)
     with out.open("w", encoding="utf-8", newline="") as fh:
         fh.write(csv_text(frame, neutralise_formulas=neutralise_formulas))

@@ -56,6 +56,18 @@ from hsctms.io.csvtext import csv_text
 from hsctms.model.schema import SCHEMA, ColumnSpec
 from hsctms.model.vocabularies import VOCABULARIES, in_vocabulary
 
+__all__ = [
+    "OTHER",
+    "QI_OUTPUT",
+    "RESIDUAL_RISKS",
+    "DeidentificationDefinition",
+    "DeidentifiedExport",
+    "default_definition",
+    "deidentify",
+    "load_definition",
+    "quasi_identifier_outputs",
+]
+
 #: Output column of each quasi-identifier of ``patients`` (the others keep their name).
 QI_OUTPUT: dict[str, str] = {
     "birth_year": "age_at_transplant",
@@ -82,7 +94,25 @@ RESIDUAL_RISKS: tuple[str, ...] = (
 
 
 class DeidentificationDefinition(BaseModel):
-    """The settings of ``deidentify.yaml`` (see that file for what each one means)."""
+    """The settings of ``deidentify.yaml`` (see that file for what each one means).
+
+    Parameters
+    ----------
+    version
+        Format version of the definition.
+    k
+        Smallest group size of the k-anonymity check.
+    max_suppressed_fraction
+        Largest fraction of patients whose values may be blanked.
+    hierarchies
+        For each quasi-identifier, its generalisation levels (band widths in years, or maps
+        of codes to groups).
+    on_small_groups
+        ``"suppress"`` (blank values) or ``"refuse"`` (raise) when a group stays smaller
+        than ``k``.
+    suppression_order
+        Quasi-identifiers in the order their values are blanked.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -118,7 +148,20 @@ class DeidentificationDefinition(BaseModel):
         return self
 
     def describe(self, name: str, level: int) -> str:
-        """Words for quasi-identifier ``name`` generalised to ``level``."""
+        """Words for quasi-identifier ``name`` generalised to ``level``.
+
+        Parameters
+        ----------
+        name
+            Output name of the quasi-identifier.
+        level
+            Generalisation level (0: the first of its hierarchy).
+
+        Returns
+        -------
+        str
+            E.g. ``"5-year bands"``.
+        """
         levels = self.hierarchies[name]
         if level >= len(levels):
             return "blank for every patient (generalised away)"
@@ -130,7 +173,13 @@ class DeidentificationDefinition(BaseModel):
 
 
 def quasi_identifier_outputs() -> list[str]:
-    """Output names of the ``patients`` quasi-identifiers, in schema order."""
+    """Output names of the ``patients`` quasi-identifiers, in schema order.
+
+    Returns
+    -------
+    list of str
+        E.g. ``age_at_transplant``, ``sex``, ...
+    """
     return [QI_OUTPUT.get(c.name, c.name) for c in SCHEMA["patients"].columns
             if c.quasi_identifier]
 
@@ -144,6 +193,16 @@ def default_definition() -> DeidentificationDefinition:
 
 def load_definition(data: Mapping[str, Any]) -> DeidentificationDefinition:
     """A :class:`DeidentificationDefinition` from a mapping (e.g. a parsed YAML file).
+
+    Parameters
+    ----------
+    data
+        The settings.
+
+    Returns
+    -------
+    DeidentificationDefinition
+        The checked definition.
 
     Raises
     ------
@@ -226,7 +285,13 @@ class DeidentifiedExport:
         return "\n".join(lines)
 
     def column_rules(self) -> list[dict[str, Any]]:
-        """What happened to every schema column: table, column, output column, rule."""
+        """What happened to every schema column: table, column, output column, rule.
+
+        Returns
+        -------
+        list of dict
+            One entry per schema column.
+        """
         out = []
         for table, spec in SCHEMA.items():
             for col in spec.columns:
@@ -237,11 +302,23 @@ class DeidentifiedExport:
         return out
 
     def to_frame(self) -> pd.DataFrame:
-        """:meth:`column_rules` as a frame (one row per schema column)."""
+        """:meth:`column_rules` as a frame (one row per schema column).
+
+        Returns
+        -------
+        DataFrame
+            Columns table, column, output, rule.
+        """
         return pd.DataFrame(self.column_rules())
 
     def to_dict(self) -> dict[str, Any]:
-        """The manifest (``manifest.json`` of the export): definition, rules, check, risks."""
+        """The manifest (``manifest.json`` of the export): definition, rules, check, risks.
+
+        Returns
+        -------
+        dict
+            The JSON document.
+        """
         return {
             "format": "hsctms-deidentified",
             "definition": self.definition.model_dump(mode="json"),
@@ -266,7 +343,13 @@ class DeidentifiedExport:
         }
 
     def files(self) -> dict[str, bytes]:
-        """The export's files: one neutralised CSV per table, ``manifest.json``, ``README.txt``."""
+        """The export's files: one neutralised CSV per table, ``manifest.json``, ``README.txt``.
+
+        Returns
+        -------
+        dict of str to bytes
+            File name -> contents.
+        """
         out = {f"{name}.csv": csv_text(frame, neutralise_formulas=True).encode()
                for name, frame in self.tables.items()}
         out["manifest.json"] = (json.dumps(self.to_dict(), indent=2) + "\n").encode()
@@ -292,6 +375,11 @@ def deidentify(cohort: Any, *, keep_ids: bool = False, k: int | None = None,
         The definition (default: :func:`default_definition`).
     rng
         Random generator of the patient codes (default: seeded from :mod:`secrets`).
+
+    Returns
+    -------
+    DeidentifiedExport
+        The de-identified tables and the outcome of the k-anonymity check.
 
     Raises
     ------

@@ -20,6 +20,12 @@ from hsctms.io.rules import RULES, SEVERITIES
 from hsctms.model.scales import EDSS_VALUES
 from hsctms.model.schema import LAB_TESTS, SCHEMA, ColumnSpec
 
+__all__ = [
+    "render_data_format",
+    "render_validation_rules",
+    "write_docs",
+]
+
 _TYPE_TEXT = {
     "id": "identifier",
     "str": "text",
@@ -64,7 +70,13 @@ def _allowed(col: ColumnSpec) -> str:
 
 
 def render_data_format() -> str:
-    """Markdown reference of the CSV bundle (``docs/data-format.md``)."""
+    """Markdown reference of the CSV bundle (``docs/data-format.md``).
+
+    Returns
+    -------
+    str
+        The Markdown document.
+    """
     out = [
         "# The hsctms CSV bundle",
         "",
@@ -206,7 +218,13 @@ def render_data_format() -> str:
 
 
 def render_validation_rules() -> str:
-    """Markdown list of every validation rule (``docs/validation-rules.md``)."""
+    """Markdown list of every validation rule (``docs/validation-rules.md``).
+
+    Returns
+    -------
+    str
+        The Markdown document.
+    """
     out = [
         "# Validation rules",
         "",
@@ -268,7 +286,18 @@ def render_validation_rules() -> str:
 
 
 def write_docs(directory: str | Path) -> list[Path]:
-    """Write both documents into ``directory``."""
+    """Write both documents into ``directory``.
+
+    Parameters
+    ----------
+    directory
+        Output directory (created if needed; the two files are replaced).
+
+    Returns
+    -------
+    list of Path
+        ``data-format.md`` and ``validation-rules.md``.
+    """
     root = Path(directory)
     root.mkdir(parents=True, exist_ok=True)
     paths = [root / "data-format.md", root / "validation-rules.md"]

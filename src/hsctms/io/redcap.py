@@ -46,6 +46,21 @@ from hsctms.model.cohort import Cohort
 from hsctms.model.regimens import RegimenMap
 from hsctms.model.schema import SCHEMA, ColumnSpec, TableSpec
 
+__all__ = [
+    "DICTIONARY_COLUMNS",
+    "META_COLUMNS",
+    "RedcapBundle",
+    "convert_redcap",
+    "data_dictionary",
+    "field_name",
+    "flat_columns",
+    "redcap_flat_to_tables",
+    "redcap_to_bundle",
+    "to_redcap_flat",
+    "validate_redcap",
+    "write_redcap",
+]
+
 #: Column headers of a REDCap data dictionary, in order.
 DICTIONARY_COLUMNS: tuple[str, ...] = (
     "Variable / Field Name",
@@ -89,7 +104,20 @@ META_COLUMNS = (RECORD_ID, REPEAT_INSTRUMENT, REPEAT_INSTANCE, DAG)
 
 
 def field_name(table: str, column: str) -> str:
-    """REDCap field name of ``table.column``."""
+    """REDCap field name of ``table.column``.
+
+    Parameters
+    ----------
+    table
+        Table name, e.g. ``"edss"``.
+    column
+        Column of that table.
+
+    Returns
+    -------
+    str
+        The field name (the form prefix and the column; ``patient_id`` as it is).
+    """
     if column == RECORD_ID:
         return RECORD_ID
     prefix = FORM_PREFIX[table]
@@ -134,7 +162,13 @@ def _dictionary_row(table: str, col: ColumnSpec) -> dict[str, str]:
 
 
 def data_dictionary() -> pd.DataFrame:
-    """The REDCap data dictionary of the hsctms schema (one row per field)."""
+    """The REDCap data dictionary of the hsctms schema (one row per field).
+
+    Returns
+    -------
+    DataFrame
+        The dictionary, with REDCap's dictionary columns.
+    """
     rows = []
     for table, spec in SCHEMA.items():
         if table == "patients":
@@ -144,7 +178,14 @@ def data_dictionary() -> pd.DataFrame:
 
 
 def flat_columns() -> list[str]:
-    """Columns of the REDCap flat export, in order."""
+    """Columns of the REDCap flat export, in order.
+
+    Returns
+    -------
+    list of str
+        Record id, repeat instrument and instance, data access group, the fields, then one
+        ``<form>_complete`` column per form.
+    """
     cols = list(META_COLUMNS)
     for table, spec in SCHEMA.items():
         cols.extend(field_name(table, c.name) for c in _data_columns(spec))
@@ -166,7 +207,19 @@ def _format(series: pd.Series, col: ColumnSpec) -> pd.Series:
 
 
 def to_redcap_flat(cohort: Cohort) -> pd.DataFrame:
-    """The cohort as a REDCap flat export (all values as strings)."""
+    """The cohort as a REDCap flat export (all values as strings).
+
+    Parameters
+    ----------
+    cohort
+        The registry data.
+
+    Returns
+    -------
+    DataFrame
+        One row per patient and one per repeated-instrument instance, columns
+        :func:`flat_columns`.
+    """
     columns = flat_columns()
     blocks = []
     patients = cohort.patients
@@ -197,7 +250,20 @@ def to_redcap_flat(cohort: Cohort) -> pd.DataFrame:
 
 
 def write_redcap(cohort: Cohort, out_dir: str | Path) -> tuple[Path, Path]:
-    """Write ``records.csv`` (flat export) and ``data_dictionary.csv`` to ``out_dir``."""
+    """Write ``records.csv`` (flat export) and ``data_dictionary.csv`` to ``out_dir``.
+
+    Parameters
+    ----------
+    cohort
+        The registry data.
+    out_dir
+        Output directory (created if needed; the two files are replaced).
+
+    Returns
+    -------
+    (Path, Path)
+        ``records.csv`` and ``data_dictionary.csv``.
+    """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     records = out / "records.csv"
@@ -333,6 +399,16 @@ def _split_flat(flat: pd.DataFrame, lines: npt.NDArray[np.int64], name: str
 def redcap_flat_to_tables(source: str | Path | bytes) -> dict[str, pd.DataFrame]:
     """Split a REDCap flat export into hsctms tables of strings (no parsing, nothing dropped).
 
+    Parameters
+    ----------
+    source
+        The flat export: a path, or its bytes (an upload).
+
+    Returns
+    -------
+    dict of str to DataFrame
+        String tables by table name.
+
     Raises
     ------
     DataValidationError
@@ -371,6 +447,17 @@ class RedcapBundle:
 
     :meth:`translate` turns a report about the bundle into one about the REDCap file: the file
     is the flat export, the line its line, the field the REDCap field name.
+
+    Parameters
+    ----------
+    path
+        The bundle directory written.
+    name
+        Name of the REDCap file (used in reports).
+    lines
+        For each table written, the line of the flat export of each of its rows.
+    issues
+        Issues found while splitting the export (warnings).
     """
 
     path: Path
@@ -385,7 +472,18 @@ class RedcapBundle:
         return {int(b): int(f) for b, f in zip(written, self.lines[table], strict=True)}
 
     def translate(self, report: ValidationReport) -> ValidationReport:
-        """The report with file, line and field of the REDCap file (plus its warnings)."""
+        """The report with file, line and field of the REDCap file (plus its warnings).
+
+        Parameters
+        ----------
+        report
+            A report about the converted bundle (:func:`hsctms.io.validate_bundle`).
+
+        Returns
+        -------
+        ValidationReport
+            The same issues, naming the REDCap file, its lines and field names.
+        """
         by_file = {spec.filename: name for name, spec in SCHEMA.items()}
         cache: dict[str, dict[int, int]] = {}
         out = list(self.issues)
@@ -407,6 +505,20 @@ class RedcapBundle:
 def convert_redcap(source: str | Path | bytes, out_dir: str | Path, *,
                    name: str | None = None) -> RedcapBundle:
     """Convert a REDCap flat export into an hsctms CSV bundle directory (not yet validated).
+
+    Parameters
+    ----------
+    source
+        The flat export: a path, or its bytes (an upload).
+    out_dir
+        Bundle directory to write (created if needed).
+    name
+        Name of the REDCap file in reports (default: the file name).
+
+    Returns
+    -------
+    RedcapBundle
+        The bundle written and the line of the export of each of its rows.
 
     Raises
     ------
@@ -431,14 +543,44 @@ def convert_redcap(source: str | Path | bytes, out_dir: str | Path, *,
 
 
 def redcap_to_bundle(source: str | Path | bytes, out_dir: str | Path) -> Path:
-    """Convert a REDCap flat export into an hsctms CSV bundle directory (then validate it)."""
+    """Convert a REDCap flat export into an hsctms CSV bundle directory (then validate it).
+
+    Parameters
+    ----------
+    source
+        The flat export: a path, or its bytes (an upload).
+    out_dir
+        Bundle directory to write (created if needed).
+
+    Returns
+    -------
+    Path
+        The bundle directory.
+    """
     return convert_redcap(source, out_dir).path
 
 
 def validate_redcap(source: str | Path | bytes, *, name: str | None = None,
                     regimen_map: RegimenMap | None = None,
                     today: _dt.date | None = None) -> ValidationReport:
-    """Validate a REDCap flat export with the bundle rules; issues name the REDCap file."""
+    """Validate a REDCap flat export with the bundle rules; issues name the REDCap file.
+
+    Parameters
+    ----------
+    source
+        The flat export: a path, or its bytes (an upload).
+    name
+        Name of the REDCap file in the report (default: the file name).
+    regimen_map
+        Regimen map for the ``regimen-unknown`` rule (default EBMT).
+    today
+        Reference date for "in the future" (default: today).
+
+    Returns
+    -------
+    ValidationReport
+        Issues with the REDCap file, line and field name.
+    """
     with tempfile.TemporaryDirectory() as tmp:
         try:
             converted = convert_redcap(source, Path(tmp) / "bundle", name=name)

@@ -13,6 +13,8 @@ from typing import Literal
 
 from hsctms.errors import ConfigurationError
 
+__all__ = ["RULES", "SEVERITIES", "Rule", "Severity", "rule"]
+
 Severity = Literal["error", "warning", "info"]
 
 #: Severities from most to least serious (also the sort order of reports).
@@ -179,6 +181,16 @@ RULES: dict[str, Rule] = {r.id: r for r in _RULE_LIST}
 
 def rule(rule_id: str) -> Rule:
     """The rule with id ``rule_id``.
+
+    Parameters
+    ----------
+    rule_id
+        A rule id, e.g. ``"edss-off-grid"``.
+
+    Returns
+    -------
+    Rule
+        The registered rule.
 
     Raises
     ------

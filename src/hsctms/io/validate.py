@@ -19,7 +19,7 @@ Examples
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,11 +28,21 @@ import numpy.typing as npt
 import pandas as pd
 
 from hsctms.errors import ConfigurationError
+from hsctms.io._checks import (
+    Lookup,
+    b,
+    check_before_onset,
+    check_child_specific,
+    check_dates,
+    check_keys,
+    check_patient_known,
+    check_patients,
+)
 from hsctms.io._issues import Issue, ValidationReport, make_issue
 from hsctms.io._parse import LINE, Parsed, RawTable, iter_cell_issues, parse_column
 from hsctms.model.cohort import Cohort, conform, dtype_for
 from hsctms.model.regimens import RegimenMap, default_regimen_map
-from hsctms.model.schema import LAB_TESTS, SCHEMA, ColumnSpec, TableSpec
+from hsctms.model.schema import SCHEMA, ColumnSpec, TableSpec
 
 __all__ = [
     "Issue",
@@ -82,6 +92,16 @@ def parse_table(raw: RawTable) -> tuple[pd.DataFrame, list[Issue]]:
 
     Absent optional columns are added as NA; cells that fail a value rule become NA and are
     reported.
+
+    Parameters
+    ----------
+    raw
+        One CSV file read as text (:func:`hsctms.io._parse.read_raw`).
+
+    Returns
+    -------
+    (DataFrame, list of Issue)
+        The typed frame (with ``__line__``) and the cell issues.
     """
     spec = raw.spec
     n = len(raw.frame)
@@ -100,241 +120,6 @@ def parse_table(raw: RawTable) -> tuple[pd.DataFrame, list[Issue]]:
     return frame, issues
 
 
-# -- helpers ---------------------------------------------------------------------------------
-
-
-def _emit(spec: TableSpec, frame: pd.DataFrame, mask: Mask, rule_id: str, field_name: str | None,
-          message: Callable[[int], str]) -> list[Issue]:
-    """One issue per flagged row (``message`` receives the positional row index)."""
-    idx = np.flatnonzero(mask)
-    if idx.size == 0:
-        return []
-    lines = frame[LINE].to_numpy()
-    return [make_issue(rule_id, spec.filename, int(lines[i]), field_name, message(int(i)))
-            for i in idx.tolist()]
-
-
-def _b(series: pd.Series | npt.NDArray[Any]) -> Mask:
-    """Boolean mask with NA treated as False."""
-    if isinstance(series, pd.Series):
-        return np.asarray(series.fillna(False), dtype=bool)
-    return np.asarray(series, dtype=bool)
-
-
-def _iso(value: Any) -> str:
-    return pd.Timestamp(value).date().isoformat()
-
-
-class _Lookup:
-    """Per-patient reference values (birth year, onset, diagnosis, death) for child rows."""
-
-    def __init__(self, patients: pd.DataFrame, deaths: pd.DataFrame) -> None:
-        self.patients = patients.dropna(subset=["patient_id"]).drop_duplicates("patient_id")
-        self.deaths = deaths.dropna(subset=["patient_id"]).drop_duplicates("patient_id")
-        self._pidx = pd.Index(self.patients["patient_id"])
-        self._didx = pd.Index(self.deaths["patient_id"])
-
-    def _positions(self, keys: pd.Series, which: str) -> npt.NDArray[np.intp]:
-        index = self._pidx if which == "patients" else self._didx
-        codes, uniques = pd.factorize(keys)
-        positions = np.append(index.get_indexer(uniques), -1)  # code -1 (NA) -> -1
-        return np.asarray(positions[codes], dtype=np.intp)
-
-    def known(self, keys: pd.Series) -> Mask:
-        """Whether each id is a patient."""
-        return np.asarray(self._positions(keys, "patients") >= 0, dtype=bool)
-
-    def get(self, keys: pd.Series, column: str) -> pd.Series:
-        """Value of ``column`` (of patients, or ``death_date``) for each patient id."""
-        if column == "death_date":
-            src, pos = self.deaths["date"], self._positions(keys, "deaths")
-        else:
-            src, pos = self.patients[column], self._positions(keys, "patients")
-        return pd.Series(src.array.take(pos, allow_fill=True), index=keys.index)
-
-
-# -- rules -----------------------------------------------------------------------------------
-
-
-def _check_keys(spec: TableSpec, f: pd.DataFrame) -> list[Issue]:
-    key = list(spec.key)
-    complete = _b(f[key].notna().all(axis=1))
-    if not complete.any():
-        return []
-    sub = f.loc[complete, [*key, LINE]]
-    dup = _b(sub.duplicated(key, keep="first"))
-    if not dup.any():
-        return []
-    first = sub.groupby(key, sort=False, dropna=True)[LINE].transform("first").to_numpy()
-    mask = np.zeros(len(f), dtype=bool)
-    positions = np.flatnonzero(complete)
-    mask[positions[dup]] = True
-    first_full = np.zeros(len(f), dtype=np.int64)
-    first_full[positions] = first
-    key_txt = ", ".join(key)
-
-    def msg(i: int) -> str:
-        vals = ", ".join(_fmt(f[k].iat[i]) for k in key)
-        return (f"Duplicate {key_txt} ({vals}): already on line {first_full[i]}. Each "
-                f"{spec.name} row must be unique by {key_txt}.")
-
-    return _emit(spec, f, mask, "key-duplicate", key[-1], msg)
-
-
-def _fmt(value: Any) -> str:
-    if isinstance(value, pd.Timestamp):
-        return value.date().isoformat()
-    return str(value)
-
-
-def _check_dates(spec: TableSpec, f: pd.DataFrame, ref: _Lookup, ctx: ValidationContext
-                 ) -> list[Issue]:
-    issues: list[Issue] = []
-    pid = f["patient_id"]
-    birth = ref.get(pid, "birth_year")
-    death = ref.get(pid, "death_date") if spec.name != "deaths" else None
-    for name in spec.columns_of_type("date"):
-        issues += _check_date_column(spec, f, name, birth, death, ctx)
-    return issues
-
-
-def _check_date_column(spec: TableSpec, f: pd.DataFrame, name: str, birth: pd.Series,
-                       death: pd.Series | None, ctx: ValidationContext) -> list[Issue]:
-    today = ctx.today_ts
-    d = f[name]
-    pid = f["patient_id"]
-    future = _b(d > today)
-    issues = _emit(spec, f, future, "date-in-future", name,
-                   lambda i: f"{name} {_iso(d.iat[i])} is after today "
-                   f"({today.date().isoformat()}).")
-    if ctx.data_date is not None:
-        data_date = pd.Timestamp(ctx.data_date)
-        late = _b(d > data_date) & ~future
-        issues += _emit(spec, f, late, "date-after-data-date", name,
-                        lambda i: f"{name} {_iso(d.iat[i])} is after the data date "
-                        f"{data_date.date().isoformat()} in bundle.json.")
-    years = pd.Series(d.dt.year, dtype="Int64")
-    early = _b(years < birth.astype("Int64"))
-    issues += _emit(spec, f, early, "date-before-birth", name,
-                    lambda i: f"{name} {_iso(d.iat[i])} is before the birth year "
-                    f"{birth.iat[i]} of patient {pid.iat[i]}.")
-    if death is not None:
-        after = _b(d > death)
-        issues += _emit(spec, f, after, "event-after-death", name,
-                        lambda i: f"{name} {_iso(d.iat[i])} is after the death of patient "
-                        f"{pid.iat[i]} on {_iso(death.iat[i])}.")
-    return issues
-
-
-def _check_patients(spec: TableSpec, f: pd.DataFrame) -> list[Issue]:
-    early = _b(f["diagnosis_date"] < f["onset_date"])
-    return _emit(spec, f, early, "diagnosis-before-onset", "diagnosis_date",
-                 lambda i: f"diagnosis_date {_iso(f['diagnosis_date'].iat[i])} precedes "
-                 f"onset_date {_iso(f['onset_date'].iat[i])}; check both dates.")
-
-
-def _transplant_before(spec: TableSpec, f: pd.DataFrame, when: pd.Series, rule_id: str,
-                       label: str) -> list[Issue]:
-    tx = f["transplant_date"]
-    return _emit(spec, f, _b(tx < when), rule_id, "transplant_date",
-                 lambda i: f"transplant_date {_iso(tx.iat[i])} is before the {label} "
-                 f"({_iso(when.iat[i])}) of patient {f['patient_id'].iat[i]}.")
-
-
-def _check_transplants(spec: TableSpec, f: pd.DataFrame, ref: _Lookup,
-                       ctx: ValidationContext) -> list[Issue]:
-    issues: list[Issue] = []
-    tx = f["transplant_date"]
-    for column, rule_id, label in (("diagnosis_date", "transplant-before-diagnosis", "diagnosis"),
-                                   ("onset_date", "transplant-before-onset", "onset")):
-        issues += _transplant_before(spec, f, ref.get(f["patient_id"], column), rule_id, label)
-    cls = ctx.regimen_map.classify_many(f["conditioning"].astype(object))
-    unknown = _b(f["conditioning"].notna() & cls.isna())
-    issues += _emit(spec, f, unknown, "regimen-unknown", "conditioning",
-                    lambda i: f"Conditioning {f['conditioning'].iat[i]!r} is not recognised by "
-                    f"the {ctx.regimen_map.name!r} regimen map; intensity class unknown.")
-    ok = _b(f["patient_id"].notna() & tx.notna())
-    if ok.any():
-        order = f.loc[ok].sort_values(["transplant_date", LINE])
-        rank = order.groupby("patient_id", sort=False).cumcount()
-        later = np.zeros(len(f), dtype=bool)
-        later[order.index[rank.to_numpy() > 0].to_numpy()] = True
-        issues += _emit(spec, f, later, "transplant-multiple", "transplant_date",
-                        lambda i: f"Patient {f['patient_id'].iat[i]} has more than one "
-                        f"transplant; {_iso(tx.iat[i])} is not the index (first) transplant.")
-    return issues
-
-
-def _check_edss_near_relapse(spec: TableSpec, f: pd.DataFrame, relapses: pd.DataFrame
-                             ) -> list[Issue]:
-    ok = _b(f["patient_id"].notna() & f["date"].notna())
-    rel = relapses.loc[_b(relapses["patient_id"].notna() & relapses["onset_date"].notna()),
-                       ["patient_id", "onset_date"]]
-    if not ok.any() or rel.empty:
-        return []
-    left = pd.DataFrame({"patient_id": f.loc[ok, "patient_id"].astype(object),
-                         "date": f.loc[ok, "date"], "_pos": np.flatnonzero(ok)})
-    right = pd.DataFrame({"patient_id": rel["patient_id"].astype(object),
-                          "date": rel["onset_date"], "onset": rel["onset_date"]})
-    merged = pd.merge_asof(left.sort_values("date"), right.sort_values("date"), on="date",
-                           by="patient_id", direction="backward",
-                           tolerance=pd.Timedelta(days=30))
-    hit = merged[merged["onset"].notna()]
-    mask = np.zeros(len(f), dtype=bool)
-    mask[hit["_pos"].to_numpy()] = True
-    onset = pd.Series(pd.NaT, index=f.index, dtype="datetime64[ns]")
-    onset.iloc[hit["_pos"].to_numpy()] = hit["onset"].to_numpy()
-    return _emit(spec, f, mask, "edss-near-relapse", "date",
-                 lambda i: f"EDSS on {_iso(f['date'].iat[i])} is "
-                 f"{(f['date'].iat[i] - onset.iat[i]).days} day(s) after a relapse onset "
-                 f"({_iso(onset.iat[i])}); endpoint definitions usually exclude it.")
-
-
-def _check_child_specific(spec: TableSpec, f: pd.DataFrame, tables: Mapping[str, pd.DataFrame],
-                          ref: _Lookup, ctx: ValidationContext) -> list[Issue]:
-    name = spec.name
-    if name == "transplants":
-        return _check_transplants(spec, f, ref, ctx)
-    if name == "edss":
-        return _check_edss_near_relapse(spec, f, tables["relapses"])
-    if name == "dmt":
-        mask = _b(f["stop_date"] < f["start_date"])
-        return _emit(spec, f, mask, "dmt-stop-before-start", "stop_date",
-                     lambda i: f"{f['drug'].iat[i]} stop_date {_iso(f['stop_date'].iat[i])} "
-                     f"is before start_date {_iso(f['start_date'].iat[i])}.")
-    if name == "relapses" and "end_date" in f.columns:
-        mask = _b(f["end_date"] < f["onset_date"])
-        return _emit(spec, f, mask, "relapse-end-before-onset", "end_date",
-                     lambda i: f"Relapse end_date {_when(f['end_date'].iat[i])} is before its "
-                     f"onset_date {_when(f['onset_date'].iat[i])}.")
-    if name == "mri":
-        mask = _b(f["new_t2"].isna() & f["gd_lesions"].isna())
-        return _emit(spec, f, mask, "mri-counts-missing", "new_t2",
-                     lambda i: f"MRI on {_iso(f['date'].iat[i])} has neither new_t2 nor "
-                     "gd_lesions; it cannot show or exclude activity.")
-    if name == "labs":
-        test = f["test"].astype(object)
-        expected = test.map(LAB_TESTS)
-        unit = f["unit"].astype(object)
-        bad_unit = _b(expected.notna() & unit.notna() & (unit != expected))
-        issues = _emit(spec, f, bad_unit, "lab-unit-unexpected", "unit",
-                       lambda i: f"{test.iat[i]} in {unit.iat[i]!r}; the usual unit is "
-                       f"{expected.iat[i]!r}. Values are not converted: check them.")
-        unlisted = _b(test.notna() & expected.isna())
-        issues += _emit(spec, f, unlisted, "lab-test-unknown", "test",
-                        lambda i: f"Test {test.iat[i]!r} is not one of "
-                        f"{', '.join(LAB_TESTS)}; it is stored but not analysed.")
-        return issues
-    return []
-
-
-def _check_patient_known(spec: TableSpec, f: pd.DataFrame, ref: _Lookup) -> list[Issue]:
-    pid = f["patient_id"]
-    unknown = _b(pid.notna()) & ~ref.known(pid)
-    return _emit(spec, f, unknown, "patient-unknown", "patient_id",
-                 lambda i: f"patient_id {pid.iat[i]!r} is not in patients.csv.")
-
-
 def check_tables(tables: Mapping[str, pd.DataFrame], ctx: ValidationContext | None = None,
                  *, only: str | None = None) -> list[Issue]:
     """Apply the row, cross-row and cross-table rules to typed frames.
@@ -349,55 +134,27 @@ def check_tables(tables: Mapping[str, pd.DataFrame], ctx: ValidationContext | No
     only
         Check only the rows of this table (every rule reports on the rows of the table it
         checks, so a single record needs only its own table checked).
+
+    Returns
+    -------
+    list of Issue
+        The issues of the record rules.
     """
     ctx = ctx or ValidationContext()
     issues: list[Issue] = []
-    ref = _Lookup(tables["patients"], tables["deaths"])
+    ref = Lookup(tables["patients"], tables["deaths"])
     for name, spec in SCHEMA.items():
         f = tables[name]
         if f.empty or (only is not None and name != only):
             continue
-        issues += _check_keys(spec, f)
+        issues += check_keys(spec, f, ref)
         if name == "patients":
-            issues += _check_patients(spec, f)
+            issues += check_patients(spec, f)
         else:
-            issues += _check_patient_known(spec, f, ref)
-            issues += _check_child_specific(spec, f, tables, ref, ctx)
-            issues += _check_before_onset(spec, f, ref)
-        issues += _check_dates(spec, f, ref, ctx)
-    return issues
-
-
-def _when(value: Any) -> str:
-    """A date as ISO text, a day number as ``day N``."""
-    if isinstance(value, pd.Timestamp | _dt.date):
-        return _iso(value)
-    return f"day {float(value):g}"
-
-
-#: Columns checked against the patient's onset and diagnosis dates, per table.
-_ONSET_CHECKED = {"edss": ("date", "EDSS assessment"), "relapses": ("onset_date", "Relapse"),
-                  # the visit tables of the other outcome scales of the endpoint engine
-                  "nhpt": ("date", "NHPT assessment"), "t25fw": ("date", "T25FW assessment"),
-                  "sdmt": ("date", "SDMT assessment"), "outcome": ("date", "Assessment")}
-
-
-def _check_before_onset(spec: TableSpec, f: pd.DataFrame, ref: _Lookup) -> list[Issue]:
-    """``date-before-onset`` and ``date-before-diagnosis`` for EDSS visits and relapses."""
-    if spec.name not in _ONSET_CHECKED or ref.patients.empty:
-        return []
-    name, what = _ONSET_CHECKED[spec.name]
-    d, pid = f[name], f["patient_id"]
-    issues: list[Issue] = []
-    for column, rule_id, label in (("onset_date", "date-before-onset", "MS onset"),
-                                   ("diagnosis_date", "date-before-diagnosis", "diagnosis")):
-        when = ref.get(pid, column)
-
-        def message(i: int, when: pd.Series = when, label: str = label) -> str:
-            return (f"{what} on {_when(d.iat[i])} is before the {label} "
-                    f"({_when(when.iat[i])}) of patient {pid.iat[i]}.")
-
-        issues += _emit(spec, f, _b(d < when), rule_id, name, message)
+            issues += check_patient_known(spec, f, ref)
+            issues += check_child_specific(spec, f, tables, ref, ctx)
+            issues += check_before_onset(spec, f, ref)
+        issues += check_dates(spec, f, ref, ctx)
     return issues
 
 
@@ -494,7 +251,7 @@ def validate_record(
             if k in replaces:
                 col = spec.column(k)
                 want = parse_column(col, pd.Series([_to_text(col, replaces[k])], dtype="str"))
-                same &= _b(current[k] == want.values.iat[0])
+                same &= b(current[k] == want.values.iat[0])
         current = current.loc[~same]
     tables[table] = pd.concat([current, record[current.columns]], ignore_index=True)
     issues += check_tables(tables, ctx, only=table)
@@ -526,9 +283,19 @@ def _cell_text(col: ColumnSpec, value: Any) -> tuple[str, bool]:
     return _to_text(col, value), False
 
 
-def _unique_texts(col: ColumnSpec, uniques: npt.NDArray[Any]
+def _unique_texts(col: ColumnSpec, distinct: Any
                   ) -> tuple[npt.NDArray[Any], npt.NDArray[np.bool_]]:
-    """:func:`_cell_text` of distinct values (text needs no conversion)."""
+    """:func:`_cell_text` of distinct values (text needs no conversion, calendar dates are
+    written as ISO days all at once)."""
+    dtype = getattr(distinct, "dtype", None)
+    if col.type == "date" and dtype is not None and dtype.kind == "M":
+        stamps = pd.DatetimeIndex(distinct)
+        if stamps.tz is not None:  # the local calendar day, as Timestamp.date() gives
+            stamps = stamps.tz_localize(None)
+        days = stamps.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]")
+        return (np.datetime_as_string(days, unit="D").astype(object),
+                np.zeros(len(days), dtype=bool))
+    uniques = np.asarray(distinct, dtype=object)
     if uniques.size and pd.api.types.infer_dtype(uniques, skipna=False) == "string":
         return uniques, np.zeros(uniques.size, dtype=bool)
     cells = [_cell_text(col, v) for v in uniques]
@@ -575,7 +342,7 @@ def parse_frame(spec: TableSpec, frame: pd.DataFrame, *,
         if isinstance(series.dtype, pd.CategoricalDtype):
             series = series.astype(object)
         codes, uniques = pd.factorize(series, use_na_sentinel=True)
-        text_u, fraction_u = _unique_texts(col, np.asarray(uniques, dtype=object))
+        text_u, fraction_u = _unique_texts(col, uniques)
         text = np.append(text_u, np.array([""], dtype=object))  # code -1 (NA) -> ""
         parsed_u = parse_column(col, pd.Series(text, dtype="str"))
         values = parsed_u.values.take(codes).reset_index(drop=True)
@@ -624,6 +391,11 @@ def check_frames(tables: Mapping[str, pd.DataFrame], specs: Mapping[str, TableSp
         own relapse windows, and one message per visit is slow on millions of rows).
     patients_known
         Whether ``tables["patients"]`` lists every patient (enables ``patient-unknown``).
+
+    Returns
+    -------
+    list of Issue
+        The issues of the record rules.
     """
     ctx = ctx or ValidationContext()
     patients = tables.get("patients")
@@ -632,22 +404,22 @@ def check_frames(tables: Mapping[str, pd.DataFrame], specs: Mapping[str, TableSp
     deaths = tables.get("deaths")
     if deaths is None or not calendar:
         deaths = parse_frame(SCHEMA["deaths"], pd.DataFrame({"patient_id": []}))[0]
-    ref = _Lookup(patients, deaths)
+    ref = Lookup(patients, deaths)
     full = dict(tables)
     issues: list[Issue] = []
     for name, f in tables.items():
         spec = specs[name]
         if f.empty:
             continue
-        issues += _check_keys(spec, f)
+        issues += check_keys(spec, f, ref)
         if name == "patients":
-            issues += _check_patients(spec, f) if calendar else []
+            issues += check_patients(spec, f) if calendar else []
         else:
             if patients_known:
-                issues += _check_patient_known(spec, f, ref)
+                issues += check_patient_known(spec, f, ref)
             if calendar and name != "edss":  # edss-near-relapse: the definitions' windows
-                issues += _check_child_specific(spec, f, full, ref, ctx)
-            issues += _check_before_onset(spec, f, ref)
+                issues += check_child_specific(spec, f, full, ref, ctx)
+            issues += check_before_onset(spec, f, ref)
         if calendar:
-            issues += _check_dates(spec, f, ref, ctx)
+            issues += check_dates(spec, f, ref, ctx)
     return issues
