@@ -176,7 +176,16 @@ class Scenario:
         Risk difference (proportion), rate ratio (counts) or hazard ratio (survival). For
         disease-model arms: the NEDA-3 difference at ``horizon`` in closed form (gamma
         frailty), the relapse-rate ratio, or None for survival (marginal hazards are not
-        proportional under frailty).
+        proportional under frailty). With an endpoint-definition preset (``definition``) the
+        success probabilities and rates are those of the endpoint engine on simulated patients.
+
+        Returns
+        -------
+        float or None
+            The design effect on the natural scale (risk difference, rate ratio or hazard
+            ratio; not log-transformed), or None when no single effect is defined (a
+            disease-model survival endpoint with frailty or with an endpoint-definition
+            preset).
         """
         if not self.from_model:
             if self.endpoint == "proportion":
@@ -203,7 +212,26 @@ class Scenario:
         return None
 
     def under_null(self) -> Scenario:
-        """The same design with the effect set to the null value (for the type I error)."""
+        """The same design with the effect set to the null value (for the type I error).
+
+        Returns
+        -------
+        Scenario
+            A copy of this scenario whose transplant arm sits exactly on the null boundary
+            :attr:`null`: ``p_treatment = p_control + margin`` (proportion),
+            ``rate_treatment = rate_control * null`` (counts) or ``hr = null`` (survival),
+            with ``crossover`` and ``early_death`` set to 0. For disease-model arms the
+            transplant arm becomes the control arm (with the control arm's early-death
+            probability) with its hazards scaled so that the effect equals the null value
+            (NEDA at ``horizon`` = control NEDA + margin for proportions; relapse rate times
+            the null rate ratio for counts; hazards times the null hazard ratio, conditional
+            on the frailty, for survival), and ``crossover`` is set to 0.
+
+        Raises
+        ------
+        DesignError
+            When ``p_control`` (or the control NEDA) plus the margin is not in (0, 1).
+        """
         if self.from_model:
             if self.endpoint == "counts":
                 arm = self.control_arm.replace(relapse_rate=self.control_arm.relapse_rate
@@ -259,7 +287,15 @@ class Scenario:
                          worsening_hazard=c.worsening_hazard * m)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-serialisable form (disease-model arms as their parameter dicts)."""
+        """JSON-serialisable form (disease-model arms as their parameter dicts).
+
+        Returns
+        -------
+        dict
+            One entry per field of the scenario, under the field's name; ``treatment_arm``
+            and ``control_arm`` are the arms' ``to_dict()`` (their ``repr`` for objects
+            without one) or None, and every value is converted to a JSON type.
+        """
         out: dict[str, Any] = {}
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
@@ -529,6 +565,51 @@ class SimulationResult:
 
     ``estimate_scale`` is ``"difference"`` (proportions) or ``"log"`` (log rate ratio / log
     hazard ratio); ``nominal`` is the design effect on that scale (None if undefined).
+    Returned by :func:`simulate_trials`; the summary statistics of the estimates use only
+    the trials whose estimate is finite.
+
+    Parameters
+    ----------
+    scenario
+        The simulated design.
+    n_trials
+        Number of simulated trials (under the design, and as many under the null).
+    power, power_mcse
+        Fraction of trials rejecting the null in the direction of benefit (one tail, at
+        ``alpha / sided``), and its Monte Carlo standard error ``sqrt(p (1 - p) / n_trials)``.
+    type1, type1_mcse
+        Fraction of the trials of :meth:`Scenario.under_null` rejecting the null (either
+        tail when two-sided), and its Monte Carlo standard error; None when the type I error
+        was not simulated (``type1=False``).
+    mean_estimate, empirical_se
+        Mean and standard deviation (``ddof=1``) of the effect estimates, on
+        ``estimate_scale``; NaN without (two) finite estimates.
+    nominal
+        Design effect (:meth:`Scenario.nominal_effect`) on ``estimate_scale``, or None when
+        undefined.
+    bias, bias_mcse
+        ``mean_estimate - nominal`` (None when ``nominal`` is None) and its Monte Carlo
+        standard error ``empirical_se / sqrt(number of finite estimates)``.
+    estimate_scale
+        ``"difference"`` (risk difference, proportion endpoint) or ``"log"`` (log rate ratio
+        or log hazard ratio).
+    quantiles
+        The 2.5%, 25%, 50%, 75% and 97.5% quantiles of the finite estimates, keyed
+        ``"2.5%"`` ... ``"97.5%"`` (NaN without finite estimates).
+    outcomes
+        Fractions of trials by outcome: ``reject_benefit`` (= ``power``), ``reject_harm``
+        (rejection in the direction of harm only), ``inconclusive`` (no rejection) and
+        ``non_finite_estimates``; plus the per-trial means ``mean_events`` (survival),
+        ``mean_n_analysed`` (proportion) or ``mean_dispersion`` (counts) when the analysis
+        reports them.
+    seconds
+        Wall-clock time of the simulation, in seconds.
+    estimates
+        The effect estimate of every trial under the design (``n_trials`` values on
+        ``estimate_scale``, non-finite ones included); not shown in the ``repr``.
+    provenance
+        Where the result came from (the scenario's :meth:`Scenario.to_dict` and
+        ``n_trials``).
     """
 
     scenario: Scenario
@@ -562,7 +643,14 @@ class SimulationResult:
                 f"(MC SE {self.power_mcse:.4f}); {t1}{bias}.")
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-serialisable form (schema ``hsctms.design.simulation/1``)."""
+        """JSON-serialisable form (schema ``hsctms.design.simulation/1``).
+
+        Returns
+        -------
+        dict
+            ``schema``, the scenario as :meth:`Scenario.to_dict`, every summary field of the
+            result and the provenance; the per-trial ``estimates`` are left out.
+        """
         return jsonable({
             "schema": "hsctms.design.simulation/1",
             "scenario": self.scenario.to_dict(), "n_trials": self.n_trials,
@@ -575,7 +663,20 @@ class SimulationResult:
         })
 
     def plot(self, ax: Axes | None = None) -> Axes:
-        """Histogram of the effect estimates with the nominal effect marked."""
+        """Histogram of the effect estimates with the nominal effect marked.
+
+        Parameters
+        ----------
+        ax
+            Matplotlib Axes to draw on; None (default) creates a new figure.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+            The Axes drawn on: 50 bins of the finite estimates (x: estimated effect on
+            ``estimate_scale``, y: simulated trials) and, when ``nominal`` is defined, a
+            dashed line at the design effect.
+        """
         from hsctms.plots._style import PALETTE, new_axes
 
         ax = new_axes(ax)
@@ -598,6 +699,41 @@ def simulate_trials(scenario: Scenario, n_trials: int = 10_000, *, seed: int | N
     more) run the null half in a second process on a machine with two or more CPUs; the
     results do not depend on it. ``progress(description, done, total)`` is called as trials
     are simulated (``total`` counts the null trials too).
+
+    Parameters
+    ----------
+    scenario
+        The trial design to simulate.
+    n_trials
+        Number of trials to simulate under the design, and as many under the null
+        (default 10,000; at least 10).
+    seed
+        Seed of the random numbers; the design and null trials draw from two independent
+        streams spawned from it. None (default) uses fresh operating-system entropy, so
+        results are not reproducible.
+    type1
+        Also simulate :meth:`Scenario.under_null` for the type I error (default True);
+        False halves the work and leaves ``type1`` and ``type1_mcse`` None.
+    chunk
+        Trials simulated per vectorised block (default 2,500; bounds memory use). For
+        endpoint-engine scenarios (``definition``) it is capped at
+        ``50_000 // n_total``. Results are reproducible for a given ``seed`` and ``chunk``;
+        another ``chunk`` draws the random numbers in another order.
+    progress
+        ``progress(description, done, total)``, called after every block; None (default)
+        reports nothing.
+
+    Returns
+    -------
+    SimulationResult
+        Power, type I error, mean, bias and empirical SE of the estimates and the
+        distribution of trial outcomes, each with its Monte Carlo standard error.
+
+    Raises
+    ------
+    DesignError
+        With fewer than 10 trials, or when the null scenario cannot be built
+        (:meth:`Scenario.under_null`).
 
     Examples
     --------
@@ -669,6 +805,28 @@ def run_grid(scenarios: Sequence[Scenario], n_trials: int = 10_000, *, seed: int
     Each scenario gets its own seed spawned from ``seed``, so results do not depend on
     whether or where the grid runs in parallel. ``progress(description, done, total)``
     follows the trials of each scenario in turn (with a client: scenarios done).
+
+    Parameters
+    ----------
+    scenarios
+        The designs to simulate, in order.
+    n_trials
+        Trials per scenario under the design, and as many under its null (default 10,000).
+    seed
+        Seed from which one independent seed per scenario is spawned (default 0).
+    client
+        A ``dask.distributed.Client`` to run the scenarios on, one task per scenario; None
+        (default) runs them one after the other in this process.
+    progress
+        ``progress(description, done, total)``; None (default) reports nothing. Without a
+        client it follows the trials of each scenario, its description prefixed
+        ``"scenario i/n: "``; with a client it is called before and after the gather, with
+        scenarios as the unit.
+
+    Returns
+    -------
+    list of SimulationResult
+        One result per scenario, in the order of ``scenarios``.
     """
     seeds = [int(s.generate_state(1)[0]) for s in np.random.SeedSequence(seed).spawn(
         len(scenarios))]

@@ -57,7 +57,17 @@ SHOWN = 10
 
 class InputWarning(HsctmsWarning):
     """The endpoint inputs break a validation rule of severity ``warning`` (e.g. an EDSS
-    visit before MS onset); the full report is in ``report``."""
+    visit before MS onset); the full report is in ``report``.
+
+    Parameters
+    ----------
+    message : str
+        The warning text: how many validation warnings the inputs have, followed by the
+        first ``SHOWN`` (10) of them, one a line.
+    report : ValidationReport
+        The full validation report of the endpoint inputs, kept as the ``report``
+        attribute.
+    """
 
     def __init__(self, message: str, report: ValidationReport) -> None:
         super().__init__(message)

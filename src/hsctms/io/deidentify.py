@@ -222,12 +222,14 @@ def load_definition(data: Mapping[str, Any]) -> DeidentificationDefinition:
 class DeidentifiedExport:
     """A de-identified copy of a cohort's tables, with the k-anonymity check's outcome.
 
-    Attributes
+    Built by :func:`deidentify`.
+
+    Parameters
     ----------
     tables
         Table name -> de-identified frame (the columns of :meth:`column_rules`).
     definition
-        The definition applied.
+        The definition applied (its ``k`` is the k of the check).
     keep_ids
         Whether pseudonymous patient ids were kept (else random per-export codes).
     smallest_group
@@ -240,9 +242,10 @@ class DeidentifiedExport:
     suppressed_values
         Quasi-identifier output column -> number of values blanked.
     suppressed_centres
-        Centres blanked because they have fewer than ``k`` patients.
+        Centres blanked because they have fewer than ``k`` patients (default: none).
     levels
-        Quasi-identifier -> the hierarchy level it was generalised to (0: most detailed).
+        Quasi-identifier -> the hierarchy level it was generalised to (0: most detailed;
+        default: empty).
     provenance
         How the export was made.
     """

@@ -55,7 +55,27 @@ DEFINITIONS: tuple[str, ...] = (
 
 @dataclass(frozen=True)
 class PatientReport:
-    """Everything the patient report shows, as data."""
+    """Everything the patient report shows, as data.
+
+    Built by :func:`build_report`; rendered by :func:`render_patient_report` and
+    :func:`write_patient_report`.
+
+    Parameters
+    ----------
+    profile : PatientProfile
+        The validated patient profile the report is about.
+    eligibility : EligibilityReport
+        The verdict of every eligibility criteria set for the profile.
+    estimates : PersonalEstimates
+        The published figures selected for the profile's stratum (benefits, transplant-related
+        mortality, harms, comparisons), all from the evidence base.
+    meta : ReportMeta
+        Title, subtitle, definitions, sources and software versions shown in the report;
+        ``meta.synthetic`` is always False.
+    provenance : Provenance
+        How the report was made: the eligibility and estimate definitions, ``n = 1``, the
+        evidence date and the software versions.
+    """
 
     profile: PatientProfile
     eligibility: EligibilityReport
@@ -69,7 +89,16 @@ class PatientReport:
         return self.eligibility.summary + "\n" + self.estimates.summary
 
     def to_dict(self) -> dict[str, Any]:
-        """The machine-readable report (schema ``hsctms.patient-report/1``, see docs)."""
+        """The machine-readable report (schema ``hsctms.patient-report/1``, see docs).
+
+        Returns
+        -------
+        dict
+            JSON-serialisable: ``schema``, ``profile`` (the validated profile, unknown fields
+            omitted), ``stratum``, ``eligibility`` (one entry per criteria set),
+            ``estimates``, ``report`` (:meth:`ReportMeta.to_dict`) and ``provenance``; the
+            keys are described in docs/patient-report.md, section 4.
+        """
         return {
             "schema": JSON_SCHEMA_ID,
             "profile": self.profile.model_dump(mode="json", exclude_none=True),
@@ -91,6 +120,12 @@ def build_report(profile: PatientProfile | Mapping[str, Any],
         A :class:`PatientProfile` or a mapping (e.g. parsed JSON) validated into one.
     evidence
         Optional :class:`hsctms.evidence.EvidenceBase` (default: the packaged evidence).
+
+    Returns
+    -------
+    PatientReport
+        The profile, its eligibility verdicts, the personal figures, the report metadata
+        (never synthetic; the evidence date as data date) and the provenance.
 
     Raises
     ------
@@ -323,6 +358,20 @@ def _check_report(report: Any, where: str) -> None:
 def render_patient_report(report: PatientReport,
                           fmt: Literal["html", "json"] = "html") -> str:
     """Render the report as HTML (for the CLI, the web app and PDF) or JSON text.
+
+    Parameters
+    ----------
+    report : PatientReport
+        From :func:`build_report`.
+    fmt : {"html", "json"}, default "html"
+        ``"html"``: the whole page from the template ``patient/report.html.j2``;
+        ``"json"``: :meth:`PatientReport.to_dict` as indented JSON (NaN refused). For PDF
+        use :func:`write_patient_report`.
+
+    Returns
+    -------
+    str
+        The HTML document or the JSON text.
 
     Raises
     ------

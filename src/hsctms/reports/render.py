@@ -65,11 +65,22 @@ class ReportMeta:
     data_date
         Date the data were frozen (ISO string) or None.
     n
-        Number of patients (or studies) the report is based on.
+        Number of patients (or studies) the report is based on; None when not applicable.
+    subtitle
+        Line shown under the title (e.g. the patient's phenotype and EDSS); None shows none.
     definitions
         Human-readable statements of the endpoint / analysis definitions used.
     sources
         Data sources (e.g. the database URL without credentials, or "published evidence").
+    lang
+        Language of the document, the ``lang`` attribute of its ``<html>`` element
+        (default ``"en"``).
+    versions
+        Software versions shown in the footer, distribution name -> version (default:
+        :func:`hsctms._provenance.package_versions` at construction).
+    generated
+        When the report was made, shown in the header (default: now, as
+        ``"YYYY-MM-DD HH:MM UTC"``).
     """
 
     title: str
@@ -86,7 +97,15 @@ class ReportMeta:
     )
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-serialisable form (embedded in machine-readable outputs)."""
+        """JSON-serialisable form (embedded in machine-readable outputs).
+
+        Returns
+        -------
+        dict
+            ``title``, ``synthetic``, ``data_date``, ``n``, ``definitions`` and ``sources``
+            (as lists), ``software`` (the installed hsctms version, then ``versions``) and
+            ``generated``; ``subtitle`` and ``lang`` are presentation only and left out.
+        """
         return {
             "title": self.title,
             "synthetic": self.synthetic,
@@ -137,6 +156,27 @@ def render_html(template: str, context: Mapping[str, Any], meta: ReportMeta) -> 
     """Render ``template`` (path relative to the templates folder) with ``context``.
 
     The template receives ``meta`` (a :class:`ReportMeta`) and the keys of ``context``.
+
+    Parameters
+    ----------
+    template
+        Template path relative to ``hsctms/reports/templates`` (e.g.
+        ``"patient/report.html.j2"``).
+    context
+        Template variables; must not contain the key ``meta``. The environment is strict: a
+        variable the template uses but ``context`` lacks raises ``jinja2.UndefinedError``.
+    meta
+        What the report states about itself (title, synthetic-data banner, footer).
+
+    Returns
+    -------
+    str
+        The rendered HTML document (values autoescaped).
+
+    Raises
+    ------
+    ConfigurationError
+        When the template does not exist.
     """
     try:
         tmpl = environment().get_template(template)

@@ -564,6 +564,41 @@ def evaluate_preset(name: str | Path | Preset, *, n_trials: int = 2000, seed: in
     set) are slower (~0.1 ms per patient) and use ``min(n_trials, engine_trials)`` trials;
     ``engine_trials=0`` skips them. ``name`` is a preset key, a preset-file path or a
     :class:`Preset`. ``progress(description, done, total)`` follows the simulations.
+
+    Parameters
+    ----------
+    name : str, pathlib.Path or Preset
+        A packaged preset's key or alias (``zeus``, ``mist``, ``starms``; case-insensitive),
+        the path of a ``.yaml``/``.yml`` preset file, or a :class:`Preset`
+        (see :func:`get_preset`).
+    n_trials : int, default 2000
+        Simulated trials per latent-path scenario (and as many under its null), and trials
+        of the simulated interim plan.
+    seed : int, default 1
+        Base seed: the latent scenarios use ``seed``, the endpoint-engine scenarios
+        ``seed + 1`` and the interim plan ``seed + 2``.
+    engine_trials : int, default 200
+        Trials per endpoint-engine scenario: ``min(n_trials, max(engine_trials, 10))``; 0
+        skips those scenarios.
+    client : dask.distributed.Client, optional
+        Runs the scenario grids on a Dask cluster (see :func:`~hsctms.design.run_grid`);
+        None (default) runs them in this process.
+    progress : callable, optional
+        ``progress(description, done, total)``; descriptions are prefixed ``"latent"`` or
+        ``"endpoint engine"``, and the interim-plan simulation reports once before it runs.
+
+    Returns
+    -------
+    PresetResult
+        The primary calculation, the sensitivity analyses, the group-sequential plan and
+        its fixed-design size, the simulated operating characteristics of every scenario
+        run, the simulated interim plan (proportion endpoints with a sequential plan) and
+        the provenance.
+
+    Raises
+    ------
+    ConfigurationError
+        When the preset name is unknown or the preset file is invalid.
     """
     preset = get_preset(name)
     primary = preset.primary()
