@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from hsctms.analysis import OutcomesAnalysis, run_outcomes
+from hsctms.analysis import OutcomesAnalysis, OutcomesSettings, run_outcomes
 from hsctms.reports.outcomes import build_outcomes_report, suppress_counts
 from hsctms.survival import kaplan_meier
 
@@ -20,7 +20,8 @@ from hsctms.survival import kaplan_meier
 def analysis() -> OutcomesAnalysis:
     from hsctms.datasets import load_demo_cohort
 
-    return run_outcomes(load_demo_cohort(), "halt_ms", level=0.9, years=(1, 2, 3, 4, 5))
+    return run_outcomes(load_demo_cohort(), "halt_ms",
+                        settings=OutcomesSettings(level=0.9, years=(1, 2, 3, 4, 5)))
 
 
 def test_json_is_complete_and_strict(analysis: OutcomesAnalysis) -> None:
