@@ -317,3 +317,13 @@ def test_dask_on_a_local_cluster() -> None:
         got = derive_dask(ddf, t["relapses"], t["mri"], deaths=t["deaths"],
                           definition="msprog_default").compute()
     _same(got, expected)
+
+
+def test_partitioning_options() -> None:
+    assert Partitioning().to_dict() == {"by_patient": False, "npartitions": None}
+    assert Partitioning(by_patient=True, npartitions=np.int64(3)).npartitions == 3
+    for bad in [{"npartitions": 0}, {"npartitions": 2.5}, {"npartitions": True},
+                {"by_patient": "yes"}]:
+        with pytest.raises(ConfigurationError) as exc:
+            Partitioning(**bad)  # type: ignore[arg-type]
+        assert exc.value.hint
