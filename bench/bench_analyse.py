@@ -48,7 +48,7 @@ def main() -> int:
 
     matplotlib.use("Agg")
 
-    from hsctms.analysis import run_outcomes
+    from hsctms.analysis import OutcomesSettings, run_outcomes
     from hsctms.datasets import write_demo_bundle
     from hsctms.endpoints import derive
     from hsctms.io.bundle import read_bundle
@@ -78,7 +78,7 @@ def main() -> int:
         return 1
     endpoints = timed("derive endpoints (hsctms.endpoints)", lambda: derive(cohort, "halt_ms"))
     analysis = timed("run_outcomes (hsctms.analysis)", lambda: run_outcomes(
-        cohort, "halt_ms", level=0.9, endpoints=endpoints))
+        cohort, "halt_ms", settings=OutcomesSettings(level=0.9), endpoints=endpoints))
     figs = timed("figures", analysis.figures)
     out_html = Path(tmpdir.name) / "report.html"
     timed("HTML report", lambda: build_outcomes_report(analysis, figures=figs).write(out_html))

@@ -14,8 +14,8 @@ MRI table holds a quarter of the visit dates. The same tables are derived (``msp
   the local ``threads`` scheduler and the local ``processes`` scheduler (a pool of 2 worker
   processes started and warmed before timing), both with 2 workers; hsctms partitions the
   visits by patient (the default);
-* by ``derive_dask(..., partitioned_by_patient=True)`` on partitions cut between patients
-  (no shuffle; one pass over ``patient_id`` for the check), with both schedulers.
+* by ``derive_dask(..., partitioning=Partitioning(by_patient=True))`` on partitions cut
+  between patients (no shuffle; one pass over ``patient_id`` for the check), with both schedulers.
 
 Each Dask time is the whole call: building the graph plus ``.compute()`` into an
 ``EndpointResult``. Every run is repeated ``--repeat`` times and the fastest is shown (the
@@ -39,7 +39,7 @@ import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 
-from hsctms.endpoints import EndpointResult, derive_dask, derive_frames
+from hsctms.endpoints import EndpointResult, Partitioning, derive_dask, derive_frames
 from hsctms.endpoints.synthetic import random_visits
 
 DEFINITION = "msprog_default"
@@ -100,10 +100,10 @@ def run_size(n: int, a: argparse.Namespace, pool: ProcessPoolExecutor) -> None:
         ).compute(**processes)),
         ("derive_dask threads, by patient", lambda: derive_dask(
             by_patient(v, a.partitions), r, m, definition=DEFINITION,
-            partitioned_by_patient=True).compute(**threads)),
+            partitioning=Partitioning(by_patient=True)).compute(**threads)),
         ("derive_dask processes, by patient", lambda: derive_dask(
             by_patient(v, a.partitions), r, m, definition=DEFINITION,
-            partitioned_by_patient=True).compute(**processes)),
+            partitioning=Partitioning(by_patient=True)).compute(**processes)),
     ]
     for label, fn in runs:
         t, c, got = timed(fn, a.repeat)

@@ -66,15 +66,12 @@ MAX_PARAMETERS = 8
 
 #: Public functions allowed more than MAX_PARAMETERS parameters, with the reason.
 MANY_PARAMETERS: dict[str, str] = {
-    # the five input tables and the definition of derive_frames (DATA_ARGUMENTS), then
-    # the Dask partitioning
-    "hsctms.endpoints.distributed.derive_dask": "derive_frames' six data arguments",
+    # derive_frames' eight parameters (the six data arguments of DATA_ARGUMENTS, patients,
+    # data_date), then the Dask settings, grouped in one Partitioning object
+    "hsctms.endpoints.distributed.derive_dask": "derive_frames' eight parameters plus one "
+                                                "Partitioning option object",
     # not grouped yet (outside issue 21's design and meta scope): independent settings of
     # one entry point each
-    "hsctms.analysis.pipeline.run_outcomes": "settings of the nested outcome analyses, "
-                                             "not grouped yet",
-    "hsctms.datasets.course.simulate_arm": "(n, arm, rng) data arguments plus the visit, "
-                                           "population and accrual settings, not grouped yet",
     "hsctms.db.importer.import_bundle": "import settings (mode, user, centre, source, "
                                         "regimen map), not grouped yet",
     "hsctms.survival.cif.cumulative_incidence_by": "(time, event, groups) plus cmprsk "

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from hsctms.analysis import OutcomesAnalysis, run_outcomes
+from hsctms.analysis import OutcomesAnalysis, OutcomesSettings, run_outcomes
 from hsctms.reports.outcomes import build_outcomes_report, suppress_counts
 from hsctms.survival import kaplan_meier
 
@@ -20,7 +20,8 @@ from hsctms.survival import kaplan_meier
 def analysis() -> OutcomesAnalysis:
     from hsctms.datasets import load_demo_cohort
 
-    return run_outcomes(load_demo_cohort(), "halt_ms", level=0.9, years=(1, 2, 3, 4, 5))
+    return run_outcomes(load_demo_cohort(), "halt_ms",
+                        settings=OutcomesSettings(level=0.9, years=(1, 2, 3, 4, 5)))
 
 
 def test_json_is_complete_and_strict(analysis: OutcomesAnalysis) -> None:
@@ -237,3 +238,34 @@ def test_json_baseline_is_suppressed_with_its_own_rule(analysis: OutcomesAnalysi
     plain = analysis.to_dict()
     assert plain["baseline"]["small_count"] == 1 and plain["safety"]["n_transplanted"] == 300
     json.dumps(payload, allow_nan=False)
+
+
+def test_outcomes_settings_defaults_and_validation() -> None:
+    from hsctms.errors import ConfigurationError, EstimationError
+
+    s = OutcomesSettings()
+    assert s.to_dict() == {"level": 0.9, "years": [1.0, 2.0, 3.0, 4.0, 5.0],
+                           "shevchenko_years": None, "conf_type": "log-log",
+                           "edss_window_days": 182.0}
+    assert s.table_years == tuple(float(k) for k in range(1, 9))
+    assert OutcomesSettings(years=(1, 10)).table_years[-1] == 10.0
+    assert OutcomesSettings(shevchenko_years=(2, 4)).table_years == (2.0, 4.0)
+    for bad, error in [({"years": ()}, EstimationError), ({"years": (0, 1)}, EstimationError),
+                       ({"shevchenko_years": (-1,)}, EstimationError),
+                       ({"level": 1.5}, ConfigurationError),
+                       ({"conf_type": "logit"}, ConfigurationError),
+                       ({"edss_window_days": 0}, ConfigurationError)]:
+        with pytest.raises(error) as exc:
+            OutcomesSettings(**bad)  # type: ignore[arg-type]
+        assert exc.value.hint
+
+
+def test_outcomes_settings_are_used(analysis: OutcomesAnalysis) -> None:
+    from hsctms.datasets import load_demo_cohort
+
+    other = run_outcomes(load_demo_cohort(), "halt_ms",
+                         settings=OutcomesSettings(level=0.95, years=(1, 2),
+                                                   conf_type="plain", edss_window_days=91))
+    assert (other.level, other.conf_type, other.years) == (0.95, "plain", (1.0, 2.0))
+    assert other.halt_ms.edss_window_days == 91.0
+    assert analysis.level == 0.9 and analysis.years == (1.0, 2.0, 3.0, 4.0, 5.0)

@@ -305,3 +305,32 @@ def test_docs_list_every_parameter() -> None:
     text = doc.read_text(encoding="utf-8")
     missing = [name for name in parameter_sources() if f"`{name}`" not in text]
     assert missing == []
+
+
+def test_enrolment_spreads_origins_and_names_patients() -> None:
+    import datetime as dt
+
+    from hsctms.datasets import Enrolment
+
+    enrol = Enrolment(start_date=dt.date(2021, 3, 1), accrual_years=2, id_prefix="CTL")
+    assert enrol.to_dict() == {"start_date": "2021-03-01", "accrual_years": 2.0,
+                               "id_prefix": "CTL"}
+    tables = simulate_arm(200, ahsct(), np.random.default_rng(3), followup_years=1,
+                          enrolment=enrol)
+    origin = pd.to_datetime(tables["follow_up"]["origin_date"])
+    assert origin.min() >= pd.Timestamp("2021-03-01")
+    assert origin.max() < pd.Timestamp("2023-03-02") and origin.nunique() > 50
+    assert tables["patients"]["patient_id"].str.startswith("CTL-").all()
+    default = simulate_arm(5, ahsct(), np.random.default_rng(3), followup_years=1)
+    assert set(pd.to_datetime(default["follow_up"]["origin_date"])) == {pd.Timestamp("2020-01-01")}
+    assert default["patients"]["patient_id"].iloc[0] == "ARM-000001"
+
+
+@pytest.mark.parametrize("kwargs", [{"accrual_years": -1}, {"accrual_years": float("nan")},
+                                    {"id_prefix": ""}, {"start_date": "2020-01-01"}])
+def test_enrolment_rejects_bad_input(kwargs: dict[str, object]) -> None:
+    from hsctms.datasets import Enrolment
+
+    with pytest.raises(ConfigurationError) as exc:
+        Enrolment(**kwargs)  # type: ignore[arg-type]
+    assert exc.value.hint

@@ -14,6 +14,7 @@ from hsctms._provenance import data_source
 from hsctms.endpoints import (
     DaskEndpointResult,
     EndpointResult,
+    Partitioning,
     derive_dask,
     derive_frames,
     get_definition,
@@ -76,7 +77,7 @@ def test_dask_matches_pandas(name: str, npartitions: int) -> None:
     ddf = dd.from_pandas(t["edss"].sample(frac=1.0, random_state=1), npartitions=4,
                          sort=False)
     lazy = derive_dask(ddf, t["relapses"].sample(frac=1.0, random_state=2), t["mri"],
-                       origin, t["deaths"], d, npartitions=npartitions)
+                       origin, t["deaths"], d, partitioning=Partitioning(npartitions=npartitions))
     assert isinstance(lazy, DaskEndpointResult) and lazy.npartitions == npartitions
     assert isinstance(lazy.to_frame(), dd.DataFrame) and lazy.provenance.n is None
     got = lazy.compute(scheduler="sync")
@@ -121,7 +122,8 @@ def test_rows_dropped_by_exclude_before_name_the_whole_tables() -> None:
     with pytest.warns(Warning):
         expected = derive_frames(v, r, definition=d, patients=patients)
     ddf = dd.from_pandas(v.sample(frac=1.0, random_state=5), npartitions=4, sort=False)
-    lazy = derive_dask(ddf, r, definition=d, patients=patients, npartitions=3)
+    lazy = derive_dask(ddf, r, definition=d, patients=patients,
+                       partitioning=Partitioning(npartitions=3))
     with pytest.warns(Warning):
         got = lazy.compute(scheduler="sync")
     _same(got, expected)
@@ -181,7 +183,7 @@ def test_identifiers_normalised_before_partitioning() -> None:
     r["patient_id"] = r["patient_id"].str[1:].astype(int).astype(str)
     expected = derive_frames(v, r, definition="msprog_default")
     got = derive_dask(dd.from_pandas(v, npartitions=3), r, definition="msprog_default",
-                      npartitions=6).compute(scheduler="sync")
+                      partitioning=Partitioning(npartitions=6)).compute(scheduler="sync")
     _same(got, expected)
 
 
@@ -195,15 +197,15 @@ def test_partitioned_by_patient_checked() -> None:
     expected = derive_frames(pd.concat(parts, ignore_index=True), t["relapses"], t["mri"],
                              deaths=t["deaths"], definition="msprog_default")
     got = derive_dask(good, t["relapses"], t["mri"], deaths=t["deaths"],
-                      definition="msprog_default", partitioned_by_patient=True)
+                      definition="msprog_default", partitioning=Partitioning(by_patient=True))
     _same(got.compute(scheduler="sync"), expected)
     # rows of a patient in several partitions: refused, with the hint to drop the flag
     ddf = dd.from_pandas(v.sample(frac=1.0, random_state=3), npartitions=4, sort=False)
     with pytest.raises(ConfigurationError) as exc:
         derive_dask(ddf, t["relapses"], definition="msprog_default",
-                    partitioned_by_patient=True)
+                    partitioning=Partitioning(by_patient=True))
     assert "more than one partition" in str(exc.value)
-    assert "Drop partitioned_by_patient=True" in (exc.value.hint or "")
+    assert "Drop by_patient=True" in (exc.value.hint or "")
 
 
 def _error_of(call: Any) -> DataValidationError:
@@ -226,8 +228,8 @@ def test_validation_errors_name_the_rows_of_the_whole_tables(by_patient: bool) -
     else:
         ddf = dd.from_pandas(v, npartitions=4)
     lazy = derive_dask(ddf, r, definition="msprog_default",
-                       npartitions=None if by_patient else 3,
-                       partitioned_by_patient=by_patient)
+                       partitioning=Partitioning(by_patient=by_patient,
+                                                 npartitions=None if by_patient else 3))
     got = _error_of(lambda: lazy.compute(scheduler="sync"))
     assert got.report.issues == expected.report.issues
     assert got.report.rows == expected.report.rows
@@ -271,9 +273,11 @@ def test_empty_partitions() -> None:
     # more partitions of patients than patients, and an empty input partition
     ddf = dd.concat([dd.from_pandas(v, npartitions=1), dd.from_pandas(v.iloc[:0],
                                                                         npartitions=1)])
-    lazy = derive_dask(ddf, r, definition="msprog_default", npartitions=8)
+    lazy = derive_dask(ddf, r, definition="msprog_default",
+                       partitioning=Partitioning(npartitions=8))
     _same(lazy.compute(scheduler="sync"), expected)
-    _same(derive_dask(ddf, r, definition="msprog_default", partitioned_by_patient=True)
+    _same(derive_dask(ddf, r, definition="msprog_default",
+                      partitioning=Partitioning(by_patient=True))
           .compute(scheduler="sync"), expected)
     with pytest.raises(DataValidationError) as exc:
         derive_dask(dd.from_pandas(v.iloc[:0], npartitions=1), r,
@@ -291,10 +295,10 @@ def test_dask_requires_a_dask_frame() -> None:
         derive_dask(dd.from_pandas(v, npartitions=1), r, definition="halt_ms")
     with pytest.raises(ConfigurationError, match="npartitions=0"):
         derive_dask(dd.from_pandas(v, npartitions=1), r, definition="msprog_default",
-                    npartitions=0)
-    with pytest.raises(ConfigurationError, match="kept with partitioned_by_patient"):
+                    partitioning=Partitioning(npartitions=0))
+    with pytest.raises(ConfigurationError, match=r"kept with Partitioning\(by_patient=True\)"):
         derive_dask(dd.from_pandas(v, npartitions=1), r, definition="msprog_default",
-                    npartitions=2, partitioned_by_patient=True)
+                    partitioning=Partitioning(by_patient=True, npartitions=2))
     with pytest.raises(ConfigurationError, match="pandas DataFrame"):
         derive_dask(dd.from_pandas(v, npartitions=1), dd.from_pandas(r, npartitions=1),
                     definition="msprog_default")
@@ -313,3 +317,13 @@ def test_dask_on_a_local_cluster() -> None:
         got = derive_dask(ddf, t["relapses"], t["mri"], deaths=t["deaths"],
                           definition="msprog_default").compute()
     _same(got, expected)
+
+
+def test_partitioning_options() -> None:
+    assert Partitioning().to_dict() == {"by_patient": False, "npartitions": None}
+    assert Partitioning(by_patient=True, npartitions=np.int64(3)).npartitions == 3
+    for bad in [{"npartitions": 0}, {"npartitions": 2.5}, {"npartitions": True},
+                {"by_patient": "yes"}]:
+        with pytest.raises(ConfigurationError) as exc:
+            Partitioning(**bad)  # type: ignore[arg-type]
+        assert exc.value.hint

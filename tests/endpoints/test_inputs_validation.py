@@ -248,12 +248,12 @@ def test_empty_edss_of_a_cohort_is_an_error() -> None:
 
 def test_dask_partitions_are_validated() -> None:
     dd = pytest.importorskip("dask.dataframe")
-    from hsctms.endpoints import derive_dask
+    from hsctms.endpoints import Partitioning, derive_dask
 
     frame = pd.concat([visits([2.0, 2.0, 3.0, 3.0, 3.0], ids="A"),
                        visits([2.0, 2.0, 3.25, 3.0, 3.0], ids="B")], ignore_index=True)
     lazy = derive_dask(dd.from_pandas(frame, npartitions=2), definition="msprog_default",
-                       partitioned_by_patient=True)
+                       partitioning=Partitioning(by_patient=True))
     with pytest.raises(DataValidationError) as exc:
         lazy.compute()
     assert only_error(exc).rule == "edss-off-grid"

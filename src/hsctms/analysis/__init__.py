@@ -1,9 +1,10 @@
 """Outcomes analysis of a registry: study-style tables (HALT-MS, Shevchenko) beside the
 published figures, Cox model of event-free survival and EDSS trajectories.
 
->>> from hsctms.analysis import run_outcomes
+>>> from hsctms.analysis import OutcomesSettings, run_outcomes
 >>> from hsctms.datasets import load_demo_cohort
->>> result = run_outcomes(load_demo_cohort(), "halt_ms", level=0.9, years=(1, 2, 3, 4, 5))
+>>> settings = OutcomesSettings(level=0.9, years=(1, 2, 3, 4, 5))
+>>> result = run_outcomes(load_demo_cohort(), "halt_ms", settings=settings)
 >>> result.n, result.definition_name, result.provenance.synthetic
 (300, 'halt_ms', True)
 """
@@ -15,7 +16,12 @@ from hsctms.analysis.edss_change import (
     edss_change_table,
     signed_rank_test,
 )
-from hsctms.analysis.pipeline import COX_COVARIATES, OutcomesAnalysis, run_outcomes
+from hsctms.analysis.pipeline import (
+    COX_COVARIATES,
+    OutcomesAnalysis,
+    OutcomesSettings,
+    run_outcomes,
+)
 from hsctms.analysis.published import PublishedFigure, published_figures
 from hsctms.analysis.tables import (
     HALT_MS_ENDPOINTS,
@@ -34,6 +40,7 @@ __all__ = [
     "EdssChangeRow",
     "HaltMsTable",
     "OutcomesAnalysis",
+    "OutcomesSettings",
     "PublishedFigure",
     "ShevchenkoTable",
     "SignedRank",

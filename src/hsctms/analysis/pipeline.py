@@ -30,8 +30,9 @@ from hsctms.analysis.tables import (
     halt_ms_table,
     shevchenko_table,
 )
-from hsctms.errors import EstimationError, EvidenceError, HsctmsError
+from hsctms.errors import ConfigurationError, EstimationError, EvidenceError, HsctmsError
 from hsctms.survival import CoxModel, FollowUp, PHTest, cox_ph, median_followup
+from hsctms.survival._common import check_conf_type, check_level
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
@@ -44,6 +45,94 @@ COX_COVARIATES: tuple[str, ...] = (
 )
 
 SCHEMA_VERSION = "1.0"
+
+
+@dataclass(frozen=True)
+class OutcomesSettings:
+    """Settings of the tables of an outcomes analysis (see :func:`run_outcomes`).
+
+    Validated on construction; the sequences are stored as tuples of floats.
+
+    Parameters
+    ----------
+    level
+        Confidence level of every interval, in (0, 1) (HALT-MS reported 90%; default 0.9).
+    years
+        Time points (years) of the HALT-MS table and the EDSS change (default 1..5).
+    shevchenko_years
+        Time points of the Shevchenko table; ``None`` (default) means 1..max(8, max(years)).
+    conf_type
+        CI transform (``"log-log"`` default, ``"log"``, ``"plain"``).
+    edss_window_days
+        The EDSS of year k is the visit closest to day ``k * 365.25`` within this many days
+        (default 182), for the EDSS change and the trajectories.
+
+    Raises
+    ------
+    EstimationError
+        ``years`` (or ``shevchenko_years``) is empty or not positive.
+    ConfigurationError
+        ``level`` is not in (0, 1), ``conf_type`` is unknown or ``edss_window_days`` is not
+        positive.
+
+    Examples
+    --------
+    >>> OutcomesSettings(level=0.95, years=(1, 2)).to_dict()["years"]
+    [1.0, 2.0]
+    """
+
+    level: float = 0.9
+    years: Sequence[float] = (1, 2, 3, 4, 5)
+    shevchenko_years: Sequence[float] | None = None
+    conf_type: str = "log-log"
+    edss_window_days: float = 182.0
+
+    def __post_init__(self) -> None:
+        years = tuple(float(y) for y in self.years)
+        if not years or min(years) <= 0:
+            raise EstimationError("Years must be positive.", hint="Use e.g. --years 1,2,3,4,5.")
+        sh_years = (None if self.shevchenko_years is None
+                    else tuple(float(y) for y in self.shevchenko_years))
+        if sh_years is not None and (not sh_years or min(sh_years) <= 0):
+            raise EstimationError("Shevchenko table years must be positive.",
+                                  hint="Use e.g. shevchenko_years=(1, 2, 3, 4, 5, 6, 7, 8), "
+                                       "or None for 1..max(8, max(years)).")
+        window = float(self.edss_window_days)
+        if not window > 0:
+            raise ConfigurationError(f"EDSS window of {window:g} days is not positive.",
+                                     hint="Use e.g. edss_window_days=182 (half a year).")
+        object.__setattr__(self, "level", check_level(self.level))
+        object.__setattr__(self, "conf_type", check_conf_type(self.conf_type))
+        object.__setattr__(self, "years", years)
+        object.__setattr__(self, "shevchenko_years", sh_years)
+        object.__setattr__(self, "edss_window_days", window)
+
+    @property
+    def table_years(self) -> tuple[float, ...]:
+        """Time points of the Shevchenko table (``shevchenko_years`` or the default).
+
+        Returns
+        -------
+        tuple of float
+            ``shevchenko_years`` if given, else 1..max(8, max(years)).
+        """
+        if self.shevchenko_years is not None:
+            return tuple(self.shevchenko_years)
+        return tuple(float(y) for y in range(1, int(max(8, *self.years)) + 1))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The settings as plain JSON types.
+
+        Returns
+        -------
+        dict
+            ``level``, ``years``, ``shevchenko_years`` (``None`` when defaulted),
+            ``conf_type`` and ``edss_window_days``.
+        """
+        return {"level": self.level, "years": list(self.years),
+                "shevchenko_years": (None if self.shevchenko_years is None
+                                     else list(self.shevchenko_years)),
+                "conf_type": self.conf_type, "edss_window_days": self.edss_window_days}
 
 
 @dataclass(frozen=True)
@@ -337,14 +426,10 @@ def run_outcomes(
     cohort: Cohort,
     definition: Any = "halt_ms",
     *,
-    level: float = 0.9,
-    years: Sequence[float] = (1, 2, 3, 4, 5),
-    shevchenko_years: Sequence[float] | None = None,
-    conf_type: str = "log-log",
+    settings: OutcomesSettings | None = None,
     endpoints: Any = None,
     published: Sequence[PublishedFigure] | None = None,
     cox_covariates: Sequence[str] = COX_COVARIATES,
-    edss_window_days: float = 182.0,
     progress: Callable[[str], None] | None = None,
 ) -> OutcomesAnalysis:
     """Run the full outcomes analysis of a cohort.
@@ -355,23 +440,16 @@ def run_outcomes(
         The registry cohort (``hsctms.model.Cohort``).
     definition
         Endpoint definition name or object (``hsctms.endpoints``), default ``"halt_ms"``.
-    level
-        Confidence level of every interval (HALT-MS reported 90%).
-    years
-        Time points (years) of the HALT-MS table and the EDSS change.
-    shevchenko_years
-        Time points of the Shevchenko table (default 1..max(8, max(years))).
-    conf_type
-        CI transform (``"log-log"`` default, ``"log"``, ``"plain"``).
+    settings
+        Confidence level, CI transform, time points of both tables and the EDSS window
+        (:class:`OutcomesSettings`; default ``OutcomesSettings()``: 90% log-log intervals at
+        years 1..5, Shevchenko table at 1..8, 182-day EDSS window).
     endpoints
         A precomputed :class:`hsctms.endpoints.EndpointResult` (skips derivation).
     published
         Published figures to show; default: looked up in :mod:`hsctms.evidence`.
     cox_covariates
         Covariates of the Cox model of EFS (``phenotype_group`` is derived from phenotype).
-    edss_window_days
-        The EDSS of year k is the visit closest to day ``k * 365.25`` within this many days
-        (default 182), for the EDSS change and the trajectories.
     progress
         Optional callback receiving the name of each stage as it starts.
 
@@ -384,13 +462,13 @@ def run_outcomes(
     Raises
     ------
     EstimationError
-        ``years`` is empty or not positive, or no patient has derivable endpoints.
+        No patient has derivable endpoints.
     """
+    cfg = settings if settings is not None else OutcomesSettings()
+    level, conf_type, edss_window_days = cfg.level, cfg.conf_type, cfg.edss_window_days
+    years = tuple(cfg.years)
+    sh_years = cfg.table_years
     timings: dict[str, float] = {}
-    years = tuple(float(y) for y in years)
-    if not years or min(years) <= 0:
-        raise EstimationError("Years must be positive.", hint="Use e.g. --years 1,2,3,4,5.")
-    sh_years = tuple(float(y) for y in (shevchenko_years or range(1, int(max(8, *years)) + 1)))
 
     def stage(name: str) -> float:
         if progress:

@@ -67,7 +67,7 @@ def register(app: typer.Typer) -> None:
         """
         from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-        from hsctms.analysis import run_outcomes
+        from hsctms.analysis import OutcomesSettings, run_outcomes
         from hsctms.reports.outcomes import outcomes_outputs
 
         if out.suffix.lower() not in (".html", ".htm", ".pdf"):
@@ -76,7 +76,7 @@ def register(app: typer.Typer) -> None:
             return
         try:
             check_output_files(out, json_out)
-            yrs = _years(years)
+            settings = OutcomesSettings(level=level, years=_years(years), conf_type=conf_type)
             with Progress(SpinnerColumn(), TextColumn("{task.description}"),
                           TimeElapsedColumn(), console=console, transient=True) as bar:
                 task = bar.add_task("Loading registry", total=None)
@@ -85,8 +85,8 @@ def register(app: typer.Typer) -> None:
                 def progress(stage: str) -> None:
                     bar.update(task, description=f"{stage} ({cohort.n_patients} patients)")
 
-                analysis = run_outcomes(cohort, definition, level=level, years=yrs,
-                                        conf_type=conf_type, progress=progress)
+                analysis = run_outcomes(cohort, definition, settings=settings,
+                                        progress=progress)
                 bar.update(task, description="Drawing figures and rendering the report")
                 outputs = outcomes_outputs(analysis, source=cohort.source,
                                            suppress_small_counts=suppress)

@@ -8,14 +8,15 @@ Public API
 * :class:`DiseaseModel`, :class:`ArmParameters`, :class:`ArmPopulation`, arm presets
   (:func:`ahsct`, :func:`alemtuzumab`, :func:`ocrelizumab`, :func:`natalizumab`,
   :func:`fingolimod`, :func:`mist_dmt`), :func:`parameter_sources`;
-* :func:`simulate_arm`, :func:`simulate_course` (vectorised disease course);
+* :func:`simulate_arm` (with :class:`Enrolment`), :func:`simulate_course` (vectorised disease
+  course);
 * :func:`generate_cohort`, :func:`iter_cohort_chunks`, :func:`write_demo_bundle`;
 * :func:`demo_bundle_path`, :func:`load_demo_cohort`.
 """
 
 from __future__ import annotations
 
-from hsctms.datasets.course import simulate_arm, simulate_course, snap_edss
+from hsctms.datasets.course import Enrolment, simulate_arm, simulate_course, snap_edss
 from hsctms.datasets.demo import demo_bundle_path, load_demo_cohort, read_bundle
 from hsctms.datasets.disease_model import (
     ARM_PRESETS,
@@ -51,6 +52,7 @@ __all__ = [
     "ArmParameters",
     "ArmPopulation",
     "DiseaseModel",
+    "Enrolment",
     "VisitSchedule",
     "ahsct",
     "alemtuzumab",

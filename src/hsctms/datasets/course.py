@@ -407,6 +407,63 @@ def _to_dates(origin: npt.NDArray[np.datetime64], pid: IntArray, day: npt.ArrayL
     return pd.Series(d.astype("datetime64[ns]"))
 
 
+@dataclass(frozen=True)
+class Enrolment:
+    """When the patients of a simulated arm enter and how they are named (:func:`simulate_arm`).
+
+    Validated on construction.
+
+    Parameters
+    ----------
+    start_date
+        First possible origin (transplant or randomisation) date (default 2020-01-01).
+    accrual_years
+        Origins are spread uniformly over this many years from ``start_date`` (default 0:
+        every patient starts on ``start_date``).
+    id_prefix
+        Patient ids are ``f"{id_prefix}-000001"`` ... (default ``"ARM"``).
+
+    Raises
+    ------
+    ConfigurationError
+        ``start_date`` is not a date, ``accrual_years`` is negative or not finite, or
+        ``id_prefix`` is empty.
+
+    Examples
+    --------
+    >>> Enrolment(accrual_years=2, id_prefix="CTL").to_dict()["id_prefix"]
+    'CTL'
+    """
+
+    start_date: _dt.date = _dt.date(2020, 1, 1)
+    accrual_years: float = 0.0
+    id_prefix: str = "ARM"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.start_date, _dt.date):
+            raise ConfigurationError(f"start_date must be a date (got {self.start_date!r}).",
+                                     hint="Use e.g. datetime.date(2020, 1, 1).")
+        accrual = float(self.accrual_years)
+        if not np.isfinite(accrual) or accrual < 0:
+            raise ConfigurationError(f"accrual_years must be >= 0 (got {accrual:g}).",
+                                     hint="Use 0 for a common start date, or e.g. 2 years.")
+        if not isinstance(self.id_prefix, str) or not self.id_prefix:
+            raise ConfigurationError("id_prefix must be a non-empty string.",
+                                     hint='Use e.g. id_prefix="ARM" or "CTL".')
+        object.__setattr__(self, "accrual_years", accrual)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The enrolment as plain JSON types.
+
+        Returns
+        -------
+        dict
+            ``start_date`` (ISO text), ``accrual_years`` and ``id_prefix``.
+        """
+        return {"start_date": self.start_date.isoformat(), "accrual_years": self.accrual_years,
+                "id_prefix": self.id_prefix}
+
+
 def simulate_arm(
     n: int,
     arm: ArmParameters,
@@ -415,9 +472,7 @@ def simulate_arm(
     followup_years: float = 5.0,
     schedule: VisitSchedule | None = None,
     population: ArmPopulation | None = None,
-    start_date: _dt.date = _dt.date(2020, 1, 1),
-    accrual_years: float = 0.0,
-    id_prefix: str = "ARM",
+    enrolment: Enrolment | None = None,
     model: DiseaseModel | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Simulate one trial arm of ``n`` patients in the canonical table format.
@@ -436,10 +491,9 @@ def simulate_arm(
         Visit schedule (default :class:`VisitSchedule`).
     population
         Entry characteristics (default :class:`ArmPopulation`, MIST-like RRMS).
-    start_date, accrual_years
-        Origins are spread uniformly over ``accrual_years`` from ``start_date``.
-    id_prefix
-        Patient ids are ``f"{id_prefix}-000001"`` ...
+    enrolment
+        Start date, accrual period and patient-id prefix (default :class:`Enrolment`: every
+        origin on 2020-01-01, ids ``ARM-000001`` ...).
     model
         Disease model supplying relapse/noise parameters (default :class:`DiseaseModel`).
 
@@ -464,13 +518,14 @@ def simulate_arm(
         raise ConfigurationError("followup_years must be > 0.", hint="E.g. 2 or 5 years.")
     model = model or DiseaseModel()
     pop = population or ArmPopulation()
-    ids = pd.array([f"{id_prefix}-{i:06d}" for i in range(1, n + 1)], dtype="string")
+    enrol = enrolment if enrolment is not None else Enrolment()
+    ids = pd.array([f"{enrol.id_prefix}-{i:06d}" for i in range(1, n + 1)], dtype="string")
     base = snap_edss(np.clip(rng.normal(pop.edss_mean, pop.edss_sd, n), pop.edss_min,
                              pop.edss_max))
     age = np.clip(rng.normal(pop.age_mean, pop.age_sd, n), pop.age_min, pop.age_max)
     female = rng.random(n) < pop.female
-    offset = np.floor(rng.random(n) * accrual_years * DAYS_PER_YEAR).astype(np.int64)
-    origin = np.datetime64(start_date, "D") + offset.astype("timedelta64[D]")
+    offset = np.floor(rng.random(n) * enrol.accrual_years * DAYS_PER_YEAR).astype(np.int64)
+    origin = np.datetime64(enrol.start_date, "D") + offset.astype("timedelta64[D]")
     params = arm_arrays([arm], np.zeros(n, dtype=np.int64))
     res = simulate_course(rng, params, base, np.full(n, followup_years * DAYS_PER_YEAR),
                           post=model.post, schedule=schedule or model.schedule)

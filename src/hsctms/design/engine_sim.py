@@ -40,10 +40,11 @@ _CONFIRM_EXTRA = 0.6  # years simulated beyond the horizon so late worsening can
 def _arm_tables(sc: Scenario, arm: Any, n: int, n_trials: int, rng: np.random.Generator,
                 prefix: str) -> dict[str, pd.DataFrame]:
     """The generator's tables of ``n * n_trials`` patients of one arm."""
-    from hsctms.datasets.course import simulate_arm
+    from hsctms.datasets.course import Enrolment, simulate_arm
 
     follow = sc.horizon + (_CONFIRM_EXTRA if sc.endpoint == "proportion" else 0.0)
-    return simulate_arm(n * n_trials, arm, rng, followup_years=follow, id_prefix=prefix)
+    return simulate_arm(n * n_trials, arm, rng, followup_years=follow,
+                        enrolment=Enrolment(id_prefix=prefix))
 
 
 def _derive(sc: Scenario, arms: list[dict[str, pd.DataFrame]]) -> pd.DataFrame:

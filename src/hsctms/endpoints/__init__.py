@@ -26,6 +26,7 @@ __all__ = [
     "EndpointDefinition",
     "EndpointResult",
     "InputWarning",
+    "Partitioning",
     "PatientTrace",
     "TraceStep",
     "derive",
@@ -38,7 +39,7 @@ __all__ = [
 
 
 def __getattr__(name: str) -> object:
-    if name in ("derive_dask", "DaskEndpointResult"):  # Dask is an optional extra
+    if name in ("derive_dask", "DaskEndpointResult", "Partitioning"):  # Dask: optional extra
         from hsctms.endpoints import distributed
 
         return getattr(distributed, name)

@@ -10,7 +10,7 @@ with the engine of :func:`hsctms.endpoints.derive_frames`. hsctms partitions the
   same hash in the calling process, so each partition receives only the rows of its own
   patients (rows of patients without visits too: every row is validated exactly once).
 
-With ``partitioned_by_patient=True`` the visits keep their partitions (no shuffle). The claim is
+With ``Partitioning(by_patient=True)`` the visits keep their partitions (no shuffle). The claim is
 checked when :func:`derive_dask` is called: one pass over the ``patient_id`` column collects
 the patients of each partition (needed anyway to route the small tables), and a patient in two
 partitions raises :class:`~hsctms.errors.ConfigurationError`.
@@ -114,7 +114,7 @@ def _keys_and_length(ids: pd.Series) -> tuple[np.ndarray, int]:
 
 
 def _locate(edss: Any) -> tuple[pd.Index, np.ndarray, list[int]]:
-    """Patients of each partition (``partitioned_by_patient=True``): checked to be disjoint.
+    """Patients of each partition (``Partitioning(by_patient=True)``): checked to be disjoint.
 
     Returns the patient keys, the partition of each and the length of every partition.
     """
@@ -131,11 +131,12 @@ def _locate(edss: Any) -> tuple[pd.Index, np.ndarray, list[int]]:
         shown = "; ".join(f"{pid} in partitions {', '.join(map(str, parts))}"
                           for pid, parts in list(split.items())[:5])
         raise ConfigurationError(
-            f"partitioned_by_patient=True, but {len(split)} patient(s) have visits in more "
+            f"Partitioning(by_patient=True), but {len(split)} patient(s) have visits in more "
             f"than one partition ({shown}); their follow-up would be cut and they would be "
             "derived twice.",
-            hint="Drop partitioned_by_patient=True (hsctms then partitions the visits by "
-                 "patient itself), or repartition so that each patient lies in one partition.")
+            hint="Drop by_patient=True (partitioning=Partitioning(): hsctms then partitions "
+                 "the visits by patient itself), or repartition so that each patient lies in "
+                 "one partition.")
     return keys, where, [n for _, n in found]
 
 
@@ -403,6 +404,64 @@ def _dropped(frames: list[pd.DataFrame]) -> pd.DataFrame:
 # -- entry point ---------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Partitioning:
+    """How :func:`derive_dask` partitions the visits by patient. Validated on construction.
+
+    Parameters
+    ----------
+    by_patient
+        Every patient's visits already lie in one partition: they are not shuffled (default
+        ``False``: hsctms partitions the visits by a hash of the patient id). Checked when
+        :func:`derive_dask` is called (one pass over ``patient_id``); a patient in two
+        partitions raises.
+    npartitions
+        Number of partitions of patients (default ``None``: those of the visits; with
+        ``by_patient``, the partitions of the visits are kept, so only their number may be
+        given).
+
+    Raises
+    ------
+    ConfigurationError
+        ``by_patient`` is not a bool or ``npartitions`` is not a positive integer.
+
+    Examples
+    --------
+    >>> Partitioning(npartitions=8).to_dict()
+    {'by_patient': False, 'npartitions': 8}
+    """
+
+    by_patient: bool = False
+    npartitions: int | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.by_patient, (bool, np.bool_)):
+            raise ConfigurationError(f"by_patient must be True or False (got "
+                                     f"{self.by_patient!r}).",
+                                     hint="Use Partitioning(by_patient=True) when every "
+                                          "patient's visits lie in one partition.")
+        object.__setattr__(self, "by_patient", bool(self.by_patient))
+        n = self.npartitions
+        if n is None:
+            return
+        if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)) or n < 1:
+            raise ConfigurationError(f"npartitions={n!r} is not a positive integer.",
+                                     hint="Give a positive number of partitions, or None for "
+                                          "those of the visits.")
+        object.__setattr__(self, "npartitions", int(n))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The partitioning as plain JSON types.
+
+        Returns
+        -------
+        dict
+            ``by_patient`` and ``npartitions`` (``None`` for the visits' partitions).
+        """
+        return {"by_patient": self.by_patient, "npartitions": self.npartitions}
+
+
+
 def derive_dask(
     edss: Any,
     relapses: pd.DataFrame | None = None,
@@ -413,8 +472,7 @@ def derive_dask(
     *,
     patients: Iterable[Any] | pd.DataFrame | None = None,
     data_date: _dt.date | None = None,
-    partitioned_by_patient: bool = False,
-    npartitions: int | None = None,
+    partitioning: Partitioning | None = None,
 ) -> DaskEndpointResult:
     """Derive all endpoints from a Dask dataframe of visits, lazily, partition by partition.
 
@@ -425,12 +483,10 @@ def derive_dask(
     relapses, mri, origin, deaths, definition, patients, data_date
         As for :func:`~hsctms.endpoints.derive_frames` (pandas objects); each partition
         receives only the rows of its own patients.
-    partitioned_by_patient
-        Every patient's visits already lie in one partition: they are not shuffled. Checked
-        when called (one pass over ``patient_id``); a patient in two partitions raises.
-    npartitions
-        Number of partitions of patients (default: those of ``edss``; with
-        ``partitioned_by_patient``, the partitions of ``edss`` are kept).
+    partitioning
+        Whether the visits are already partitioned by patient, and the number of partitions
+        (:class:`Partitioning`; default ``Partitioning()``: hsctms shuffles the visits by
+        patient into as many partitions as ``edss`` has).
 
     Returns
     -------
@@ -441,8 +497,9 @@ def derive_dask(
     Raises
     ------
     ConfigurationError
-        ``edss`` is not a Dask frame, a column is missing, or ``partitioned_by_patient`` is
-        wrong.
+        ``edss`` is not a Dask frame, a column is missing, or ``partitioning`` does not fit
+        the visits (``by_patient`` but a patient lies in two partitions, or another number of
+        partitions than the visits').
     DataValidationError
         When computed: the inputs break a validation rule (as ``derive_frames``; rows are
         lines of the whole tables, see the module docstring).
@@ -465,18 +522,18 @@ def derive_dask(
     if not isinstance(edss, dd.DataFrame):
         raise ConfigurationError("derive_dask needs a dask.dataframe.DataFrame of visits.",
                                  hint="Use derive_frames for pandas data.")
+    part = partitioning if partitioning is not None else Partitioning()
+    by_patient, npartitions = part.by_patient, part.npartitions
     d = get_definition(definition)
     used = inp.USED["edss"] if d.outcome == "edss" else tuple(
         c.name for c in inp.visit_spec(d.outcome).columns)
     inp.require(edss._meta, "edss" if d.outcome == "edss" else "visits", used)
     edss = edss[list(used)]  # only the columns the engine reads are read and shipped
-    if npartitions is not None and (npartitions < 1 or (
-            partitioned_by_patient and npartitions != edss.npartitions)):
-        kept = ", kept with partitioned_by_patient=True" if partitioned_by_patient else ""
+    if by_patient and npartitions is not None and npartitions != edss.npartitions:
         raise ConfigurationError(
             f"npartitions={npartitions} is not possible here (the visits have "
-            f"{edss.npartitions} partitions{kept}).",
-            hint="Give a positive number, or repartition the visits yourself when they are "
+            f"{edss.npartitions} partitions, kept with Partitioning(by_patient=True)).",
+            hint="Leave npartitions=None, or repartition the visits yourself when they are "
                  "already partitioned by patient.")
     if d.origin == "transplant" and origin is None:
         raise ConfigurationError(
@@ -490,7 +547,7 @@ def derive_dask(
     source = current_source()
     common = (d, source, data_date, brain)
     sources = edss.to_delayed()
-    if partitioned_by_patient:
+    if by_patient:
         keys, where, lengths = _locate(edss)
         n = len(sources)
 
