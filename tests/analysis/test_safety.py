@@ -1,4 +1,5 @@
-"""The safety section (``hsctms.analysis.safety``): exact intervals against R ``binom.test``
+"""The safety section (``hsctms.analysis.safety``): exact intervals (``analysis.tables.share``,
+the one home of the Clopper-Pearson interval) against R ``binom.test``
 (live when Rscript is installed, else the committed golden file, which the live run checks),
 each count against a direct pandas computation on the demo bundle, and the settings schema."""
 
@@ -16,12 +17,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hsctms.analysis.safety import (
-    SafetyAnalysis,
-    exact_proportion,
-    load_safety_settings,
-    safety_analysis,
-)
+from hsctms.analysis.safety import SafetyAnalysis, load_safety_settings, safety_analysis
+from hsctms.analysis.tables import share
 from hsctms.datasets import load_demo_cohort
 from hsctms.errors import ConfigurationError
 from hsctms.model.cohort import Cohort
@@ -45,7 +42,7 @@ def r_binom() -> list[dict[str, Any]]:
 
 def test_exact_interval_matches_r_binom_test(r_binom: list[dict[str, Any]]) -> None:
     for case in r_binom:
-        p = exact_proportion(case["events"], case["n"], level=case["level"])
+        p = share(case["events"], case["n"], case["level"], "reference case")
         assert (p.estimate, p.lower, p.upper) == pytest.approx(
             (case["estimate"], case["lower"], case["upper"]), rel=1e-9, abs=1e-12), case
 
@@ -53,19 +50,19 @@ def test_exact_interval_matches_r_binom_test(r_binom: list[dict[str, Any]]) -> N
 @given(st.integers(0, 400), st.integers(1, 400), st.sampled_from([0.8, 0.9, 0.95, 0.99]))
 def test_exact_interval_properties(x: int, n: int, level: float) -> None:
     x = min(x, n)
-    p = exact_proportion(x, n, level=level)
+    p = share(x, n, level, "")
     assert 0 <= p.lower <= p.estimate <= p.upper <= 1
     assert (p.lower == 0) == (x == 0) and (p.upper == 1) == (x == n)
-    wider = exact_proportion(x, n, level=min(level + 0.009, 0.999))
+    wider = share(x, n, min(level + 0.009, 0.999), "")
     assert wider.lower <= p.lower and wider.upper >= p.upper
 
 
-def test_exact_proportion_refuses_bad_input() -> None:
+def test_share_refuses_bad_input() -> None:
     with pytest.raises(ConfigurationError, match="between 0 and n"):
-        exact_proportion(5, 3)
+        share(5, 3, 0.95, "")
     with pytest.raises(ConfigurationError, match="level"):
-        exact_proportion(1, 3, level=95)
-    assert np.isnan(exact_proportion(0, 0).estimate)
+        share(1, 3, 95, "")
+    assert np.isnan(share(0, 0, 0.95, "").estimate)
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +93,7 @@ def test_trm_counts_match_pandas(cohort: Cohort, safety: SafetyAnalysis) -> None
         events = int((reached & (t["transplant_related"] == True) & (day <= d)).sum())  # noqa: E712
         row = safety.trm[(safety.trm["by"] == "all") & (safety.trm["day"] == d)].iloc[0]
         assert (row["events"], row["n"]) == (events, int(reached.sum()))
-        ref = exact_proportion(events, int(reached.sum()))
+        ref = share(events, int(reached.sum()), 0.95, "")
         assert (row["lower"], row["upper"]) == (ref.lower, ref.upper)
     by_int = safety.trm[(safety.trm["by"] == "intensity") & (safety.trm["day"] == 100)]
     assert by_int["n"].sum() == safety.trm.query("by == 'all' and day == 100")["n"].iloc[0]

@@ -4,7 +4,8 @@
 
 * **transplant-related mortality (TRM)** at day 100 and 1 year (the days are settings): the
   share of patients with a transplant-related death (``deaths.transplant_related``) up to
-  that day, with an exact (Clopper-Pearson) interval as R's ``binom.test``; overall, by era of
+  that day, with an exact (Clopper-Pearson) interval as R's ``binom.test``
+  (:func:`hsctms.analysis.tables.share`, the one home of that interval); overall, by era of
   transplant and by conditioning intensity. The denominator is the patients who reached that
   day: transplanted at least that many days before the data date, or dead before it;
 * **deaths** by cause and whether they were transplant-related;
@@ -31,13 +32,13 @@ from typing import Any
 import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from scipy import stats
 
 from hsctms._provenance import Provenance
+from hsctms.analysis.tables import Share, share
 from hsctms.errors import ConfigurationError
 
-__all__ = ["Proportion", "SafetyAnalysis", "SafetySettings", "exact_proportion",
-           "load_safety_settings", "published_trm", "safety_analysis"]
+__all__ = ["SafetyAnalysis", "SafetySettings", "load_safety_settings", "published_trm",
+           "safety_analysis"]
 
 
 class _Range(BaseModel):
@@ -163,77 +164,6 @@ def _load(path: Path) -> SafetySettings:
 
 
 @dataclass(frozen=True)
-class Proportion:
-    """A proportion with an exact (Clopper-Pearson) interval.
-
-    Parameters
-    ----------
-    events
-        Number of patients with the event.
-    n
-        Number of patients at risk (the denominator).
-    estimate
-        ``events / n`` (NaN when ``n`` is 0).
-    lower, upper
-        Exact interval at ``level`` (R ``binom.test``; NaN when ``n`` is 0).
-    level
-        Confidence level of the interval.
-    """
-
-    events: int
-    n: int
-    estimate: float
-    lower: float
-    upper: float
-    level: float
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-serialisable form.
-
-        Returns
-        -------
-        dict
-            ``events``, ``n``, ``estimate``, ``lower``, ``upper`` (None when undefined) and
-            ``level``.
-        """
-        def num(x: float) -> float | None:
-            return None if x != x else float(x)
-
-        return {"events": self.events, "n": self.n, "estimate": num(self.estimate),
-                "lower": num(self.lower), "upper": num(self.upper), "level": self.level}
-
-
-def exact_proportion(events: int, n: int, *, level: float = 0.95) -> Proportion:
-    """A proportion and its exact two-sided interval (Clopper-Pearson, as R ``binom.test``).
-
-    Parameters
-    ----------
-    events
-        Number of events (0 <= events <= n).
-    n
-        Number of patients.
-    level
-        Confidence level in (0, 1).
-
-    Returns
-    -------
-    Proportion
-        The estimate and interval (NaN for n = 0).
-    """
-    if not 0 < level < 1:
-        raise ConfigurationError(f"level must be in (0, 1), got {level!r}.", hint="E.g. 0.95.")
-    if not 0 <= events <= n:
-        raise ConfigurationError(f"events must be between 0 and n, got {events} of {n}.",
-                                 hint="Count events among the n patients.")
-    if n == 0:
-        nan = float("nan")
-        return Proportion(0, 0, nan, nan, nan, level)
-    ci = stats.binomtest(int(events), int(n)).proportion_ci(confidence_level=level,
-                                                             method="exact")
-    return Proportion(int(events), int(n), events / n, float(ci.low), float(ci.high), level)
-
-
-@dataclass(frozen=True)
 class SafetyAnalysis:
     """The safety section of a registry cohort.
 
@@ -265,7 +195,7 @@ class SafetyAnalysis:
     trm: pd.DataFrame
     deaths: pd.DataFrame
     adverse_events: pd.DataFrame
-    autoimmunity: Proportion
+    autoimmunity: Share
     n_transplanted: int
     data_date: _dt.date
     level: float
@@ -342,10 +272,11 @@ def _trm(tx: pd.DataFrame, deaths: pd.DataFrame, data_date: _dt.date, settings: 
             for day in settings.trm_days:
                 reached = mask & ((followed >= day) | (death_day <= day)).to_numpy()
                 events = int((reached & related.to_numpy() & (death_day <= day).to_numpy()).sum())
-                p = exact_proportion(events, int(reached.sum()), level=level)
-                rows.append({"by": by, "group": name, "day": day, **p.to_dict()})
-    out = pd.DataFrame(rows).drop(columns=["level"])
-    return out
+                p = share(events, int(reached.sum()), level, f"TRM to day {day}")
+                rows.append({"by": by, "group": name, "day": day, "events": p.events,
+                             "n": p.n, "estimate": p.estimate, "lower": p.lower,
+                             "upper": p.upper})
+    return pd.DataFrame(rows)
 
 
 def _adverse(tx: pd.DataFrame, ae: pd.DataFrame,
@@ -401,7 +332,8 @@ def safety_analysis(cohort: Any, *, level: float = 0.95,
                     .sort_values(["transplant_related", "n"], ascending=[False, False])
                     .reset_index(drop=True))
         table, auto = _adverse(tx, cohort.table("adverse_events"), s)
-        autoimmunity = exact_proportion(int(auto["patient_id"].nunique()), len(tx), level=level)
+        autoimmunity = share(int(auto["patient_id"].nunique()), len(tx), level,
+                             f"{s.autoimmunity_category} after day 0")
         prov = Provenance("safety_analysis", {"settings": s.id, "level": level,
                                               "interval": "exact (Clopper-Pearson)",
                                               "trm_days": list(s.trm_days)}, n=len(tx))

@@ -38,7 +38,7 @@ from hsctms.analysis.published import (
     PublishedFigure,
     find,
 )
-from hsctms.errors import EstimationError
+from hsctms.errors import ConfigurationError, EstimationError
 from hsctms.survival import (
     CumulativeIncidence,
     GrayTest,
@@ -321,7 +321,34 @@ class Share:
 
 
 def share(events: int, n: int, level: float, description: str) -> Share:
-    """Proportion ``events / n`` with a Clopper-Pearson CI."""
+    """Proportion ``events / n`` with an exact (Clopper-Pearson) CI, as R ``binom.test``.
+
+    Parameters
+    ----------
+    events
+        Number of patients with the event (0 <= events <= n).
+    n
+        Number of patients (the denominator).
+    level
+        Confidence level in (0, 1).
+    description
+        What the proportion is (shown in tables).
+
+    Returns
+    -------
+    Share
+        The estimate and interval (NaN for n = 0).
+
+    Raises
+    ------
+    ConfigurationError
+        When ``level`` is not in (0, 1) or ``events`` is not between 0 and ``n``.
+    """
+    if not 0 < level < 1:
+        raise ConfigurationError(f"level must be in (0, 1), got {level!r}.", hint="E.g. 0.95.")
+    if not 0 <= events <= n:
+        raise ConfigurationError(f"events must be between 0 and n, got {events} of {n}.",
+                                 hint="Count events among the n patients.")
     if n == 0:
         return Share(0, 0, float("nan"), float("nan"), float("nan"), level, description)
     lo, hi = proportion_confint(events, n, alpha=1 - level, method="beta")

@@ -1,5 +1,5 @@
 # Exact (Clopper-Pearson) intervals of R's binom.test, the reference for
-# hsctms.analysis.safety.exact_proportion.
+# hsctms.analysis.tables.share.
 # Usage: Rscript binom_reference.R CASES.json  -> JSON on stdout
 # CASES.json: [{"events": x, "n": n, "level": 0.95}, ...]
 suppressPackageStartupMessages(library(jsonlite))
