@@ -269,3 +269,19 @@ def test_outcomes_settings_are_used(analysis: OutcomesAnalysis) -> None:
     assert (other.level, other.conf_type, other.years) == (0.95, "plain", (1.0, 2.0))
     assert other.halt_ms.edss_window_days == 91.0
     assert analysis.level == 0.9 and analysis.years == (1.0, 2.0, 3.0, 4.0, 5.0)
+
+
+def test_report_labels_terms_and_p_values_as_a_paper_does(analysis: OutcomesAnalysis) -> None:
+    """Issue 14: no R-style column names (phenotype_grouprelapsing), no "p = <0.001", and
+    the follow-up with its unit."""
+    import re
+
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", build_outcomes_report(
+        analysis, figures=False).html()))
+    assert "phenotype_grouprelapsing" not in text and "intensitylow" not in text
+    assert "Phenotype group: relapsing (vs progressive)" in text
+    assert "Conditioning intensity: low (vs high)" in text
+    assert "Age at transplant (per year)" in text and "Baseline EDSS (per point)" in text
+    assert "p = <" not in text and "p = &lt;" not in text
+    assert re.search(r"Median follow-up \d+\.\d years \(reverse Kaplan-Meier; IQR "
+                     r"\d+\.\d-\d+\.\d years\)", analysis.summary)

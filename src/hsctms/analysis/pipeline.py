@@ -231,13 +231,18 @@ class OutcomesAnalysis:
         """Number of patients analysed."""
         return len(self.frame)
 
+    def _followup_text(self) -> str:
+        fu = self.followup
+        return (f"Median follow-up {fu.median.estimate:.1f} years (reverse Kaplan-Meier; IQR "
+                f"{fu.q1:.1f}-{fu.q3:.1f} years) of {fu.n} patients.")
+
     @property
     def summary(self) -> str:
         """Text summary of the whole analysis."""
         parts = [
             f"Outcomes analysis of {self.n} patients (definition {self.definition_name!r})"
             + (" -- SYNTHETIC data" if self.provenance.synthetic else "") + ".",
-            self.followup.summary,
+            self._followup_text(),
             self.halt_ms.summary,
             self.shevchenko.summary,
         ]

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from hsctms.analysis.labels import COVARIATE_LABELS, cox_term_label, format_p
 from hsctms.reports.render import ReportMeta, render_html, write_report
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -271,14 +272,14 @@ def _phenotype_tests_text(sh: ShevchenkoTable) -> str:
     """The sentence on the log-rank (and Gray's) test by phenotype, with the caveats."""
     lr = sh.logrank
     logrank = (f"Event-free survival by phenotype, log-rank test: χ² = {lr.statistic:.2f} on "
-               f"{lr.df} df, p = {_p(lr.p_value)}."
+               f"{lr.df} df, {format_p(lr.p_value)}."
                if lr else "Log-rank test not computed (fewer than two phenotype groups with "
                "events).")
     if sh.gray is not None:
         gt = sh.gray
         logrank += (f" Cumulative incidence of confirmed worsening by phenotype (death "
                     f"competing), Gray's test: χ² = {gt.statistic:.2f} on {gt.df} df, "
-                    f"p = {_p(gt.p_value)}.")
+                    f"{format_p(gt.p_value)}.")
     for c in sh.caveats:
         logrank += f" Caveat: {c}."
     return logrank
@@ -325,12 +326,15 @@ def build_context(analysis: OutcomesAnalysis, *, suppress_small_counts: bool = F
     if a.cox is not None:
         lo, hi = a.cox.hr_ci()
         for i, name in enumerate(a.cox.columns):
-            cox_rows.append(SimpleRow([name, _num(a.cox.hr[i]),
+            label = cox_term_label(name, a.cox.terms, a.cox.references, tuple(a.cox.columns))
+            cox_rows.append(SimpleRow([label, _num(a.cox.hr[i]),
                                        f"{_num(lo[i])}–{_num(hi[i])}", _p(a.cox.p[i])]))
     ph_rows = []
     if a.ph_test is not None:
         for r in a.ph_test.table.itertuples():
-            ph_rows.append(SimpleRow([str(r.term), _num(r.chisq), str(int(r.df)), _p(r.p)]))
+            term = COVARIATE_LABELS.get(str(r.term), (str(r.term), None))[0]
+            ph_rows.append(SimpleRow([term if term != "GLOBAL" else "Global test",
+                                      _num(r.chisq), str(int(r.df)), _p(r.p)]))
     figs: dict[str, str] = {}
     if figures is not False:
         from hsctms.plots._style import figure_to_svg
