@@ -9,6 +9,12 @@ published figures, Cox model of event-free survival and EDSS trajectories.
 (300, 'halt_ms', True)
 """
 
+from hsctms.analysis.comparisons import (
+    HaltMsLikeSubset,
+    PublishedComparison,
+    halt_ms_like,
+    shevchenko_comparisons,
+)
 from hsctms.analysis.edss_change import (
     EdssChangeRow,
     SignedRank,
@@ -38,18 +44,22 @@ __all__ = [
     "HALT_MS_ENDPOINTS",
     "PHENOTYPE_GROUPS",
     "EdssChangeRow",
+    "HaltMsLikeSubset",
     "HaltMsTable",
     "OutcomesAnalysis",
     "OutcomesSettings",
+    "PublishedComparison",
     "PublishedFigure",
     "ShevchenkoTable",
     "SignedRank",
     "competing_progression",
     "edss_at_years",
     "edss_change_table",
+    "halt_ms_like",
     "halt_ms_table",
     "published_figures",
     "run_outcomes",
+    "shevchenko_comparisons",
     "shevchenko_table",
     "signed_rank_test",
 ]

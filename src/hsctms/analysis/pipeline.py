@@ -20,6 +20,12 @@ import pandas as pd
 
 from hsctms._provenance import Provenance
 from hsctms.analysis.baseline import BaselineTable, baseline_table
+from hsctms.analysis.comparisons import (
+    HaltMsLikeSubset,
+    PublishedComparison,
+    halt_ms_like,
+    shevchenko_comparisons,
+)
 from hsctms.analysis.published import PublishedFigure, published_figures
 from hsctms.analysis.safety import SafetyAnalysis, safety_analysis
 from hsctms.analysis.tables import (
@@ -199,6 +205,12 @@ class OutcomesAnalysis:
     safety
         Transplant-related mortality, deaths, severe adverse events and autoimmunity
         (:func:`hsctms.analysis.safety.safety_analysis`).
+    halt_ms_like
+        The HALT-MS table on the registry patients matching HALT-MS entry criteria
+        (:func:`hsctms.analysis.comparisons.halt_ms_like`), or None.
+    comparisons
+        Registry figures at the Shevchenko 2015 time points beside the published ones
+        (:func:`hsctms.analysis.comparisons.shevchenko_comparisons`).
     """
 
     frame: pd.DataFrame
@@ -225,6 +237,8 @@ class OutcomesAnalysis:
     definition_text: str = ""
     baseline: BaselineTable | None = None
     safety: SafetyAnalysis | None = None
+    halt_ms_like: HaltMsLikeSubset | None = None
+    comparisons: tuple[PublishedComparison, ...] = ()
 
     @property
     def n(self) -> int:
@@ -261,7 +275,8 @@ class OutcomesAnalysis:
         -------
         dict of str to Any
             ``schema``/``schema_version`` header, n, exclusions, synthetic flag, data date,
-            definition, settings, follow-up, both tables, the Cox model and its PH test, the
+            definition, settings, follow-up, both tables, the HALT-MS-like subset, the
+            comparisons with Shevchenko 2015, the Cox model and its PH test, the
             EDSS trajectory summary, the endpoint summary and the provenance (the JSON of
             ``hsctms analyse --json``).
         """
@@ -280,6 +295,8 @@ class OutcomesAnalysis:
             "followup": self.followup.to_dict(),
             "halt_ms": self.halt_ms.to_dict(),
             "shevchenko": self.shevchenko.to_dict(),
+            "halt_ms_like": self.halt_ms_like.to_dict() if self.halt_ms_like else None,
+            "published_comparisons": [c.to_dict() for c in self.comparisons],
             "cox_efs": self.cox.to_dict() if self.cox else None,
             "cox_ph_test": self.ph_test.to_dict() if self.ph_test else None,
             "cox_note": self.cox_note,
@@ -524,6 +541,14 @@ def run_outcomes(
                                 conf_type=conf_type, published=pubs)
         timings["Shevchenko table"] = time.perf_counter() - t0
 
+        t0 = stage("like-for-like comparisons")
+        like = halt_ms_like(frame, cohort.relapses, cohort.edss, years=years, level=level,
+                            conf_type=conf_type, published=pubs,
+                            edss_window_days=edss_window_days)
+        comparisons = shevchenko_comparisons(shev, frame, defn.to_dict()
+                                             if hasattr(defn, "to_dict") else {})
+        timings["like-for-like comparisons"] = time.perf_counter() - t0
+
         t0 = stage("Cox model")
         cox, ph, note = _cox(frame, cox_covariates, level)
         timings["Cox model"] = time.perf_counter() - t0
@@ -552,5 +577,5 @@ def run_outcomes(
             endpoint_summary=endpoints.summary_table(),
             worsening_classes=endpoints.class_counts(),
             definition_text=defn.describe() if hasattr(defn, "describe") else "",
-            baseline=baseline, safety=safety,
+            baseline=baseline, safety=safety, halt_ms_like=like, comparisons=comparisons,
         )

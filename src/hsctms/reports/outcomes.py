@@ -22,6 +22,7 @@ from hsctms.reports.render import ReportMeta, render_html, write_report
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
+    from hsctms.analysis.comparisons import HaltMsLikeSubset, PublishedComparison
     from hsctms.analysis.pipeline import OutcomesAnalysis
     from hsctms.analysis.published import PublishedFigure
     from hsctms.analysis.tables import ShevchenkoTable
@@ -103,6 +104,32 @@ class SimpleRow:
 
 
 @dataclass(frozen=True)
+class ComparisonRow:
+    """A registry figure beside a published one, with the definitions compared."""
+
+    label: str
+    value: str
+    ci: str
+    detail: str
+    published: PublishedCell | None
+    published_n: str
+    definition: str = ""
+
+
+@dataclass(frozen=True)
+class LikeForLike:
+    """The HALT-MS-like subset as the template shows it."""
+
+    n: str
+    n_registry: str
+    year: str
+    restrictions: list[SimpleRow]
+    not_applied: list[SimpleRow]
+    rows: list[ComparisonRow]
+    note: str | None
+
+
+@dataclass(frozen=True)
 class OutcomesReportContext:
     """Everything the outcomes template shows (all strings already formatted)."""
 
@@ -143,6 +170,8 @@ class OutcomesReportContext:
     ae_rows: list[SimpleRow] = field(default_factory=list)
     safety_notes: list[str] = field(default_factory=list)
     trm_published: list[SimpleRow] = field(default_factory=list)
+    halt_ms_like: LikeForLike | None = None
+    comparison_rows: list[ComparisonRow] = field(default_factory=list)
 
 
 def _baseline(a: OutcomesAnalysis, sup: bool) -> tuple[list[str], list[SimpleRow], list[str]]:
@@ -234,6 +263,42 @@ def _published(f: PublishedFigure | None) -> PublishedCell | None:
     return PublishedCell(value, ci, f.time_label, f.study, f.citation, f.verified, f.population)
 
 
+def _published_n(f: PublishedFigure | None) -> str:
+    return "–" if f is None or f.n is None else str(f.n)
+
+
+def _like_for_like(subset: HaltMsLikeSubset | None, sup: bool) -> LikeForLike | None:
+    if subset is None:
+        return None
+    restrictions = [SimpleRow([r.criterion + ("" if r.verified else " (unverified)"), r.rule,
+                               _count(r.n_after, sup)]) for r in subset.restrictions]
+    not_applied = [SimpleRow([c, why]) for c, why in subset.not_applied]
+    pubs = subset.table.published if subset.table is not None else {}
+    rows = [ComparisonRow(r.label, _pct(r.estimate), _ci(r.lower, r.upper),
+                          f"{_count(r.events, sup)}/{_count(r.at_risk, sup)}, "
+                          f"n={_count(r.n, sup)}",
+                          _published(pubs.get(r.endpoint)), _published_n(pubs.get(r.endpoint)))
+            for r in subset.rows_at_year]
+    return LikeForLike(_count(subset.n, sup), _count(subset.n_registry, sup), f"{subset.year:g}",
+                       restrictions, not_applied, rows, subset.note)
+
+
+def _comparison_rows(comparisons: Sequence[PublishedComparison],
+                     sup: bool) -> list[ComparisonRow]:
+    rows = []
+    for c in comparisons:
+        when = (f"at {c.year:g} y; {_count(c.events, sup)} events, n={_count(c.n, sup)}"
+                if c.year is not None else
+                f"crude share: {_count(c.events, sup)}/{_count(c.n, sup)}")
+        definition = (f"Registry: {c.registry_definition}. Published: "
+                      f"{c.published_definition}." + (f" {c.note}" if c.note else ""))
+        rows.append(ComparisonRow(
+            c.label, _pct(c.estimate), _ci(c.lower, c.upper),
+            when,
+            _published(c.published), _published_n(c.published), definition))
+    return rows
+
+
 def _methods(a: OutcomesAnalysis) -> list[str]:
     lvl = f"{100 * a.level:g}%"
     return [
@@ -304,10 +369,10 @@ def build_context(analysis: OutcomesAnalysis, *, suppress_small_counts: bool = F
     ]
     sh = a.shevchenko
 
-    def inc_row(label: str, rows: Sequence[Any]) -> Row:
+    def inc_row(label: str, rows: Sequence[Any], published: PublishedCell | None = None) -> Row:
         return Row(label, [Cell(_pct(r.estimate), _ci(r.lower, r.upper),
                                 f"{_count(r.events, sup)}/{_count(r.at_risk, sup)}")
-                           for r in rows])
+                           for r in rows], published)
 
     groups = []
     for g, rows in sh.efs_by_group.items():
@@ -361,6 +426,8 @@ def build_context(analysis: OutcomesAnalysis, *, suppress_small_counts: bool = F
         baseline_columns=baseline_columns, baseline_rows=baseline_rows,
         baseline_notes=baseline_notes, trm_rows=trm_rows, death_rows=death_rows,
         ae_rows=ae_rows, safety_notes=safety_notes, trm_published=trm_published,
+        halt_ms_like=_like_for_like(a.halt_ms_like, sup),
+        comparison_rows=_comparison_rows(a.comparisons, sup),
         endpoint_rows=endpoint_rows,
         worsening_classes=worsening_classes,
         definition_text=a.definition_text,
@@ -373,7 +440,8 @@ def build_context(analysis: OutcomesAnalysis, *, suppress_small_counts: bool = F
         edss_rows=edss_rows,
         edss_published=_published(a.halt_ms.published_edss),
         sh_years=[f"{y:g}" for y in sh.years],
-        progression=inc_row("Confirmed worsening", sh.progression),
+        progression=inc_row("Confirmed worsening", sh.progression,
+                            _published(sh.published.get("progression"))),
         death=inc_row("Death (competing)", sh.death),
         efs_groups=groups,
         efs_published=efs_pub,
