@@ -15,7 +15,7 @@ from hsctms.analysis import OutcomesAnalysis, OutcomesSettings, run_outcomes
 from hsctms.analysis.comparisons import HALT_MS_NOT_APPLIED, halt_ms_like, relapses_before
 from hsctms.analysis.tables import HALT_MS_ENDPOINTS, halt_ms_table
 from hsctms.model.cohort import Cohort
-from hsctms.reports.outcomes import build_outcomes_report
+from hsctms.reports.outcomes import build_outcomes_report, suppress_counts
 from hsctms.survival import cumulative_incidence, kaplan_meier
 
 Y = 365.25
@@ -134,7 +134,7 @@ def test_relapse_window_counts_onsets_before_the_origin() -> None:
 def test_empty_subset_has_no_table_and_says_so(analysis: OutcomesAnalysis,
                                                cohort: Cohort) -> None:
     f = analysis.frame.assign(phenotype="SPMS")
-    like = halt_ms_like(f, cohort.relapses, cohort.edss)
+    like = halt_ms_like(f, cohort.relapses, edss_visits=cohort.edss)
     assert like.n == 0 and like.table is None and like.rows_at_year == []
     assert like.note and "No registry patient" in like.note
     assert like.to_dict()["table"] is None
@@ -144,7 +144,8 @@ def test_missing_columns_say_how_to_fix(cohort: Cohort) -> None:
     from hsctms.errors import EstimationError
 
     with pytest.raises(EstimationError, match="lacks") as exc:
-        halt_ms_like(pd.DataFrame({"patient_id": ["a"]}), cohort.relapses, cohort.edss)
+        halt_ms_like(pd.DataFrame({"patient_id": ["a"]}), cohort.relapses,
+                     edss_visits=cohort.edss)
     assert exc.value.hint and "run_outcomes" in exc.value.hint
 
 
@@ -197,3 +198,14 @@ def test_json_and_report_show_the_comparisons(analysis: OutcomesAnalysis) -> Non
     for r in small:
         assert f">{r.events}/{r.at_risk}, n=" in html
         assert f">{r.events}/{r.at_risk}, n=" not in sup and f"&lt;5/{r.at_risk}, n=" in sup
+
+
+def test_suppressed_json_hides_small_subset_counts(analysis: OutcomesAnalysis,
+                                                   cohort: Cohort) -> None:
+    f = analysis.frame.copy()
+    f["phenotype"] = ["RRMS"] * 3 + ["SPMS"] * (len(f) - 3)  # at most 3 patients can match
+    like = halt_ms_like(f, cohort.relapses, edss_visits=cohort.edss).to_dict()
+    sup = suppress_counts(like)
+    for r, s in zip(like["restrictions"], sup["restrictions"], strict=True):
+        assert s["n_after"] == ("<5" if 0 < r["n_after"] < 5 else r["n_after"])
+    assert like["restrictions"][0]["n_after"] == 3 and sup["restrictions"][0]["n_after"] == "<5"

@@ -238,7 +238,7 @@ class HaltMsLikeSubset:
                 "note": self.note}
 
 
-def halt_ms_like(frame: pd.DataFrame, relapses: pd.DataFrame, edss_visits: pd.DataFrame, *,
+def halt_ms_like(frame: pd.DataFrame, relapses: pd.DataFrame, *, edss_visits: pd.DataFrame,
                  years: Sequence[float] = (1, 2, 3, 4, 5), level: float = 0.9,
                  conf_type: str = "log-log", published: Sequence[PublishedFigure] = (),
                  edss_window_days: float = 182.0) -> HaltMsLikeSubset:
@@ -421,7 +421,7 @@ def _efs_comparisons(table: ShevchenkoTable, frame: pd.DataFrame,
     return out
 
 
-def shevchenko_comparisons(table: ShevchenkoTable, frame: pd.DataFrame,
+def shevchenko_comparisons(table: ShevchenkoTable, frame: pd.DataFrame, *,
                            definition: Mapping[str, Any]) -> tuple[PublishedComparison, ...]:
     """Registry figures at the Shevchenko 2015 time points beside the published ones.
 

@@ -542,11 +542,11 @@ def run_outcomes(
         timings["Shevchenko table"] = time.perf_counter() - t0
 
         t0 = stage("like-for-like comparisons")
-        like = halt_ms_like(frame, cohort.relapses, cohort.edss, years=years, level=level,
-                            conf_type=conf_type, published=pubs,
+        like = halt_ms_like(frame, cohort.relapses, edss_visits=cohort.edss, years=years,
+                            level=level, conf_type=conf_type, published=pubs,
                             edss_window_days=edss_window_days)
-        comparisons = shevchenko_comparisons(shev, frame, defn.to_dict()
-                                             if hasattr(defn, "to_dict") else {})
+        comparisons = shevchenko_comparisons(
+            shev, frame, definition=defn.to_dict() if hasattr(defn, "to_dict") else {})
         timings["like-for-like comparisons"] = time.perf_counter() - t0
 
         t0 = stage("Cox model")

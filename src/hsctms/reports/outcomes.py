@@ -30,7 +30,7 @@ if TYPE_CHECKING:  # pragma: no cover
 TEMPLATE = "outcomes/report.html.j2"
 SMALL = 5
 COUNT_KEYS = frozenset({"events", "at_risk", "n", "improved", "stable", "worsened",
-                        "n_nonzero", "observed"})
+                        "n_nonzero", "observed", "n_after", "n_registry"})
 
 
 def _count(v: int | None, suppress: bool) -> str:
