@@ -26,7 +26,7 @@ COVARIATE_LABELS: dict[str, tuple[str, str | None]] = {
 }
 
 
-def cox_term_label(column: str, terms: Mapping[str, tuple[int, ...]],
+def cox_term_label(column: str, terms: Mapping[str, tuple[int, ...]], *,
                    references: Mapping[str, str], columns: tuple[str, ...]) -> str:
     """The printed name of one column of a Cox model.
 
@@ -49,8 +49,8 @@ def cox_term_label(column: str, terms: Mapping[str, tuple[int, ...]],
 
     Examples
     --------
-    >>> cox_term_label("intensitylow", {"intensity": (0,)}, {"intensity": "high"},
-    ...                ("intensitylow",))
+    >>> cox_term_label("intensitylow", {"intensity": (0,)}, references={"intensity": "high"},
+    ...                columns=("intensitylow",))
     'Conditioning intensity: low (vs high)'
     """
     index = columns.index(column)

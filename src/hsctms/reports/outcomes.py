@@ -391,7 +391,8 @@ def build_context(analysis: OutcomesAnalysis, *, suppress_small_counts: bool = F
     if a.cox is not None:
         lo, hi = a.cox.hr_ci()
         for i, name in enumerate(a.cox.columns):
-            label = cox_term_label(name, a.cox.terms, a.cox.references, tuple(a.cox.columns))
+            label = cox_term_label(name, a.cox.terms, references=a.cox.references,
+                                   columns=tuple(a.cox.columns))
             cox_rows.append(SimpleRow([label, _num(a.cox.hr[i]),
                                        f"{_num(lo[i])}–{_num(hi[i])}", _p(a.cox.p[i])]))
     ph_rows = []
