@@ -61,6 +61,8 @@ def test_subset_is_the_patients_meeting_every_applied_criterion(
     assert like.restrictions[-1].n_after == like.n
     assert [r.verified for r in like.restrictions] == [True, True, True, True, False]
     assert like.not_applied == HALT_MS_NOT_APPLIED
+    assert f"HALT-MS-like subset: {like.n} of {analysis.n} patients" in analysis.summary
+    assert "published Nash 2017 (HALT-MS, 5 y) (n=24): 69.2%" in like.summary
 
 
 def test_subset_numbers_equal_direct_kaplan_meier(analysis: OutcomesAnalysis,
@@ -190,6 +192,7 @@ def test_json_and_report_show_the_comparisons(analysis: OutcomesAnalysis) -> Non
                                                               "improvement_longterm"}
     html = build_outcomes_report(analysis, figures=False).html()
     assert "HALT-MS-like" in html and "Not applied" in html and "(unverified)" in html
+    assert "EDSS change from baseline (median)" in html and "-0.5" in html
     assert "16.7%" in html and "0.5 EDSS point" in html and "loose time point" in html
     sup = build_outcomes_report(analysis, figures=False, suppress_small_counts=True).html()
     assert analysis.halt_ms_like is not None

@@ -222,6 +222,22 @@ class HaltMsLikeSubset:
             return []
         return [r for r in self.table.rows if r.year == self.year]
 
+    @property
+    def summary(self) -> str:
+        """Text rendering: the subset size and each endpoint at ``year`` beside HALT-MS."""
+        lines = [f"HALT-MS-like subset: {self.n} of {self.n_registry} patients (criteria "
+                 f"applied: {len(self.restrictions)}, not applicable: {len(self.not_applied)})"]
+        if self.note:
+            lines.append(f"  {self.note}")
+        pubs = self.table.published if self.table is not None else {}
+        for r in self.rows_at_year:
+            pub = pubs.get(r.endpoint)
+            ptxt = (f" | published {pub.study} (n={pub.n}): {100 * pub.estimate:.1f}%"
+                    if pub is not None and pub.estimate is not None else "")
+            lines.append(f"  {r.label} at {r.year:g} y: {100 * r.estimate:.1f}% "
+                         f"({100 * r.lower:.1f}-{100 * r.upper:.1f}), n={r.n}{ptxt}")
+        return "\n".join(lines)
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable form.
 

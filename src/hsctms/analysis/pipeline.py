@@ -260,6 +260,8 @@ class OutcomesAnalysis:
             self.halt_ms.summary,
             self.shevchenko.summary,
         ]
+        if self.halt_ms_like is not None:
+            parts.append(self.halt_ms_like.summary)
         if self.cox is not None:
             parts.append(self.cox.summary)
         if self.ph_test is not None:

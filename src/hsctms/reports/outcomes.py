@@ -279,6 +279,13 @@ def _like_for_like(subset: HaltMsLikeSubset | None, sup: bool) -> LikeForLike | 
                           f"n={_count(r.n, sup)}",
                           _published(pubs.get(r.endpoint)), _published_n(pubs.get(r.endpoint)))
             for r in subset.rows_at_year]
+    if subset.table is not None:
+        pub = subset.table.published_edss
+        rows += [ComparisonRow("EDSS change from baseline (median)", _num(e.median, 1, sign=True),
+                               f"IQR {_num(e.q1, 1, sign=True)} to {_num(e.q3, 1, sign=True)}",
+                               f"n={_count(e.n, sup)} assessed, signed-rank p "
+                               f"{_p(e.test.p_value)}", _published(pub), _published_n(pub))
+                 for e in subset.table.edss_change if e.year == subset.year]
     return LikeForLike(_count(subset.n, sup), _count(subset.n_registry, sup), f"{subset.year:g}",
                        restrictions, not_applied, rows, subset.note)
 
