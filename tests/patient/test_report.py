@@ -152,3 +152,22 @@ def test_docs_describe_every_json_key(reports):
     fig = next(b["figures"][0] for b in d["estimates"]["benefits"] if b["figures"])
     for key in fig:
         assert key in doc, key
+
+
+def test_cli_expect_lists_harms_as_well_as_benefits():
+    """The terminal summary lists transplant-related mortality (with its CI and context) and
+    the headline harms, from the same library objects as the report."""
+    from hsctms.model.profile import load_profile
+    from hsctms.patient.report import build_report
+
+    res = CliRunner().invoke(app, ["expect", str(PROFILE_DIR / "man-rrms-active.json")])
+    assert res.exit_code == 0, res.output
+    out = " ".join(res.output.split())
+    est = build_report(load_profile(PROFILE_DIR / "man-rrms-active.json")).estimates
+    assert "Harms:" in out
+    assert " ".join(est.harms_summary[1].split()) in out  # TRM for you, with its 95% CI
+    assert "95% CI" in out and "Transplant-related mortality" in out
+    assert "Context: all" in out
+    assert " ".join(est.harm("febrile_neutropenia").summary.split()) in out
+    assert "pregnant" not in out and "periods" not in out
+    assert out.index("had no relapse") < out.index("Harms:")

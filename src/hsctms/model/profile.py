@@ -369,7 +369,8 @@ class PatientProfile(BaseModel):
         Derived facts: ``age``, ``disease_duration`` (years since onset),
         ``years_since_diagnosis``, ``mri_activity_12m`` / ``_24m`` (any enhancing or new T2
         lesion), ``dmts`` (list of ``{name, high_efficacy, cytotoxic, failed, months}``),
-        ``dmt_count`` and ``treatment_naive``.
+        ``dmt_count`` and ``treatment_naive``. ``pregnant`` is False for a man
+        (``sex="M"``) who did not give it, so a man is never asked about pregnancy.
 
         Returns
         -------
@@ -393,6 +394,8 @@ class PatientProfile(BaseModel):
                     "csf_oligoclonal_bands", "significant_comorbidity", "prior_ahsct",
                     "pregnant", "nmosd", "planned_intensity"):
             out[key] = getattr(self, key)
+        if out["pregnant"] is None and self.sex == "M":
+            out["pregnant"] = False
         out["mri_activity_12m"] = _any_positive(self.gd_lesions_12m, self.new_t2_lesions_12m)
         out["mri_activity_24m"] = _any_positive(
             _max(self.gd_lesions_24m, self.gd_lesions_12m),

@@ -68,6 +68,13 @@ HARMS_SHOWN: dict[str, str] = {
 }
 _COMPARED_HARMS: dict[str, str] = {**HARMS_SHOWN, "death": "died (from any cause)"}
 
+#: Harms measured in women only; they are not shown to a man (``sex == "M"``).
+WOMEN_ONLY_HARMS: frozenset[str] = frozenset({"menses_recovery", "pregnancy"})
+
+#: Harms listed, after transplant-related mortality, in the plain-text summary.
+SUMMARY_HARMS: tuple[str, ...] = ("febrile_neutropenia", "infection", "herpes_zoster",
+                                  "thyroid", "secondary_autoimmunity", "secondary_malignancy")
+
 #: Comparator arms shown beside aHSCT.
 COMPARATORS: dict[str, str] = {
     "alemtuzumab": "alemtuzumab",
@@ -315,6 +322,89 @@ class PooledTrm:
 
 
 @dataclass(frozen=True)
+class FertilityItem:
+    """What the report says about fertility for women or for men.
+
+    ``harms`` names the harm estimates (of :data:`HARMS_SHOWN`) that hold the published
+    figures behind the text; ``verified`` is False when the text is not from a source in
+    the evidence base (shown with the *(unverified)* flag).
+    """
+
+    audience: Literal["women", "men"]
+    title: str
+    text: str
+    harms: tuple[str, ...]
+    verified: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable form."""
+        return {"audience": self.audience, "title": self.title, "text": self.text,
+                "harms": list(self.harms), "verified": self.verified}
+
+
+#: Fertility text for women: the figures are the harm estimates it names.
+FERTILITY_WOMEN = FertilityItem(
+    "women", "Fertility in women",
+    "The chemotherapy can stop periods, and the egg reserve (anti-Mullerian hormone) fell "
+    "after aHSCT (Zafeiri 2023); the published figures on periods coming back and on "
+    "pregnancy afterwards are shown with the other side effects.",
+    ("menses_recovery", "pregnancy"), True)
+#: Egg or embryo freezing: advice with no source in the evidence base.
+FERTILITY_WOMEN_PRESERVE = FertilityItem(
+    "women", "Freezing eggs or embryos",
+    "Ask about freezing eggs or embryos before the treatment starts.", (), False)
+#: Fertility text for men: the evidence base holds no figures for men.
+FERTILITY_MEN = FertilityItem(
+    "men", "Fertility in men",
+    "The evidence base holds no published figures on fertility in men after aHSCT for MS, "
+    "so none are shown. Ask about sperm banking (freezing sperm) before the conditioning "
+    "chemotherapy starts.", (), False)
+
+
+def fertility_items(sex: str | None) -> tuple[FertilityItem, ...]:
+    """The fertility items for a person of ``sex``.
+
+    Parameters
+    ----------
+    sex
+        ``"F"``, ``"M"``, ``"X"`` or None (unknown).
+
+    Returns
+    -------
+    tuple of FertilityItem
+        Women's items for ``"F"``, the men's item for ``"M"``, both for ``"X"`` or unknown.
+
+    Examples
+    --------
+    >>> [i.audience for i in fertility_items("M")]
+    ['men']
+    >>> [i.audience for i in fertility_items(None)]
+    ['women', 'women', 'men']
+    """
+    women = (FERTILITY_WOMEN, FERTILITY_WOMEN_PRESERVE)
+    if sex == "F":
+        return women
+    if sex == "M":
+        return (FERTILITY_MEN,)
+    return (*women, FERTILITY_MEN)
+
+
+def _pm(lo: float, hi: float) -> str:
+    return f"{lo:.1f} to {hi:.1f}"
+
+
+def _harm_line(e: Estimate) -> str | None:
+    """One summary line for a harm: out of 100 people, or a yearly rate; None without data."""
+    if e.availability == "no_data":
+        return None
+    if e.range_per100 is not None:
+        return e.summary
+    rate = next(f for f in e.figures if f.value is not None)
+    return (f"About {rate.value:.1f} {rate.unit} {e.wording} ({rate.label}, "
+            f"{rate.time_label}).")
+
+
+@dataclass(frozen=True)
 class PersonalEstimates:
     """Every figure of the report for one person, with sources and stratum.
 
@@ -343,7 +433,8 @@ class PersonalEstimates:
         era, by intensity, and ``scope="for you"`` (recent era, planned intensity).
     harms
         One estimate per harm of :data:`HARMS_SHOWN` (all phenotypes: harms are not broken
-        down by group).
+        down by group); the women-only harms of :data:`WOMEN_ONLY_HARMS` are left out for a
+        man.
     comparisons
         aHSCT beside a comparator arm measured in the same study, outcome and time frame.
     meta_context
@@ -357,6 +448,9 @@ class PersonalEstimates:
         ``"published studies up to <year>"`` (the latest publication year), or None.
     extra
         Free mapping for additional data (empty by default; not part of :meth:`to_dict`).
+    fertility
+        What the report says about fertility for the person's sex
+        (:func:`fertility_items`; both women's and men's items when sex is unknown or X).
     """
 
     stratum: dict[str, Any]
@@ -373,6 +467,7 @@ class PersonalEstimates:
     provenance: Provenance
     data_date: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    fertility: tuple[FertilityItem, ...] = ()
 
     def benefit(self, outcome: str, time_years: float) -> Estimate:
         """The benefit estimate for ``outcome`` at ``time_years``.
@@ -464,11 +559,52 @@ class PersonalEstimates:
         return out
 
     @property
+    def harms_summary(self) -> list[str]:
+        """Plain-text lines on the main harms.
+
+        Returns
+        -------
+        list of str
+            Transplant-related mortality (the pooled estimate of :meth:`trm_for_you` with its
+            95% CI, deaths, people and studies, and the all-studies figure as context), then
+            one line per harm of :data:`SUMMARY_HARMS` with data (:attr:`Estimate.summary`);
+            lines resting on unverified figures end with ``(includes unverified figures)``.
+        """
+        flag = " (includes unverified figures)"
+        lines = ["Harms:"]
+        mine = self.trm_for_you()
+        if mine is None:
+            lines.append("No estimate of transplant-related mortality is available.")
+        elif mine.per100 is None or mine.ci is None:
+            lines.append(f"Transplant-related deaths ({mine.group}): {mine.deaths} among "
+                         f"{mine.people} people in {mine.studies} studies. {mine.note}")
+        else:
+            lines.append(
+                f"Transplant-related mortality ({mine.group}): about {mine.per100:.1f} out of "
+                f"100 people (95% CI {_pm(*mine.ci)}; {mine.deaths} deaths among "
+                f"{mine.people} people in {mine.studies} studies, {mine.method})"
+                + (flag if mine.any_unverified else "") + ".")
+        every = next((p for p in self.trm_pooled if p.scope == "all studies"), None)
+        if every is not None and every.per100 is not None and every.ci is not None:
+            lines.append(
+                f"  Context: all {every.studies} studies of every era and intensity, "
+                f"{every.per100:.1f} out of 100 (95% CI {_pm(*every.ci)}); the risk was "
+                "higher in older studies, with more disability (Sormani 2017) and with "
+                "high-intensity conditioning (Ge 2019)." + (flag if every.any_unverified else ""))
+        for e in self.harms:
+            line = _harm_line(e) if e.outcome in SUMMARY_HARMS else None
+            if line is not None:
+                lines.append(line + (flag if e.any_unverified else ""))
+        return lines
+
+    @property
     def summary(self) -> str:
-        """Plain-text digest, one line per benefit estimate."""
+        """Plain-text digest: one line per benefit estimate, then the main harms
+        (:attr:`harms_summary`)."""
         lines = [f"Stratum: {self.stratum['label']}"]
         lines += [e.summary for e in self.benefits]
         lines.append(self.improvement.summary)
+        lines += self.harms_summary
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
@@ -492,6 +628,7 @@ class PersonalEstimates:
             "comparisons": [c.to_dict() for c in self.comparisons],
             "meta_analyses": [f.to_dict() for f in self.meta_context],
             "matching_notes": list(self.matching_notes),
+            "fertility": [i.to_dict() for i in self.fertility],
             "data_date": self.data_date,
             "provenance": self.provenance.to_dict(),
         }
@@ -575,7 +712,7 @@ def _stratum(profile: PatientProfile) -> dict[str, Any]:
     band = str(edss_band([profile.edss])[0])
     label = "relapsing MS" if group == "relapsing" else "progressive MS"
     return {"phenotype": profile.phenotype, "phenotype_group": group, "label": label,
-            "edss": profile.edss, "edss_band": band, "age": profile.age,
+            "sex": profile.sex, "edss": profile.edss, "edss_band": band, "age": profile.age,
             "age_band": age_band(profile.age), "planned_intensity": profile.planned_intensity}
 
 
@@ -815,11 +952,19 @@ def personal_estimates(profile: PatientProfile,
     return PersonalEstimates(
         stratum=stratum, benefits=sel["benefits"], improvement=sel["improvement"],
         trm_studies=sel["trm_studies"], trm_published=sel["trm_published"],
-        trm_groups=sel["trm_groups"], trm_pooled=sel["trm_pooled"], harms=sel["harms"],
+        trm_groups=sel["trm_groups"], trm_pooled=sel["trm_pooled"],
+        harms=_for_sex(sel["harms"], profile.sex),
         comparisons=sel["comparisons"], meta_context=sel["meta_context"],
         matching_notes=tuple(_matching(profile, sel["benefits"])),
-        provenance=prov, data_date=data_date,
+        provenance=prov, data_date=data_date, fertility=fertility_items(profile.sex),
     )
+
+
+def _for_sex(harms: tuple[Estimate, ...], sex: str | None) -> tuple[Estimate, ...]:
+    """The harms for a person of ``sex``: women-only harms are dropped for a man."""
+    if sex != "M":
+        return harms
+    return tuple(e for e in harms if e.outcome not in WOMEN_ONLY_HARMS)
 
 
 #: Selections depend only on (evidence base, phenotype group, planned intensity); the web app

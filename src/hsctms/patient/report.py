@@ -85,7 +85,8 @@ class PatientReport:
 
     @property
     def summary(self) -> str:
-        """Plain-text digest: eligibility verdicts, then the benefit figures."""
+        """Plain-text digest: eligibility verdicts, the benefit figures, then the main harms
+        (:attr:`PersonalEstimates.harms_summary`)."""
         return self.eligibility.summary + "\n" + self.estimates.summary
 
     def to_dict(self) -> dict[str, Any]:
@@ -317,6 +318,11 @@ _MISSING_LABELS: dict[str, str] = {
 }
 
 
+#: What can be frozen before treatment, by sex (both when sex is unknown or X).
+_PRESERVE: dict[str, str] = {"F": "eggs or embryos", "M": "sperm",
+                             "X": "eggs, sperm or embryos"}
+
+
 def report_context(report: PatientReport) -> dict[str, Any]:
     """The template context (plain data; tested directly, not through pixels)."""
     p, est = report.profile, report.estimates
@@ -345,6 +351,8 @@ def report_context(report: PatientReport) -> dict[str, Any]:
         "meta_context": [_figure_row(f) for f in est.meta_context],
         "matching_notes": list(est.matching_notes),
         "progressive": est.stratum["phenotype_group"] == "progressive",
+        "fertility": [i.to_dict() for i in est.fertility],
+        "preserve": _PRESERVE[p.sex if p.sex in ("F", "M") else "X"],
         "fmt100": fmt100,
     }
 
