@@ -4,13 +4,13 @@ For each cohort size a synthetic bundle is streamed to disk (``write_demo_bundle
 then, in the same run and each in a fresh subprocess (wall time, best of ``--repeat``):
 
 * **ours**: ``python -m hsctms endpoints --data DIR --definition msprog_default --out F``
-  (start-up, reading and validating the whole bundle, derivation, writing the table), with
-  the command's peak resident memory;
+  (start-up, reading and validating once the six tables the engine reads, derivation,
+  writing the table), with the command's peak resident memory;
 * **peer**: polars reading the three files the engine uses (``patients.csv``, ``edss.csv``,
   ``relapses.csv``, dates parsed) and sorting the visits by patient and date, as a
   subprocess (start-up and import included, like ours) and, for reference, the read + sort
-  alone as timed inside that process; also polars reading all nine files of the bundle (the
-  command validates all of them).
+  alone as timed inside that process; also polars reading all nine files of the bundle (for
+  reference: ``hsctms validate`` checks all of them).
 
 The target is ours <= 3x the peer subprocess. With ``--msprog N`` pymsprog 1.0.7 (its own
 environment, as in ``bench_endpoints.py``: only the time inside ``MSprog()`` counts) derives

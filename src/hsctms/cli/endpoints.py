@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from hsctms.cli._common import console, fail, load_cohort_source, write_json
 from hsctms.cli._outputs import check_output_files, write_output
 from hsctms.errors import DataValidationError, HsctmsError
+
+if TYPE_CHECKING:
+    from hsctms.endpoints import EndpointDefinition, EndpointResult
+    from hsctms.model.cohort import Cohort
 
 
 def _fail_validation(exc: DataValidationError) -> None:
@@ -42,6 +47,25 @@ def _report_warnings(caught: list[warnings.WarningMessage]) -> None:
             _print_report(ValidationReport(report.warnings, source=report.source))
         else:
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+
+
+def _derive_source(db: str | None, data: Path | None, d: EndpointDefinition,
+                   step: Callable[[str], object]
+                   ) -> tuple[Cohort, EndpointResult, tuple[str, ...]]:
+    """Cohort, endpoints and the bundle tables not checked, of ``--db`` or ``--data``.
+
+    A bundle is validated once, for the tables the engine reads
+    (:func:`hsctms.endpoints.derive_bundle`)."""
+    from hsctms.endpoints import derive, derive_bundle
+
+    if data is not None and db is None:
+        step("Reading, validating and deriving")
+        loaded = derive_bundle(data, d)
+        return loaded.cohort, loaded.result, loaded.unchecked
+    step("Loading registry")
+    cohort = load_cohort_source(db, data, command="endpoints")
+    step(f"Deriving endpoints ({cohort.n_patients} patients)")
+    return cohort, derive(cohort, d), ()
 
 
 def register(app: typer.Typer) -> None:
@@ -82,7 +106,7 @@ def register(app: typer.Typer) -> None:
         """
         from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-        from hsctms.endpoints import InputWarning, derive, get_definition, trace_patient
+        from hsctms.endpoints import InputWarning, get_definition, trace_patient
         from hsctms.errors import ConfigurationError
         from hsctms.io.csvtext import neutralise_frame
 
@@ -96,14 +120,17 @@ def register(app: typer.Typer) -> None:
                           TimeElapsedColumn(), console=console, transient=True) as bar:
                 task = bar.add_task("Reading definition", total=3)
                 d = get_definition(definition)
-                bar.update(task, description="Loading registry", advance=1)
-                cohort = load_cohort_source(db, data, command="endpoints")
-                bar.update(task, description=f"Deriving endpoints ({cohort.n_patients} "
-                           "patients)", advance=1)
                 with warnings.catch_warnings(record=True) as caught:
                     warnings.simplefilter("always", InputWarning)
-                    res = derive(cohort, d)
+                    cohort, res, unchecked = _derive_source(db, data, d,
+                                                            lambda text: bar.update(
+                                                                task, description=text,
+                                                                advance=1))
                 bar.advance(task, 1)
+            if unchecked:
+                console.print(f"Not checked (not used by endpoints): {', '.join(unchecked)}; "
+                              f"'hsctms validate {data}' checks the whole bundle.",
+                              highlight=False, markup=False, soft_wrap=True)
             _report_warnings(caught)
             if trace is not None:
                 with warnings.catch_warnings():  # already reported once, just above

@@ -14,14 +14,22 @@ from hsctms.endpoints.definition import (
     EndpointDefinition,
     get_definition,
 )
-from hsctms.endpoints.derive import derive, derive_frames
+from hsctms.endpoints.derive import (
+    ENGINE_TABLES,
+    BundleEndpoints,
+    derive,
+    derive_bundle,
+    derive_frames,
+)
 from hsctms.endpoints.result import ENDPOINTS, EndpointResult
 from hsctms.endpoints.trace import PatientTrace, TraceStep, trace_patient, trace_patients
 
 __all__ = [
     "EFS_COMPONENTS",
     "ENDPOINTS",
+    "ENGINE_TABLES",
     "PRESETS",
+    "BundleEndpoints",
     "DaskEndpointResult",
     "EndpointDefinition",
     "EndpointResult",
@@ -30,6 +38,7 @@ __all__ = [
     "PatientTrace",
     "TraceStep",
     "derive",
+    "derive_bundle",
     "derive_dask",
     "derive_frames",
     "get_definition",

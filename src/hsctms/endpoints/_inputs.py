@@ -19,7 +19,7 @@ import datetime as _dt
 import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -27,8 +27,13 @@ import pandas as pd
 from hsctms.endpoints.disability import FloatArray, IntArray
 from hsctms.errors import ConfigurationError, DataValidationError, HsctmsWarning
 from hsctms.io._issues import Issue, ValidationReport, make_issue
+from hsctms.io._parse import LINE
 from hsctms.io.validate import ValidationContext, check_frames, parse_frame
 from hsctms.model.schema import SCHEMA, ColumnSpec, TableSpec
+
+if TYPE_CHECKING:
+    from hsctms.io.bundle import BundleContents
+    from hsctms.model.cohort import Cohort
 
 #: The origin table of :func:`derive_frames` (not a bundle table: derived from transplants).
 ORIGIN = TableSpec(
@@ -217,8 +222,7 @@ def _rename_field(issue: Issue, names: Mapping[str, str]) -> Issue:
     return issue
 
 
-# complexity over 10 kept: the one validation path of every entry point, a flat sequence of steps
-def prepare(edss: pd.DataFrame, relapses: pd.DataFrame | None = None,  # noqa: C901
+def prepare(edss: pd.DataFrame, relapses: pd.DataFrame | None = None,
             mri: pd.DataFrame | None = None, origin: Any = None,
             deaths: pd.DataFrame | None = None, patients: Any = None, *,
             data_date: _dt.date | None = None, empty_ok: bool = False,
@@ -292,15 +296,20 @@ def prepare(edss: pd.DataFrame, relapses: pd.DataFrame | None = None,  # noqa: C
                                          lines=(lines or {}).get(name))
         issues += found
     if len(edss) == 0 and not empty_ok:
-        issues.append(make_issue(
-            "edss-empty", vspec.filename, None, None,
-            "The edss table has no rows (edss.csv missing or header only): endpoints are "
-            "derived from EDSS visits. Add the assessments, or check the file or query."))
+        issues.append(_edss_empty(vspec))
     issues += check_frames(typed, specs, ValidationContext(data_date=data_date),
                            calendar=cal.datetime, patients_known=patients is not None)
     aliases = {"relapses.csv": {"onset_date": rel_col},
                "origin.csv": {"origin_date": origin_col}}
     issues = [_rename_field(i, aliases.get(i.file, {})) for i in issues]
+    report = _checked(issues, typed, on_warnings)
+    return Inputs(typed["edss"], typed.get("relapses"), typed.get("mri"), typed.get("deaths"),
+                  typed.get("origin"), typed.get("patients"), cal, report)
+
+
+def _checked(issues: list[Issue], typed: Mapping[str, pd.DataFrame],
+             on_warnings: Callable[[ValidationReport], None] | None) -> ValidationReport:
+    """The report of the inputs: raise on an error, warn (or hand over) the warnings."""
     report = ValidationReport(issues, source="endpoint inputs",
                               rows={n: len(f) for n, f in typed.items()})
     if not report.ok:
@@ -315,9 +324,8 @@ def prepare(edss: pd.DataFrame, relapses: pd.DataFrame | None = None,  # noqa: C
         if on_warnings is not None:
             on_warnings(report)
         else:
-            warnings.warn(input_warning(report), stacklevel=4)
-    return Inputs(typed["edss"], typed.get("relapses"), typed.get("mri"), typed.get("deaths"),
-                  typed.get("origin"), typed.get("patients"), cal, report)
+            warnings.warn(input_warning(report), stacklevel=5)
+    return report
 
 
 def canonical_inputs(edss: pd.DataFrame, relapses: pd.DataFrame | None = None,
@@ -348,6 +356,69 @@ def canonical_inputs(edss: pd.DataFrame, relapses: pd.DataFrame | None = None,
                               rows={n: len(f) for n, f in typed.items()})
     return Inputs(typed["edss"], typed.get("relapses"), typed.get("mri"), typed.get("deaths"),
                   typed.get("origin"), typed.get("patients"), detect_calendar(edss), report)
+
+
+#: The rules :func:`prepare` can find in the tables of a bundle that passed validation (its
+#: other rules are errors, or rules of cells and rows the bundle validation applied alike).
+_BUNDLE_RULES = frozenset({"diagnosis-before-onset", "date-before-onset",
+                           "date-before-diagnosis", "mri-counts-missing"})
+
+
+def loaded_inputs(contents: BundleContents, cohort: Cohort, origin: pd.DataFrame | None
+                  ) -> Inputs:
+    """The inputs of a bundle :func:`hsctms.io.bundle.read_bundle_contents` has just read and
+    validated without error, taken as they are (the bundle's typed tables).
+
+    The report is the one :func:`prepare` would give for them: the bundle's issues of the
+    rules :func:`prepare` applies to them, with rows numbered as in
+    ``frame.to_csv(index=False)`` of the cohort's tables; its warnings are issued as an
+    :class:`InputWarning`. Only for a ``contents``/``cohort`` pair straight from a validated
+    read (:func:`hsctms.endpoints.derive_bundle`), never for data from outside.
+
+    Parameters
+    ----------
+    contents
+        The bundle, read and validated with ``report.ok`` true.
+    cohort
+        ``contents.cohort()``.
+    origin
+        ``patient_id``, ``origin_date`` of the index transplant (or None), as
+        :func:`~hsctms.endpoints.derive` builds it from the cohort.
+
+    Returns
+    -------
+    Inputs
+        The tables restricted to the columns the engine reads, and the report.
+    """
+    if not contents.report.ok:
+        raise ConfigurationError("loaded_inputs takes a bundle without validation errors.",
+                                 hint="Call hsctms.io.load_bundle to get the errors.")
+    frames = {"patients": cohort.patients, "edss": cohort.edss, "relapses": cohort.relapses,
+              "mri": cohort.mri, "deaths": cohort.deaths, "origin": origin}
+    typed = {name: f[[c for c in USED[name] if c in f.columns]]
+             for name, f in frames.items() if f is not None}
+    names = {SCHEMA[n].filename: n for n in typed if n != "origin"}
+    issues: list[Issue] = []
+    for issue in contents.report.issues:
+        name = names.get(issue.file)
+        if issue.rule not in _BUNDLE_RULES or name is None or issue.row is None:
+            continue
+        lines = contents.tables[name][LINE].to_numpy()
+        row = int(np.searchsorted(lines, issue.row)) + 2  # file line -> to_csv line
+        issues.append(dataclasses.replace(issue, row=row))
+    if len(typed["edss"]) == 0:
+        issues.append(_edss_empty(SCHEMA["edss"]))
+    report = _checked(issues, typed, None)
+    return Inputs(typed["edss"], typed.get("relapses"), typed.get("mri"), typed.get("deaths"),
+                  typed.get("origin"), typed.get("patients"), detect_calendar(cohort.edss),
+                  report)
+
+
+def _edss_empty(vspec: TableSpec) -> Issue:
+    return make_issue(
+        "edss-empty", vspec.filename, None, None,
+        "The edss table has no rows (edss.csv missing or header only): endpoints are "
+        "derived from EDSS visits. Add the assessments, or check the file or query.")
 
 
 def input_warning(report: ValidationReport) -> InputWarning:

@@ -25,6 +25,7 @@ import dataclasses
 import datetime as _dt
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -50,6 +51,9 @@ from hsctms.endpoints.disability import (
 )
 from hsctms.endpoints.milestone import milestone_columns
 from hsctms.endpoints.result import ENDPOINTS, EndpointResult
+from hsctms.model.cohort import Cohort
+from hsctms.model.regimens import RegimenMap
+from hsctms.model.schema import SCHEMA
 
 DefinitionLike = EndpointDefinition | str | dict[str, Any]
 
@@ -76,6 +80,17 @@ def derive(cohort: Any, definition: DefinitionLike = "halt_ms") -> EndpointResul
     >>> res = derive(cohort, "halt_ms")          # doctest: +SKIP
     >>> res.to_frame()[["patient_id", "efs_time", "efs_event"]]  # doctest: +SKIP
     """
+    d = _registry_definition(definition)
+    origin = _cohort_origin(cohort, d)
+    with cohort.data_source():  # the result records the cohort as its source
+        return derive_frames(
+            edss=cohort.edss, relapses=cohort.relapses, mri=cohort.mri, origin=origin,
+            deaths=cohort.deaths, definition=d, patients=cohort.patients,
+            data_date=cohort.data_date)
+
+
+def _registry_definition(definition: DefinitionLike) -> EndpointDefinition:
+    """The definition, refused when its outcome is not EDSS (a registry records EDSS)."""
     d = get_definition(definition)
     if d.outcome != "edss":
         from hsctms.errors import ConfigurationError
@@ -84,16 +99,91 @@ def derive(cohort: Any, definition: DefinitionLike = "halt_ms") -> EndpointResul
             f"Definition {d.name!r} uses outcome {d.outcome!r}, but a registry cohort records "
             "EDSS visits only.", hint="Use an EDSS definition, or call derive_frames with a "
             f"visits table holding a {scale(d).column!r} column.")
-    origin = None
-    if d.origin == "transplant":
-        tx = cohort.index_transplant()
-        origin = pd.DataFrame({"patient_id": tx["patient_id"],
-                               "origin_date": tx["transplant_date"]})
-    with cohort.data_source():  # the result records the cohort as its source
-        return derive_frames(
-            edss=cohort.edss, relapses=cohort.relapses, mri=cohort.mri, origin=origin,
-            deaths=cohort.deaths, definition=d, patients=cohort.patients,
-            data_date=cohort.data_date)
+    return d
+
+
+def _cohort_origin(cohort: Any, d: EndpointDefinition) -> pd.DataFrame | None:
+    """The origin of each patient: the index transplant (None for another origin)."""
+    if d.origin != "transplant":
+        return None
+    tx = cohort.index_transplant()
+    return pd.DataFrame({"patient_id": tx["patient_id"], "origin_date": tx["transplant_date"]})
+
+
+#: The bundle tables the endpoint engine reads (:func:`derive_bundle` validates these only).
+ENGINE_TABLES: tuple[str, ...] = ("patients", "transplants", "edss", "relapses", "mri",
+                                  "deaths")
+
+
+@dataclass(frozen=True)
+class BundleEndpoints:
+    """The endpoints of a CSV bundle and the cohort they were derived from.
+
+    Parameters
+    ----------
+    cohort
+        The cohort of the tables read (:data:`ENGINE_TABLES`; the other tables are empty).
+    result
+        The endpoints.
+    unchecked
+        The tables of the bundle that were neither read nor validated.
+    """
+
+    cohort: Cohort
+    result: EndpointResult
+    unchecked: tuple[str, ...]
+
+
+def derive_bundle(path: str | Path, definition: DefinitionLike = "halt_ms", *,
+                  regimen_map: RegimenMap | None = None,
+                  today: _dt.date | None = None) -> BundleEndpoints:
+    """Read a CSV bundle, validate the tables the engine reads, and derive the endpoints.
+
+    The tables of :data:`ENGINE_TABLES` (and those their rules need) are read and validated
+    with every bundle rule, once: the engine takes the validated tables as they are. The
+    result is the one of ``derive(load_bundle(path), definition)``, with the same warnings.
+
+    Parameters
+    ----------
+    path
+        Bundle directory.
+    definition
+        A preset name, a YAML/JSON file path, a mapping of fields, or an
+        :class:`EndpointDefinition` (EDSS outcome).
+    regimen_map
+        Regimen map for intensity classes and the ``regimen-unknown`` rule (default EBMT).
+    today
+        Reference date for "in the future" (default: today).
+
+    Returns
+    -------
+    BundleEndpoints
+        The cohort, the endpoints and the tables not checked (``hsctms validate`` checks the
+        whole bundle).
+
+    Raises
+    ------
+    DataValidationError
+        The tables read have a validation error (the report lists them all).
+
+    Warns
+    -----
+    InputWarning
+        For issues of severity ``warning`` in the engine's inputs (as :func:`derive`).
+    """
+    from hsctms.io.bundle import checked_tables, read_bundle_contents, refuse_errors
+
+    d = _registry_definition(definition)
+    contents = read_bundle_contents(path, regimen_map=regimen_map, today=today,
+                                    tables=ENGINE_TABLES)
+    refuse_errors(path, contents.report)
+    cohort = contents.cohort(regimen_map)
+    origin = _cohort_origin(cohort, d)
+    with cohort.data_source():
+        data = inp.loaded_inputs(contents, cohort, origin)
+        result = _run(data, d, has_origin=origin is not None, data_date=cohort.data_date)
+    scope = checked_tables(ENGINE_TABLES)
+    return BundleEndpoints(cohort, result, tuple(n for n in SCHEMA if n not in scope))
 
 
 def derive_frames(
@@ -181,6 +271,13 @@ def _derive(edss: pd.DataFrame, relapses: pd.DataFrame | None, mri: pd.DataFrame
         data = inp.prepare(edss, relapses, mri, origin, deaths, patients, data_date=data_date,
                            empty_ok=empty_ok, outcome=d.outcome, lines=lines,
                            on_warnings=on_warnings)
+    return _run(data, d, has_origin=origin is not None, data_date=data_date,
+                brain_volume=brain_volume)
+
+
+def _run(data: inp.Inputs, d: EndpointDefinition, *, has_origin: bool,
+         data_date: _dt.date | None, brain_volume: bool | None = None) -> EndpointResult:
+    """The engine on validated inputs (``has_origin``: an origin table was given)."""
     data, dropped = _exclude_before(data, d)
     cal = data.calendar
     sources: list[Any] = [data.edss["patient_id"]]
@@ -193,7 +290,7 @@ def _derive(edss: pd.DataFrame, relapses: pd.DataFrame | None, mri: pd.DataFrame
                           column=scale(d).column, negate=not increases(d),
                           has_brain=brain_volume)
     org = inp.origin_days(data.origin, uni, cal)
-    if d.origin == "transplant" and origin is None:
+    if d.origin == "transplant" and not has_origin:
         from hsctms.errors import ConfigurationError
 
         raise ConfigurationError(

@@ -23,6 +23,7 @@ import datetime as _dt
 import hashlib
 import json
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,11 +54,13 @@ __all__ = [
     "BundleContents",
     "Manifest",
     "bundle_checksum",
+    "checked_tables",
     "format_table",
     "load_bundle",
     "read_bundle",
     "read_bundle_contents",
     "read_manifest",
+    "refuse_errors",
     "validate_bundle",
     "validate_cohort",
     "write_bundle",
@@ -334,8 +337,69 @@ def _check_directory(path: Path) -> None:
                                  hint="A bundle is a directory of CSV files (patients.csv, ...).")
 
 
+def checked_tables(tables: Iterable[str] | None = None) -> tuple[str, ...]:
+    """The tables read and validated to check ``tables`` with every rule that applies to them.
+
+    Besides the tables asked for: ``patients`` (``patient-unknown``, birth year and onset of
+    every row), ``deaths`` (``event-after-death``) and, with ``edss``, ``relapses``
+    (``edss-near-relapse``).
+
+    Parameters
+    ----------
+    tables
+        Table names of :data:`~hsctms.model.schema.SCHEMA`; None: all of them.
+
+    Returns
+    -------
+    tuple of str
+        The tables, in schema order.
+
+    Raises
+    ------
+    ConfigurationError
+        An unknown table name.
+    """
+    if tables is None:
+        return tuple(SCHEMA)
+    wanted = set(tables)
+    unknown = sorted(wanted - set(SCHEMA))
+    if unknown:
+        raise ConfigurationError(f"Unknown table(s) {', '.join(map(repr, unknown))}.",
+                                 hint=f"Known tables: {', '.join(SCHEMA)}.")
+    wanted |= {"patients", "deaths"}
+    if "edss" in wanted:
+        wanted.add("relapses")
+    return tuple(name for name in SCHEMA if name in wanted)
+
+
+def _read_table(directory: Path, name: str, spec: TableSpec, issues: list[Issue]
+                ) -> tuple[pd.DataFrame, Path | None, tuple[str, ...] | None]:
+    """One table of the bundle: typed frame with line numbers, its file and header columns
+    (None when absent); its issues are appended to ``issues``."""
+    file = directory / spec.filename
+    raw: RawTable | None = None
+    if file.exists():
+        raw, raw_issues = read_raw(file, spec)  # refuses a directory, FIFO or device unread
+        issues += raw_issues
+    elif name == "patients":
+        issues.append(make_issue("file-missing-patients", spec.filename, None, None,
+                                 "The bundle has no patients.csv; every table refers to it."))
+    if raw is None:
+        return _empty(spec), file if file.exists() else None, None
+    frame, cell_issues = parse_table(raw)
+    issues += cell_issues
+    return frame, file, raw.present
+
+
+def _empty(spec: TableSpec) -> pd.DataFrame:
+    frame = empty_table(spec)
+    frame[LINE] = np.zeros(0, dtype=np.int64)
+    return frame
+
+
 def read_bundle_contents(path: str | Path, *, regimen_map: RegimenMap | None = None,
-                         today: _dt.date | None = None) -> BundleContents:
+                         today: _dt.date | None = None,
+                         tables: Iterable[str] | None = None) -> BundleContents:
     """Read and validate a bundle, keeping the line numbers (used by the importer).
 
     Parameters
@@ -346,6 +410,10 @@ def read_bundle_contents(path: str | Path, *, regimen_map: RegimenMap | None = N
         Regimen map for intensity classes and the ``regimen-unknown`` rule (default EBMT).
     today
         Reference date for "in the future" (default: today).
+    tables
+        Read and validate only these tables and those their rules need
+        (:func:`checked_tables`); the others are neither read nor checked and are empty in
+        the result. Default: every table.
 
     Returns
     -------
@@ -354,44 +422,36 @@ def read_bundle_contents(path: str | Path, *, regimen_map: RegimenMap | None = N
     """
     directory = Path(path)
     _check_directory(directory)
+    scope = checked_tables(tables)
     manifest, issues = read_manifest(directory)
     known = {spec.filename for spec in SCHEMA.values()}
     for extra in sorted(p.name for p in directory.glob("*.csv") if p.name not in known):
         issues.append(make_issue("file-unknown", extra, None, None,
                                  f"{extra} is not a table of the bundle ({', '.join(known)}); "
                                  "it is ignored."))
-    tables: dict[str, pd.DataFrame] = {}
+    frames: dict[str, pd.DataFrame] = {}
     files: dict[str, Path] = {}
     present: dict[str, tuple[str, ...]] = {}
     for name, spec in SCHEMA.items():
-        file = directory / spec.filename
-        raw: RawTable | None = None
-        if file.exists():
-            files[name] = file  # read_raw refuses a directory, FIFO or device unread
-            raw, raw_issues = read_raw(file, spec)
-            issues += raw_issues
-        elif name == "patients":
-            issues.append(make_issue("file-missing-patients", spec.filename, None, None,
-                                     "The bundle has no patients.csv; every table refers to "
-                                     "it."))
-        if raw is None:
-            frame = empty_table(spec)
-            frame[LINE] = np.zeros(0, dtype=np.int64)
-        else:
-            frame, cell_issues = parse_table(raw)
-            issues += cell_issues
-            present[name] = raw.present
-        tables[name] = frame
+        if name not in scope:
+            frames[name] = _empty(spec)
+            continue
+        frames[name], file, columns = _read_table(directory, name, spec, issues)
+        if file is not None:
+            files[name] = file
+        if columns is not None:
+            present[name] = columns
     ctx = ValidationContext(data_date=manifest.data_date if manifest else None, today=today,
                             regimen_map=regimen_map or default_regimen_map())
-    issues += check_tables(tables, ctx)
+    issues += check_tables(frames, ctx)
     report = ValidationReport(issues, source=str(directory),
-                              rows={n: len(f) for n, f in tables.items()})
-    return BundleContents(tables, manifest, report, directory, files, present)
+                              rows={n: len(f) for n, f in frames.items() if n in scope})
+    return BundleContents(frames, manifest, report, directory, files, present)
 
 
 def read_bundle(path: str | Path, *, regimen_map: RegimenMap | None = None,
-                today: _dt.date | None = None) -> tuple[Cohort, ValidationReport]:
+                today: _dt.date | None = None,
+                tables: Iterable[str] | None = None) -> tuple[Cohort, ValidationReport]:
     """Read a CSV bundle into a :class:`Cohort` and validate it.
 
     Parameters
@@ -402,6 +462,9 @@ def read_bundle(path: str | Path, *, regimen_map: RegimenMap | None = None,
         Regimen map for intensity classes and the ``regimen-unknown`` rule (default EBMT).
     today
         Reference date for "in the future" (default: today).
+    tables
+        Read and validate only these tables and those their rules need
+        (:func:`checked_tables`); the others are empty in the cohort. Default: every table.
 
     Returns
     -------
@@ -409,12 +472,13 @@ def read_bundle(path: str | Path, *, regimen_map: RegimenMap | None = None,
         When ``report.ok`` is False the cohort holds the rows that could be read with failing
         cells as missing; do not analyse it (use :func:`load_bundle` to fail instead).
     """
-    contents = read_bundle_contents(path, regimen_map=regimen_map, today=today)
+    contents = read_bundle_contents(path, regimen_map=regimen_map, today=today, tables=tables)
     return contents.cohort(regimen_map), contents.report
 
 
 def validate_bundle(path: str | Path, *, regimen_map: RegimenMap | None = None,
-                    today: _dt.date | None = None) -> ValidationReport:
+                    today: _dt.date | None = None,
+                    tables: Iterable[str] | None = None) -> ValidationReport:
     """Validate a bundle and return the report.
 
     Parameters
@@ -425,17 +489,45 @@ def validate_bundle(path: str | Path, *, regimen_map: RegimenMap | None = None,
         Regimen map for intensity classes and the ``regimen-unknown`` rule (default EBMT).
     today
         Reference date for "in the future" (default: today).
+    tables
+        Validate only these tables and those their rules need (:func:`checked_tables`).
+        Default: every table.
 
     Returns
     -------
     ValidationReport
-        Every issue of the bundle.
+        Every issue of the tables checked.
     """
-    return read_bundle_contents(path, regimen_map=regimen_map, today=today).report
+    return read_bundle_contents(path, regimen_map=regimen_map, today=today,
+                                tables=tables).report
+
+
+def refuse_errors(path: str | Path, report: ValidationReport) -> None:
+    """Raise :class:`~hsctms.errors.DataValidationError` when ``report`` holds an error.
+
+    Parameters
+    ----------
+    path
+        The bundle directory (named in the message and the hint).
+    report
+        Its validation report.
+
+    Raises
+    ------
+    DataValidationError
+        The bundle has a validation error (the report lists them all).
+    """
+    if not report.ok:
+        raise DataValidationError(
+            f"Bundle {str(path)!r} has {len(report.errors)} validation error(s).",
+            report=report,
+            hint=f"Run 'hsctms validate {path}' to list them.",
+        )
 
 
 def load_bundle(path: str | Path, *, regimen_map: RegimenMap | None = None,
-                today: _dt.date | None = None) -> Cohort:
+                today: _dt.date | None = None,
+                tables: Iterable[str] | None = None) -> Cohort:
     """Read a bundle, raising :class:`~hsctms.errors.DataValidationError` on any error.
 
     Parameters
@@ -446,6 +538,9 @@ def load_bundle(path: str | Path, *, regimen_map: RegimenMap | None = None,
         Regimen map for intensity classes and the ``regimen-unknown`` rule (default EBMT).
     today
         Reference date for "in the future" (default: today).
+    tables
+        Read and validate only these tables and those their rules need
+        (:func:`checked_tables`); the others are empty in the cohort. Default: every table.
 
     Returns
     -------
@@ -457,13 +552,8 @@ def load_bundle(path: str | Path, *, regimen_map: RegimenMap | None = None,
     DataValidationError
         The bundle has a validation error (the report lists them all).
     """
-    cohort, report = read_bundle(path, regimen_map=regimen_map, today=today)
-    if not report.ok:
-        raise DataValidationError(
-            f"Bundle {str(path)!r} has {len(report.errors)} validation error(s).",
-            report=report,
-            hint=f"Run 'hsctms validate {path}' to list them.",
-        )
+    cohort, report = read_bundle(path, regimen_map=regimen_map, today=today, tables=tables)
+    refuse_errors(path, report)
     return cohort
 
 
