@@ -137,3 +137,23 @@ def test_settings_are_validated(tmp_path: Path) -> None:
         load_safety_settings(bad)
     with pytest.raises(ConfigurationError, match="Cannot read"):
         load_safety_settings(tmp_path / "missing.yaml")
+
+
+def test_index_transplant_is_the_whole_first_row(cohort: Cohort) -> None:
+    """A second transplant must not fill in a value missing on the first one (a per-column
+    'first non-missing' did: the index transplant is Cohort.index_transplant)."""
+    from dataclasses import replace
+
+    tx = cohort.transplants.copy()
+    first = tx.iloc[0]
+    tx.loc[tx.index[0], "conditioning"] = pd.NA
+    later = first.copy()
+    later["transplant_date"] = pd.Timestamp(first["transplant_date"]) + pd.Timedelta(days=400)
+    later["conditioning"] = "BEAM+ATG"
+    tx = pd.concat([tx, later.to_frame().T.astype(tx.dtypes.to_dict())], ignore_index=True)
+    changed = replace(cohort, tables={**cohort.tables, "transplants": tx})
+    res = safety_analysis(changed)
+    at = res.trm[(res.trm["day"] == 100)]
+    total = int(at.loc[at["by"] == "all", "n"].iloc[0])
+    by_intensity = int(at.loc[at["by"] == "intensity", "n"].sum())
+    assert by_intensity == total - 1  # the index transplant's intensity is unknown

@@ -242,11 +242,11 @@ class SafetyAnalysis:
 
 
 def _index_transplants(cohort: Any) -> pd.DataFrame:
-    tx = cohort.transplants_with_intensity().copy()
-    tx["patient_id"] = tx["patient_id"].astype(str)
-    tx["transplant_date"] = pd.to_datetime(tx["transplant_date"])
-    tx = tx.sort_values("transplant_date").groupby("patient_id", as_index=False).first()
-    return tx
+    """:meth:`Cohort.index_transplant` (each patient's first transplant, whole row) with
+    text ids and datetime dates."""
+    tx = cohort.index_transplant()
+    return tx.assign(patient_id=tx["patient_id"].astype(str),
+                     transplant_date=pd.to_datetime(tx["transplant_date"]))
 
 
 def _named(value: int, ranges: list[_Range]) -> str | None:
@@ -267,7 +267,8 @@ def _trm(tx: pd.DataFrame, deaths: pd.DataFrame, data_date: _dt.date, settings: 
     rows = []
     for by in ("all", "era", "intensity"):
         groups = [("all", t.index == t.index)] if by == "all" else [
-            (str(g), (t[by] == g).to_numpy()) for g in sorted(t[by].dropna().unique())]
+            (str(g), (t[by] == g).fillna(False).to_numpy(dtype=bool))
+            for g in sorted(t[by].dropna().unique())]
         for name, mask in groups:
             for day in settings.trm_days:
                 reached = mask & ((followed >= day) | (death_day <= day)).to_numpy()
