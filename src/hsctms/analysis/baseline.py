@@ -190,13 +190,32 @@ class BaselineTable:
 
 
 # -- the per-patient values -----------------------------------------------------------------
-def _before(frame: pd.DataFrame, date_col: str, tx: pd.Series, *,
-            inclusive: bool) -> pd.DataFrame:
-    """Rows of ``frame`` dated in the WINDOW_DAYS before each patient's transplant."""
-    d = frame.assign(_tx=frame["patient_id"].astype(str).map(tx))
+def rows_before(frame: pd.DataFrame, date_col: str, origin: pd.Series, *, inclusive: bool,
+                window_days: float = WINDOW_DAYS) -> pd.DataFrame:
+    """Rows of ``frame`` dated in the ``window_days`` before each patient's origin.
+
+    Parameters
+    ----------
+    frame
+        A table with ``patient_id`` and ``date_col``.
+    date_col
+        The date column of ``frame``.
+    origin
+        Origin date per patient: a Series indexed by the text patient id.
+    inclusive
+        Count a row on the origin day itself (True, as for a baseline EDSS) or not.
+    window_days
+        Length of the window before the origin, in days (default 365).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rows in the window, with ``_days`` = days from the row to the origin.
+    """
+    d = frame.assign(_tx=frame["patient_id"].astype(str).map(origin))
     days = (d["_tx"] - pd.to_datetime(d[date_col])).dt.days
     upper = days >= 0 if inclusive else days > 0
-    return d[upper & (days <= WINDOW_DAYS)].assign(_days=days)
+    return d[upper & (days <= window_days)].assign(_days=days)
 
 
 def _dmt_class(drugs: pd.Series) -> str:
@@ -231,7 +250,8 @@ def baseline_characteristics(cohort: Any) -> pd.DataFrame:
     out = base[["patient_id", "age_at_transplant", "sex", "phenotype", "disease_duration",
                 "conditioning", "intensity", "centre"]].copy()
     out["transplant_year"] = pd.to_datetime(base["transplant_date"]).dt.year.astype("Int64")
-    edss = _before(cohort.edss, "date", tx, inclusive=True).sort_values(["patient_id", "_days"])
+    edss = rows_before(cohort.edss, "date", tx, inclusive=True).sort_values(
+        ["patient_id", "_days"])
     last = edss.groupby(edss["patient_id"].astype(str))["edss"].first()
     out["baseline_edss"] = out["patient_id"].map(last).astype(float)
     dmt = cohort.table("dmt")
@@ -241,11 +261,11 @@ def baseline_characteristics(cohort: Any) -> pd.DataFrame:
     counts = by.apply(lambda s: s.str.lower().str.strip().nunique())
     out["prior_dmt_count"] = out["patient_id"].map(counts).fillna(0).astype(float)
     out["most_effective_prior_dmt"] = out["patient_id"].map(by.apply(_dmt_class)).fillna("None")
-    rel = _before(cohort.relapses, "onset_date", tx, inclusive=False)
+    rel = rows_before(cohort.relapses, "onset_date", tx, inclusive=False)
     n_rel = rel.groupby(rel["patient_id"].astype(str)).size()
     out["relapses_prior_year"] = out["patient_id"].map(n_rel).fillna(0).astype(float)
     out["relapse_prior_year"] = np.where(out["relapses_prior_year"] > 0, "Yes", "No")
-    mri = _before(cohort.mri, "date", tx, inclusive=False)
+    mri = rows_before(cohort.mri, "date", tx, inclusive=False)
     active = (mri["new_t2"].fillna(0) > 0) | (mri["gd_lesions"].fillna(0) > 0)
     any_active = active.groupby(mri["patient_id"].astype(str)).any()
     out["mri_activity_prior_year"] = out["patient_id"].map(

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from hsctms.analysis.baseline import rows_before
 from hsctms.analysis.published import PublishedFigure
 from hsctms.analysis.tables import (
     YEAR_DAYS,
@@ -128,14 +129,11 @@ def relapses_before(frame: pd.DataFrame, relapses: pd.DataFrame,
         Count per row of ``frame`` of onsets with ``origin - window <= onset < origin``.
     """
     ids = frame["patient_id"].astype(str)
-    origin = pd.to_datetime(frame["origin_date"])
-    r = relapses[["patient_id", "onset_date"]].dropna()
-    r = r.assign(patient_id=r["patient_id"].astype(str),
-                 onset_date=pd.to_datetime(r["onset_date"]))
-    m = r.merge(pd.DataFrame({"patient_id": ids, "origin": origin}).drop_duplicates(),
-                on="patient_id")
-    days = (m["origin"] - m["onset_date"]).dt.days
-    counts = m[(days > 0) & (days <= window_days)].groupby("patient_id").size()
+    origin = pd.Series(pd.to_datetime(frame["origin_date"]).to_numpy(), index=ids)
+    origin = origin[~origin.index.duplicated()]
+    r = rows_before(relapses[["patient_id", "onset_date"]], "onset_date", origin,
+                    inclusive=False, window_days=window_days)
+    counts = r.groupby(r["patient_id"].astype(str)).size()
     return ids.map(counts).fillna(0).to_numpy(int)
 
 
