@@ -166,3 +166,23 @@ def test_options_are_validated_in_the_library_and_results_are_frozen():
                                   "n": [20, 30, 25]}),
                     source=SourceInfo(selection={"source": "mine.csv"}))
     assert own.to_dict()["selection"] == {"source": "mine.csv"}
+
+
+def test_meta_regressions_use_the_pooled_test():
+    """Knapp-Hartung pooling gives Knapp-Hartung meta-regressions (t and F tests with the
+    pooled model's df), identical to meta_regression called directly with the same model;
+    z pooling keeps z tests. Before, pool_data fitted every regression with z tests."""
+    from hsctms.meta import meta_regression
+
+    data = load_evidence().trm_data().dropna(subset=["pub_year"])
+    knha = pool_evidence("trm", model=ModelSpec(test="knha"))
+    z = pool_evidence("trm", model=ModelSpec(test="z"))
+    reg_k, reg_z = knha.regressions["pub_year"], z.regressions["pub_year"]
+    assert (reg_k.test, reg_z.test) == ("knha", "z")
+    direct = meta_regression(data["events"], data["n"], data[["pub_year"]],
+                             model=ModelSpec(test="knha"))
+    np.testing.assert_allclose(reg_k.coef, direct.coef, rtol=1e-12)
+    np.testing.assert_allclose(reg_k.pval, direct.pval, rtol=1e-12)
+    np.testing.assert_allclose(reg_k.ci_low, direct.ci_low, rtol=1e-12)
+    np.testing.assert_allclose(reg_k.coef, reg_z.coef, rtol=1e-12)  # same fit, other test
+    assert not np.allclose(reg_k.pval, reg_z.pval)

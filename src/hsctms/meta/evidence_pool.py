@@ -262,9 +262,10 @@ def _overlap_caveats(ev: EvidenceBase, ids: set[str]) -> list[str]:
 
 def _regression_model(spec: ModelSpec) -> ModelSpec:
     """The model of the meta-regressions next to a pooled estimate: the pooled model's
-    measure and level, REML in place of a GLMM, and z tests (``pool_data`` has always
-    fitted them with z tests, whatever the pooled ``test``)."""
-    return ModelSpec(measure=spec.measure, method=spec.inverse_variance(), level=spec.level)
+    measure, level and test (Knapp-Hartung t and F tests when the pooled estimate uses
+    them), with REML in place of a GLMM."""
+    return ModelSpec(measure=spec.measure, method=spec.inverse_variance(), level=spec.level,
+                     test=spec.test)
 
 
 def _subgroup_column(table: pd.DataFrame, by: str | None) -> tuple[pd.DataFrame, str | None]:
