@@ -639,7 +639,7 @@ def _phenotype_mask(df: pd.DataFrame, phenotype: str) -> pd.Series:
     return pop.isin(pops) | whole
 
 
-def exact_interval(events: int, n: int, level: float = EXACT_LEVEL) -> tuple[float, float]:
+def exact_interval(events: int, n: int, *, level: float = EXACT_LEVEL) -> tuple[float, float]:
     """Exact (Clopper-Pearson) confidence interval of a proportion, in percent.
 
     Parameters
