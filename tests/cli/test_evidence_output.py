@@ -11,6 +11,8 @@ from __future__ import annotations
 import itertools
 import json
 import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -152,3 +154,29 @@ def test_pool_never_overwrites_a_file_it_did_not_write(tmp_path: Path) -> None:
     res = runner.invoke(app, ["evidence", "pool", "--plot", str(tmp_path / "plot.txt")])
     assert res.exit_code == 1 and "must end in .svg, .png or .pdf" in " ".join(res.output.split())
     assert not (tmp_path / "plot.txt").exists()
+
+
+def test_slow_commands_show_progress(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Pooling, drawing and the Sormani reproduction report their steps to the progress
+    display (a transient spinner on a terminal, silent otherwise)."""
+    import hsctms.cli.evidence as cli
+
+    steps: list[str] = []
+
+    @contextmanager
+    def recorder(description: str) -> Iterator[Callable[..., None]]:
+        steps.append(description)
+        yield lambda text, done=None, total=None: steps.append(text)
+
+    monkeypatch.setattr(cli, "progress_display", recorder)
+    _run("pool", "--outcome", "trm", "--plot", str(tmp_path / "trm.svg"))
+    assert steps == ["Pooling the studies", "Drawing the forest plot"]
+    steps.clear()
+    _run("sormani")
+    assert steps and steps[0].startswith("Reproducing Sormani 2017")
+
+
+def test_bracketed_labels_are_printed_as_text() -> None:
+    """Subgroup labels such as "[before 2005]" are text, not console markup."""
+    out = _run("pool", "--outcome", "trm", "--by", "era", width=200)
+    assert "Saiz 2004 [before 2005]" in out

@@ -68,13 +68,15 @@ def _table(title: str, columns: list[tuple[str, str]], rows: list[list[str]],
     (header, "l"/"r") pairs."""
     from rich import box
     from rich.table import Table
+    from rich.text import Text
 
     keep = [i for i, (head, _) in enumerate(columns) if any(r[i] for r in rows)] or \
         list(range(len(columns)))
     heads = [columns[i][0] for i in keep]
     body = [[r[i] for i in keep] for r in rows]
     widths = _widths(heads, body, console.width - 2 * (len(keep) - 1))  # gap: pad + rule
-    table = Table(title=title, caption=caption or None, box=box.SIMPLE_HEAD, pad_edge=False,
+    table = Table(title=Text(title), caption=Text(caption) if caption else None,
+                  box=box.SIMPLE_HEAD, pad_edge=False,
                   show_edge=False, padding=(0, 1, 0, 0), caption_justify="left",
                   title_justify="left")
     for j, i in enumerate(keep):
@@ -82,7 +84,7 @@ def _table(title: str, columns: list[tuple[str, str]], rows: list[list[str]],
         table.add_column(head, justify="right" if align == "r" else "left",
                          width=widths[j], overflow="fold")
     for r in body:
-        table.add_row(*r)
+        table.add_row(*[Text(c) for c in r])  # plain text: "[before 2005]" is not markup
     return table
 
 
@@ -251,6 +253,7 @@ def _print_harms(title: str, df: Any, *, with_study: bool) -> None:
     """Harm rows, then their context as numbered notes (the table stays readable at 80
     columns; the notes wrap as paragraphs)."""
     from rich.table import Table
+    from rich.text import Text
 
     rows, notes = [], []
     for r, context in zip(_figure_rows(df, "harm"), df["context"], strict=True):
@@ -270,7 +273,7 @@ def _print_harms(title: str, df: Any, *, with_study: bool) -> None:
     grid.add_column(justify="right", no_wrap=True)
     grid.add_column()
     for i, text in enumerate(notes, start=1):
-        grid.add_row(f"[{i}]", text)
+        grid.add_row(Text(f"[{i}]"), Text(text))
     if notes:
         console.print(grid, highlight=False)
 
@@ -301,8 +304,11 @@ def show_cmd(
         check_output_files(json_out)
         ev = load_evidence()
         s = ev.study(study)
-        console.print(f"[bold]{s['label']}[/] ({s['study_id']})", highlight=False)
+        from rich.markup import escape
         from rich.table import Table
+        from rich.text import Text
+
+        console.print(f"[bold]{escape(s['label'])}[/] ({s['study_id']})", highlight=False)
 
         grid = Table.grid(padding=(0, 2))
         grid.add_column(no_wrap=True)
@@ -318,7 +324,7 @@ def show_cmd(
             elif isinstance(val, list):
                 val = ", ".join(val)
             flag = " (unverified)" if key in s["unverified"] else ""
-            grid.add_row(key.replace("_", " "), f"{_txt(val)}{flag}")
+            grid.add_row(Text(key.replace("_", " ")), Text(f"{_txt(val)}{flag}"))
         console.print(grid, highlight=False)
         out = ev.outcomes(study=study, rows=RowInclusion(include_pooled=True))
         harm = ev.harms(study=study)
@@ -525,7 +531,8 @@ def sormani_cmd(
     from hsctms.meta.reproduce import reproduce_sormani2017
 
     try:
-        rep = reproduce_sormani2017()
+        with progress_display("Reproducing Sormani 2017 (meta-analyses of the inputs)"):
+            rep = reproduce_sormani2017()
         console.print(rep.summary, highlight=False, markup=False)
         if json_out is not None:
             write_json(json_out, rep.to_dict())
