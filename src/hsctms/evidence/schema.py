@@ -173,7 +173,8 @@ STUDY_FIELDS: tuple[Field, ...] = (
     Field("country", "str"),
     Field("transplant_year_start", "int", minimum=1980, maximum=2030),
     Field("transplant_year_end", "int", minimum=1980, maximum=2030),
-    Field("n", "int", minimum=1, doc="patients transplanted (aHSCT arm for trials)"),
+    Field("n", "int", minimum=1, doc="patients transplanted (aHSCT arm for trials; for trial "
+          "records the number enrolled or planned, see n_note)"),
     Field("n_note", "str"),
     Field("pct_rrms", "float", minimum=0, maximum=100),
     Field("pct_spms", "float", minimum=0, maximum=100),
