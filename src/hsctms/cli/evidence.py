@@ -1,5 +1,7 @@
 """``hsctms evidence``: list, show and pool the published aHSCT-in-MS evidence (or a user's
-study table), with forest plots and JSON output (schema: docs/meta-analysis.md)."""
+study table), its harms and its change log, with forest plots and JSON output (schema:
+docs/meta-analysis.md, docs/evidence.md). Presentation only: the figures, their formatting
+rule and the change log come from :mod:`hsctms.evidence`."""
 
 from __future__ import annotations
 
@@ -16,7 +18,8 @@ from hsctms.errors import ConfigurationError, HsctmsError
 evidence_app = typer.Typer(
     name="evidence",
     help="The published evidence on aHSCT in MS: list, show and pool it (meta-analysis), "
-    "or pool your own study table.\n\nExample: hsctms evidence pool --outcome trm --by era",
+    "see its harms and what changed since the previous evidence date, or pool your own "
+    "study table.\n\nExample: hsctms evidence pool --outcome trm --by era",
     no_args_is_help=True,
     rich_markup_mode="rich",
 )
@@ -41,22 +44,32 @@ def _pct(x: float | None) -> str:
     return "NA" if x is None or not math.isfinite(x) else f"{100 * x:.2f}%"
 
 
-def _widths(columns: list[str], rows: list[list[str]], avail: int) -> list[int]:
-    """Column widths that fit ``avail`` characters: each column starts at its natural width
-    and the column with the most room above its longest word gives up one character at a
-    time, so text wraps at word boundaries. Only if that is not enough are long words folded
-    (never in the first column, which holds the study ids)."""
+def _widths(columns: list[str], rows: list[list[str]], avail: int,
+            whole: frozenset[int] = frozenset()) -> list[int]:
+    """Column widths that fit ``avail`` characters.
+
+    Each column starts at its natural width; the column with the most room above its floor
+    gives up one character at a time. Floors, relaxed in turn: the ``whole`` columns (the
+    estimates) unwrapped, then every column at its longest word, so text wraps at word
+    boundaries; only if that is not enough are long words folded (never in the first column,
+    which holds the study ids).
+    """
     cells = [[c, *(r[i] for r in rows)] for i, c in enumerate(columns)]
     natural = [max(len(x) for x in col) for col in cells]
-    floor = [max((len(w) for x in col for w in x.split()), default=1) for col in cells]
+    words = [max((len(w) for x in col for w in x.split()), default=1) for col in cells]
+    soft = [min(natural[i], 24) if i in whole else words[i] for i in range(len(columns))]
     widths = list(natural)
-    while sum(widths) > avail:
-        room = [w - f for w, f in zip(widths, floor, strict=True)]
-        i = max(range(len(widths)), key=lambda k: (room[k], widths[k]))
-        if room[i] <= 0:  # every column at its longest word: fold the widest other column
-            i = max(range(1, len(widths)), key=lambda k: widths[k], default=0)
-            if widths[i] <= 6:
+    for floor in (soft, words):
+        while sum(widths) > avail:
+            room = [w - f for w, f in zip(widths, floor, strict=True)]
+            i = max(range(len(widths)), key=lambda k: (room[k], widths[k]))
+            if room[i] <= 0:
                 break
+            widths[i] -= 1
+    while sum(widths) > avail:  # every column at its longest word: fold the widest other one
+        i = max(range(1, len(widths)), key=lambda k: widths[k], default=0)
+        if widths[i] <= 6:
+            break
         widths[i] -= 1
     return widths
 
@@ -74,7 +87,8 @@ def _table(title: str, columns: list[tuple[str, str]], rows: list[list[str]],
         list(range(len(columns)))
     heads = [columns[i][0] for i in keep]
     body = [[r[i] for i in keep] for r in rows]
-    widths = _widths(heads, body, console.width - 2 * (len(keep) - 1))  # gap: pad + rule
+    whole = frozenset(j for j, i in enumerate(keep) if columns[i][0] in ("estimate", "n"))
+    widths = _widths(heads, body, console.width - 2 * (len(keep) - 1), whole)  # gap: pad+rule
     table = Table(title=Text(title), caption=Text(caption) if caption else None,
                   box=box.SIMPLE_HEAD, pad_edge=False,
                   show_edge=False, padding=(0, 1, 0, 0), caption_justify="left",
@@ -222,9 +236,11 @@ def harms_cmd(
         "--arm", help="ahsct, alemtuzumab, non_induction_dmt, ...")] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write JSON to FILE.")] = None,
 ) -> None:
-    """List harm figures (adverse events, secondary autoimmunity, fertility, ...) with the
-    comparator arms the sources report, each with its context (how serious, how often it
-    matters) and an interval (the published one, else exact for events/n).
+    """List harm figures with their comparator arms, context and intervals.
+
+    Adverse events, secondary autoimmunity, fertility, ...; each row with its context (how
+    serious, how often it matters, as the source says) and an interval (the published one,
+    else the exact interval from events/n).
 
     Example: hsctms evidence harms --harm thyroid
     """
@@ -293,8 +309,7 @@ def show_cmd(
     study: Annotated[str, typer.Argument(help="Study id, e.g. atkins2016.")],
     json_out: Annotated[Path | None, typer.Option("--json", help="Write JSON to FILE.")] = None,
 ) -> None:
-    """Show one study: full reference, design, population, regimen, TRM, every outcome and
-    harm figure.
+    """Show one study: full reference, design, population, every outcome and harm.
 
     Example: hsctms evidence show atkins2016
     """
@@ -350,8 +365,9 @@ def changes_cmd(
         "previous evidence date.")] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write JSON to FILE.")] = None,
 ) -> None:
-    """What changed in the evidence base since the previous evidence date (or --since DATE):
-    studies added, studies updated, verification flags changed.
+    """What changed since the previous evidence date (or --since DATE).
+
+    Studies added, studies updated and verification flags changed, per evidence date.
 
     Example: hsctms evidence changes --since 2026-01-01
     """
@@ -431,12 +447,13 @@ def pool_cmd(
     json_out: Annotated[Path | None, typer.Option(
         "--json", help="Write the full result as JSON (docs/meta-analysis.md).")] = None,
 ) -> None:
-    """Meta-analyse a proportion across studies: pooled estimate with CI and prediction
-    interval, heterogeneity, subgroups, meta-regression and (for TRM) the Poisson model;
-    prints the pooled table and, with --forest FILE, writes the forest plot (no file is
-    ever written into the current directory unless asked for).
+    """Meta-analyse a proportion across studies (pooled table; forest plot with --plot FILE).
 
-    Example: hsctms evidence pool --outcome trm --by era --forest trm.svg --json trm.json
+    Pooled estimate with CI and prediction interval, heterogeneity, subgroups,
+    meta-regression and (for TRM) the Poisson model. No file is written unless asked for
+    (--plot, --json), and never over a file this command did not write.
+
+    Example: hsctms evidence pool --outcome trm --by era --plot trm.svg --json trm.json
 
     Example: hsctms evidence pool --data my_studies.csv --measure PFT --method DL
     """
@@ -523,8 +540,9 @@ def _write_forest(res: Any, path: Path) -> None:
 def sormani_cmd(
     json_out: Annotated[Path | None, typer.Option("--json", help="Write JSON to FILE.")] = None,
 ) -> None:
-    """Compare Sormani et al. (Neurology 2017) with what the available inputs give, and list
-    the missing inputs.
+    """Compare Sormani et al. (Neurology 2017) with what the available inputs give.
+
+    Lists the inputs that are missing for a full reproduction.
 
     Example: hsctms evidence sormani
     """
