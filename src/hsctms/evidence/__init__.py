@@ -25,27 +25,42 @@ from typing import Any
 
 import pandas as pd
 
-from hsctms.evidence.base import ERA_CUT, PHENOTYPES, EvidenceBase, era_label, phenotype_group
+from hsctms.evidence.base import (
+    ERA_CUT,
+    PHENOTYPES,
+    EvidenceBase,
+    era_label,
+    exact_interval,
+    phenotype_group,
+)
+from hsctms.evidence.changes import ChangeEntry, ChangeLog, StudyChange, read_changes
 from hsctms.evidence.loader import DATA_DIR, read_all
-from hsctms.evidence.schema import HARMS, MEASURES, OUTCOMES
+from hsctms.evidence.schema import ARMS, EVIDENCE_DESIGNS, HARMS, MEASURES, OUTCOMES
 from hsctms.evidence.selection import EvidenceSelection, RowInclusion
 from hsctms.model.regimens import RegimenMap
 
 __all__ = [
+    "ARMS",
     "DATA_DIR",
     "ERA_CUT",
+    "EVIDENCE_DESIGNS",
     "HARMS",
     "MEASURES",
     "OUTCOMES",
     "PHENOTYPES",
+    "ChangeEntry",
+    "ChangeLog",
     "EvidenceBase",
     "EvidenceSelection",
     "RowInclusion",
+    "StudyChange",
     "era_label",
+    "exact_interval",
     "harms",
     "load_evidence",
     "outcomes",
     "phenotype_group",
+    "read_changes",
     "study",
 ]
 
@@ -80,14 +95,24 @@ def load_evidence(
     """
     if data_dir is None and regimen_map is None and era_cut == ERA_CUT:
         return _default()
-    studies, out, harm = read_all(Path(data_dir) if data_dir is not None else None)
-    return EvidenceBase.from_tables(studies, out, harm, regimen_map, era_cut)
+    base = Path(data_dir) if data_dir is not None else None
+    studies, out, harm = read_all(base)
+    ev = EvidenceBase.from_tables(studies, out, harm, regimen_map, era_cut)
+    ev.changelog = _changelog(base, ev.study_ids)
+    return ev
+
+
+def _changelog(base: Path | None, ids: list[str]) -> ChangeLog | None:
+    path = (base if base is not None else DATA_DIR) / "changes.yaml"
+    return read_changes(path, ids) if path.is_file() else None
 
 
 @lru_cache(maxsize=1)
 def _default() -> EvidenceBase:
     studies, out, harm = read_all(None)
-    return EvidenceBase.from_tables(studies, out, harm)
+    ev = EvidenceBase.from_tables(studies, out, harm)
+    ev.changelog = _changelog(None, ev.study_ids)
+    return ev
 
 
 def outcomes(**filters: Any) -> pd.DataFrame:

@@ -20,6 +20,8 @@ import numpy as np
 import pandas as pd
 
 from hsctms.errors import ConfigurationError, EvidenceError, NotFoundError
+from hsctms.evidence.changes import ChangeLog
+from hsctms.evidence.schema import ARMS, DESIGN_BY_KIND, EVIDENCE_DESIGNS
 from hsctms.evidence.selection import RowInclusion
 from hsctms.model.regimens import RegimenMap, default_regimen_map
 
@@ -31,7 +33,11 @@ _PROGRESSIVE_POPS = {"progressive", "spms", "ppms"}
 PHENOTYPES: tuple[str, ...] = ("relapsing", "progressive", "mixed")
 
 #: Study columns joined onto outcome / harm query results.
-_JOIN = ("label", "kind", "pub_year", "phenotype_group", "intensity", "era", "superseded_by")
+_JOIN = ("label", "kind", "pub_year", "phenotype_group", "intensity", "era", "superseded_by",
+         "evidence_design")
+
+#: Confidence level of the exact (Clopper-Pearson) intervals added to the harms table.
+EXACT_LEVEL = 0.95
 
 
 def _listify(value: str | Iterable[str] | None) -> list[str] | None:
@@ -111,12 +117,16 @@ class EvidenceBase:
         Long harms table.
     regimen_map : str, default "ebmt"
         Name of the regimen map used to derive ``intensity``.
+    changelog : ChangeLog, optional
+        Evidence date and change log (``data/changes.yaml``); ``None`` for a data directory
+        without one.
     """
 
     studies: pd.DataFrame
     outcome_table: pd.DataFrame
     harm_table: pd.DataFrame
     regimen_map: str = "ebmt"
+    changelog: ChangeLog | None = None
 
     # ------------------------------------------------------------------ construction
 
@@ -165,6 +175,10 @@ class EvidenceBase:
                                         strict=True)
         ]
         st["verified_trm"] = [not ({"trm_deaths", "trm_n"} & set(u)) for u in st["unverified"]]
+        st["evidence_design"] = [
+            d if isinstance(d, str) and d else DESIGN_BY_KIND[k]
+            for d, k in zip(st["evidence_design"], st["kind"], strict=True)
+        ]
         for col in ("pub_year", "transplant_year_start", "transplant_year_end", "n",
                     "trm_deaths", "trm_n"):
             st[col] = pd.array(st[col].tolist(), dtype="Int64")
@@ -173,7 +187,12 @@ class EvidenceBase:
             st[col] = pd.to_numeric(st[col], errors="coerce").astype(float)
         out = pd.concat([outcomes, _trm_rows(st)], ignore_index=True)
         return cls(st.reset_index(drop=True), out.reset_index(drop=True),
-                   harms.reset_index(drop=True), rmap.name)
+                   _with_exact(harms).reset_index(drop=True), rmap.name)
+
+    @property
+    def evidence_date(self) -> str | None:
+        """The evidence date (``YYYY-MM-DD``) of this version, ``None`` without a change log."""
+        return None if self.changelog is None else self.changelog.evidence_date.isoformat()
 
     # ------------------------------------------------------------------------ lookups
 
@@ -485,6 +504,90 @@ class EvidenceBase:
             })
         return pd.DataFrame(out)
 
+    def comparisons(
+        self,
+        table: str = "outcome",
+        name: str | Iterable[str] | None = None,
+        *,
+        comparator: str | Iterable[str] | None = None,
+        verified_only: bool = False,
+    ) -> pd.DataFrame:
+        """aHSCT beside a comparator arm: the pairs of rows with the same study, outcome (or
+        harm), measure, population and time point.
+
+        Parameters
+        ----------
+        table : str, default "outcome"
+            ``"outcome"`` (benefits) or ``"harm"``.
+        name : str or iterable of str, optional
+            Outcome(s) or harm(s) to keep (default all).
+        comparator : str or iterable of str, optional
+            Comparator arm(s), e.g. ``"alemtuzumab"`` (see :data:`hsctms.evidence.ARMS`);
+            default every arm other than aHSCT and pooled figures.
+        verified_only : bool, default False
+            Keep only pairs whose two rows are both verified.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per pair: ``study_id``, ``label``, ``evidence_design``, ``design_label``
+            (plain words), ``name``, ``measure``, ``population``, ``time_years``,
+            ``time_label``, ``comparator``, ``comparator_label``, and for each side
+            (``ahsct_`` and ``other_`` prefixes) ``estimate``, ``ci_low``, ``ci_high``,
+            ``events``, ``n``, ``verified``, ``source_type``.
+
+        Raises
+        ------
+        hsctms.errors.ConfigurationError
+            For a ``table`` other than ``"outcome"`` or ``"harm"``.
+        """
+        if table not in ("outcome", "harm"):
+            raise ConfigurationError(f"Unknown table {table!r}.", hint="Use outcome or harm.")
+        df = (self.outcomes(outcome=name) if table == "outcome"
+              else self.harms(harm=name))
+        df = df[df["estimate"].notna()]
+        ours = df[df["arm"] == "ahsct"]
+        wanted = _listify(comparator)
+        others = df[~df["arm"].isin(["ahsct", "pooled"])]
+        if wanted is not None:
+            others = others[others["arm"].isin(wanted)]
+        side = ("estimate", "ci_low", "ci_high", "events", "n", "verified", "source_type")
+        rows = []
+        for rec in others.to_dict("records"):
+            same = ours[(ours["study_id"] == rec["study_id"]) & (ours[table] == rec[table])
+                        & (ours["measure"] == rec["measure"])
+                        & (ours["population"] == rec["population"])]
+            if "comparator" in same.columns:  # the aHSCT row of this comparison
+                same = same[same["comparator"].fillna("").isin(["", rec["arm"]])]
+            t = rec["time_years"]
+            if t is None or pd.isna(t):
+                same = same[same["time_years"].isna()
+                            & (same["time_label"] == rec["time_label"])]
+            else:
+                same = same[(pd.to_numeric(same["time_years"]) - float(t)).abs() <= 0.05]
+            if same.empty:
+                continue
+            mine = same.iloc[0].to_dict()
+            if verified_only and not (bool(mine["verified"]) and bool(rec["verified"])):
+                continue
+            row: dict[str, Any] = {
+                "study_id": rec["study_id"], "label": rec["label"],
+                "evidence_design": rec["evidence_design"],
+                "design_label": EVIDENCE_DESIGNS.get(str(rec["evidence_design"]), ""),
+                "name": rec[table], "measure": rec["measure"], "population": rec["population"],
+                "time_years": rec["time_years"], "time_label": rec["time_label"],
+                "comparator": rec["arm"], "comparator_label": ARMS.get(str(rec["arm"]),
+                                                                       str(rec["arm"])),
+            }
+            for key in side:
+                row[f"ahsct_{key}"] = mine[key]
+                row[f"other_{key}"] = rec[key]
+            rows.append(row)
+        columns = ["study_id", "label", "evidence_design", "design_label", "name", "measure",
+                   "population", "time_years", "time_label", "comparator", "comparator_label",
+                   *[f"{p}_{k}" for p in ("ahsct", "other") for k in side]]
+        return pd.DataFrame(rows, columns=columns)
+
     # ------------------------------------------------------------------------ helpers
 
     def _join(self, table: pd.DataFrame) -> pd.DataFrame:
@@ -534,6 +637,67 @@ def _phenotype_mask(df: pd.DataFrame, phenotype: str) -> pd.Series:
     whole = (pop == "all") & (df["phenotype_group"] == ("relapsing" if pops is _RELAPSING_POPS
                                                         else "progressive"))
     return pop.isin(pops) | whole
+
+
+def exact_interval(events: int, n: int, *, level: float = EXACT_LEVEL) -> tuple[float, float]:
+    """Exact (Clopper-Pearson) confidence interval of a proportion, in percent.
+
+    Parameters
+    ----------
+    events : int
+        Number of people with the event (0 <= events <= n).
+    n : int
+        Number of people (> 0).
+    level : float, default EXACT_LEVEL (0.95)
+        Confidence level.
+
+    Returns
+    -------
+    tuple of float
+        Lower and upper bound in percent (0-100).
+
+    Raises
+    ------
+    hsctms.errors.ConfigurationError
+        When ``n`` is not positive or ``events`` is outside ``[0, n]``.
+
+    Examples
+    --------
+    >>> [round(x, 1) for x in exact_interval(1, 14)]
+    [0.2, 33.9]
+    """
+    from scipy.stats import beta
+
+    if n <= 0 or not 0 <= events <= n:
+        raise ConfigurationError(f"Cannot compute an interval for {events} of {n}.",
+                                 hint="Give 0 <= events <= n and n > 0.")
+    alpha = 1.0 - level
+    lo = 0.0 if events == 0 else float(beta.ppf(alpha / 2, events, n - events + 1))
+    hi = 1.0 if events == n else float(beta.ppf(1 - alpha / 2, events + 1, n - events))
+    return 100.0 * lo, 100.0 * hi
+
+
+def _with_exact(harms: pd.DataFrame) -> pd.DataFrame:
+    """Harms with ``context`` as text and ``exact_low``/``exact_high`` (95% Clopper-Pearson,
+    percent) on percentage rows that give events and n."""
+    df = harms.copy()
+    if "context" not in df.columns:
+        df["context"] = ""
+    df["context"] = df["context"].fillna("").astype(str)
+    lows: list[float] = []
+    highs: list[float] = []
+    for rec in df.to_dict("records"):
+        ev, n = rec.get("events"), rec.get("n")
+        if (rec.get("measure") == "percent" and ev is not None and n is not None
+                and not pd.isna(ev) and not pd.isna(n)):
+            lo, hi = exact_interval(int(ev), int(n))
+        else:
+            lo = hi = np.nan
+        lows.append(lo)
+        highs.append(hi)
+    df["exact_low"] = lows
+    df["exact_high"] = highs
+    return df
 
 
 def _trm_rows(st: pd.DataFrame) -> pd.DataFrame:

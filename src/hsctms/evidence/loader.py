@@ -21,6 +21,7 @@ import yaml
 
 from hsctms.errors import EvidenceError
 from hsctms.evidence.schema import (
+    ARMS,
     ESTIMATORS,
     HARM_COLUMNS,
     HARMS,
@@ -136,6 +137,9 @@ def _check_field(f: Any, value: Any, where: str, errors: _Errors) -> Any:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             errors.add(where, f.name, f"must be a list of strings, got {value!r}")
             return []
+        for v in value:
+            if f.choices and v not in f.choices:
+                errors.add(where, f.name, f"{v!r} is not one of {', '.join(f.choices)}")
         return list(value)
     if f.type in ("int", "float"):
         return _check_number(f, value, where, errors)
@@ -183,6 +187,18 @@ def _check_studies(  # noqa: C901 - a flat list of independent rules reads best
                 errors.add(where, key, f"unknown study id {ref!r}")
             if ref == sid:
                 errors.add(where, key, "a study cannot supersede itself")
+        citation = row["citation"] or ""
+        if "?" in citation or "not confirmed" in citation.lower():
+            errors.add(where, "citation", "uncertain parts are recorded in reference_missing or "
+                       "unverified, not as '?' or 'not confirmed' in the text")
+        if not row["doi"] and "doi" not in row["reference_missing"] \
+                and row["kind"] not in ("trial_record", "regulatory", "review"):
+            errors.add(where, "doi", "give the DOI, or list 'doi' in reference_missing")
+        if row["status"] is not None and row["kind"] not in ("trial_record", "regulatory"):
+            errors.add(where, "status", "only trial records and regulatory decisions have a "
+                       "status")
+        if row["kind"] in ("trial_record", "regulatory") and row["status"] is None:
+            errors.add(where, "status", f"a {row['kind']} needs its status")
         for ref in row["overlaps"]:
             if ref not in known:
                 errors.add(where, "overlaps", f"unknown study id {ref!r}")
@@ -260,6 +276,11 @@ def _check_row(  # noqa: C901 - a flat list of independent rules reads best
         errors.add(where, "measure", f"{row['measure']!r} is not one of {', '.join(MEASURES)}")
     if not row["arm"]:
         errors.add(where, "arm", "is required (e.g. ahsct, dmt, alemtuzumab, pooled)")
+    elif row["arm"] not in ARMS:
+        errors.add(where, "arm", f"{row['arm']!r} is not one of {', '.join(ARMS)}")
+    if row.get("comparator") and row["comparator"] not in ARMS:
+        errors.add(where, "comparator",
+                   f"{row['comparator']!r} is not one of {', '.join(ARMS)}")
     if row["source_type"] not in SOURCE_TYPES:
         errors.add(where, "source_type", f"{row['source_type']!r} is not one of "
                    f"{', '.join(SOURCE_TYPES)}")
@@ -319,6 +340,44 @@ def _check_row(  # noqa: C901 - a flat list of independent rules reads best
     return row
 
 
+#: Measures shown side by side in reports: a comparator row needs its aHSCT row.
+PAIRED_MEASURES: frozenset[str] = frozenset({"percent", "arr", "per_1000_py"})
+
+
+def check_pairs(
+    frame: pd.DataFrame, kind_column: str, kinds: Mapping[str, str], errors: _Errors
+) -> None:
+    """Each comparator-arm row of a comparative study needs the aHSCT row of the same outcome,
+    measure, population and time point (so that reports can show the two side by side).
+
+    Rows of comparator-only sources (``kind`` ``comparator_trial``) are exempt.
+    """
+    if frame.empty:
+        return
+    ours = frame[frame["arm"] == "ahsct"]
+    for rec in frame.to_dict("records"):
+        if rec["arm"] in ("ahsct", "pooled") or rec["measure"] not in PAIRED_MEASURES:
+            continue
+        if kinds.get(rec["study_id"]) == "comparator_trial":
+            continue
+        same = ours[(ours["study_id"] == rec["study_id"])
+                    & (ours[kind_column] == rec[kind_column])
+                    & (ours["measure"] == rec["measure"])
+                    & (ours["population"] == rec["population"])]
+        if "comparator" in same.columns:  # the aHSCT row of this comparison
+            same = same[same["comparator"].fillna("").isin(["", rec["arm"]])]
+        t = rec["time_years"]
+        if t is None or pd.isna(t):
+            same = same[same["time_years"].isna() & (same["time_label"] == rec["time_label"])]
+        else:
+            same = same[(same["time_years"].astype(float) - float(t)).abs() <= 0.05]
+        if same.empty:
+            errors.add(f"{rec['row']} (study {rec['study_id']!r}, {kind_column} "
+                       f"{rec[kind_column]!r})", "arm",
+                       f"comparator arm {rec['arm']!r} has no aHSCT row with the same "
+                       f"{kind_column}, measure, population and time point")
+
+
 def read_outcomes(path: Path, study_ids: Iterable[str], errors: _Errors) -> pd.DataFrame:
     """Parse and validate ``outcomes.csv``."""
     return read_long_table(path, OUTCOME_COLUMNS, "outcome", OUTCOMES, study_ids, errors)
@@ -342,5 +401,8 @@ def read_all(data_dir: Path | None = None) -> tuple[pd.DataFrame, pd.DataFrame, 
     ids = [s for s in studies["study_id"].tolist() if s]
     outcomes = read_outcomes(paths["outcomes.csv"], ids, errors)
     harms = read_harms(paths["harms.csv"], ids, errors)
+    kinds = dict(zip(studies["study_id"], studies["kind"], strict=True))
+    check_pairs(outcomes, "outcome", kinds, errors)
+    check_pairs(harms, "harm", kinds, errors)
     errors.raise_if_any("evidence base")
     return studies, outcomes, harms

@@ -19,7 +19,47 @@ from dataclasses import dataclass
 #: Kinds of source.
 KINDS: tuple[str, ...] = (
     "cohort", "rct", "registry", "comparator_trial", "survey", "review", "meta_analysis",
+    "trial_record", "regulatory",
 )
+#: How the evidence of a source was obtained, in the plain words a report names it with
+#: (``evidence_design`` study field; derived from ``kind`` when not given).
+EVIDENCE_DESIGNS: dict[str, str] = {
+    "randomised": "randomised trial",
+    "adjusted_comparison": "registry or cohort comparison adjusted for differences "
+    "(matching, weighting or modelling)",
+    "unadjusted_comparison": "comparison of two cohorts without adjustment",
+    "single_arm": "single-arm cohort (no comparison group)",
+    "pooled": "meta-analysis or review of several studies",
+    "survey": "survey",
+    "no_results": "no results yet (trial record) or a regulatory decision",
+}
+#: Default ``evidence_design`` for each ``kind``.
+DESIGN_BY_KIND: dict[str, str] = {
+    "cohort": "single_arm", "registry": "single_arm", "rct": "randomised",
+    "comparator_trial": "randomised", "survey": "survey", "review": "pooled",
+    "meta_analysis": "pooled", "trial_record": "no_results", "regulatory": "no_results",
+}
+#: Status of a trial record or regulatory decision (``status`` study field).
+STATUSES: tuple[str, ...] = (
+    "recruiting", "active_not_recruiting", "recruitment_closed", "terminated", "completed",
+    "decision",
+)
+#: Parts of a full reference that may be recorded as not (yet) confirmed.
+REFERENCE_PARTS: tuple[str, ...] = ("authors", "title", "journal", "volume", "pages", "doi")
+#: Treatment arms and comparators (``arm`` and ``comparator`` columns) with plain labels.
+ARMS: dict[str, str] = {
+    "ahsct": "aHSCT",
+    "pooled": "pooled across studies",
+    "dmt": "continued disease-modifying therapy",
+    "other_dmt": "other disease-modifying therapies",
+    "non_induction_dmt": "other DMTs (natalizumab, dimethyl fumarate, rituximab, fingolimod)",
+    "alemtuzumab": "alemtuzumab",
+    "ocrelizumab": "ocrelizumab",
+    "fingolimod": "fingolimod",
+    "natalizumab": "natalizumab",
+    "mitoxantrone": "mitoxantrone",
+    "cyclophosphamide": "intravenous cyclophosphamide",
+}
 #: Where a number was read (mirrors the research notes' provenance tags).
 SOURCE_TYPES: tuple[str, ...] = (
     "abstract", "table", "registry", "conference", "secondary", "recalled", "derived",
@@ -45,6 +85,7 @@ OUTCOMES: dict[str, str] = {
     "progression": "disability progression (cumulative share, or hazard ratio)",
     "time_to_progression": "time to disability progression",
     "relapse": "relapse (hazard ratio)",
+    "mri_activity": "new MRI activity (hazard ratio)",
     "arr": "annualised relapse rate",
     "arr_change": "change in annualised relapse rate",
     "new_t2_lesions": "new T2 lesions (rate ratio)",
@@ -132,7 +173,8 @@ STUDY_FIELDS: tuple[Field, ...] = (
     Field("country", "str"),
     Field("transplant_year_start", "int", minimum=1980, maximum=2030),
     Field("transplant_year_end", "int", minimum=1980, maximum=2030),
-    Field("n", "int", minimum=1, doc="patients transplanted (aHSCT arm for trials)"),
+    Field("n", "int", minimum=1, doc="patients transplanted (aHSCT arm for trials; for trial "
+          "records the number enrolled or planned, see n_note)"),
     Field("n_note", "str"),
     Field("pct_rrms", "float", minimum=0, maximum=100),
     Field("pct_spms", "float", minimum=0, maximum=100),
@@ -158,6 +200,16 @@ STUDY_FIELDS: tuple[Field, ...] = (
     Field("superseded_note", "str"),
     Field("overlaps", "list", doc="ids of studies that may share patients"),
     Field("source_type", "str", True, choices=SOURCE_TYPES),
+    Field("evidence_design", "str", choices=tuple(EVIDENCE_DESIGNS),
+          doc="how the evidence was obtained (default from kind)"),
+    Field("reference_missing", "list", choices=REFERENCE_PARTS,
+          doc="parts of the full reference not confirmed from a source"),
+    Field("registration", "str", doc="trial registration ids, e.g. NCT03477500"),
+    Field("status", "str", choices=STATUSES, doc="trial record or decision status"),
+    Field("status_date", "str", doc="date of the status (YYYY-MM or YYYY-MM-DD)"),
+    Field("status_note", "str"),
+    Field("checked_against", "str", doc="where the entry was last checked (abstract, "
+          "registry page) with its address"),
     Field("unverified", "list", doc="names of fields flagged (unverified) in the research"),
     Field("notes", "str"),
 )
@@ -171,5 +223,5 @@ OUTCOME_COLUMNS: tuple[str, ...] = (
 HARM_COLUMNS: tuple[str, ...] = (
     "study_id", "arm", "population", "harm", "measure", "time_years", "time_label", "estimate",
     "ci_low", "ci_high", "ci_level", "spread_low", "spread_high", "spread_type", "events", "n",
-    "definition", "source_type", "verified", "notes",
+    "definition", "context", "source_type", "verified", "notes",
 )
