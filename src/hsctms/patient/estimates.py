@@ -84,6 +84,10 @@ COMPARATORS: dict[str, str] = {
     "non_induction_dmt": "other DMTs (natalizumab, dimethyl fumarate, rituximab, fingolimod)",
 }
 
+#: Source types (``source_type`` of the evidence rows) that are recalled or second-hand: such
+#: figures are marked in the report and never used as a headline number.
+SECOND_HAND_SOURCES: frozenset[str] = frozenset({"recalled", "secondary"})
+
 AGE_BANDS: tuple[tuple[float, float, str], ...] = (
     (0, 35, "under 35"), (35, 45, "35-44"), (45, 55, "45-54"), (55, 200, "55 or older"))
 
@@ -147,6 +151,14 @@ class Figure:
     era: str | None
     study_edss: float | None = None
     study_age: float | None = None
+    context: str = ""
+    design: str = ""
+    derived_from: str = ""
+
+    @property
+    def second_hand(self) -> bool:
+        """True when the figure rests on a recalled or second-hand source (never a headline)."""
+        return self.source_type in SECOND_HAND_SOURCES
 
     @property
     def per100(self) -> int | None:
@@ -169,7 +181,8 @@ class Figure:
             "ci_low": self.ci_low, "ci_high": self.ci_high, "ci_level": self.ci_level,
             "n": self.n, "events": self.events, "definition": self.definition,
             "verified": self.verified, "source_type": self.source_type, "kind": self.kind,
-            "intensity": self.intensity, "era": self.era,
+            "intensity": self.intensity, "era": self.era, "context": self.context,
+            "derived_from": self.derived_from, "second_hand": self.second_hand,
         }
 
 
@@ -214,7 +227,8 @@ class Estimate:
         cands = [f for f in self.figures if f.value is not None and f.unit == "per 100"]
         if not cands:
             return None
-        return sorted(cands, key=lambda f: (not f.verified, f.time_years is None,
+        return sorted(cands, key=lambda f: (f.second_hand, not f.verified,
+                                            f.time_years is None,
                                             -(f.n or 0), f.study_id))[0]
 
     @property
@@ -696,6 +710,7 @@ class _Figures:
             verified=bool(row.get("verified")), source_type=str(row.get("source_type") or ""),
             kind=str(st.get("kind") or ""), intensity=st.get("intensity"), era=st.get("era"),
             study_edss=_num(st.get("edss")), study_age=_num(st.get("age")),
+            context=str(_clean(row.get("context")) or ""), design=str(st.get("design") or ""),
         )
 
     def many(self, df: pd.DataFrame, outcome_col: str = "outcome") -> tuple[Figure, ...]:
@@ -725,8 +740,40 @@ def _benefits(fx: _Figures, group: str, label: str) -> list[Estimate]:
             df = fx.ev.outcomes(outcome=outcome, phenotype=group, arm="ahsct", measure="percent",
                                 time_years=t, rows=RowInclusion(include_superseded=False))
             df = df[df["estimate"].notna()]
+            figs = list(fx.many(df))
+            if outcome in COMPLEMENTS:
+                figs += _complements(fx, outcome, group, t, {f.study_id for f in figs})
             out.append(Estimate(f"{outcome}_{t:g}y", "benefit", outcome, wording, "ahsct", t,
-                                label, fx.many(df)))
+                                label, tuple(figs)))
+    return out
+
+
+#: Benefit outcomes also read as 100 minus a reported cumulative share: a study that reports
+#: "3 of 100 had confirmed worsening at 2 years" (e.g. MIST) reports 97 of 100 without it.
+COMPLEMENTS: dict[str, str] = {"progression_free": "progression"}
+
+
+def _complements(fx: _Figures, outcome: str, group: str, t: float,
+                 have: set[str]) -> list[Figure]:
+    """Figures of ``outcome`` derived as 100 minus the share with the opposite event, for
+    studies that do not report ``outcome`` itself at ``t`` years."""
+    from dataclasses import replace
+
+    from hsctms.evidence import RowInclusion
+
+    df = fx.ev.outcomes(outcome=COMPLEMENTS[outcome], phenotype=group, arm="ahsct",
+                        measure="percent", time_years=t,
+                        rows=RowInclusion(include_superseded=False))
+    out = []
+    for f in fx.many(df[df["estimate"].notna()]):
+        if f.study_id in have or f.value is None:
+            continue
+        lo = None if f.ci_high is None else 100.0 - f.ci_high
+        hi = None if f.ci_low is None else 100.0 - f.ci_low
+        events = None if f.events is None or f.n is None else f.n - f.events
+        out.append(replace(f, outcome=outcome, value=100.0 - f.value, ci_low=lo, ci_high=hi,
+                           events=events, derived_from=COMPLEMENTS[outcome],
+                           definition=f"100 minus the share with {f.definition or 'worsening'}"))
     return out
 
 
