@@ -178,12 +178,16 @@ def personal_summary(profile: PatientProfile, eligibility: EligibilityReport,
             continue
         found = {_theme(r.criterion.id) for r in s.results if r.passes is False}
         themes.update(t for t in found if t)
-    reason, reason_sets = (themes.most_common(1)[0] if themes else ("", 0))
+    progressive = estimates.stratum["phenotype_group"] == "progressive"
+    inactive = progressive and no_recent_activity(profile)
+    inflammation = REASON_THEMES[1][1]
+    if inactive and themes[inflammation]:
+        reason, reason_sets = inflammation, themes[inflammation]
+    else:
+        reason, reason_sets = (themes.most_common(1)[0] if themes else ("", 0))
     meets, nope, unknown = (verdicts["eligible"], verdicts["not_eligible"],
                             verdicts["cannot_tell"])
     total = len(eligibility.sets)
-    progressive = estimates.stratum["phenotype_group"] == "progressive"
-    inactive = progressive and no_recent_activity(profile)
     statement = _statement(meets, nope, unknown, total, reason, inactive, estimates)
     return PersonalSummary(meets, nope, unknown, total, reason, reason_sets, inactive,
                            statement, tuple(_context_notes(profile, progressive)))

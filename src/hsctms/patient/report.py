@@ -96,9 +96,10 @@ class PatientReport:
 
     @property
     def summary(self) -> str:
-        """Plain-text digest: eligibility verdicts, the benefit figures, then the main harms
-        (:attr:`PersonalEstimates.harms_summary`)."""
-        return self.eligibility.summary + "\n" + self.estimates.summary
+        """Plain-text digest: the personal answer, eligibility verdicts, the benefit figures,
+        then the main harms (:attr:`PersonalEstimates.harms_summary`)."""
+        head = "" if self.decision is None else self.decision.summary.statement + "\n"
+        return head + self.eligibility.summary + "\n" + self.estimates.summary
 
     def to_dict(self) -> dict[str, Any]:
         """The machine-readable report (schema ``hsctms.patient-report/1``, see docs).
@@ -450,6 +451,7 @@ def report_context(report: PatientReport) -> dict[str, Any]:
         "alternatives": list(aid.alternatives), "failed": list(aid.failed),
         "competing": _competing_view(aid.competing),
         "harm_lines": [_harm_line_view(h) for h in aid.harms],
+        "harm_context": any(h.context for h in aid.harms),
         "profile": p, "phenotype_name": PHENOTYPE_NAMES[p.phenotype],
         "stratum": est.stratum, "missing": missing,
         "verdicts": verdicts,
