@@ -163,8 +163,8 @@ def test_comparator_present_where_evidence_has_one(all_reports, evidence):
         for sid, arm in expected:
             a = df[(df["study_id"] == sid) & (df["arm"] == "ahsct")]
             b = df[(df["study_id"] == sid) & (df["arm"] == arm)]
-            shared = set(zip(a["outcome"], a["time_label"])) & set(
-                zip(b["outcome"], b["time_label"]))
+            shared = set(zip(a["outcome"], a["time_label"], strict=True)) & set(
+                zip(b["outcome"], b["time_label"], strict=True))
             if shared:
                 assert (sid, arm) in got, (name, sid, arm)
 

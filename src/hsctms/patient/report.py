@@ -109,8 +109,8 @@ class PatientReport:
         dict
             JSON-serialisable: ``schema``, ``profile`` (the validated profile, unknown fields
             omitted), ``stratum``, ``eligibility`` (one entry per criteria set),
-            ``estimates``, ``decision``, ``report`` (:meth:`ReportMeta.to_dict`) and ``provenance``; the
-            keys are described in docs/patient-report.md, section 4.
+            ``estimates``, ``decision``, ``report`` (:meth:`ReportMeta.to_dict`) and
+            ``provenance``; the keys are described in docs/patient-report.md, section 4.
         """
         return {
             "schema": JSON_SCHEMA_ID,
