@@ -316,10 +316,42 @@ def test_second_hand_figure_never_the_headline(all_reports):
 
 
 def test_harm_context_rendered_when_present(all_reports, all_html):
+    from dataclasses import replace
+
     for name, rep in all_reports.items():
         for h in rep.decision.harms:
             if h.context:
                 assert h.context in _text(all_html[name])
+    # a context given in the evidence row reaches the harms table (column shown only then)
+    rep = all_reports["young-rrms-high-activity"]
+    words = "Mostly without symptoms; found by weekly blood tests."
+    harms = tuple(replace(h, context=words) if h.key == "ebv_reactivation" else h
+                  for h in rep.decision.harms)
+    markup = render_patient_report(replace(rep, decision=replace(rep.decision, harms=harms)))
+    row = re.search(r'<tr data-harm="ebv_reactivation">.*?</tr>', markup, re.S)
+    assert row and words in _text(row.group(0)) and "What it means" in markup
+    if not any(h.context for h in rep.decision.harms):
+        assert "What it means" not in all_html["young-rrms-high-activity"]
+
+
+def test_context_read_from_the_evidence_row(evidence):
+    """``context`` of a harms row (another helper adds the column) becomes Figure.context."""
+    from hsctms.patient.estimates import _Figures
+
+    row = evidence.harms().iloc[0].to_dict()
+    row["context"] = "Usually mild."
+    assert _Figures(evidence).make(row, "harm").context == "Usually mild."
+    row.pop("context")
+    assert _Figures(evidence).make(row, "harm").context == ""
+
+
+def test_second_hand_only_figure_is_marked(all_reports, all_html):
+    rep = all_reports["young-rrms-high-activity"]
+    for e in rep.estimates.benefits:
+        if e.second_hand_only:
+            cell = re.search(rf'data-estimate="{e.key}"[^>]*>(.*?)</td>', all_html[
+                "young-rrms-high-activity"], re.S)
+            assert cell and "second-hand source" in cell.group(1), e.key
 
 
 # ---------------------------------------------------------------------------- tailoring

@@ -148,9 +148,14 @@ def test_ranges_consistent(profiles, evidence):
                 continue
             lo, hi = rng
             assert 0 <= lo <= hi <= 100
-            per100 = [f.value for f in e.figures if f.unit == "per 100" and f.value is not None]
-            if len(per100) > 1:
-                assert (lo, hi) == (min(per100), max(per100))
+            per100 = [f for f in e.figures if f.unit == "per 100" and f.value is not None]
+            # a recalled or second-hand figure is never the headline: the range is over the
+            # first-hand figures when there are any
+            first = [f.value for f in per100 if not f.second_hand]
+            used = first or [f.value for f in per100]
+            if len(used) > 1:
+                assert (lo, hi) == (min(used), max(used))
+            assert e.second_hand_only == (not first and bool(per100))
             if e.topic == "harm" and e.headline is not None:
                 assert e.headline.unit == "per 100"
 

@@ -207,9 +207,25 @@ class Estimate:
         return "no_data" if k == 0 else ("thin" if k == 1 else "available")
 
     @property
-    def range_per100(self) -> tuple[float, float] | None:
-        """(low, high) out of 100: the spread of study figures, or one study's CI if given."""
+    def range_figures(self) -> tuple[Figure, ...]:
+        """The "per 100" figures behind :attr:`range_per100`: those from first-hand sources
+        when there are any (a recalled or second-hand figure is never the headline), else the
+        second-hand ones (then :attr:`second_hand_only` is True and the report marks it)."""
         usable = [f for f in self.figures if f.value is not None and f.unit == "per 100"]
+        first = [f for f in usable if not f.second_hand]
+        return tuple(first or usable)
+
+    @property
+    def second_hand_only(self) -> bool:
+        """True when the range rests only on recalled or second-hand figures."""
+        figs = self.range_figures
+        return bool(figs) and all(f.second_hand for f in figs)
+
+    @property
+    def range_per100(self) -> tuple[float, float] | None:
+        """(low, high) out of 100: the spread of the :attr:`range_figures`, or one study's CI
+        if given."""
+        usable = list(self.range_figures)
         vals = [f.value for f in usable if f.value is not None]
         if not vals:
             return None
@@ -243,7 +259,7 @@ class Estimate:
         if self.availability == "no_data":
             return f"No reliable data{when} for {self.stratum}: {self.wording}."
         lo, hi = self.range_per100 or (0.0, 0.0)
-        n_st = len({f.study_id for f in self.figures})
+        n_st = len({f.study_id for f in (self.range_figures or self.figures)})
         span = f"{round(lo)}" if round(lo) == round(hi) else f"between {round(lo)} and {round(hi)}"
         basis = "1 study" if n_st == 1 else f"{n_st} studies"
         if self.time_years is None and n_st > 1:

@@ -203,14 +203,16 @@ def _benefit_view(e: Estimate) -> dict[str, Any]:
     view: dict[str, Any] = {"key": e.key, "outcome": e.outcome, "time": e.time_years,
                             "availability": e.availability, "wording": e.wording,
                             "figures": [_figure_row(f) for f in e.figures],
-                            "unverified": e.any_unverified, "svg": None, "sentence": ""}
+                            "unverified": e.any_unverified, "svg": None, "sentence": "",
+                            "second_hand": False}
     rng = e.range_per100
     if rng is None:
         view["sentence"] = ("No reliable data: no study of people with your type of MS "
                             f"reports this at {e.time_years:g} years.")
         return view
     lo, hi = rng
-    n_st = len({f.study_id for f in e.figures})
+    n_st = len({f.study_id for f in e.range_figures})
+    view["second_hand"] = e.second_hand_only
     basis = ("thin evidence: one study; the range is its confidence interval"
              if n_st == 1 and lo != hi
              else "thin evidence: one study" if n_st == 1
@@ -370,7 +372,8 @@ def _pair_view(c: SideBySide) -> dict[str, Any]:
             }.get(c.unit, c.unit)
     return {"topic": c.topic, "wording": c.wording, "time": c.time_label, "unit": unit,
             "comparator": c.comparator, "design": c.design, "study": c.ahsct.label,
-            "ahsct": show(c.ahsct), "other": show(c.other), "unverified": not c.verified}
+            "ahsct": show(c.ahsct), "other": show(c.other), "unverified": not c.verified,
+            "second_hand": c.ahsct.second_hand or c.other.second_hand}
 
 
 #: Colours and hatching of the competing-outcomes array, by group.
