@@ -137,8 +137,16 @@ def test_relapsing_active_has_no_no_relapse_note(all_reports):
 
 
 def test_older_stable_person_gets_the_no_relapse_context(all_reports):
-    notes = all_reports["older-rrms-on-natalizumab"].decision.summary.notes
-    assert any("not a reason" in n for n in notes)
+    s = all_reports["older-rrms-on-natalizumab"].decision.summary
+    assert any("not a reason" in n for n in s.notes)
+    # "activity despite treatment" criteria fail because there is no activity at all
+    assert s.main_reason.startswith("no recent signs of inflammation")
+
+
+def test_main_reason_for_first_line_is_the_treatments(all_reports):
+    s = all_reports["edss2-newly-diagnosed"].decision.summary
+    assert s.meets == 0 and s.main_reason.startswith("the treatments tried so far")
+    assert s.main_reason in s.statement
 
 
 # ----------------------------------------------------------------------- side by side

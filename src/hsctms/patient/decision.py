@@ -34,7 +34,8 @@ if TYPE_CHECKING:  # pragma: no cover
 #: Themes of the criteria that rule a person out, matched on the criterion id, in order.
 REASON_THEMES: tuple[tuple[tuple[str, ...], str], ...] = (
     (("failed", "failure", "despite", "on-dmt", "breakthrough", "indication", "hedmt"),
-     "the treatments tried so far"),
+     "the treatments tried so far (most sets ask that MS stayed active on other drugs "
+     "first)"),
     (("activity", "relapse", "breakthrough", "active", "mri", "inflamm"),
      "no recent signs of inflammation (relapses or new MRI lesions)"),
     (("phenotype", "relapsing", "ppms", "spms"), "the type of MS"),
@@ -172,15 +173,18 @@ def personal_summary(profile: PatientProfile, eligibility: EligibilityReport,
         Counts, main reason, the statement and the context notes.
     """
     verdicts = Counter(s.verdict for s in eligibility.sets)
+    inflammation, treatments = REASON_THEMES[1][1], REASON_THEMES[0][1]
+    quiet = no_recent_activity(profile)
     themes: Counter[str] = Counter()
     for s in eligibility.sets:
         if s.verdict != "not_eligible":
             continue
         found = {_theme(r.criterion.id) for r in s.results if r.passes is False}
+        if quiet:  # "activity despite treatment" fails because there is no activity at all
+            found = {inflammation if t == treatments else t for t in found}
         themes.update(t for t in found if t)
     progressive = estimates.stratum["phenotype_group"] == "progressive"
-    inactive = progressive and no_recent_activity(profile)
-    inflammation = REASON_THEMES[1][1]
+    inactive = progressive and quiet
     if inactive and themes[inflammation]:
         reason, reason_sets = inflammation, themes[inflammation]
     else:
