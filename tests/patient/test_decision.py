@@ -417,3 +417,41 @@ def test_pdf_page_counts(all_reports, chromium, tmp_path, monkeypatch, name):
     assert first_appendix <= 6, (name, first_appendix)  # main report: at most 6 A4 pages
     assert len(pages) <= 12, (name, len(pages))
     assert "Your answer in short" in pages[0]
+
+
+def test_a_comparator_added_to_the_data_is_picked_up(profiles):
+    """A new comparative study in the evidence tables (e.g. an overlap-weighted aHSCT vs DMT
+    comparison in active SPMS, as Boffa 2023 will be) appears beside aHSCT for a progressive
+    person without any code change, named by its design; an arm that already failed for the
+    person does not."""
+    import pandas as pd
+
+    from hsctms.evidence import EvidenceBase
+    from hsctms.evidence.loader import read_all
+
+    studies, outcomes, harms = read_all()
+    st = studies.iloc[0].to_dict()
+    st.update(study_id="testcomp2099", label="Test 2099 (test comparator)", kind="cohort",
+              design="propensity-score overlap-weighted comparison", pct_rrms=0.0,
+              pct_spms=100.0, pct_ppms=0.0, pct_progressive=100.0, superseded_by=None,
+              overlaps=[], unverified=[])
+    base = outcomes.iloc[0].to_dict()
+    rows = []
+    for arm, comp, est in (("ahsct", "dmt", 60.0), ("dmt", "ahsct", 40.0),
+                           ("ahsct", "siponimod", 61.0), ("siponimod", "ahsct", 41.0)):
+        r = dict(base)
+        r.update(study_id="testcomp2099", arm=arm, comparator=comp, population="all",
+                 outcome="progression_free", measure="percent", time_years=5.0,
+                 time_label="5 y", estimate=est, ci_low=None, ci_high=None, ci_level=None,
+                 events=None, n=None, estimator="km", verified=True, source_type="abstract")
+        rows.append(r)
+    ev = EvidenceBase.from_tables(pd.concat([studies, pd.DataFrame([st])], ignore_index=True),
+                                  pd.concat([outcomes, pd.DataFrame(rows)], ignore_index=True),
+                                  harms)
+    man = profiles["spms-edss-6.5-no-activity"]  # siponimod failed for him
+    assert "siponimod" in failed_drugs(man)
+    rep = build_report(man, ev)
+    got = [p for p in rep.decision.pairs if p.ahsct.study_id == "testcomp2099"]
+    assert [(p.other.arm, p.ahsct.value, p.other.value) for p in got] == [("dmt", 60.0, 40.0)]
+    assert got[0].design == "matched registry comparison"
+    assert "data-no-comparator" not in render_patient_report(rep)
