@@ -144,7 +144,7 @@ def test_spms_65_not_eligible_and_progressive_figures(browser, pages, reports, e
             if sid not in set(prog["study_id"]):
                 assert label not in studies  # relapsing-only studies not shown
         assert "progressive MS" in card or "Out of 100 people" in card
-        assert page.get_by_text("advises against aHSCT for you",
+        assert page.get_by_text("advise against aHSCT for you",
                                 exact=False).first.is_visible()
         assert page.get_by_text("no recent signs of inflammation",
                                 exact=False).first.is_visible()

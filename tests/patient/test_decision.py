@@ -117,19 +117,20 @@ def test_progressive_without_inflammation_verdict(all_reports, all_html):
     rep = all_reports["spms-edss-6.5-no-activity"]
     s = rep.decision.summary
     assert s.progressive_inactive and s.meets == 0
-    assert "advises against aHSCT for you" in s.statement
+    assert f"None of the {s.does_not_meet} guidelines and trials" in s.statement
+    assert "The guidelines advise against aHSCT for you" in s.statement
     assert "little benefit for people like you" in s.statement
     pf = rep.estimates.benefit("progression_free", 5.0).range_per100
     assert pf is not None
     assert f"{round(pf[0])} to {round(pf[1])} of 100" in s.statement
     # outcomes that cannot change are put in context, not sold
     assert any("no relapse" in n and "not a reason" in n for n in s.notes)
-    assert "advises against aHSCT for you" in _text(all_html["spms-edss-6.5-no-activity"])
+    assert "advise against aHSCT for you" in _text(all_html["spms-edss-6.5-no-activity"])
 
 
 def test_active_progressive_not_called_inactive(all_reports):
     s = all_reports["ppms-enhancing"].decision.summary
-    assert not s.progressive_inactive and "advises against" not in s.statement
+    assert not s.progressive_inactive and "advise against" not in s.statement
 
 
 def test_relapsing_active_has_no_no_relapse_note(all_reports):

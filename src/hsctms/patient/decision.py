@@ -206,10 +206,15 @@ def _statement(meets: int, nope: int, unknown: int, total: int, reason: str,
             figs = (f" In studies of progressive MS, {round(pf[0])} to {round(pf[1])} of 100 "
                     "had no worsening at 5 years. But most of those people still had signs of "
                     "inflammation, so for you the gain is likely to be smaller.")
-        advise = ("Every guideline and trial we checked that sets criteria advises against "
-                  "aHSCT for you" if meets == 0 else
-                  f"{nope} of the {total} guidelines and trials we checked advise against "
-                  "aHSCT for you")
+        mine = est.trm_for_you()
+        if mine is not None and mine.per100 is not None and mine.ci is not None:
+            figs += (f" The risk of dying because of the treatment is about {mine.per100:.1f} "
+                     f"of 100 (95% CI {mine.ci[0]:.1f} to {mine.ci[1]:.1f}).")
+        advise = (f"None of the {nope} guidelines and trials we checked that set criteria "
+                  "would include you. The guidelines advise against aHSCT for you"
+                  if meets == 0 else
+                  f"{nope} of the {total} guidelines and trials we checked would not include "
+                  "you, and the guidelines among them advise against aHSCT for you")
         return (f"{advise}. The reason is that your MS is progressive and shows no recent "
                 "signs of inflammation. aHSCT works on inflammation. The evidence shows little "
                 f"benefit for people like you.{figs}")
