@@ -107,8 +107,10 @@ def test_shows_verdicts_and_stratum_figures(browser, pages, reports, name, tmp_p
         for b in ctx["benefits"]:
             card = _visible_text(page, f'[data-estimate="{b["key"]}"]')
             assert " ".join(b["sentence"].split()) in card
-            if b["availability"] != "no_data":
-                assert page.locator(f'[data-estimate="{b["key"]}"] svg[role="img"]').count() == 1
+        # one competing-outcomes icon array (deaths, relapse, worsening, free of all three)
+        # instead of one array per figure; drawn whenever every group has a figure
+        want = 1 if rep.decision.competing.complete else 0
+        assert page.locator('[data-competing] svg[role="img"]').count() == want
         assert page.get_by_text(f"for people with {rep.estimates.stratum['label']}",
                                 exact=False).first.is_visible()
         assert _visible_text(page, '[data-estimate="trm"]')
@@ -134,16 +136,17 @@ def test_spms_65_not_eligible_and_progressive_figures(browser, pages, reports, e
         assert not prog.empty
         rel_only = evidence.outcomes(outcome="progression_free", phenotype="relapsing",
                                      arm="ahsct", time_years=5, rows=current)
-        page.locator('[data-estimate="progression_free_5y"] details').evaluate(
-            "d => d.open = true")
-        studies = _visible_text(page, '[data-estimate="progression_free_5y"] details')
+        page.locator('details[data-studies]').evaluate("d => d.open = true")
+        studies = _visible_text(page, '[data-figures="progression_free_5y"]')
         for label in prog["label"]:
             assert label in studies
         for sid, label in zip(rel_only["study_id"], rel_only["label"], strict=True):
             if sid not in set(prog["study_id"]):
                 assert label not in studies  # relapsing-only studies not shown
         assert "progressive MS" in card or "Out of 100 people" in card
-        assert page.get_by_text("Progressive MS without inflammatory activity",
+        assert page.get_by_text("advise against aHSCT for you",
+                                exact=False).first.is_visible()
+        assert page.get_by_text("no recent signs of inflammation",
                                 exact=False).first.is_visible()
         assert page.get_by_text("higher than the typical EDSS", exact=False).first.is_visible()
     finally:
@@ -187,12 +190,13 @@ def test_after_alemtuzumab_shows_comparison(browser, pages, reports):
         page.goto(pages["after-failed-alemtuzumab"].as_uri())
         assert _verdict(page, "ectrims-ebmt-2025") == "eligible"
         section = _visible_text(page, 'section[aria-labelledby="alt-h"]')
-        comps = [c for c in reports["after-failed-alemtuzumab"].estimates.comparisons
-                 if c.comparator == "alemtuzumab"]
-        assert comps
-        assert "alemtuzumab" in section
-        for c in comps:
-            assert c.ahsct.label in section
+        # alemtuzumab failed for this person: it is named as left out, never offered
+        assert "left out: alemtuzumab" in section
+        assert page.locator('[data-comparator="alemtuzumab"]').count() == 0
+        pairs = reports["after-failed-alemtuzumab"].decision.pairs
+        assert pairs
+        for c in pairs:
+            assert c.ahsct.label in section and c.other.arm != "alemtuzumab"
     finally:
         page.close()
 
@@ -202,6 +206,7 @@ def test_newly_diagnosed_edss2_first_line_not_eligible(browser, pages):
     try:
         page.goto(pages["edss2-newly-diagnosed"].as_uri())
         assert _verdict(page, "ectrims-ebmt-2025") == "not_eligible"
+        page.locator("#set-ectrims-ebmt-2025 details").evaluate("d => d.open = true")
         text = _visible_text(page, "#set-ectrims-ebmt-2025")
         assert "high-efficacy DMT has failed" in text
     finally:

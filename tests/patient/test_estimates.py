@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from hsctms.evidence import RowInclusion
 from hsctms.model.profile import parse_profile
 from hsctms.model.scales import EDSS_VALUES
-from hsctms.patient.estimates import BENEFITS, TIME_POINTS, personal_estimates
+from hsctms.patient.estimates import BENEFITS, COMPLEMENTS, TIME_POINTS, personal_estimates
 
 RELAPSING_POPS = {"all", "rrms", "relapsing"}
 PROGRESSIVE_POPS = {"all", "progressive", "spms", "ppms"}
@@ -39,11 +39,23 @@ def test_benefit_figures_are_exactly_the_stratum_rows(name, profiles, evidence):
         for t in TIME_POINTS:
             e = est.benefit(outcome, t)
             rows = _expected_rows(evidence, outcome, group, t)
-            got = sorted((f.study_id, f.value) for f in e.figures)
+            got = sorted((f.study_id, f.value) for f in e.figures if not f.derived_from)
             want = sorted(zip(rows["study_id"], rows["estimate"].astype(float), strict=True))
             assert got == want, (outcome, t)
-            assert e.availability == ("no_data" if rows.empty else
-                                      "thin" if rows["study_id"].nunique() == 1 else "available")
+            # a study reporting only the share WITH the opposite event (e.g. MIST: confirmed
+            # worsening) also gives 100 minus it, for studies without a figure of their own
+            derived = sorted((f.study_id, f.value) for f in e.figures if f.derived_from)
+            want_derived = []
+            if outcome in COMPLEMENTS:
+                opp = _expected_rows(evidence, COMPLEMENTS[outcome], group, t)
+                want_derived = sorted(
+                    (sid, 100.0 - float(v)) for sid, v in zip(opp["study_id"], opp["estimate"],
+                                                              strict=True)
+                    if sid not in set(rows["study_id"]))
+            assert derived == want_derived, (outcome, t)
+            ids = set(rows["study_id"]) | {sid for sid, _ in want_derived}
+            assert e.availability == ("no_data" if not ids else
+                                      "thin" if len(ids) == 1 else "available")
 
 
 @pytest.mark.parametrize("name", ["young-rrms-high-activity", "spms-edss-6.5-no-activity"])
@@ -68,9 +80,19 @@ def test_benefit_figures_match_a_selection_from_the_raw_tables(name, profiles, e
                       & ((pd.to_numeric(raw["time_years"]) - t).abs() <= 0.05)
                       & raw["estimate"].notna()]
             want = sorted(zip(sel["study_id"], sel["estimate"].astype(float), strict=True))
-            got = sorted((f.study_id, f.value) for f in est.benefit(outcome, t).figures)
+            figs = est.benefit(outcome, t).figures
+            got = sorted((f.study_id, f.value) for f in figs if not f.derived_from)
             assert got == want, (outcome, t)
             compared += len(want)
+            if outcome in COMPLEMENTS:
+                opp = raw[in_group & (raw["outcome"] == COMPLEMENTS[outcome])
+                          & (raw["arm"] == "ahsct") & (raw["measure"] == "percent")
+                          & raw["superseded_by"].isna()
+                          & ((pd.to_numeric(raw["time_years"]) - t).abs() <= 0.05)
+                          & raw["estimate"].notna() & ~raw["study_id"].isin(sel["study_id"])]
+                want_d = sorted(zip(opp["study_id"], 100.0 - opp["estimate"].astype(float),
+                                    strict=True))
+                assert sorted((f.study_id, f.value) for f in figs if f.derived_from) == want_d
     assert compared > 0  # the evidence base has benefit figures for both groups
 
 
@@ -126,9 +148,14 @@ def test_ranges_consistent(profiles, evidence):
                 continue
             lo, hi = rng
             assert 0 <= lo <= hi <= 100
-            per100 = [f.value for f in e.figures if f.unit == "per 100" and f.value is not None]
-            if len(per100) > 1:
-                assert (lo, hi) == (min(per100), max(per100))
+            per100 = [f for f in e.figures if f.unit == "per 100" and f.value is not None]
+            # a recalled or second-hand figure is never the headline: the range is over the
+            # first-hand figures when there are any
+            first = [f.value for f in per100 if not f.second_hand]
+            used = first or [f.value for f in per100]
+            if len(used) > 1:
+                assert (lo, hi) == (min(used), max(used))
+            assert e.second_hand_only == (not first and bool(per100))
             if e.topic == "harm" and e.headline is not None:
                 assert e.headline.unit == "per 100"
 

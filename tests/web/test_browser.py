@@ -129,7 +129,7 @@ def test_end_to_end(server: str, page: Any, tmp_path: Path) -> None:
     page.goto(server + "/tool")
     page.fill("#age_years", "34")
     page.select_option("#phenotype", "RRMS")
-    page.fill("#edss", "3.5")
+    page.select_option("#edss", "3.5")
     page.fill("#relapses_12m", "2")
     page.fill("#gd_lesions_12m", "3")
     page.fill("#dmts", "natalizumab")

@@ -84,6 +84,10 @@ COMPARATORS: dict[str, str] = {
     "non_induction_dmt": "other DMTs (natalizumab, dimethyl fumarate, rituximab, fingolimod)",
 }
 
+#: Source types (``source_type`` of the evidence rows) that are recalled or second-hand: such
+#: figures are marked in the report and never used as a headline number.
+SECOND_HAND_SOURCES: frozenset[str] = frozenset({"recalled", "secondary"})
+
 AGE_BANDS: tuple[tuple[float, float, str], ...] = (
     (0, 35, "under 35"), (35, 45, "35-44"), (45, 55, "45-54"), (55, 200, "55 or older"))
 
@@ -147,6 +151,14 @@ class Figure:
     era: str | None
     study_edss: float | None = None
     study_age: float | None = None
+    context: str = ""
+    design: str = ""
+    derived_from: str = ""
+
+    @property
+    def second_hand(self) -> bool:
+        """True when the figure rests on a recalled or second-hand source (never a headline)."""
+        return self.source_type in SECOND_HAND_SOURCES
 
     @property
     def per100(self) -> int | None:
@@ -169,7 +181,8 @@ class Figure:
             "ci_low": self.ci_low, "ci_high": self.ci_high, "ci_level": self.ci_level,
             "n": self.n, "events": self.events, "definition": self.definition,
             "verified": self.verified, "source_type": self.source_type, "kind": self.kind,
-            "intensity": self.intensity, "era": self.era,
+            "intensity": self.intensity, "era": self.era, "context": self.context,
+            "derived_from": self.derived_from, "second_hand": self.second_hand,
         }
 
 
@@ -194,9 +207,25 @@ class Estimate:
         return "no_data" if k == 0 else ("thin" if k == 1 else "available")
 
     @property
-    def range_per100(self) -> tuple[float, float] | None:
-        """(low, high) out of 100: the spread of study figures, or one study's CI if given."""
+    def range_figures(self) -> tuple[Figure, ...]:
+        """The "per 100" figures behind :attr:`range_per100`: those from first-hand sources
+        when there are any (a recalled or second-hand figure is never the headline), else the
+        second-hand ones (then :attr:`second_hand_only` is True and the report marks it)."""
         usable = [f for f in self.figures if f.value is not None and f.unit == "per 100"]
+        first = [f for f in usable if not f.second_hand]
+        return tuple(first or usable)
+
+    @property
+    def second_hand_only(self) -> bool:
+        """True when the range rests only on recalled or second-hand figures."""
+        figs = self.range_figures
+        return bool(figs) and all(f.second_hand for f in figs)
+
+    @property
+    def range_per100(self) -> tuple[float, float] | None:
+        """(low, high) out of 100: the spread of the :attr:`range_figures`, or one study's CI
+        if given."""
+        usable = list(self.range_figures)
         vals = [f.value for f in usable if f.value is not None]
         if not vals:
             return None
@@ -214,7 +243,8 @@ class Estimate:
         cands = [f for f in self.figures if f.value is not None and f.unit == "per 100"]
         if not cands:
             return None
-        return sorted(cands, key=lambda f: (not f.verified, f.time_years is None,
+        return sorted(cands, key=lambda f: (f.second_hand, not f.verified,
+                                            f.time_years is None,
                                             -(f.n or 0), f.study_id))[0]
 
     @property
@@ -229,7 +259,7 @@ class Estimate:
         if self.availability == "no_data":
             return f"No reliable data{when} for {self.stratum}: {self.wording}."
         lo, hi = self.range_per100 or (0.0, 0.0)
-        n_st = len({f.study_id for f in self.figures})
+        n_st = len({f.study_id for f in (self.range_figures or self.figures)})
         span = f"{round(lo)}" if round(lo) == round(hi) else f"between {round(lo)} and {round(hi)}"
         basis = "1 study" if n_st == 1 else f"{n_st} studies"
         if self.time_years is None and n_st > 1:
@@ -696,6 +726,7 @@ class _Figures:
             verified=bool(row.get("verified")), source_type=str(row.get("source_type") or ""),
             kind=str(st.get("kind") or ""), intensity=st.get("intensity"), era=st.get("era"),
             study_edss=_num(st.get("edss")), study_age=_num(st.get("age")),
+            context=str(_clean(row.get("context")) or ""), design=str(st.get("design") or ""),
         )
 
     def many(self, df: pd.DataFrame, outcome_col: str = "outcome") -> tuple[Figure, ...]:
@@ -725,8 +756,40 @@ def _benefits(fx: _Figures, group: str, label: str) -> list[Estimate]:
             df = fx.ev.outcomes(outcome=outcome, phenotype=group, arm="ahsct", measure="percent",
                                 time_years=t, rows=RowInclusion(include_superseded=False))
             df = df[df["estimate"].notna()]
+            figs = list(fx.many(df))
+            if outcome in COMPLEMENTS:
+                figs += _complements(fx, outcome, group, t, {f.study_id for f in figs})
             out.append(Estimate(f"{outcome}_{t:g}y", "benefit", outcome, wording, "ahsct", t,
-                                label, fx.many(df)))
+                                label, tuple(figs)))
+    return out
+
+
+#: Benefit outcomes also read as 100 minus a reported cumulative share: a study that reports
+#: "3 of 100 had confirmed worsening at 2 years" (e.g. MIST) reports 97 of 100 without it.
+COMPLEMENTS: dict[str, str] = {"progression_free": "progression"}
+
+
+def _complements(fx: _Figures, outcome: str, group: str, t: float,
+                 have: set[str]) -> list[Figure]:
+    """Figures of ``outcome`` derived as 100 minus the share with the opposite event, for
+    studies that do not report ``outcome`` itself at ``t`` years."""
+    from dataclasses import replace
+
+    from hsctms.evidence import RowInclusion
+
+    df = fx.ev.outcomes(outcome=COMPLEMENTS[outcome], phenotype=group, arm="ahsct",
+                        measure="percent", time_years=t,
+                        rows=RowInclusion(include_superseded=False))
+    out = []
+    for f in fx.many(df[df["estimate"].notna()]):
+        if f.study_id in have or f.value is None:
+            continue
+        lo = None if f.ci_high is None else 100.0 - f.ci_high
+        hi = None if f.ci_low is None else 100.0 - f.ci_low
+        events = None if f.events is None or f.n is None else f.n - f.events
+        out.append(replace(f, outcome=outcome, value=100.0 - f.value, ci_low=lo, ci_high=hi,
+                           events=events, derived_from=COMPLEMENTS[outcome],
+                           definition=f"100 minus the share with {f.definition or 'worsening'}"))
     return out
 
 

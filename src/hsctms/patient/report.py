@@ -25,6 +25,13 @@ from hsctms.eligibility.engine import (
 )
 from hsctms.errors import ConfigurationError
 from hsctms.model.profile import PHENOTYPE_NAMES, PatientProfile, parse_profile
+from hsctms.patient.decision import (
+    CompetingOutcomes,
+    DecisionAid,
+    HarmLine,
+    SideBySide,
+    decision_aid,
+)
 from hsctms.patient.estimates import (
     RECENT_ERA,
     Estimate,
@@ -32,7 +39,7 @@ from hsctms.patient.estimates import (
     PersonalEstimates,
     personal_estimates,
 )
-from hsctms.plots.icons import icon_array_svg
+from hsctms.plots.icons import COMPETING_COLOURS, icon_array_svg, stacked_icon_array_svg
 from hsctms.reports.render import ReportMeta, render_html, write_report
 
 TEMPLATE = "patient/report.html.j2"
@@ -75,6 +82,9 @@ class PatientReport:
     provenance : Provenance
         How the report was made: the eligibility and estimate definitions, ``n = 1``, the
         evidence date and the software versions.
+    decision : DecisionAid or None
+        The personal answer, aHSCT beside the alternatives, the competing outcomes and the
+        harms with intervals (:func:`hsctms.patient.decision.decision_aid`).
     """
 
     profile: PatientProfile
@@ -82,12 +92,14 @@ class PatientReport:
     estimates: PersonalEstimates
     meta: ReportMeta
     provenance: Provenance
+    decision: DecisionAid | None = None
 
     @property
     def summary(self) -> str:
-        """Plain-text digest: eligibility verdicts, the benefit figures, then the main harms
-        (:attr:`PersonalEstimates.harms_summary`)."""
-        return self.eligibility.summary + "\n" + self.estimates.summary
+        """Plain-text digest: the personal answer, eligibility verdicts, the benefit figures,
+        then the main harms (:attr:`PersonalEstimates.harms_summary`)."""
+        head = "" if self.decision is None else self.decision.summary.statement + "\n"
+        return head + self.eligibility.summary + "\n" + self.estimates.summary
 
     def to_dict(self) -> dict[str, Any]:
         """The machine-readable report (schema ``hsctms.patient-report/1``, see docs).
@@ -97,8 +109,8 @@ class PatientReport:
         dict
             JSON-serialisable: ``schema``, ``profile`` (the validated profile, unknown fields
             omitted), ``stratum``, ``eligibility`` (one entry per criteria set),
-            ``estimates``, ``report`` (:meth:`ReportMeta.to_dict`) and ``provenance``; the
-            keys are described in docs/patient-report.md, section 4.
+            ``estimates``, ``decision``, ``report`` (:meth:`ReportMeta.to_dict`) and
+            ``provenance``; the keys are described in docs/patient-report.md, section 4.
         """
         return {
             "schema": JSON_SCHEMA_ID,
@@ -106,6 +118,7 @@ class PatientReport:
             "stratum": self.estimates.stratum,
             "eligibility": self.eligibility.to_dict()["sets"],
             "estimates": self.estimates.to_dict(),
+            "decision": None if self.decision is None else self.decision.to_dict(),
             "report": self.meta.to_dict(),
             "provenance": self.provenance.to_dict(),
         }
@@ -151,7 +164,8 @@ def build_report(profile: PatientProfile | Mapping[str, Any],
                                   "estimates": est.provenance.definition},
                       n=1, synthetic=False, data_date=est.data_date,
                       versions=dict(cached_versions()))
-    return PatientReport(prof, elig, est, meta, prov)
+    aid = decision_aid(prof, elig, est, evidence=evidence, titles=HARM_TITLES)
+    return PatientReport(prof, elig, est, meta, prov, aid)
 
 
 # ------------------------------------------------------------------------------ view model
@@ -189,14 +203,16 @@ def _benefit_view(e: Estimate) -> dict[str, Any]:
     view: dict[str, Any] = {"key": e.key, "outcome": e.outcome, "time": e.time_years,
                             "availability": e.availability, "wording": e.wording,
                             "figures": [_figure_row(f) for f in e.figures],
-                            "unverified": e.any_unverified, "svg": None, "sentence": ""}
+                            "unverified": e.any_unverified, "svg": None, "sentence": "",
+                            "second_hand": False}
     rng = e.range_per100
     if rng is None:
         view["sentence"] = ("No reliable data: no study of people with your type of MS "
                             f"reports this at {e.time_years:g} years.")
         return view
     lo, hi = rng
-    n_st = len({f.study_id for f in e.figures})
+    n_st = len({f.study_id for f in e.range_figures})
+    view["second_hand"] = e.second_hand_only
     basis = ("thin evidence: one study; the range is its confidence interval"
              if n_st == 1 and lo != hi
              else "thin evidence: one study" if n_st == 1
@@ -323,6 +339,100 @@ _PRESERVE: dict[str, str] = {"F": "eggs or embryos", "M": "sperm",
                              "X": "eggs, sperm or embryos"}
 
 
+def _interval_text(f: Figure, how: str) -> str:
+    if f.ci_low is None or f.ci_high is None:
+        return "interval not reported"
+    rng = f"{fmt100(f.ci_low)} to {fmt100(f.ci_high)}"
+    return (f"95% interval {rng}, exact, from {f.events} of {f.n}" if how == "exact"
+            else f"95% interval {rng}")
+
+
+def _harm_line_view(h: HarmLine) -> dict[str, Any]:
+    f = h.figure
+    when = "" if f.time_label in ("", "time not stated") else f.time_label
+    amount = (f"{fmt100(f.value)} of 100" if f.unit == "per 100"
+              else f"{fmt100(f.value)} of 100 each year")
+    return {"key": h.key, "title": h.title, "amount": amount,
+            "interval": _interval_text(f, h.interval), "when": when or "time not stated",
+            "context": h.context, "study": f.label, "people": f.n,
+            "unverified": not f.verified, "second_hand": f.second_hand, "note": h.note,
+            "others": [{"label": o.label, "value": fmt100(o.value), "unit": o.unit,
+                        "interval": _interval_text(o, how), "time": o.time_label,
+                        "unverified": not o.verified, "second_hand": o.second_hand,
+                        "population": o.population}
+                       for o, how in h.others]}
+
+
+def _pair_view(c: SideBySide) -> dict[str, Any]:
+    def show(f: Figure) -> str:
+        if f.unit == "per 100" and f.events is not None and f.n:
+            return f"{fmt100(f.value)} ({f.events} of {f.n})"
+        return fmt100(f.value)
+    unit = {"per 100": "out of 100 people", "per 100 per year": "out of 100 people each year"
+            }.get(c.unit, c.unit)
+    return {"topic": c.topic, "wording": c.wording, "time": c.time_label, "unit": unit,
+            "comparator": c.comparator, "design": c.design, "study": c.ahsct.label,
+            "ahsct": show(c.ahsct), "other": show(c.other), "unverified": not c.verified,
+            "second_hand": c.ahsct.second_hand or c.other.second_hand}
+
+
+#: Colours and hatching of the competing-outcomes array, by group.
+def _competing_view(co: CompetingOutcomes) -> dict[str, Any]:
+    view: dict[str, Any] = {"complete": co.complete, "svg": None, "lines": [],
+                            "unverified": co.any_unverified, "years": co.years}
+    if co.died is not None:
+        view["lines"].append(f"About {fmt100(co.died[0])} die because of the treatment "
+                             f"(95% CI {fmt100(co.died[1])} to {fmt100(co.died[2])}).")
+    for rng, what in ((co.relapse, "have a relapse"), (co.worsened, "have worse disability")):
+        view["lines"].append("No reliable data on how many " + what + "." if rng is None
+                             else f"{_span(*rng)} {what}.")
+    if co.free is not None:
+        view["lines"].append(f"{_span(*co.free)} stay free of all three.")
+    if not co.complete or co.died is None or co.free is None:
+        return view
+    d_hi = co.died[2]
+    free_lo, free_hi = co.free
+    act = max(0.0, 100 - free_hi - d_hi)
+    colours = COMPETING_COLOURS
+    view["svg"] = stacked_icon_array_svg(
+        [(d_hi, colours["died"], False), (act, colours["activity"], False),
+         (free_hi - free_lo, colours["uncertain"], True), (free_lo, colours["free"], False)],
+        title=f"100 people over {co.years:g} years after aHSCT",
+        description=" ".join(view["lines"]) + " Black: died of the treatment (up to the "
+        "upper end of its interval). Orange: relapse or worse disability. Hatched grey: "
+        "uncertain. Blue: free of all three.")
+    return view
+
+
+#: Words that mark a criterion about pregnancy or breast-feeding (not shown to a man).
+_PREGNANCY_WORDS = ("pregnan", "breast", "lactat", "contracept")
+
+
+def _criterion_sentence(c: dict[str, Any]) -> str | None:
+    text = str(c["text"]).rstrip(".")
+    status, kind = c["status"], c["kind"]
+    if status == "not_applicable":
+        return None
+    if status == "unknown":
+        return f"Cannot tell yet: {text}. Some information is missing."
+    if kind == "exclusion":
+        return (f"Rules people out: {text}. This applies to you." if status == "met"
+                else f"Rules people out: {text}. This does not apply to you.")
+    return f"You meet this: {text}." if status == "met" else f"You do not meet this: {text}."
+
+
+def _criteria_sentences(criteria: list[dict[str, Any]], sex: str | None) -> list[str]:
+    out = []
+    for c in criteria:
+        words = f"{c['id']} {c['text']}".lower()
+        if sex == "M" and any(w in words for w in _PREGNANCY_WORDS):
+            continue
+        line = _criterion_sentence(c)
+        if line:
+            out.append(line)
+    return out
+
+
 def report_context(report: PatientReport) -> dict[str, Any]:
     """The template context (plain data; tested directly, not through pixels)."""
     p, est = report.profile, report.estimates
@@ -331,10 +441,23 @@ def report_context(report: PatientReport) -> dict[str, Any]:
                if k not in known and not (k == "years_since_onset" and p.disease_duration)]
     benefits = [_benefit_view(e) for e in est.benefits]
     neda = [b for b in benefits if b["outcome"] == "neda" and b["availability"] != "no_data"]
+    aid = report.decision
+    if aid is None:
+        aid = decision_aid(p, report.eligibility, est, titles=HARM_TITLES)
+    verdicts = _verdict_view(report)
+    for v in verdicts:
+        v["sentences"] = _criteria_sentences(v["criteria"], p.sex)
     return {
+        "summary": aid.summary, "pairs": [_pair_view(c) for c in aid.pairs],
+        "benefit_pairs": [_pair_view(c) for c in aid.pairs if c.topic == "benefit"],
+        "harm_pairs": [_pair_view(c) for c in aid.pairs if c.topic == "harm"],
+        "alternatives": list(aid.alternatives), "failed": list(aid.failed),
+        "competing": _competing_view(aid.competing),
+        "harm_lines": [_harm_line_view(h) for h in aid.harms],
+        "harm_context": any(h.context for h in aid.harms),
         "profile": p, "phenotype_name": PHENOTYPE_NAMES[p.phenotype],
         "stratum": est.stratum, "missing": missing,
-        "verdicts": _verdict_view(report),
+        "verdicts": verdicts,
         "benefits": benefits, "neda": neda,
         "improvement": {"figures": [_figure_row(f) for f in est.improvement.figures],
                         "note": est.improvement.note,

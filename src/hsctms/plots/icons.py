@@ -250,3 +250,94 @@ def icon_array_svg(low: float, high: float | None = None, *, scheme: str = "bene
     """
     return IconArray(low, low if high is None else high, total, scheme, title,
                      description).svg()
+
+
+#: Colours of the competing-outcomes array (Okabe-Ito): died, relapse or worsening, free.
+COMPETING_COLOURS: dict[str, str] = {"died": "#000000", "activity": PALETTE[1],
+                                     "uncertain": "#bdbdbd", "free": PALETTE[0]}
+
+
+def stacked_icon_array_svg(segments: list[tuple[float, str, bool]], *, title: str = "",
+                           description: str = "", total: int = 100) -> str:
+    """Inline SVG of 100 people split into consecutive groups (competing outcomes).
+
+    Parameters
+    ----------
+    segments
+        ``(count, colour, hatched)`` per group, in reading order; counts may be fractional
+        and must add up to at most ``total`` (the rest is drawn empty). A hatched group shows
+        uncertainty (people who may belong to the group before or after it).
+    title
+        Accessible name of the image.
+    description
+        Text alternative; it should state the numbers.
+    total
+        Number of icons, in rows of 10.
+
+    Returns
+    -------
+    str
+        An ``<svg>`` element with ``role="img"``, ``<title>`` and ``<desc>``.
+
+    Raises
+    ------
+    ConfigurationError
+        When a count is negative or not a number, or the counts exceed ``total``.
+
+    Examples
+    --------
+    >>> svg = stacked_icon_array_svg([(1.5, "#000000", False), (20, "#D55E00", False),
+    ...                               (10, "#bdbdbd", True)], description="1.5, 20, 10")
+    >>> svg.count("<path") >= 100
+    True
+    """
+    for count, _, _ in segments:
+        if not isinstance(count, Real) or isinstance(count, bool) or not count >= 0:
+            raise ConfigurationError(f"Icon counts must be numbers >= 0, got {count!r}.",
+                                     hint="Give counts out of total, e.g. 2.1.")
+    if sum(c for c, _, _ in segments) > total + 1e-6:
+        raise ConfigurationError(f"The groups add up to more than {total} people.",
+                                 hint="Each person belongs to one group only.")
+    uid = next(_ids)
+    per_row = 10
+    rows = -(-total // per_row)
+    width = per_row * _W + (per_row - 1) * _GAP_X
+    height = rows * _H + (rows - 1) * _GAP_Y
+    tid, did = f"ia{uid}-t", f"ia{uid}-d"
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="icon-array" role="img" '
+        f'viewBox="0 0 {width:g} {height:g}" preserveAspectRatio="xMinYMin meet" '
+        f'aria-labelledby="{tid} {did}">',
+        f'<title id="{tid}">{html.escape(title)}</title>',
+        f'<desc id="{did}">{html.escape(description)}</desc>',
+        f'<defs><clipPath id="ia{uid}-c"><path d="{_PERSON}"/></clipPath>',
+        f'<pattern id="ia{uid}-h" width="3" height="3" patternUnits="userSpaceOnUse" '
+        f'patternTransform="rotate(45)"><rect width="3" height="3" fill="#e0e0e0"/>'
+        f'<rect width="1.2" height="3" fill="#4d4d4d" fill-opacity="0.6"/></pattern></defs>',
+    ]
+    spans, start = [], 0.0
+    for count, colour, hatched in segments:
+        spans.append((start, start + float(count), colour, hatched))
+        start += float(count)
+    for i in range(total):
+        x = (i % per_row) * (_W + _GAP_X)
+        y = (i // per_row) * (_H + _GAP_Y)
+        pieces = [(max(a, i) - i, min(b, i + 1) - i, colour, hatched)
+                  for a, b, colour, hatched in spans if min(b, i + 1) > max(a, i)]
+        at = f'transform="translate({x:g} {y:g})"'
+        whole = [p for p in pieces if p[1] - p[0] >= 1.0 - 1e-9]
+        if whole:
+            fill = f"url(#ia{uid}-h)" if whole[0][3] else whole[0][2]
+            parts.append(f'<path {at} d="{_PERSON}" fill="{fill}" stroke="{EMPTY_STROKE}" '
+                         'stroke-width="0.4"/>')
+            continue
+        g = [f"<g {at}>", f'<path d="{_PERSON}" fill="{EMPTY_FILL}"/>']
+        for a, b, colour, hatched in pieces:
+            fill = f"url(#ia{uid}-h)" if hatched else colour
+            g.append(f'<rect clip-path="url(#ia{uid}-c)" x="{_W * a:.3g}" '
+                     f'width="{_W * (b - a):.3g}" height="{_H:g}" fill="{fill}"/>')
+        g.append(f'<path d="{_PERSON}" fill="none" stroke="{EMPTY_STROKE}" '
+                 'stroke-width="0.5"/></g>')
+        parts.append("".join(g))
+    parts.append("</svg>")
+    return "".join(parts)

@@ -119,11 +119,29 @@ def api_registry(request: Request) -> dict[str, Any]:
 
 # ---------------------------------------------------------------------- patient tool
 TOOL_FIELDS = ("label", "age_years", "sex", "phenotype", "edss", "years_since_onset",
-               "relapses_12m", "relapses_24m", "gd_lesions_12m", "new_t2_lesions_12m",
-               "significant_comorbidity", "planned_intensity")
+               "years_since_diagnosis", "relapses_12m", "relapses_24m", "gd_lesions_12m",
+               "new_t2_lesions_12m", "significant_comorbidity", "prior_ahsct", "pregnant",
+               "wants_children", "planned_intensity")
+#: Rows of the per-drug part of the form (drug from the catalogue + active on it?).
+TOOL_DRUG_ROWS = 5
+
+
+def _tool_choices() -> dict[str, Any]:
+    """Choice lists of the public form: the EDSS grid and the DMT catalogue names."""
+    from hsctms.model.scales import EDSS_VALUES
+    from hsctms.model.vocabularies import dmt_names
+
+    grid = [f"{v:g}" if v in (0.0, 10.0) else f"{v:.1f}" for v in EDSS_VALUES]
+    return {"edss_grid": grid, "drug_names": sorted(dmt_names()),
+            "drug_rows": TOOL_DRUG_ROWS}
+
+
+def _flag(value: str) -> bool | None:
+    return {"yes": True, "no": False}.get(value)
 
 
 def _profile_from_form(form: Any) -> dict[str, Any]:
+    """The profile fields of the form, in the profile's own names (no rule applied here)."""
     out: dict[str, Any] = {}
     for name in TOOL_FIELDS:
         value = str(form.get(name, "")).strip()
@@ -133,18 +151,35 @@ def _profile_from_form(form: Any) -> dict[str, Any]:
             out[name] = value == "yes"
         else:
             out[name] = value
-    dmts = [d.strip() for d in str(form.get("dmts", "")).split(",") if d.strip()]
+    dmts: list[dict[str, Any]] = []
+    for i in range(1, TOOL_DRUG_ROWS + 1):
+        name = str(form.get(f"dmt_{i}", "")).strip()
+        if name:
+            entry: dict[str, Any] = {"name": name}
+            failed = _flag(str(form.get(f"dmt_{i}_failed", "")))
+            if failed is not None:
+                entry["failed"] = failed
+            dmts.append(entry)
+    other = [d.strip() for d in str(form.get("dmts", "")).split(",") if d.strip()]
+    failed_other = _flag(str(form.get("dmts_failed", "")))
+    for d in other:
+        dmts.append({"name": d} if failed_other is None else {"name": d, "failed": failed_other})
     if dmts:
-        failed = form.get("dmts_failed") == "yes"
-        out["dmts"] = [{"name": d, "failed": failed} for d in dmts]
+        out["dmts"] = dmts
     return out
+
+
+def _form_values(form: Any) -> dict[str, str]:
+    keys = (*TOOL_FIELDS, "dmts", "dmts_failed",
+            *(f"dmt_{i}{s}" for i in range(1, TOOL_DRUG_ROWS + 1) for s in ("", "_failed")))
+    return {k: str(form.get(k, "")) for k in keys}
 
 
 @route(router, "GET", "/tool", PUBLIC)
 def tool_page(request: Request) -> Response:
     """Public "what to expect" tool: a form, no sign-in, nothing stored."""
     return render(request, "tool.html.j2", title="What to expect from aHSCT", values={},
-                  error=None)
+                  error=None, **_tool_choices())
 
 
 @route(router, "POST", "/tool", PUBLIC, csrf_exempt="public, no session, stores nothing")
@@ -159,11 +194,20 @@ async def tool_submit(request: Request) -> Response:
         report = build_report(profile)
     except ProfileError as exc:
         return render(request, "tool.html.j2", status_code=422,
-                      title="What to expect from aHSCT",
-                      values={k: str(form.get(k, "")) for k in (*TOOL_FIELDS, "dmts")},
-                      error=exc.to_dict())
+                      title="What to expect from aHSCT", values=_form_values(form),
+                      error=_public_error(exc), **_tool_choices())
     return HTMLResponse(render_patient_report(report),
                         headers={"Cache-Control": "no-store"})
+
+
+def _public_error(exc: ProfileError) -> dict[str, Any]:
+    """The error for the public form: its message, and a hint that never points the public
+    to developer documentation (profile schema, docs/ files)."""
+    err = exc.to_dict()
+    hint = str(err.get("hint") or "")
+    if "docs/" in hint or "schema" in hint.lower() or ".md" in hint:
+        err["hint"] = "Please check the answers marked above and try again."
+    return err
 
 
 @route(router, "POST", "/api/tool", PUBLIC,
