@@ -174,6 +174,43 @@ class OutcomesReportContext:
     comparison_rows: list[ComparisonRow] = field(default_factory=list)
 
 
+#: Journal size of each report figure: column ("single" 89 mm, "double" 183 mm) and height
+#: in mm. Figures with several curves or a long time axis take the double column, so the
+#: numbers at risk of a large registry do not run into each other.
+FIGURE_SIZES: dict[str, tuple[str, float]] = {
+    "efs": ("single", 95.0),
+    "endpoints": ("double", 120.0),
+    "efs_by_phenotype": ("double", 110.0),
+    "progression_cif": ("double", 110.0),
+    "edss_trajectories": ("single", 80.0),
+    "ph_check": ("single", 75.0),
+}
+
+
+def journal_figures(figures: Mapping[str, Figure]) -> dict[str, Figure]:
+    """Size the report figures to journal columns (:data:`FIGURE_SIZES`, in place).
+
+    Parameters
+    ----------
+    figures
+        Name -> Figure, as :meth:`OutcomesAnalysis.figures` draws them; a name not in
+        :data:`FIGURE_SIZES` gets a single column at its aspect ratio.
+
+    Returns
+    -------
+    dict of str to matplotlib.figure.Figure
+        The same figures, now saved at exactly their column width
+        (:func:`hsctms.plots._style.journal_size`; PNG at 300 dpi).
+    """
+    from hsctms.plots._style import journal_size
+
+    out = {}
+    for name, fig in figures.items():
+        column, height = FIGURE_SIZES.get(name, ("single", None))  # type: ignore[assignment]
+        out[name] = journal_size(fig, column, height_mm=height)
+    return out
+
+
 def _baseline(a: OutcomesAnalysis, sup: bool) -> tuple[list[str], list[SimpleRow], list[str]]:
     """Table 1 as rows of [label, kind, cell per column] (suppressed when the report is)."""
     if a.baseline is None:
@@ -412,7 +449,7 @@ def build_context(analysis: OutcomesAnalysis, *, suppress_small_counts: bool = F
     if figures is not False:
         from hsctms.plots._style import figure_to_svg
 
-        drawn = a.figures() if figures is True else figures
+        drawn = journal_figures(a.figures()) if figures is True else figures
         figs = {k: figure_to_svg(f) for k, f in drawn.items()}
     fu = a.followup
     followup = (f"Median follow-up {_num(fu.median.estimate, 1)} years (reverse Kaplan-Meier; "
@@ -613,7 +650,7 @@ def outcomes_outputs(analysis: OutcomesAnalysis, *, source: str | None = None,
     -------
     OutcomesOutputs
     """
-    drawn = analysis.figures()
+    drawn = journal_figures(analysis.figures())
     report = build_outcomes_report(analysis, source=source,
                                    suppress_small_counts=suppress_small_counts, figures=drawn)
     payload = analysis.to_dict()
