@@ -163,7 +163,7 @@ def mark_synthetic(fig: FigureBase) -> None:
     if getattr(fig, "_suptitle", None) is None:
         # as the figure's suptitle, a layout engine keeps a row above the axes for the label,
         # so it never covers a title, legend or axis label
-        fig.suptitle("SYNTHETIC DATA", x=0.99, y=0.995, **style)
+        fig.suptitle("SYNTHETIC DATA", x=0.99, **style)
     else:
         fig.text(0.995, 0.995, "SYNTHETIC DATA", **style)
 

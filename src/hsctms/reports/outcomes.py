@@ -9,6 +9,7 @@ Everything shown comes from the analysis object; the same object gives the JSON 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -183,7 +184,7 @@ FIGURE_SIZES: dict[str, tuple[str, float]] = {
     "efs_by_phenotype": ("double", 110.0),
     "progression_cif": ("double", 110.0),
     "edss_trajectories": ("single", 80.0),
-    "ph_check": ("single", 75.0),
+    "ph_check": ("double", 90.0),
 }
 
 
@@ -219,6 +220,14 @@ def _baseline(a: OutcomesAnalysis, sup: bool) -> tuple[list[str], list[SimpleRow
     columns = [f"{c} (n={t.n[c]})" for c in t.columns]
     rows = [SimpleRow([r.label, r.kind, *(r.cells[c] for c in t.columns)]) for r in t.rows]
     return columns, rows, list(t.footnotes)
+
+
+_RANGE = re.compile(r"(-?\d+) to (-?\d+)")
+
+
+def _keep_range(text: str) -> str:
+    """``"day -10 to 30"`` with no-break spaces in the range, so it never wraps."""
+    return _RANGE.sub("\\1\u00a0to\u00a0\\2", text)
 
 
 def _proportion_cells(events: int, n: int, estimate: float | None, lower: float | None,
@@ -265,7 +274,8 @@ def _safety(a: OutcomesAnalysis, sup: bool) -> tuple[list[SimpleRow], list[Simpl
                          "no" if r["transplant_related"] is False else "not recorded",
                          _count(int(r["n"]), sup)])
               for r in s.deaths.to_dict(orient="records")]
-    aes = [SimpleRow([str(r["category"]), str(r["period"]), _count(int(r["patients"]), sup),
+    aes = [SimpleRow([str(r["category"]), _keep_range(str(r["period"])),
+                      _count(int(r["patients"]), sup),
                       "suppressed" if sup and 0 < int(r["patients"]) < SMALL
                       else f"{float(r['percent']):.1f}%", _count(int(r["events"]), sup)])
            for r in s.adverse_events.to_dict(orient="records")]
