@@ -91,8 +91,9 @@ def add_risk_table(
     # y positions in points below the axis (under the tick labels and the x label), so the
     # table keeps its spacing at any figure size (journal column widths included)
     fig = ax.figure
+    axes_box: Any = ax.transAxes  # an affine BboxTransformTo (typed as any Transform)
     points = (Affine2D().scale(1.0, -1.0 / 72.0) + fig.dpi_scale_trans
-              + ScaledTranslation(0.0, 0.0, ax.transAxes))
+              + ScaledTranslation(0.0, 0.0, axes_box))
     left = blended_transform_factory(
         ax.transAxes + ScaledTranslation(-16.0 / 72.0, 0.0, fig.dpi_scale_trans), points)
     data_x = blended_transform_factory(ax.transData, points)

@@ -173,6 +173,7 @@ class OutcomesReportContext:
     trm_published: list[SimpleRow] = field(default_factory=list)
     halt_ms_like: LikeForLike | None = None
     comparison_rows: list[ComparisonRow] = field(default_factory=list)
+    figure_captions: dict[str, str] = field(default_factory=dict)
 
 
 #: Journal size of each report figure: column ("single" 89 mm, "double" 183 mm) and height
@@ -186,6 +187,36 @@ FIGURE_SIZES: dict[str, tuple[str, float]] = {
     "edss_trajectories": ("single", 80.0),
     "ph_check": ("double", 90.0),
 }
+
+
+def figure_captions(level_pct: str) -> dict[str, str]:
+    """Caption of each report figure (HTML, PDF and Word), by figure name.
+
+    Parameters
+    ----------
+    level_pct
+        Confidence level as printed, e.g. ``"90%"``.
+
+    Returns
+    -------
+    dict of str to str
+        Name (as :data:`FIGURE_SIZES`) -> caption.
+    """
+    return {
+        "efs": f"Event-free survival (Kaplan–Meier) with its pointwise {level_pct} confidence "
+               "band, censoring marks and numbers at risk.",
+        "endpoints": "Freedom from confirmed worsening, relapse, MRI activity and loss of "
+                     "NEDA-3 (Kaplan–Meier), with numbers at risk.",
+        "edss_trajectories": "EDSS trajectories (a random sample of patients in grey) with the "
+                             "median and interquartile range at baseline and each anniversary.",
+        "progression_cif": "Cumulative incidence of confirmed worsening and of death "
+                           f"(Aalen–Johansen), with pointwise {level_pct} confidence bands.",
+        "efs_by_phenotype": f"Event-free survival by phenotype group (Kaplan–Meier) with "
+                            f"pointwise {level_pct} confidence bands and numbers at risk.",
+        "ph_check": "Scaled Schoenfeld residuals for the coefficient with the smallest "
+                    "proportional-hazards p-value, with a LOWESS smooth; a flat smooth near "
+                    "the fitted coefficient supports proportional hazards.",
+    }
 
 
 def journal_figures(figures: Mapping[str, Figure]) -> dict[str, Figure]:
@@ -207,7 +238,7 @@ def journal_figures(figures: Mapping[str, Figure]) -> dict[str, Figure]:
 
     out = {}
     for name, fig in figures.items():
-        column, height = FIGURE_SIZES.get(name, ("single", None))  # type: ignore[assignment]
+        column, height = FIGURE_SIZES.get(name, ("single", None))
         out[name] = journal_size(fig, column, height_mm=height)
     return out
 
@@ -483,6 +514,7 @@ def build_context(analysis: OutcomesAnalysis, *, suppress_small_counts: bool = F
         ae_rows=ae_rows, safety_notes=safety_notes, trm_published=trm_published,
         halt_ms_like=_like_for_like(a.halt_ms_like, sup),
         comparison_rows=_comparison_rows(a.comparisons, sup),
+        figure_captions=figure_captions(f"{100 * a.level:g}%"),
         endpoint_rows=endpoint_rows,
         worsening_classes=worsening_classes,
         definition_text=a.definition_text,
@@ -538,17 +570,23 @@ def _definitions(a: OutcomesAnalysis) -> list[str]:
 
 @dataclass(frozen=True)
 class OutcomesReport:
-    """A built outcomes report (context + metadata)."""
+    """A built outcomes report (context + metadata, and the figures for Word output)."""
 
     context: OutcomesReportContext
     meta: ReportMeta
+    figures: Mapping[str, Figure] = field(default_factory=dict)
 
     def html(self) -> str:
         """The report as a standalone HTML page."""
         return render_html(TEMPLATE, {"ctx": self.context}, self.meta)
 
     def write(self, path: str | Path) -> Path:
-        """Write HTML (.html) or PDF (.pdf)."""
+        """Write HTML (.html), PDF (.pdf) or Word (.docx,
+        :func:`hsctms.reports.outcomes_docx.write_outcomes_docx`)."""
+        if Path(path).suffix.lower() == ".docx":
+            from hsctms.reports.outcomes_docx import write_outcomes_docx
+
+            return write_outcomes_docx(self, path)
         return write_report(self.html(), path)
 
 
@@ -573,7 +611,7 @@ def build_outcomes_report(
         definitions=_definitions(analysis),
         sources=sources,
     )
-    return OutcomesReport(ctx, meta)
+    return OutcomesReport(ctx, meta, figures if not isinstance(figures, bool) else {})
 
 
 def suppress_counts(payload: Any) -> Any:
