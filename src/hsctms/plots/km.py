@@ -95,7 +95,7 @@ def add_risk_table(
     points = (Affine2D().scale(1.0, -1.0 / 72.0) + fig.dpi_scale_trans
               + ScaledTranslation(0.0, 0.0, axes_box))
     left = blended_transform_factory(
-        ax.transAxes + ScaledTranslation(-16.0 / 72.0, 0.0, fig.dpi_scale_trans), points)
+        ax.transAxes + ScaledTranslation(-24.0 / 72.0, 0.0, fig.dpi_scale_trans), points)
     data_x = blended_transform_factory(ax.transData, points)
     ax.text(0.0, _RISK_TOP, title, transform=blended_transform_factory(ax.transAxes, points),
             ha="left", va="bottom", fontsize=8, fontweight="bold")

@@ -184,7 +184,7 @@ FIGURE_SIZES: dict[str, tuple[str, float]] = {
     "endpoints": ("double", 120.0),
     "efs_by_phenotype": ("double", 110.0),
     "progression_cif": ("double", 110.0),
-    "edss_trajectories": ("single", 80.0),
+    "edss_trajectories": ("double", 90.0),  # single: its "n of N drawn" note hits the title
     "ph_check": ("double", 90.0),
 }
 
