@@ -14,6 +14,7 @@ from hsctms.analysis.comparisons import (
     HALT_MS_NOT_APPLIED,
     halt_ms_like,
     relapses_on_halt_ms_dmt,
+    with_dmt_failure,
 )
 from hsctms.model.cohort import Cohort
 from hsctms.survival import kaplan_meier
@@ -79,8 +80,9 @@ def test_relapses_on_dmt_equal_a_direct_count(analysis: OutcomesAnalysis,
 
 def test_subset_with_the_dmt_criterion(analysis: OutcomesAnalysis, cohort: Cohort) -> None:
     f = analysis.frame
-    like = halt_ms_like(f, cohort.relapses, edss_visits=cohort.edss, years=(1, 2, 3, 4, 5),
-                        level=0.9, published=analysis.published, dmt=cohort.tables["dmt"])
+    framed = with_dmt_failure(f, cohort.relapses, cohort.tables["dmt"])
+    like = halt_ms_like(framed, cohort.relapses, edss_visits=cohort.edss,
+                        years=(1, 2, 3, 4, 5), level=0.9, published=analysis.published)
     _, keep = _direct(f, cohort)
     assert set(like.patient_ids) == set(f.loc[keep, "patient_id"])
     assert [r.criterion for r in like.restrictions][3] == HALT_MS_DMT_RESTRICTION[0]

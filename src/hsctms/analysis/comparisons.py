@@ -97,6 +97,10 @@ HALT_MS_DMT_RESTRICTION: tuple[str, str, bool] = (
     "at least one relapse onset of the 18 months before the transplant during a course of "
     "interferon beta, glatiramer acetate, natalizumab or a cytotoxic drug of the DMT catalogue "
     "(start to stop date; no stop date: ongoing)", True)
+#: Column of the per-patient frame with the relapse onsets of the 18 months before the
+#: transplant that fell in a HALT-MS DMT course (:func:`with_dmt_failure`); when the frame has
+#: it, :func:`halt_ms_like` applies :data:`HALT_MS_DMT_RESTRICTION`.
+DMT_FAILURE_COLUMN = "relapses_18m_on_halt_ms_dmt"
 #: Why the DMT-failure criterion is not applied when no DMT courses are given.
 HALT_MS_DMT_NOT_APPLIED: tuple[str, str] = (
     HALT_MS_DMT_RESTRICTION[0], "the registry's DMT courses were not used in this analysis")
@@ -200,8 +204,30 @@ def relapses_on_halt_ms_dmt(frame: pd.DataFrame, relapses: pd.DataFrame, dmt: pd
     return ids.map(per_patient).fillna(0).to_numpy(int)
 
 
-def halt_ms_like_masks(frame: pd.DataFrame, relapses: pd.DataFrame,
-                       dmt: pd.DataFrame | None = None) -> list[np.ndarray]:
+def with_dmt_failure(frame: pd.DataFrame, relapses: pd.DataFrame,
+                     dmt: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with :data:`DMT_FAILURE_COLUMN`, so :func:`halt_ms_like` applies the
+    DMT-failure criterion.
+
+    Parameters
+    ----------
+    frame
+        Per-patient frame of :func:`hsctms.analysis.run_outcomes` (``patient_id``,
+        ``origin_date``, ...).
+    relapses
+        Relapses (``patient_id``, ``onset_date``).
+    dmt
+        The registry's DMT courses (``patient_id``, ``drug``, ``start_date``, ``stop_date``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy of ``frame`` with the column (:func:`relapses_on_halt_ms_dmt`).
+    """
+    return frame.assign(**{DMT_FAILURE_COLUMN: relapses_on_halt_ms_dmt(frame, relapses, dmt)})
+
+
+def halt_ms_like_masks(frame: pd.DataFrame, relapses: pd.DataFrame) -> list[np.ndarray]:
     """Boolean row masks of ``frame`` for each of :data:`HALT_MS_RESTRICTIONS` (alone).
 
     Parameters
@@ -211,15 +237,13 @@ def halt_ms_like_masks(frame: pd.DataFrame, relapses: pd.DataFrame,
         ``disease_duration`` and ``age_at_transplant``.
     relapses
         Relapses (``patient_id``, ``onset_date``).
-    dmt
-        DMT courses (``patient_id``, ``drug``, ``start_date``, ``stop_date``); with them the
-        mask of :data:`HALT_MS_DMT_RESTRICTION` (:func:`relapses_on_halt_ms_dmt` >= 1) follows
-        the relapse-count mask.
 
     Returns
     -------
     list of numpy.ndarray
-        One mask per restriction, in order (missing values are False).
+        One mask per restriction, in order (missing values are False); when ``frame`` has
+        :data:`DMT_FAILURE_COLUMN` (:func:`with_dmt_failure`), the mask of
+        :data:`HALT_MS_DMT_RESTRICTION` (that count >= 1) follows the relapse-count mask.
 
     Raises
     ------
@@ -243,8 +267,10 @@ def halt_ms_like_masks(frame: pd.DataFrame, relapses: pd.DataFrame,
         short,
         _between(frame["age_at_transplant"], 18.0, 60.0),
     ]
-    if dmt is not None:
-        masks.insert(3, relapses_on_halt_ms_dmt(frame, relapses, dmt) >= 1)
+    if DMT_FAILURE_COLUMN in frame.columns:
+        on_dmt = pd.to_numeric(frame[DMT_FAILURE_COLUMN], errors="coerce").to_numpy(float)
+        with np.errstate(invalid="ignore"):
+            masks.insert(3, np.asarray(on_dmt >= 1))
     return masks
 
 
@@ -255,7 +281,8 @@ def halt_ms_criteria(dmt_given: bool) -> tuple[tuple[tuple[str, str, bool], ...]
     Parameters
     ----------
     dmt_given
-        True when the registry's DMT courses are used (:func:`halt_ms_like` ``dmt=``).
+        True when the registry's DMT courses are used (the frame has
+        :data:`DMT_FAILURE_COLUMN`).
 
     Returns
     -------
@@ -347,15 +374,17 @@ class HaltMsLikeSubset:
 def halt_ms_like(frame: pd.DataFrame, relapses: pd.DataFrame, *, edss_visits: pd.DataFrame,
                  years: Sequence[float] = (1, 2, 3, 4, 5), level: float = 0.9,
                  conf_type: str = "log-log", published: Sequence[PublishedFigure] = (),
-                 edss_window_days: float = 182.0,
-                 dmt: pd.DataFrame | None = None) -> HaltMsLikeSubset:
+                 edss_window_days: float = 182.0) -> HaltMsLikeSubset:
     """The HALT-MS table on the registry patients matching HALT-MS (see module docstring).
 
     Parameters
     ----------
     frame
         Per-patient frame of :func:`hsctms.analysis.run_outcomes` (endpoints with
-        ``phenotype``, ``disease_duration`` and ``age_at_transplant``).
+        ``phenotype``, ``disease_duration`` and ``age_at_transplant``); with
+        :data:`DMT_FAILURE_COLUMN` (:func:`with_dmt_failure`, from the registry's DMT
+        courses) the DMT-failure criterion (:data:`HALT_MS_DMT_RESTRICTION`) is applied,
+        without it the criterion is listed as not applied.
     relapses
         Relapses (``patient_id``, ``onset_date``).
     edss_visits
@@ -370,10 +399,6 @@ def halt_ms_like(frame: pd.DataFrame, relapses: pd.DataFrame, *, edss_visits: pd
         Published figures; the HALT-MS ones are kept (:func:`halt_ms_table`).
     edss_window_days
         EDSS window around each anniversary (days).
-    dmt
-        The registry's DMT courses (``patient_id``, ``drug``, ``start_date``,
-        ``stop_date``): the DMT-failure criterion (:data:`HALT_MS_DMT_RESTRICTION`) is then
-        applied; without them it is listed as not applied.
 
     Returns
     -------
@@ -385,8 +410,8 @@ def halt_ms_like(frame: pd.DataFrame, relapses: pd.DataFrame, *, edss_visits: pd
     EstimationError
         ``frame`` lacks a column of the restrictions or of the HALT-MS table.
     """
-    masks = halt_ms_like_masks(frame, relapses, dmt)
-    criteria, not_applied = halt_ms_criteria(dmt is not None)
+    masks = halt_ms_like_masks(frame, relapses)
+    criteria, not_applied = halt_ms_criteria(DMT_FAILURE_COLUMN in frame.columns)
     keep = np.ones(len(frame), dtype=bool)
     restrictions = []
     for (criterion, rule, verified), m in zip(criteria, masks, strict=True):
