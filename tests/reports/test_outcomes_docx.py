@@ -156,3 +156,52 @@ def test_cli_format_docx(tmp_path: Path) -> None:
                               "--out", str(tmp_path / "outcomes.pdf")])
     assert res.exit_code != 0 and "does not match" in res.output
     assert not (tmp_path / "outcomes.pdf").exists()
+
+
+#: LaTeX escapes of the special characters, undone when reading the file back.
+UNESCAPE = {r"\textbackslash{}": "\\", r"\textasciitilde{}": "~", r"\textasciicircum{}": "^",
+            r"\textless{}": "<", r"\textgreater{}": ">", r"\&": "&", r"\%": "%", r"\$": "$",
+            r"\#": "#", r"\_": "_", r"\{": "{", r"\}": "}"}
+
+
+def _unescape(text: str) -> str:
+    import re
+
+    return re.sub("|".join(re.escape(k) for k in UNESCAPE), lambda m: UNESCAPE[m.group(0)],
+                  text)
+
+
+def _tex_tables(tex: str) -> dict[str, list[list[str]]]:
+    """label -> body rows of each booktabs table, cells unescaped, lines joined by newlines."""
+    import re
+
+    out = {}
+    for m in re.finditer(r"\\label\{tab:(\w+)\}.*?\\midrule\n(.*?)\\bottomrule", tex, re.S):
+        rows = []
+        for line in m.group(2).strip("\n").split("\n"):
+            body = line.removesuffix(r" \\")
+            cells = re.split(r" & (?![^{]*\})", body)
+            rows.append([_unescape(re.sub(r"^\\makecell\[tr\]\{(.*)\}$", r"\1", c)
+                                  .replace(r" \\ ", "\n")) for c in cells])
+        out[m.group(1)] = rows
+    return out
+
+
+def test_latex_tables_hold_the_json_numbers(outputs: OutcomesOutputs, tmp_path: Path) -> None:
+    from hsctms.reports.outcomes_docx import outcomes_tables
+
+    path = outputs.report.write(tmp_path / "tables.tex")
+    tex = path.read_text(encoding="utf-8")
+    specs = outcomes_tables(outputs.report.context)
+    tables = _tex_tables(tex)
+    assert list(tables) == [s.key for s in specs]
+    assert tex.count(r"\toprule") == len(specs) == tex.count(r"\caption{SYNTHETIC DATA. ")
+    for spec in specs:
+        assert tables[spec.key] == spec.rows, spec.key
+    years = outputs.payload["halt_ms"]["years"]
+    by_label = {r[0]: r for r in tables["halt_ms"]}
+    for row in outputs.payload["halt_ms"]["rows"]:
+        value, ci, detail = by_label[row["label"]][1 + years.index(row["year"])].split("\n")
+        assert value == f"{100 * row['estimate']:.1f}%"
+        assert ci == f"{100 * row['lower']:.1f}–{100 * row['upper']:.1f}"
+        assert detail == f"{row['events']}/{row['at_risk']}"

@@ -26,7 +26,7 @@ def _years(text: str) -> tuple[float, ...]:
     return years
 
 
-_FORMATS = {".html": "html", ".htm": "html", ".pdf": "pdf", ".docx": "docx"}
+_FORMATS = {".html": "html", ".htm": "html", ".pdf": "pdf", ".docx": "docx", ".tex": "tex"}
 
 
 def _format(out: Path, fmt: str | None) -> str:
@@ -35,11 +35,11 @@ def _format(out: Path, fmt: str | None) -> str:
     if fmt is None:
         if by_suffix is None:
             raise ConfigurationError(f"Unknown report format {out.suffix!r}.",
-                                     hint="Use --out report.html, report.pdf or report.docx.")
+                                     hint="Use --out report.html, .pdf, .docx or .tex.")
         return by_suffix
     fmt = fmt.lower()
     if fmt not in set(_FORMATS.values()):
-        raise ConfigurationError(f"Unknown --format {fmt!r}.", hint="Use html, pdf or docx.")
+        raise ConfigurationError(f"Unknown --format {fmt!r}.", hint="Use html, pdf, docx or tex.")
     if by_suffix != fmt:
         raise ConfigurationError(f"--format {fmt} does not match --out {out.name}.",
                                  hint=f"Name the file report.{fmt}.")
@@ -52,7 +52,7 @@ def register(app: typer.Typer) -> None:
     @app.command("analyse")
     def analyse_cmd(
         out: Annotated[Path, typer.Option("--out", "-o",
-                                          help="Report file: .html, .pdf or .docx.")],
+                                          help="Report file: .html, .pdf, .docx or .tex.")],
         db: Annotated[str | None, typer.Option(
             "--db", help="Registry database URL or SQLite path.")] = None,
         data: Annotated[Path | None, typer.Option("--data", help="CSV bundle directory.")
@@ -74,8 +74,9 @@ def register(app: typer.Typer) -> None:
             "--figures", help="Directory for the figures as SVG and PNG: new, empty, or an "
             "earlier --figures output.")] = None,
         fmt: Annotated[str | None, typer.Option(
-            "--format", help="Report format: html, pdf or docx (Word tables and embedded "
-            "figures, for the paper); default from the --out suffix.")] = None,
+            "--format", help="Report format: html, pdf, docx (Word tables and embedded "
+            "figures, for the paper) or tex (the tables as LaTeX, booktabs); default from the "
+            "--out suffix.")] = None,
         suppress: Annotated[bool, typer.Option(
             "--suppress-small-counts", help="Show counts 1-4 as '<5' in the report and JSON "
             "(for tables that leave a centre).")] = False,

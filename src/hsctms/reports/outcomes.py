@@ -581,12 +581,21 @@ class OutcomesReport:
         return render_html(TEMPLATE, {"ctx": self.context}, self.meta)
 
     def write(self, path: str | Path) -> Path:
-        """Write HTML (.html), PDF (.pdf) or Word (.docx,
-        :func:`hsctms.reports.outcomes_docx.write_outcomes_docx`)."""
-        if Path(path).suffix.lower() == ".docx":
+        """Write HTML (.html), PDF (.pdf), Word (.docx,
+        :func:`hsctms.reports.outcomes_docx.write_outcomes_docx`) or the tables as LaTeX
+        (.tex, :func:`hsctms.reports.outcomes_docx.outcomes_tex`)."""
+        suffix = Path(path).suffix.lower()
+        if suffix == ".docx":
             from hsctms.reports.outcomes_docx import write_outcomes_docx
 
             return write_outcomes_docx(self, path)
+        if suffix == ".tex":
+            from hsctms.reports.outcomes_docx import outcomes_tex
+
+            out = Path(path)
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(outcomes_tex(self), encoding="utf-8")
+            return out
         return write_report(self.html(), path)
 
 

@@ -294,3 +294,64 @@ def write_outcomes_docx(report: OutcomesReport, path: str | Path, *,
     path.parent.mkdir(parents=True, exist_ok=True)
     doc.save(str(path))
     return path
+
+
+_TEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
+                "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
+                "^": r"\textasciicircum{}", "<": r"\textless{}", ">": r"\textgreater{}"}
+
+
+def tex_escape(text: str) -> str:
+    """``text`` with the LaTeX special characters escaped (UTF-8 otherwise kept).
+
+    Parameters
+    ----------
+    text
+        Plain text.
+
+    Returns
+    -------
+    str
+        The text for a LaTeX document (``inputenc`` UTF-8, as any LaTeX since 2018).
+    """
+    return "".join(_TEX_SPECIAL.get(ch, ch) for ch in text)
+
+
+def _tex_cell(text: str) -> str:
+    lines = [tex_escape(x) for x in text.split("\n")]
+    return lines[0] if len(lines) == 1 else r"\makecell[tr]{" + r" \\ ".join(lines) + "}"
+
+
+def outcomes_tex(report: OutcomesReport) -> str:
+    """The tables of the outcomes report as LaTeX (booktabs), to ``\\input`` in a paper.
+
+    Parameters
+    ----------
+    report
+        The built report (:func:`hsctms.reports.outcomes.build_outcomes_report`).
+
+    Returns
+    -------
+    str
+        One ``table`` environment per table of :func:`outcomes_tables` (caption, label
+        ``tab:<key>``, ``tabular`` with ``\\toprule`` / ``\\midrule`` / ``\\bottomrule``,
+        notes under it); needs the ``booktabs`` and ``makecell`` packages. Synthetic data:
+        every caption starts with "SYNTHETIC DATA.".
+    """
+    prefix = "SYNTHETIC DATA. " if report.meta.synthetic else ""
+    out = [f"% {report.meta.title}: tables (hsctms); needs \\usepackage{{booktabs,makecell}}"]
+    if report.meta.synthetic:
+        out.append(f"% {SYNTHETIC_TEXT}")
+    for spec in outcomes_tables(report.context):
+        cols = "l" + "r" * (len(spec.header) - 1)
+        out += [r"\begin{table}[htbp]", r"\centering\small",
+                r"\caption{" + tex_escape(prefix + spec.caption) + "}",
+                r"\label{tab:" + spec.key + "}", r"\begin{tabular}{" + cols + "}",
+                r"\toprule", " & ".join(_tex_cell(h) for h in spec.header) + r" \\",
+                r"\midrule"]
+        out += [" & ".join(_tex_cell(c) for c in row) + r" \\" for row in spec.rows]
+        out.append(r"\bottomrule")
+        out.append(r"\end{tabular}")
+        out += [r"\par\footnotesize " + tex_escape(n) for n in spec.notes]
+        out += [r"\end{table}", ""]
+    return "\n".join(out)
