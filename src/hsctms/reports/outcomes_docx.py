@@ -345,7 +345,8 @@ def outcomes_tex(report: OutcomesReport) -> str:
     for spec in outcomes_tables(report.context):
         cols = "l" + "r" * (len(spec.header) - 1)
         out += [r"\begin{table}[htbp]", r"\centering\small",
-                r"\caption{" + tex_escape(prefix + spec.caption) + "}",
+                r"\caption{" + tex_escape(prefix + spec.caption.removeprefix("Table 1. "))
+                + "}",
                 r"\label{tab:" + spec.key + "}", r"\begin{tabular}{" + cols + "}",
                 r"\toprule", " & ".join(_tex_cell(h) for h in spec.header) + r" \\",
                 r"\midrule"]
