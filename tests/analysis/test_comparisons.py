@@ -12,7 +12,12 @@ import pandas as pd
 import pytest
 
 from hsctms.analysis import OutcomesAnalysis, OutcomesSettings, run_outcomes
-from hsctms.analysis.comparisons import HALT_MS_NOT_APPLIED, halt_ms_like, relapses_before
+from hsctms.analysis.comparisons import (
+    HALT_MS_DMT_NOT_APPLIED,
+    HALT_MS_NOT_APPLIED,
+    halt_ms_like,
+    relapses_before,
+)
 from hsctms.analysis.tables import HALT_MS_ENDPOINTS, halt_ms_table
 from hsctms.model.cohort import Cohort
 from hsctms.reports.outcomes import build_outcomes_report, suppress_counts
@@ -60,7 +65,8 @@ def test_subset_is_the_patients_meeting_every_applied_criterion(
         (r.n_after for r in like.restrictions), reverse=True)
     assert like.restrictions[-1].n_after == like.n
     assert [r.verified for r in like.restrictions] == [True, True, True, True, False]
-    assert like.not_applied == HALT_MS_NOT_APPLIED
+    # the pipeline passes no DMT courses: the DMT-failure criterion is listed as not applied
+    assert like.not_applied == (HALT_MS_DMT_NOT_APPLIED, *HALT_MS_NOT_APPLIED)
     assert f"HALT-MS-like subset: {like.n} of {analysis.n} patients" in analysis.summary
     assert "published Nash 2017 (HALT-MS, 5 y) (n=24): 69.2%" in like.summary
 

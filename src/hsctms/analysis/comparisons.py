@@ -90,10 +90,27 @@ HALT_MS_RESTRICTIONS: tuple[tuple[str, str, bool], ...] = (
     ("Age 18 to 60", "age at transplant 18 to 60", False),
 )
 
+#: The DMT-failure criterion, applied (after the relapse count) when the registry's DMT
+#: courses are given to :func:`halt_ms_like`, as the eligibility set's ``halt-ms.relapses``.
+HALT_MS_DMT_RESTRICTION: tuple[str, str, bool] = (
+    "relapses despite interferon, glatiramer acetate, natalizumab or cytotoxic therapy",
+    "at least one relapse onset of the 18 months before the transplant during a course of "
+    "interferon beta, glatiramer acetate, natalizumab or a cytotoxic drug of the DMT catalogue "
+    "(start to stop date; no stop date: ongoing)", True)
+#: Column of the per-patient frame with the relapse onsets of the 18 months before the
+#: transplant that fell in a HALT-MS DMT course (:func:`with_dmt_failure`); when the frame has
+#: it, :func:`halt_ms_like` applies :data:`HALT_MS_DMT_RESTRICTION`.
+DMT_FAILURE_COLUMN = "relapses_18m_on_halt_ms_dmt"
+#: Why the DMT-failure criterion is not applied when no DMT courses are given.
+HALT_MS_DMT_NOT_APPLIED: tuple[str, str] = (
+    HALT_MS_DMT_RESTRICTION[0], "the registry's DMT courses were not used in this analysis")
+#: DMTs whose failure HALT-MS required (generic names of the DMT catalogue), besides the
+#: cytotoxic drugs.
+HALT_MS_DMTS: frozenset[str] = frozenset({"interferon beta", "glatiramer acetate",
+                                          "natalizumab"})
+
 #: HALT-MS entry criteria (and trial features) that registry data cannot reproduce.
 HALT_MS_NOT_APPLIED: tuple[tuple[str, str], ...] = (
-    ("relapses despite interferon, glatiramer acetate, natalizumab or cytotoxic therapy",
-     "treatment before the transplant is not linked to the relapses in the registry"),
     ("relapses with loss of neurologic function", "relapse severity is not recorded"),
     ("able to walk without an assistive device", "only the EDSS range is applied"),
     ("T2 MRI abnormalities consistent with MS", "baseline MRI findings are not recorded"),
@@ -137,6 +154,79 @@ def relapses_before(frame: pd.DataFrame, relapses: pd.DataFrame,
     return ids.map(counts).fillna(0).to_numpy(int)
 
 
+def relapses_on_halt_ms_dmt(frame: pd.DataFrame, relapses: pd.DataFrame, dmt: pd.DataFrame,
+                            window_days: float = RELAPSE_WINDOW_DAYS) -> np.ndarray:
+    """Relapse onsets in the window before the origin that fall in a HALT-MS DMT course.
+
+    Parameters
+    ----------
+    frame
+        Per-patient endpoint frame with ``patient_id`` and ``origin_date``.
+    relapses
+        Relapses (``patient_id``, ``onset_date``).
+    dmt
+        DMT courses (``patient_id``, ``drug``, ``start_date``, ``stop_date``; a missing stop
+        date is an ongoing course).
+    window_days
+        Length of the window before the origin (days; default 18 months).
+
+    Returns
+    -------
+    numpy.ndarray
+        Count per row of ``frame`` of onsets with ``origin - window <= onset < origin`` and
+        ``start_date <= onset <= stop_date`` of a course of one of :data:`HALT_MS_DMTS` or a
+        cytotoxic drug (DMT catalogue names and aliases); an onset in two courses counts once.
+    """
+    from hsctms.model.vocabularies import dmt_catalogue
+
+    ids = frame["patient_id"].astype(str)
+    origin = pd.Series(pd.to_datetime(frame["origin_date"]).to_numpy(), index=ids)
+    origin = origin[~origin.index.duplicated()]
+    r = rows_before(relapses[["patient_id", "onset_date"]], "onset_date", origin,
+                    inclusive=False, window_days=window_days)
+    catalogue = dmt_catalogue()
+
+    def counts(drug: Any) -> bool:
+        rec = catalogue.get(str(drug).lower().strip())
+        return rec is not None and (rec["name"] in HALT_MS_DMTS or bool(rec["cytotoxic"]))
+
+    courses = dmt[dmt["drug"].map(counts).astype(bool)]
+    if r.empty or courses.empty:
+        return np.zeros(len(frame), dtype=int)
+    r = r.assign(patient_id=r["patient_id"].astype(str), _row=np.arange(len(r)))
+    c = courses.assign(patient_id=courses["patient_id"].astype(str))
+    m = r.merge(c[["patient_id", "start_date", "stop_date"]], on="patient_id")
+    onset = pd.to_datetime(m["onset_date"])
+    stop = pd.to_datetime(m["stop_date"])
+    during = (onset >= pd.to_datetime(m["start_date"])) & (stop.isna() | (onset <= stop))
+    hits = m.loc[during.to_numpy(bool)].drop_duplicates("_row")
+    per_patient = hits.groupby("patient_id").size()
+    return ids.map(per_patient).fillna(0).to_numpy(int)
+
+
+def with_dmt_failure(frame: pd.DataFrame, relapses: pd.DataFrame,
+                     dmt: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with :data:`DMT_FAILURE_COLUMN`, so :func:`halt_ms_like` applies the
+    DMT-failure criterion.
+
+    Parameters
+    ----------
+    frame
+        Per-patient frame of :func:`hsctms.analysis.run_outcomes` (``patient_id``,
+        ``origin_date``, ...).
+    relapses
+        Relapses (``patient_id``, ``onset_date``).
+    dmt
+        The registry's DMT courses (``patient_id``, ``drug``, ``start_date``, ``stop_date``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy of ``frame`` with the column (:func:`relapses_on_halt_ms_dmt`).
+    """
+    return frame.assign(**{DMT_FAILURE_COLUMN: relapses_on_halt_ms_dmt(frame, relapses, dmt)})
+
+
 def halt_ms_like_masks(frame: pd.DataFrame, relapses: pd.DataFrame) -> list[np.ndarray]:
     """Boolean row masks of ``frame`` for each of :data:`HALT_MS_RESTRICTIONS` (alone).
 
@@ -151,7 +241,9 @@ def halt_ms_like_masks(frame: pd.DataFrame, relapses: pd.DataFrame) -> list[np.n
     Returns
     -------
     list of numpy.ndarray
-        One mask per restriction, in order (missing values are False).
+        One mask per restriction, in order (missing values are False); when ``frame`` has
+        :data:`DMT_FAILURE_COLUMN` (:func:`with_dmt_failure`), the mask of
+        :data:`HALT_MS_DMT_RESTRICTION` (that count >= 1) follows the relapse-count mask.
 
     Raises
     ------
@@ -168,13 +260,40 @@ def halt_ms_like_masks(frame: pd.DataFrame, relapses: pd.DataFrame) -> list[np.n
     dur = pd.to_numeric(frame["disease_duration"], errors="coerce").to_numpy(float)
     with np.errstate(invalid="ignore"):
         short = np.asarray(dur < 15)
-    return [
+    masks = [
         (frame["phenotype"].astype(object) == "RRMS").fillna(False).to_numpy(bool),
         _between(frame["baseline_edss"], 3.0, 5.5),
         relapses_before(frame, relapses) >= 2,
         short,
         _between(frame["age_at_transplant"], 18.0, 60.0),
     ]
+    if DMT_FAILURE_COLUMN in frame.columns:
+        on_dmt = pd.to_numeric(frame[DMT_FAILURE_COLUMN], errors="coerce").to_numpy(float)
+        with np.errstate(invalid="ignore"):
+            masks.insert(3, np.asarray(on_dmt >= 1))
+    return masks
+
+
+def halt_ms_criteria(dmt_given: bool) -> tuple[tuple[tuple[str, str, bool], ...],
+                                              tuple[tuple[str, str], ...]]:
+    """The HALT-MS criteria applied and not applied, with or without the DMT courses.
+
+    Parameters
+    ----------
+    dmt_given
+        True when the registry's DMT courses are used (the frame has
+        :data:`DMT_FAILURE_COLUMN`).
+
+    Returns
+    -------
+    tuple
+        (criteria applied, in the order of :func:`halt_ms_like_masks`; (criterion, reason)
+        of those not applied).
+    """
+    if not dmt_given:
+        return HALT_MS_RESTRICTIONS, (HALT_MS_DMT_NOT_APPLIED, *HALT_MS_NOT_APPLIED)
+    applied = (*HALT_MS_RESTRICTIONS[:3], HALT_MS_DMT_RESTRICTION, *HALT_MS_RESTRICTIONS[3:])
+    return applied, HALT_MS_NOT_APPLIED
 
 
 @dataclass(frozen=True)
@@ -262,7 +381,10 @@ def halt_ms_like(frame: pd.DataFrame, relapses: pd.DataFrame, *, edss_visits: pd
     ----------
     frame
         Per-patient frame of :func:`hsctms.analysis.run_outcomes` (endpoints with
-        ``phenotype``, ``disease_duration`` and ``age_at_transplant``).
+        ``phenotype``, ``disease_duration`` and ``age_at_transplant``); with
+        :data:`DMT_FAILURE_COLUMN` (:func:`with_dmt_failure`, from the registry's DMT
+        courses) the DMT-failure criterion (:data:`HALT_MS_DMT_RESTRICTION`) is applied,
+        without it the criterion is listed as not applied.
     relapses
         Relapses (``patient_id``, ``onset_date``).
     edss_visits
@@ -289,21 +411,22 @@ def halt_ms_like(frame: pd.DataFrame, relapses: pd.DataFrame, *, edss_visits: pd
         ``frame`` lacks a column of the restrictions or of the HALT-MS table.
     """
     masks = halt_ms_like_masks(frame, relapses)
+    criteria, not_applied = halt_ms_criteria(DMT_FAILURE_COLUMN in frame.columns)
     keep = np.ones(len(frame), dtype=bool)
     restrictions = []
-    for (criterion, rule, verified), m in zip(HALT_MS_RESTRICTIONS, masks, strict=True):
+    for (criterion, rule, verified), m in zip(criteria, masks, strict=True):
         keep &= m
         restrictions.append(Restriction(criterion, rule, verified, int(keep.sum())))
     sub = frame[keep].reset_index(drop=True)
     ids = tuple(sub["patient_id"].astype(str))
     all_years = tuple(sorted({float(y) for y in years} | {HALT_MS_YEAR}))
     if sub.empty:
-        return HaltMsLikeSubset(tuple(restrictions), HALT_MS_NOT_APPLIED, len(frame), ids,
+        return HaltMsLikeSubset(tuple(restrictions), not_applied, len(frame), ids,
                                 HALT_MS_YEAR, None,
                                 "No registry patient matches the applied HALT-MS criteria.")
     table = halt_ms_table(sub, edss_visits, years=all_years, level=level, conf_type=conf_type,
                           published=published, edss_window_days=edss_window_days)
-    return HaltMsLikeSubset(tuple(restrictions), HALT_MS_NOT_APPLIED, len(frame), ids,
+    return HaltMsLikeSubset(tuple(restrictions), not_applied, len(frame), ids,
                             HALT_MS_YEAR, table)
 
 

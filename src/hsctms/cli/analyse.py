@@ -26,13 +26,33 @@ def _years(text: str) -> tuple[float, ...]:
     return years
 
 
+_FORMATS = {".html": "html", ".htm": "html", ".pdf": "pdf", ".docx": "docx", ".tex": "tex"}
+
+
+def _format(out: Path, fmt: str | None) -> str:
+    """The report format: ``--format`` or the suffix of ``--out``; the two must agree."""
+    by_suffix = _FORMATS.get(out.suffix.lower())
+    if fmt is None:
+        if by_suffix is None:
+            raise ConfigurationError(f"Unknown report format {out.suffix!r}.",
+                                     hint="Use --out report.html, .pdf, .docx or .tex.")
+        return by_suffix
+    fmt = fmt.lower()
+    if fmt not in set(_FORMATS.values()):
+        raise ConfigurationError(f"Unknown --format {fmt!r}.", hint="Use html, pdf, docx or tex.")
+    if by_suffix != fmt:
+        raise ConfigurationError(f"--format {fmt} does not match --out {out.name}.",
+                                 hint=f"Name the file report.{fmt}.")
+    return fmt
+
+
 def register(app: typer.Typer) -> None:
     """Add the ``analyse`` command."""
 
     @app.command("analyse")
     def analyse_cmd(
         out: Annotated[Path, typer.Option("--out", "-o",
-                                          help="Report file: .html or .pdf.")],
+                                          help="Report file: .html, .pdf, .docx or .tex.")],
         db: Annotated[str | None, typer.Option(
             "--db", help="Registry database URL or SQLite path.")] = None,
         data: Annotated[Path | None, typer.Option("--data", help="CSV bundle directory.")
@@ -53,6 +73,10 @@ def register(app: typer.Typer) -> None:
         figures: Annotated[Path | None, typer.Option(
             "--figures", help="Directory for the figures as SVG and PNG: new, empty, or an "
             "earlier --figures output.")] = None,
+        fmt: Annotated[str | None, typer.Option(
+            "--format", help="Report format: html, pdf, docx (Word tables and embedded "
+            "figures, for the paper) or tex (the tables as LaTeX, booktabs); default from the "
+            "--out suffix.")] = None,
         suppress: Annotated[bool, typer.Option(
             "--suppress-small-counts", help="Show counts 1-4 as '<5' in the report and JSON "
             "(for tables that leave a centre).")] = False,
@@ -64,15 +88,18 @@ def register(app: typer.Typer) -> None:
         the published figures; Cox model of EFS with a proportional-hazards check.
 
         Example: hsctms analyse --data demo-bundle --out outcomes.html --json outcomes.json
+
+        Example: hsctms analyse --data demo-bundle --format docx --out outcomes.docx
         """
         from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
         from hsctms.analysis import OutcomesSettings, run_outcomes
         from hsctms.reports.outcomes import outcomes_outputs
 
-        if out.suffix.lower() not in (".html", ".htm", ".pdf"):
-            fail(ConfigurationError(f"Unknown report format {out.suffix!r}.",
-                                    hint="Use --out report.html or --out report.pdf."))
+        try:
+            _format(out, fmt)
+        except ConfigurationError as exc:
+            fail(exc)
             return
         try:
             check_output_files(out, json_out)

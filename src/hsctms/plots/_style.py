@@ -6,6 +6,7 @@ Colours are the Okabe-Ito palette (distinguishable with the common colour-vision
 from __future__ import annotations
 
 import io
+import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,9 +39,71 @@ RC: dict[Any, Any] = {
     "legend.frameon": False,
     "svg.fonttype": "none",
     "figure.dpi": 100,
-    "savefig.dpi": 200,
+    "savefig.dpi": 300,
     "savefig.bbox": "tight",
 }
+
+#: Journal column widths in millimetres (single and double column, as in Nature, The Lancet
+#: and most clinical journals: 89 mm and 183 mm).
+COLUMN_WIDTHS_MM: dict[str, float] = {"single": 89.0, "double": 183.0}
+#: Resolution of PNG files (journals ask for at least 300 dpi for line art with shading).
+PNG_DPI = 300
+_MM_PER_INCH = 25.4
+#: Figures sized by :func:`journal_size`: saved at exactly that size (no tight bounding box).
+_EXACT: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+def journal_size(fig: Figure, column: str = "single", *, height_mm: float | None = None
+                 ) -> Figure:
+    """Size ``fig`` to a journal column width; it is then saved at exactly that size.
+
+    Parameters
+    ----------
+    fig
+        The Figure (best with constrained layout, which then fits its contents to the size).
+    column
+        ``"single"`` (89 mm) or ``"double"`` (183 mm), see :data:`COLUMN_WIDTHS_MM`.
+    height_mm
+        Height in millimetres, > 0; default keeps the figure's aspect ratio.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        ``fig``, resized in place; :func:`save_figure` and :func:`figure_to_svg` write it
+        without a tight bounding box, so the file is exactly that wide (PNG at
+        :data:`PNG_DPI`).
+
+    Raises
+    ------
+    ConfigurationError
+        When ``column`` is not a known width or ``height_mm`` is not a positive number.
+    """
+    _need_figure(fig, "journal_size")
+    if column not in COLUMN_WIDTHS_MM:
+        raise ConfigurationError(f"Unknown journal column {column!r}.",
+                                 hint="Use " + " or ".join(repr(k) for k in COLUMN_WIDTHS_MM)
+                                 + ".")
+    if height_mm is not None and not (isinstance(height_mm, int | float)
+                                      and not isinstance(height_mm, bool)
+                                      and 0 < height_mm < float("inf")):
+        raise ConfigurationError(f"height_mm must be a positive number, got {height_mm!r}.",
+                                 hint="For example height_mm=80.")
+    w_in, h_in = fig.get_size_inches()
+    width = COLUMN_WIDTHS_MM[column] / _MM_PER_INCH
+    height = height_mm / _MM_PER_INCH if height_mm is not None else width * h_in / w_in
+    fig.set_size_inches(width, height)
+    _EXACT.add(fig)
+    return fig
+
+
+def _bbox(fig: Any) -> Any:
+    """``bbox_inches`` for saving: the whole figure for journal-sized ones, else tight."""
+    if fig not in _EXACT:
+        return "tight"
+    from matplotlib.transforms import Bbox
+
+    w, h = fig.get_size_inches()
+    return Bbox.from_bounds(0.0, 0.0, float(w), float(h))
 
 
 def new_axes(ax: Axes | None = None, figsize: tuple[float, float] = (6.4, 4.2)) -> Axes:
@@ -86,15 +149,23 @@ def new_axes(ax: Axes | None = None, figsize: tuple[float, float] = (6.4, 4.2)) 
 def mark_synthetic(fig: FigureBase) -> None:
     """Label a figure as showing SYNTHETIC data (top-right corner, on every copy of it).
 
+    The label is the figure's suptitle when it has none (constrained layout then reserves a
+    row for it above the axes), else a text in the corner.
+
     Parameters
     ----------
     fig
         The Figure (or SubFigure) to label; it is changed in place.
     """
-    fig.text(0.995, 0.995, "SYNTHETIC DATA", ha="right", va="top", fontsize=9,
-             fontweight="bold", color="#8a4b00",
-             bbox={"boxstyle": "round,pad=0.25", "facecolor": "#fff3cd",
-                   "edgecolor": "#b07d00"})
+    style: dict[str, Any] = {
+        "ha": "right", "va": "top", "fontsize": 8, "fontweight": "bold", "color": "#8a4b00",
+        "bbox": {"boxstyle": "round,pad=0.25", "facecolor": "#fff3cd", "edgecolor": "#b07d00"}}
+    if getattr(fig, "_suptitle", None) is None:
+        # as the figure's suptitle, a layout engine keeps a row above the axes for the label,
+        # so it never covers a title, legend or axis label
+        fig.suptitle("SYNTHETIC DATA", x=0.99, **style)
+    else:
+        fig.text(0.995, 0.995, "SYNTHETIC DATA", **style)
 
 
 def save_figure(fig: Figure, path: str | Path) -> Path:
@@ -137,7 +208,8 @@ def save_figure(fig: Figure, path: str | Path) -> Path:
     import matplotlib.pyplot as plt
 
     with plt.rc_context(RC):
-        fig.savefig(path, metadata=_metadata(path.suffix))
+        fig.savefig(path, metadata=_metadata(path.suffix), bbox_inches=_bbox(fig),
+                    dpi=PNG_DPI)
     return path
 
 
@@ -171,7 +243,7 @@ def figure_to_svg(fig: FigureBase, *, close: bool = True) -> str:
                                  hint="Pass ax.figure.")
     buf = io.StringIO()
     with plt.rc_context(RC):
-        root.savefig(buf, format="svg", metadata={"Date": None})
+        root.savefig(buf, format="svg", metadata={"Date": None}, bbox_inches=_bbox(root))
     if close:
         plt.close(root)
     text = buf.getvalue()

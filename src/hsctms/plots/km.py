@@ -23,6 +23,21 @@ if TYPE_CHECKING:  # pragma: no cover
     from hsctms.survival.km import KaplanMeier
 
 
+#: Risk table: top of its heading and height of a row, in points below the axis.
+_RISK_TOP = 44.0
+_RISK_ROW = 10.0
+#: x-axis label of the survival figures (the unit in parentheses, as journals ask).
+XLABEL = "Time since transplant (years)"
+
+
+def _percent_axis(ax: Axes, label: str) -> None:
+    """y axis in percent: ticks 0-100 and the unit in the label, as journals print them."""
+    from matplotlib.ticker import FuncFormatter
+
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{round(100 * v, 6):g}"))
+    ax.set_ylabel(label if "%" in label else f"{label} (%)")
+
+
 def _risk_times(max_t: float, times: Sequence[float] | None) -> list[float]:
     if times is not None:
         return [float(t) for t in times]
@@ -63,7 +78,7 @@ def add_risk_table(
         When ``colors`` is empty or the counts do not have one row per label and one count
         per time.
     """
-    from matplotlib.transforms import blended_transform_factory
+    from matplotlib.transforms import Affine2D, ScaledTranslation, blended_transform_factory
 
     _checks.colours("add_risk_table", colors)
     if len(labels) != len(counts) or any(len(row) != len(times) for row in counts):
@@ -73,17 +88,24 @@ def add_risk_table(
             f"{sorted({len(r) for r in counts})} count(s).",
             hint="Compute the counts with fit.at_risk(times) for each fit.")
 
-    trans = blended_transform_factory(ax.transData, ax.transAxes)
-    base = -0.25
-    ax.text(0.0, base + 0.065, title, transform=ax.transAxes, ha="left", va="bottom",
-            fontsize=8.5, fontweight="bold")
+    # y positions in points below the axis (under the tick labels and the x label), so the
+    # table keeps its spacing at any figure size (journal column widths included)
+    fig = ax.figure
+    axes_box: Any = ax.transAxes  # an affine BboxTransformTo (typed as any Transform)
+    points = (Affine2D().scale(1.0, -1.0 / 72.0) + fig.dpi_scale_trans
+              + ScaledTranslation(0.0, 0.0, axes_box))
+    left = blended_transform_factory(
+        ax.transAxes + ScaledTranslation(-24.0 / 72.0, 0.0, fig.dpi_scale_trans), points)
+    data_x = blended_transform_factory(ax.transData, points)
+    ax.text(0.0, _RISK_TOP, title, transform=blended_transform_factory(ax.transAxes, points),
+            ha="left", va="bottom", fontsize=8, fontweight="bold")
     for i, (label, row) in enumerate(zip(labels, counts, strict=True)):
-        y = base - 0.075 * i
-        ax.text(-0.055, y, label, transform=ax.transAxes, ha="right", va="center", fontsize=8,
+        y = _RISK_TOP + _RISK_ROW * (i + 0.6)
+        ax.text(0.0, y, label, transform=left, ha="right", va="center", fontsize=7.5,
                 color=colors[i % len(colors)])
         for t, c in zip(times, row, strict=True):
-            ax.text(t, y, f"{int(c)}", transform=trans, ha="center", va="center", fontsize=8,
-                    clip_on=False)
+            ax.text(t, y, f"{int(c)}", transform=data_x, ha="center",
+                    va="center", fontsize=7.5, clip_on=False)
 
 
 def _step(ax: Axes, x: np.ndarray, y: np.ndarray, lo: np.ndarray | None,
@@ -120,7 +142,7 @@ def plot_km(
     censor_marks: bool = True,
     risk_table: bool = True,
     risk_times: Sequence[float] | None = None,
-    xlabel: str = "Years since transplant",
+    xlabel: str = XLABEL,
     ylabel: str = "Survival probability",
     title: str | None = None,
     xmax: float | None = None,
@@ -150,7 +172,7 @@ def plot_km(
         Times of the risk-table columns and x ticks (unit of the fits' times); default every
         year up to 10 years of axis, else about 8 even steps.
     xlabel
-        x-axis label; default ``"Years since transplant"``.
+        x-axis label; default ``"Time since transplant (years)"``.
     ylabel
         y-axis label; default ``"Survival probability"``.
     title
@@ -160,7 +182,8 @@ def plot_km(
     colors
         Colours of the curves, cycled; default the Okabe-Ito :data:`PALETTE`.
     show_percent
-        Label the y axis in percent (0-100%) rather than as proportions; default True.
+        Label the y axis in percent (ticks 0-100, " (%)" added to ``ylabel``) rather than as
+        proportions; default True.
     labels
         Names of the curves, one per fit; default the fits' labels (``"All patients"`` for a
         single fit).
@@ -206,16 +229,15 @@ def plot_km(
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     if show_percent:
-        from matplotlib.ticker import PercentFormatter
-
-        ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+        _percent_axis(ax, ylabel)
     if title:
         ax.set_title(title, loc="left")
     f0 = fits[0]
-    note = (f"shaded: {100 * f0.level:g}% CI ({f0.conf_type})" if ci else "") + (
-        "; | censored" if censor_marks else "")
-    leg = ax.legend(loc="lower left", title=note.strip("; ") or None, fontsize=8.5,
-                    title_fontsize=7.5, alignment="left")
+    note = "Lines: Kaplan–Meier estimates" + (
+        f"\nshaded: pointwise {100 * f0.level:g}% CI ({f0.conf_type})" if ci else "") + (
+        "\nticks: censored" if censor_marks else "")
+    leg = ax.legend(loc="lower left", title=note, fontsize=7.5, title_fontsize=7,
+                    alignment="left")
     leg.get_title().set_color("0.35")
     if risk_table:
         times = [t for t in _risk_times(max_t, risk_times) if t <= max_t]
@@ -233,7 +255,7 @@ def plot_cif(
     ci: bool = True,
     risk_table: bool = True,
     risk_times: Sequence[float] | None = None,
-    xlabel: str = "Years since transplant",
+    xlabel: str = XLABEL,
     ylabel: str = "Cumulative incidence",
     title: str | None = None,
     xmax: float | None = None,
@@ -264,7 +286,7 @@ def plot_cif(
         Times of the risk-table columns and x ticks; default every year up to 10 years of
         axis, else about 8 even steps.
     xlabel
-        x-axis label; default ``"Years since transplant"``.
+        x-axis label; default ``"Time since transplant (years)"``.
     ylabel
         y-axis label; default ``"Cumulative incidence"``.
     title
@@ -280,7 +302,7 @@ def plot_cif(
     Returns
     -------
     matplotlib.axes.Axes
-        The Axes drawn on (y axis in percent).
+        The Axes drawn on (y axis in percent, ticks 0-100).
 
     Raises
     ------
@@ -321,17 +343,14 @@ def plot_cif(
                   float(f.cif[vis, j].max()) if vis.any() else 0.0)
     ax.set_xlim(0, max_t)
     ax.set_ylim(0, ymax if ymax is not None else min(1.0, max(0.1, top * 1.15)))
-    from matplotlib.ticker import PercentFormatter
-
-    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
     ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
+    _percent_axis(ax, ylabel)
     if title:
         ax.set_title(title, loc="left")
     f0 = fits[0]
-    note = "Aalen-Johansen" + (f"; shaded: {100 * f0.level:g}% CI ({f0.conf_type})" if ci
-                               else "")
-    leg = ax.legend(loc="upper left", title=note, fontsize=8.5, title_fontsize=7.5,
+    note = "Lines: Aalen–Johansen estimates" + (
+        f"\nshaded: pointwise {100 * f0.level:g}% CI ({f0.conf_type})" if ci else "")
+    leg = ax.legend(loc="upper left", title=note, fontsize=7.5, title_fontsize=7,
                     alignment="left")
     leg.get_title().set_color("0.35")
     if risk_table:

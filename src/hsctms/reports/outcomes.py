@@ -9,6 +9,7 @@ Everything shown comes from the analysis object; the same object gives the JSON 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -172,6 +173,74 @@ class OutcomesReportContext:
     trm_published: list[SimpleRow] = field(default_factory=list)
     halt_ms_like: LikeForLike | None = None
     comparison_rows: list[ComparisonRow] = field(default_factory=list)
+    figure_captions: dict[str, str] = field(default_factory=dict)
+
+
+#: Journal size of each report figure: column ("single" 89 mm, "double" 183 mm) and height
+#: in mm. Figures with several curves or a long time axis take the double column, so the
+#: numbers at risk of a large registry do not run into each other.
+FIGURE_SIZES: dict[str, tuple[str, float]] = {
+    "efs": ("single", 95.0),
+    "endpoints": ("double", 120.0),
+    "efs_by_phenotype": ("double", 110.0),
+    "progression_cif": ("double", 110.0),
+    "edss_trajectories": ("double", 90.0),  # single: its "n of N drawn" note hits the title
+    "ph_check": ("double", 90.0),
+}
+
+
+def figure_captions(level_pct: str) -> dict[str, str]:
+    """Caption of each report figure (HTML, PDF and Word), by figure name.
+
+    Parameters
+    ----------
+    level_pct
+        Confidence level as printed, e.g. ``"90%"``.
+
+    Returns
+    -------
+    dict of str to str
+        Name (as :data:`FIGURE_SIZES`) -> caption.
+    """
+    return {
+        "efs": f"Event-free survival (Kaplan–Meier) with its pointwise {level_pct} confidence "
+               "band, censoring marks and numbers at risk.",
+        "endpoints": "Freedom from confirmed worsening, relapse, MRI activity and loss of "
+                     "NEDA-3 (Kaplan–Meier), with numbers at risk.",
+        "edss_trajectories": "EDSS trajectories (a random sample of patients in grey) with the "
+                             "median and interquartile range at baseline and each anniversary.",
+        "progression_cif": "Cumulative incidence of confirmed worsening and of death "
+                           f"(Aalen–Johansen), with pointwise {level_pct} confidence bands.",
+        "efs_by_phenotype": f"Event-free survival by phenotype group (Kaplan–Meier) with "
+                            f"pointwise {level_pct} confidence bands and numbers at risk.",
+        "ph_check": "Scaled Schoenfeld residuals for the coefficient with the smallest "
+                    "proportional-hazards p-value, with a LOWESS smooth; a flat smooth near "
+                    "the fitted coefficient supports proportional hazards.",
+    }
+
+
+def journal_figures(figures: Mapping[str, Figure]) -> dict[str, Figure]:
+    """Size the report figures to journal columns (:data:`FIGURE_SIZES`, in place).
+
+    Parameters
+    ----------
+    figures
+        Name -> Figure, as :meth:`OutcomesAnalysis.figures` draws them; a name not in
+        :data:`FIGURE_SIZES` gets a single column at its aspect ratio.
+
+    Returns
+    -------
+    dict of str to matplotlib.figure.Figure
+        The same figures, now saved at exactly their column width
+        (:func:`hsctms.plots._style.journal_size`; PNG at 300 dpi).
+    """
+    from hsctms.plots._style import journal_size
+
+    out = {}
+    for name, fig in figures.items():
+        column, height = FIGURE_SIZES.get(name, ("single", None))
+        out[name] = journal_size(fig, column, height_mm=height)
+    return out
 
 
 def _baseline(a: OutcomesAnalysis, sup: bool) -> tuple[list[str], list[SimpleRow], list[str]]:
@@ -182,6 +251,14 @@ def _baseline(a: OutcomesAnalysis, sup: bool) -> tuple[list[str], list[SimpleRow
     columns = [f"{c} (n={t.n[c]})" for c in t.columns]
     rows = [SimpleRow([r.label, r.kind, *(r.cells[c] for c in t.columns)]) for r in t.rows]
     return columns, rows, list(t.footnotes)
+
+
+_RANGE = re.compile(r"(-?\d+) to (-?\d+)")
+
+
+def _keep_range(text: str) -> str:
+    """``"day -10 to 30"`` with no-break spaces in the range, so it never wraps."""
+    return _RANGE.sub("\\1\u00a0to\u00a0\\2", text)
 
 
 def _proportion_cells(events: int, n: int, estimate: float | None, lower: float | None,
@@ -228,7 +305,8 @@ def _safety(a: OutcomesAnalysis, sup: bool) -> tuple[list[SimpleRow], list[Simpl
                          "no" if r["transplant_related"] is False else "not recorded",
                          _count(int(r["n"]), sup)])
               for r in s.deaths.to_dict(orient="records")]
-    aes = [SimpleRow([str(r["category"]), str(r["period"]), _count(int(r["patients"]), sup),
+    aes = [SimpleRow([str(r["category"]), _keep_range(str(r["period"])),
+                      _count(int(r["patients"]), sup),
                       "suppressed" if sup and 0 < int(r["patients"]) < SMALL
                       else f"{float(r['percent']):.1f}%", _count(int(r["events"]), sup)])
            for r in s.adverse_events.to_dict(orient="records")]
@@ -412,7 +490,7 @@ def build_context(analysis: OutcomesAnalysis, *, suppress_small_counts: bool = F
     if figures is not False:
         from hsctms.plots._style import figure_to_svg
 
-        drawn = a.figures() if figures is True else figures
+        drawn = journal_figures(a.figures()) if figures is True else figures
         figs = {k: figure_to_svg(f) for k, f in drawn.items()}
     fu = a.followup
     followup = (f"Median follow-up {_num(fu.median.estimate, 1)} years (reverse Kaplan-Meier; "
@@ -436,6 +514,7 @@ def build_context(analysis: OutcomesAnalysis, *, suppress_small_counts: bool = F
         ae_rows=ae_rows, safety_notes=safety_notes, trm_published=trm_published,
         halt_ms_like=_like_for_like(a.halt_ms_like, sup),
         comparison_rows=_comparison_rows(a.comparisons, sup),
+        figure_captions=figure_captions(f"{100 * a.level:g}%"),
         endpoint_rows=endpoint_rows,
         worsening_classes=worsening_classes,
         definition_text=a.definition_text,
@@ -491,17 +570,32 @@ def _definitions(a: OutcomesAnalysis) -> list[str]:
 
 @dataclass(frozen=True)
 class OutcomesReport:
-    """A built outcomes report (context + metadata)."""
+    """A built outcomes report (context + metadata, and the figures for Word output)."""
 
     context: OutcomesReportContext
     meta: ReportMeta
+    figures: Mapping[str, Figure] = field(default_factory=dict)
 
     def html(self) -> str:
         """The report as a standalone HTML page."""
         return render_html(TEMPLATE, {"ctx": self.context}, self.meta)
 
     def write(self, path: str | Path) -> Path:
-        """Write HTML (.html) or PDF (.pdf)."""
+        """Write HTML (.html), PDF (.pdf), Word (.docx,
+        :func:`hsctms.reports.outcomes_docx.write_outcomes_docx`) or the tables as LaTeX
+        (.tex, :func:`hsctms.reports.outcomes_docx.outcomes_tex`)."""
+        suffix = Path(path).suffix.lower()
+        if suffix == ".docx":
+            from hsctms.reports.outcomes_docx import write_outcomes_docx
+
+            return write_outcomes_docx(self, path)
+        if suffix == ".tex":
+            from hsctms.reports.outcomes_docx import outcomes_tex
+
+            out = Path(path)
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(outcomes_tex(self), encoding="utf-8")
+            return out
         return write_report(self.html(), path)
 
 
@@ -526,7 +620,7 @@ def build_outcomes_report(
         definitions=_definitions(analysis),
         sources=sources,
     )
-    return OutcomesReport(ctx, meta)
+    return OutcomesReport(ctx, meta, figures if not isinstance(figures, bool) else {})
 
 
 def suppress_counts(payload: Any) -> Any:
@@ -613,7 +707,7 @@ def outcomes_outputs(analysis: OutcomesAnalysis, *, source: str | None = None,
     -------
     OutcomesOutputs
     """
-    drawn = analysis.figures()
+    drawn = journal_figures(analysis.figures())
     report = build_outcomes_report(analysis, source=source,
                                    suppress_small_counts=suppress_small_counts, figures=drawn)
     payload = analysis.to_dict()
