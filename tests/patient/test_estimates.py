@@ -297,3 +297,13 @@ def test_prior_ahsct_note(evidence):
                           "prior_ahsct": True})
     est = personal_estimates(prof, evidence)
     assert any("had aHSCT before" in n for n in est.matching_notes)
+
+
+def test_report_states_the_evidence_date(profiles, evidence):
+    """The header date says when the evidence base was last checked (its change log), not
+    only the latest publication year."""
+    assert evidence.evidence_date is not None
+    est = personal_estimates(profiles["young-rrms-high-activity"], evidence=evidence)
+    latest = int(evidence.studies["pub_year"].dropna().max())
+    assert est.data_date == (f"published studies up to {latest}; "
+                             f"evidence checked {evidence.evidence_date}")

@@ -475,7 +475,8 @@ class PersonalEstimates:
     provenance
         Method ``"evidence_selection"``, the stratum and rule, the number of studies, versions.
     data_date
-        ``"published studies up to <year>"`` (the latest publication year), or None.
+        ``"published studies up to <year>; evidence checked <date>"`` (the latest
+        publication year and the evidence base's ``evidence_date``), or None.
     extra
         Free mapping for additional data (empty by default; not part of :meth:`to_dict`).
     fertility
@@ -1004,6 +1005,9 @@ def personal_estimates(profile: PatientProfile,
     if "pub_year" in all_studies:
         years = [int(y) for y in all_studies["pub_year"].dropna()]
         data_date = f"published studies up to {max(years)}" if years else None
+    if ev.evidence_date is not None:  # the date the evidence base was last checked
+        data_date = (f"{data_date}; evidence checked {ev.evidence_date}" if data_date
+                     else f"evidence checked {ev.evidence_date}")
     prov = Provenance(
         method="evidence_selection",
         definition={"stratum": {k: v for k, v in stratum.items() if k != "age"},
