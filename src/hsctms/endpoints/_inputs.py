@@ -398,14 +398,16 @@ def loaded_inputs(contents: BundleContents, cohort: Cohort, origin: pd.DataFrame
     typed = {name: f[[c for c in USED[name] if c in f.columns]]
              for name, f in frames.items() if f is not None}
     names = {SCHEMA[n].filename: n for n in typed if n != "origin"}
-    issues: list[Issue] = []
-    for issue in contents.report.issues:
-        name = names.get(issue.file)
-        if issue.rule not in _BUNDLE_RULES or name is None or issue.row is None:
-            continue
+    kept = [(issue, names[issue.file]) for issue in contents.report.issues
+            if issue.rule in _BUNDLE_RULES and issue.file in names and issue.row is not None]
+    rows = np.zeros(len(kept), dtype=np.int64)
+    for name in {n for _, n in kept}:  # file line -> to_csv line, one search per table
+        at = np.fromiter((k for k, (_, n) in enumerate(kept) if n == name), dtype=np.intp)
         lines = contents.tables[name][LINE].to_numpy()
-        row = int(np.searchsorted(lines, issue.row)) + 2  # file line -> to_csv line
-        issues.append(dataclasses.replace(issue, row=row))
+        wanted = np.fromiter((kept[k][0].row for k in at), dtype=np.int64, count=at.size)
+        rows[at] = np.searchsorted(lines, wanted) + 2
+    issues: list[Issue] = [dataclasses.replace(issue, row=int(row))
+                           for (issue, _), row in zip(kept, rows.tolist(), strict=True)]
     if len(typed["edss"]) == 0:
         issues.append(_edss_empty(SCHEMA["edss"]))
     report = _checked(issues, typed, None)
