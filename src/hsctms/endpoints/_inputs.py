@@ -455,7 +455,11 @@ class Universe:
 
     def codes(self, ids: pd.Series) -> IntArray:
         """Codes of identifiers (-1 when not in the universe)."""
-        return np.asarray(self.ids.get_indexer(ids.astype(str)), dtype=np.int64)
+        # looked up once per distinct value (missing values too, as ``astype(str)`` writes
+        # them): the same codes as looking up every row, without hashing every row's string
+        fcodes, uniques = pd.factorize(ids, use_na_sentinel=False)
+        look = self.ids.get_indexer(pd.Series(uniques, dtype=ids.dtype).astype(str))
+        return np.asarray(look, dtype=np.int64)[np.asarray(fcodes, dtype=np.intp)]
 
     @property
     def n(self) -> int:
@@ -470,9 +474,22 @@ def visits(edss: pd.DataFrame, uni: Universe, cal: Calendar, column: str = "edss
     day = cal.to_days(edss["date"], "edss.date")
     value = edss[column].to_numpy(dtype=np.float64, na_value=np.nan)
     keep = code >= 0  # rows of patients outside ``patients`` (validated: none when given)
-    code, day, value = code[keep], day[keep], value[keep]
+    if not keep.all():
+        code, day, value = code[keep], day[keep], value[keep]
+    if _in_order(code, day):  # a bundle written by patient and date: the stable order is itself
+        return code, day, value.copy()  # a copy, as the sorted arrays are (never a view)
     order = np.lexsort((day, code))
     return code[order], day[order], value[order]
+
+
+def _in_order(code: IntArray, day: FloatArray) -> bool:
+    """Whether rows are already sorted by (code, day) with no NaN day, i.e. whether the stable
+    ``np.lexsort((day, code))`` is the identity."""
+    if code.size < 2:
+        return not np.isnan(day).any()
+    same = code[1:] == code[:-1]
+    return bool(not np.isnan(day).any() and (code[1:] >= code[:-1]).all()
+                and (~same | (day[1:] >= day[:-1])).all())
 
 
 def dated_rows(frame: pd.DataFrame | None, name: str, date_col: str, uni: Universe,
@@ -497,6 +514,8 @@ def dated_rows(frame: pd.DataFrame | None, name: str, date_col: str, uni: Univer
     cols.update({k: np.full(len(frame), np.nan) for k, c in extra.items()
                  if c not in frame.columns})
     keep = (code >= 0) & ~np.isnan(day)
+    if keep.all() and _in_order(code, day):
+        return code, day, {k: v.copy() for k, v in cols.items()}
     order = np.lexsort((day[keep], code[keep]))
     return (code[keep][order], day[keep][order],
             {k: v[keep][order] for k, v in cols.items()})
