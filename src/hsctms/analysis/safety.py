@@ -285,7 +285,10 @@ def _adverse(tx: pd.DataFrame, ae: pd.DataFrame,
     a = ae.assign(patient_id=ae["patient_id"].astype(str))
     a = a.merge(tx[["patient_id", "transplant_date"]], on="patient_id", how="inner")
     a["day"] = (pd.to_datetime(a["onset_date"]) - a["transplant_date"]).dt.days
-    a["category"] = a["term"].map(settings.category_of)
+    # each distinct term classified once (the same values and dtype as mapping every row)
+    codes, uniques = pd.factorize(a["term"], use_na_sentinel=False)
+    cats = pd.Series(uniques, dtype=a["term"].dtype).map(settings.category_of)
+    a["category"] = cats.iloc[codes].set_axis(a.index)
     a["period"] = a["day"].map(lambda x: _named(int(x), settings.periods))
     severe = a[pd.to_numeric(a["grade"], errors="coerce") >= settings.min_grade]
     severe = severe[severe["period"].notna()]
