@@ -406,8 +406,9 @@ def loaded_inputs(contents: BundleContents, cohort: Cohort, origin: pd.DataFrame
         lines = contents.tables[name][LINE].to_numpy()
         wanted = np.fromiter((kept[k][0].row for k in at), dtype=np.int64, count=at.size)
         rows[at] = np.searchsorted(lines, wanted) + 2
-    issues: list[Issue] = [dataclasses.replace(issue, row=int(row))
-                           for (issue, _), row in zip(kept, rows.tolist(), strict=True)]
+    # Issue(...) with the new row (what dataclasses.replace builds, at half its cost)
+    issues: list[Issue] = [Issue(i.rule, i.severity, i.file, row, i.field, i.message)
+                           for (i, _), row in zip(kept, rows.tolist(), strict=True)]
     if len(typed["edss"]) == 0:
         issues.append(_edss_empty(SCHEMA["edss"]))
     report = _checked(issues, typed, None)
