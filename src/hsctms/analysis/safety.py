@@ -289,7 +289,10 @@ def _adverse(tx: pd.DataFrame, ae: pd.DataFrame,
     codes, uniques = pd.factorize(a["term"], use_na_sentinel=False)
     cats = pd.Series(uniques, dtype=a["term"].dtype).map(settings.category_of)
     a["category"] = cats.iloc[codes].set_axis(a.index)
-    a["period"] = a["day"].map(lambda x: _named(int(x), settings.periods))
+    d_codes, d_uniques = pd.factorize(a["day"], use_na_sentinel=False)  # each day once
+    periods = pd.Series(d_uniques, dtype=a["day"].dtype).map(
+        lambda x: _named(int(x), settings.periods))
+    a["period"] = periods.iloc[d_codes].set_axis(a.index)
     severe = a[pd.to_numeric(a["grade"], errors="coerce") >= settings.min_grade]
     severe = severe[severe["period"].notna()]
     order = [p.name for p in settings.periods]
