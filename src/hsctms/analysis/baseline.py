@@ -218,14 +218,21 @@ def rows_before(frame: pd.DataFrame, date_col: str, origin: pd.Series, *, inclus
     return d[upper & (days <= window_days)].assign(_days=days)
 
 
-def _dmt_class(drugs: pd.Series) -> str:
+def _dmt_classes(drugs: pd.Series, pid: pd.Series) -> pd.Series:
+    """The most effective class of each patient's drugs (grouped by ``pid``): "High-efficacy"
+    if any is a high-efficacy DMT of the catalogue, else "Unknown class" if any is not in the
+    catalogue, else "Other (moderate efficacy)"; each distinct name is looked up once."""
+    codes, uniques = pd.factorize(drugs, use_na_sentinel=False)
     catalogue = dmt_catalogue()
-    classes = [catalogue.get(str(x).lower().strip()) for x in drugs]
-    if any(c is not None and c["high_efficacy"] for c in classes):
-        return "High-efficacy"
-    if any(c is None for c in classes):
-        return "Unknown class"
-    return "Other (moderate efficacy)"
+    classes = [catalogue.get(str(x).lower().strip()) for x in uniques]
+    high = np.array([c is not None and bool(c["high_efficacy"]) for c in classes], dtype=bool)
+    unknown = np.array([c is None for c in classes], dtype=bool)
+    any_high = pd.Series(high[codes], index=drugs.index).groupby(pid).any()
+    any_unknown = pd.Series(unknown[codes], index=drugs.index).groupby(pid).any()
+    label = np.where(any_high.to_numpy(), "High-efficacy",
+                     np.where(any_unknown.to_numpy(), "Unknown class",
+                              "Other (moderate efficacy)"))
+    return pd.Series(label.astype(object), index=any_high.index)
 
 
 def baseline_characteristics(cohort: Any) -> pd.DataFrame:
@@ -257,10 +264,12 @@ def baseline_characteristics(cohort: Any) -> pd.DataFrame:
     dmt = cohort.table("dmt")
     d = dmt.assign(_tx=dmt["patient_id"].astype(str).map(tx))
     prior = d[pd.to_datetime(d["start_date"]) < d["_tx"]]
-    by = prior.groupby(prior["patient_id"].astype(str))["drug"]
-    counts = by.apply(lambda s: s.str.lower().str.strip().nunique())
+    pid = prior["patient_id"].astype(str)
+    # distinct drug names (lower case, stripped; blanks not counted) per patient
+    counts = prior["drug"].str.lower().str.strip().groupby(pid).nunique()
     out["prior_dmt_count"] = out["patient_id"].map(counts).fillna(0).astype(float)
-    out["most_effective_prior_dmt"] = out["patient_id"].map(by.apply(_dmt_class)).fillna("None")
+    out["most_effective_prior_dmt"] = out["patient_id"].map(_dmt_classes(prior["drug"], pid)
+                                                            ).fillna("None")
     rel = rows_before(cohort.relapses, "onset_date", tx, inclusive=False)
     n_rel = rel.groupby(rel["patient_id"].astype(str)).size()
     out["relapses_prior_year"] = out["patient_id"].map(n_rel).fillna(0).astype(float)

@@ -53,6 +53,31 @@ COX_COVARIATES: tuple[str, ...] = (
 SCHEMA_VERSION = "1.0"
 
 
+class _BaselineOnce:
+    """A cohort whose :meth:`~hsctms.model.Cohort.baseline_table` is computed once: the
+    covariates of :func:`run_outcomes` and its Table 1 read the same frame (each call
+    returns a copy, so neither sees the other's changes). Everything else is the cohort's."""
+
+    def __init__(self, cohort: Any) -> None:
+        self._cohort = cohort
+        self._base: pd.DataFrame | None = None
+
+    def baseline_table(self) -> pd.DataFrame:
+        """The cohort's baseline table (computed on the first call).
+
+        Returns
+        -------
+        pandas.DataFrame
+            A copy of :meth:`hsctms.model.Cohort.baseline_table` of the cohort.
+        """
+        if self._base is None:
+            self._base = self._cohort.baseline_table()
+        return self._base.copy()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._cohort, name)
+
+
 @dataclass(frozen=True)
 class OutcomesSettings:
     """Settings of the tables of an outcomes analysis (see :func:`run_outcomes`).
@@ -513,7 +538,8 @@ def run_outcomes(
         timings["endpoints"] = time.perf_counter() - t0
 
         t0 = stage("covariates")
-        base = cohort.baseline_table()
+        once = _BaselineOnce(cohort)  # Table 1 below reuses these characteristics
+        base = once.baseline_table()
         base = base.assign(patient_id=base["patient_id"].astype(str))
         cols = ["patient_id", "phenotype", "age_at_transplant", "disease_duration", "intensity",
                 "sex", "centre"]
@@ -561,7 +587,7 @@ def run_outcomes(
         timings["trajectories"] = time.perf_counter() - t0
 
         t0 = stage("baseline and safety")
-        baseline = baseline_table(cohort)
+        baseline = baseline_table(once)
         safety = safety_analysis(cohort, level=0.95)
         timings["baseline and safety"] = time.perf_counter() - t0
 

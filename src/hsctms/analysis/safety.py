@@ -285,8 +285,14 @@ def _adverse(tx: pd.DataFrame, ae: pd.DataFrame,
     a = ae.assign(patient_id=ae["patient_id"].astype(str))
     a = a.merge(tx[["patient_id", "transplant_date"]], on="patient_id", how="inner")
     a["day"] = (pd.to_datetime(a["onset_date"]) - a["transplant_date"]).dt.days
-    a["category"] = a["term"].map(settings.category_of)
-    a["period"] = a["day"].map(lambda x: _named(int(x), settings.periods))
+    # each distinct term classified once (the same values and dtype as mapping every row)
+    codes, uniques = pd.factorize(a["term"], use_na_sentinel=False)
+    cats = pd.Series(uniques, dtype=a["term"].dtype).map(settings.category_of)
+    a["category"] = cats.iloc[codes].set_axis(a.index)
+    d_codes, d_uniques = pd.factorize(a["day"], use_na_sentinel=False)  # each day once
+    periods = pd.Series(d_uniques, dtype=a["day"].dtype).map(
+        lambda x: _named(int(x), settings.periods))
+    a["period"] = periods.iloc[d_codes].set_axis(a.index)
     severe = a[pd.to_numeric(a["grade"], errors="coerce") >= settings.min_grade]
     severe = severe[severe["period"].notna()]
     order = [p.name for p in settings.periods]

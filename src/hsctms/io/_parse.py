@@ -460,8 +460,20 @@ def _iso_days(raw: pd.Series, ok: npt.NDArray[np.bool_]) -> npt.NDArray[np.datet
     leap = (y % 4 == 0) & ((y % 100 != 0) | (y % 400 == 0))
     length = _MONTH_DAYS[np.clip(m, 0, 13)] + ((m == 2) & leap)
     valid = (m >= 1) & (m <= 12) & (d >= 1) & (d <= length)
-    out[idx[valid]] = _days_from_civil(y[valid], m[valid], d[valid]).astype("datetime64[D]")
+    # day = (1 January of the year) + (days before the month) + day - 1, by table look-up
+    # (the same days as _days_from_civil, without its divisions on every cell)
+    first = _YEAR_START[y[valid]] + _MONTH_START[leap[valid].astype(np.intp), m[valid]]
+    out[idx[valid]] = (first + d[valid] - 1).astype("datetime64[D]")
     return out
+
+
+#: Days since 1970-01-01 of 1 January of each year 0000-9999 (all a 4-digit cell can write).
+_YEAR_START = _days_from_civil(np.arange(10_000, dtype=np.int64), np.ones(10_000, np.int64),
+                               np.ones(10_000, np.int64))
+#: Days of the year before the 1st of each month (rows: common, leap year; index 1..12).
+_MONTH_START = np.zeros((2, 13), dtype=np.int64)
+_MONTH_START[0, 1:] = np.cumsum(np.r_[0, _MONTH_DAYS[1:12]])
+_MONTH_START[1, 1:] = _MONTH_START[0, 1:] + (np.arange(1, 13) > 2)
 
 
 def _parse_bool(raw: pd.Series, blank: npt.NDArray[np.bool_],
