@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from hsctms.errors import ConfigurationError, DataValidationError
-from hsctms.io._issues import Issue, ValidationReport, make_issue
+from hsctms.io._issues import Issue, ValidationReport, make_issue, with_patients
 from hsctms.io._parse import (
     LINE,
     FileRefused,
@@ -444,7 +444,7 @@ def read_bundle_contents(path: str | Path, *, regimen_map: RegimenMap | None = N
     ctx = ValidationContext(data_date=manifest.data_date if manifest else None, today=today,
                             regimen_map=regimen_map or default_regimen_map())
     issues += check_tables(frames, ctx)
-    report = ValidationReport(issues, source=str(directory),
+    report = ValidationReport(with_patients(issues, frames), source=str(directory),
                               rows={n: len(f) for n, f in frames.items() if n in scope})
     return BundleContents(frames, manifest, report, directory, files, present)
 
@@ -657,7 +657,8 @@ def validate_cohort(cohort: Cohort, *, today: _dt.date | None = None) -> Validat
     ctx = ValidationContext(data_date=cohort.data_date, today=today,
                             regimen_map=cohort.regimen_map)
     issues += check_tables(tables, ctx)
-    return ValidationReport(issues, source=cohort.source, rows=cohort.row_counts())
+    return ValidationReport(with_patients(issues, tables), source=cohort.source,
+                            rows=cohort.row_counts())
 
 
 def bundle_checksum(path: str | Path) -> str:
