@@ -7,7 +7,16 @@ from typing import Annotated, Any
 
 import typer
 
-from hsctms.cli._common import console, err_console, fail, write_json
+from hsctms.cli._common import (
+    DateFormatOpt,
+    DecimalOpt,
+    DelimiterOpt,
+    console,
+    csv_dialect,
+    err_console,
+    fail,
+    write_json,
+)
 from hsctms.errors import ConfigurationError, HsctmsError
 
 #: Issues printed in the terminal table (all of them go to --json).
@@ -155,6 +164,9 @@ def validate_cmd(
     summary: Annotated[bool, typer.Option("--summary", help="Count issues by rule (rule, "
                                           "severity, count, first example) instead of "
                                           "listing each.")] = False,
+    delimiter: DelimiterOpt = None,
+    decimal: DecimalOpt = None,
+    date_format: DateFormatOpt = None,
 ) -> None:
     """Validate a CSV bundle and print its issues (file:row, severity, rule, field, patient,
     message): errors and warnings one by one, infos counted by rule unless --min-severity
@@ -162,13 +174,16 @@ def validate_cmd(
 
     Example: hsctms validate my-bundle --json report.json
     Example: hsctms validate my-bundle --summary
+    Example: hsctms validate spreadsheet-export --delimiter ';' --decimal ',' --date-format
+    dayfirst
     """
     from hsctms.io import validate_bundle
 
     _check_severity(min_severity)
+    dialect = csv_dialect(delimiter, decimal, date_format)
     try:
         with console.status("Validating..."):
-            report = validate_bundle(directory)
+            report = validate_bundle(directory, dialect=dialect)
     except HsctmsError as exc:
         fail(exc)
         return
@@ -187,11 +202,15 @@ def import_cmd(
     user: Annotated[str, typer.Option("--user", help="Recorded in the audit trail.")
                     ] = "cli",
     json_out: JsonOpt = None,
+    delimiter: DelimiterOpt = None,
+    decimal: DecimalOpt = None,
+    date_format: DateFormatOpt = None,
 ) -> None:
     """Validate a CSV bundle and load it into the registry in one transaction (all or
     nothing; re-importing the same bundle changes nothing).
 
     Example: hsctms import my-bundle --db registry.db
+    Example: hsctms import spreadsheet-export --db registry.db --delimiter ';' --decimal ','
     """
     from rich.progress import (
         BarColumn,
@@ -207,6 +226,7 @@ def import_cmd(
     if mode not in ("insert", "update"):
         err_console.print("[bold red]Error:[/] --mode must be insert or update.")
         raise typer.Exit(2)
+    dialect = csv_dialect(delimiter, decimal, date_format)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn())
     try:
@@ -220,7 +240,7 @@ def import_cmd(
 
             result = import_bundle(directory, db, user=user,
                                    mode="update" if mode == "update" else "insert",
-                                   progress=progress)
+                                   progress=progress, dialect=dialect)
     except DataValidationError as exc:
         if exc.report is not None:
             _print_report(exc.report)
