@@ -23,8 +23,8 @@ if TYPE_CHECKING:
 trial_app = typer.Typer(
     help="Concealed randomisation (stratified permuted blocks or minimisation) with an "
     "append-only allocation log in the registry database.\n\n"
-    "Example: hsctms trial randomise --db registry.sqlite --trial ZEUS --patient P0001 "
-    "--config zeus-trial.json --seed-file secret.txt",
+    "Example: hsctms trial randomise --db registry.sqlite --trial ZEUS --patient SYN-000001 "
+    "--config examples/trials/zeus-trial.json --seed-file secret.txt",
     no_args_is_help=True,
 )
 
@@ -71,8 +71,8 @@ def register_cmd(
     registry, and every factor of the trial file must be given with one of its levels.
 
     Example: hsctms trial register --db registry.sqlite --trial ZEUS --patient SYN-000001
-    --confirmed-by dr.lead --config zeus-trial.json --factor centre=LON --factor
-    edss_band=0-3.5
+    --confirmed-by dr.lead --config examples/trials/zeus-trial.json
+    --factor centre=SYN-C07 --factor edss_band=0-3.5
     """
     from hsctms.design.trial_config import load_trial_config
     from hsctms.services.randomisation import register_eligibility
@@ -98,8 +98,8 @@ def randomise_cmd(
 ) -> None:
     """Randomise a registered, eligible patient and print the allocated arm.
 
-    Example: hsctms trial randomise --db registry.sqlite --trial ZEUS --patient P0001
-    --config zeus-trial.json --seed-file secret.txt
+    Example: hsctms trial randomise --db registry.sqlite --trial ZEUS --patient SYN-000001
+    --config examples/trials/zeus-trial.json --seed-file secret.txt
     """
     from hsctms.design.trial_config import load_trial_config, read_seed
     from hsctms.services.randomisation import DatabaseAllocationStore, randomise
@@ -160,8 +160,8 @@ def replay_cmd(
 ) -> None:
     """Statistician's check: re-derive every stored allocation from the seed.
 
-    Example: hsctms trial replay --db registry.sqlite --trial ZEUS --config zeus-trial.json
-    --seed-file secret.txt
+    Example: hsctms trial replay --db registry.sqlite --trial ZEUS
+    --config examples/trials/zeus-trial.json --seed-file secret.txt
     """
     from hsctms.design.randomisation import replay
     from hsctms.design.trial_config import load_trial_config, read_seed

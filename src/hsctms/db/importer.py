@@ -269,7 +269,8 @@ class ImportResult:
                         c.unchanged)
         warn = f"; {len(self.report.warnings)} warning(s)" if self.report.warnings else ""
         if self.report.infos:
-            warn += f"; {len(self.report.infos)} info flag(s) (hsctms validate lists them)"
+            warn += (f"; {len(self.report.infos)} info flag(s) (hsctms validate "
+                     "--min-severity info lists them)")
         return (f"{head}{label} from {self.source} into {self.database} in "
                 f"{self.seconds:.1f} s [{per}]{warn}.")
 
