@@ -105,8 +105,8 @@ def _print_report(report: object, *, min_severity: str = "warning", summary: boo
                 rules = ", ".join(f"{c.rule} {c.count}" for c in counts)
                 kinds = " and ".join(f"{n} {sev}(s)" for sev in SEVERITY_CHOICES
                                      if (n := sum(i.severity == sev for i in hidden)))
-                _plain(f"Not listed: {kinds} ({rules}); --min-severity info lists them, "
-                       "--summary counts every rule.")
+                _plain(f"Not listed: {kinds} ({rules}); 'hsctms validate --min-severity "
+                       "info' lists them, '--summary' counts every rule.")
     if console.is_terminal:
         console.print(Text(report.summary, style="green" if report.ok else "bold red"))
     else:
