@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from hsctms.cli import app
@@ -286,3 +288,22 @@ def test_cli_refuses_an_unknown_delimiter(tmp_path: Path) -> None:
     res = CliRunner().invoke(app, ["validate", str(tmp_path), "--delimiter", ":"])
     assert res.exit_code == 2
     assert "Unknown delimiter ':'" in res.output
+
+
+# -- properties: a declared notation reads back exactly what the bundle format holds ----------
+
+
+@given(st.dates(min_value=dt.date(1900, 1, 1), max_value=dt.date(2200, 12, 31)),
+       st.sampled_from(["/", ".", "-"]), st.booleans())
+def test_numeric_dates_read_back_exactly(day: dt.date, sep: str, pad: bool) -> None:
+    d, m = (f"{day.day:02d}", f"{day.month:02d}") if pad else (str(day.day), str(day.month))
+    written = pd.Series([f"{d}{sep}{m}{sep}{day.year:04d}", f"{m}{sep}{d}{sep}{day.year:04d}"])
+    assert dates_to_iso(written.iloc[:1], "dayfirst").tolist() == [day.isoformat()]
+    assert dates_to_iso(written.iloc[1:], "monthfirst").tolist() == [day.isoformat()]
+
+
+@given(st.floats(allow_nan=False, allow_infinity=False).filter(lambda v: "e" not in repr(v)))
+def test_decimal_commas_read_back_exactly(value: float) -> None:
+    text, dotted = decimal_to_point(pd.Series([repr(value).replace(".", ",")]))
+    assert not dotted[0]
+    assert float(text.iat[0]) == value
