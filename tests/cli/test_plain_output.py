@@ -16,7 +16,8 @@ assert _spec is not None and _spec.loader is not None
 _io = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_io)
 
-LINE = re.compile(r"^(error|warning|info) [a-z0-9-]+ [a-z_]+\.(csv|json)(:\d+)?( \w+)?: .+$")
+LINE = re.compile(r"^[a-z_]+\.(csv|json)(:\d+)?: (error|warning|info) [a-z0-9-]+( \w+)?"
+                  r"( \(patient [^)]+\))?: .+$")
 
 
 def test_validate_prints_one_plain_line_per_issue(tmp_path: Path) -> None:
@@ -34,8 +35,8 @@ def test_validate_prints_one_plain_line_per_issue(tmp_path: Path) -> None:
     assert len(issues) >= 3
     for line in issues:
         assert LINE.match(line), line
-    assert "error value-unparseable edss.csv:2 edss: " in result.output
-    assert "error edss-off-grid edss.csv:3 edss: " in result.output
-    assert "dmt.csv:2 stop_date: " in result.output
+    assert "edss.csv:2: error value-unparseable edss (patient P1): " in result.output
+    assert "edss.csv:3: error edss-off-grid edss (patient P1): " in result.output
+    assert "dmt.csv:2: error dmt-stop-before-start stop_date (patient P1): " in result.output
     assert "│" not in result.output  # no table borders
     assert "error" in summary.lower()

@@ -21,8 +21,8 @@ runner = CliRunner()
 
 def _trial_files(tmp_path: Path) -> tuple[str, str]:
     config = tmp_path / "trial.json"
-    config.write_text(json.dumps({"arms": ["a", "b"], "factors": ["centre"]}),
-                      encoding="utf-8")
+    config.write_text(json.dumps({"arms": ["a", "b"], "factors": ["centre"],
+                                  "levels": {"centre": ["LON"]}}), encoding="utf-8")
     seed = tmp_path / "secret.txt"
     seed.write_text("0123456789abcdef0123", encoding="utf-8")
     return str(config), str(seed)
@@ -38,7 +38,8 @@ def _commands(tmp_path: Path, db: str) -> dict[str, list[str]]:
         "export": ["export", "--db", db, "--out", str(tmp_path / "bundle-out")],
         "db upgrade": ["db", "upgrade", "--db", db],
         "trial register": ["trial", "register", *trial, "--patient", "P1",
-                           "--confirmed-by", "dr.a", "--factor", "centre=LON"],
+                           "--confirmed-by", "dr.a", "--config", config,
+                           "--factor", "centre=LON"],
         "trial randomise": ["trial", "randomise", *trial, "--patient", "P1",
                             "--config", config, "--seed-file", seed],
         "trial log": ["trial", "log", *trial, "--json", str(tmp_path / "log.json")],

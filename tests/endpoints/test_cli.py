@@ -77,7 +77,8 @@ def _copy(bundle: Path, tmp_path: Path) -> Path:
 
 
 def test_endpoints_cli_names_file_row_and_field(bundle: Path, tmp_path: Path) -> None:
-    """A bad cell is printed as 'error RULE edss.csv:LINE edss: ...' and the exit code is 1."""
+    """A bad cell is printed as 'edss.csv:LINE: error RULE edss (patient P): ...' and the exit
+    code is 1."""
     data = _copy(bundle, tmp_path)
     path = data / "edss.csv"
     lines = path.read_text(encoding="utf-8").splitlines()
@@ -89,7 +90,8 @@ def test_endpoints_cli_names_file_row_and_field(bundle: Path, tmp_path: Path) ->
     res = CliRunner().invoke(app, ["endpoints", "--data", str(data),
                                    "--out", str(tmp_path / "x.csv")])
     assert res.exit_code == 1
-    assert "error edss-off-grid edss.csv:4 edss: EDSS '3.25'" in res.output
+    patient = cells[lines[0].split(",").index("patient_id")]
+    assert f"edss.csv:4: error edss-off-grid edss (patient {patient}): EDSS '3.25'" in res.output
     assert not (tmp_path / "x.csv").exists()
 
 
@@ -106,7 +108,7 @@ def test_endpoints_cli_refuses_a_bundle_without_visits(bundle: Path, tmp_path: P
     out = tmp_path / "x.csv"
     res = CliRunner().invoke(app, ["endpoints", "--data", str(data), "--out", str(out)])
     assert res.exit_code == 1
-    assert "error edss-empty edss.csv:" in res.output
+    assert "edss.csv: error edss-empty: " in res.output
     assert not out.exists()
 
 
@@ -124,6 +126,6 @@ def test_endpoints_cli_prints_pre_onset_warnings(bundle: Path, tmp_path: Path) -
     out = tmp_path / "x.csv"
     res = CliRunner().invoke(app, ["endpoints", "--data", str(data), "--out", str(out)])
     assert res.exit_code == 0, res.output
-    assert f"warning date-before-onset edss.csv:{line} date: EDSS assessment on {first}" \
-        in res.output
+    assert (f"edss.csv:{line}: warning date-before-onset date (patient {pid}): EDSS "
+            f"assessment on {first}") in res.output
     assert out.exists()

@@ -203,7 +203,7 @@ def test_visit_and_relapse_before_onset_warn() -> None:
     assert ("date-before-onset", "warning", "edss.csv", 2, "date") in found
     assert ("date-before-onset", "warning", "relapses.csv", 2, "onset_date") in found
     assert ("date-before-diagnosis", "info", "edss.csv", 2, "date") in found
-    assert "edss.csv:2 date" in str(rec[0].message)
+    assert "edss.csv:2: warning date-before-onset date: " in str(rec[0].message)
 
 
 def test_no_warning_when_visits_follow_onset() -> None:

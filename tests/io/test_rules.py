@@ -148,6 +148,11 @@ CASES: list[tuple[str, dict[str, str | bytes | None], str, int | None, str | Non
      "transplant_date"),
     ("edss-near-relapse", {"relapses.csv": "patient_id,onset_date\nP1,2016-02-20\n"},
      "edss.csv", 3, "date"),
+    ("column-decimal-comma",
+     {"edss.csv": H_EDSS + 'P1,2015-01-10,"3,5",\nP1,2016-03-10,"2,5",\n'}, "edss.csv", None,
+     "edss"),
+    ("column-date-format", {"edss.csv": H_EDSS + "P1,10/01/2015,3.5,\nP1,31/03/2016,3.0,\n"},
+     "edss.csv", None, "date"),
     ("mri-counts-missing", {"mri.csv": "patient_id,date,new_t2,gd_lesions,brain_volume\n"
                             "P1,2015-02-01,,,1450\n"}, "mri.csv", 2, "new_t2"),
     ("lab-unit-unexpected", {"labs.csv": "patient_id,date,test,value,unit\n"

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -15,6 +15,7 @@ from rich.console import Console
 from hsctms.errors import ConfigurationError, HsctmsError
 
 if TYPE_CHECKING:
+    from hsctms.io.csvtext import CsvDialect
     from hsctms.model import Cohort
 
 console = Console()
@@ -102,3 +103,36 @@ def load_cohort_source(db: str | None, data: Path | None, *, command: str) -> Co
 
     assert data is not None
     return load_bundle(data)
+
+
+# -- reading spreadsheet exports: explicit options only ----------------------------------------
+
+DelimiterOpt = Annotated[str | None, typer.Option(
+    "--delimiter", help="Field separator of the CSV files when they are not comma-separated: "
+    "';', 'tab' or '|' (a spreadsheet's export). Never guessed: without it such a file is "
+    "refused with a message naming its separator.", show_default=False)]
+DecimalOpt = Annotated[str | None, typer.Option(
+    "--decimal", help="Decimal mark of the numbers: ',' reads 3,5 as 3.5 (then a number "
+    "holding '.' is an error). Default '.'.", show_default=False)]
+DateFormatOpt = Annotated[str | None, typer.Option(
+    "--date-format", help="Dates written dayfirst (31/12/2019, 31.12.2019) or monthfirst "
+    "(12/31/2019), read besides YYYY-MM-DD. Default: YYYY-MM-DD only.", show_default=False)]
+
+
+def csv_dialect(delimiter: str | None, decimal: str | None,
+                date_format: str | None) -> CsvDialect | None:
+    """The :class:`~hsctms.io.csvtext.CsvDialect` of ``--delimiter/--decimal/--date-format``
+    (None when none is given); an invalid value exits 2 with the allowed values."""
+    if delimiter is None and decimal is None and date_format is None:
+        return None
+    from hsctms.io.csvtext import CsvDialect
+
+    sep = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";"}.get(
+        delimiter or ",", delimiter or ",")
+    try:
+        return CsvDialect(sep, decimal or ".", date_format or "iso")  # type: ignore[arg-type]
+    except ConfigurationError as exc:
+        err_console.print(f"[bold red]Error:[/] {exc.message}", highlight=False)
+        if exc.hint:
+            err_console.print(f"[yellow]Hint:[/] {exc.hint}", highlight=False)
+        raise typer.Exit(2) from exc

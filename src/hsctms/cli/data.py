@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from hsctms.cli._common import console, err_console, fail, write_json
+from hsctms.cli._common import (
+    DateFormatOpt,
+    DecimalOpt,
+    DelimiterOpt,
+    console,
+    csv_dialect,
+    err_console,
+    fail,
+    write_json,
+)
 from hsctms.errors import ConfigurationError, HsctmsError
 
 #: Issues printed in the terminal table (all of them go to --json).
@@ -22,33 +31,99 @@ db_app = typer.Typer(help="Registry database administration.\n\nExample: hsctms 
                      "--db registry.db", no_args_is_help=True)
 
 
-def _print_report(report: object) -> None:
+SEVERITY_CHOICES = ("error", "warning", "info")
+
+
+def _plain(text: str) -> None:
+    console.print(text, markup=False, highlight=False, soft_wrap=True)
+
+
+def _print_rule_counts(counts: list[Any], *, title: str) -> None:
+    """One row per rule: rule, severity, count and the first example."""
     from rich.table import Table
+    from rich.text import Text
+
+    if not console.is_terminal:
+        for c in counts:
+            _plain(f"{c.severity} {c.rule}: {c.count} issue(s), first {c.first.to_line()}")
+        return
+    table = Table(title=title, show_lines=False)
+    for col in ("rule", "severity", "count", "first example"):
+        table.add_column(col, overflow="fold", no_wrap=col in ("rule", "severity", "count"))
+    for c in counts:
+        table.add_row(Text(c.rule), Text(c.severity, style=_STYLE[c.severity]), str(c.count),
+                      Text(c.first.to_line()))
+    console.print(table)
+
+
+_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
+
+
+def _print_issues(issues: list[Any]) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    if not console.is_terminal:
+        # logs, pipes and files: one plain line per issue, never a wrapped table
+        for issue in issues:
+            _plain(issue.to_line())
+        return
+    table = Table(title="Validation issues", show_lines=False)
+    for col in ("rule", "severity", "file", "row", "field", "patient", "message"):
+        table.add_column(col, overflow="fold", no_wrap=col in ("rule", "severity"))
+    for issue in issues[:MAX_ROWS]:
+        table.add_row(Text(issue.rule), Text(issue.severity, style=_STYLE[issue.severity]),
+                      Text(issue.file), "" if issue.row is None else str(issue.row),
+                      Text(issue.field or ""), Text(issue.patient or ""), Text(issue.message))
+    console.print(table)
+    if len(issues) > MAX_ROWS:
+        console.print(f"... and {len(issues) - MAX_ROWS} more issue(s); use --json FILE for "
+                      "the complete list, or --summary for counts by rule.")
+
+
+def _print_report(report: object, *, min_severity: str = "warning", summary: bool = False,
+                  quiet: bool = False) -> None:
+    """Print a validation report: the issues of ``min_severity`` or worse one by one (or, with
+    ``summary``, counted by rule), the others counted by rule, then the one-line verdict."""
     from rich.text import Text
 
     from hsctms.io import ValidationReport
 
     assert isinstance(report, ValidationReport)
-    if not console.is_terminal:
-        # logs, pipes and files: one plain line per issue, never a wrapped table
-        for issue in report.issues:
-            console.print(issue.to_line(), markup=False, highlight=False, soft_wrap=True)
-        console.print(report.summary, markup=False, highlight=False, soft_wrap=True)
-        return
-    if report.issues:
-        table = Table(title="Validation issues", show_lines=False)
-        for col in ("rule", "severity", "file", "row", "field", "message"):
-            table.add_column(col, overflow="fold", no_wrap=col in ("rule", "severity"))
-        style = {"error": "bold red", "warning": "yellow", "info": "cyan"}
-        for issue in report.issues[:MAX_ROWS]:
-            table.add_row(Text(issue.rule), Text(issue.severity, style=style[issue.severity]),
-                          Text(issue.file), "" if issue.row is None else str(issue.row),
-                          Text(issue.field or ""), Text(issue.message))
-        console.print(table)
-        if len(report.issues) > MAX_ROWS:
-            console.print(f"... and {len(report.issues) - MAX_ROWS} more issue(s); use --json "
-                          "FILE for the complete list.")
-    console.print(Text(report.summary, style="green" if report.ok else "bold red"))
+    if not quiet:
+        shown = report.at_least(min_severity)  # type: ignore[arg-type]
+        if summary:
+            if report.issues:
+                _print_rule_counts(report.rule_counts(), title="Validation issues by rule")
+        else:
+            if shown:
+                _print_issues(shown)
+            listed = {id(i) for i in shown}
+            hidden = [i for i in report.issues if id(i) not in listed]
+            if hidden:
+                counts = report.rule_counts(hidden)
+                rules = ", ".join(f"{c.rule} {c.count}" for c in counts)
+                kinds = " and ".join(f"{n} {sev}(s)" for sev in SEVERITY_CHOICES
+                                     if (n := sum(i.severity == sev for i in hidden)))
+                _plain(f"Not listed: {kinds} ({rules}); 'hsctms validate --min-severity "
+                       "info' lists them, '--summary' counts every rule.")
+    if console.is_terminal:
+        console.print(Text(report.summary, style="green" if report.ok else "bold red"))
+    else:
+        _plain(report.summary)
+
+
+def _check_severity(min_severity: str) -> None:
+    if min_severity not in SEVERITY_CHOICES:
+        err_console.print(f"[bold red]Error:[/] --min-severity must be one of "
+                          f"{', '.join(SEVERITY_CHOICES)}, not {min_severity!r}.",
+                          highlight=False)
+        raise typer.Exit(2)
+
+
+MinSeverityOpt = Annotated[str, typer.Option(
+    "--min-severity", help="List issues of this severity or worse one by one: error, warning "
+    "or info (the others are counted by rule).")]
 
 
 @db_app.command("upgrade")
@@ -80,24 +155,43 @@ def db_upgrade(db: DbOpt) -> None:
                       markup=False, soft_wrap=True)
 
 
-def validate_cmd(directory: DirArg, json_out: JsonOpt = None) -> None:
-    """Validate a CSV bundle and print every issue (rule, severity, file, row, field,
-    message). Exits 1 when there is any error, 0 otherwise (warnings do not fail).
+def validate_cmd(
+    directory: DirArg,
+    json_out: JsonOpt = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the one-line "
+                                        "summary.")] = False,
+    min_severity: MinSeverityOpt = "warning",
+    summary: Annotated[bool, typer.Option("--summary", help="Count issues by rule (rule, "
+                                          "severity, count, first example) instead of "
+                                          "listing each.")] = False,
+    delimiter: DelimiterOpt = None,
+    decimal: DecimalOpt = None,
+    date_format: DateFormatOpt = None,
+) -> None:
+    """Validate a CSV bundle and print its issues (file:row, severity, rule, field, patient,
+    message): errors and warnings one by one, infos counted by rule unless --min-severity
+    info. Exits 1 when there is any error, 0 otherwise (warnings do not fail).
 
     Example: hsctms validate my-bundle --json report.json
+    Example: hsctms validate my-bundle --summary
+    Example: hsctms validate spreadsheet-export --delimiter ';' --decimal ',' --date-format
+    dayfirst
     """
     from hsctms.io import validate_bundle
 
+    _check_severity(min_severity)
+    dialect = csv_dialect(delimiter, decimal, date_format)
     try:
         with console.status("Validating..."):
-            report = validate_bundle(directory)
+            report = validate_bundle(directory, dialect=dialect)
     except HsctmsError as exc:
         fail(exc)
         return
-    _print_report(report)
+    _print_report(report, min_severity=min_severity, summary=summary, quiet=quiet)
     if json_out is not None:
         write_json(json_out, report.to_dict())
     raise typer.Exit(0 if report.ok else 1)
+
 
 def import_cmd(
     directory: DirArg,
@@ -108,11 +202,15 @@ def import_cmd(
     user: Annotated[str, typer.Option("--user", help="Recorded in the audit trail.")
                     ] = "cli",
     json_out: JsonOpt = None,
+    delimiter: DelimiterOpt = None,
+    decimal: DecimalOpt = None,
+    date_format: DateFormatOpt = None,
 ) -> None:
     """Validate a CSV bundle and load it into the registry in one transaction (all or
     nothing; re-importing the same bundle changes nothing).
 
     Example: hsctms import my-bundle --db registry.db
+    Example: hsctms import spreadsheet-export --db registry.db --delimiter ';' --decimal ','
     """
     from rich.progress import (
         BarColumn,
@@ -128,6 +226,7 @@ def import_cmd(
     if mode not in ("insert", "update"):
         err_console.print("[bold red]Error:[/] --mode must be insert or update.")
         raise typer.Exit(2)
+    dialect = csv_dialect(delimiter, decimal, date_format)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn())
     try:
@@ -141,7 +240,7 @@ def import_cmd(
 
             result = import_bundle(directory, db, user=user,
                                    mode="update" if mode == "update" else "insert",
-                                   progress=progress)
+                                   progress=progress, dialect=dialect)
     except DataValidationError as exc:
         if exc.report is not None:
             _print_report(exc.report)

@@ -23,8 +23,8 @@ if TYPE_CHECKING:
 trial_app = typer.Typer(
     help="Concealed randomisation (stratified permuted blocks or minimisation) with an "
     "append-only allocation log in the registry database.\n\n"
-    "Example: hsctms trial randomise --db registry.sqlite --trial ZEUS --patient P0001 "
-    "--config zeus-trial.json --seed-file secret.txt",
+    "Example: hsctms trial randomise --db registry.sqlite --trial ZEUS --patient SYN-000001 "
+    "--config examples/trials/zeus-trial.json --seed-file secret.txt",
     no_args_is_help=True,
 )
 
@@ -46,7 +46,11 @@ def _factors(items: list[str]) -> dict[str, str]:
             raise ConfigurationError(f"Factor {item!r} is not NAME=LEVEL.",
                                      hint="E.g. --factor centre=LON --factor edss_band=0-3.5")
         k, v = item.split("=", 1)
-        out[k.strip()] = v.strip()
+        name = k.strip()
+        if name in out:
+            raise ConfigurationError(f"Factor {name!r} is given twice.",
+                                     hint="Give each --factor NAME=LEVEL once.")
+        out[name] = v.strip()
     return out
 
 
@@ -55,21 +59,30 @@ def register_cmd(
     db: DB, trial: TRIAL,
     patient: Annotated[str, typer.Option("--patient", help="Pseudonymous patient id.")],
     confirmed_by: Annotated[str, typer.Option("--confirmed-by", help="Who confirmed it.")],
-    factor: Annotated[list[str], typer.Option("--factor", help="NAME=LEVEL, repeatable.")],
+    config: Annotated[Path, typer.Option("--config", help="Trial file (JSON): its factors "
+                                         "and their allowed levels.")],
+    factor: Annotated[list[str] | None, typer.Option(
+        "--factor", help="NAME=LEVEL, repeatable; every factor of the trial file, with one of "
+        "its levels.")] = None,
     not_eligible: Annotated[bool, typer.Option("--not-eligible",
                                                help="Record a screening failure.")] = False,
 ) -> None:
-    """Register a patient's eligibility (once; append-only).
+    """Register a patient's eligibility (once; append-only). The patient must be in the
+    registry, and every factor of the trial file must be given with one of its levels.
 
-    Example: hsctms trial register --db registry.sqlite --trial ZEUS --patient P0001
-    --confirmed-by dr.lead --factor centre=LON --factor edss_band=0-3.5
+    Example: hsctms trial register --db registry.sqlite --trial ZEUS --patient SYN-000001
+    --confirmed-by dr.lead --config examples/trials/zeus-trial.json
+    --factor centre=SYN-C07 --factor edss_band=0-3.5
     """
+    from hsctms.design.trial_config import load_trial_config
     from hsctms.services.randomisation import register_eligibility
 
     try:
-        factors = _factors(factor)
-        register_eligibility(_registry(db), trial, patient, confirmed_by=confirmed_by,
-                             factors=factors, eligible=not not_eligible)
+        factors = _factors(factor or [])
+        engine = _registry(db)  # a mistyped --db first: nothing else matters then
+        cfg = load_trial_config(config)
+        register_eligibility(engine, trial, patient, confirmed_by=confirmed_by,
+                             factors=factors, eligible=not not_eligible, config=cfg)
     except HsctmsError as exc:
         fail(exc)
     state = "not eligible" if not_eligible else "eligible"
@@ -85,8 +98,8 @@ def randomise_cmd(
 ) -> None:
     """Randomise a registered, eligible patient and print the allocated arm.
 
-    Example: hsctms trial randomise --db registry.sqlite --trial ZEUS --patient P0001
-    --config zeus-trial.json --seed-file secret.txt
+    Example: hsctms trial randomise --db registry.sqlite --trial ZEUS --patient SYN-000001
+    --config examples/trials/zeus-trial.json --seed-file secret.txt
     """
     from hsctms.design.trial_config import load_trial_config, read_seed
     from hsctms.services.randomisation import DatabaseAllocationStore, randomise
@@ -147,8 +160,8 @@ def replay_cmd(
 ) -> None:
     """Statistician's check: re-derive every stored allocation from the seed.
 
-    Example: hsctms trial replay --db registry.sqlite --trial ZEUS --config zeus-trial.json
-    --seed-file secret.txt
+    Example: hsctms trial replay --db registry.sqlite --trial ZEUS
+    --config examples/trials/zeus-trial.json --seed-file secret.txt
     """
     from hsctms.design.randomisation import replay
     from hsctms.design.trial_config import load_trial_config, read_seed

@@ -58,6 +58,7 @@ from hsctms.io.bundle import (
     bundle_checksum,
     read_bundle_contents,
 )
+from hsctms.io.csvtext import CsvDialect
 from hsctms.model.regimens import RegimenMap
 from hsctms.model.schema import SCHEMA, TableSpec
 
@@ -268,7 +269,8 @@ class ImportResult:
                         c.unchanged)
         warn = f"; {len(self.report.warnings)} warning(s)" if self.report.warnings else ""
         if self.report.infos:
-            warn += f"; {len(self.report.infos)} info flag(s) (hsctms validate lists them)"
+            warn += (f"; {len(self.report.infos)} info flag(s) (hsctms validate "
+                     "--min-severity info lists them)")
         return (f"{head}{label} from {self.source} into {self.database} in "
                 f"{self.seconds:.1f} s [{per}]{warn}.")
 
@@ -507,6 +509,7 @@ def import_bundle(
     progress: Progress | None = None,
     centre: str | None = None,
     source: str | None = None,
+    dialect: CsvDialect | None = None,
 ) -> ImportResult:
     """Validate a CSV bundle and load it into the registry in one transaction.
 
@@ -536,6 +539,9 @@ def import_bundle(
         ``imports`` table and the audit trail (default: its resolved path). A web upload
         passes the uploaded file's name, so that the server's temporary directory is never
         shown to the user nor stored.
+    dialect
+        How the CSV files are written, when the user declares a spreadsheet's notation
+        (:class:`hsctms.io.csvtext.CsvDialect`); default: the bundle format.
 
     Returns
     -------
@@ -572,7 +578,8 @@ def import_bundle(
     if mode not in ("insert", "update"):
         raise ConfigurationError(f"Unknown import mode {mode!r}.", hint="Use insert or update.")
     started = time.perf_counter()
-    contents = read_bundle_contents(path, regimen_map=regimen_map, today=today)
+    contents = read_bundle_contents(path, regimen_map=regimen_map, today=today,
+                                    dialect=dialect)
     report = contents.report
     if source is not None:
         report.source = source

@@ -105,6 +105,16 @@ def insert_registration(conn: Connection, trial: str, patient_id: str, *, eligib
                 new={"eligible": bool(eligible), "factors": dict(factors)})
 
 
+def registry_has_patient(conn: Connection, patient_id: str) -> bool:
+    """Whether ``patient_id`` is a patient of the registry (its ``patients`` table)."""
+    from hsctms.db.tables import TABLES
+
+    patients = TABLES["patients"]
+    found = conn.execute(sa.select(patients.c.patient_id)
+                         .where(patients.c.patient_id == str(patient_id)).limit(1)).first()
+    return found is not None
+
+
 def get_registration(conn: Connection, trial: str, patient_id: str) -> dict[str, Any] | None:
     """The patient's registration for ``trial`` (factors decoded), or None."""
     reg = conn.execute(

@@ -5,11 +5,17 @@ misspelt key is an error, never ignored) and builds the randomiser of
 :mod:`hsctms.design.randomisation`::
 
     {"arms": ["aHSCT", "alemtuzumab"], "method": "permuted_blocks",
-     "factors": ["centre", "edss_band"], "ratio": [1, 1], "block_multiples": [1, 2, 3]}
+     "factors": ["centre", "edss_band"], "ratio": [1, 1], "block_multiples": [1, 2, 3],
+     "levels": {"centre": ["LON", "UPP"], "edss_band": ["0-3.5", "4.0-6.0"]}}
 
     {"arms": ["aHSCT", "alemtuzumab"], "method": "minimisation",
      "factors": ["centre", "edss_band", "prior_dmt"], "weights": [1, 1, 2],
      "imbalance": "range", "p_best": 0.8, "max_imbalance": 4}
+
+``levels`` is the controlled vocabulary of each factor: a registration must give every factor
+(registrations are immutable, so one lacking a factor could never be randomised) with one of
+its levels; a typo is an error listing the allowed levels, never a new stratum
+(:meth:`TrialConfig.check_factors`).
 
 The seed file holds the statistician's secret (at least 16 characters); only its fingerprint
 is stored with the allocations.
@@ -18,6 +24,7 @@ is stored with the allocations.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -33,7 +40,8 @@ if TYPE_CHECKING:
 MIN_SEED_LENGTH = 16
 
 _EXAMPLE = ('E.g. {"arms": ["aHSCT", "alemtuzumab"], "method": "permuted_blocks", '
-            '"factors": ["centre", "edss_band"], "block_multiples": [1, 2, 3]}')
+            '"factors": ["centre", "edss_band"], "block_multiples": [1, 2, 3], '
+            '"levels": {"centre": ["LON", "UPP"], "edss_band": ["0-3.5", "4.0-6.0"]}}')
 
 
 class TrialConfig(BaseModel):
@@ -60,6 +68,9 @@ class TrialConfig(BaseModel):
         Probability of the least-imbalancing arm, in (0, 1] (minimisation).
     max_imbalance : int, optional
         Cap (>= 1) on the overall imbalance of arm totals (minimisation only).
+    levels : dict of str to tuple of str, default {}
+        The allowed levels of each factor (controlled vocabulary); required for every factor
+        before patients are registered.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -73,6 +84,7 @@ class TrialConfig(BaseModel):
     imbalance: Literal["range", "variance"] = "range"
     p_best: float = Field(0.8, gt=0.0, le=1.0)
     max_imbalance: int | None = Field(None, ge=1)
+    levels: dict[str, tuple[str, ...]] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _consistent(self) -> TrialConfig:
@@ -90,7 +102,74 @@ class TrialConfig(BaseModel):
             raise ValueError("weights and max_imbalance apply to minimisation only")
         if self.method == "minimisation" and self.ratio is not None:
             raise ValueError("minimisation allocates equally: leave out ratio")
+        unknown = sorted(set(self.levels) - set(self.factors))
+        if unknown:
+            raise ValueError(f"levels names {', '.join(unknown)}, which is not among the "
+                             f"factors ({', '.join(self.factors) or 'none'})")
+        for name, values in self.levels.items():
+            if not values or len(set(values)) != len(values) or any(not v for v in values):
+                raise ValueError(f"levels of {name} must be distinct, non-empty texts")
         return self
+
+    def check_factors(self, factors: Mapping[str, str], *, eligible: bool = True
+                      ) -> dict[str, str]:
+        """The factors of a registration, checked against the trial's controlled vocabulary.
+
+        Parameters
+        ----------
+        factors : mapping of str to str
+            Factor name -> level, as given at registration.
+        eligible : bool, default True
+            An eligible patient must give every factor (a registration is immutable: one
+            lacking a factor could never be randomised); a screening failure may leave
+            factors out, but those given are checked too.
+
+        Returns
+        -------
+        dict of str to str
+            The factors, in the trial file's order.
+
+        Raises
+        ------
+        ConfigurationError
+            A factor the trial does not have, a missing factor, a level that is not one of
+            the allowed levels (listed), or a factor without levels in the trial file.
+
+        Examples
+        --------
+        >>> cfg = TrialConfig(arms=("A", "B"), factors=("centre",),
+        ...                   levels={"centre": ("LON", "UPP")})
+        >>> cfg.check_factors({"centre": "LON"})
+        {'centre': 'LON'}
+        """
+        unknown = sorted(set(factors) - set(self.factors))
+        if unknown:
+            raise ConfigurationError(
+                f"{', '.join(map(repr, unknown))} is not a factor of this trial (its factors: "
+                f"{', '.join(self.factors) or 'none'}).", hint="Check the spelling of NAME in "
+                "--factor NAME=LEVEL.")
+        missing = [f for f in self.factors if f not in factors]
+        if missing and eligible:
+            raise ConfigurationError(
+                f"The registration lacks factor(s) {', '.join(missing)}; the trial stratifies "
+                f"by {', '.join(self.factors)}. Registrations cannot be changed, and one "
+                "without every factor could never be randomised.",
+                hint=" ".join(f"--factor {f}=LEVEL" for f in missing))
+        undefined = [f for f in self.factors if f in factors and f not in self.levels]
+        if undefined:
+            raise ConfigurationError(
+                f"The trial file lists no levels for factor(s) {', '.join(undefined)}: levels "
+                "are a controlled vocabulary, so a typo cannot create a new stratum.",
+                hint=f'Add e.g. "levels": {{"{undefined[0]}": ["LEVEL1", "LEVEL2"]}} to the '
+                "trial file.")
+        for name in self.factors:
+            if name in factors and factors[name] not in self.levels[name]:
+                raise ConfigurationError(
+                    f"{factors[name]!r} is not a level of factor {name}; allowed: "
+                    f"{', '.join(self.levels[name])}.",
+                    hint="Levels are case-sensitive; a new level is added to the trial file "
+                    "by the trial statistician.")
+        return {name: factors[name] for name in self.factors if name in factors}
 
     def randomiser(self, seed: str, store: AllocationStore) -> Randomiser:
         """The randomiser this file describes, writing to ``store``.

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from hsctms.io.rules import RULES, SEVERITIES, Severity, rule
@@ -15,6 +16,10 @@ from hsctms.model.schema import SCHEMA
 _FILE_ORDER = {spec.filename: i for i, spec in enumerate(SCHEMA.values())}
 _SEVERITY_ORDER = {s: i for i, s in enumerate(SEVERITIES)}
 _RULE_ORDER = {r: i for i, r in enumerate(RULES)}
+_TABLE_OF_FILE = {spec.filename: name for name, spec in SCHEMA.items()}
+#: The hidden line-number column of typed frames (``hsctms.io._parse.LINE``, which imports
+#: this module).
+_LINE = "__line__"
 
 
 @dataclass(frozen=True)
@@ -36,6 +41,10 @@ class Issue:
         Column name, or ``None``.
     message
         What is wrong and how to fix it.
+    patient
+        The ``patient_id`` of the row, for row-level issues of a bundle (attached centrally by
+        :func:`with_patients`, so every check's message need not repeat it); ``None`` when
+        unknown or not about one row.
     """
 
     rule: str
@@ -44,6 +53,7 @@ class Issue:
     row: int | None
     field: str | None
     message: str
+    patient: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable form.
@@ -51,13 +61,15 @@ class Issue:
         Returns
         -------
         dict
-            ``rule``, ``severity``, ``file``, ``row``, ``field`` and ``message``.
+            ``rule``, ``severity``, ``file``, ``row``, ``field``, ``message`` and ``patient``.
         """
         return {"rule": self.rule, "severity": self.severity, "file": self.file,
-                "row": self.row, "field": self.field, "message": self.message}
+                "row": self.row, "field": self.field, "message": self.message,
+                "patient": self.patient}
 
     def to_line(self) -> str:
-        """One plain line: ``severity rule file:line field: message`` (for logs and pipes).
+        """One plain line, ``file:line: severity rule field (patient P): message``, the form
+        compilers use, so editors and ``grep`` jump to the line (for logs and pipes).
 
         Line breaks inside the message are shown as spaces, so one issue is always one line.
 
@@ -68,14 +80,18 @@ class Issue:
 
         Examples
         --------
-        >>> issue = Issue("edss-off-grid", "error", "edss.csv", 3, "edss", "EDSS '0.5' is bad.")
+        >>> issue = Issue("edss-off-grid", "error", "edss.csv", 3, "edss", "EDSS '0.5' is bad.",
+        ...               patient="P1")
         >>> issue.to_line()
-        "error edss-off-grid edss.csv:3 edss: EDSS '0.5' is bad."
+        "edss.csv:3: error edss-off-grid edss (patient P1): EDSS '0.5' is bad."
+        >>> Issue("manifest-missing", "info", "bundle.json", None, None, "None.").to_line()
+        'bundle.json: info manifest-missing: None.'
         """
         where = self.file if self.row is None else f"{self.file}:{self.row}"
         field = f" {self.field}" if self.field else ""
+        patient = f" (patient {self.patient})" if self.patient else ""
         message = " ".join(self.message.split())
-        return f"{self.severity} {self.rule} {where}{field}: {message}"
+        return f"{where}: {self.severity} {self.rule}{field}{patient}: {message}"
 
     def sort_key(self) -> tuple[int, str, int, int, int, str, str]:
         """Stable report order: file (schema order), line, field, severity, rule, message.
@@ -119,6 +135,81 @@ def make_issue(rule_id: str, file: str, row: int | None, field_name: str | None,
         The issue.
     """
     return Issue(rule_id, rule(rule_id).severity, file, row, field_name, message)
+
+
+def with_patients(issues: Iterable[Issue], tables: Mapping[str, pd.DataFrame]) -> list[Issue]:
+    """The issues with the ``patient_id`` of their row attached (:attr:`Issue.patient`).
+
+    One place names the patient of every row-level issue, whichever rule found it: the row's
+    line is looked up in the typed table of its file. Issues that already name a patient,
+    whole-file issues and rows whose ``patient_id`` is missing or invalid are unchanged.
+
+    Parameters
+    ----------
+    issues
+        Issues of a bundle.
+    tables
+        Typed frames by table name, each with the line-number column ``__line__``.
+
+    Returns
+    -------
+    list of Issue
+        The issues, in the same order.
+    """
+    out = list(issues)
+    wanted: dict[str, list[int]] = {}
+    for i, issue in enumerate(out):
+        if issue.row is not None and issue.patient is None and issue.file in _TABLE_OF_FILE:
+            wanted.setdefault(issue.file, []).append(i)
+    for filename, positions in wanted.items():
+        frame = tables.get(_TABLE_OF_FILE[filename])
+        if frame is None or frame.empty or _LINE not in frame or "patient_id" not in frame:
+            continue
+        lines = frame[_LINE].to_numpy(dtype=np.int64)
+        ids = frame["patient_id"].to_numpy(dtype=object, na_value=None)
+        order = np.argsort(lines, kind="stable")
+        sorted_lines = lines[order]
+        rows = np.array([out[i].row for i in positions], dtype=np.int64)
+        at = np.clip(np.searchsorted(sorted_lines, rows), 0, len(sorted_lines) - 1)
+        found = sorted_lines[at] == rows
+        for i, hit, j in zip(positions, found.tolist(), at.tolist(), strict=True):
+            pid = ids[order[j]] if hit else None
+            if pid is not None:
+                out[i] = replace(out[i], patient=str(pid))
+    return out
+
+
+@dataclass(frozen=True)
+class RuleCount:
+    """How often one rule was broken, with its first example (``validate --summary``).
+
+    Parameters
+    ----------
+    rule
+        Rule id.
+    severity
+        The rule's severity.
+    count
+        Number of issues.
+    first
+        The first issue of the rule in report order.
+    """
+
+    rule: str
+    severity: Severity
+    count: int
+    first: Issue
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable form.
+
+        Returns
+        -------
+        dict
+            ``rule``, ``severity``, ``count`` and ``first`` (an issue's dict).
+        """
+        return {"rule": self.rule, "severity": self.severity, "count": self.count,
+                "first": self.first.to_dict()}
 
 
 @dataclass
@@ -192,6 +283,56 @@ class ValidationReport:
         counts = Counter(i.rule for i in self.issues)
         return {r: counts[r] for r in RULES if counts[r]}
 
+    def at_least(self, severity: Severity) -> list[Issue]:
+        """The issues at least as severe as ``severity`` (``"info"``: all of them).
+
+        Parameters
+        ----------
+        severity
+            ``"error"``, ``"warning"`` or ``"info"``.
+
+        Returns
+        -------
+        list of Issue
+            The issues of that severity or a more severe one, in report order.
+
+        Examples
+        --------
+        >>> rep = ValidationReport([make_issue("manifest-missing", "bundle.json", None, None,
+        ...                                    "No bundle.json.")])
+        >>> len(rep.at_least("info")), len(rep.at_least("warning"))
+        (1, 0)
+        """
+        if severity not in _SEVERITY_ORDER:
+            raise ValueError(f"severity must be one of {', '.join(SEVERITIES)}, not "
+                             f"{severity!r}")
+        limit = _SEVERITY_ORDER[severity]
+        return [i for i in self.issues if _SEVERITY_ORDER[i.severity] <= limit]
+
+    def rule_counts(self, issues: Iterable[Issue] | None = None) -> list[RuleCount]:
+        """Issues counted by rule (most severe first, then registry order), each with its
+        first example.
+
+        Parameters
+        ----------
+        issues
+            Count these issues (e.g. those below a minimum severity); default all.
+
+        Returns
+        -------
+        list of RuleCount
+            One entry per rule with at least one issue.
+        """
+        chosen = self.issues if issues is None else sorted(issues, key=Issue.sort_key)
+        first: dict[str, Issue] = {}
+        counts: Counter[str] = Counter()
+        for issue in chosen:
+            first.setdefault(issue.rule, issue)
+            counts[issue.rule] += 1
+        order = sorted(first, key=lambda r: (_SEVERITY_ORDER[first[r].severity],
+                                             _RULE_ORDER.get(r, len(_RULE_ORDER)), r))
+        return [RuleCount(r, first[r].severity, counts[r], first[r]) for r in order]
+
     def for_field(self, field_name: str) -> list[Issue]:
         """Issues about one column (used by web forms to show messages next to a field).
 
@@ -244,9 +385,9 @@ class ValidationReport:
         Returns
         -------
         DataFrame
-            Columns rule, severity, file, row (nullable integer), field, message.
+            Columns rule, severity, file, row (nullable integer), field, message, patient.
         """
-        cols = ["rule", "severity", "file", "row", "field", "message"]
+        cols = ["rule", "severity", "file", "row", "field", "message", "patient"]
         frame = pd.DataFrame([i.to_dict() for i in self.issues], columns=cols)
         frame["row"] = frame["row"].astype("Int64")
         return frame

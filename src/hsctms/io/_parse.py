@@ -26,6 +26,7 @@ import pyarrow.csv as pa_csv
 
 from hsctms._files import FileRefused, read_regular_file
 from hsctms.io._issues import Issue, make_issue
+from hsctms.io.csvtext import DELIMITERS
 from hsctms.model.scales import is_valid_edss
 from hsctms.model.schema import ColumnSpec, TableSpec
 
@@ -127,28 +128,50 @@ def decode(path: Path, filename: str) -> tuple[str | None, bytes, list[Issue]]:
         )]
 
 
-def _split_header(text: str) -> list[str]:
+def _split_header(text: str, delimiter: str = ",") -> list[str]:
     """The header row's names (LF, CRLF or CR line endings; quoted names allowed)."""
     end = text.find("\n")
     first = text if end < 0 else text[: end + 1]
     if '"' not in first and "\r" not in first[:-2]:
         text = first  # an unquoted header ends at the first line end: read only that line
     try:
-        return next(csv.reader(io.StringIO(text, newline=""), strict=True), [])
+        return next(csv.reader(io.StringIO(text, newline=""), strict=True,
+                               delimiter=delimiter), [])
     except csv.Error:
         # a header quote that is never closed: take the raw first line, so the names are
         # reported as they are written
-        return text.splitlines()[0].split(",") if text else []
+        return text.splitlines()[0].split(delimiter) if text else []
+
+
+def _separator_of(header: list[str], delimiter: str = ",") -> str | None:
+    """The separator a one-column header seems to use instead of ``delimiter`` (``;``, tab,
+    ``|``, or ``,`` when another delimiter was asked for)."""
+    if len(header) != 1:
+        return None
+    for sep in DELIMITERS:
+        if sep != delimiter and header[0].count(sep) >= 1:
+            return sep
+    return None
 
 
 def _looks_separated(header: list[str]) -> str | None:
-    """The separator a one-column header seems to use instead of commas (``;``, tab, ``|``)."""
-    if len(header) != 1:
-        return None
-    for sep, label in ((";", "semicolons"), ("\t", "tabs"), ("|", "vertical bars")):
-        if header[0].count(sep) >= 1:
-            return label
-    return None
+    """The separator a one-column header seems to use instead of commas, in words
+    (``"semicolons"``, ``"tabs"``, ``"vertical bars"``)."""
+    sep = _separator_of(header)
+    return None if sep is None else DELIMITERS[sep]
+
+
+def _separated_message(filename: str, header: str, sep: str, delimiter: str) -> str:
+    """The one message of a file whose fields are separated by ``sep``, not ``delimiter``."""
+    shown = "tab" if sep == "\t" else repr(sep)
+    option = "tab" if sep == "\t" else f"'{sep}'"
+    if sep == ",":
+        return (f"{filename} uses ',' between fields, not {delimiter!r} (its header is "
+                f"{header[:80]!r}): run without --delimiter.")
+    why = " (a European spreadsheet export)" if sep == ";" else ""
+    return (f"{filename} uses {shown} between fields{why}, not {DELIMITERS[delimiter]} (its "
+            f"header is {header[:80]!r}): save it as CSV (comma delimited; a spreadsheet's "
+            f"'CSV UTF-8'), or run with --delimiter {option}.")
 
 
 def _malformed(filename: str, start: int, end: int, reason: str) -> Issue:
@@ -166,10 +189,10 @@ def _malformed(filename: str, start: int, end: int, reason: str) -> Issue:
                       "file was read.")
 
 
-def _slow_rows(text: str, ncols: int, filename: str
+def _slow_rows(text: str, ncols: int, filename: str, delimiter: str = ","
                ) -> tuple[list[list[str]], list[int], list[Issue]]:
     """csv-module reader for files with quotes or malformed lines (exact line numbers)."""
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True, delimiter=delimiter)
     rows: list[list[str]] = []
     lines: list[int] = []
     issues: list[Issue] = []
@@ -194,7 +217,7 @@ def _slow_rows(text: str, ncols: int, filename: str
             issues.append(make_issue(
                 "row-field-count", filename, start, None,
                 f"Line {start} has {len(rec)} fields but the header has {ncols}; quote values "
-                "that contain commas. The row was not read.",
+                f"that contain {DELIMITERS[delimiter]}. The row was not read.",
             ))
             continue
         rows.append(rec)
@@ -233,30 +256,28 @@ def _check_header(header: list[str], spec: TableSpec, issues: list[Issue]) -> se
     return seen
 
 
-def read_raw(path: Path, spec: TableSpec) -> tuple[RawTable | None, list[Issue]]:
-    """Read one CSV file of the bundle as strings, checking encoding, header and shape."""
+def read_raw(path: Path, spec: TableSpec, *, delimiter: str = ","
+             ) -> tuple[RawTable | None, list[Issue]]:
+    """Read one CSV file of the bundle as strings, checking encoding, header and shape
+    (``delimiter``: the field separator the user declared, see ``CsvDialect``)."""
     filename = spec.filename
     text, data, issues = decode(path, filename)
     if text is None:
         return None, issues
-    header = _split_header(text)
+    header = _split_header(text, delimiter)
     if not header or all(h == "" for h in header):
         issues.append(make_issue("file-unreadable", filename, 1, None,
                                  f"{filename} is empty or has no header row."))
         return None, issues
-    separated = _looks_separated(header)
+    separated = _separator_of(header, delimiter)
     if separated and not spec.has_column(header[0]):
-        issues.append(make_issue(
-            "file-unreadable", filename, 1, None,
-            f"{filename} is not comma-separated: its header {header[0][:80]!r} is separated "
-            f"by {separated}. Save the file as CSV with commas (a spreadsheet's 'CSV UTF-8 "
-            "(comma delimited)').",
-        ))
+        issues.append(make_issue("file-unreadable", filename, 1, None,
+                                 _separated_message(filename, header[0], separated, delimiter)))
         return None, issues
     ncols = len(header)
     seen = _check_header(header, spec, issues)
     present = tuple(c for c in spec.column_names if c in seen)
-    frame, lines, row_issues = _read_body(text, data, ncols, filename)
+    frame, lines, row_issues = _read_body(text, data, ncols, filename, delimiter)
     issues.extend(row_issues)
     if any(i.rule == "file-unreadable" for i in row_issues):
         return None, issues
@@ -270,7 +291,7 @@ def read_raw(path: Path, spec: TableSpec) -> tuple[RawTable | None, list[Issue]]
     return RawTable(spec, out.reset_index(drop=True), lines, present, []), issues
 
 
-def _read_unquoted(data: bytes, ncols: int) -> pd.DataFrame | None:
+def _read_unquoted(data: bytes, ncols: int, delimiter: str = ",") -> pd.DataFrame | None:
     """String columns (named 0..ncols-1) of the rows after the header of a file without
     quotes or blank lines: pyarrow's multi-threaded CSV reader, every cell kept as written.
 
@@ -286,8 +307,8 @@ def _read_unquoted(data: bytes, ncols: int) -> pd.DataFrame | None:
             pa.BufferReader(data),
             read_options=pa_csv.ReadOptions(column_names=names, skip_rows=1,
                                             use_threads=True),
-            parse_options=pa_csv.ParseOptions(quote_char=False, double_quote=False,
-                                              ignore_empty_lines=False),
+            parse_options=pa_csv.ParseOptions(delimiter=delimiter, quote_char=False,
+                                              double_quote=False, ignore_empty_lines=False),
             convert_options=pa_csv.ConvertOptions(
                 column_types={n: pa.large_string() for n in names}, strings_can_be_null=False,
                 quoted_strings_can_be_null=False),
@@ -299,7 +320,7 @@ def _read_unquoted(data: bytes, ncols: int) -> pd.DataFrame | None:
                          for i, n in enumerate(names)})
 
 
-def _read_body(text: str, data: bytes, ncols: int, filename: str
+def _read_body(text: str, data: bytes, ncols: int, filename: str, delimiter: str = ","
                ) -> tuple[pd.DataFrame, npt.NDArray[np.int64], list[Issue]]:
     # fast path: no quotes and only LF or CRLF line ends (a bare CR also ends a line for
     # the csv module, so such files take the exact reader); pyarrow refuses any line with
@@ -313,10 +334,10 @@ def _read_body(text: str, data: bytes, ncols: int, filename: str
         # pyarrow would read a blank line as a row of blanks: the exact reader reports it
         blank = data.startswith((b"\n", b"\r\n"), start) or b"\n\n" in data \
             or b"\n\r\n" in data
-        frame = None if blank else _read_unquoted(data, ncols)
+        frame = None if blank else _read_unquoted(data, ncols, delimiter)
         if frame is not None:
             return frame, np.arange(2, len(frame) + 2, dtype=np.int64), []
-    rows, line_list, issues = _slow_rows(text, ncols, filename)
+    rows, line_list, issues = _slow_rows(text, ncols, filename, delimiter)
     frame = pd.DataFrame(rows, columns=list(range(ncols)), dtype="str") if rows else \
         pd.DataFrame({i: pd.Series([], dtype="str") for i in range(ncols)})
     return frame, np.asarray(line_list, dtype=np.int64), issues

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from hsctms.errors import ConfigurationError, DataValidationError
-from hsctms.io._issues import Issue, ValidationReport, make_issue
+from hsctms.io._issues import Issue, ValidationReport, make_issue, with_patients
 from hsctms.io._parse import (
     LINE,
     FileRefused,
@@ -40,7 +40,7 @@ from hsctms.io._parse import (
     read_raw,
     read_regular_file,
 )
-from hsctms.io.csvtext import write_csv
+from hsctms.io.csvtext import CsvDialect, write_csv
 from hsctms.io.validate import ValidationContext, check_tables, parse_table
 from hsctms.model.cohort import Cohort, conform, empty_table
 from hsctms.model.regimens import RegimenMap, default_regimen_map
@@ -372,21 +372,23 @@ def checked_tables(tables: Iterable[str] | None = None) -> tuple[str, ...]:
     return tuple(name for name in SCHEMA if name in wanted)
 
 
-def _read_table(directory: Path, name: str, spec: TableSpec, issues: list[Issue]
+def _read_table(directory: Path, name: str, spec: TableSpec, issues: list[Issue],
+                dialect: CsvDialect | None = None
                 ) -> tuple[pd.DataFrame, Path | None, tuple[str, ...] | None]:
     """One table of the bundle: typed frame with line numbers, its file and header columns
     (None when absent); its issues are appended to ``issues``."""
     file = directory / spec.filename
     raw: RawTable | None = None
     if file.exists():
-        raw, raw_issues = read_raw(file, spec)  # refuses a directory, FIFO or device unread
+        # refuses a directory, FIFO or device unread
+        raw, raw_issues = read_raw(file, spec, delimiter=(dialect or CsvDialect()).delimiter)
         issues += raw_issues
     elif name == "patients":
         issues.append(make_issue("file-missing-patients", spec.filename, None, None,
                                  "The bundle has no patients.csv; every table refers to it."))
     if raw is None:
         return _empty(spec), file if file.exists() else None, None
-    frame, cell_issues = parse_table(raw)
+    frame, cell_issues = parse_table(raw, dialect=dialect)
     issues += cell_issues
     return frame, file, raw.present
 
@@ -399,7 +401,8 @@ def _empty(spec: TableSpec) -> pd.DataFrame:
 
 def read_bundle_contents(path: str | Path, *, regimen_map: RegimenMap | None = None,
                          today: _dt.date | None = None,
-                         tables: Iterable[str] | None = None) -> BundleContents:
+                         tables: Iterable[str] | None = None,
+                         dialect: CsvDialect | None = None) -> BundleContents:
     """Read and validate a bundle, keeping the line numbers (used by the importer).
 
     Parameters
@@ -414,6 +417,10 @@ def read_bundle_contents(path: str | Path, *, regimen_map: RegimenMap | None = N
         Read and validate only these tables and those their rules need
         (:func:`checked_tables`); the others are neither read nor checked and are empty in
         the result. Default: every table.
+    dialect
+        How the CSV files are written when the user declares they are not standard bundle
+        files (``--delimiter``, ``--decimal``, ``--date-format``); default: the bundle
+        format. Never guessed: other files are diagnosed, not reinterpreted.
 
     Returns
     -------
@@ -436,7 +443,7 @@ def read_bundle_contents(path: str | Path, *, regimen_map: RegimenMap | None = N
         if name not in scope:
             frames[name] = _empty(spec)
             continue
-        frames[name], file, columns = _read_table(directory, name, spec, issues)
+        frames[name], file, columns = _read_table(directory, name, spec, issues, dialect)
         if file is not None:
             files[name] = file
         if columns is not None:
@@ -444,14 +451,15 @@ def read_bundle_contents(path: str | Path, *, regimen_map: RegimenMap | None = N
     ctx = ValidationContext(data_date=manifest.data_date if manifest else None, today=today,
                             regimen_map=regimen_map or default_regimen_map())
     issues += check_tables(frames, ctx)
-    report = ValidationReport(issues, source=str(directory),
+    report = ValidationReport(with_patients(issues, frames), source=str(directory),
                               rows={n: len(f) for n, f in frames.items() if n in scope})
     return BundleContents(frames, manifest, report, directory, files, present)
 
 
 def read_bundle(path: str | Path, *, regimen_map: RegimenMap | None = None,
                 today: _dt.date | None = None,
-                tables: Iterable[str] | None = None) -> tuple[Cohort, ValidationReport]:
+                tables: Iterable[str] | None = None,
+                dialect: CsvDialect | None = None) -> tuple[Cohort, ValidationReport]:
     """Read a CSV bundle into a :class:`Cohort` and validate it.
 
     Parameters
@@ -465,6 +473,10 @@ def read_bundle(path: str | Path, *, regimen_map: RegimenMap | None = None,
     tables
         Read and validate only these tables and those their rules need
         (:func:`checked_tables`); the others are empty in the cohort. Default: every table.
+    dialect
+        How the CSV files are written when the user declares they are not standard bundle
+        files (``--delimiter``, ``--decimal``, ``--date-format``); default: the bundle
+        format. Never guessed: other files are diagnosed, not reinterpreted.
 
     Returns
     -------
@@ -472,13 +484,15 @@ def read_bundle(path: str | Path, *, regimen_map: RegimenMap | None = None,
         When ``report.ok`` is False the cohort holds the rows that could be read with failing
         cells as missing; do not analyse it (use :func:`load_bundle` to fail instead).
     """
-    contents = read_bundle_contents(path, regimen_map=regimen_map, today=today, tables=tables)
+    contents = read_bundle_contents(path, regimen_map=regimen_map, today=today, tables=tables,
+                                    dialect=dialect)
     return contents.cohort(regimen_map), contents.report
 
 
 def validate_bundle(path: str | Path, *, regimen_map: RegimenMap | None = None,
                     today: _dt.date | None = None,
-                    tables: Iterable[str] | None = None) -> ValidationReport:
+                    tables: Iterable[str] | None = None,
+                    dialect: CsvDialect | None = None) -> ValidationReport:
     """Validate a bundle and return the report.
 
     Parameters
@@ -492,6 +506,10 @@ def validate_bundle(path: str | Path, *, regimen_map: RegimenMap | None = None,
     tables
         Validate only these tables and those their rules need (:func:`checked_tables`).
         Default: every table.
+    dialect
+        How the CSV files are written when the user declares they are not standard bundle
+        files (``--delimiter``, ``--decimal``, ``--date-format``); default: the bundle
+        format. Never guessed: other files are diagnosed, not reinterpreted.
 
     Returns
     -------
@@ -499,7 +517,7 @@ def validate_bundle(path: str | Path, *, regimen_map: RegimenMap | None = None,
         Every issue of the tables checked.
     """
     return read_bundle_contents(path, regimen_map=regimen_map, today=today,
-                                tables=tables).report
+                                tables=tables, dialect=dialect).report
 
 
 def refuse_errors(path: str | Path, report: ValidationReport) -> None:
@@ -527,7 +545,8 @@ def refuse_errors(path: str | Path, report: ValidationReport) -> None:
 
 def load_bundle(path: str | Path, *, regimen_map: RegimenMap | None = None,
                 today: _dt.date | None = None,
-                tables: Iterable[str] | None = None) -> Cohort:
+                tables: Iterable[str] | None = None,
+                dialect: CsvDialect | None = None) -> Cohort:
     """Read a bundle, raising :class:`~hsctms.errors.DataValidationError` on any error.
 
     Parameters
@@ -541,6 +560,10 @@ def load_bundle(path: str | Path, *, regimen_map: RegimenMap | None = None,
     tables
         Read and validate only these tables and those their rules need
         (:func:`checked_tables`); the others are empty in the cohort. Default: every table.
+    dialect
+        How the CSV files are written when the user declares they are not standard bundle
+        files (``--delimiter``, ``--decimal``, ``--date-format``); default: the bundle
+        format. Never guessed: other files are diagnosed, not reinterpreted.
 
     Returns
     -------
@@ -552,7 +575,8 @@ def load_bundle(path: str | Path, *, regimen_map: RegimenMap | None = None,
     DataValidationError
         The bundle has a validation error (the report lists them all).
     """
-    cohort, report = read_bundle(path, regimen_map=regimen_map, today=today, tables=tables)
+    cohort, report = read_bundle(path, regimen_map=regimen_map, today=today, tables=tables,
+                                 dialect=dialect)
     refuse_errors(path, report)
     return cohort
 
@@ -657,7 +681,8 @@ def validate_cohort(cohort: Cohort, *, today: _dt.date | None = None) -> Validat
     ctx = ValidationContext(data_date=cohort.data_date, today=today,
                             regimen_map=cohort.regimen_map)
     issues += check_tables(tables, ctx)
-    return ValidationReport(issues, source=cohort.source, rows=cohort.row_counts())
+    return ValidationReport(with_patients(issues, tables), source=cohort.source,
+                            rows=cohort.row_counts())
 
 
 def bundle_checksum(path: str | Path) -> str:

@@ -94,7 +94,8 @@ def render_data_format() -> str:
         "- Comma-separated, one header row with the column names below, in any order. "
         "Values containing commas, quotes or line breaks are quoted (`\"...\"`, quotes "
         "doubled); a quote that is never closed, or text after a closing quote, makes the "
-        "file unreadable. Files separated by `;` or tabs are refused. Lines end with LF, "
+        "file unreadable. Files separated by `;` or tabs are refused in one message that "
+        "names the separator (see *Spreadsheet exports* below). Lines end with LF, "
         "CRLF or CR (a carriage return ends a line unless it is inside a quoted value).",
         "- A blank cell means *missing*. Nothing is guessed or converted: a value that does "
         "not parse exactly is an error naming the file, line and column.",
@@ -125,6 +126,31 @@ def render_data_format() -> str:
         "(never stored). Optional columns may be left out of the header; when importing, a "
         "left-out column is *not provided* (stored values are kept), whereas a blank cell "
         "means missing.",
+        "",
+        "## Spreadsheet exports",
+        "",
+        "A spreadsheet set to a European locale saves CSV with `;` between fields, decimal "
+        "commas (`3,5`) and day-first dates (`31/12/2019`). The reader never reinterprets "
+        "such a file by itself; it says what it found, once per file or column, with the "
+        "fix, instead of one error per row:",
+        "",
+        "- a file separated by `;`, tabs or `|`: one `file-unreadable` error naming the "
+        "separator and the option that reads it (`--delimiter ';'`);",
+        "- two or more numbers of a column with a decimal comma: one `column-decimal-comma` "
+        "error (how many rows, the first lines; `--decimal ','` reads them);",
+        "- two or more dates of a column written `DD/MM/YYYY`, `DD.MM.YYYY` or `MM/DD/YYYY`: "
+        "one `column-date-format` error saying whether they look day-first, month-first, "
+        "mixed or cannot be told apart (`--date-format dayfirst` or `monthfirst` reads "
+        "them; two-digit years never are).",
+        "",
+        "Such values are not read, so the bundle is invalid until the file is re-saved as CSV "
+        "(comma delimited) with `.` decimals and `YYYY-MM-DD` dates, or the notation is "
+        "declared explicitly: `hsctms validate DIR --delimiter ';' --decimal ',' "
+        "--date-format dayfirst` (the same options on `hsctms import`; "
+        "`hsctms.io.read_bundle(..., dialect=CsvDialect(';', ',', 'dayfirst'))`). A declared "
+        "notation is applied strictly: with `--decimal ','` a number holding `.` is an error "
+        "(it may be a thousands separator), and with a day-first format a date must be "
+        "`DD/MM/YYYY` (or `.`/`-`) with a four-digit year, or ISO.",
         "",
         "## What round-trips exactly",
         "",
@@ -259,13 +285,16 @@ def render_validation_rules() -> str:
         '  "rows": {"patients": 300, "edss": 5400, "...": 0},',
         '  "issues": [',
         '    {"rule": "edss-off-grid", "severity": "error", "file": "edss.csv", "row": 17,',
-        '     "field": "edss", "message": "EDSS \'0.5\' is not a valid score ..."}',
+        '     "field": "edss", "message": "EDSS \'0.5\' is not a valid score ...",',
+        '     "patient": "P0017"}',
         "  ]",
         "}",
         "```",
         "",
         "`row` is the line number in the file (header = line 1), or null for whole-file "
-        "issues and single-record (form) validation. Issues are ordered by file (schema "
+        "and whole-column issues and single-record (form) validation; `patient` is the "
+        "`patient_id` of that row (null when not about one row, or when the id itself is "
+        "invalid). Issues are ordered by file (schema "
         "order), line, field, severity and rule, so reports are reproducible.",
         "",
         "## Notes on specific rules",

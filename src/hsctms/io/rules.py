@@ -57,7 +57,8 @@ _RULE_LIST: tuple[Rule, ...] = (
          "spreadsheet: 'CSV UTF-8')."),
     Rule("file-unreadable", "error", "file", "Unreadable CSV",
          "The file is empty, has no header row, is not comma-separated text (e.g. separated "
-         "by ';' or tabs), or has a quoted value that is never closed (a truncated file) or "
+         "by ';' or tabs: the message names the separator and the --delimiter that reads "
+         "it), or has a quoted value that is never closed (a truncated file) or "
          "is followed by other text before the next comma; or it is not a regular file (a "
          "directory, FIFO or device), which is refused before reading. Nothing of the file "
          "is read."),
@@ -79,6 +80,17 @@ _RULE_LIST: tuple[Rule, ...] = (
          "The same column name appears twice in the header."),
     Rule("column-unknown", "warning", "column", "Unknown column",
          "A column that is not part of the format; its values are ignored and not stored."),
+    Rule("column-decimal-comma", "error", "column", "Decimal commas",
+         "Two or more numbers of the column are written with a decimal comma (3,5), as a "
+         "European spreadsheet writes them: one issue for the column (how many rows, the "
+         "first lines) instead of one per row. Those values are not read. Write them with "
+         "'.', or read the file as written with --decimal ',' (usually with --delimiter ';')."),
+    Rule("column-date-format", "error", "column", "Dates not YYYY-MM-DD",
+         "Two or more dates of the column are written as numbers with '/', '.' or '-' "
+         "(31/12/2019): one issue for the column, saying whether they look day-first, "
+         "month-first or cannot be told apart, instead of one per row. Those dates are not "
+         "read. Write dates as YYYY-MM-DD, or read the file as written with --date-format "
+         "dayfirst (or monthfirst); two-digit years are never read."),
     Rule("row-field-count", "error", "record", "Wrong number of fields",
          "A line has more or fewer comma-separated fields than the header (an unquoted comma "
          "inside a value, or a truncated line). The row is not read."),

@@ -40,6 +40,13 @@ from hsctms.io._checks import (
 )
 from hsctms.io._issues import Issue, ValidationReport, make_issue
 from hsctms.io._parse import LINE, Parsed, RawTable, iter_cell_issues, parse_column
+from hsctms.io.csvtext import (
+    DECIMAL_COMMA_PATTERN,
+    NUMERIC_DATE_PATTERN,
+    CsvDialect,
+    dates_to_iso,
+    decimal_to_point,
+)
 from hsctms.model.cohort import Cohort, conform, dtype_for
 from hsctms.model.regimens import RegimenMap, default_regimen_map
 from hsctms.model.schema import SCHEMA, ColumnSpec, TableSpec
@@ -87,16 +94,21 @@ class ValidationContext:
         return pd.Timestamp(self.today or _dt.date.today())
 
 
-def parse_table(raw: RawTable) -> tuple[pd.DataFrame, list[Issue]]:
+def parse_table(raw: RawTable, *, dialect: CsvDialect | None = None
+                ) -> tuple[pd.DataFrame, list[Issue]]:
     """Parse a raw string table into canonical dtypes plus a line-number column.
 
     Absent optional columns are added as NA; cells that fail a value rule become NA and are
-    reported.
+    reported. A column written the way a spreadsheet writes it (decimal commas, day-first
+    dates in two or more cells) gets one column-level issue that says how to fix it, not one
+    per row; such a file is read as written only with an explicit ``dialect``.
 
     Parameters
     ----------
     raw
         One CSV file read as text (:func:`hsctms.io._parse.read_raw`).
+    dialect
+        How the file is written, as declared by the user (default: the bundle format).
 
     Returns
     -------
@@ -104,13 +116,21 @@ def parse_table(raw: RawTable) -> tuple[pd.DataFrame, list[Issue]]:
         The typed frame (with ``__line__``) and the cell issues.
     """
     spec = raw.spec
+    dialect = dialect or CsvDialect()
     n = len(raw.frame)
     issues: list[Issue] = []
     out: dict[str, pd.Series] = {}
     for col in spec.columns:
         if col.name in raw.present:
             series = raw.frame[col.name]
-            parsed = parse_column(col, series)
+            text, refused = _declared_text(spec, col, series, raw.lines, dialect, issues)
+            parsed = parse_column(col, text)
+            if refused is not None:
+                _drop_cells(parsed, refused)
+            if dialect.date_format != "iso" and col.type == "date":
+                issues.extend(_declared_date_issues(spec, col, series, parsed, raw.lines,
+                                                    dialect))
+            issues.extend(_column_diagnosis(spec, col, series, parsed, raw.lines, dialect))
             out[col.name] = parsed.values.reset_index(drop=True)
             issues.extend(iter_cell_issues(spec, col, series, parsed, raw.lines))
         else:
@@ -118,6 +138,145 @@ def parse_table(raw: RawTable) -> tuple[pd.DataFrame, list[Issue]]:
     frame = pd.DataFrame(out, index=range(n))
     frame[LINE] = raw.lines
     return frame, issues
+
+
+# -- spreadsheet dialects: explicit reading and column-level diagnosis ---------------------
+
+#: Lines named in a column-level message (the count of the others is given).
+_SHOWN_LINES = 5
+
+
+def _lines_text(lines: npt.NDArray[np.int64], idx: npt.NDArray[np.intp]) -> str:
+    shown = ", ".join(str(int(v)) for v in lines[idx[:_SHOWN_LINES]])
+    more = idx.size - _SHOWN_LINES
+    word = "line" if idx.size == 1 else "lines"
+    return f"{word} {shown}" + (f" and {more:,} more" if more > 0 else "")
+
+
+def _declared_text(spec: TableSpec, col: ColumnSpec, series: pd.Series,
+                   lines: npt.NDArray[np.int64], dialect: CsvDialect, issues: list[Issue]
+                   ) -> tuple[pd.Series, Mask | None]:
+    """The column's text in the bundle's own notation, for a dialect the user declared.
+
+    Returns the text to parse and the mask of cells refused outright (a ``.`` in a number of
+    a decimal-comma file), whose issues are appended to ``issues``.
+    """
+    if dialect.decimal == "," and col.type in ("float", "edss"):
+        text, dotted = decimal_to_point(series)
+        if dotted.any():
+            for i in np.flatnonzero(dotted).tolist():
+                value = str(series.iat[i])
+                issues.append(make_issue(
+                    "value-unparseable", spec.filename, int(lines[i]), col.name,
+                    f"{col.name} {value!r} holds '.', but the file is read with --decimal ',' "
+                    f"(is it a thousands separator?); write it with a decimal comma, e.g. "
+                    f"{value.replace('.', ',')!r}, or without --decimal ','."))
+            return text, dotted
+        return text, None
+    if dialect.date_format != "iso" and col.type == "date":
+        return dates_to_iso(series, dialect.date_format), None
+    return series, None
+
+
+def _drop_cells(parsed: Parsed, cells: Mask) -> None:
+    """Make ``cells`` missing and clear them from every mask (they are reported already)."""
+    parsed.values = parsed.values.where(~cells)
+    for name in parsed.masks:
+        parsed.masks[name] = parsed.masks[name] & ~cells
+
+
+def _declared_date_issues(spec: TableSpec, col: ColumnSpec, series: pd.Series, parsed: Parsed,
+                          lines: npt.NDArray[np.int64], dialect: CsvDialect) -> list[Issue]:
+    """The unreadable dates of a file read with ``--date-format dayfirst|monthfirst``, with
+    the format the user declared in the message (taken out of ``value-unparseable``)."""
+    bad = parsed.masks.get("value-unparseable")
+    if bad is None or not bad.any():
+        return []
+    parsed.masks["value-unparseable"] = np.zeros_like(bad)
+    form = "DD/MM/YYYY" if dialect.date_format == "dayfirst" else "MM/DD/YYYY"
+    return [make_issue("value-unparseable", spec.filename, int(lines[i]), col.name,
+                       f"{col.name} {str(series.iat[i])!r} is not a date {form} (as "
+                       f"--date-format {dialect.date_format} declares; four-digit year) or "
+                       "YYYY-MM-DD that exists.")
+            for i in np.flatnonzero(bad).tolist()]
+
+
+def _column_diagnosis(spec: TableSpec, col: ColumnSpec, series: pd.Series, parsed: Parsed,
+                      lines: npt.NDArray[np.int64], dialect: CsvDialect) -> list[Issue]:
+    """One issue for a column whose unreadable cells are written as a spreadsheet writes
+    them (decimal commas, numeric dates such as 31/12/2019), instead of one per row.
+
+    The cells stay unreadable (missing) and the issue is an error naming how many cells, the
+    first lines and both fixes (rewrite the file, or declare its notation); they are taken
+    out of the ``value-unparseable`` mask so they are not reported twice. Fewer than two such
+    cells keep their per-cell message.
+    """
+    bad = parsed.masks.get("value-unparseable")
+    if bad is None or not bad.any():
+        return []
+    if col.type in ("float", "edss") and dialect.decimal == ".":
+        return _decimal_comma_issue(spec, col, series, parsed, lines, bad)
+    if col.type == "date" and dialect.date_format == "iso":
+        return _numeric_date_issue(spec, col, series, parsed, lines, bad)
+    return []
+
+
+def _decimal_comma_issue(spec: TableSpec, col: ColumnSpec, series: pd.Series, parsed: Parsed,
+                         lines: npt.NDArray[np.int64], bad: Mask) -> list[Issue]:
+    text = series.astype(str)
+    comma = bad & np.asarray(text.str.fullmatch(DECIMAL_COMMA_PATTERN).fillna(False),
+                             dtype=bool)
+    idx = np.flatnonzero(comma)
+    if idx.size < 2:
+        return []
+    parsed.masks["value-unparseable"] = bad & ~comma
+    first = str(text.iat[idx[0]])
+    return [make_issue(
+        "column-decimal-comma", spec.filename, None, col.name,
+        f"column {col.name} uses ',' as decimal mark ({first!r}) in {idx.size:,} rows "
+        f"({_lines_text(lines, idx)}); those values were not read: write numbers with '.' "
+        f"({first.replace(',', '.')}), or pass --decimal ',' to read the file as written.")]
+
+
+def _numeric_date_issue(spec: TableSpec, col: ColumnSpec, series: pd.Series, parsed: Parsed,
+                        lines: npt.NDArray[np.int64], bad: Mask) -> list[Issue]:
+    text = series.astype(str)
+    parts = text.str.extract(f"^{NUMERIC_DATE_PATTERN}$")
+    numeric = bad & np.asarray(parts[0].notna(), dtype=bool)
+    idx = np.flatnonzero(numeric)
+    if idx.size < 2:
+        return []
+    parsed.masks["value-unparseable"] = bad & ~numeric
+    first_n = parts[0].to_numpy()[idx].astype(int)
+    second_n = parts[2].to_numpy()[idx].astype(int)
+    two_digit = np.asarray(parts[3].to_numpy()[idx].astype(str), dtype=str)
+    two_digit_any = bool((np.char.str_len(two_digit) == 2).any())
+    day_first, month_first = bool((first_n > 12).any()), bool((second_n > 12).any())
+    values = text.to_numpy()[idx]
+    where = f"in {idx.size:,} rows ({_lines_text(lines, idx)}); those dates were not read"
+    if day_first and not month_first:
+        example = str(values[np.flatnonzero(first_n > 12)[0]])
+        how = (f"looks day-first ({example})", "or pass --date-format dayfirst to read the "
+               "file as written")
+    elif month_first and not day_first:
+        example = str(values[np.flatnonzero(second_n > 12)[0]])
+        how = (f"looks month-first ({example})", "or pass --date-format monthfirst to read "
+               "the file as written")
+    elif day_first and month_first:
+        example = str(values[0])
+        how = (f"mixes day-first and month-first dates ({example})",
+               "(correct each by hand: no option reads a mixture)")
+    else:
+        example = str(values[0])
+        how = (f"has dates such as {example} (day-first or month-first cannot be told from "
+               "the file)", "or pass --date-format dayfirst or monthfirst if you know which")
+    if two_digit_any:
+        example = str(values[np.flatnonzero(np.char.str_len(two_digit) == 2)[0]])
+        how = (f"has dates with two-digit years ({example})",
+               "(no option reads two-digit years)")
+    return [make_issue(
+        "column-date-format", spec.filename, None, col.name,
+        f"column {col.name} {how[0]} {where}: write dates as YYYY-MM-DD {how[1]}.")]
 
 
 def check_tables(tables: Mapping[str, pd.DataFrame], ctx: ValidationContext | None = None,

@@ -28,7 +28,7 @@ seed):
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -40,6 +40,7 @@ from hsctms.db.randomisation import (
     insert_allocation,
     insert_registration,
     load_allocations,
+    registry_has_patient,
 )
 from hsctms.db.writes import begin_write
 from hsctms.design.randomisation import (
@@ -49,6 +50,9 @@ from hsctms.design.randomisation import (
     verify_chain,
 )
 from hsctms.errors import ConfigurationError, DesignError, NotFoundError
+
+if TYPE_CHECKING:
+    from hsctms.design.trial_config import TrialConfig
 
 
 def _record(row: Mapping[str, Any]) -> AllocationRecord:
@@ -91,20 +95,36 @@ class DatabaseAllocationStore:
 
 def register_eligibility(db: DatabaseLike, trial: str, patient_id: str, *,
                          confirmed_by: str, factors: Mapping[str, str],
-                         eligible: bool = True) -> None:
+                         eligible: bool = True, config: TrialConfig | None = None) -> None:
     """Record once that ``patient_id`` was assessed for ``trial`` (append-only).
+
+    With ``config`` (the trial file; ``hsctms trial register`` always passes it) the
+    registration is checked before anything is stored: the patient must be in the
+    registry's ``patients`` table, and the factors must be complete and use the trial's
+    levels (:meth:`~hsctms.design.trial_config.TrialConfig.check_factors`).
 
     Raises
     ------
     DesignError
         The patient is already registered for this trial.
+    NotFoundError
+        ``config`` is given and the patient is not in the registry.
+    ConfigurationError
+        ``config`` is given and a factor is missing, unknown or has a level not allowed.
     """
     if not confirmed_by:
         raise ConfigurationError("Eligibility must name who confirmed it.",
                                  hint="Pass confirmed_by='<user name>'.")
+    if config is not None:
+        factors = config.check_factors(factors, eligible=eligible)
     engine = ensure_schema(db)
     try:
         with begin_write(engine) as conn:
+            if config is not None and not registry_has_patient(conn, patient_id):
+                raise NotFoundError(
+                    f"Patient {patient_id!r} is not in the registry; nothing was registered.",
+                    hint="Import or enter the patient first (hsctms import, or the web "
+                    "registry), then register with the registry's patient id.")
             insert_registration(conn, trial, patient_id, eligible=eligible,
                                 confirmed_by=confirmed_by, factors=factors)
     except IntegrityError as exc:
