@@ -14,6 +14,7 @@ import pytest
 from hsctms.analysis import OutcomesAnalysis, OutcomesSettings, run_outcomes
 from hsctms.analysis.comparisons import (
     HALT_MS_DMT_NOT_APPLIED,
+    HALT_MS_DMT_RESTRICTION,
     HALT_MS_NOT_APPLIED,
     halt_ms_like,
     relapses_before,
@@ -39,24 +40,11 @@ def analysis(cohort: Cohort) -> OutcomesAnalysis:
                         settings=OutcomesSettings(level=0.9, years=(1, 2, 3, 4, 5)))
 
 
-def _direct_subset(f: pd.DataFrame, cohort: Cohort) -> pd.DataFrame:
-    """The HALT-MS-like patients computed independently (a loop over patients)."""
-    rel = cohort.relapses.dropna(subset=["onset_date"])
-    keep = []
-    for row in f.itertuples():
-        onsets = rel.loc[rel["patient_id"].astype(str) == row.patient_id, "onset_date"]
-        before = (row.origin_date - onsets).dt.days
-        n18 = int(((before > 0) & (before <= 547.875)).sum())
-        keep.append(row.phenotype == "RRMS" and 3.0 <= row.baseline_edss <= 5.5 and n18 >= 2
-                    and row.disease_duration < 15 and 18 <= row.age_at_transplant <= 60)
-    return f[np.array(keep, dtype=bool)]
-
-
 def test_subset_is_the_patients_meeting_every_applied_criterion(
-        analysis: OutcomesAnalysis, cohort: Cohort) -> None:
+        analysis: OutcomesAnalysis, cohort: Cohort, direct_halt_ms_like) -> None:
     like = analysis.halt_ms_like
     assert like is not None and like.table is not None
-    direct = _direct_subset(analysis.frame, cohort)
+    direct = analysis.frame[direct_halt_ms_like(analysis.frame, cohort)[1]]
     assert set(like.patient_ids) == set(direct["patient_id"]) and like.n == len(direct) > 0
     assert like.n_registry == analysis.n
     f = analysis.frame
@@ -64,18 +52,19 @@ def test_subset_is_the_patients_meeting_every_applied_criterion(
     assert [r.n_after for r in like.restrictions] == sorted(
         (r.n_after for r in like.restrictions), reverse=True)
     assert like.restrictions[-1].n_after == like.n
-    assert [r.verified for r in like.restrictions] == [True, True, True, True, False]
-    # the pipeline passes no DMT courses: the DMT-failure criterion is listed as not applied
-    assert like.not_applied == (HALT_MS_DMT_NOT_APPLIED, *HALT_MS_NOT_APPLIED)
+    assert [r.verified for r in like.restrictions] == [True, True, True, True, True, False]
+    # the pipeline applies the DMT-failure criterion from the registry's DMT courses
+    assert like.restrictions[3].criterion == HALT_MS_DMT_RESTRICTION[0]
+    assert like.not_applied == HALT_MS_NOT_APPLIED
     assert f"HALT-MS-like subset: {like.n} of {analysis.n} patients" in analysis.summary
     assert "published Nash 2017 (HALT-MS, 5 y) (n=24): 69.2%" in like.summary
 
 
-def test_subset_numbers_equal_direct_kaplan_meier(analysis: OutcomesAnalysis,
-                                                  cohort: Cohort) -> None:
+def test_subset_numbers_equal_direct_kaplan_meier(analysis: OutcomesAnalysis, cohort: Cohort,
+                                                  direct_halt_ms_like) -> None:
     like = analysis.halt_ms_like
     assert like is not None
-    sub = _direct_subset(analysis.frame, cohort)
+    sub = analysis.frame[direct_halt_ms_like(analysis.frame, cohort)[1]]
     rows = {r.endpoint: r for r in like.rows_at_year}
     assert set(rows) == set(HALT_MS_ENDPOINTS) and like.year == 5.0
     for ep, r in rows.items():
@@ -218,3 +207,21 @@ def test_suppressed_json_hides_small_subset_counts(analysis: OutcomesAnalysis,
     for r, s in zip(like["restrictions"], sup["restrictions"], strict=True):
         assert s["n_after"] == ("<5" if 0 < r["n_after"] < 5 else r["n_after"])
     assert like["restrictions"][0]["n_after"] == 3 and sup["restrictions"][0]["n_after"] == "<5"
+
+
+def test_registry_without_dmt_courses_lists_the_dmt_criterion_as_not_applied(
+        cohort: Cohort, analysis: OutcomesAnalysis) -> None:
+    """No DMT courses recorded at all: the criterion cannot be applied, so it is listed as
+    not applied (rather than keeping no one), and the subset is the other criteria's."""
+    import dataclasses
+
+    no_dmt = dataclasses.replace(cohort, tables={k: v for k, v in cohort.tables.items()
+                                                 if k != "dmt"})
+    assert no_dmt.table("dmt").empty
+    res = run_outcomes(no_dmt, "halt_ms",
+                       settings=OutcomesSettings(level=0.9, years=(1, 2, 3, 4, 5)))
+    like = res.halt_ms_like
+    assert like is not None and analysis.halt_ms_like is not None
+    assert like.not_applied == (HALT_MS_DMT_NOT_APPLIED, *HALT_MS_NOT_APPLIED)
+    assert HALT_MS_DMT_RESTRICTION[0] not in [r.criterion for r in like.restrictions]
+    assert like.n >= analysis.halt_ms_like.n

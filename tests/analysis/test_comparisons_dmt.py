@@ -4,6 +4,8 @@ patients, relapses and DMT courses."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -19,9 +21,7 @@ from hsctms.analysis.comparisons import (
 from hsctms.model.cohort import Cohort
 from hsctms.survival import kaplan_meier
 
-#: Generic names and aliases counted, written out here rather than read from the catalogue.
-NAMED = {"interferon beta", "interferon beta-1a", "interferon beta-1b", "glatiramer acetate",
-         "glatiramer", "natalizumab", "tysabri", "copaxone", "avonex", "rebif", "betaferon"}
+DirectHalt = Callable[[pd.DataFrame, Cohort], tuple[np.ndarray, np.ndarray]]
 
 
 @pytest.fixture(scope="module")
@@ -37,53 +37,21 @@ def analysis(cohort: Cohort) -> OutcomesAnalysis:
                         settings=OutcomesSettings(level=0.9, years=(1, 2, 3, 4, 5)))
 
 
-def _counted(drug: str) -> bool:
-    from hsctms.model.vocabularies import dmt_catalogue
-
-    name = str(drug).lower().strip()
-    rec = dmt_catalogue().get(name)
-    return name in NAMED or (rec is not None and bool(rec["cytotoxic"]))
-
-
-def _direct(f: pd.DataFrame, cohort: Cohort) -> tuple[np.ndarray, np.ndarray]:
-    """Per patient: relapses on a HALT-MS DMT in the 18 months, and the subset mask."""
-    rel = cohort.relapses.dropna(subset=["onset_date"])
-    dmt = cohort.tables["dmt"]
-    on_dmt, keep = [], []
-    for row in f.itertuples():
-        onsets = pd.to_datetime(rel.loc[rel["patient_id"].astype(str) == row.patient_id,
-                                        "onset_date"])
-        before = (row.origin_date - onsets).dt.days
-        window = onsets[(before > 0) & (before <= 547.875)]
-        courses = dmt[(dmt["patient_id"].astype(str) == row.patient_id)
-                      & dmt["drug"].map(_counted).astype(bool)]
-        n = 0
-        for onset in window:
-            if any(pd.Timestamp(c.start_date) <= onset
-                   and (pd.isna(c.stop_date) or onset <= pd.Timestamp(c.stop_date))
-                   for c in courses.itertuples()):
-                n += 1
-        on_dmt.append(n)
-        keep.append(row.phenotype == "RRMS" and 3.0 <= row.baseline_edss <= 5.5
-                    and len(window) >= 2 and n >= 1 and row.disease_duration < 15
-                    and 18 <= row.age_at_transplant <= 60)
-    return np.array(on_dmt), np.array(keep, dtype=bool)
-
-
-def test_relapses_on_dmt_equal_a_direct_count(analysis: OutcomesAnalysis,
-                                              cohort: Cohort) -> None:
-    direct, _ = _direct(analysis.frame, cohort)
+def test_relapses_on_dmt_equal_a_direct_count(analysis: OutcomesAnalysis, cohort: Cohort,
+                                              direct_halt_ms_like: DirectHalt) -> None:
+    direct, _ = direct_halt_ms_like(analysis.frame, cohort)
     got = relapses_on_halt_ms_dmt(analysis.frame, cohort.relapses, cohort.tables["dmt"])
     np.testing.assert_array_equal(got, direct)
     assert direct.sum() > 0  # the demo registry has relapses on those drugs
 
 
-def test_subset_with_the_dmt_criterion(analysis: OutcomesAnalysis, cohort: Cohort) -> None:
+def test_subset_with_the_dmt_criterion(analysis: OutcomesAnalysis, cohort: Cohort,
+                                       direct_halt_ms_like: DirectHalt) -> None:
     f = analysis.frame
     framed = with_dmt_failure(f, cohort.relapses, cohort.tables["dmt"])
     like = halt_ms_like(framed, cohort.relapses, edss_visits=cohort.edss,
                         years=(1, 2, 3, 4, 5), level=0.9, published=analysis.published)
-    _, keep = _direct(f, cohort)
+    _, keep = direct_halt_ms_like(f, cohort)
     assert set(like.patient_ids) == set(f.loc[keep, "patient_id"])
     assert [r.criterion for r in like.restrictions][3] == HALT_MS_DMT_RESTRICTION[0]
     assert like.not_applied == HALT_MS_NOT_APPLIED

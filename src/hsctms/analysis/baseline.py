@@ -268,8 +268,9 @@ def baseline_characteristics(cohort: Any) -> pd.DataFrame:
     # distinct drug names (lower case, stripped; blanks not counted) per patient
     counts = prior["drug"].str.lower().str.strip().groupby(pid).nunique()
     out["prior_dmt_count"] = out["patient_id"].map(counts).fillna(0).astype(float)
+    # object dtype before filling: with no DMT courses at all the mapped column is float NaN
     out["most_effective_prior_dmt"] = out["patient_id"].map(_dmt_classes(prior["drug"], pid)
-                                                            ).fillna("None")
+                                                            ).astype(object).fillna("None")
     rel = rows_before(cohort.relapses, "onset_date", tx, inclusive=False)
     n_rel = rel.groupby(rel["patient_id"].astype(str)).size()
     out["relapses_prior_year"] = out["patient_id"].map(n_rel).fillna(0).astype(float)

@@ -25,6 +25,7 @@ from hsctms.analysis.comparisons import (
     PublishedComparison,
     halt_ms_like,
     shevchenko_comparisons,
+    with_dmt_failure,
 )
 from hsctms.analysis.published import PublishedFigure, published_figures
 from hsctms.analysis.safety import SafetyAnalysis, safety_analysis
@@ -570,7 +571,11 @@ def run_outcomes(
         timings["Shevchenko table"] = time.perf_counter() - t0
 
         t0 = stage("like-for-like comparisons")
-        like = halt_ms_like(frame, cohort.relapses, edss_visits=cohort.edss, years=years,
+        # the DMT-failure criterion (a relapse during a HALT-MS-listed DMT) from the
+        # registry's DMT courses; a registry that records none has it listed as not applied
+        dmt = cohort.table("dmt")
+        like_frame = frame if dmt.empty else with_dmt_failure(frame, cohort.relapses, dmt)
+        like = halt_ms_like(like_frame, cohort.relapses, edss_visits=cohort.edss, years=years,
                             level=level, conf_type=conf_type, published=pubs,
                             edss_window_days=edss_window_days)
         comparisons = shevchenko_comparisons(
