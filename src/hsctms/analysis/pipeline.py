@@ -27,6 +27,7 @@ from hsctms.analysis.comparisons import (
     shevchenko_comparisons,
     with_dmt_failure,
 )
+from hsctms.analysis.labels import cox_term_label
 from hsctms.analysis.published import PublishedFigure, published_figures
 from hsctms.analysis.safety import SafetyAnalysis, safety_analysis
 from hsctms.analysis.tables import (
@@ -379,7 +380,11 @@ class OutcomesAnalysis:
         }
         col = self._ph_column()
         if col is not None and self.ph_test is not None:
-            figs["ph_check"] = self.ph_test.plot(column=col).figure
+            shown = None
+            if self.cox is not None and col in self.cox.columns:
+                shown = cox_term_label(col, self.cox.terms, references=self.cox.references,
+                                       columns=tuple(self.cox.columns))
+            figs["ph_check"] = self.ph_test.plot(column=col, label=shown).figure
         for f in figs.values():
             f.set_layout_engine("constrained")
             if self.provenance.synthetic:

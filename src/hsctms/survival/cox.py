@@ -155,7 +155,8 @@ class PHTest:
         """
         return self.table.copy()
 
-    def plot(self, ax: Axes | None = None, column: str | None = None) -> Axes:
+    def plot(self, ax: Axes | None = None, column: str | None = None, *,
+             label: str | None = None) -> Axes:
         """Scaled Schoenfeld residuals of one coefficient against transformed time, with a
         LOWESS smooth and the fitted (constant) coefficient; a trend suggests non-proportional
         hazards.
@@ -167,6 +168,10 @@ class PHTest:
         column
             Model column (coefficient) name to plot, e.g. ``"groupB"`` for level B of
             ``group``; default None, the first coefficient.
+        label
+            The coefficient's name as printed in the title and axis label (e.g.
+            ``"Conditioning intensity: intermediate (vs high)"``); default None, the model
+            column name.
 
         Returns
         -------
@@ -200,10 +205,11 @@ class PHTest:
             ax.axhline(self.coef[name], color=PALETTE[1], lw=1, ls="--", label="Fitted coefficient")
         row = self.table[self.table["term"] == name]
         p = f" (p={float(row['p'].iloc[0]):.3g})" if len(row) else ""
-        ax.set_title(f"Proportional hazards: {name}{p}", loc="left")
+        shown = label or name
+        ax.set_title(f"Proportional hazards: {shown}{p}", loc="left")
         ax.set_xlabel("Time (Kaplan-Meier scale)" if self.transform == "km"
                       else f"Time ({self.transform})")
-        ax.set_ylabel(f"Beta(t) for {name}")
+        ax.set_ylabel("Beta(t) (log hazard ratio)" if label else f"Beta(t) for {name}")
         ax.legend(loc="best", fontsize=8)
         return ax
 
