@@ -144,8 +144,10 @@ def _nmb_stats(costs: np.ndarray, qalys: np.ndarray, grid: list[float]) -> dict[
     ceac = np.stack([(best == j).mean(axis=1) for j in range(k)], axis=1)   # (L, K)
     mean_nmb = nmb.mean(axis=1)                                    # (L, K)
     opt = mean_nmb.argmax(axis=1)
-    # non-negative by Jensen; the clip removes rounding noise of order 1e-10
-    evpi = np.maximum(nmb.max(axis=2).mean(axis=1) - mean_nmb.max(axis=1), 0.0)
+    # E[max_k NMB] - max_k E[NMB], written as the mean regret of the expected-optimal
+    # strategy: every term is >= 0, so there is no cancellation noise
+    chosen = np.take_along_axis(nmb, opt[:, None, None], axis=2)[:, :, 0]
+    evpi = (nmb.max(axis=2) - chosen).mean(axis=1)
     return {"ceac": ceac, "mean_nmb": mean_nmb, "optimal": opt,
             "ceaf": ceac[np.arange(len(lam)), opt], "evpi": evpi}
 
@@ -275,7 +277,7 @@ class PSAResult:
             ax.set_xlabel(f"Incremental QALYs vs {self.strategies[0]}")
             ax.set_ylabel(f"Incremental cost ({self.currency})")
         elif kind == "evpi":
-            ax.plot(self.wtp_grid, self.evpi)
+            ax.plot(self.wtp_grid, self.evpi, label="EVPI")
             ax.set_xlabel("Willingness to pay per QALY")
             ax.set_ylabel(f"EVPI per patient ({self.currency})")
         elif kind == "ceac":
