@@ -128,7 +128,7 @@ def test_hazard_ratio_one_step() -> None:
 
 def test_frontier_strong_and_extended_dominance() -> None:
     rows = {r["strategy"]: r for r in frontier(
-        ["A", "B", "C", "D"], [0.0, 150.0, 200.0, 250.0], [0.0, 0.5, 1.0, 0.9])}
+        ["A", "B", "C", "D"], costs=[0.0, 150.0, 200.0, 250.0], qalys=[0.0, 0.5, 1.0, 0.9])}
     assert rows["A"]["status"] == "frontier" and rows["A"]["icer"] is None
     assert rows["B"]["status"] == "extendedly dominated"
     assert rows["D"]["status"] == "dominated" and rows["D"]["compared_with"] == "C"
@@ -137,7 +137,7 @@ def test_frontier_strong_and_extended_dominance() -> None:
 
 
 def test_frontier_dominant_strategy() -> None:
-    rows = {r["strategy"]: r for r in frontier(["old", "new"], [10.0, 5.0], [1.0, 2.0])}
+    rows = {r["strategy"]: r for r in frontier(["old", "new"], costs=[10.0, 5.0], qalys=[1.0, 2.0])}
     assert rows["old"]["status"] == "dominated"
     assert rows["new"]["status"] == "frontier"
 

@@ -207,7 +207,37 @@ class Settings(_Strict):
 
 
 class EconomicsInputs(_Strict):
-    """All inputs of one country preset (see docs/economics.md)."""
+    """All inputs of one country preset (see docs/economics.md).
+
+    Parameters
+    ----------
+    name : str
+        Preset name.
+    currency : str
+        Currency of every cost (e.g. ``"GBP"``).
+    price_year : int
+        Price year of the costs.
+    settings : Settings
+        Horizon, cohort, willingness-to-pay and PSA settings.
+    discount : Discount
+        Yearly discount rates of costs and effects.
+    natural_history : NaturalHistory
+        Untreated yearly EDSS transitions.
+    relapse_rate : Profile
+        Untreated relapses per patient-year by EDSS and course.
+    mortality : Mortality
+        Background death probabilities by age and EDSS hazard multipliers.
+    utility : Profile
+        Utilities by EDSS and course.
+    state_cost : Profile
+        Yearly costs by EDSS and course (drugs excluded).
+    relapse_cost : Param
+        Cost per relapse.
+    relapse_qaly_loss : Param
+        QALYs lost per relapse.
+    strategies : list of Strategy
+        The treatment strategies, a strategy named in ``relative_to`` listed first.
+    """
 
     name: str
     currency: str

@@ -225,7 +225,7 @@ def _run_strategy(inputs: EconomicsInputs, s: Strategy, params: Mapping[str, Any
     return cost, qaly, ly, nrel
 
 
-def frontier(names: Sequence[str], costs: Sequence[float], qalys: Sequence[float], *,
+def frontier(names: Sequence[str], *, costs: Sequence[float], qalys: Sequence[float],
              tol: float = 1e-9) -> list[dict[str, Any]]:
     """Incremental analysis with strong and extended dominance (the efficiency frontier).
 
@@ -429,7 +429,7 @@ def evaluate(inputs: EconomicsInputs, *, wtp: float | None = None) -> CEAResult:
         life_years=tuple(float(x) for x in out.life_years[0]),
         relapses=tuple(float(x) for x in out.relapses[0]),
         traces=out.traces[:, 0] if out.traces is not None else None,
-        incremental=tuple(frontier(names, costs, qalys)), wtp=lam,
+        incremental=tuple(frontier(names, costs=costs, qalys=qalys)), wtp=lam,
         currency=f"{inputs.currency} {inputs.price_year}",
         provenance=Provenance("economics.cea", definition={"preset": inputs.name, "wtp": lam},
                               n=len(names)),
