@@ -257,7 +257,8 @@ class PSAResult:
         ax : matplotlib Axes, optional
             Axes to draw on (a new figure when None).
         kind : {"ceac", "plane", "evpi"}, default "ceac"
-            What to draw. The plane shows costs and QALYs of each strategy minus the first.
+            What to draw. The plane shows costs and QALYs of each strategy minus the first
+            (the first 1,000 draws).
 
         Returns
         -------
@@ -269,9 +270,11 @@ class PSAResult:
         if ax is None:
             _, ax = plt.subplots(figsize=(6, 4))
         if kind == "plane":
+            shown = slice(0, min(self.draws, 1000))  # the first 1,000 draws keep SVGs small
             for j, n in enumerate(self.strategies[1:], start=1):
-                ax.scatter(self.qalys[:, j] - self.qalys[:, 0],
-                           self.costs[:, j] - self.costs[:, 0], s=2, alpha=0.3, label=n)
+                ax.scatter(self.qalys[shown, j] - self.qalys[shown, 0],
+                           self.costs[shown, j] - self.costs[shown, 0], s=2, alpha=0.3,
+                           label=n)
             ax.axhline(0, color="grey", lw=0.5)
             ax.axvline(0, color="grey", lw=0.5)
             ax.set_xlabel(f"Incremental QALYs vs {self.strategies[0]}")
