@@ -243,3 +243,14 @@ def test_yaml_file_round_trip(tmp_path) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ConfigurationError, match="cannot read"):
         load_inputs(bad)
     assert math.isfinite(evaluate(load_inputs(path)).costs[0])
+
+
+def test_retreatment_share() -> None:
+    strat = _strategy("T", one_off=[{"year": 3, "label": "course 3", "cost": _fixed(100.0),
+                                     "share": _fixed(0.25)}])
+    doc = two_state(q=0.1, c=0.0, r=0.05, strategies=[strat])
+    res = evaluate(load_inputs(doc))
+    assert res.costs[0] == pytest.approx(0.25 * 100 * 0.9 ** 3 / 1.05 ** 3, rel=1e-12)
+    strat["one_off"][0]["share"] = _fixed(1.5)
+    with pytest.raises(ConfigurationError, match="share"):
+        load_inputs(two_state(strategies=[strat]))

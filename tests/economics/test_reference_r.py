@@ -67,6 +67,8 @@ def test_psa_without_uncertainty_equals_deterministic() -> None:
         s["annual_cost"]["dist"] = "fixed"
         for o in s["one_off"]:
             o["cost"]["dist"] = "fixed"
+            if o.get("share"):
+                o["share"]["dist"] = "fixed"
         if s.get("trm"):
             s["trm"]["dist"] = "fixed"
         for ev in s["events"]:

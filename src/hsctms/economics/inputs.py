@@ -157,11 +157,20 @@ class Event(_Strict):
 
 
 class OneOff(_Strict):
-    """A cost paid at the start of year ``year`` (0 = time zero) by everyone alive then."""
+    """A cost paid at the start of year ``year`` (0 = time zero) by everyone alive then, or
+    by the fraction ``share`` of them (a retreatment option: alemtuzumab third course, aHSCT
+    re-transplant)."""
 
     year: int = Field(ge=0)
     label: str
     cost: Param
+    share: Param | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> OneOff:
+        if self.share is not None and not 0 <= self.share.value <= 1:
+            raise ValueError(f"{self.label}: share must be in [0, 1]")
+        return self
 
 
 class Effect(Param):
@@ -368,13 +377,15 @@ def scalar_params(s: Strategy) -> dict[str, Param]:
     Returns
     -------
     dict of str to Param
-        ``"<name>.hr"``, ``"<name>.rr"``, ``"<name>.annual_cost"``, ``"<name>.one_off.<i>"``,
-        ``"<name>.trm"`` and ``"<name>.event.<i>.probability|cost|qaly_loss"``.
+        ``"<name>.hr"``, ``"<name>.rr"``, ``"<name>.annual_cost"``, ``"<name>.one_off.<i>"``
+        (and ``".share"``), ``"<name>.trm"`` and ``"<name>.event.<i>.probability|cost|qaly_loss"``.
     """
     out: dict[str, Param] = {f"{s.name}.hr": s.hr_progression, f"{s.name}.rr": s.rr_relapse,
                              f"{s.name}.annual_cost": s.annual_cost}
     for i, o in enumerate(s.one_off):
         out[f"{s.name}.one_off.{i}"] = o.cost
+        if o.share is not None:
+            out[f"{s.name}.one_off.{i}.share"] = o.share
     if s.trm is not None:
         out[f"{s.name}.trm"] = s.trm
     for i, ev in enumerate(s.events):

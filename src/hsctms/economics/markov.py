@@ -158,7 +158,9 @@ def _one_off(s: Strategy, params: Mapping[str, Any], year: int, alive: Any, rate
     total = 0.0 * alive
     for i, o in enumerate(s.one_off):
         if o.year == year:
-            total = total + (1 + rate) ** -year * alive * params[f"{s.name}.one_off.{i}"]
+            share = params[f"{s.name}.one_off.{i}.share"] if o.share is not None else 1.0
+            total = total + (1 + rate) ** -year * alive * share * params[
+                f"{s.name}.one_off.{i}"]
     return total
 
 

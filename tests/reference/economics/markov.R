@@ -31,7 +31,10 @@ point_params <- function(inp) {
     p[[paste0(n, ".hr")]] <- s$hr_progression$value
     p[[paste0(n, ".rr")]] <- s$rr_relapse$value
     p[[paste0(n, ".annual_cost")]] <- s$annual_cost$value
-    for (i in seq_along(s$one_off)) p[[sprintf("%s.one_off.%d", n, i - 1)]] <- s$one_off[[i]]$cost$value
+    for (i in seq_along(s$one_off)) {
+      p[[sprintf("%s.one_off.%d", n, i - 1)]] <- s$one_off[[i]]$cost$value
+      if (!is.null(s$one_off[[i]]$share)) p[[sprintf("%s.one_off.%d.share", n, i - 1)]] <- s$one_off[[i]]$share$value
+    }
     if (!is.null(s$trm)) p[[paste0(n, ".trm")]] <- s$trm$value
     for (i in seq_along(s$events)) {
       ev <- s$events[[i]]
@@ -87,8 +90,11 @@ run_model <- function(p, keep_trace = FALSE) {
     rvec <- c(relk, 0)
     x <- matrix(0, 1, 21)
     x[1, st$start_edss + 1 + if (isTRUE(st$start_sp)) 10 else 0] <- 1
+    share <- function(i) {
+      if (is.null(s$one_off[[i]]$share)) 1 else p[[sprintf("%s.one_off.%d.share", n, i - 1)]]
+    }
     cost <- 0
-    for (i in seq_along(s$one_off)) if (s$one_off[[i]]$year == 0) cost <- cost + p[[sprintf("%s.one_off.%d", n, i - 1)]]
+    for (i in seq_along(s$one_off)) if (s$one_off[[i]]$year == 0) cost <- cost + share(i) * p[[sprintf("%s.one_off.%d", n, i - 1)]]
     trm <- p[[paste0(n, ".trm")]]
     if (!is.null(trm)) x <- x %*% rbind(cbind(diag(1 - trm, 20), rep(trm, 20)), c(rep(0, 20), 1))
     tr <- matrix(0, Tn + 1, 21); tr[1, ] <- x
@@ -113,7 +119,7 @@ run_model <- function(p, keep_trace = FALSE) {
       nrel <- nrel + as.numeric(m %*% rvec)
       x <- xn
       for (i in seq_along(s$one_off)) if (s$one_off[[i]]$year == k) {
-        cost <- cost + (1 + rc)^-k * as.numeric(x %*% lvec) * p[[sprintf("%s.one_off.%d", n, i - 1)]]
+        cost <- cost + (1 + rc)^-k * as.numeric(x %*% lvec) * share(i) * p[[sprintf("%s.one_off.%d", n, i - 1)]]
       }
       tr[k + 1, ] <- x
     }
