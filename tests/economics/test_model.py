@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import copy
+import itertools
 import json
 import math
 from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from hsctms.economics import evaluate, frontier, load_inputs, run_psa, tornado
 from hsctms.errors import ConfigurationError
@@ -136,6 +139,14 @@ def test_frontier_strong_and_extended_dominance() -> None:
     assert rows["C"]["compared_with"] == "A"
 
 
+def test_frontier_same_cost_more_qalys_dominates() -> None:
+    """Found by hypothesis: a strategy costing the same (within tol) and giving more QALYs
+    dominates, whichever the sort put first."""
+    rows = {r["strategy"]: r for r in frontier(["a", "b"], costs=[0.0, 5e-324],
+                                                qalys=[0.0, 2.0])}
+    assert rows["a"]["status"] == "dominated" and rows["b"]["status"] == "frontier"
+
+
 def test_frontier_dominant_strategy() -> None:
     rows = {r["strategy"]: r for r in frontier(["old", "new"], costs=[10.0, 5.0], qalys=[1.0, 2.0])}
     assert rows["old"]["status"] == "dominated"
@@ -254,3 +265,29 @@ def test_retreatment_share() -> None:
     strat["one_off"][0]["share"] = _fixed(1.5)
     with pytest.raises(ConfigurationError, match="share"):
         load_inputs(two_state(strategies=[strat]))
+
+
+@st.composite
+def _outcomes(draw: st.DrawFn) -> tuple[list[float], list[float]]:
+    n = draw(st.integers(1, 6))
+    costs = draw(st.lists(st.floats(0, 1e6, allow_nan=False), min_size=n, max_size=n))
+    qalys = draw(st.lists(st.floats(0, 30, allow_nan=False), min_size=n, max_size=n))
+    return costs, qalys
+
+
+@given(_outcomes())
+def test_frontier_properties(data: tuple[list[float], list[float]]) -> None:
+    costs, qalys = data
+    names = [f"s{i}" for i in range(len(costs))]
+    rows = frontier(names, costs=costs, qalys=qalys)
+    front = [r for r in rows if r["status"] == "frontier"]
+    assert front, "the cheapest (most effective among the cheapest) is always on it"
+    icers = [r["icer"] for r in front[1:]]
+    assert all(i > 0 for i in icers)
+    assert all(b >= a - 1e-6 * max(1.0, abs(a)) for a, b in itertools.pairwise(icers))
+    # at every WTP the best NMB is reached on the frontier, up to the tolerance (tol = 1e-9)
+    # within which costs and QALYs count as equal
+    for lam in (0.0, 1e3, 2e4, 1e5, 1e7):
+        best = max(lam * q - c for c, q in zip(costs, qalys, strict=True))
+        best_front = max(lam * r["qaly"] - r["cost"] for r in front)
+        assert best_front >= best - (lam + 1) * 1e-9 - 1e-12 * abs(best)

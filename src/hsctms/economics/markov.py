@@ -266,17 +266,23 @@ def frontier(names: Sequence[str], *, costs: Sequence[float], qalys: Sequence[fl
 
 
 def _strong_dominance(rows: list[dict[str, Any]], tol: float) -> None:
-    """Mark equivalents and strongly dominated rows (rows sorted by cost, then -QALYs)."""
-    for i, r in enumerate(rows):
-        for o in rows[:i]:
-            if o["status"] != "frontier":
+    """Mark strongly dominated rows (another costs no more and gives no fewer QALYs, one of
+    the two by more than ``tol``), then equivalents of an earlier frontier row."""
+    for r in rows:
+        for o in rows:
+            if o is r:
                 continue
             dc, dq = float(r["cost"]) - float(o["cost"]), float(r["qaly"]) - float(o["qaly"])
-            if abs(dc) <= tol and abs(dq) <= tol:
-                r["status"], r["compared_with"] = "equivalent", o["strategy"]
-                break
-            if dc >= -tol and dq <= tol:
+            if dc >= -tol and dq <= tol and (dc > tol or dq < -tol):
                 r["status"], r["compared_with"] = "dominated", o["strategy"]
+                break
+    for i, r in enumerate(rows):
+        if r["status"] != "frontier":
+            continue
+        for o in rows[:i]:
+            if (o["status"] == "frontier" and abs(float(r["cost"]) - float(o["cost"])) <= tol
+                    and abs(float(r["qaly"]) - float(o["qaly"])) <= tol):
+                r["status"], r["compared_with"] = "equivalent", o["strategy"]
                 break
 
 
