@@ -45,7 +45,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "render": ("hsctms.plots", "hsctms.reports.render"),
     # the statistical core
     "statistics": ("hsctms.endpoints", "hsctms.survival", "hsctms.evidence", "hsctms.meta",
-                   "hsctms.design", "hsctms.eligibility"),
+                   "hsctms.design", "hsctms.eligibility", "hsctms.economics"),
     # analyses of a registry cohort, and the one-patient expectations report
     "analysis": ("hsctms.analysis", "hsctms.patient"),
     # reports assembled from analyses (the outcomes report)

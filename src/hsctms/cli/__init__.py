@@ -48,6 +48,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "hsctms.cli.analyse",
     "hsctms.cli.monitor",
     "hsctms.cli.evidence",
+    "hsctms.cli.economics",
     "hsctms.cli.web",
     "hsctms.cli.audit",
 )
