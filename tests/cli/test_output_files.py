@@ -128,3 +128,21 @@ def test_endpoints_csv_outputs_are_protected(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert events.read_text(encoding="utf-8") == "keep me\n"
     assert not (tmp_path / "per-patient.csv").exists()  # refused before anything was written
+
+
+def test_outputs_get_the_permissions_of_any_new_file(tmp_path: Path) -> None:
+    """An output (and the ledger beside it) is moved into place from an owner-only
+    temporary file; it must end with the mode ``open(path, "w")`` would give (0666 less the
+    umask), not 0600, or colleagues sharing the folder cannot read the report."""
+    old = os.umask(0o022)
+    try:
+        target = tmp_path / "result.json"
+        assert _design(target).exit_code == 0
+        plain = tmp_path / "plain.txt"
+        plain.write_text("x", encoding="utf-8")
+        want = plain.stat().st_mode & 0o777
+        assert want == 0o644
+        assert target.stat().st_mode & 0o777 == want
+        assert (tmp_path / FILES_MARKER).stat().st_mode & 0o777 == want
+    finally:
+        os.umask(old)

@@ -359,6 +359,7 @@ class OutputFile:
                 raise ConfigurationError(f"{self.command} did not write {self.path}.",
                                          hint="Report this as a bug.")
             self.check()
+            os.chmod(tmp, _new_file_mode())  # mkstemp made it owner-only (0600)
             os.replace(tmp, self.path)
         finally:
             if tmp.exists():
@@ -376,7 +377,17 @@ class OutputFile:
                                     suffix=".tmp")
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(json.dumps(doc, indent=2) + "\n")
+        os.chmod(name, _new_file_mode())
         os.replace(name, marker)
+
+
+def _new_file_mode() -> int:
+    """The permissions a file created with ``open(path, "w")`` would get (0666 less the
+    process umask): outputs are moved into place from owner-only temporary files, and a
+    report must be readable as any other file the user writes."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
 
 
 def check_output_files(*paths: Path | str | None) -> None:
