@@ -97,6 +97,53 @@ def _count(value: Any) -> str:
     return "?" if number is None else f"{number:g}"
 
 
+def _edss(r: Mapping[str, Any]) -> TimelineEvent | None:
+    day, score = _date(r.get("date")), _num(r.get("edss"))
+    if day is None or score is None:
+        return None
+    return TimelineEvent(day, "edss", f"{SCHEMA['edss'].column('edss').label} {score:.1f}",
+                         value=score)
+
+
+def _relapse(r: Mapping[str, Any]) -> TimelineEvent | None:
+    day = _date(r.get("onset_date"))
+    return None if day is None else TimelineEvent(day, "relapse", "Relapse",
+                                                  end=_date(r.get("end_date")))
+
+
+def _mri(r: Mapping[str, Any]) -> TimelineEvent | None:
+    day = _date(r.get("date"))
+    if day is None:
+        return None
+    spec = SCHEMA["mri"]
+    active = any((_num(r.get(c)) or 0) > 0 for c in ("new_t2", "gd_lesions"))
+    return TimelineEvent(day, "mri", f"{spec.column('new_t2').label}: "
+                         f"{_count(r.get('new_t2'))}; {spec.column('gd_lesions').label}: "
+                         f"{_count(r.get('gd_lesions'))}", active=active)
+
+
+def _transplant(r: Mapping[str, Any]) -> TimelineEvent | None:
+    day = _date(r.get("transplant_date"))
+    regimen = str(r.get("conditioning") or "").strip()
+    return None if day is None else TimelineEvent(
+        day, "transplant", "Transplant" + (f" ({regimen})" if regimen else ""))
+
+
+def _dmt(r: Mapping[str, Any]) -> TimelineEvent | None:
+    day = _date(r.get("start_date"))
+    return None if day is None else TimelineEvent(day, "dmt", str(r.get("drug") or "DMT"),
+                                                  end=_date(r.get("stop_date")))
+
+
+def _death(r: Mapping[str, Any]) -> TimelineEvent | None:
+    day = _date(r.get("date"))
+    return None if day is None else TimelineEvent(day, "death", "Death")
+
+
+_MAKERS = {"edss": _edss, "relapses": _relapse, "mri": _mri, "transplants": _transplant,
+           "dmt": _dmt, "deaths": _death}
+
+
 def timeline_events(tables: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[TimelineEvent]:
     """A patient's dated events, oldest first.
 
@@ -120,38 +167,11 @@ def timeline_events(tables: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[T
     [('2019-06-01', 'Relapse'), ('2020-01-01', 'EDSS 3.5')]
     """
     out: list[TimelineEvent] = []
-    edss_label = SCHEMA["edss"].column("edss").label
-    for r in tables.get("edss", ()):
-        day, score = _date(r.get("date")), _num(r.get("edss"))
-        if day is not None and score is not None:
-            out.append(TimelineEvent(day, "edss", f"{edss_label} {score:.1f}", value=score))
-    for r in tables.get("relapses", ()):
-        day = _date(r.get("onset_date"))
-        if day is not None:
-            out.append(TimelineEvent(day, "relapse", "Relapse", end=_date(r.get("end_date"))))
-    t2, gd = SCHEMA["mri"].column("new_t2").label, SCHEMA["mri"].column("gd_lesions").label
-    for r in tables.get("mri", ()):
-        day = _date(r.get("date"))
-        if day is None:
-            continue
-        active = any((_num(r.get(c)) or 0) > 0 for c in ("new_t2", "gd_lesions"))
-        out.append(TimelineEvent(day, "mri", f"{t2}: {_count(r.get('new_t2'))}; "
-                                 f"{gd}: {_count(r.get('gd_lesions'))}", active=active))
-    for r in tables.get("transplants", ()):
-        day = _date(r.get("transplant_date"))
-        if day is not None:
-            regimen = str(r.get("conditioning") or "").strip()
-            out.append(TimelineEvent(day, "transplant", "Transplant" +
-                                     (f" ({regimen})" if regimen else "")))
-    for r in tables.get("dmt", ()):
-        day = _date(r.get("start_date"))
-        if day is not None:
-            out.append(TimelineEvent(day, "dmt", str(r.get("drug") or "DMT"),
-                                     end=_date(r.get("stop_date"))))
-    for r in tables.get("deaths", ()):
-        day = _date(r.get("date"))
-        if day is not None:
-            out.append(TimelineEvent(day, "death", "Death"))
+    for table, make in _MAKERS.items():
+        for r in tables.get(table, ()):
+            event = make(r)
+            if event is not None:
+                out.append(event)
     out.sort(key=lambda e: (e.date, KINDS.index(e.kind), e.label))
     return out
 
@@ -171,6 +191,41 @@ def _lanes(episodes: Sequence[TimelineEvent], last: _dt.date) -> list[int]:
             ends.append(stop)
             lanes.append(len(ends) - 1)
     return lanes
+
+
+def _legend_handles(*, death: bool) -> list[Any]:
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    handles = [
+        Line2D([], [], color=_COLOURS["edss"], marker="o", markersize=4, label="EDSS"),
+        Line2D([], [], color=_COLOURS["relapse"], marker="v", linestyle="none",
+               markersize=8, label="Relapse onset"),
+        Line2D([], [], color=_COLOURS["mri"], marker="o", linestyle="none",
+               markerfacecolor=_COLOURS["mri"], label="MRI, active"),
+        Line2D([], [], color=_COLOURS["mri"], marker="o", linestyle="none",
+               markerfacecolor="white", label="MRI, no new lesions"),
+        Line2D([], [], color=_COLOURS["transplant"], linestyle="--", label="Transplant"),
+        Patch(facecolor=_COLOURS["dmt"], alpha=0.35, edgecolor=_COLOURS["dmt"],
+              label="DMT course"),
+    ]
+    if death:
+        handles.append(Line2D([], [], color=_COLOURS["death"], linewidth=2, label="Death"))
+    return handles
+
+
+def _verticals(ax: Axes, events: Sequence[TimelineEvent]) -> None:
+    """Transplants (dashed, labelled) and the death (solid) as vertical lines."""
+    from matplotlib.dates import date2num
+
+    for e in events:
+        if e.kind == "transplant":
+            ax.axvline(float(date2num(e.date)), color=_COLOURS["transplant"], linestyle="--",
+                       linewidth=1.2)
+            ax.text(float(date2num(e.date)), 10.4, " " + e.label, fontsize=8, va="bottom",
+                    ha="left")
+        elif e.kind == "death":
+            ax.axvline(float(date2num(e.date)), color=_COLOURS["death"], linewidth=2)
 
 
 def plot_patient_timeline(events: Sequence[TimelineEvent], ax: Axes | None = None, *,
@@ -196,9 +251,6 @@ def plot_patient_timeline(events: Sequence[TimelineEvent], ax: Axes | None = Non
         scans circles (filled: new T2 or Gd+ lesions), DMT courses bars (ongoing ones end
         with an arrow), a death a black vertical line. A legend names every mark.
     """
-    from matplotlib.lines import Line2D
-    from matplotlib.patches import Patch
-
     ax = new_axes(ax, figsize=(8.0, 3.8))
     if not events:
         ax.text(0.5, 0.5, "No dated records yet", ha="center", va="center",
@@ -212,30 +264,30 @@ def plot_patient_timeline(events: Sequence[TimelineEvent], ax: Axes | None = Non
     n_dmt_lanes = max(lanes, default=-1) + 1
     y_relapse, y_mri = -1.2, -2.2
     y_dmt = [-3.2 - i for i in range(max(n_dmt_lanes, 1))]
+    from matplotlib.dates import date2num
+
+    def x(day: _dt.date) -> float:
+        return float(date2num(day))
+
     edss = [e for e in events if e.kind == "edss"]
     if edss:
-        ax.plot([e.date for e in edss], [e.value for e in edss], "-o", color=_COLOURS["edss"],
-                markersize=4, linewidth=1.5, label="EDSS")
+        ax.plot([x(e.date) for e in edss], [float(e.value or 0) for e in edss], "-o",
+                color=_COLOURS["edss"], markersize=4, linewidth=1.5, label="EDSS")
     relapses = [e for e in events if e.kind == "relapse"]
     if relapses:
-        ax.plot([e.date for e in relapses], [y_relapse] * len(relapses), "v",
+        ax.plot([x(e.date) for e in relapses], [y_relapse] * len(relapses), "v",
                 color=_COLOURS["relapse"], markersize=8, linestyle="none")
     for e in (e for e in events if e.kind == "mri"):
-        ax.plot([e.date], [y_mri], "o", markersize=7, color=_COLOURS["mri"],
+        ax.plot([x(e.date)], [y_mri], "o", markersize=7, color=_COLOURS["mri"],
                 markerfacecolor=_COLOURS["mri"] if e.active else "white", linestyle="none")
     for e, lane in zip(dmts, lanes, strict=True):
         stop = e.end or end_of_ongoing
-        width = max((stop - e.date).days, 1)
-        ax.barh(y_dmt[lane], width, left=e.date, height=0.6, color=_COLOURS["dmt"],
-                alpha=0.35, edgecolor=_COLOURS["dmt"])
-        ax.text(e.date, y_dmt[lane], " " + e.label + ("" if e.end else " (ongoing) →"),
+        ax.barh(y_dmt[lane], max(x(stop) - x(e.date), 1.0), left=x(e.date), height=0.6,
+                color=_COLOURS["dmt"], alpha=0.35, edgecolor=_COLOURS["dmt"])
+        ax.text(x(e.date), y_dmt[lane], " " + e.label + ("" if e.end else " (ongoing) →"),
                 va="center", ha="left", fontsize=8, clip_on=True)
-    for e in events:
-        if e.kind == "transplant":
-            ax.axvline(e.date, color=_COLOURS["transplant"], linestyle="--", linewidth=1.2)
-            ax.text(e.date, 10.4, " " + e.label, fontsize=8, va="bottom", ha="left")
-        elif e.kind == "death":
-            ax.axvline(e.date, color=_COLOURS["death"], linewidth=2)
+    _verticals(ax, events)
+    ax.xaxis_date()
     ax.set_ylim(y_dmt[-1] - 0.8, 11.2)
     ticks = [0, 2, 4, 6, 8, 10, y_relapse, y_mri, *y_dmt[:max(n_dmt_lanes, 1)]]
     names = ["0", "2", "4", "6", "8", "10", "Relapses", "MRI", "DMT",
@@ -246,20 +298,7 @@ def plot_patient_timeline(events: Sequence[TimelineEvent], ax: Axes | None = Non
     ax.yaxis.set_label_coords(-0.07, 0.72)
     if title:
         ax.set_title(title, loc="left")
-    handles = [
-        Line2D([], [], color=_COLOURS["edss"], marker="o", markersize=4, label="EDSS"),
-        Line2D([], [], color=_COLOURS["relapse"], marker="v", linestyle="none",
-               markersize=8, label="Relapse onset"),
-        Line2D([], [], color=_COLOURS["mri"], marker="o", linestyle="none",
-               markerfacecolor=_COLOURS["mri"], label="MRI, active"),
-        Line2D([], [], color=_COLOURS["mri"], marker="o", linestyle="none",
-               markerfacecolor="white", label="MRI, no new lesions"),
-        Line2D([], [], color=_COLOURS["transplant"], linestyle="--", label="Transplant"),
-        Patch(facecolor=_COLOURS["dmt"], alpha=0.35, edgecolor=_COLOURS["dmt"],
-              label="DMT course"),
-    ]
-    if any(e.kind == "death" for e in events):
-        handles.append(Line2D([], [], color=_COLOURS["death"], linewidth=2, label="Death"))
+    handles = _legend_handles(death=any(e.kind == "death" for e in events))
     ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=4,
               fontsize=8)
     return ax
