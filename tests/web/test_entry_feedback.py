@@ -105,7 +105,7 @@ def test_edit_requires_reason_kept_in_audit(db_path: Any, as_user: Any) -> None:
     assert entry["action"] == "update" and entry["reason"] == "source corrected"
     assert entry["detail"]["reason"] == "source corrected"
     audit = c.get("/audit").text
-    assert '<td class="reason">source corrected</td>' in audit
+    assert '<td data-label="Reason" class="reason">source corrected</td>' in audit
     assert "<th scope=\"col\">Reason</th>" in audit
     assert verify_audit(connect(db_path)).ok  # the reason is inside the hash chain
 

@@ -287,7 +287,15 @@ def plot_patient_timeline(events: Sequence[TimelineEvent], ax: Axes | None = Non
         ax.text(x(e.date), y_dmt[lane], " " + e.label + ("" if e.end else " (ongoing) →"),
                 va="center", ha="left", fontsize=8, clip_on=True)
     _verticals(ax, events)
-    ax.xaxis_date()
+    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+
+    first = float(date2num(min(e.date for e in events)))
+    span = float(date2num(end_of_ongoing)) - first
+    pad = max(45.0, 0.03 * span)  # days; a single date still gets a readable axis
+    ax.set_xlim(first - pad, first + span + pad)
+    locator = AutoDateLocator(minticks=3, maxticks=9)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
     ax.set_ylim(y_dmt[-1] - 0.8, 11.2)
     ticks = [0, 2, 4, 6, 8, 10, y_relapse, y_mri, *y_dmt[:max(n_dmt_lanes, 1)]]
     names = ["0", "2", "4", "6", "8", "10", "Relapses", "MRI", "DMT",

@@ -174,6 +174,33 @@ def _patient(request: Request, patient_id: str) -> dict[str, Any]:
             "issues": [i.to_dict() for i in issues]}
 
 
+#: How issue severities are named to users (an ``info`` is a note: nothing to correct).
+SEVERITY_NAMES = {"error": "Error", "warning": "Warning", "info": "Note"}
+
+
+def in_sentence(label: str) -> str:
+    """A label inside a sentence: first letter lower-cased unless the first word is an
+    abbreviation ("Add transplant", "Add EDSS visit").
+
+    Parameters
+    ----------
+    label : str
+        A schema label such as ``"Transplant"`` or ``"MRI scan"``.
+
+    Returns
+    -------
+    str
+        The label as written after a verb.
+
+    Examples
+    --------
+    >>> in_sentence("Laboratory result"), in_sentence("EDSS visit")
+    ('laboratory result', 'EDSS visit')
+    """
+    first = label.split(" ", 1)[0]
+    return label if first.isupper() else label[:1].lower() + label[1:]
+
+
 # ------------------------------------------------------------------ save confirmation
 FLASH_COOKIE = "hsctms_flash"
 _FLASH_PREFIX = "flash|"
@@ -278,7 +305,9 @@ def patient_page(request: Request, patient_id: str) -> Response:
                       tables=FORM_TABLES, labels=TABLE_LABELS, plurals=TABLE_PLURALS,
                       columns=columns, column_labels={t: column_labels(t) for t in SCHEMA},
                       display=display, flash=flash, timeline_svg=svg,
-                      kind_labels=KIND_LABELS)
+                      kind_labels=KIND_LABELS, severity_names=SEVERITY_NAMES,
+                      add_labels={t: in_sentence(TABLE_LABELS[t]) for t in SCHEMA},
+                      date_columns={t: SCHEMA[t].columns_of_type("date") for t in SCHEMA})
     if FLASH_COOKIE in request.cookies:
         response.delete_cookie(FLASH_COOKIE, path="/", httponly=True, samesite="lax",
                                secure=request.app.state.settings.secure_cookies)
@@ -301,7 +330,8 @@ def _form(request: Request, table: str, *, action: str, values: dict[str, Any],
                   table=table, label=TABLE_LABELS[table], fields=form_fields(table),
                   values={k: display(v) for k, v in values.items()}, errors=errors or {},
                   action=action, version=version, row_id=row_id, message=message,
-                  patient_id=patient_id, reason=reason, max_reason=records.MAX_REASON)
+                  patient_id=patient_id, reason=reason, max_reason=records.MAX_REASON,
+                  in_sentence=in_sentence)
 
 
 def _busy_form(request: Request, table: str, exc: RegistryBusyError, **form: Any
