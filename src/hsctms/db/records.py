@@ -313,19 +313,33 @@ def patient_issues(conn: sa.Connection, patient_id: str, centre: str | None = No
     -------
     list of Issue
         ``file`` names the table, ``field`` the column; ``row`` is the line the row would
-        have in an export of this patient alone.
+        have in an export of this patient alone. Cached until the centre's data change
+        (:func:`data_version`) or the day changes.
 
     Raises
     ------
     NotFoundError, PermissionDeniedError
         Unknown patient, or a patient of another centre.
     """
-    _check_scope(patient_centre(conn, patient_id), centre, f"Patient {patient_id!r}")
-    issues = _issues_by_patient(conn, None, [patient_id]).get(patient_id, [])
-    return sorted(issues, key=lambda i: i.sort_key())
+    own = patient_centre(conn, patient_id)
+    _check_scope(own, centre, f"Patient {patient_id!r}")
+    key = (str(conn.engine.url), f"patient:{patient_id}", data_version(conn, own),
+           _dt.date.today().isoformat())
+    with _QUALITY_LOCK:
+        cached = _ISSUES_CACHE.get(key)
+    if cached is not None:
+        return list(cached)
+    issues = sorted(_issues_by_patient(conn, None, [patient_id]).get(patient_id, []),
+                    key=lambda i: i.sort_key())
+    with _QUALITY_LOCK:
+        if len(_ISSUES_CACHE) >= 512:
+            _ISSUES_CACHE.clear()
+        _ISSUES_CACHE[key] = tuple(issues)
+    return issues
 
 
 _QUALITY_CACHE: dict[tuple[str, str | None, int, str], dict[str, dict[str, int]]] = {}
+_ISSUES_CACHE: dict[tuple[str, str | None, int, str], tuple[Issue, ...]] = {}
 _QUALITY_LOCK = threading.Lock()
 
 

@@ -6,6 +6,7 @@ locking and auditing from :mod:`hsctms.db.records`.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
@@ -285,22 +286,30 @@ async def new_record_submit(request: Request, patient_id: str, table: str) -> Re
     return await _create_from_form(request, table, f"{patient_url(patient_id)}/new/{table}")
 
 
+@functools.lru_cache(maxsize=256)
+def _timeline_svg(events: tuple[Any, ...], patient_id: str) -> str:
+    """The timeline figure of these events (the events fix the figure, so it is drawn once
+    per distinct course)."""
+    from hsctms.plots.timeline import timeline_svg
+    from hsctms.web.funnel import PLOT_LOCK
+
+    with PLOT_LOCK:
+        return timeline_svg(events, description=f"Timeline of patient {patient_id}: EDSS, "
+                            "relapses, MRI, transplants and DMT courses; the same events are "
+                            "listed in the table below the figure.")
+
+
 @route(router, "GET", "/patients/{patient_id:path}", READ)
 def patient_page(request: Request, patient_id: str) -> Response:
     """One patient: summary, timeline (figure and table), data-quality issues and every
     table, with the confirmation of the last save."""
-    from hsctms.plots.timeline import KIND_LABELS, timeline_events, timeline_svg
-    from hsctms.web.funnel import PLOT_LOCK
+    from hsctms.plots.timeline import KIND_LABELS, timeline_events
 
     data = _patient(request, patient_id)
     flash = _read_flash(request, patient_id)
     columns = {t: [c.name for c in SCHEMA[t].columns if c.name != "patient_id"]
                for t in FORM_TABLES}
-    with PLOT_LOCK:
-        svg = timeline_svg(timeline_events(data["tables"]),
-                           description=f"Timeline of patient {patient_id}: EDSS, relapses, "
-                           "MRI, transplants and DMT courses; the same events are listed "
-                           "in the table below the figure.")
+    svg = _timeline_svg(tuple(timeline_events(data["tables"])), str(patient_id))
     response = render(request, "patient.html.j2", title=f"Patient {patient_id}", data=data,
                       tables=FORM_TABLES, labels=TABLE_LABELS, plurals=TABLE_PLURALS,
                       columns=columns, column_labels={t: column_labels(t) for t in SCHEMA},
