@@ -49,6 +49,15 @@ def _sign_in(page: Any, base: str, user: str) -> None:
     page.wait_for_load_state()
 
 
+def _every_control_labelled(page: Any) -> None:
+    """Every visible form control has a label (screen readers name it)."""
+    unlabelled = page.evaluate("""() => [...document.querySelectorAll(
+        'input:not([type=hidden]), select, textarea')]
+        .filter(e => e.labels.length === 0 && !e.getAttribute('aria-label'))
+        .map(e => e.id || e.name)""")
+    assert unlabelled == []
+
+
 def _no_horizontal_page_scroll(page: Any) -> None:
     """The page itself never scrolls sideways (wide tables scroll inside their box)."""
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
@@ -79,6 +88,7 @@ def test_patient_pages_and_entry_in_browser(server: str, sized_page: tuple[str, 
     assert page.get_attribute("#patients tbody tr:nth-child(2) td[data-status]",
                               "data-status") == "warnings"
     _no_horizontal_page_scroll(page)
+    _every_control_labelled(page)
     _shot(page, tmp_path, f"{size}-patients")
     page.select_option("#quality", "flagged")
     with page.expect_navigation():
@@ -117,6 +127,7 @@ def test_patient_pages_and_entry_in_browser(server: str, sized_page: tuple[str, 
     # data entry: FS scores are lists; the importer's note about a visit after a relapse
     page.click("text=Add EDSS visit")
     assert page.eval_on_selector("#f-fs_pyramidal", "e => e.tagName") == "SELECT"
+    _every_control_labelled(page)
     assert page.eval_on_selector_all("#f-fs_other option", "os => os.map(o => o.value)") == \
         ["", "0", "1"]
     page.fill("#f-date", "2019-12-05")
@@ -134,6 +145,9 @@ def test_patient_pages_and_entry_in_browser(server: str, sized_page: tuple[str, 
     page.select_option("#f-edss", "5")
     page.click("#save")
     assert page.is_visible("#e-reason")
+    _every_control_labelled(page)
+    page.click("a[href='#f-reason']")  # the error summary links to the field
+    assert page.evaluate("document.activeElement.id") == "f-reason"
     assert page.get_attribute("#f-reason", "aria-invalid") == "true"
     _shot(page, tmp_path, f"{size}-reason-missing")
     page.fill("#f-reason", "transcription error")

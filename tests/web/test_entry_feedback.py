@@ -32,6 +32,14 @@ def test_save_confirmation_after_redirect_once(as_user: Any) -> None:
     assert 'id="flash"' not in again.text  # shown once
 
 
+def test_registering_a_patient_is_confirmed(as_user: Any) -> None:
+    r = as_user("entry_a").post("/patients-new", data={
+        "patient_id": "A9", "centre": "A", "sex": "F", "birth_year": "1990",
+        "phenotype": "RRMS"})
+    assert r.status_code == 200 and r.url.path == "/patients/A9"
+    assert "Patient saved." in r.text[r.text.index('id="flash"'):][:300]
+
+
 def test_importer_warning_shown_at_entry_time(as_user: Any) -> None:
     c = as_user("entry_a")
     c.post("/patients/A1/new/relapses", data={"patient_id": "A1", "onset_date": "2021-06-01"})
