@@ -114,6 +114,11 @@ def test_edit_requires_reason_kept_in_audit(db_path: Any, as_user: Any) -> None:
     assert entry["detail"]["reason"] == "source corrected"
     audit = c.get("/audit").text
     assert '<td data-label="Reason" class="reason">source corrected</td>' in audit
+    # the change itself with the schema's labels, not raw column names
+    assert entry["table_label"] == "EDSS visit"
+    assert entry["changes"] == [{"column": "edss", "label": "EDSS", "old": 3.5, "new": 5.0}]
+    assert ('<span class="col">EDSS</span>: 3.5 <span aria-label="changed to">&rarr;</span> '
+            '5.0') in audit
     assert "<th scope=\"col\">Reason</th>" in audit
     assert verify_audit(connect(db_path)).ok  # the reason is inside the hash chain
 

@@ -738,7 +738,9 @@ def delete_record(db: DatabaseLike, user: str, table: str, row_id: int, version:
 def audit_entries(conn: sa.Connection, centre: str | None = None, *, limit: int = 200,
                   offset: int = 0) -> list[Row]:
     """Audit trail, newest first. With ``centre``: the entries whose details name that centre
-    (every web change and every export of that centre records it)."""
+    (every web change and every export of that centre records it). Each entry also has
+    ``reason`` (the reason for change, if any), ``table_label`` and ``changes`` (column
+    label with unit, old and new value, from the schema)."""
     a = audit_log
     query = sa.select(a).order_by(a.c.id.desc())
     if centre is not None:
@@ -748,5 +750,22 @@ def audit_entries(conn: sa.Connection, centre: str | None = None, *, limit: int 
     return [{"id": r.id, "at": jsonable(r.at), "user": r.user_name, "action": r.action,
              "table": r.table_name, "key": r.record_key, "old": r.old, "new": r.new,
              "detail": r.detail,
-             "reason": r.detail.get("reason") if isinstance(r.detail, dict) else None}
+             "reason": r.detail.get("reason") if isinstance(r.detail, dict) else None,
+             "table_label": SCHEMA[r.table_name].label if r.table_name in SCHEMA else None,
+             "changes": _labelled_changes(r.table_name, r.old, r.new)}
             for r in rows]
+
+
+def _labelled_changes(table: str | None, old: Any, new: Any) -> list[Row]:
+    """Column label, old and new value of each column an audit entry records (schema
+    labels; columns not in the schema keep their name)."""
+    spec = SCHEMA.get(table or "")
+    before = old if isinstance(old, dict) else {}
+    after = new if isinstance(new, dict) else {}
+    names = [*before, *(k for k in after if k not in before)]
+    if spec is not None:
+        order = {c: i for i, c in enumerate(spec.column_names)}
+        names.sort(key=lambda k: order.get(k, len(order)))
+    return [{"column": k,
+             "label": spec.column(k).label_with_unit if spec and spec.has_column(k) else k,
+             "old": before.get(k), "new": after.get(k)} for k in names]
