@@ -94,6 +94,9 @@ class ColumnSpec:
         Name of the controlled vocabulary (:data:`hsctms.model.vocabularies.VOCABULARIES`) a
         hand-typed code must come from; a de-identified export writes ``other`` for any
         value outside it.
+    label : str, optional
+        Short human label shown in the web pages, lists and forms instead of the column name
+        (e.g. ``"CD34+ dose"`` for ``cd34_dose``); default: the name with spaces.
     """
 
     name: str
@@ -116,6 +119,25 @@ class ColumnSpec:
     #: (:data:`hsctms.model.vocabularies.VOCABULARIES`); a de-identified export writes
     #: ``other`` for any value outside it.
     vocabulary: str | None = None
+    #: Short human label of the column (web pages, lists, forms); default: the name with
+    #: spaces, first letter capitalised.
+    label: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.label:
+            text = self.name.replace("_", " ")
+            object.__setattr__(self, "label", text[:1].upper() + text[1:])
+
+    @property
+    def label_with_unit(self) -> str:
+        """The label followed by the unit in parentheses, e.g. ``"CD34+ dose (10^6/kg)"``.
+
+        Returns
+        -------
+        str
+            :attr:`label`, with `` (unit)`` appended when the column has a unit.
+        """
+        return f"{self.label} ({self.unit})" if self.unit else self.label
 
 
 @dataclass(frozen=True)
@@ -134,6 +156,10 @@ class TableSpec:
         What one row means.
     event_date
         The column holding the date the row happened (used by date rules), if any.
+    label
+        What one row is called in the web pages ("EDSS visit"); default: the name.
+    plural
+        The heading of a list of rows ("EDSS visits"); default: the label.
     """
 
     name: str
@@ -141,10 +167,16 @@ class TableSpec:
     key: tuple[str, ...]
     description: str
     event_date: str | None = None
+    label: str = ""
+    plural: str = ""
     _by_name: dict[str, ColumnSpec] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_by_name", {c.name: c for c in self.columns})
+        if not self.label:
+            object.__setattr__(self, "label", self.name)
+        if not self.plural:
+            object.__setattr__(self, "plural", self.label)
 
     @property
     def filename(self) -> str:
@@ -218,7 +250,8 @@ class TableSpec:
 
 
 def _pid(description: str = "Pseudonymous patient identifier (see patients.csv).") -> ColumnSpec:
-    return ColumnSpec("patient_id", "id", description, required=True, nullable=False)
+    return ColumnSpec("patient_id", "id", description, required=True, nullable=False,
+                      label="Patient ID")
 
 
 _FS = tuple(
@@ -228,6 +261,7 @@ _FS = tuple(
         f"EDSS functional system score: {label}.",
         minimum=0,
         maximum=maximum,
+        label=f"{label[:1].upper()}{label[1:]} FS",
     )
     for name, label, maximum in (
         ("fs_pyramidal", "pyramidal", 6),
@@ -251,12 +285,14 @@ PATIENTS = TableSpec(
             "or hospital number.",
             required=True,
             nullable=False,
+            label="Patient ID",
         ),
         ColumnSpec("centre", "id", "Transplant centre code.", required=True, nullable=False,
-                   quasi_identifier=True),
+                   quasi_identifier=True, label="Centre"),
         ColumnSpec(
             "sex", "category", "Sex: F, M or X.", required=True, nullable=False, choices=SEXES,
             quasi_identifier=True,
+            label="Sex",
         ),
         ColumnSpec(
             "birth_year",
@@ -266,9 +302,12 @@ PATIENTS = TableSpec(
             nullable=False,
             minimum=1900,
             quasi_identifier=True,
+            label="Year of birth",
         ),
-        ColumnSpec("onset_date", "date", "Date of first MS symptoms.", quasi_identifier=True),
-        ColumnSpec("diagnosis_date", "date", "Date of MS diagnosis.", quasi_identifier=True),
+        ColumnSpec("onset_date", "date", "Date of first MS symptoms.", quasi_identifier=True,
+                   label="MS onset"),
+        ColumnSpec("diagnosis_date", "date", "Date of MS diagnosis.", quasi_identifier=True,
+                   label="MS diagnosis"),
         ColumnSpec(
             "phenotype",
             "category",
@@ -277,9 +316,12 @@ PATIENTS = TableSpec(
             nullable=False,
             choices=PHENOTYPES,
             quasi_identifier=True,
+            label="Phenotype",
         ),
     ),
     key=("patient_id",),
+    label="Patient",
+    plural="Patients",
     description="One row per person.",
 )
 
@@ -288,12 +330,16 @@ DMT = TableSpec(
     (
         _pid(),
         ColumnSpec("drug", "str", "Disease-modifying therapy (INN, e.g. natalizumab).",
-                   required=True, nullable=False, vocabulary="dmt"),
-        ColumnSpec("start_date", "date", "Start of treatment.", required=True, nullable=False),
-        ColumnSpec("stop_date", "date", "End of treatment; blank if ongoing."),
-        ColumnSpec("stop_reason", "category", "Why it was stopped.", choices=DMT_STOP_REASONS),
+                   required=True, nullable=False, vocabulary="dmt", label="Drug"),
+        ColumnSpec("start_date", "date", "Start of treatment.", required=True, nullable=False,
+                   label="Started"),
+        ColumnSpec("stop_date", "date", "End of treatment; blank if ongoing.", label="Stopped"),
+        ColumnSpec("stop_reason", "category", "Why it was stopped.", choices=DMT_STOP_REASONS,
+                   label="Reason stopped"),
     ),
     key=("patient_id", "drug", "start_date"),
+    label="Disease-modifying therapy",
+    plural="Disease-modifying therapies",
     description="Disease-modifying therapy history, one row per course.",
     event_date="start_date",
 )
@@ -303,7 +349,7 @@ TRANSPLANTS = TableSpec(
     (
         _pid(),
         ColumnSpec("transplant_date", "date", "Date of stem-cell re-infusion (day 0).",
-                   required=True, nullable=False),
+                   required=True, nullable=False, label="Transplant date (day 0)"),
         ColumnSpec(
             "conditioning",
             "str",
@@ -311,15 +357,18 @@ TRANSPLANTS = TableSpec(
             "intensity class is derived from it through the regimen map.",
             required=True,
             nullable=False,
+            label="Conditioning regimen",
         ),
         ColumnSpec("mobilisation", "str", "Mobilisation regimen, e.g. 'Cy2g+G-CSF'.",
-                   free_text=True),
+                   free_text=True, label="Mobilisation"),
         ColumnSpec("graft_manipulation", "category", "Ex-vivo graft manipulation.",
-                   choices=GRAFT_MANIPULATIONS),
+                   choices=GRAFT_MANIPULATIONS, label="Graft manipulation"),
         ColumnSpec("cd34_dose", "float", "Infused CD34+ cells.", minimum=0, maximum=100,
-                   unit="10^6/kg"),
+                   unit="10^6/kg", label="CD34+ dose"),
     ),
     key=("patient_id", "transplant_date"),
+    label="Transplant",
+    plural="Transplants",
     description="One row per autologous transplant.",
     event_date="transplant_date",
 )
@@ -328,12 +377,15 @@ EDSS = TableSpec(
     "edss",
     (
         _pid(),
-        ColumnSpec("date", "date", "Date of the assessment.", required=True, nullable=False),
+        ColumnSpec("date", "date", "Date of the assessment.", required=True, nullable=False,
+                   label="Visit date"),
         ColumnSpec("edss", "edss", "EDSS score: 0, 1.0-9.5 in 0.5 steps, or 10.",
-                   required=True, nullable=False),
+                   required=True, nullable=False, label="EDSS"),
         *_FS,
     ),
     key=("patient_id", "date"),
+    label="EDSS visit",
+    plural="EDSS visits",
     description="EDSS assessments, one row per visit.",
     event_date="date",
 )
@@ -343,11 +395,13 @@ RELAPSES = TableSpec(
     (
         _pid(),
         ColumnSpec("onset_date", "date", "Date of relapse onset.", required=True,
-                   nullable=False),
+                   nullable=False, label="Onset"),
         ColumnSpec("end_date", "date", "Date the relapse ended (recovery reached a plateau), "
-                   "where recorded; blank when unknown."),
+                   "where recorded; blank when unknown.", label="End"),
     ),
     key=("patient_id", "onset_date"),
+    label="Relapse",
+    plural="Relapses",
     description="Clinical relapses, one row per relapse.",
     event_date="onset_date",
 )
@@ -356,14 +410,19 @@ MRI = TableSpec(
     "mri",
     (
         _pid(),
-        ColumnSpec("date", "date", "Date of the scan.", required=True, nullable=False),
+        ColumnSpec("date", "date", "Date of the scan.", required=True, nullable=False,
+                   label="Scan date"),
         ColumnSpec("new_t2", "int", "Number of new or enlarging T2 lesions versus the "
-                   "previous scan; blank if not assessed.", required=True, minimum=0),
+                   "previous scan; blank if not assessed.", required=True, minimum=0,
+                   label="New or enlarging T2 lesions"),
         ColumnSpec("gd_lesions", "int", "Number of gadolinium-enhancing lesions; blank if no "
-                   "contrast was given.", required=True, minimum=0),
-        ColumnSpec("brain_volume", "float", "Normalised brain volume.", minimum=0, unit="mL"),
+                   "contrast was given.", required=True, minimum=0, label="Gd+ lesions"),
+        ColumnSpec("brain_volume", "float", "Normalised brain volume.", minimum=0, unit="mL",
+                   label="Brain volume"),
     ),
     key=("patient_id", "date"),
+    label="MRI scan",
+    plural="MRI scans",
     description="Brain MRI scans, one row per scan.",
     event_date="date",
 )
@@ -372,15 +431,19 @@ LABS = TableSpec(
     "labs",
     (
         _pid(),
-        ColumnSpec("date", "date", "Date of the sample.", required=True, nullable=False),
+        ColumnSpec("date", "date", "Date of the sample.", required=True, nullable=False,
+                   label="Sample date"),
         ColumnSpec("test", "str", "Test code: lymphocytes, neutrophils, cd4, cd8, cd19, "
                    "platelets, igg (others allowed).", required=True, nullable=False,
-                   vocabulary="lab_test"),
-        ColumnSpec("value", "float", "Result.", required=True, nullable=False, minimum=0),
+                   vocabulary="lab_test", label="Test"),
+        ColumnSpec("value", "float", "Result.", required=True, nullable=False, minimum=0,
+                   label="Result"),
         ColumnSpec("unit", "str", "Unit as reported, e.g. 10^9/L or cells/uL.", required=True,
-                   nullable=False, vocabulary="lab_unit"),
+                   nullable=False, vocabulary="lab_unit", label="Unit"),
     ),
     key=("patient_id", "date", "test"),
+    label="Laboratory result",
+    plural="Laboratory results",
     description="Laboratory results, one row per test and date.",
     event_date="date",
 )
@@ -390,14 +453,17 @@ ADVERSE_EVENTS = TableSpec(
     (
         _pid(),
         ColumnSpec("onset_date", "date", "Onset of the adverse event.", required=True,
-                   nullable=False),
+                   nullable=False, label="Onset"),
         ColumnSpec("term", "str", "Adverse event term (CTCAE / MedDRA), e.g. 'Febrile "
-                   "neutropenia'.", required=True, nullable=False, free_text=True),
+                   "neutropenia'.", required=True, nullable=False, free_text=True, label="Term"),
         ColumnSpec("grade", "int", "CTCAE grade 1-5.", required=True, nullable=False,
-                   minimum=1, maximum=5),
-        ColumnSpec("relation", "category", "Relation to the transplant.", choices=AE_RELATIONS),
+                   minimum=1, maximum=5, label="CTCAE grade"),
+        ColumnSpec("relation", "category", "Relation to the transplant.", choices=AE_RELATIONS,
+                   label="Relation to transplant"),
     ),
     key=("patient_id", "onset_date", "term"),
+    label="Adverse event",
+    plural="Adverse events",
     description="Adverse events, one row per event.",
     event_date="onset_date",
 )
@@ -406,13 +472,16 @@ DEATHS = TableSpec(
     "deaths",
     (
         _pid(),
-        ColumnSpec("date", "date", "Date of death.", required=True, nullable=False),
+        ColumnSpec("date", "date", "Date of death.", required=True, nullable=False,
+                   label="Date of death"),
         ColumnSpec("cause", "str", "Cause of death as recorded.", required=True,
-                   nullable=False, free_text=True),
+                   nullable=False, free_text=True, label="Cause"),
         ColumnSpec("transplant_related", "bool", "Transplant-related death (yes/no).",
-                   required=True, nullable=False),
+                   required=True, nullable=False, label="Transplant-related"),
     ),
     key=("patient_id",),
+    label="Death",
+    plural="Death",
     description="Deaths, at most one row per person.",
     event_date="date",
 )

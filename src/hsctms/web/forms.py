@@ -14,16 +14,13 @@ from hsctms.model.schema import SCHEMA, ColumnSpec
 FORM_TABLES: tuple[str, ...] = ("patients", "transplants", "edss", "relapses", "mri", "labs",
                                 "adverse_events", "deaths", "dmt")
 
-TABLE_LABELS = {"patients": "Patient", "dmt": "Disease-modifying therapy",
-                "transplants": "Transplant", "edss": "EDSS visit", "relapses": "Relapse",
-                "mri": "MRI scan", "labs": "Laboratory result",
-                "adverse_events": "Adverse event", "deaths": "Death"}
-
-
-TABLE_PLURALS = {"patients": "Patients", "dmt": "Disease-modifying therapies",
-                 "transplants": "Transplants", "edss": "EDSS visits", "relapses": "Relapses",
-                 "mri": "MRI scans", "labs": "Laboratory results",
-                 "adverse_events": "Adverse events", "deaths": "Death"}
+#: What one row of each table is called (from the schema, :attr:`TableSpec.label`).
+TABLE_LABELS: dict[str, str] = {name: spec.label for name, spec in SCHEMA.items()}
+#: Headings of lists of rows (:attr:`TableSpec.plural`).
+TABLE_PLURALS: dict[str, str] = {name: spec.plural for name, spec in SCHEMA.items()}
+#: Largest number of choices a bounded whole-number column is offered as a list (the
+#: functional-system scores 0-6, the CTCAE grade 1-5); wider ranges are number inputs.
+MAX_CHOICES = 11
 
 
 @dataclass(frozen=True)
@@ -42,11 +39,23 @@ class Field:
 
 
 def _label(col: ColumnSpec) -> str:
-    text = col.name.replace("fs_", "FS ").replace("_", " ").strip()
-    text = {"edss": "EDSS", "cd34 dose": "CD34+ dose", "new t2": "New T2 lesions",
-            "gd lesions": "Gd+ lesions"}.get(text, text)
-    text = text[0].upper() + text[1:]
-    return f"{text} ({col.unit})" if col.unit else text
+    return col.label_with_unit
+
+
+def column_labels(table: str) -> dict[str, str]:
+    """Column name -> label with unit (``"CD34+ dose (10^6/kg)"``) of a table, from the schema.
+
+    Parameters
+    ----------
+    table : str
+        A schema table name.
+
+    Returns
+    -------
+    dict of str to str
+        One entry per column, in file order.
+    """
+    return {c.name: c.label_with_unit for c in SCHEMA[table].columns}
 
 
 def field_for(col: ColumnSpec, *, hidden: bool = False) -> Field:
@@ -68,6 +77,12 @@ def field_for(col: ColumnSpec, *, hidden: bool = False) -> Field:
         return Field(col.name, _label(col), "select", required, col.description,
                      (("", "choose" if required else "not recorded"), ("yes", "yes"),
                       ("no", "no")))
+    if (col.type == "int" and col.minimum is not None and col.maximum is not None
+            and col.maximum - col.minimum < MAX_CHOICES):
+        opts = tuple((str(v), str(v)) for v in range(int(col.minimum), int(col.maximum) + 1))
+        return Field(col.name, _label(col), "select", required,
+                     f"{col.description} Allowed: {int(col.minimum)} to {int(col.maximum)}.",
+                     (("", "choose" if required else "not recorded"), *opts))
     if col.type in ("int", "float"):
         return Field(col.name, _label(col), "number", required, col.description,
                      step="1" if col.type == "int" else "any", minimum=col.minimum,
