@@ -51,7 +51,7 @@ def test_bad_bundle_lists_50_issues_grouped_and_downloads_all(as_user: Any,
     page = r.text
     assert data_digest(db_path) == before  # all-or-nothing: nothing imported
     assert TMP not in page and "hsctms validate" not in page and "--mode" not in page
-    assert "The first 50 of 61 issues" in page
+    assert "50 of the 61 errors and warnings are listed below" in page
     # grouped by rule: one section per rule, each with its total count
     assert page.count('class="rule-group"') == 2
     assert re.search(r"\([\w-]+, 60 issues\)", page)
@@ -76,7 +76,7 @@ def test_bad_bundle_lists_50_issues_grouped_and_downloads_all(as_user: Any,
 def test_few_issues_are_all_listed(as_user: Any) -> None:
     r = _post(as_user("entry_a"), "bundle", "bad.zip", _bad_bundle(as_user, 2))
     assert r.status_code == 422
-    assert "Every issue is listed below" in r.text
+    assert "Every error and warning is listed below" in r.text
     assert len(re.findall(r"<tr><td>[\w-]+</td><td>\w+\.csv</td>", r.text)) == 3
 
 

@@ -72,40 +72,52 @@ def issue_rows(report: Any, bundle: str | Path | None = None) -> list[dict[str, 
              "message": i.message} for i in issues]
 
 
-def group_issues(rows: list[dict[str, Any]], *, limit: int = SHOWN_ISSUES
-                 ) -> list[dict[str, Any]]:
+def group_issues(rows: list[dict[str, Any]], *, limit: int = SHOWN_ISSUES,
+                 severities: tuple[str, ...] = ("error", "warning")) -> list[dict[str, Any]]:
     """The first ``limit`` issues grouped by rule, with each rule's total count.
+
+    The shown issues are taken in turn from each rule (errors first, then the most frequent
+    rules), so that one frequent rule does not hide the others.
 
     Parameters
     ----------
     rows
         Issue rows of :func:`issue_rows` (errors first).
     limit
-        How many issues to show in all (a rule whose issues all come later is still listed,
+        How many issues to show in all (a rule whose turn does not come is still listed,
         with its count and no rows).
+    severities
+        Severities listed (infos are notes, not problems: they stay in the download).
 
     Returns
     -------
     list of dict
-        One group per rule, most frequent first: ``rule``, ``title`` (the rule's short
-        name), ``severity``, ``count`` (all its issues) and ``issues`` (those among the first
-        ``limit``).
+        One group per rule: ``rule``, ``title`` (the rule's short name), ``severity``,
+        ``count`` (all its issues) and ``issues`` (those shown).
     """
     from hsctms.io import RULES
 
-    counts = Counter(r["rule"] for r in rows)
-    shown: dict[str, list[dict[str, Any]]] = {rule: [] for rule in counts}
-    for r in rows[:limit]:
-        shown[r["rule"]].append(r)
-    severity = {r["rule"]: r["severity"] for r in reversed(rows)}
+    kept = [r for r in rows if r["severity"] in severities]
+    counts = Counter(r["rule"] for r in kept)
+    by_rule: dict[str, list[dict[str, Any]]] = {rule: [] for rule in counts}
+    for r in kept:
+        by_rule[r["rule"]].append(r)
+    severity = {rule: items[0]["severity"] for rule, items in by_rule.items()}
     order = sorted(counts, key=lambda rule: (_SEVERITY_ORDER.get(severity[rule], 3),
                                             -counts[rule], rule))
+    shown: dict[str, int] = dict.fromkeys(order, 0)
+    left = min(limit, len(kept))
+    while left > 0:
+        for rule in order:
+            if left and shown[rule] < counts[rule]:
+                shown[rule] += 1
+                left -= 1
     out = []
     for rule in order:
         known = RULES.get(rule)
         out.append({"rule": rule, "title": known.title if known is not None else rule,
                     "severity": severity[rule], "count": counts[rule],
-                    "issues": shown[rule]})
+                    "issues": by_rule[rule][:shown[rule]]})
     return out
 
 

@@ -309,7 +309,7 @@ def _page(request: Request, status_code: int = 200, **context: Any) -> Response:
     may_update = ctx.user is not None and allowed(ctx.principal, Action.IMPORT_UPDATE,
                                                   ctx.scope)
     values: dict[str, Any] = {"result": None, "error": None, "groups": None,
-                              "n_issues": 0, "report_id": None, "conflicts": None,
+                              "n_issues": 0, "n_problems": 0, "report_id": None, "conflicts": None,
                               "kind": None, **context}
     return render(request, "exchange.html.j2", status_code=status_code,
                   title="Upload and download", may_update=may_update,
@@ -345,7 +345,9 @@ async def exchange_upload(request: Request, kind: str,
         rows = exc.rows if isinstance(exc, UploadRefused) else None
         extra: dict[str, Any] = {}
         if rows:
-            extra = {"groups": group_issues(rows), "n_issues": len(rows),
+            groups = group_issues(rows)
+            extra = {"groups": groups, "n_issues": len(rows),
+                     "n_problems": sum(g["count"] for g in groups),
                      "report_id": _keep_report(request, ctx.principal.username,
                                                issues_csv(rows))}
         if isinstance(err, BundleConflictError):
