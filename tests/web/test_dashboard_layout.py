@@ -110,3 +110,23 @@ def test_cache_still_serves(as_user: Any, db_path: Path) -> None:
     c = as_user("lead_a")
     first = c.get("/api/dashboard").json()
     assert c.get("/api/dashboard").json() == first
+
+
+def test_open_quality_issues_are_counted_per_centre(as_user: Any, db_path: Path) -> None:
+    """An MRI visit without lesion counts is a warning of the import rules: it counts as one
+    open data-quality issue of its centre, on the admin overview and the centre's dashboard."""
+    from hsctms.db import connect
+    from hsctms.db import records as R
+
+    engine = connect(db_path)
+    R.create_record(engine, "seed", "mri", {"patient_id": "A1", "date": "2021-02-01"})
+    engine.dispose()
+    page = as_user("admin").get("/dashboard").text
+    rows = re.findall(r"<tr><th scope=\"row\">.*?</tr>", page, flags=re.S)
+    quality = {re.search(r">(\w)</a></th>", r).group(1):  # type: ignore[union-attr]
+               re.findall(r"<td[^>]*>(.*?)</td>", r)[3] for r in rows}
+    assert quality == {"A": "1", "B": "0"}
+    d = as_user("lead_a").get("/api/dashboard").json()
+    assert {c["key"]: c["value"] for c in d["headline"]}["quality"] == 1
+    # the outcome curves use the visit as stored and say so (no Python warning)
+    assert any("data-quality warnings (mri-counts-missing)" in n for n in d["notes"])
