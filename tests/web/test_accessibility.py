@@ -72,6 +72,7 @@ OTHER = _other_patient()
 CASES = [
     PageCase("home", None, "/", "a.btn[href='/login']"),
     PageCase("login", None, "/login", "button[type=submit]"),
+    PageCase("home-analyst", "analyst", "/", "main a[href='/dashboard/registry']"),
     PageCase("tool", None, "/tool", "#make-report"),
     PageCase("patients", "lead", "/patients", f"a[href='/patients/{PID}']"),
     PageCase("patient", "lead", f"/patients/{PID}", "main a[href*='/new/']"),

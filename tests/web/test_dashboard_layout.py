@@ -130,3 +130,11 @@ def test_open_quality_issues_are_counted_per_centre(as_user: Any, db_path: Path)
     assert {c["key"]: c["value"] for c in d["headline"]}["quality"] == 1
     # the outcome curves use the visit as stored and say so (no Python warning)
     assert any("data-quality warnings (mri-counts-missing)" in n for n in d["notes"])
+
+
+def test_home_links_what_the_role_may_open(as_user: Any) -> None:
+    analyst = as_user("analyst").get("/").text.split("<main", 1)[1]
+    assert 'href="/patients"' not in analyst and 'href="/dashboard/registry"' in analyst
+    entry = as_user("entry_a").get("/").text.split("<main", 1)[1]
+    assert 'href="/patients"' in entry and "Dashboard of A" in entry
+    assert 'href="/dashboard/registry"' not in entry
