@@ -84,6 +84,7 @@ CASES = [
     PageCase("audit", "lead", "/audit", "main .table-wrap, main nav a"),
     PageCase("exchange", "lead", "/exchange", "#upload-bundle"),
     PageCase("exchange-refused", "lead", "@bad-upload", "#download-issues"),
+    PageCase("exchange-conflict", "lead", "@conflict-upload", "#update-existing"),
     PageCase("users", "admin", "/users", "main button[type=submit]"),
     PageCase("choose-centre", "analyst", "/dashboard", "main a[href^='/dashboard?centre=']"),
     PageCase("forbidden", "lead", f"/patients/{OTHER}", "main a[href='/']", 403),
@@ -289,6 +290,33 @@ def _bad_bundle() -> bytes:
     return buf.getvalue()
 
 
+def _conflicting_bundle() -> bytes:
+    """The lead's centre from the demo bundle with one EDSS score changed (a conflict)."""
+    import csv
+
+    from hsctms.datasets import demo_bundle_path
+
+    files = {p.name: p.read_text(encoding="utf-8") for p in demo_bundle_path().iterdir()}
+    patients = list(csv.DictReader(io.StringIO(files["patients.csv"])))
+    ids = {r["patient_id"] for r in patients if r["centre"] == LEAD_CENTRE}
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name, text in sorted(files.items()):
+            if not name.endswith(".csv"):
+                continue
+            reader = csv.DictReader(io.StringIO(text))
+            rows = [r for r in reader if r.get("patient_id") in ids]
+            if name == "edss.csv":
+                rows[0]["edss"] = "9.5" if rows[0]["edss"] != "9.5" else "9.0"
+            out = io.StringIO()
+            writer = csv.DictWriter(out, fieldnames=reader.fieldnames or [],
+                                    lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(rows)
+            zf.writestr(name, out.getvalue())
+    return buf.getvalue()
+
+
 def _open(browser: Any, base: str, case: PageCase, width: int, tmp_path: Path) -> Any:
     context = browser.new_context(viewport={"width": width, "height": 900})
     page = context.new_page()
@@ -298,10 +326,11 @@ def _open(browser: Any, base: str, case: PageCase, width: int, tmp_path: Path) -
         page.fill("#password", PASSWORD)
         page.click("button[type=submit]")
         page.wait_for_load_state()
-    if case.path == "@bad-upload":
+    if case.path.startswith("@"):
         page.goto(base + "/exchange")
         bundle = tmp_path / "centre.zip"
-        bundle.write_bytes(_bad_bundle())
+        bundle.write_bytes(_bad_bundle() if case.path == "@bad-upload"
+                           else _conflicting_bundle())
         page.set_input_files("#bundle", str(bundle))
         with page.expect_navigation():
             page.click("#upload-bundle")
