@@ -176,7 +176,9 @@ def test_dashboard_html_honours_small_count(clients: dict[str, TestClient], path
     r = clients["analyst"].get(path)
     assert r.status_code == 200, r.text
     page = _page(r.text)
-    assert len(page.cards) == 5
+    # the six headline numbers (patients, transplanted, follow-up completeness, overdue,
+    # EFS events, data-quality issues) and the three alert counts: every one checked below
+    assert len(page.cards) == 6 + 3
     assert page.cells or "SYN-C12" in path
     shown = page.cards + [text for _, text in page.cells]
     assert not [v for v in shown if _is_small(v)], (page.cards, page.cells)

@@ -456,7 +456,8 @@ class RegistryMonitoring:
 
 
 def _outcomes(cohort: Any, schedule: MonitoringSchedule, n_fu: int,
-              small_count: int) -> tuple[OutcomeCurves | None, pd.DataFrame]:
+              small_count: int, warned: list[Any] | None = None
+              ) -> tuple[OutcomeCurves | None, pd.DataFrame]:
     from hsctms.endpoints import derive
     from hsctms.survival import kaplan_meier
 
@@ -464,7 +465,10 @@ def _outcomes(cohort: Any, schedule: MonitoringSchedule, n_fu: int,
     frame = pd.DataFrame()
     need = max(small_count, 1)
     if n_fu >= need and len(cohort.tables["edss"]):
-        frame = derive(cohort, definition).to_frame()
+        # warnings of the stored data (an MRI without lesion counts, ...) are data-quality
+        # findings of the registry, reported in the notes rather than as Python warnings
+        frame = derive(cohort, definition,
+                       on_warnings=None if warned is None else warned.append).to_frame()
         frame = frame[frame["efs_time"].notna()]
     if len(frame) < need:
         return None, frame
@@ -512,7 +516,12 @@ def monitor(cohort: Any, *, small_count: int, scope: str = "registry",
         ref = reference_date(cohort)
         fu = followup_table(cohort, ref, schedule.overdue_days)
         notes: list[str] = []
-        outcomes, frame = _outcomes(cohort, schedule, len(fu), small_count)
+        warned: list[Any] = []
+        outcomes, frame = _outcomes(cohort, schedule, len(fu), small_count, warned)
+        rules = sorted({i.rule for report in warned for i in report.warnings})
+        if rules:
+            notes.append("Some outcome data have data-quality warnings (" + ", ".join(rules)
+                         + "); the curves use the data as stored.")
         if outcomes is None:
             notes.append("Too few transplanted patients with EDSS visits for outcome curves.")
         funnel: Funnel | None = None

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -58,7 +58,8 @@ from hsctms.model.schema import SCHEMA
 DefinitionLike = EndpointDefinition | str | dict[str, Any]
 
 
-def derive(cohort: Any, definition: DefinitionLike = "halt_ms") -> EndpointResult:
+def derive(cohort: Any, definition: DefinitionLike = "halt_ms", *,
+           on_warnings: Callable[[Any], None] | None = None) -> EndpointResult:
     """Derive all endpoints of a cohort.
 
     Parameters
@@ -68,6 +69,9 @@ def derive(cohort: Any, definition: DefinitionLike = "halt_ms") -> EndpointResul
     definition
         A preset name (``"halt_ms"``, ``"msbase"``, ``"msprog_default"``), a YAML/JSON file
         path, a mapping of fields, or an :class:`EndpointDefinition`.
+    on_warnings
+        Called with the validation report when the inputs have issues of severity
+        ``warning``, instead of an :class:`InputWarning` being issued (default: the warning).
 
     Returns
     -------
@@ -83,10 +87,9 @@ def derive(cohort: Any, definition: DefinitionLike = "halt_ms") -> EndpointResul
     d = _registry_definition(definition)
     origin = _cohort_origin(cohort, d)
     with cohort.data_source():  # the result records the cohort as its source
-        return derive_frames(
-            edss=cohort.edss, relapses=cohort.relapses, mri=cohort.mri, origin=origin,
-            deaths=cohort.deaths, definition=d, patients=cohort.patients,
-            data_date=cohort.data_date)
+        return _derive(cohort.edss, cohort.relapses, cohort.mri, origin, cohort.deaths, d,
+                       patients=cohort.patients, data_date=cohort.data_date,
+                       on_warnings=on_warnings)
 
 
 def _registry_definition(definition: DefinitionLike) -> EndpointDefinition:

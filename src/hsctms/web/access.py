@@ -6,8 +6,8 @@ Users belong to one centre, or to the registry as a whole (``centre=None``). Rol
 role           may
 ============== =========================================================================
 data_entry     read and edit the patients of their own centre
-centre_lead    as data_entry, plus view the audit trail and export identifiable data of
-               their own centre
+centre_lead    as data_entry, plus view the audit trail, export identifiable data of
+               their own centre and let an upload update stored records
 analyst        registry-wide *aggregate and de-identified* data only (dashboards, exports
                with small counts suppressed); no record-level identifiable access
 admin          everything, including user management and every centre's records
@@ -38,6 +38,7 @@ class Action(StrEnum):
 
     READ_RECORDS = "read_records"
     EDIT_RECORDS = "edit_records"
+    IMPORT_UPDATE = "import_update"  # an upload may overwrite stored values (audited)
     VIEW_AUDIT = "view_audit"
     EXPORT_IDENTIFIABLE = "export_identifiable"
     EXPORT_DEIDENTIFIED = "export_deidentified"
@@ -55,6 +56,7 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
         {
             Action.READ_RECORDS,
             Action.EDIT_RECORDS,
+            Action.IMPORT_UPDATE,
             Action.VIEW_AUDIT,
             Action.EXPORT_IDENTIFIABLE,
             Action.EXPORT_DEIDENTIFIED,
@@ -76,6 +78,7 @@ CENTRE_SCOPED: frozenset[Action] = frozenset(
     {
         Action.READ_RECORDS,
         Action.EDIT_RECORDS,
+        Action.IMPORT_UPDATE,
         Action.VIEW_AUDIT,
         Action.EXPORT_IDENTIFIABLE,
         Action.VIEW_CENTRE_DASHBOARD,

@@ -5,7 +5,9 @@ one view and cached per data version.
 This module holds no statistics: :func:`build_dashboard` calls
 :func:`hsctms.analysis.monitoring.monitor` with the disclosure threshold of the view
 (``WebSettings.small_count`` when the aggregate leaves the centre, else 1), draws the figures
-(:mod:`hsctms.web.funnel`); :class:`hsctms.web.dashboard_cache.DashboardCache` keeps it.
+(:mod:`hsctms.web.funnel`) and adds the headline numbers of
+:func:`hsctms.services.registry_summary.dashboard_headline`;
+:class:`hsctms.web.dashboard_cache.DashboardCache` keeps it.
 Every number, caption and label on the page comes from the result and its monitoring schedule.
 """
 
@@ -39,6 +41,7 @@ class Dashboard:
     monitoring: RegistryMonitoring
     km_svg: str = ""
     funnel_svg: str = ""
+    headline: tuple[dict[str, Any], ...] = ()
 
     @cached_property
     def view(self) -> dict[str, Any]:
@@ -97,9 +100,9 @@ class Dashboard:
                 f"{v['n_transplanted']} transplanted; reference date {v['reference_date']}.")
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-serialisable form (without the SVG figures); every count disclosure-
-        controlled, provenance ``n`` included."""
-        return {k: self.view[k] for k in JSON_KEYS}
+        """JSON-serialisable form (without the SVG figures; ``headline``: the headline
+        numbers); every count disclosure-controlled, provenance ``n`` included."""
+        return {**{k: self.view[k] for k in JSON_KEYS}, "headline": list(self.headline)}
 
 
 def build_dashboard(cohort: Any, scope: str, *, suppressed: bool, record_level: bool,
@@ -131,10 +134,13 @@ def build_dashboard(cohort: Any, scope: str, *, suppressed: bool, record_level: 
     Dashboard
     """
     from hsctms.analysis.monitoring import monitor
+    from hsctms.services.registry_summary import dashboard_headline, quality_issues
     from hsctms.web.funnel import funnel_svg, outcomes_svg
 
     m = monitor(cohort, small_count=small_count if suppressed else 1, scope=scope,
                 record_level=record_level, with_funnel=with_funnel, schedule=schedule)
+    quality = sum(quality_issues(cohort).values())
     return Dashboard(scope, suppressed, m,
                      outcomes_svg(m.outcomes) if m.outcomes is not None else "",
-                     funnel_svg(m.funnel) if m.funnel is not None else "")
+                     funnel_svg(m.funnel) if m.funnel is not None else "",
+                     tuple(dashboard_headline(m, quality=quality)))

@@ -1,7 +1,10 @@
 """Uploads and downloads: CSV bundles and REDCap flat files + data dictionary.
 
 * Uploads go through :func:`hsctms.db.import_bundle` (validated, all-or-nothing); centre users
-  may only upload their own centre's patients.
+  may only upload their own centre's patients. A refused upload lists its issues on the page
+  (:mod:`hsctms.services.uploads`: the first 50 grouped by rule, with the patient of each row;
+  the full list as a CSV download kept for the uploader for an hour); a conflicting upload
+  offers "Update existing records" (``update``) to roles with ``import_update``.
 * Downloads are de-identified (:mod:`hsctms.io.deidentify`: k-anonymity checked, a
   ``manifest.json`` says what was done) unless the role may export
   identifiable data for that centre; every download is written to the audit trail.
@@ -10,21 +13,27 @@
 from __future__ import annotations
 
 import io
+import secrets
 import tempfile
+import time
 import zipfile
+from collections import OrderedDict
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Request, UploadFile
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
 
+from hsctms.db.importer import BundleConflictError, ImportMode
 from hsctms.db.writes import begin_write
 from hsctms.errors import (
     DataValidationError,
     HsctmsError,
+    NotFoundError,
     PermissionDeniedError,
 )
 from hsctms.io.csvtext import csv_text
+from hsctms.services.uploads import SHOWN_ISSUES
 from hsctms.web.access import Action, allowed, check
 from hsctms.web.core import LOGIN, Ctx, ctx_of, render, route
 
@@ -144,13 +153,53 @@ def _public(result: Any) -> dict[str, Any]:
     return out
 
 
-def _import(ctx: Ctx, bundle: Path, source: str) -> dict[str, Any]:
+class UploadRefused(Exception):
+    """A refused upload: the library's error and, for validation errors, the issue rows
+    (:func:`hsctms.services.uploads.issue_rows`, read while the upload is still on disk)."""
+
+    def __init__(self, error: HsctmsError, rows: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.rows = rows
+
+
+def _mode(ctx: Ctx, update: bool) -> ImportMode:
+    """``"update"`` when asked for and allowed (centre leads for their centre, admins)."""
+    if not update:
+        return "insert"
+    check(ctx.principal, Action.IMPORT_UPDATE, ctx.scope)
+    return "update"
+
+
+def _web_conflict(ctx: Ctx, exc: BundleConflictError) -> BundleConflictError:
+    """The conflict with a hint for the web (not the command line's ``--mode`` option)."""
+    if allowed(ctx.principal, Action.IMPORT_UPDATE, ctx.scope):
+        hint = ("Fix the file, or upload it again with 'Update existing records' ticked "
+                "to overwrite the stored values (each change is audited).")
+    else:
+        hint = ("Fix the file, or ask your centre lead or a registry administrator to "
+                "upload it with 'Update existing records'.")
+    out = BundleConflictError(exc.conflicts, hint=hint)
+    out.__cause__ = exc
+    return out
+
+
+def _import(ctx: Ctx, bundle: Path, source: str, mode: ImportMode) -> dict[str, Any]:
     from hsctms.db import import_bundle
+    from hsctms.services.uploads import issue_rows
 
     # centre users: the importer's own strict parser checks every row's centre, and refuses
     # ids stored under another centre before anything stored is compared or reported
-    result = import_bundle(bundle, ctx.engine, user=ctx.principal.username, centre=ctx.scope,
-                           source=source)
+    try:
+        result = import_bundle(bundle, ctx.engine, user=ctx.principal.username,
+                               centre=ctx.scope, source=source, mode=mode)
+    except BundleConflictError as exc:
+        raise UploadRefused(_web_conflict(ctx, exc)) from exc
+    except DataValidationError as exc:
+        rows = issue_rows(exc.report, bundle) if exc.report is not None else None
+        raise UploadRefused(exc, rows) from exc
+    except HsctmsError as exc:
+        raise UploadRefused(exc) from exc
     return _public(result)
 
 
@@ -161,60 +210,150 @@ async def _read(upload: UploadFile) -> bytes:
     return data
 
 
-async def _import_bundle_upload(ctx: Ctx, upload: UploadFile) -> dict[str, Any]:
+async def _import_bundle_upload(ctx: Ctx, upload: UploadFile, mode: ImportMode
+                                ) -> dict[str, Any]:
     data = await _read(upload)
     with tempfile.TemporaryDirectory() as tmp:
         return _import(ctx, _extract_bundle(data, Path(tmp) / "bundle"),
-                       _upload_name(upload, "bundle.zip"))
+                       _upload_name(upload, "bundle.zip"), mode)
 
 
-async def _import_redcap_upload(ctx: Ctx, upload: UploadFile) -> dict[str, Any]:
+async def _import_redcap_upload(ctx: Ctx, upload: UploadFile, mode: ImportMode
+                                ) -> dict[str, Any]:
     from hsctms.db.redcap_import import import_redcap
+    from hsctms.services.uploads import issue_rows
 
     data = await _read(upload)
-    result = import_redcap(data, ctx.engine, name=_upload_name(upload, "records.csv"),
-                           user=ctx.principal.username, centre=ctx.scope)
+    try:
+        result = import_redcap(data, ctx.engine, name=_upload_name(upload, "records.csv"),
+                               user=ctx.principal.username, centre=ctx.scope, mode=mode)
+    except BundleConflictError as exc:
+        raise UploadRefused(_web_conflict(ctx, exc)) from exc
+    except DataValidationError as exc:
+        raise UploadRefused(exc, issue_rows(exc.report) if exc.report is not None
+                            else None) from exc
     return _public(result)
+
+
+UpdateFlag = Annotated[bool, Query(description="Update stored records that differ "
+                                   "(centre leads and administrators; each change audited)")]
 
 
 @route(router, "POST", "/api/import/bundle", Action.EDIT_RECORDS.value)
 async def api_import_bundle(request: Request,
-                            file: Annotated[UploadFile, File(description="Zipped bundle")]
-                            ) -> dict[str, Any]:
+                            file: Annotated[UploadFile, File(description="Zipped bundle")],
+                            update: UpdateFlag = False) -> dict[str, Any]:
     """Import a zipped CSV bundle (validated, all-or-nothing, audited)."""
-    return await _import_bundle_upload(ctx_of(request), file)
+    ctx = ctx_of(request)
+    try:
+        return await _import_bundle_upload(ctx, file, _mode(ctx, update))
+    except UploadRefused as exc:
+        raise exc.error from None
 
 
 @route(router, "POST", "/api/import/redcap", Action.EDIT_RECORDS.value)
 async def api_import_redcap(request: Request,
-                            file: Annotated[UploadFile, File(description="REDCap flat CSV")]
-                            ) -> dict[str, Any]:
+                            file: Annotated[UploadFile, File(description="REDCap flat CSV")],
+                            update: UpdateFlag = False) -> dict[str, Any]:
     """Import a REDCap flat export (converted to a bundle, then as a bundle)."""
-    return await _import_redcap_upload(ctx_of(request), file)
+    ctx = ctx_of(request)
+    try:
+        return await _import_redcap_upload(ctx, file, _mode(ctx, update))
+    except UploadRefused as exc:
+        raise exc.error from None
+
+
+# ----------------------------------------------------------- full issue lists (downloads)
+REPORT_KEEP = 32  # issue lists kept per app (the newest), each for REPORT_SECONDS
+REPORT_SECONDS = 3600
+
+
+def _reports(request: Request) -> OrderedDict[str, tuple[str, float, str]]:
+    store: OrderedDict[str, tuple[str, float, str]] | None = getattr(
+        request.app.state, "upload_reports", None)
+    if store is None:
+        store = OrderedDict()
+        request.app.state.upload_reports = store
+    return store
+
+
+def _keep_report(request: Request, username: str, text: str) -> str:
+    """Keep a refused upload's full issue list (CSV) for its uploader; returns its id."""
+    store = _reports(request)
+    now = time.monotonic()
+    for key in [k for k, (_, at, _) in store.items() if now - at > REPORT_SECONDS]:
+        del store[key]
+    token = secrets.token_urlsafe(18)
+    store[token] = (username, now, text)
+    while len(store) > REPORT_KEEP:
+        store.popitem(last=False)
+    return token
+
+
+@route(router, "GET", "/exchange/report.csv", Action.EDIT_RECORDS.value)
+def exchange_report(request: Request,
+                    report_id: Annotated[str, Query(alias="id")] = "") -> Response:
+    """The full issue list of the user's refused upload as CSV (kept for an hour)."""
+    ctx = ctx_of(request)
+    entry = _reports(request).get(report_id)
+    if entry is None or entry[0] != ctx.principal.username or \
+            time.monotonic() - entry[1] > REPORT_SECONDS:
+        raise NotFoundError("This issue list is no longer available.",
+                            hint="Upload the file again to see its issues.")
+    return _download(entry[2].encode(), "upload-issues.csv", "text/csv")
+
+
+# ------------------------------------------------------------------------ the page
+def _page(request: Request, status_code: int = 200, **context: Any) -> Response:
+    ctx = ctx_of(request)
+    may_update = ctx.user is not None and allowed(ctx.principal, Action.IMPORT_UPDATE,
+                                                  ctx.scope)
+    values: dict[str, Any] = {"result": None, "error": None, "groups": None,
+                              "n_issues": 0, "n_problems": 0, "report_id": None, "conflicts": None,
+                              "kind": None, **context}
+    return render(request, "exchange.html.j2", status_code=status_code,
+                  title="Upload and download", may_update=may_update,
+                  shown_issues=SHOWN_ISSUES, **values)
 
 
 @route(router, "GET", "/exchange", LOGIN)
 def exchange_page(request: Request) -> Response:
     """Upload and download page."""
-    return render(request, "exchange.html.j2", title="Upload and download", result=None,
-                  error=None)
+    return _page(request)
 
 
 @route(router, "POST", "/exchange/{kind}", Action.EDIT_RECORDS.value)
 async def exchange_upload(request: Request, kind: str,
-                          file: Annotated[UploadFile | None, File()] = None) -> Response:
-    """Upload from the page (``kind`` = bundle or redcap)."""
-    ctx = ctx_of(request)
-    if file is None:
-        return render(request, "exchange.html.j2", status_code=422, title="Upload and download",
-                      result=None, error={"message": "Choose a file.", "hint": None})
-    try:
-        result = await (_import_redcap_upload(ctx, file) if kind == "redcap"
-                        else _import_bundle_upload(ctx, file))
-    except HsctmsError as exc:
-        from hsctms.web.core import status_for
+                          file: Annotated[UploadFile | None, File()] = None,
+                          update: Annotated[str, Form()] = "") -> Response:
+    """Upload from the page (``kind`` = bundle or redcap; ``update=yes`` lets the upload
+    overwrite stored values, for centre leads and administrators)."""
+    from hsctms.services.uploads import group_issues, issues_csv
+    from hsctms.web.core import status_for
 
-        return render(request, "exchange.html.j2", status_code=status_for(exc),
-                      title="Upload and download", result=None, error=exc.to_dict())
-    return render(request, "exchange.html.j2", title="Upload and download", result=result,
-                  error=None)
+    ctx = ctx_of(request)
+    kind = "redcap" if kind == "redcap" else "bundle"
+    if file is None or not (file.filename or ""):
+        return _page(request, 422, kind=kind,
+                     error={"message": "Choose a file.", "hint": None})
+    try:
+        mode = _mode(ctx, update == "yes")
+        result = await (_import_redcap_upload(ctx, file, mode) if kind == "redcap"
+                        else _import_bundle_upload(ctx, file, mode))
+    except (UploadRefused, HsctmsError) as exc:
+        err = exc.error if isinstance(exc, UploadRefused) else exc
+        rows = exc.rows if isinstance(exc, UploadRefused) else None
+        extra: dict[str, Any] = {}
+        if rows:
+            groups = group_issues(rows)
+            extra = {"groups": groups, "n_issues": len(rows),
+                     "n_problems": sum(g["count"] for g in groups),
+                     "report_id": _keep_report(request, ctx.principal.username,
+                                               issues_csv(rows))}
+        if isinstance(err, BundleConflictError):
+            extra["conflicts"] = [c.to_dict() for c in err.conflicts]
+        info = err.to_dict()
+        info.pop("report", None)
+        info.pop("conflicts", None)
+        return _page(request, status_for(err), kind=kind, error=info, **extra)
+    return _page(request, result=result, kind=kind)

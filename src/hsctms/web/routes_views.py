@@ -88,8 +88,13 @@ def dashboard_page(request: Request, centre: str | None = None) -> Response:
     """Centre dashboard: outcomes, completeness, overdue follow-up, alerts."""
     ctx = ctx_of(request)
     if centre is None and ctx.principal.centre is None:
+        from hsctms.services.registry_summary import centre_overview
+
+        # administrators: per centre patients, last upload and entry, open data-quality
+        # issues and users; analysts (aggregates only): the list of centres
+        overview = centre_overview(ctx.engine) if ctx.principal.is_admin else None
         return render(request, "choose_centre.html.j2", title="Centre dashboard",
-                      centres=_centres(ctx))
+                      centres=_centres(ctx), overview=overview)
     served = _dashboard(ctx, centre, registry=False)
     d = served.dashboard
     return render(request, "dashboard.html.j2", title=f"Dashboard: {d.scope}", d=d,
