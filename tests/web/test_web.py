@@ -284,6 +284,21 @@ def test_postgres_smoke(postgres_url: str) -> None:
         hide_password=False)
     try:
         _pg_run(url)
+        # a stopped app leaves no connection open: before, the dashboard builds' engine kept
+        # its pooled connections, which DROP ... FORCE killed, and their clean-up later failed
+        # an unrelated test. A closed connection's server process exits asynchronously, so
+        # wait (briefly) for it to leave pg_stat_activity; a leaked one never does.
+        import time
+
+        deadline = time.monotonic() + 10.0
+        while True:
+            with admin_engine.connect() as conn:
+                left = conn.execute(sa.text("SELECT count(*) FROM pg_stat_activity "
+                                            "WHERE datname = :name"), {"name": name}).scalar()
+            if left == 0 or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        assert left == 0
     finally:
         with admin_engine.connect() as conn:
             conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")

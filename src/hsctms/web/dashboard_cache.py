@@ -29,7 +29,6 @@ from collections import OrderedDict
 from concurrent.futures import Executor, Future
 from concurrent.futures import wait as futures_wait
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -48,11 +47,28 @@ class BuildSpec:
     small_count: int
 
 
-@lru_cache(maxsize=4)
-def _engine(database: str) -> Any:
-    from hsctms.db import connect
+_ENGINES: dict[str, Any] = {}  # database URL -> engine of the dashboard builds (per process)
+_ENGINES_LOCK = threading.Lock()
 
-    return connect(database)
+
+def _engine(database: str) -> Any:
+    """The engine dashboard builds of ``database`` use in this process (made once)."""
+    with _ENGINES_LOCK:
+        engine = _ENGINES.get(database)
+        if engine is None:
+            from hsctms.db import connect
+
+            engine = _ENGINES[database] = connect(database)
+        return engine
+
+
+def _dispose_engine(database: str) -> None:
+    """Close the pooled connections of ``database``'s build engine and forget it (a later
+    build makes a new one), so a stopped app leaves no connection to its database open."""
+    with _ENGINES_LOCK:
+        engine = _ENGINES.pop(database, None)
+    if engine is not None:
+        engine.dispose()
 
 
 def build_from_spec(spec: BuildSpec) -> Dashboard:
@@ -123,6 +139,7 @@ class DashboardCache:
         self._refreshing: dict[tuple[Any, ...], Future[None]] = {}
         self._writes: dict[str, float] = {}
         self._workers = workers
+        self._databases: set[str] = set()  # built in this process (closed by close())
         self._pool: Executor | None = None
         self._refresher: Executor | None = None
         self.max_entries = max_entries
@@ -173,6 +190,8 @@ class DashboardCache:
 
     def _compute(self, build: BuildSpec) -> Dashboard:
         if self._workers == "thread":
+            with self._lock:
+                self._databases.add(build.database)
             return build_from_spec(build)
         with self._lock:
             if self._pool is None:
@@ -217,7 +236,12 @@ class DashboardCache:
         futures_wait(pending, timeout=timeout)
 
     def close(self) -> None:
-        """Stop the background workers (pending rebuilds finish first)."""
+        """Stop the background workers (pending rebuilds finish first) and close the
+        connections the in-process builds opened (a worker process closes its own)."""
         for pool in (self._refresher, self._pool):
             if pool is not None:
                 pool.shutdown(wait=True)
+        with self._lock:
+            databases, self._databases = self._databases, set()
+        for database in databases:
+            _dispose_engine(database)
