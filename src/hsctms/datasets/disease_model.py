@@ -869,7 +869,9 @@ def alemtuzumab() -> ArmParameters:
 
     ARR 0.10 (evidence.md §1b S12, Zhukovsky 2021); MRI and worsening rates calibrated
     (assumption) so that NEDA-3 at 3 years is ~37% (S12) and ~32% at 2 years (CARE-MS II,
-    evidence.md Notes: secondary autoimmunity).
+    evidence.md Notes: secondary autoimmunity). The relapse-independent worsening hazard is
+    that calibrated rate; the relapse-associated steps (``relapse_worsening_prob``) come on top
+    of it, since a relapse already ends NEDA-3.
 
     Returns
     -------
@@ -877,7 +879,7 @@ def alemtuzumab() -> ArmParameters:
         The preset rates per patient-year, ``treatment`` = the drug, no conditioning.
     """
     return ArmParameters(name="alemtuzumab", relapse_rate=0.10, mri_rate=0.55,
-                         worsening_hazard=_pira(0.05, 0.10), improvement_hazard=0.12,
+                         worsening_hazard=0.05, improvement_hazard=0.12,
                          relapse_worsening_prob=RELAPSE_WORSENING_PROB,
                          relapse_mri_prob=0.5, early_death_prob=0.0,
                          other_death_rate=0.0086 / 2, dropout_rate=0.03,
