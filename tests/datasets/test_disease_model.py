@@ -319,6 +319,7 @@ arm_strategy = st.builds(
     improvement_hazard=st.floats(0, 1),
     relapse_shape=st.floats(0.2, 5),
     mri_residual_prob=st.floats(0, 1),
+    relapse_worsening_prob=st.floats(0, 1),
     transient_worsening_prob=st.floats(0, 1),
     early_death_prob=st.floats(0, 0.5),
     other_death_rate=st.floats(0, 0.2),
