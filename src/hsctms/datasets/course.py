@@ -14,12 +14,16 @@ Latent model (days from the origin, i.e. transplant or randomisation):
 * a gamma frailty ``G`` (mean 1, shape ``relapse_shape``) multiplies the relapse and the MRI
   activity rates (relapse counts are negative binomial);
 * relapses: Poisson(``relapse_rate * G``) from day 30; each relapse raises EDSS for
-  ``relapse_bump_days`` and leaves +0.5 with probability ``relapse_residual_prob``, and brings an
-  MRI activity episode with probability ``relapse_mri_prob``;
+  ``relapse_bump_days``, leaves a sustained step of the confirmation size (relapse-associated
+  worsening, RAW) with probability ``relapse_worsening_prob`` or else +0.5 with probability
+  ``relapse_residual_prob`` (not where +0.5 is the threshold), brings an MRI activity episode
+  with probability ``relapse_mri_prob``, and is assessed at an unscheduled EDSS visit
+  ``relapse_visit_days`` after onset with probability ``relapse_visit_prob``;
 * MRI activity episodes: Poisson(``mri_rate * G``) after the re-baseline scan (~6 months); the
   re-baseline scan itself is active with probability ``mri_residual_prob``;
-* sustained worsening: Poisson process with hazard ``worsening_hazard``, each event a step of
-  +1.5 (baseline 0), +1.0 (baseline 1.0-5.5) or +0.5 (baseline >= 6.0);
+* sustained relapse-independent worsening (PIRA): Poisson process with hazard
+  ``worsening_hazard``, each event a step of +1.5 (baseline 0), +1.0 (baseline 1.0-5.5) or
+  +0.5 (baseline >= 6.0), the same step as a RAW;
 * sustained improvement: one step of -0.5/-1.0/-1.5 at an Exponential(``improvement_hazard``)
   time if it falls inside ``improvement_window`` years;
 * transient early worsening (+0.5/+1.0) between days 20 and 120 with probability
@@ -173,11 +177,13 @@ class CourseResult:
     truth
         One row per patient: ``index``, ``end_day`` (end of observation), ``died``,
         ``death_day``, ``treatment_related_death``, ``lost_to_follow_up``, the days of the
-        first relapse, MRI activity and sustained worsening (``inf`` when none), of the
-        improvement and transient worsening (NaN when none), ``baseline_edss`` and the gamma
-        ``frailty``.
+        first relapse, MRI activity and sustained worsening (relapse-independent or
+        relapse-associated; ``inf`` when none), ``first_raw_day`` (first relapse that left a
+        sustained step, ``inf`` when none), of the improvement and transient worsening (NaN
+        when none), ``baseline_edss`` and the gamma ``frailty``.
     edss
-        Observed EDSS visits: ``index``, ``day``, ``edss`` (valid EDSS steps).
+        Observed EDSS visits (scheduled and at relapses, one per day): ``index``, ``day``,
+        ``edss`` (valid EDSS steps).
     relapses
         Relapse onsets: ``index``, ``day``.
     mri
@@ -273,8 +279,15 @@ def simulate_course(
     r_pid, r_day = _piecewise_events(rng, params["relapse_rate"] * frailty, factor,
                                      np.full(n, 30.0), split, end)
     r_keys = _keys(r_pid, r_day)
-    residual = rng.random(len(r_pid)) < post.relapse_residual_prob
+    step = worsening_step(base)
+    # one draw per relapse: a sustained step of the confirmation size (RAW), else perhaps a
+    # +0.5 residual below the threshold (none where +0.5 is itself the threshold)
+    u = rng.random(len(r_pid))
+    p_raw = params["relapse_worsening_prob"][r_pid]
+    raw = u < p_raw
+    residual = ~raw & (u < p_raw + post.relapse_residual_prob) & (step[r_pid] > 0.5)
     res_keys = r_keys[residual]
+    raw_keys = r_keys[raw]  # sorted: r_keys are sorted by patient and day
 
     # -- MRI episodes ---------------------------------------------------------------------
     lo, hi = schedule.mri_rebaseline_days
@@ -291,7 +304,6 @@ def simulate_course(
     w_pid, w_day = _piecewise_events(rng, params["worsening_hazard"], factor, np.zeros(n),
                                      split, end)
     w_keys = _keys(w_pid, w_day)  # sorted by construction
-    step = worsening_step(base)
     t_impr = np.floor(_exp_days(rng, params["improvement_hazard"]))
     has_impr = t_impr < params["improvement_window"] * DAYS_PER_YEAR
     impr_mag = rng.choice(np.array([0.5, 1.0, 1.5]), size=n, p=[0.35, 0.45, 0.2])
@@ -308,15 +320,20 @@ def simulate_course(
     v_pid, v_day = _visit_grid(rng, nominal, n, schedule.edss_jitter_days,
                                schedule.edss_miss_prob, end)
     b_day = -np.floor(rng.uniform(7, 31, n)).astype(np.int64)  # baseline visit
-    v_pid = np.concatenate([pid_all, v_pid])
-    v_day = np.concatenate([b_day, v_day])
-    order = np.lexsort((v_day, v_pid))
-    v_pid, v_day = v_pid[order], v_day[order]
+    # unscheduled visit when a relapse is assessed (it shows the relapse and any RAW step)
+    seen = rng.random(len(r_pid)) < schedule.relapse_visit_prob
+    rv_lo, rv_hi = schedule.relapse_visit_days
+    rv_day = r_day + np.floor(rng.uniform(rv_lo, rv_hi + 1, len(r_pid))).astype(np.int64)
+    seen &= rv_day < end[r_pid]
+    v_pid, v_day = _sort_unique(np.concatenate([pid_all, v_pid, r_pid[seen]]),
+                                np.concatenate([b_day, v_day, rv_day[seen]]))
     t = v_day.astype(float)
     value = base[v_pid].copy()
     post_visit = v_day > 0
     n_w = np.maximum(_count_in(w_keys, v_pid, np.zeros_like(v_day), v_day), 0)
     value += n_w * step[v_pid]
+    n_raw = _count_in(raw_keys, v_pid, np.zeros_like(v_day), v_day)
+    value += n_raw * step[v_pid]
     value -= np.where(has_impr[v_pid] & (t >= t_impr[v_pid]), impr_mag[v_pid], 0.0)
     in_trans = (t >= t_start[v_pid]) & (t <= t_stop[v_pid])
     value += np.where(in_trans, t_mag[v_pid], 0.0)
@@ -375,7 +392,9 @@ def simulate_course(
         "lost_to_follow_up": lost,
         "first_relapse_day": first_rel,
         "first_mri_day": first_mri,
-        "first_worsening_day": _first_day(w_pid, w_day, n),
+        "first_worsening_day": np.minimum(_first_day(w_pid, w_day, n),
+                                          _first_day(r_pid[raw], r_day[raw], n)),
+        "first_raw_day": _first_day(r_pid[raw], r_day[raw], n),
         "improvement_day": np.where(has_impr, t_impr, np.nan),
         "transient_worsening_day": np.where(trans, np.floor(t_start), np.nan),
         "baseline_edss": base,

@@ -6,7 +6,8 @@ from in ``shared/research/evidence.md`` (study id and section), or says plainly 
 manifest) and :func:`parameter_sources` the citations (rendered in ``docs/disease-model.md``).
 
 The model is deliberately simple: stationary Poisson processes with gamma frailty for relapses
-and new-MRI-activity episodes, constant hazards for sustained EDSS worsening, one sustained
+and new-MRI-activity episodes, constant hazards for sustained EDSS worsening independent of
+relapses (PIRA), relapses that sometimes leave a sustained step (RAW), one sustained
 improvement step inside an early window, a transient early worsening (fever-related) that
 resolves before the 6-month visit, transplant-related death in the first 100 days, background
 mortality, loss to follow-up and administrative censoring. It is a *demo-data* model: it makes
@@ -65,8 +66,13 @@ class ArmParameters:
         definitions that re-baseline MRI).
     relapse_mri_prob
         Probability that a relapse comes with an MRI activity episode.
+    relapse_worsening_prob
+        Probability that a relapse leaves a sustained EDSS step of the confirmation size
+        (relapse-associated worsening, RAW); default 0, so an arm built by hand keeps
+        ``worsening_hazard`` as its whole worsening rate. The presets and
+        :meth:`DiseaseModel.arm` set it from ``post.relapse_worsening_prob``.
     worsening_hazard
-        Hazard of a sustained (confirmed) EDSS worsening step per year.
+        Hazard of a sustained EDSS worsening step independent of relapses (PIRA) per year.
     improvement_hazard
         Hazard of a sustained EDSS improvement step per year during ``improvement_window``.
     improvement_window
@@ -96,6 +102,7 @@ class ArmParameters:
     relapse_shape: float = 0.5
     mri_residual_prob: float = 0.0
     relapse_mri_prob: float = 0.5
+    relapse_worsening_prob: float = 0.0
     improvement_window: float = 2.0
     early_factor: float = 1.0
     early_years: float = 2.0
@@ -114,8 +121,8 @@ class ArmParameters:
                     f"Arm parameter {f.name}={value} is negative.",
                     hint="Rates, hazards and probabilities must be >= 0.",
                 )
-        for name in ("mri_residual_prob", "relapse_mri_prob", "transient_worsening_prob",
-                     "early_death_prob"):
+        for name in ("mri_residual_prob", "relapse_mri_prob", "relapse_worsening_prob",
+                     "transient_worsening_prob", "early_death_prob"):
             if getattr(self, name) > 1:
                 raise ConfigurationError(
                     f"Arm parameter {name}={getattr(self, name)} is not a probability.",
@@ -287,12 +294,26 @@ class TransplantParams:
     min_followup_days: int = _p(30, "assumption (transplants at least 30 days before data date)")
 
 
+#: Probability that a relapse leaves a sustained EDSS step of the confirmation size (RAW);
+#: ``PostTransplantParams.relapse_worsening_prob`` and the comparator presets use it.
+RELAPSE_WORSENING_PROB = 0.16
+
+_RELAPSE_RATE = (("RRMS", 0.034), ("SPMS", 0.008), ("PPMS", 0.004), ("PRMS", 0.03))
+#: Total (relapse-independent + relapse-associated) sustained worsening rate per year.
+_WORSENING_TOTAL = (("RRMS", 0.032), ("SPMS", 0.085), ("PPMS", 0.08), ("PRMS", 0.06))
+
+
+def _pira(total: float, relapse_rate: float, prob: float = RELAPSE_WORSENING_PROB) -> float:
+    """Relapse-independent worsening hazard: the total minus the relapse-associated part."""
+    return round(max(total - relapse_rate * prob, 0.0), 6)
+
+
 @dataclass(frozen=True)
 class PostTransplantParams:
     """Post-transplant course by phenotype with multipliers by intensity."""
 
     relapse_rate: tuple[tuple[str, float], ...] = _p(
-        (("RRMS", 0.034), ("SPMS", 0.008), ("PPMS", 0.004), ("PRMS", 0.03)),
+        _RELAPSE_RATE,
         f"{_EV} §1b S1 (HALT-MS RFS 86.9% at 5 y), S10 (RFS 87% at 5 y), S12 (ARR 0.04), S6 "
         "(SPMS RFS 98.1% at 5 y); PPMS/PRMS: assumption")
     relapse_shape: float = _p(0.5, "assumption (negative binomial dispersion 2)")
@@ -304,10 +325,12 @@ class PostTransplantParams:
                                         "only in first 6 months, 3/20)")
     relapse_mri_prob: float = _p(0.5, "assumption")
     worsening_hazard: tuple[tuple[str, float], ...] = _p(
-        (("RRMS", 0.032), ("SPMS", 0.085), ("PPMS", 0.08), ("PRMS", 0.06)),
+        tuple((ph, _pira(total, dict(_RELAPSE_RATE)[ph])) for ph, total in _WORSENING_TOTAL),
         f"{_EV} §1b S1 (HALT-MS PFS 91.3% at 5 y), S13 (RR 85.5%, progressive 71.0% at 5 y), "
         "S6 (SPMS PFS 66% at 4 y); §2 PRISMA 2020 (PFS RRMS 81%, PPMS 78%, SPMS 60%); "
-        "measurement noise adds a few spurious confirmed events")
+        "measurement noise adds a few spurious confirmed events. Relapse-independent (PIRA) "
+        "part: the total worsening rates (RRMS 0.032, SPMS 0.085, PPMS 0.08, PRMS 0.06 a "
+        "year) minus relapse_rate x relapse_worsening_prob (the RAW part)")
     improvement_hazard: tuple[tuple[str, float], ...] = _p(
         (("RRMS", 0.30), ("SPMS", 0.12), ("PPMS", 0.05), ("PRMS", 0.15)),
         f"{_EV} §1b S11 (54% improved), S8 (35% sustained improvement), S1 (median change "
@@ -332,7 +355,16 @@ class PostTransplantParams:
     worsening_intensity: tuple[tuple[str, float], ...] = _p(
         (("low", 1.1), ("intermediate", 1.0), ("high", 1.0)),
         "assumption (intensity effect on progression not separable from phenotype in §2)")
-    relapse_residual_prob: float = _p(0.2, "assumption (relapse leaves +0.5 EDSS)")
+    relapse_worsening_prob: float = _p(
+        RELAPSE_WORSENING_PROB,
+        f"{_EV} §6d and Appendix A Kappos 2020 (RAW 13.0-21.1% of confirmed disability "
+        "accumulation, relapsing MS): calibrated so that RAW is ~17% of the confirmed "
+        "worsening of RRMS after intermediate-intensity aHSCT (halt_ms); below the 28% of "
+        "relapses leaving a "
+        ">=1.0-point EDSS residual at ~2 months in Lublin 2003 (Neurology 61:1528, "
+        "(unverified), not in evidence.md), since part of that residual later recovers")
+    relapse_residual_prob: float = _p(0.2, "assumption (relapse leaves +0.5 EDSS, below the "
+                                           "confirmation threshold; not with a RAW step)")
     relapse_bump_days: int = _p(60, "assumption (relapse raises EDSS for ~60 days)")
     edss_noise_prob: float = _p(0.12, "assumption (inter-rater variability: +/-0.5 step)")
 
@@ -459,6 +491,10 @@ class VisitSchedule:
         Each EDSS visit is moved by up to this many days either way (uniform).
     edss_miss_prob
         Probability that a scheduled EDSS visit is missed (0-1).
+    relapse_visit_prob
+        Probability that a post-origin relapse is assessed at an unscheduled EDSS visit (0-1).
+    relapse_visit_days
+        ``(first, last)`` day range after the relapse onset of that visit (uniform).
     pre_edss_interval_months, pre_edss_years
         Pre-transplant EDSS history of the cohort generator: one visit every
         ``pre_edss_interval_months`` back from the baseline visit, over ``pre_edss_years``
@@ -484,6 +520,10 @@ class VisitSchedule:
     edss_late_interval_months: float = _p(12.0, "assumption (yearly after 5 years)")
     edss_jitter_days: int = _p(21, "assumption")
     edss_miss_prob: float = _p(0.08, "assumption")
+    relapse_visit_prob: float = _p(0.8, "assumption (registries record the EDSS when a "
+                                        "relapse is assessed; hsctms.io edss-near-relapse)")
+    relapse_visit_days: tuple[int, int] = _p((7, 30), "assumption (relapse assessment within "
+                                                      "a month of onset)")
     pre_edss_interval_months: float = _p(6.0, "assumption")
     pre_edss_years: float = _p(5.0, "assumption (years of recorded pre-transplant EDSS)")
     mri_months: tuple[float, ...] = _p(
@@ -591,6 +631,7 @@ class DiseaseModel:
             mri_rate=dict(post.mri_rate)[phenotype] * dict(post.mri_intensity)[intensity],
             mri_residual_prob=post.mri_residual_prob,
             relapse_mri_prob=post.relapse_mri_prob,
+            relapse_worsening_prob=post.relapse_worsening_prob,
             worsening_hazard=dict(post.worsening_hazard)[phenotype]
             * dict(post.worsening_intensity)[intensity],
             improvement_hazard=dict(post.improvement_hazard)[phenotype],
@@ -815,9 +856,11 @@ def ahsct(phenotype: str = "RRMS", intensity: str = "intermediate", *,
     return (model or DiseaseModel()).arm(phenotype, intensity)
 
 
-#: aHSCT RRMS (intermediate) worsening and improvement hazards that the comparator presets
-#: divide by the published aHSCT-vs-drug hazard ratios.
-_AHSCT_RR_WORSENING = 0.032
+#: aHSCT RRMS (intermediate) total worsening (relapse-independent + relapse-associated) and
+#: improvement hazards that the comparator presets divide by the published aHSCT-vs-drug
+#: hazard ratios; each preset's relapse-independent hazard is that total minus its
+#: relapse_rate x RELAPSE_WORSENING_PROB.
+_AHSCT_RR_WORSENING = dict(_WORSENING_TOTAL)["RRMS"]
 _AHSCT_RR_IMPROVEMENT = 0.30
 
 
@@ -826,7 +869,9 @@ def alemtuzumab() -> ArmParameters:
 
     ARR 0.10 (evidence.md §1b S12, Zhukovsky 2021); MRI and worsening rates calibrated
     (assumption) so that NEDA-3 at 3 years is ~37% (S12) and ~32% at 2 years (CARE-MS II,
-    evidence.md Notes: secondary autoimmunity).
+    evidence.md Notes: secondary autoimmunity). The relapse-independent worsening hazard is
+    that calibrated rate; the relapse-associated steps (``relapse_worsening_prob``) come on top
+    of it, since a relapse already ends NEDA-3.
 
     Returns
     -------
@@ -835,6 +880,7 @@ def alemtuzumab() -> ArmParameters:
     """
     return ArmParameters(name="alemtuzumab", relapse_rate=0.10, mri_rate=0.55,
                          worsening_hazard=0.05, improvement_hazard=0.12,
+                         relapse_worsening_prob=RELAPSE_WORSENING_PROB,
                          relapse_mri_prob=0.5, early_death_prob=0.0,
                          other_death_rate=0.0086 / 2, dropout_rate=0.03,
                          treatment="alemtuzumab", conditioning=None)
@@ -853,7 +899,8 @@ def ocrelizumab() -> ArmParameters:
         The preset rates per patient-year, ``treatment`` = the drug, no conditioning.
     """
     return ArmParameters(name="ocrelizumab", relapse_rate=0.08, mri_rate=0.10,
-                         worsening_hazard=_AHSCT_RR_WORSENING / 0.41,
+                         worsening_hazard=_pira(_AHSCT_RR_WORSENING / 0.41, 0.08),
+                         relapse_worsening_prob=RELAPSE_WORSENING_PROB,
                          improvement_hazard=_AHSCT_RR_IMPROVEMENT / 2.31,
                          treatment="ocrelizumab", conditioning=None)
 
@@ -868,7 +915,8 @@ def natalizumab() -> ArmParameters:
         The preset rates per patient-year, ``treatment`` = the drug, no conditioning.
     """
     return ArmParameters(name="natalizumab", relapse_rate=0.12, mri_rate=0.15,
-                         worsening_hazard=0.04, improvement_hazard=0.15,
+                         worsening_hazard=_pira(0.04, 0.12), improvement_hazard=0.15,
+                         relapse_worsening_prob=RELAPSE_WORSENING_PROB,
                          treatment="natalizumab", conditioning=None)
 
 
@@ -885,7 +933,8 @@ def fingolimod() -> ArmParameters:
         The preset rates per patient-year, ``treatment`` = the drug, no conditioning.
     """
     return ArmParameters(name="fingolimod", relapse_rate=0.20, mri_rate=0.25,
-                         worsening_hazard=_AHSCT_RR_WORSENING / 0.49,
+                         worsening_hazard=_pira(_AHSCT_RR_WORSENING / 0.49, 0.20),
+                         relapse_worsening_prob=RELAPSE_WORSENING_PROB,
                          improvement_hazard=_AHSCT_RR_IMPROVEMENT / 2.62,
                          treatment="fingolimod", conditioning=None)
 
@@ -904,7 +953,8 @@ def mist_dmt() -> ArmParameters:
         ``natalizumab``.
     """
     return ArmParameters(name="MIST DMT", relapse_rate=0.25, mri_rate=0.4,
-                         worsening_hazard=0.3466, improvement_hazard=0.05,
+                         worsening_hazard=_pira(0.3466, 0.25), improvement_hazard=0.05,
+                         relapse_worsening_prob=RELAPSE_WORSENING_PROB,
                          treatment="natalizumab", conditioning=None)
 
 

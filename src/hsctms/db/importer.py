@@ -568,7 +568,7 @@ def import_bundle(
     >>> engine = connect("sqlite://")
     >>> result = import_bundle(demo_bundle_path(), engine)
     >>> result.inserted, result.updated, result.counts["patients"].inserted, result.synthetic
-    (18541, 0, 300, True)
+    (18531, 0, 300, True)
 
     Not run as a doctest (it reads a bundle directory and writes a registry database file):
 
