@@ -32,6 +32,13 @@ from hsctms.design._base import DesignResult, jsonable
 from hsctms.design.gsd import GroupSequentialDesign, group_sequential
 from hsctms.design.options import Testing
 from hsctms.design.presets import _build as B
+from hsctms.design.presets._protocol import (
+    ARM_NAMES,
+    DEFINITION_NAMES,
+    FramingResult,
+    ProtocolResult,
+    evaluate_protocol,
+)
 from hsctms.design.presets._quantity import Quantity, render
 from hsctms.design.presets._schema import STATUSES, PresetSpec, read_spec
 from hsctms.design.proportions import two_proportions
@@ -43,7 +50,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
 
 __all__ = ["DROPOUT", "GSD_PLAN", "MIST", "PRESETS", "PRESETS_DIR", "STAR_MS", "STATUSES",
-           "TRM_1PCT", "ZEUS", "Assumption", "Preset", "PresetResult", "Quantity",
+           "TRM_1PCT", "ZEUS", "Assumption", "FramingResult", "Preset", "PresetResult",
+           "ProtocolResult", "Quantity",
            "SequentialPlan", "evaluate_preset", "get_preset", "load_preset"]
 
 #: Folder of the packaged preset files.
@@ -69,6 +77,8 @@ class Assumption:
         report.
     values : mapping of str to Quantity, default {}
         The typed quantities behind ``value``, by id; the calculations use these.
+    studies : tuple of str, default ()
+        Evidence-base study ids (:mod:`hsctms.evidence`) behind the row, cited in the report.
 
     Raises
     ------
@@ -81,6 +91,7 @@ class Assumption:
     source: str
     status: str
     values: Mapping[str, Quantity] = field(default_factory=dict)
+    studies: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -98,11 +109,11 @@ class Assumption:
         Returns
         -------
         dict
-            ``name``, ``value``, ``source``, ``status`` and ``values`` (the typed quantities
-            behind ``value``, by id, each as :meth:`Quantity.to_dict`).
+            ``name``, ``value``, ``source``, ``status``, ``studies`` and ``values`` (the typed
+            quantities behind ``value``, by id, each as :meth:`Quantity.to_dict`).
         """
         return {"name": self.name, "value": self.value, "source": self.source,
-                "status": self.status,
+                "status": self.status, "studies": list(self.studies),
                 "values": {k: q.to_dict() for k, q in self.values.items()}}
 
 
@@ -153,6 +164,17 @@ def _no_design(overrides: Mapping[str, Any]) -> DesignResult:
                              hint="Load presets with load_preset(path).")
 
 
+def _no_protocol() -> ProtocolResult | None:
+    """The protocol material of a preset without any (built in code, not from a file).
+
+    Returns
+    -------
+    ProtocolResult or None
+        Always None.
+    """
+    return None
+
+
 @dataclass(frozen=True)
 class Preset:
     """A named design: primary calculation, sensitivity analyses, interim plan, simulations.
@@ -191,6 +213,9 @@ class Preset:
         Other names :func:`get_preset` accepts.
     source_file : pathlib.Path, optional
         The preset file it was read from.
+    protocol : callable, optional
+        Computes the protocol material (estimand, framings, outcome choice, sensitivity
+        grid, OC curve, timeline) of a preset file that has any; returns None otherwise.
     """
 
     key: str
@@ -207,6 +232,7 @@ class Preset:
     sequential: SequentialPlan | None = None
     aliases: tuple[str, ...] = ()
     source_file: Path | None = None
+    protocol: Callable[[], ProtocolResult | None] = _no_protocol
 
     @property
     def values(self) -> dict[str, Quantity]:
@@ -231,8 +257,9 @@ def _scenario_builder(spec: PresetSpec, values: dict[str, Quantity], fail: B._Fa
     for i, v in enumerate(sim.scenarios):
         where = f"simulation.scenarios[{i}]"
         args = B.merged(base, B.resolve(v.set, B.SCENARIO, values, fail, f"{where}.set"))
-        names = {k: f"{a}()" if k in ("treatment_arm", "control_arm") else a
-                 for k, a in args.items()}  # disease-model arms read as their functions
+        names = {k: ARM_NAMES.get(a, a) if k in ("treatment_arm", "control_arm")
+                 else DEFINITION_NAMES.get(a, a) if k == "definition" else a
+                 for k, a in args.items()}  # readable names, not code names
         B.check_label(v.label, v.set, names, fail, where)
         variants.append((render(v.label, names), args))
 
@@ -296,7 +323,7 @@ def build_preset(spec: PresetSpec, *, where: str, source_file: Path | None = Non
     assumptions = tuple(
         Assumption(render(row.name, values), render(str(B.row_text(row.text, row.values)),
                                                     values), row.source, row.status,
-                   dict(row.values)) for row in spec.assumptions)
+                   dict(row.values), tuple(row.studies)) for row in spec.assumptions)
     rules = B.FUNCTIONS[spec.primary.function]
     run = B.call(spec.primary.function)
     primary_args = B.merged(B.resolve(spec.primary.args, rules, values, fail, "primary.args"),
@@ -339,13 +366,21 @@ def build_preset(spec: PresetSpec, *, where: str, source_file: Path | None = Non
         hq = values.get(horizon) if isinstance(horizon, str) else horizon
         sequential = SequentialPlan(render(sim.label, values), loss, values[sim.dropout].hazard,
                                     hq.number if isinstance(hq, Quantity) else None)
+    def protocol() -> ProtocolResult | None:
+        hz = spec.simulation.base.get("horizon")
+        hq = values.get(hz) if isinstance(hz, str) else hz
+        return evaluate_protocol(
+            spec, values, B.to_kwargs(primary_args, rules),
+            loss=_loss(spec.simulation.inflate_for, values, fail, "simulation.inflate_for"),
+            horizon=hq.number if isinstance(hq, Quantity) else None, where=where)
+
     return Preset(
         key=spec.key, title=render(spec.title, values), question=render(spec.question, values),
         endpoint=render(spec.endpoint, values),
         primary=lambda: design({}), sensitivity=tuple(sensitivity), assumptions=assumptions,
         scenarios=_scenario_builder(spec, values, fail), gsd=interim,
         size_unit=spec.size_unit, design=design, sequential=sequential,
-        aliases=tuple(spec.aliases), source_file=source_file)
+        aliases=tuple(spec.aliases), source_file=source_file, protocol=protocol)
 
 
 def load_preset(path: str | Path) -> Preset:
@@ -450,6 +485,10 @@ class PresetResult:
         What was computed from which preset and settings.
     sequential : SequentialSimulationResult, optional
         The simulated interim plan (proportion endpoints), None when not simulated.
+    protocol : ProtocolResult, optional
+        Estimand, framings with their headline sizes, outcome choice, sensitivity grid,
+        OC curve, analysis sets, missing-data strategy and timeline; None when the preset
+        file has none.
     """
 
     preset: Preset
@@ -462,13 +501,17 @@ class PresetResult:
     seed: int
     provenance: Provenance
     sequential: SequentialSimulationResult | None = None
+    protocol: ProtocolResult | None = None
 
     @property
     def summary(self) -> str:
         """Primary result, interim plan and simulated power in words."""
         unit = self.preset.size_unit
         fixed = self.gsd_fixed_size
-        lines = [self.preset.title, self.primary.summary,
+        lines = [self.preset.title]
+        if self.protocol is not None:
+            lines += [f"{f.label}: {f.headline}." for f in self.protocol.framings]
+        lines += [self.primary.summary,
                  f"Group-sequential plan: max {unit} {self.gsd.max_sample_size(fixed):.1f} "
                  f"(inflation {self.gsd.inflation_factor:.4f} on {fixed:.1f})."]
         lines += [r.summary for r in self.simulations]
@@ -504,6 +547,7 @@ class PresetResult:
             "sequential_simulation": None if self.sequential is None
             else self.sequential.to_dict(),
             "n_trials": self.n_trials, "seed": self.seed,
+            "protocol": None if self.protocol is None else self.protocol.to_dict(),
             "provenance": self.provenance.to_dict(),
         })
 
@@ -641,4 +685,4 @@ def evaluate_preset(name: str | Path | Preset, *, n_trials: int = 2000, seed: in
             progress(f"interim plan: simulating {n_trials} trials", 0, 1)
         seq = simulate_group_sequential(sc, gsd, n_trials, seed=seed + 2)
     return PresetResult(preset, primary, sens, gsd, float(fixed), sims, n_trials, seed, prov,
-                        seq)
+                        seq, preset.protocol())
