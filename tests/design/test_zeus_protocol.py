@@ -199,3 +199,16 @@ def test_estimand_and_protocol_sections_in_the_report(zeus: Any, html: str) -> N
     assert "Monte Carlo standard error" in html
     payload = zeus.to_dict()
     assert payload["protocol"]["framings"][1]["randomised"] == 94
+
+
+def test_type1_error_with_10000_trials(zeus: Any, html: str) -> None:
+    check = zeus.type1_check
+    assert check is not None and check.n_trials == 10_000
+    assert check.scenario.p_treatment == pytest.approx(0.32 - 0.10, abs=1e-12)
+    rate, mcse = zeus.type1_error
+    assert rate == check.outcomes["reject_benefit"]  # one-sided: benefit tail only
+    assert mcse == math.sqrt(rate * (1 - rate) / 10_000)
+    assert mcse < 0.002
+    assert abs(rate - 0.025) < 4 * mcse  # the score test keeps its level at n = 758
+    assert f"{100 * rate:.2f}%" in html and "Monte Carlo SE" in html
+    assert zeus.to_dict()["type1_check"]["n_trials"] == 10_000

@@ -55,6 +55,7 @@ def report_context(result: PresetResult) -> dict[str, Any]:
         "sims": result.simulations, "n_trials": result.n_trials, "seed": result.seed,
         "seq": result.sequential,
         "protocol": result.protocol,
+        "type1": result.type1_error, "type1_check": result.type1_check,
         "refs": [] if result.protocol is None else result.protocol.reference_list(),
         "ref_number": {} if result.protocol is None else {
             k: i + 1 for i, (k, _) in enumerate(_all_refs(result))},

@@ -21,6 +21,7 @@ file: docs/trial-design.md, "Writing a design preset".
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -43,7 +44,14 @@ from hsctms.design.presets._quantity import Quantity, render
 from hsctms.design.presets._schema import STATUSES, PresetSpec, read_spec
 from hsctms.design.proportions import two_proportions
 from hsctms.design.sequential_sim import SequentialSimulationResult, simulate_group_sequential
-from hsctms.design.simulate import Progress, Scenario, SimulationResult, grid_table, run_grid
+from hsctms.design.simulate import (
+    Progress,
+    Scenario,
+    SimulationResult,
+    grid_table,
+    run_grid,
+    simulate_trials,
+)
 from hsctms.errors import ConfigurationError, DesignError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -489,6 +497,9 @@ class PresetResult:
         Estimand, framings with their headline sizes, outcome choice, sensitivity grid,
         OC curve, analysis sets, missing-data strategy and timeline; None when the preset
         file has none.
+    type1_check : SimulationResult, optional
+        The first scenario simulated under its null alone with many trials: its
+        ``outcomes`` give the type I error (:attr:`type1_error`); None when not run.
     """
 
     preset: Preset
@@ -502,6 +513,24 @@ class PresetResult:
     provenance: Provenance
     sequential: SequentialSimulationResult | None = None
     protocol: ProtocolResult | None = None
+    type1_check: SimulationResult | None = None
+
+    @property
+    def type1_error(self) -> tuple[float, float] | None:
+        """Type I error of :attr:`type1_check` and its Monte Carlo standard error.
+
+        Returns
+        -------
+        tuple of float or None
+            ``(rate, mcse)``: the fraction of null trials rejecting (either tail when
+            two-sided) and ``sqrt(rate (1 - rate) / trials)``; None without the check.
+        """
+        r = self.type1_check
+        if r is None:
+            return None
+        rate = r.outcomes["reject_benefit"] + (r.outcomes["reject_harm"]
+                                               if r.scenario.sided == 2 else 0.0)
+        return rate, math.sqrt(rate * (1 - rate) / r.n_trials)
 
     @property
     def summary(self) -> str:
@@ -517,6 +546,10 @@ class PresetResult:
         lines += [r.summary for r in self.simulations]
         if self.sequential is not None:
             lines.append("Interim plan, simulated: " + self.sequential.summary)
+        t1 = self.type1_error
+        if t1 is not None and self.type1_check is not None:
+            lines.append(f"Type I error, {self.type1_check.n_trials} trials under the null: "
+                         f"{t1[0]:.4f} (MC SE {t1[1]:.4f}).")
         flagged = [a.name for a in self.preset.assumptions if a.flagged]
         lines.append("Flagged (assumption / unverified): " + "; ".join(flagged) + ".")
         return "\n".join(lines)
@@ -548,6 +581,9 @@ class PresetResult:
             else self.sequential.to_dict(),
             "n_trials": self.n_trials, "seed": self.seed,
             "protocol": None if self.protocol is None else self.protocol.to_dict(),
+            "type1_check": None if self.type1_error is None or self.type1_check is None
+            else {"n_trials": self.type1_check.n_trials, "type1": self.type1_error[0],
+                  "mcse": self.type1_error[1], "label": self.type1_check.scenario.label},
             "provenance": self.provenance.to_dict(),
         })
 
@@ -601,7 +637,8 @@ def _tagged(progress: Progress | None, tag: str) -> Progress | None:
 
 def evaluate_preset(name: str | Path | Preset, *, n_trials: int = 2000, seed: int = 1,
                     engine_trials: int = 200, client: Any = None,
-                    progress: Progress | None = None) -> PresetResult:
+                    progress: Progress | None = None,
+                    type1_trials: int = 10_000) -> PresetResult:
     """Compute a preset: primary design, sensitivity, interim plan and simulated OCs.
 
     Scenarios that go through the demo generator and the endpoint engine (``definition``
@@ -628,16 +665,21 @@ def evaluate_preset(name: str | Path | Preset, *, n_trials: int = 2000, seed: in
         Runs the scenario grids on a Dask cluster (see :func:`~hsctms.design.run_grid`);
         None (default) runs them in this process.
     progress : callable, optional
-        ``progress(description, done, total)``; descriptions are prefixed ``"latent"`` or
-        ``"endpoint engine"``, and the interim-plan simulation reports once before it runs.
+        ``progress(description, done, total)``; descriptions are prefixed ``"latent"``,
+        ``"endpoint engine"`` or ``"type I error"``, and the interim-plan simulation reports
+        once before it runs.
+    type1_trials : int, default 10,000
+        Presets with protocol material (ZEUS): trials of the first scenario under its null
+        alone, so that the type I error is stated with a small Monte Carlo error
+        (``sqrt(0.025 * 0.975 / 10,000)`` = 0.16 points); 0 skips it.
 
     Returns
     -------
     PresetResult
         The primary calculation, the sensitivity analyses, the group-sequential plan and
         its fixed-design size, the simulated operating characteristics of every scenario
-        run, the simulated interim plan (proportion endpoints with a sequential plan) and
-        the provenance.
+        run, the simulated interim plan (proportion endpoints with a sequential plan), the
+        protocol material with its type I error check, and the provenance.
 
     Raises
     ------
@@ -684,5 +726,12 @@ def evaluate_preset(name: str | Path | Preset, *, n_trials: int = 2000, seed: in
         if progress is not None:
             progress(f"interim plan: simulating {n_trials} trials", 0, 1)
         seq = simulate_group_sequential(sc, gsd, n_trials, seed=seed + 2)
+    protocol = preset.protocol()
+    check = None
+    if protocol is not None and fast and type1_trials > 0:
+        null = dataclasses.replace(fast[0].under_null(),
+                                   label=f"{fast[0].label}: under the null")
+        check = simulate_trials(null, max(type1_trials, 10), seed=seed + 3, type1=False,
+                                progress=_tagged(progress, "type I error"))
     return PresetResult(preset, primary, sens, gsd, float(fixed), sims, n_trials, seed, prov,
-                        seq, preset.protocol())
+                        seq, protocol, check)
