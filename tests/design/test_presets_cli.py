@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -102,3 +103,21 @@ def test_cli_commands(tmp_path: Path) -> None:
     assert "Exactly one" in res.output
     res = runner.invoke(app, ["design", "presets"])
     assert "zeus" in res.output
+
+
+def test_cli_zeus_prints_one_headline_per_framing(tmp_path: Path) -> None:
+    from hsctms.cli import app
+    from hsctms.design.options import Testing
+    from hsctms.design.proportions import two_proportions
+
+    res = CliRunner().invoke(app, ["design", "preset", "zeus", "--trials", "100",
+                                   "--engine-trials", "0", "--json", str(tmp_path / "z.json")])
+    assert res.exit_code == 0, res.output
+    text = " ".join(res.output.split())
+    sup = two_proportions(0.70, 0.40, power=0.8, testing=Testing(0.025, 1))
+    per_arm = math.ceil(sup.n2 / 0.9 - 1e-9)  # evaluable per arm / (1 - 10% loss)
+    assert f"Superiority: Randomise {2 * per_arm} patients" in text
+    assert "Non-inferiority (the ZEUS proposal): Randomise 758 patients" in text
+    assert "Type I error, 10000 trials under the null" in text
+    payload = json.loads((tmp_path / "z.json").read_text())
+    assert [f["randomised"] for f in payload["protocol"]["framings"]] == [758, 2 * per_arm]

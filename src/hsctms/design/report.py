@@ -54,7 +54,47 @@ def report_context(result: PresetResult) -> dict[str, Any]:
         "gsd_svg": _fig_svg(gsd.plot),
         "sims": result.simulations, "n_trials": result.n_trials, "seed": result.seed,
         "seq": result.sequential,
+        "protocol": result.protocol,
+        "type1": result.type1_error, "type1_check": result.type1_check,
+        "refs": [] if result.protocol is None else result.protocol.reference_list(),
+        "ref_number": {} if result.protocol is None else {
+            k: i + 1 for i, (k, _) in enumerate(_all_refs(result))},
+        "oc_svg": None if result.protocol is None or not result.protocol.oc
+        else _fig_svg(lambda ax: _draw_oc(result, ax)),
     }
+
+
+def _all_refs(result: PresetResult) -> list[tuple[str, Any]]:
+    """References of the protocol sections, then those of the assumption rows."""
+    proto = result.protocol
+    assert proto is not None
+    refs = proto.reference_list()
+    seen = {k for k, _ in refs}
+    for a in result.preset.assumptions:
+        for k in a.studies:
+            if k not in seen and k in proto.references:
+                refs.append((k, proto.references[k]))
+                seen.add(k)
+    return refs
+
+
+def _draw_oc(result: PresetResult, ax: Any) -> None:
+    """Power of each framing against the true difference in NEDA-3 (aHSCT minus control)."""
+    from hsctms.plots._style import PALETTE
+
+    proto = result.protocol
+    assert proto is not None
+    for i, f in enumerate(proto.framings):
+        pts = [(r["difference"], r[f.key]) for r in proto.oc if r.get(f.key) is not None]
+        ax.plot([100 * d for d, _ in pts], [p for _, p in pts], marker="o", ms=3,
+                color=PALETTE[i % len(PALETTE)], label=f"{f.label} ({f.design.n_total_ceil} "
+                "evaluable)")
+    ax.axhline(0.8, color=PALETTE[7], lw=0.6, ls=":")
+    ax.axhline(0.025, color=PALETTE[7], lw=0.6, ls=":")
+    ax.set_xlabel("true difference in NEDA-3, aHSCT minus alemtuzumab (percentage points)")
+    ax.set_ylabel("probability of a positive trial")
+    ax.set_ylim(0, 1.01)
+    ax.legend(loc="lower right", fontsize=8)
 
 
 def render_preset_report(result: PresetResult) -> str:
@@ -79,11 +119,20 @@ def render_preset_report(result: PresetResult) -> str:
             "bias; type I error simulated with the effect on the null boundary and no "
             "crossover or early deaths.",
         ],
-        sources=["/work/shared/research/evidence.md §4, §5a and Appendix A",
-                 "/work/shared/research/evidence-addendum.md part B",
-                 "rpact 3.3.4 golden values (tests/reference/design)"],
+        sources=_sources(result),
     )
     return render_html("design/design.html.j2", report_context(result), meta)
+
+
+def _sources(result: PresetResult) -> list[str]:
+    """Citations (with DOI) of the evidence-base studies the report uses, and the checks."""
+    out = []
+    if result.protocol is not None:
+        for i, (_, ref) in enumerate(_all_refs(result)):
+            doi = f" doi:{ref.doi}" if ref.doi else ""
+            flag = " (unverified: " + ", ".join(ref.unverified) + ")" if ref.unverified else ""
+            out.append(f"[{i + 1}] {ref.citation}.{doi}{flag}")
+    return [*out, "Sample sizes and power checked against rpact 3.3.4 (R) golden values."]
 
 
 def write_preset_report(result: PresetResult, out: str | Path, *,

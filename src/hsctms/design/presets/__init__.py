@@ -21,6 +21,7 @@ file: docs/trial-design.md, "Writing a design preset".
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -32,18 +33,33 @@ from hsctms.design._base import DesignResult, jsonable
 from hsctms.design.gsd import GroupSequentialDesign, group_sequential
 from hsctms.design.options import Testing
 from hsctms.design.presets import _build as B
+from hsctms.design.presets._protocol import (
+    ARM_NAMES,
+    DEFINITION_NAMES,
+    FramingResult,
+    ProtocolResult,
+    evaluate_protocol,
+)
 from hsctms.design.presets._quantity import Quantity, render
 from hsctms.design.presets._schema import STATUSES, PresetSpec, read_spec
 from hsctms.design.proportions import two_proportions
 from hsctms.design.sequential_sim import SequentialSimulationResult, simulate_group_sequential
-from hsctms.design.simulate import Progress, Scenario, SimulationResult, grid_table, run_grid
+from hsctms.design.simulate import (
+    Progress,
+    Scenario,
+    SimulationResult,
+    grid_table,
+    run_grid,
+    simulate_trials,
+)
 from hsctms.errors import ConfigurationError, DesignError
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
 
 __all__ = ["DROPOUT", "GSD_PLAN", "MIST", "PRESETS", "PRESETS_DIR", "STAR_MS", "STATUSES",
-           "TRM_1PCT", "ZEUS", "Assumption", "Preset", "PresetResult", "Quantity",
+           "TRM_1PCT", "ZEUS", "Assumption", "FramingResult", "Preset", "PresetResult",
+           "ProtocolResult", "Quantity",
            "SequentialPlan", "evaluate_preset", "get_preset", "load_preset"]
 
 #: Folder of the packaged preset files.
@@ -69,6 +85,8 @@ class Assumption:
         report.
     values : mapping of str to Quantity, default {}
         The typed quantities behind ``value``, by id; the calculations use these.
+    studies : tuple of str, default ()
+        Evidence-base study ids (:mod:`hsctms.evidence`) behind the row, cited in the report.
 
     Raises
     ------
@@ -81,6 +99,7 @@ class Assumption:
     source: str
     status: str
     values: Mapping[str, Quantity] = field(default_factory=dict)
+    studies: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -98,11 +117,11 @@ class Assumption:
         Returns
         -------
         dict
-            ``name``, ``value``, ``source``, ``status`` and ``values`` (the typed quantities
-            behind ``value``, by id, each as :meth:`Quantity.to_dict`).
+            ``name``, ``value``, ``source``, ``status``, ``studies`` and ``values`` (the typed
+            quantities behind ``value``, by id, each as :meth:`Quantity.to_dict`).
         """
         return {"name": self.name, "value": self.value, "source": self.source,
-                "status": self.status,
+                "status": self.status, "studies": list(self.studies),
                 "values": {k: q.to_dict() for k, q in self.values.items()}}
 
 
@@ -153,6 +172,17 @@ def _no_design(overrides: Mapping[str, Any]) -> DesignResult:
                              hint="Load presets with load_preset(path).")
 
 
+def _no_protocol() -> ProtocolResult | None:
+    """The protocol material of a preset without any (built in code, not from a file).
+
+    Returns
+    -------
+    ProtocolResult or None
+        Always None.
+    """
+    return None
+
+
 @dataclass(frozen=True)
 class Preset:
     """A named design: primary calculation, sensitivity analyses, interim plan, simulations.
@@ -191,6 +221,9 @@ class Preset:
         Other names :func:`get_preset` accepts.
     source_file : pathlib.Path, optional
         The preset file it was read from.
+    protocol : callable, optional
+        Computes the protocol material (estimand, framings, outcome choice, sensitivity
+        grid, OC curve, timeline) of a preset file that has any; returns None otherwise.
     """
 
     key: str
@@ -207,6 +240,7 @@ class Preset:
     sequential: SequentialPlan | None = None
     aliases: tuple[str, ...] = ()
     source_file: Path | None = None
+    protocol: Callable[[], ProtocolResult | None] = _no_protocol
 
     @property
     def values(self) -> dict[str, Quantity]:
@@ -231,8 +265,9 @@ def _scenario_builder(spec: PresetSpec, values: dict[str, Quantity], fail: B._Fa
     for i, v in enumerate(sim.scenarios):
         where = f"simulation.scenarios[{i}]"
         args = B.merged(base, B.resolve(v.set, B.SCENARIO, values, fail, f"{where}.set"))
-        names = {k: f"{a}()" if k in ("treatment_arm", "control_arm") else a
-                 for k, a in args.items()}  # disease-model arms read as their functions
+        names = {k: ARM_NAMES.get(a, a) if k in ("treatment_arm", "control_arm")
+                 else DEFINITION_NAMES.get(a, a) if k == "definition" else a
+                 for k, a in args.items()}  # readable names, not code names
         B.check_label(v.label, v.set, names, fail, where)
         variants.append((render(v.label, names), args))
 
@@ -296,7 +331,7 @@ def build_preset(spec: PresetSpec, *, where: str, source_file: Path | None = Non
     assumptions = tuple(
         Assumption(render(row.name, values), render(str(B.row_text(row.text, row.values)),
                                                     values), row.source, row.status,
-                   dict(row.values)) for row in spec.assumptions)
+                   dict(row.values), tuple(row.studies)) for row in spec.assumptions)
     rules = B.FUNCTIONS[spec.primary.function]
     run = B.call(spec.primary.function)
     primary_args = B.merged(B.resolve(spec.primary.args, rules, values, fail, "primary.args"),
@@ -339,13 +374,21 @@ def build_preset(spec: PresetSpec, *, where: str, source_file: Path | None = Non
         hq = values.get(horizon) if isinstance(horizon, str) else horizon
         sequential = SequentialPlan(render(sim.label, values), loss, values[sim.dropout].hazard,
                                     hq.number if isinstance(hq, Quantity) else None)
+    def protocol() -> ProtocolResult | None:
+        hz = spec.simulation.base.get("horizon")
+        hq = values.get(hz) if isinstance(hz, str) else hz
+        return evaluate_protocol(
+            spec, values, B.to_kwargs(primary_args, rules),
+            loss=_loss(spec.simulation.inflate_for, values, fail, "simulation.inflate_for"),
+            horizon=hq.number if isinstance(hq, Quantity) else None, where=where)
+
     return Preset(
         key=spec.key, title=render(spec.title, values), question=render(spec.question, values),
         endpoint=render(spec.endpoint, values),
         primary=lambda: design({}), sensitivity=tuple(sensitivity), assumptions=assumptions,
         scenarios=_scenario_builder(spec, values, fail), gsd=interim,
         size_unit=spec.size_unit, design=design, sequential=sequential,
-        aliases=tuple(spec.aliases), source_file=source_file)
+        aliases=tuple(spec.aliases), source_file=source_file, protocol=protocol)
 
 
 def load_preset(path: str | Path) -> Preset:
@@ -450,6 +493,13 @@ class PresetResult:
         What was computed from which preset and settings.
     sequential : SequentialSimulationResult, optional
         The simulated interim plan (proportion endpoints), None when not simulated.
+    protocol : ProtocolResult, optional
+        Estimand, framings with their headline sizes, outcome choice, sensitivity grid,
+        OC curve, analysis sets, missing-data strategy and timeline; None when the preset
+        file has none.
+    type1_check : SimulationResult, optional
+        The first scenario simulated under its null alone with many trials: its
+        ``outcomes`` give the type I error (:attr:`type1_error`); None when not run.
     """
 
     preset: Preset
@@ -462,18 +512,44 @@ class PresetResult:
     seed: int
     provenance: Provenance
     sequential: SequentialSimulationResult | None = None
+    protocol: ProtocolResult | None = None
+    type1_check: SimulationResult | None = None
+
+    @property
+    def type1_error(self) -> tuple[float, float] | None:
+        """Type I error of :attr:`type1_check` and its Monte Carlo standard error.
+
+        Returns
+        -------
+        tuple of float or None
+            ``(rate, mcse)``: the fraction of null trials rejecting (either tail when
+            two-sided) and ``sqrt(rate (1 - rate) / trials)``; None without the check.
+        """
+        r = self.type1_check
+        if r is None:
+            return None
+        rate = r.outcomes["reject_benefit"] + (r.outcomes["reject_harm"]
+                                               if r.scenario.sided == 2 else 0.0)
+        return rate, math.sqrt(rate * (1 - rate) / r.n_trials)
 
     @property
     def summary(self) -> str:
         """Primary result, interim plan and simulated power in words."""
         unit = self.preset.size_unit
         fixed = self.gsd_fixed_size
-        lines = [self.preset.title, self.primary.summary,
+        lines = [self.preset.title]
+        if self.protocol is not None:
+            lines += [f"{f.label}: {f.headline}." for f in self.protocol.framings]
+        lines += [self.primary.summary,
                  f"Group-sequential plan: max {unit} {self.gsd.max_sample_size(fixed):.1f} "
                  f"(inflation {self.gsd.inflation_factor:.4f} on {fixed:.1f})."]
         lines += [r.summary for r in self.simulations]
         if self.sequential is not None:
             lines.append("Interim plan, simulated: " + self.sequential.summary)
+        t1 = self.type1_error
+        if t1 is not None and self.type1_check is not None:
+            lines.append(f"Type I error, {self.type1_check.n_trials} trials under the null: "
+                         f"{t1[0]:.4f} (MC SE {t1[1]:.4f}).")
         flagged = [a.name for a in self.preset.assumptions if a.flagged]
         lines.append("Flagged (assumption / unverified): " + "; ".join(flagged) + ".")
         return "\n".join(lines)
@@ -504,6 +580,10 @@ class PresetResult:
             "sequential_simulation": None if self.sequential is None
             else self.sequential.to_dict(),
             "n_trials": self.n_trials, "seed": self.seed,
+            "protocol": None if self.protocol is None else self.protocol.to_dict(),
+            "type1_check": None if self.type1_error is None or self.type1_check is None
+            else {"n_trials": self.type1_check.n_trials, "type1": self.type1_error[0],
+                  "mcse": self.type1_error[1], "label": self.type1_check.scenario.label},
             "provenance": self.provenance.to_dict(),
         })
 
@@ -557,7 +637,8 @@ def _tagged(progress: Progress | None, tag: str) -> Progress | None:
 
 def evaluate_preset(name: str | Path | Preset, *, n_trials: int = 2000, seed: int = 1,
                     engine_trials: int = 200, client: Any = None,
-                    progress: Progress | None = None) -> PresetResult:
+                    progress: Progress | None = None,
+                    type1_trials: int = 10_000) -> PresetResult:
     """Compute a preset: primary design, sensitivity, interim plan and simulated OCs.
 
     Scenarios that go through the demo generator and the endpoint engine (``definition``
@@ -584,16 +665,21 @@ def evaluate_preset(name: str | Path | Preset, *, n_trials: int = 2000, seed: in
         Runs the scenario grids on a Dask cluster (see :func:`~hsctms.design.run_grid`);
         None (default) runs them in this process.
     progress : callable, optional
-        ``progress(description, done, total)``; descriptions are prefixed ``"latent"`` or
-        ``"endpoint engine"``, and the interim-plan simulation reports once before it runs.
+        ``progress(description, done, total)``; descriptions are prefixed ``"latent"``,
+        ``"endpoint engine"`` or ``"type I error"``, and the interim-plan simulation reports
+        once before it runs.
+    type1_trials : int, default 10,000
+        Presets with protocol material (ZEUS): trials of the first scenario under its null
+        alone, so that the type I error is stated with a small Monte Carlo error
+        (``sqrt(0.025 * 0.975 / 10,000)`` = 0.16 points); 0 skips it.
 
     Returns
     -------
     PresetResult
         The primary calculation, the sensitivity analyses, the group-sequential plan and
         its fixed-design size, the simulated operating characteristics of every scenario
-        run, the simulated interim plan (proportion endpoints with a sequential plan) and
-        the provenance.
+        run, the simulated interim plan (proportion endpoints with a sequential plan), the
+        protocol material with its type I error check, and the provenance.
 
     Raises
     ------
@@ -640,5 +726,12 @@ def evaluate_preset(name: str | Path | Preset, *, n_trials: int = 2000, seed: in
         if progress is not None:
             progress(f"interim plan: simulating {n_trials} trials", 0, 1)
         seq = simulate_group_sequential(sc, gsd, n_trials, seed=seed + 2)
+    protocol = preset.protocol()
+    check = None
+    if protocol is not None and fast and type1_trials > 0:
+        null = dataclasses.replace(fast[0].under_null(),
+                                   label=f"{fast[0].label}: under the null")
+        check = simulate_trials(null, max(type1_trials, 10), seed=seed + 3, type1=False,
+                                progress=_tagged(progress, "type I error"))
     return PresetResult(preset, primary, sens, gsd, float(fixed), sims, n_trials, seed, prov,
-                        seq)
+                        seq, protocol, check)

@@ -40,6 +40,8 @@ class AssumptionSpec(_Model):
     values: dict[str, Quantity] = Field(default_factory=dict)
     source: str
     status: Status
+    #: Evidence-base study ids (``hsctms.evidence``) behind the row; shown as citations.
+    studies: list[str] = Field(default_factory=list)
 
 
 class CallSpec(_Model):
@@ -82,6 +84,95 @@ class InterimSpec(_Model):
     simulate: SequentialSpec | None = None
 
 
+class IntercurrentSpec(_Model):
+    """An intercurrent event of the estimand and the strategy that handles it."""
+
+    event: str
+    strategy: Literal["treatment policy", "composite", "hypothetical", "while on treatment",
+                      "principal stratum"]
+    handling: str
+
+
+class EstimandSpec(_Model):
+    """The estimand (ICH E9(R1)): population, treatments, variable, events, summary."""
+
+    population: str
+    treatments: str
+    variable: str
+    intercurrent_events: list[IntercurrentSpec]
+    summary_measure: str
+    studies: list[str] = Field(default_factory=list)
+
+
+class FramingSpec(_Model):
+    """One framing of the primary question (non-inferiority, superiority) with its case."""
+
+    key: str
+    label: str
+    set: dict[str, Arg] = Field(default_factory=dict)
+    headline: str
+    case_for: list[str]
+    case_against: list[str]
+    studies: list[str] = Field(default_factory=list)
+
+
+class OutcomeSpec(_Model):
+    """One candidate primary outcome: a design call (superiority) and its sources."""
+
+    label: str
+    function: Literal["two_proportions", "counts_design"]
+    #: Arm 1 (aHSCT) and arm 2 (alemtuzumab): value ids / typed values (proportions), or
+    #: plain numbers (annualised rates for ``counts_design``).
+    treatment: Arg | float
+    control: Arg | float
+    exposure: float = 1.0
+    dispersion: float = 0.0
+    #: Id of a proportion value: arm 1's success probability is multiplied by ``1 - value``
+    #: (a death in the transplant arm counts as failure: a TRM-penalised composite).
+    penalty: str | None = None
+    note: str = ""
+    status: Status = "published"
+    studies: list[str] = Field(default_factory=list)
+
+
+class GridSpec(_Model):
+    """The sensitivity grid of the primary design: control rate x margin x power."""
+
+    control: list[Arg]
+    margin: list[Arg]
+    power: list[Arg]
+
+
+class AnalysisSetSpec(_Model):
+    """An analysis set and what it means for the primary comparison."""
+
+    name: str
+    definition: str
+    role: str
+
+
+class ProtocolSpec(_Model):
+    """Protocol material: analysis sets, missing data, grid, OC curve, accrual."""
+
+    analysis_sets: list[AnalysisSetSpec]
+    missing_data: str
+    grid: GridSpec
+    #: Differences (arm 1 minus arm 2) at which the OC curve is drawn, and the framings.
+    oc_differences: list[float]
+    accrual_per_year: Quantity
+    accrual_note: str
+    accrual_status: Status = "assumption"
+    accrual_studies: list[str] = Field(default_factory=list)
+
+
+class ReferenceSpec(_Model):
+    """A citation copied from the evidence base (``hsctms.evidence``; tests keep them equal)."""
+
+    citation: str
+    doi: str | None = None
+    unverified: list[str] = Field(default_factory=list)
+
+
 class PresetSpec(_Model):
     """A whole design-preset file."""
 
@@ -97,6 +188,12 @@ class PresetSpec(_Model):
     sensitivity: list[VariantSpec] = Field(default_factory=list)
     simulation: SimulationSpec
     interim: InterimSpec
+    estimand: EstimandSpec | None = None
+    framings: list[FramingSpec] = Field(default_factory=list)
+    outcomes: list[OutcomeSpec] = Field(default_factory=list)
+    protocol: ProtocolSpec | None = None
+    #: Evidence-base study id -> its citation, for every id the file names in ``studies``.
+    references: dict[str, ReferenceSpec] = Field(default_factory=dict)
 
 
 _BRANCHES = ("bool", "str")
