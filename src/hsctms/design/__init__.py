@@ -9,6 +9,7 @@ The statistical core here never imports :mod:`hsctms.db`, :mod:`hsctms.cli` or
 from hsctms.design._base import DesignResult
 from hsctms.design.counts import counts_design
 from hsctms.design.gsd import GroupSequentialDesign, group_sequential
+from hsctms.design.means import two_means
 from hsctms.design.options import (
     Accrual,
     Boundary,
@@ -41,5 +42,6 @@ __all__ = [
     "run_grid",
     "simulate_trials",
     "survival_design",
+    "two_means",
     "two_proportions",
 ]
