@@ -178,3 +178,5 @@ def test_means_errors() -> None:
         two_means(0.5, power=0.8, design=group_sequential(k=2))
     with pytest.raises(DesignError):
         two_means(0.5, n=100, power=0.8)
+    with pytest.raises(DesignError, match="1 - beta"):
+        two_means(0.5, power=0.9, testing=Testing(0.025, 1), design=group_sequential(k=2))

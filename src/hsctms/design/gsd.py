@@ -425,7 +425,7 @@ class GroupSequentialDesign:
                if self.futility_rule is not None else "")
         kind = (f"Lan-DeMets {self.boundary.label} alpha spending" if self.boundary.is_spending
                 else {"hp": "Haybittle-Peto", "wt": "Wang-Tsiatis"}[self.boundary.family]
-                + f" {self.boundary.label} boundary")
+                + f" boundary ({self.boundary.label[4:-1]})")
         bounds = ", ".join(f"{b:.4f}" for b in self.efficacy)
         return (f"{self.k} analyses at t = {', '.join(f'{x:.3g}' for x in self.info_rates)}; "
                 f"{kind}, {side} alpha {self.alpha:g}{fut}. "
@@ -633,3 +633,42 @@ def _info(info_rates: list[float] | np.ndarray | None, k: int | None) -> np.ndar
         raise DesignError(f"info_rates must increase strictly from >0 to 1, got {t.tolist()}.",
                           hint="E.g. [0.5, 1] for one interim analysis at half the information.")
     return t
+
+
+def type_ii_error(*, beta: float | None = None, power: float | None = None,
+                  default: float = 0.2) -> float:
+    """The type II error from either ``beta`` or ``power`` (not both).
+
+    Parameters
+    ----------
+    beta : float, optional
+        Type II error, in (0, 1).
+    power : float, optional
+        Power ``1 - beta``, in (0, 1).
+    default : float, default 0.2
+        ``beta`` when neither is given.
+
+    Returns
+    -------
+    float
+        ``beta``, ``1 - power`` or ``default``.
+
+    Raises
+    ------
+    DesignError
+        When both are given (they are mutually exclusive) or the value is outside (0, 1).
+
+    Examples
+    --------
+    >>> round(type_ii_error(power=0.9), 10)
+    0.1
+    """
+    if beta is not None and power is not None:
+        raise DesignError(f"Give either beta ({beta!r}) or power ({power!r}), not both.",
+                          hint="power = 1 - beta; e.g. --power 0.9 alone.")
+    value = default if beta is None and power is None else (
+        beta if beta is not None else 1 - float(power))  # type: ignore[arg-type]
+    if not 0 < value < 1:
+        raise DesignError(f"beta must lie in (0, 1), got {value!r}.",
+                          hint="Give power as a fraction, e.g. 0.8 for 80%.")
+    return float(value)

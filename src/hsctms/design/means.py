@@ -148,7 +148,8 @@ def two_means(
         Normal (z) instead of the t-test (rpact ``normalApproximation``, default FALSE).
     design : GroupSequentialDesign, optional
         Group-sequential plan (rpact ``design``): the size is the fixed size times its
-        inflation factor, the power is its rejection probability. None: a fixed design.
+        inflation factor (so a size is solved for ``power = 1 - design.beta`` only, as in
+        rpact), the power is its rejection probability. None: a fixed design.
 
     Returns
     -------
@@ -193,6 +194,10 @@ def two_means(
         if difference == margin:
             raise DesignError("The difference equals the margin: no sample size gives power "
                               "above alpha.", hint="Change the difference or the margin.")
+        if design is not None and abs(power - (1 - design.beta)) > 1e-12:
+            raise DesignError(f"power {power:g} differs from the design's 1 - beta = "
+                              f"{1 - design.beta:g} (its inflation factor is for that power).",
+                              hint="Build the group-sequential design with beta = 1 - power.")
         n_fixed = _fixed_n(scale * abs(difference - margin), power, alpha, sided, normal)
         n = n_fixed * plan.inflation_factor
     elif target == "power":
