@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hsctms.design import Boundary, Futility, group_sequential
 from hsctms.design.gsd import GroupSequentialDesign, _run_h1, spending
@@ -174,3 +176,47 @@ def test_boundary_option_errors() -> None:
         group_sequential(k=3, alpha=0.05, spending_function=Boundary("hp", interim_bound=1.0))
     assert Boundary("asHSD", gamma=-4).family == "hsd"
     assert Boundary("Haybittle-Peto").label.startswith("hp")
+
+
+@settings(max_examples=20, deadline=None)
+@given(k=st.integers(1, 4), fam=st.sampled_from(["kd", "hsd", "hp", "wt"]),
+       param=st.sampled_from([-2.0, 0.5, 1.0, 3.0]), sided=st.sampled_from([1, 2]))
+def test_type_one_error_is_exact_for_new_families(k: int, fam: str, param: float,
+                                                  sided: int) -> None:
+    if fam == "kd":
+        bound = Boundary(fam, gamma=abs(param))
+    elif fam == "hsd":
+        bound = Boundary(fam, gamma=param)
+    elif fam == "wt":
+        bound = Boundary(fam, delta=param / 4)
+    else:
+        bound = Boundary(fam)
+    alpha = 0.025 * sided
+    d = group_sequential(k=k, alpha=alpha, sided=sided, spending_function=bound,
+                         grid_points=24)
+    assert d.power(0.0) == pytest.approx(alpha, abs=1e-7)
+    assert d.alpha_spent[-1] == pytest.approx(alpha, abs=1e-7)
+    assert d.power(d.drift) >= 1 - d.beta - 1e-7
+
+
+def test_binding_futility_by_brownian_motion_simulation() -> None:
+    """Independent of the grid: with binding futility the simulated level (futility obeyed)
+    is alpha, and ignoring the futility bounds inflates it above alpha."""
+    d = group_sequential([0.3, 0.6, 1.0], futility=Futility("hsd", gamma=-2, binding=True),
+                         spending_function=Boundary("kd", gamma=3))
+    assert d.futility is not None
+    rng = np.random.default_rng(1515)
+    m = 400_000
+    t = d.info_rates
+    z = np.cumsum(rng.standard_normal((m, 3)) * np.sqrt(np.diff(np.r_[0.0, t])), axis=1)
+    z /= np.sqrt(t)
+    alive = np.ones(m, bool)
+    rejected = 0
+    for k in range(3):
+        up = alive & (z[:, k] >= d.efficacy[k])
+        rejected += int(up.sum())
+        alive &= ~up & (z[:, k] > d.futility[k])
+    se = np.sqrt(0.025 * 0.975 / m)
+    assert abs(rejected / m - 0.025) < 4 * se
+    ignored = np.any(z >= d.efficacy, axis=1).mean()
+    assert ignored > 0.025 + 4 * se
