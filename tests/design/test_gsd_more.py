@@ -155,6 +155,8 @@ def test_binding_futility_lowers_efficacy_bounds_and_keeps_level() -> None:
     assert "binding" in bd.summary and "non-binding" in nb.summary
     json.dumps(bd.to_dict(), allow_nan=False)
     assert bd.to_dict()["binding_futility"] is True
+    ax = bd.plot()
+    assert "futility (binding)" in [t.get_text() for t in ax.get_legend().get_texts()]
 
 
 def test_boundary_option_errors() -> None:
