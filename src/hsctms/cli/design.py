@@ -147,29 +147,44 @@ def gsd_cmd(
     k: int | None = typer.Option(None, help="Number of equally spaced analyses."),
     info: str | None = typer.Option(None, help="Information fractions, e.g. 0.5,1."),
     alpha: float = typer.Option(0.025, help="Alpha (one-sided level when --sided 1)."),
-    beta: float = typer.Option(0.2, help="Type II error."),
+    beta: float | None = typer.Option(None, help="Type II error (default 0.2; or --power)."),
+    power: float | None = typer.Option(None, help="Power = 1 - beta (or --beta, not both)."),
     sided: int = typer.Option(1, help="1 or 2 (symmetric)."),
-    spending: str = typer.Option("obf", help="obf or pocock (Lan-DeMets)."),
-    futility: str | None = typer.Option(None, help="obf or pocock beta-spending (non-binding)."),
+    spending: str = typer.Option(
+        "obf", help="Efficacy bounds: obf, pocock, kd, hsd (spending; kd/hsd need --gamma), "
+                    "hp (Haybittle-Peto) or wt (Wang-Tsiatis, needs --delta)."),
+    gamma: float | None = typer.Option(None, help="gamma of kd / hsd spending (rpact gammaA)."),
+    delta: float | None = typer.Option(None, help="Wang-Tsiatis delta (rpact deltaWT)."),
+    hp_bound: float = typer.Option(3.0, help="Haybittle-Peto interim z-bound."),
+    futility: str | None = typer.Option(None, help="Beta spending: obf, pocock, kd or hsd."),
+    futility_gamma: float | None = typer.Option(None, help="gamma of kd / hsd beta spending."),
+    binding: bool = typer.Option(
+        False, "--binding-futility/--non-binding-futility",
+        help="Binding futility (efficacy bounds assume futility stops); default non-binding."),
     fixed_n: float | None = typer.Option(None, help="Fixed-design n or events, to scale."),
     json_path: Path | None = JSON_OPT,
 ) -> None:
     """Group-sequential boundaries, inflation factor and futility bounds.
 
-    Example: hsctms design gsd --info 0.5,1 --futility obf --fixed-n 200
+    Example: hsctms design gsd --info 0.5,1 --futility obf --power 0.9 --fixed-n 200
     """
-    from hsctms.design import group_sequential
+    from hsctms.design import Boundary, Futility, group_sequential
+    from hsctms.design.gsd import type_ii_error
 
     try:
-        res = group_sequential(_floats(info) if info else None, k=k, alpha=alpha, beta=beta,
-                               sided=sided, spending_function=spending, futility=futility)
+        bound = Boundary(spending, gamma=gamma, delta=delta, interim_bound=hp_bound)
+        fut = None if futility in (None, "none") else Futility(
+            str(futility), gamma=futility_gamma, binding=binding)
+        res = group_sequential(_floats(info) if info else None, k=k, alpha=alpha,
+                               beta=type_ii_error(beta=beta, power=power), sided=sided,
+                               spending_function=bound, futility=fut)
     except HsctmsError as exc:
         fail(exc)
     console.print(res.summary, highlight=False)
     for j in range(res.k):
-        fut = "" if res.futility is None else f"  futility z {res.futility[j]:.4f}"
+        fut_text = "" if res.futility is None else f"  futility z {res.futility[j]:.4f}"
         console.print(f"  analysis {j + 1}: t={res.info_rates[j]:.3f}  efficacy z "
-                      f"{res.efficacy[j]:.4f}{fut}", highlight=False)
+                      f"{res.efficacy[j]:.4f}{fut_text}", highlight=False)
     payload = res.to_dict()
     if fixed_n is not None:
         payload["fixed_size"] = fixed_n
@@ -179,6 +194,49 @@ def gsd_cmd(
                       highlight=False)
     if json_path is not None:
         write_json(json_path, payload)
+
+
+@design_app.command("means")
+def means_cmd(
+    difference: float | None = typer.Option(
+        None, help="mu1 - mu2 under H1, e.g. -0.3 EDSS points (omit to solve for it)."),
+    sd: float = typer.Option(1.0, help="Common standard deviation."),
+    n: float | None = typer.Option(None, help="Total patients (omit to solve for n)."),
+    power: float | None = typer.Option(None, help="Power (omit to solve for power)."),
+    alpha: float = typer.Option(0.05, help="Significance level."),
+    sided: int = typer.Option(2, help="1 or 2."),
+    margin: float = typer.Option(0.0, help="Null value of mu1 - mu2 (NI margin)."),
+    alternative: str | None = typer.Option(None, help="greater or less (default: inferred)."),
+    ratio: float = typer.Option(1.0, help="Allocation n1/n2."),
+    normal: bool = typer.Option(False, "--normal", help="Normal approximation (default t)."),
+    k: int | None = typer.Option(None, help="Group-sequential: equally spaced analyses."),
+    info: str | None = typer.Option(None, help="Group-sequential: information fractions."),
+    spending: str = typer.Option("obf", help="Group-sequential: obf, pocock, kd, hsd, hp, wt."),
+    gamma: float | None = typer.Option(None, help="gamma of kd / hsd spending."),
+    delta: float | None = typer.Option(None, help="Wang-Tsiatis delta."),
+    json_path: Path | None = JSON_OPT,
+) -> None:
+    """Two means (e.g. EDSS change): t-test or normal, fixed or group-sequential (as rpact).
+
+    Example: hsctms design means --difference -0.3 --sd 1 --power 0.8 --k 3
+    """
+    from hsctms.design import Boundary, Testing, group_sequential, two_means
+    from hsctms.design.gsd import type_ii_error
+
+    try:
+        testing = Testing(alpha, sided, margin=margin,
+                          alternative=alternative)  # type: ignore[arg-type]
+        design = None
+        if k is not None or info is not None:
+            design = group_sequential(
+                _floats(info) if info else None, k=k, alpha=alpha, sided=sided,
+                beta=type_ii_error(power=power), spending_function=Boundary(
+                    spending, gamma=gamma, delta=delta))
+        res = two_means(difference, sd=sd, n=n, power=power, testing=testing, ratio=ratio,
+                        normal_approximation=normal, design=design)
+    except HsctmsError as exc:
+        fail(exc)
+    _emit(res, json_path)
 
 
 @design_app.command("simulate")

@@ -9,18 +9,30 @@ The statistical core here never imports :mod:`hsctms.db`, :mod:`hsctms.cli` or
 from hsctms.design._base import DesignResult
 from hsctms.design.counts import counts_design
 from hsctms.design.gsd import GroupSequentialDesign, group_sequential
-from hsctms.design.options import Accrual, ControlArm, CountModel, Dropout, EventModel, Testing
+from hsctms.design.means import two_means
+from hsctms.design.options import (
+    Accrual,
+    Boundary,
+    ControlArm,
+    CountModel,
+    Dropout,
+    EventModel,
+    Futility,
+    Testing,
+)
 from hsctms.design.proportions import two_proportions
 from hsctms.design.simulate import Scenario, SimulationResult, run_grid, simulate_trials
 from hsctms.design.survival import survival_design
 
 __all__ = [
     "Accrual",
+    "Boundary",
     "ControlArm",
     "CountModel",
     "DesignResult",
     "Dropout",
     "EventModel",
+    "Futility",
     "GroupSequentialDesign",
     "Scenario",
     "SimulationResult",
@@ -30,5 +42,6 @@ __all__ = [
     "run_grid",
     "simulate_trials",
     "survival_design",
+    "two_means",
     "two_proportions",
 ]

@@ -39,9 +39,22 @@ from typing import Any, Literal
 from hsctms.design._base import check_alpha, rate_from_median, rate_from_proportion
 from hsctms.errors import DesignError
 
-__all__ = ["Accrual", "ControlArm", "CountModel", "Dropout", "EventModel", "Testing"]
+__all__ = ["Accrual", "Boundary", "ControlArm", "CountModel", "Dropout", "EventModel", "Futility",
+           "Testing"]
 
 ALTERNATIVES = ("greater", "less")
+
+#: Lan-DeMets alpha/beta-spending families (rpact ``asOF``, ``asP``, ``asKD``, ``asHSD``).
+SPENDING_FAMILIES = ("obf", "pocock", "kd", "hsd")
+#: Fixed-boundary (not spending-function) designs (rpact ``HP``, ``WT``).
+FIXED_BOUNDARIES = ("hp", "wt")
+_FAMILY_ALIASES = {
+    "obf": "obf", "of": "obf", "asof": "obf", "bsof": "obf", "obrien-fleming": "obf",
+    "pocock": "pocock", "p": "pocock", "asp": "pocock", "bsp": "pocock",
+    "kd": "kd", "askd": "kd", "bskd": "kd", "kim-demets": "kd",
+    "hsd": "hsd", "ashsd": "hsd", "bshsd": "hsd", "hwang-shih-decani": "hsd",
+    "hp": "hp", "haybittle-peto": "hp", "wt": "wt", "wang-tsiatis": "wt",
+}
 
 
 def _finite(name: str, value: float, *, low: float, strict: bool, hint: str) -> None:
@@ -135,6 +148,185 @@ class Testing:
         """
         return {"alpha": self.alpha, "sided": self.sided, "margin": self.margin,
                 "alternative": self.alternative}
+
+
+def _boundary_family(name: str, allowed: tuple[str, ...]) -> str:
+    fam = _FAMILY_ALIASES.get(str(name).lower())
+    if fam is None or fam not in allowed:
+        raise DesignError(f"Unknown boundary or spending function {name!r}.",
+                          hint=f"Use one of {allowed} (rpact names such as 'asKD' also work).")
+    return fam
+
+
+def _gamma(family: str, gamma: float | None) -> float | None:
+    if family not in ("kd", "hsd"):
+        if gamma is not None:
+            raise DesignError(f"gamma applies to the 'kd' and 'hsd' families, not {family!r}.",
+                              hint="Leave gamma out, or choose spending 'kd' or 'hsd'.")
+        return None
+    if gamma is None:
+        raise DesignError(f"The {family!r} spending family needs gamma.",
+                          hint="E.g. gamma=3 for Kim-DeMets (close to O'Brien-Fleming), "
+                               "gamma=-4 for Hwang-Shih-DeCani.")
+    if family == "kd":
+        _finite("gamma", gamma, low=0.0, strict=True,
+                hint="The Kim-DeMets power alpha t^gamma needs gamma > 0.")
+    else:
+        _finite("gamma", gamma, low=-math.inf, strict=False,
+                hint="The Hwang-Shih-DeCani gamma is any finite number (0 is linear).")
+    return float(gamma)
+
+
+@dataclass(frozen=True)
+class Boundary:
+    """Shape of the efficacy bounds of a group-sequential design.
+
+    Either a Lan-DeMets alpha-spending family or a fixed-boundary design:
+
+    * ``"obf"`` / ``"pocock"`` -- O'Brien-Fleming / Pocock-type spending (rpact ``asOF``,
+      ``asP``);
+    * ``"kd"`` -- Kim-DeMets power family ``alpha t^gamma`` (rpact ``asKD``, ``gammaA``);
+    * ``"hsd"`` -- Hwang-Shih-DeCani ``alpha (1 - e^{-gamma t}) / (1 - e^{-gamma})``
+      (``alpha t`` at ``gamma = 0``; rpact ``asHSD``, ``gammaA``);
+    * ``"hp"`` -- Haybittle-Peto: ``interim_bound`` (default 3) at every interim analysis
+      and a final bound that keeps the overall level exact (rpact ``HP``,
+      ``constantBoundsHP``);
+    * ``"wt"`` -- Wang-Tsiatis: ``c t_k^(delta - 1/2)`` with ``c`` giving the level exactly
+      (rpact ``WT``, ``deltaWT``; ``delta = 0`` is O'Brien-Fleming, ``0.5`` Pocock).
+
+    Parameters
+    ----------
+    family : str, default "obf"
+        One of ``"obf"``, ``"pocock"``, ``"kd"``, ``"hsd"``, ``"hp"``, ``"wt"`` (rpact
+        spellings such as ``"asKD"`` or ``"WT"`` are accepted).
+    gamma : float, optional
+        Parameter of ``"kd"`` (> 0) and ``"hsd"`` (any real); required for them and
+        rejected for the others.
+    delta : float, optional
+        Wang-Tsiatis shape ``delta`` (required for ``"wt"``, rejected otherwise).
+    interim_bound : float, default 3.0
+        Haybittle-Peto z-bound of the interim analyses (used by ``"hp"`` only).
+
+    Raises
+    ------
+    DesignError
+        When the family is unknown or its parameter is missing, misplaced or out of range.
+
+    Examples
+    --------
+    >>> Boundary("asKD", gamma=2).to_dict()
+    {'family': 'kd', 'gamma': 2.0, 'delta': None, 'interim_bound': None}
+    """
+
+    family: str = "obf"
+    _: KW_ONLY
+    gamma: float | None = None
+    delta: float | None = None
+    interim_bound: float = 3.0
+
+    def __post_init__(self) -> None:
+        fam = _boundary_family(self.family, SPENDING_FAMILIES + FIXED_BOUNDARIES)
+        object.__setattr__(self, "family", fam)
+        object.__setattr__(self, "gamma", _gamma(fam, self.gamma))
+        if fam == "wt":
+            if self.delta is None:
+                raise DesignError("The Wang-Tsiatis boundary needs delta.",
+                                  hint="delta=0 is O'Brien-Fleming-like, 0.5 Pocock-like.")
+            _finite("delta", self.delta, low=-math.inf, strict=False,
+                    hint="Give a finite Wang-Tsiatis delta, e.g. 0.25.")
+            object.__setattr__(self, "delta", float(self.delta))
+        elif self.delta is not None:
+            raise DesignError("delta applies to the Wang-Tsiatis ('wt') boundary only.",
+                              hint="Leave delta out, or choose family 'wt'.")
+        if fam == "hp":
+            _finite("interim_bound", self.interim_bound, low=0.0, strict=True,
+                    hint="The Haybittle-Peto interim z-bound is usually 3.")
+
+    @property
+    def is_spending(self) -> bool:
+        """True for an alpha-spending family, False for a fixed-boundary design."""
+        return self.family in SPENDING_FAMILIES
+
+    @property
+    def label(self) -> str:
+        """Short description, e.g. ``"kd (gamma 2)"``."""
+        if self.gamma is not None:
+            return f"{self.family} (gamma {self.gamma:g})"
+        if self.family == "wt":
+            return f"wt (delta {self.delta:g})"
+        if self.family == "hp":
+            return f"hp (interim z {self.interim_bound:g})"
+        return self.family
+
+    def to_dict(self) -> dict[str, Any]:
+        """The settings as a JSON-serialisable mapping.
+
+        Returns
+        -------
+        dict
+            ``family``, ``gamma``, ``delta`` and ``interim_bound`` (None unless ``"hp"``).
+        """
+        return {"family": self.family, "gamma": self.gamma, "delta": self.delta,
+                "interim_bound": self.interim_bound if self.family == "hp" else None}
+
+
+@dataclass(frozen=True)
+class Futility:
+    """Beta-spending futility bounds of a one-sided group-sequential design.
+
+    Parameters
+    ----------
+    spending : str, default "obf"
+        Beta-spending family: ``"obf"``, ``"pocock"``, ``"kd"`` or ``"hsd"`` (rpact
+        ``bsOF``, ``bsP``, ``bsKD``, ``bsHSD``).
+    gamma : float, optional
+        Parameter of ``"kd"`` / ``"hsd"`` (rpact ``gammaB``).
+    binding : bool, default False
+        Non-binding (the default, as in rpact): the efficacy bounds are computed as if
+        there were no futility bounds, so the level holds whether or not the trial stops
+        for futility. Binding: the efficacy bounds assume the trial always stops at a
+        futility bound, which lowers them (and the sample size) but the level holds only
+        if futility stopping is obeyed (rpact ``bindingFutility = TRUE``).
+
+    Raises
+    ------
+    DesignError
+        When the family is unknown or its gamma is missing or invalid.
+
+    Examples
+    --------
+    >>> Futility("bsHSD", gamma=-2, binding=True).to_dict()
+    {'spending': 'hsd', 'gamma': -2.0, 'binding': True}
+    """
+
+    spending: str = "obf"
+    _: KW_ONLY
+    gamma: float | None = None
+    binding: bool = False
+
+    def __post_init__(self) -> None:
+        fam = _boundary_family(self.spending, SPENDING_FAMILIES)
+        object.__setattr__(self, "spending", fam)
+        object.__setattr__(self, "gamma", _gamma(fam, self.gamma))
+        if not isinstance(self.binding, bool):
+            raise DesignError(f"binding must be True or False, got {self.binding!r}.")
+
+    @property
+    def label(self) -> str:
+        """Short description, e.g. ``"non-binding obf"``."""
+        kind = "binding" if self.binding else "non-binding"
+        gam = f" (gamma {self.gamma:g})" if self.gamma is not None else ""
+        return f"{kind} {self.spending}{gam}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The settings as a JSON-serialisable mapping.
+
+        Returns
+        -------
+        dict
+            ``spending``, ``gamma`` and ``binding``.
+        """
+        return {"spending": self.spending, "gamma": self.gamma, "binding": self.binding}
 
 
 @dataclass(frozen=True, kw_only=True)
