@@ -90,9 +90,6 @@ CASES = [
     PageCase("forbidden", "lead", f"/patients/{OTHER}", "main a[href='/']", 403),
 ]
 
-#: Pages being rewritten by another helper (web19a): checked here, fixed there.
-OTHER_HELPER = {"patients", "patient", "form", "audit"}
-
 AUDIT_JS = r"""
 () => {
   const problems = [];
@@ -376,8 +373,7 @@ def test_page_is_accessible(case: PageCase, browser: Any, a11y_server: str,
             problems += [f"{width}px {p}" for p in _tab_to(page, case.action)]
         finally:
             context.close()
-    owner = " (template of web19a)" if case.name in OTHER_HELPER else ""
-    assert not problems, f"{case.name}{owner}:\n" + "\n".join(dict.fromkeys(problems))
+    assert not problems, f"{case.name}:\n" + "\n".join(dict.fromkeys(problems))
 
 
 def test_skip_link_is_first_and_visible_on_focus(browser: Any, a11y_server: str) -> None:
