@@ -25,7 +25,7 @@ def test_validate_exit_codes_and_json(make_bundle, tmp_path: Path) -> None:
     assert doc["ok"] is False
     assert doc["issues"][0] == {"rule": "edss-off-grid", "severity": "error",
                                 "file": "edss.csv", "row": 2, "field": "edss",
-                                "message": doc["issues"][0]["message"]}
+                                "message": doc["issues"][0]["message"], "patient": "P1"}
 
 
 def test_validate_warnings_do_not_fail(make_bundle) -> None:

@@ -216,7 +216,7 @@ def test_multiple_events_with_fixed_baseline_is_refused() -> None:
 def test_bad_inputs() -> None:
     with pytest.raises(DataValidationError, match="duplicate"):
         derive_frames(make([(0, 2), (0, 3)]), definition="msprog_default")
-    with pytest.raises(DataValidationError, match=r"edss-off-grid edss\.csv:2 edss"):
+    with pytest.raises(DataValidationError, match=r"edss\.csv:2: error edss-off-grid edss: "):
         derive_frames(make([(0, 12)]), definition="msprog_default")
     with pytest.raises(ConfigurationError, match="origin"):
         derive_frames(make([(0, 2)]), definition="halt_ms")

@@ -406,8 +406,10 @@ def loaded_inputs(contents: BundleContents, cohort: Cohort, origin: pd.DataFrame
         lines = contents.tables[name][LINE].to_numpy()
         wanted = np.fromiter((kept[k][0].row for k in at), dtype=np.int64, count=at.size)
         rows[at] = np.searchsorted(lines, wanted) + 2
-    # Issue(...) with the new row (what dataclasses.replace builds, at half its cost)
-    issues: list[Issue] = [Issue(i.rule, i.severity, i.file, row, i.field, i.message)
+    # Issue(...) with the new row (what dataclasses.replace builds, at half its cost); every
+    # other field kept, the patient id included
+    issues: list[Issue] = [Issue(i.rule, i.severity, i.file, row, i.field, i.message,
+                                 patient=i.patient)
                            for (i, _), row in zip(kept, rows.tolist(), strict=True)]
     if len(typed["edss"]) == 0:
         issues.append(_edss_empty(SCHEMA["edss"]))
