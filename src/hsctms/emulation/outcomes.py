@@ -1,0 +1,850 @@
+"""Weighted outcome models of an emulated trial, and the E-value.
+
+* :func:`rate_ratio`: relapse rate ratio from a weighted Poisson GLM or negative binomial
+  GLM (statsmodels) with offset ``log(exposure)``; the negative binomial ``theta`` is the
+  weighted maximum-likelihood estimate alternated with the GLM fit until both settle, as
+  R ``MASS::glm.nb`` does. Standard errors are the sandwich ``HC0`` (R
+  ``sandwich::vcovHC(fit, type = "HC0")``) or cluster-robust (R ``sandwich::vcovCL(fit,
+  cluster = ~ id)``, its glm default: HC0 with the G/(G-1) cluster adjustment); ``theta``
+  is held fixed in the sandwich as sandwich does for ``negbin`` fits. The sandwich is
+  computed here from the fitted means because statsmodels' robust covariance uses the
+  observed Hessian as bread, which differs from sandwich's expected information for the
+  (non-canonical) negative binomial log link.
+* :func:`weighted_cox`: weighted Cox model (Efron or Breslow ties) with the robust variance
+  of R ``survival::coxph(weights = , robust = TRUE)`` / ``cluster =``: ``D'D`` with ``D`` the
+  weighted dfbeta residuals (score residuals times the model variance), summed within
+  clusters. Neither the project's :func:`hsctms.survival.cox_ph` nor statsmodels ``PHReg``
+  takes case weights, so the weighted partial likelihood and its score residuals are written
+  here (R ``coxfit6`` / ``coxscore2``) and tested against R.
+* :func:`weighted_km`: the weighted Kaplan-Meier estimate (R ``survfit(weights = )``).
+* :func:`e_value`: the E-value of VanderWeele & Ding (Ann Intern Med 2017) for a risk, rate or
+  hazard ratio and its confidence limit.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+from scipy import optimize, special, stats
+
+from hsctms._provenance import Provenance
+from hsctms.errors import ConvergenceError, EstimationError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.axes import Axes
+
+__all__ = [
+    "EValue",
+    "OutcomeOptions",
+    "RateRatio",
+    "WeightedCox",
+    "WeightedKM",
+    "e_value",
+    "rate_ratio",
+    "weighted_cox",
+    "weighted_km",
+]
+
+
+@dataclass(frozen=True)
+class OutcomeOptions:
+    """Column names and variance settings shared by the outcome models.
+
+    Parameters
+    ----------
+    treatment
+        Name of the 0/1 treatment column.
+    covariates
+        Extra adjustment covariates (numeric), none by default.
+    cluster
+        Column identifying clusters (matched pair/set, or patient) for a cluster-robust SE;
+        None for the HC0 sandwich (rate ratio) or per-patient robust variance (Cox).
+    level
+        Confidence level of the intervals.
+    """
+
+    treatment: str = "treat"
+    covariates: tuple[str, ...] = ()
+    cluster: str | None = None
+    level: float = 0.95
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.level < 1.0:
+            raise EstimationError(f"level must be in (0, 1), not {self.level!r}.")
+
+
+def _columns(data: pd.DataFrame, names: Sequence[str]) -> np.ndarray:
+    missing = [c for c in names if c not in data.columns]
+    if missing:
+        raise EstimationError(f"Column(s) {missing} not found.")
+    x = data[list(names)].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+    if np.isnan(x).any():
+        raise EstimationError(f"Columns {list(names)} must be numeric with no missing value.")
+    return x
+
+
+def _weights(data: pd.DataFrame, weights: Any) -> np.ndarray:
+    w = np.ones(len(data)) if weights is None else np.asarray(weights, dtype=float)
+    if w.shape != (len(data),) or np.isnan(w).any() or (w < 0).any():
+        raise EstimationError("weights must be one non-negative number per row.")
+    return w
+
+
+def _table(names: Sequence[str], coef: np.ndarray, se: np.ndarray, level: float) -> pd.DataFrame:
+    z = stats.norm.ppf(0.5 + level / 2)
+    return pd.DataFrame({
+        "coef": coef, "se": se, "ratio": np.exp(coef), "lower": np.exp(coef - z * se),
+        "upper": np.exp(coef + z * se), "p": 2 * stats.norm.sf(np.abs(coef / se)),
+    }, index=list(names))
+
+
+def _forest(table: pd.DataFrame, ax: Axes | None, label: str) -> Axes:
+    from hsctms.plots._style import PALETTE, new_axes
+
+    ax = new_axes(ax, figsize=(6.0, 0.6 + 0.45 * len(table)))
+    y = np.arange(len(table))[::-1]
+    r = table["ratio"].to_numpy()
+    ax.errorbar(r, y, xerr=[r - table["lower"].to_numpy(), table["upper"].to_numpy() - r],
+                fmt="o", color=PALETTE[0], capsize=3)
+    ax.axvline(1.0, color="0.4", lw=0.8, ls="--")
+    ax.set_xscale("log")
+    ax.set_yticks(y, list(table.index))
+    ax.set_xlabel(f"{label} (log scale)")
+    return ax
+
+
+@dataclass(frozen=True)
+class RateRatio:
+    """A weighted count model of relapses with robust standard errors.
+
+    Parameters
+    ----------
+    family
+        ``"poisson"`` or ``"negbin"``.
+    table
+        One row per term: ``coef``, robust ``se``, rate ratio ``ratio`` with ``lower`` /
+        ``upper`` Wald limits and ``p``.
+    theta
+        Negative binomial shape (R's ``theta``; variance ``mu + mu^2/theta``), None for Poisson.
+    cov_type
+        ``"HC0"`` or ``"cluster"``.
+    level
+        Confidence level.
+    n
+        Patients with positive weight.
+    provenance
+        How it was computed.
+    """
+
+    family: str
+    table: pd.DataFrame
+    theta: float | None
+    cov_type: str
+    level: float
+    n: int
+    provenance: Provenance = field(default_factory=lambda: Provenance("rate_ratio"))
+
+    @property
+    def summary(self) -> str:
+        """The rate ratios as text."""
+        lines = [f"{self.family} rate ratio, {self.cov_type} SE, n={self.n}"
+                 + ("" if self.theta is None else f", theta={self.theta:.4g}")]
+        for name, r in self.table.iterrows():
+            lines.append(f"  {name}: RR {r['ratio']:.3f} ({r['lower']:.3f}-{r['upper']:.3f}), "
+                         f"p={r['p']:.3g}")
+        return "\n".join(lines)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The coefficient table.
+
+        Returns
+        -------
+        pandas.DataFrame
+            A copy of :attr:`table`.
+        """
+        return self.table.copy()
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable form.
+
+        Returns
+        -------
+        dict
+            Family, theta, covariance type, level, n, ``coefficients`` and provenance.
+        """
+        return {"method": "rate_ratio", "family": self.family, "theta": self.theta,
+                "cov_type": self.cov_type, "level": self.level, "n": self.n,
+                "coefficients": [{"term": str(k), **{c: float(v) for c, v in r.items()}}
+                                 for k, r in self.table.iterrows()],
+                "provenance": self.provenance.to_dict()}
+
+    def plot(self, ax: Axes | None = None) -> Axes:
+        """Forest plot of the rate ratios.
+
+        Parameters
+        ----------
+        ax
+            Matplotlib Axes to draw on; None (default) creates a new figure.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+            The Axes drawn on.
+        """
+        return _forest(self.table.drop(index="(Intercept)"), ax, "Rate ratio")
+
+
+def _nb_theta(y: np.ndarray, mu: np.ndarray, w: np.ndarray, start: float) -> float:
+    """Weighted ML estimate of theta given the means (the root of its score, as theta.ml)."""
+
+    def score(log_theta: float) -> float:
+        th = math.exp(log_theta)
+        return float(np.sum(w * (special.digamma(th + y) - special.digamma(th) + math.log(th)
+                                 + 1 - np.log(th + mu) - (th + y) / (th + mu))))
+
+    lo, hi = math.log(start) - 1.0, math.log(start) + 1.0
+    for _ in range(60):
+        if score(lo) > 0 > score(hi):
+            break
+        lo, hi = lo - 1.0, hi + 1.0
+    else:
+        raise ConvergenceError("The negative binomial theta has no finite estimate "
+                               "(no overdispersion?); use family='poisson'.")
+    return float(math.exp(optimize.brentq(score, lo, hi, xtol=1e-14, rtol=1e-14)))
+
+
+def _sandwich(X: np.ndarray, y: np.ndarray, mu: np.ndarray, w: np.ndarray,
+              theta: float | None, groups: np.ndarray | None) -> np.ndarray:
+    """Sandwich covariance of a log-link count GLM, as R sandwich (expected-information bread).
+
+    Score of patient i: ``w_i (y_i - mu_i) mu_i / V(mu_i) x_i``; bread ``(X' W X)^-1`` with
+    ``W = w mu^2 / V``. Without groups: HC0 (``vcovHC(type = "HC0")``); with groups: summed
+    within clusters and scaled by ``G/(G-1)`` (``vcovCL`` default for a glm: HC0 with
+    ``cadjust = TRUE``).
+    """
+    var = mu if theta is None else mu + mu ** 2 / theta
+    est = X * (w * (y - mu) * mu / var)[:, None]
+    bread = np.linalg.inv(X.T @ (X * (w * mu ** 2 / var)[:, None]))
+    if groups is None:
+        meat = est.T @ est
+    else:
+        summed = np.zeros((int(groups.max()) + 1, X.shape[1]))
+        np.add.at(summed, groups, est)
+        g = summed.shape[0]
+        meat = summed.T @ summed * (g / (g - 1))
+    out: np.ndarray = bread @ meat @ bread
+    return out
+
+
+def rate_ratio(
+    data: pd.DataFrame, options: OutcomeOptions | None = None, *, events: str = "relapses",
+    exposure: str = "exposure", weights: Any = None, family: str = "negbin",
+) -> RateRatio:
+    """Weighted relapse rate ratio with a robust or cluster-robust standard error.
+
+    Parameters
+    ----------
+    data
+        One row per patient.
+    options
+        Treatment, covariates, cluster and level (:class:`OutcomeOptions`).
+    events
+        Column of relapse counts.
+    exposure
+        Column of follow-up time (> 0); ``log(exposure)`` is the offset.
+    weights
+        Matching or balancing weights per row; None for all 1. Rows of weight 0 are dropped.
+    family
+        ``"negbin"`` (R ``MASS::glm.nb``) or ``"poisson"`` (R ``glm(family = poisson)``).
+
+    Returns
+    -------
+    RateRatio
+        The coefficient table with robust SEs; the treatment row is the rate ratio.
+    """
+    import statsmodels.api as sm
+
+    o = options or OutcomeOptions()
+    if family not in ("negbin", "poisson"):
+        raise EstimationError("family must be 'negbin' or 'poisson'.")
+    w = _weights(data, weights)
+    keep = w > 0
+    d = data.loc[keep]
+    w = w[keep]
+    names = [o.treatment, *o.covariates]
+    X = np.column_stack([np.ones(len(d)), _columns(d, names)])
+    y = _columns(d, [events])[:, 0]
+    expo = _columns(d, [exposure])[:, 0]
+    if (expo <= 0).any() or (y < 0).any():
+        raise EstimationError("exposure must be > 0 and counts >= 0.")
+    offset = np.log(expo)
+    groups = None if o.cluster is None else pd.factorize(d[o.cluster])[0]
+    theta: float | None = None
+    fam: Any = sm.families.Poisson()
+    res = sm.GLM(y, X, family=fam, offset=offset, var_weights=w).fit(tol=1e-13, maxiter=200)
+    if family == "negbin":
+        theta = _nb_theta(y, res.fittedvalues, w, 1.0)
+        for _ in range(200):
+            fam = sm.families.NegativeBinomial(alpha=1.0 / theta)
+            res = sm.GLM(y, X, family=fam, offset=offset, var_weights=w,
+                         ).fit(tol=1e-13, maxiter=200, start_params=res.params)
+            new = _nb_theta(y, res.fittedvalues, w, theta)
+            if abs(new - theta) <= 1e-11 * theta:
+                theta = new
+                break
+            theta = new
+        else:  # pragma: no cover - the alternation converges in a few steps
+            raise ConvergenceError("The negative binomial theta did not converge.")
+        fam = sm.families.NegativeBinomial(alpha=1.0 / theta)
+        res = sm.GLM(y, X, family=fam, offset=offset, var_weights=w,
+                     ).fit(tol=1e-13, maxiter=200, start_params=res.params)
+    mu = np.asarray(res.fittedvalues, dtype=float)
+    cov_m = _sandwich(X, y, mu, w, theta, groups)
+    table = _table(["(Intercept)", *names], np.asarray(res.params),
+                   np.sqrt(np.diag(cov_m)), o.level)
+    cov = "cluster" if o.cluster is not None else "HC0"
+    prov = Provenance("rate_ratio", {"family": family, "events": events, "exposure": exposure,
+                                     "treatment": o.treatment, "covariates": list(o.covariates),
+                                     "cluster": o.cluster, "cov_type": cov}, n=int(keep.sum()))
+    return RateRatio(family, table, theta, cov, o.level, int(keep.sum()), prov)
+
+
+@dataclass(frozen=True)
+class WeightedCox:
+    """A weighted Cox model with robust variance.
+
+    Parameters
+    ----------
+    table
+        One row per term: ``coef``, robust ``se``, hazard ratio ``ratio``, ``lower``,
+        ``upper``, ``p``; ``naive_se`` is the model-based SE.
+    ties
+        ``"efron"`` or ``"breslow"``.
+    loglik
+        Weighted log partial likelihood at the estimate.
+    level
+        Confidence level.
+    n
+        Patients with positive weight.
+    n_events
+        Events among them.
+    provenance
+        How it was computed.
+    """
+
+    table: pd.DataFrame
+    ties: str
+    loglik: float
+    level: float
+    n: int
+    n_events: int
+    provenance: Provenance = field(default_factory=lambda: Provenance("weighted_cox"))
+
+    @property
+    def summary(self) -> str:
+        """The hazard ratios as text."""
+        lines = [f"Weighted Cox ({self.ties} ties), robust SE, n={self.n}, "
+                 f"{self.n_events} events"]
+        for name, r in self.table.iterrows():
+            lines.append(f"  {name}: HR {r['ratio']:.3f} ({r['lower']:.3f}-{r['upper']:.3f}), "
+                         f"p={r['p']:.3g}")
+        return "\n".join(lines)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The coefficient table.
+
+        Returns
+        -------
+        pandas.DataFrame
+            A copy of :attr:`table`.
+        """
+        return self.table.copy()
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable form.
+
+        Returns
+        -------
+        dict
+            Ties, log-likelihood, level, n, events, ``coefficients`` and provenance.
+        """
+        return {"method": "weighted_cox", "ties": self.ties, "loglik": self.loglik,
+                "level": self.level, "n": self.n, "events": self.n_events,
+                "coefficients": [{"term": str(k), **{c: float(v) for c, v in r.items()}}
+                                 for k, r in self.table.iterrows()],
+                "provenance": self.provenance.to_dict()}
+
+    def plot(self, ax: Axes | None = None) -> Axes:
+        """Forest plot of the hazard ratios.
+
+        Parameters
+        ----------
+        ax
+            Matplotlib Axes to draw on; None (default) creates a new figure.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+            The Axes drawn on.
+        """
+        return _forest(self.table, ax, "Hazard ratio")
+
+
+def _cox_pieces(time: np.ndarray, status: np.ndarray, X: np.ndarray, w: np.ndarray,
+                beta: np.ndarray, efron: bool, resid: bool = False
+                ) -> tuple[float, np.ndarray, np.ndarray, np.ndarray | None]:
+    """Log-likelihood, score, information (and score residuals) at ``beta``.
+
+    Rows must be sorted by time ascending. A censored patient at time t is at risk for the
+    deaths at t (R's convention).
+    """
+    n, p = X.shape
+    eta = X @ beta
+    r = np.exp(eta - eta.max())  # scale cancels in every ratio
+    scale_log = eta.max()
+    wr = w * r
+    # risk-set sums for a patient's time: everything at index >= first index of that time
+    rev = slice(None, None, -1)
+    s0 = np.cumsum(wr[rev])[rev]
+    s1 = np.cumsum((wr[:, None] * X)[rev], axis=0)[rev]
+    s2 = np.cumsum((wr[:, None, None] * X[:, :, None] * X[:, None, :])[rev], axis=0)[rev]
+    uniq, first = np.unique(time, return_index=True)
+    loglik = 0.0
+    score = np.zeros(p)
+    info = np.zeros((p, p))
+    res = np.zeros((n, p)) if resid else None
+    # cumulative hazard-type sums for the residuals: H (sum dLambda), G (sum dLambda xbar)
+    H = 0.0
+    G = np.zeros(p)
+    for j in range(len(uniq)):
+        a = first[j]
+        b = first[j + 1] if j + 1 < len(uniq) else n
+        idx = np.arange(a, b)
+        dead = idx[status[idx] == 1]
+        if len(dead) == 0:
+            if resid and res is not None:
+                res[idx] -= r[idx, None] * (X[idx] * H - G)
+            continue
+        d = len(dead)
+        wd = float(w[dead].sum())
+        meanwt = wd / d
+        S0, S1, S2 = s0[a], s1[a], s2[a]
+        e0 = float(wr[dead].sum())
+        e1 = (wr[dead, None] * X[dead]).sum(axis=0)
+        e2 = (wr[dead, None, None] * X[dead, :, None] * X[dead, None, :]).sum(axis=0)
+        loglik += float(np.sum(w[dead] * eta[dead]))
+        score += (w[dead, None] * X[dead]).sum(axis=0)
+        h = 0.0
+        g = np.zeros(p)
+        hd = 0.0
+        gd = np.zeros(p)
+        xbar_mean = np.zeros(p)
+        steps = range(d) if efron else range(1)
+        nsteps = d if efron else 1
+        for k in steps:
+            frac = k / d if efron else 0.0
+            D0 = S0 - frac * e0
+            D1 = S1 - frac * e1
+            D2 = S2 - frac * e2
+            xb = D1 / D0
+            mult = meanwt if efron else wd
+            loglik -= mult * (math.log(D0) + scale_log)
+            score -= mult * xb
+            info += mult * (D2 / D0 - np.outer(xb, xb))
+            h += mult / D0
+            g += mult * xb / D0
+            hd += (1 - frac) * mult / D0
+            gd += (1 - frac) * mult * xb / D0
+            xbar_mean += xb / nsteps
+        if resid and res is not None:
+            alive = idx[status[idx] == 0]
+            # everyone at risk before t0 keeps H, G from earlier deaths
+            H += h
+            G = G + g
+            res[alive] -= r[alive, None] * (X[alive] * H - G)
+            Hb, Gb = H - h, G - g
+            res[dead] += X[dead] - xbar_mean
+            res[dead] -= r[dead, None] * (X[dead] * (Hb + hd) - (Gb + gd))
+        else:
+            H += h
+            G = G + g
+    return loglik, score, info, res
+
+
+def weighted_cox(
+    data: pd.DataFrame, options: OutcomeOptions | None = None, *, time: str = "time",
+    event: str = "event", weights: Any = None, ties: str = "efron",
+) -> WeightedCox:
+    """Weighted Cox model with the robust (or cluster-robust) variance of R ``coxph``.
+
+    Parameters
+    ----------
+    data
+        One row per patient.
+    options
+        Treatment, covariates, cluster and level (:class:`OutcomeOptions`).
+    time
+        Column of follow-up time (> 0).
+    event
+        Column of the event indicator (1 event, 0 censored).
+    weights
+        Case weights per row; None for all 1. Rows of weight 0 are dropped.
+    ties
+        ``"efron"`` (R's default) or ``"breslow"``.
+
+    Returns
+    -------
+    WeightedCox
+        Equal to ``coxph(Surv(time, event) ~ treat, weights = w, robust = TRUE)`` or with
+        ``cluster = id``.
+    """
+    o = options or OutcomeOptions()
+    if ties not in ("efron", "breslow"):
+        raise EstimationError("ties must be 'efron' or 'breslow'.")
+    w = _weights(data, weights)
+    keep = w > 0
+    d = data.loc[keep]
+    w = w[keep]
+    names = [o.treatment, *o.covariates]
+    X = _columns(d, names)
+    t = _columns(d, [time])[:, 0]
+    s = _columns(d, [event])[:, 0]
+    if not np.isin(s, (0.0, 1.0)).all() or (t <= 0).any():
+        raise EstimationError("event must be 0/1 and time > 0.")
+    if s.sum() == 0:
+        raise EstimationError("No event: the Cox model cannot be fitted.")
+    order = np.argsort(t, kind="stable")
+    t, s, X, w = t[order], s[order], X[order], w[order]
+    efron = ties == "efron"
+    beta = np.zeros(X.shape[1])
+    ll, sc, info, _ = _cox_pieces(t, s, X, w, beta, efron)
+    for _ in range(50):
+        step = np.linalg.solve(info, sc)
+        new = beta + step
+        ll_new, sc_new, info_new, _ = _cox_pieces(t, s, X, w, new, efron)
+        halvings = 0
+        while ll_new < ll - 1e-12 and halvings < 30:
+            step /= 2
+            new = beta + step
+            ll_new, sc_new, info_new, _ = _cox_pieces(t, s, X, w, new, efron)
+            halvings += 1
+        converged = abs(ll_new - ll) <= 1e-12 * max(1.0, abs(ll_new))
+        beta, ll, sc, info = new, ll_new, sc_new, info_new
+        if converged and np.max(np.abs(step)) < 1e-10:
+            break
+    else:  # pragma: no cover
+        raise ConvergenceError("The weighted Cox model did not converge.")
+    ll, sc, info, res = _cox_pieces(t, s, X, w, beta, efron, resid=True)
+    assert res is not None
+    var = np.linalg.inv(info)
+    dfbeta = (w[:, None] * res) @ var
+    if o.cluster is not None:
+        groups = pd.factorize(d[o.cluster].to_numpy()[order])[0]
+        summed = np.zeros((groups.max() + 1, X.shape[1]))
+        np.add.at(summed, groups, dfbeta)
+        dfbeta = summed
+    robust = dfbeta.T @ dfbeta
+    table = _table(names, beta, np.sqrt(np.diag(robust)), o.level)
+    table["naive_se"] = np.sqrt(np.diag(var))
+    prov = Provenance("weighted_cox", {"time": time, "event": event, "ties": ties,
+                                       "treatment": o.treatment,
+                                       "covariates": list(o.covariates),
+                                       "cluster": o.cluster}, n=int(keep.sum()))
+    return WeightedCox(table, ties, ll, o.level, int(keep.sum()), int(s.sum()), prov)
+
+
+@dataclass(frozen=True)
+class WeightedKM:
+    """Weighted Kaplan-Meier curves, one per arm.
+
+    Parameters
+    ----------
+    table
+        Rows ``arm``, ``time``, ``n_risk`` (weighted), ``n_event`` (weighted), ``surv`` at
+        each distinct event or censoring time of that arm.
+    provenance
+        How it was computed.
+    """
+
+    table: pd.DataFrame
+    provenance: Provenance = field(default_factory=lambda: Provenance("weighted_km"))
+
+    def survival_at(self, arm: float, t: float) -> float:
+        """Estimated survival of ``arm`` at time ``t``.
+
+        Parameters
+        ----------
+        arm
+            0 or 1.
+        t
+            Time (same unit as the data).
+
+        Returns
+        -------
+        float
+            The step-function value (1 before the first event).
+        """
+        rows = self.table[(self.table["arm"] == arm) & (self.table["time"] <= t)]
+        return 1.0 if rows.empty else float(rows["surv"].iloc[-1])
+
+    @property
+    def summary(self) -> str:
+        """Final survival per arm as text."""
+        parts = []
+        for arm, g in self.table.groupby("arm"):
+            parts.append(f"arm {arm:g}: S({g['time'].iloc[-1]:g}) = {g['surv'].iloc[-1]:.3f}")
+        return "Weighted Kaplan-Meier: " + "; ".join(parts)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The curve table.
+
+        Returns
+        -------
+        pandas.DataFrame
+            A copy of :attr:`table`.
+        """
+        return self.table.copy()
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable form.
+
+        Returns
+        -------
+        dict
+            ``rows`` of the table and provenance.
+        """
+        return {"method": "weighted_km", "rows": self.table.to_dict(orient="records"),
+                "provenance": self.provenance.to_dict()}
+
+    def plot(self, ax: Axes | None = None) -> Axes:
+        """Step plot of both curves.
+
+        Parameters
+        ----------
+        ax
+            Matplotlib Axes to draw on; None (default) creates a new figure.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+            The Axes drawn on.
+        """
+        from hsctms.plots._style import PALETTE, new_axes
+
+        ax = new_axes(ax)
+        for i, (arm, g) in enumerate(self.table.groupby("arm")):
+            ax.step(np.r_[0.0, g["time"]], np.r_[1.0, g["surv"]], where="post",
+                    color=PALETTE[i], label="treated" if arm == 1 else "control")
+        ax.set_ylim(0, 1.02)
+        ax.set_xlabel("Time")
+        ax.set_ylabel("Event-free (weighted)")
+        ax.legend()
+        return ax
+
+
+def weighted_km(
+    data: pd.DataFrame, *, time: str = "time", event: str = "event", treatment: str = "treat",
+    weights: Any = None,
+) -> WeightedKM:
+    """Weighted Kaplan-Meier estimate per arm (R ``survfit(Surv(time, event) ~ treat,
+    weights = w)``).
+
+    Parameters
+    ----------
+    data
+        One row per patient.
+    time
+        Column of follow-up time.
+    event
+        Column of the 0/1 event indicator.
+    treatment
+        Name of the 0/1 treatment column.
+    weights
+        Case weights per row; None for all 1.
+
+    Returns
+    -------
+    WeightedKM
+        Per arm: weighted numbers at risk and of events, and the product-limit estimate.
+    """
+    w = _weights(data, weights)
+    keep = w > 0
+    d = data.loc[keep]
+    w = w[keep]
+    t = _columns(d, [time])[:, 0]
+    s = _columns(d, [event])[:, 0]
+    arm = _columns(d, [treatment])[:, 0]
+    rows = []
+    for a in np.unique(arm):
+        m = arm == a
+        ta, sa, wa = t[m], s[m], w[m]
+        surv = 1.0
+        for u in np.unique(ta):
+            at_risk = float(wa[ta >= u].sum())
+            ev = float((wa * sa)[ta == u].sum())
+            surv *= 1.0 - ev / at_risk
+            rows.append({"arm": float(a), "time": float(u), "n_risk": at_risk,
+                         "n_event": ev, "surv": surv})
+    prov = Provenance("weighted_km", {"time": time, "event": event, "treatment": treatment},
+                      n=int(keep.sum()))
+    return WeightedKM(pd.DataFrame(rows), prov)
+
+
+@dataclass(frozen=True)
+class EValue:
+    """E-values for an observed ratio and its confidence limit.
+
+    Parameters
+    ----------
+    estimate
+        The ratio as given.
+    lower, upper
+        Its confidence limits (or None).
+    rr
+        The ratio on the risk-ratio scale used (HR of a common outcome converted).
+    e_estimate
+        E-value of the point estimate.
+    e_ci
+        E-value of the limit closer to 1 (1 when the interval includes 1), or None.
+    measure
+        ``"RR"`` or ``"HR"``.
+    rare
+        Whether the outcome was taken as rare (HR used as RR).
+    provenance
+        How it was computed.
+    """
+
+    estimate: float
+    lower: float | None
+    upper: float | None
+    rr: float
+    e_estimate: float
+    e_ci: float | None
+    measure: str
+    rare: bool
+    provenance: Provenance = field(default_factory=lambda: Provenance("e_value"))
+
+    @property
+    def summary(self) -> str:
+        """The E-values as text."""
+        ci = "" if self.e_ci is None else f"; for the CI limit: {self.e_ci:.2f}"
+        return (f"E-value for {self.measure} {self.estimate:.3g}: {self.e_estimate:.2f}{ci}")
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row with the inputs and E-values.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``estimate``, ``lower``, ``upper``, ``e_estimate``, ``e_ci``.
+        """
+        return pd.DataFrame([{"estimate": self.estimate, "lower": self.lower,
+                              "upper": self.upper, "e_estimate": self.e_estimate,
+                              "e_ci": self.e_ci}])
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable form.
+
+        Returns
+        -------
+        dict
+            The attributes and provenance.
+        """
+        return {"method": "e_value", "estimate": self.estimate, "lower": self.lower,
+                "upper": self.upper, "rr": self.rr, "e_estimate": self.e_estimate,
+                "e_ci": self.e_ci, "measure": self.measure, "rare": self.rare,
+                "provenance": self.provenance.to_dict()}
+
+    def plot(self, ax: Axes | None = None) -> Axes:
+        """The E-value curve: confounder associations that would explain the estimate away.
+
+        Parameters
+        ----------
+        ax
+            Matplotlib Axes to draw on; None (default) creates a new figure.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+            The Axes drawn on: ``RR_UD`` against ``RR_EU`` with ``RR_UD RR_EU /
+            (RR_UD + RR_EU - 1) = RR``.
+        """
+        from hsctms.plots._style import PALETTE, new_axes
+
+        ax = new_axes(ax)
+        rr = self.rr if self.rr >= 1 else 1 / self.rr
+        x = np.linspace(rr * 1.0001, max(3 * self.e_estimate, rr + 1), 200)
+        yv = rr * (x - 1) / (x - rr)
+        keep = yv <= x.max()
+        ax.plot(x[keep], yv[keep], color=PALETTE[0])
+        ax.scatter([self.e_estimate], [self.e_estimate], color=PALETTE[1], zorder=3)
+        ax.set_xlabel("Confounder-exposure risk ratio")
+        ax.set_ylabel("Confounder-outcome risk ratio")
+        return ax
+
+
+def _e(rr: float) -> float:
+    rr = 1 / rr if rr < 1 else rr
+    return rr + math.sqrt(rr * (rr - 1))
+
+
+def e_value(
+    estimate: float, ci: tuple[float | None, float | None] | None = None, *,
+    measure: str = "RR", rare: bool = True,
+) -> EValue:
+    """E-value of VanderWeele & Ding (2017) for a ratio and its confidence interval.
+
+    Parameters
+    ----------
+    estimate
+        The risk, rate or hazard ratio (> 0).
+    ci
+        Its confidence limits ``(lower, upper)`` (either may be None), or None.
+    measure
+        ``"RR"`` (risk or rate ratio) or ``"HR"``.
+    rare
+        For an HR: True uses the HR as an RR (outcome rare, < 15% by the end of follow-up);
+        False converts it with ``(1 - 0.5^sqrt(HR)) / (1 - 0.5^sqrt(1/HR))``.
+
+    Returns
+    -------
+    EValue
+        ``RR + sqrt(RR (RR - 1))`` (with ``1/RR`` below 1) for the estimate and for the
+        confidence limit closer to 1 (1 when the interval includes 1).
+
+    Examples
+    --------
+    >>> round(e_value(3.9, (1.8, 8.7)).e_estimate, 2)
+    7.26
+    """
+    if measure not in ("RR", "HR"):
+        raise EstimationError("measure must be 'RR' or 'HR'.")
+    lower, upper = (None, None) if ci is None else ci
+    vals = [v for v in (estimate, lower, upper) if v is not None]
+    if any(not (math.isfinite(v) and v > 0) for v in vals):
+        raise EstimationError("The ratio and its limits must be finite and > 0.")
+
+    def conv(v: float) -> float:
+        if measure == "HR" and not rare:
+            return (1 - 0.5 ** math.sqrt(v)) / (1 - 0.5 ** math.sqrt(1 / v))
+        return v
+
+    rr = conv(estimate)
+    e_ci: float | None = None
+    if lower is not None or upper is not None:
+        lo = conv(lower) if lower is not None else None
+        hi = conv(upper) if upper is not None else None
+        if (lo is not None and lo > rr) or (hi is not None and hi < rr):
+            raise EstimationError("The limits must enclose the estimate.")
+        if rr >= 1:
+            e_ci = 1.0 if lo is None or lo <= 1 else _e(lo)
+        else:
+            e_ci = 1.0 if hi is None or hi >= 1 else _e(hi)
+    prov = Provenance("e_value", {"measure": measure, "rare": rare,
+                                  "reference": "VanderWeele & Ding, Ann Intern Med 2017"})
+    return EValue(float(estimate), lower, upper, rr, _e(rr), e_ci, measure, rare, prov)
