@@ -21,12 +21,14 @@ control, weighted) is not defined for 0/1 covariates (NaN, as MatchIt).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+from scipy import special
 
 from hsctms._provenance import Provenance
 from hsctms.errors import EstimationError
@@ -207,10 +209,22 @@ def propensity_score(
     t = _treatment(data, treatment)
     x = _covariates(data, covariates)
     design = np.column_stack([np.ones(len(t)), x])
-    res = sm.GLM(t, design, family=sm.families.Binomial()).fit(tol=1e-12, maxiter=100)
+    from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PerfectSeparationWarning)
+        warnings.simplefilter("error", RuntimeWarning)
+        try:
+            res = sm.GLM(t, design, family=sm.families.Binomial()).fit(tol=1e-12, maxiter=100)
+        except (PerfectSeparationWarning, RuntimeWarning, np.linalg.LinAlgError) as exc:
+            raise EstimationError(
+                "The propensity model does not converge: the covariates separate the arms "
+                "(perfect prediction) or are collinear.",
+                hint="Drop or coarsen the covariate that predicts treatment perfectly; "
+                     "without overlap the arms cannot be compared.") from exc
     names = ["(Intercept)", *covariates]
     lin = design @ res.params
-    score = 1.0 / (1.0 + np.exp(-lin))
+    score = special.expit(lin)
     prov = Provenance("propensity_score", {"treatment": treatment,
                                            "covariates": list(covariates),
                                            "model": "logistic GLM (statsmodels)"}, n=len(t))
