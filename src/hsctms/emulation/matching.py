@@ -112,6 +112,27 @@ class Matching:
         return int((m & (self.treat == 1)).sum()), int((m & (self.treat == 0)).sum())
 
     @property
+    def subclass(self) -> np.ndarray:
+        """Matched-set number per patient (1, 2, ... by treated row; 0 = not matched).
+
+        A treated patient and its controls share a number: the cluster for a cluster-robust
+        SE by matched set (MatchIt's ``subclass``; Austin 2011). Only defined without
+        replacement, where each control is in one set.
+        """
+        if self.options.replace:
+            raise EstimationError("Matched sets overlap when matching with replacement; "
+                                  "cluster by patient instead.")
+        out = np.zeros(len(self.treat), dtype=int)
+        number = 0
+        for row, ti in zip(self.match_matrix, np.flatnonzero(self.treat == 1), strict=True):
+            got = row[row >= 0]
+            if len(got):
+                number += 1
+                out[ti] = number
+                out[got] = number
+        return out
+
+    @property
     def summary(self) -> str:
         """Sample sizes before and after matching, as text."""
         n1, n0 = self.n_matched

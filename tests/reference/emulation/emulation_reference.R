@@ -62,6 +62,19 @@ out$matching <- lapply(cases, function(cs) {
        before = tab(s$sum.all), after = tab(s$sum.matched))
 })
 
+# outcomes on a matched sample (1:2 with caliper), clustered by matched set (subclass)
+m <- matchit(f, data = d, method = "nearest", distance = round(ps * 1e6), ratio = 2,
+             caliper = 0.25)
+md <- match.data(m)
+cx <- coxph(Surv(time, event) ~ treat, data = md, weights = weights, cluster = subclass)
+nbm <- suppressWarnings(glm.nb(relapses ~ treat + offset(log(exposure)), data = md,
+                               weights = weights,
+                               control = glm.control(epsilon = 1e-12, maxit = 100)))
+out$matched_outcomes <- list(
+  cox = list(coef = num(coef(cx)), se = num(sqrt(diag(vcov(cx))))),
+  negbin = list(coef = num(coef(nbm)), se_cl = num(sqrt(diag(vcovCL(nbm, cluster = ~subclass)))),
+                theta = nbm$theta))
+
 # propensity weights
 t <- d$treat
 w_ate <- t / ps + (1 - t) / (1 - ps)
