@@ -170,9 +170,10 @@ def test_unit_weight_km_equals_kaplan_meier(frame: pd.DataFrame) -> None:
         g = frame[frame["treat"] == arm]
         ref = kaplan_meier(g["time"], g["event"])
         for t in (0.5, 1.0, 2.5, 4.0):
-            got = km.survival_at(arm, t)
-            want = float(ref.survival_at([t])["surv"].iloc[0])
-            assert got == pytest.approx(want, abs=1e-12)
+            got = km.at(arm, t)
+            want = ref.survival_at([t])
+            assert got["surv"] == pytest.approx(float(want["surv"].iloc[0]), abs=1e-12)
+            assert got["se"] == pytest.approx(float(want["se"].iloc[0]), abs=1e-12)
 
 
 def test_e_value_hand_cases() -> None:

@@ -117,11 +117,18 @@ def test_weighted_cox_equals_coxph(frame: pd.DataFrame, golden: dict[str, Any], 
     assert res.loglik == pytest.approx(g["loglik"], rel=1e-10)
 
 
-def test_weighted_km_equals_survfit(frame: pd.DataFrame, golden: dict[str, Any]) -> None:
-    g = golden["km"]
-    km = weighted_km(frame, weights=_ate(frame))
-    got = [km.survival_at(arm, t) for arm in (0.0, 1.0) for t in g["times"]]
-    np.testing.assert_allclose(got, g["surv"], rtol=0, atol=1e-12)
+@pytest.mark.parametrize(("key", "weighted", "robust"), [("km", True, None),
+                                                         ("km_model", True, False),
+                                                         ("km_unweighted", False, None)])
+def test_weighted_km_equals_survfit(frame: pd.DataFrame, golden: dict[str, Any], key: str,
+                                    weighted: bool, robust: bool | None) -> None:
+    g = golden[key]
+    km = weighted_km(frame, weights=_ate(frame) if weighted else None, robust=robust)
+    assert km.robust is (weighted and robust is None)
+    got = [km.at(arm, t) for arm in (0.0, 1.0) for t in g["times"]]
+    for k in ("surv", "se", "lower", "upper"):
+        np.testing.assert_allclose([r[k] for r in got], g[k], rtol=1e-10, atol=1e-12,
+                                   err_msg=k)
 
 
 def test_matched_outcomes_clustered_by_set_equal_r(frame: pd.DataFrame,

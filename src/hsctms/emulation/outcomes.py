@@ -565,13 +565,16 @@ class WeightedKM:
     Parameters
     ----------
     table
-        Rows ``arm``, ``time``, ``n_risk`` (weighted), ``n_event`` (weighted), ``surv`` at
-        each distinct event or censoring time of that arm.
+        Rows ``arm``, ``time``, ``n_risk`` (weighted), ``n_event`` (weighted), ``surv``,
+        ``se``, ``lower``, ``upper`` at each distinct event or censoring time of that arm.
+    robust
+        Whether ``se`` is the infinitesimal-jackknife (robust) SE.
     provenance
         How it was computed.
     """
 
     table: pd.DataFrame
+    robust: bool
     provenance: Provenance = field(default_factory=lambda: Provenance("weighted_km"))
 
     def survival_at(self, arm: float, t: float) -> float:
@@ -591,6 +594,27 @@ class WeightedKM:
         """
         rows = self.table[(self.table["arm"] == arm) & (self.table["time"] <= t)]
         return 1.0 if rows.empty else float(rows["surv"].iloc[-1])
+
+    def at(self, arm: float, t: float) -> dict[str, float]:
+        """Estimate, SE and limits of ``arm`` at time ``t``.
+
+        Parameters
+        ----------
+        arm
+            0 or 1.
+        t
+            Time (same unit as the data).
+
+        Returns
+        -------
+        dict
+            ``surv``, ``se``, ``lower``, ``upper`` (1, 0, 1, 1 before the first time).
+        """
+        rows = self.table[(self.table["arm"] == arm) & (self.table["time"] <= t)]
+        if rows.empty:
+            return {"surv": 1.0, "se": 0.0, "lower": 1.0, "upper": 1.0}
+        last = rows.iloc[-1]
+        return {k: float(last[k]) for k in ("surv", "se", "lower", "upper")}
 
     @property
     def summary(self) -> str:
@@ -618,7 +642,9 @@ class WeightedKM:
         dict
             ``rows`` of the table and provenance.
         """
-        return {"method": "weighted_km", "rows": self.table.to_dict(orient="records"),
+        rows = [{k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+                 for k, v in r.items()} for r in self.table.to_dict(orient="records")]
+        return {"method": "weighted_km", "robust": self.robust, "rows": rows,
                 "provenance": self.provenance.to_dict()}
 
     def plot(self, ax: Axes | None = None) -> Axes:
@@ -649,10 +675,10 @@ class WeightedKM:
 
 def weighted_km(
     data: pd.DataFrame, *, time: str = "time", event: str = "event", treatment: str = "treat",
-    weights: Any = None,
+    weights: Any = None, robust: bool | None = None, level: float = 0.95,
 ) -> WeightedKM:
     """Weighted Kaplan-Meier estimate per arm (R ``survfit(Surv(time, event) ~ treat,
-    weights = w)``).
+    weights = w)``), with R's standard errors and log-scale confidence limits.
 
     Parameters
     ----------
@@ -666,33 +692,60 @@ def weighted_km(
         Name of the 0/1 treatment column.
     weights
         Case weights per row; None for all 1.
+    robust
+        True: infinitesimal-jackknife SE, ``sqrt(sum (w_i U_i)^2)`` with ``U_i`` the
+        derivative of the estimate with respect to patient i's weight; False: the
+        model-based (weighted Greenwood) SE, ``sqrt(sum w_i U_i^2)``. None (default) follows
+        R: robust when any weight is not an integer.
+    level
+        Confidence level of the limits ``S exp(+-z se/S)`` (R's ``conf.type = "log"``, upper
+        limit capped at 1).
 
     Returns
     -------
     WeightedKM
-        Per arm: weighted numbers at risk and of events, and the product-limit estimate.
+        Per arm and distinct time: weighted numbers at risk and of events, the estimate, its
+        SE and limits.
     """
+    if not 0.0 < level < 1.0:
+        raise EstimationError(f"level must be in (0, 1), not {level!r}.")
     w = _weights(data, weights)
+    if robust is None:
+        robust = bool(np.any(w != np.round(w)))
     keep = w > 0
     d = data.loc[keep]
     w = w[keep]
     t = _columns(d, [time])[:, 0]
     s = _columns(d, [event])[:, 0]
     arm = _columns(d, [treatment])[:, 0]
+    z = float(stats.norm.ppf(0.5 + level / 2))
     rows = []
     for a in np.unique(arm):
         m = arm == a
         ta, sa, wa = t[m], s[m], w[m]
         surv = 1.0
+        infl = np.zeros(len(ta))  # d log S / d w_i
         for u in np.unique(ta):
-            at_risk = float(wa[ta >= u].sum())
-            ev = float((wa * sa)[ta == u].sum())
-            surv *= 1.0 - ev / at_risk
-            rows.append({"arm": float(a), "time": float(u), "n_risk": at_risk,
-                         "n_event": ev, "surv": surv})
-    prov = Provenance("weighted_km", {"time": time, "event": event, "treatment": treatment},
-                      n=int(keep.sum()))
-    return WeightedKM(pd.DataFrame(rows), prov)
+            at = ta >= u
+            died = (ta == u) & (sa == 1)
+            n_risk = float(wa[at].sum())
+            ev = float(wa[died].sum())
+            if ev > 0:
+                surv *= 1.0 - ev / n_risk
+                if n_risk > ev:
+                    infl -= (died * n_risk - ev * at) / (n_risk * (n_risk - ev))
+                else:
+                    infl[:] = np.nan
+            se_log = float(np.sqrt(np.sum((wa * infl) ** 2) if robust
+                                   else np.sum(wa * infl ** 2)))
+            lower = surv * math.exp(-z * se_log) if surv > 0 else math.nan
+            upper = min(1.0, surv * math.exp(z * se_log)) if surv > 0 else math.nan
+            rows.append({"arm": float(a), "time": float(u), "n_risk": n_risk,
+                         "n_event": ev, "surv": surv, "se": surv * se_log,
+                         "lower": lower, "upper": upper})
+    prov = Provenance("weighted_km", {"time": time, "event": event, "treatment": treatment,
+                                      "robust": robust, "level": level}, n=int(keep.sum()))
+    return WeightedKM(pd.DataFrame(rows), robust, prov)
 
 
 @dataclass(frozen=True)

@@ -122,8 +122,16 @@ out$cox <- list(efron = suppressWarnings(cox("efron", FALSE)),
                 efron_cluster = suppressWarnings(cox("efron", TRUE)))
 
 # weighted Kaplan-Meier per arm
-km <- survfit(Surv(time, event) ~ treat, data = d, weights = w)
+# (non-integer weights: R's default robust = TRUE, infinitesimal jackknife; unweighted:
+# the Greenwood SE); conf.type "log" (default)
 times <- c(0.5, 1, 2, 3, 5)
-sk <- summary(km, times = times, extend = TRUE)
-out$km <- list(times = times, strata = as.character(sk$strata), surv = sk$surv)
+kmout <- function(km) {
+  sk <- summary(km, times = times, extend = TRUE)
+  list(times = times, strata = as.character(sk$strata), surv = sk$surv,
+       se = sk$std.err, lower = sk$lower, upper = sk$upper)
+}
+out$km <- kmout(survfit(Surv(time, event) ~ treat, data = d, weights = w))
+out$km_model <- kmout(survfit(Surv(time, event) ~ treat, data = d, weights = w,
+                              robust = FALSE))
+out$km_unweighted <- kmout(survfit(Surv(time, event) ~ treat, data = d))
 cat(toJSON(out, digits = NA, auto_unbox = TRUE, na = "null"))
