@@ -250,3 +250,10 @@ def test_errors(frame: pd.DataFrame) -> None:
         weighted_cox(frame.assign(event=0))
     with pytest.raises(EstimationError):
         OutcomeOptions(level=1.5)
+    holes = frame.assign(centre=frame["centre"].where(frame.index > 5))
+    for fit in (weighted_cox, rate_ratio):
+        with pytest.raises(EstimationError, match="missing"):
+            fit(holes, OutcomeOptions(cluster="centre"))
+        with pytest.raises(EstimationError, match="two clusters"):
+            fit(frame.assign(one=1), OutcomeOptions(cluster="one"))
+    assert OutcomeOptions(covariates=["edss"]).covariates == ("edss",)  # type: ignore[arg-type]

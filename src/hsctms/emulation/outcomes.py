@@ -76,6 +76,21 @@ class OutcomeOptions:
     def __post_init__(self) -> None:
         if not 0.0 < self.level < 1.0:
             raise EstimationError(f"level must be in (0, 1), not {self.level!r}.")
+        object.__setattr__(self, "covariates", tuple(self.covariates))
+
+
+def _groups(d: pd.DataFrame, cluster: str | None) -> np.ndarray | None:
+    """Integer cluster codes 0..G-1 of the kept rows, or None."""
+    if cluster is None:
+        return None
+    if cluster not in d.columns:
+        raise EstimationError(f"Cluster column {cluster!r} not found.")
+    if d[cluster].isna().any():
+        raise EstimationError(f"Cluster column {cluster!r} has missing values.")
+    codes: np.ndarray = pd.factorize(d[cluster])[0]
+    if codes.max() < 1:
+        raise EstimationError("A cluster-robust SE needs at least two clusters.")
+    return codes
 
 
 def _columns(data: pd.DataFrame, names: Sequence[str]) -> np.ndarray:
@@ -283,7 +298,7 @@ def rate_ratio(
     if (expo <= 0).any() or (y < 0).any():
         raise EstimationError("exposure must be > 0 and counts >= 0.")
     offset = np.log(expo)
-    groups = None if o.cluster is None else pd.factorize(d[o.cluster])[0]
+    groups = _groups(d, o.cluster)
     theta: float | None = None
     fam: Any = sm.families.Poisson()
     res = sm.GLM(y, X, family=fam, offset=offset, var_weights=w).fit(tol=1e-13, maxiter=200)
@@ -543,8 +558,8 @@ def weighted_cox(
     assert res is not None
     var = np.linalg.inv(info)
     dfbeta = (w[:, None] * res) @ var
-    if o.cluster is not None:
-        groups = pd.factorize(d[o.cluster].to_numpy()[order])[0]
+    groups = _groups(d.iloc[order], o.cluster)
+    if groups is not None:
         summed = np.zeros((groups.max() + 1, X.shape[1]))
         np.add.at(summed, groups, dfbeta)
         dfbeta = summed
