@@ -117,14 +117,41 @@ def test_weighted_cox_equals_coxph(frame: pd.DataFrame, golden: dict[str, Any], 
     assert res.loglik == pytest.approx(g["loglik"], rel=1e-10)
 
 
-@pytest.mark.parametrize(("key", "weighted", "robust"), [("km", True, None),
-                                                         ("km_model", True, False),
-                                                         ("km_unweighted", False, None)])
+def _tied(frame: pd.DataFrame) -> pd.DataFrame:
+    """Heavy ties: follow-up rounded up to half-years (as the R script's time2)."""
+    return frame.assign(time2=np.ceil(frame["time"] * 2) / 2)
+
+
+@pytest.mark.parametrize(("key", "ties", "cluster"), [("efron", "efron", None),
+                                                      ("breslow", "breslow", None),
+                                                      ("efron_cluster", "efron", "centre")])
+def test_weighted_cox_heavy_ties_equals_coxph(frame: pd.DataFrame, golden: dict[str, Any],
+                                              key: str, ties: str,
+                                              cluster: str | None) -> None:
+    g = golden["cox_tied"][key]
+    d = _tied(frame)
+    assert d["time2"].nunique() < 20
+    w = ps_weights(_ps(frame), "ATT")
+    res = weighted_cox(d, OutcomeOptions(covariates=("edss", "relapses_2y"), cluster=cluster),
+                       time="time2", weights=w, ties=ties)
+    np.testing.assert_allclose(res.table["coef"], g["coef"], rtol=1e-8)
+    np.testing.assert_allclose(res.table["naive_se"], g["naive_se"], rtol=1e-8)
+    np.testing.assert_allclose(res.table["se"], g["se"], rtol=1e-8)
+    assert res.loglik == pytest.approx(g["loglik"], rel=1e-10)
+
+
+@pytest.mark.parametrize(("key", "weights", "robust"), [("km", "ATE", None),
+                                                        ("km_model", "ATE", False),
+                                                        ("km_unweighted", None, None),
+                                                        ("km_tied", "ATT", None)])
 def test_weighted_km_equals_survfit(frame: pd.DataFrame, golden: dict[str, Any], key: str,
-                                    weighted: bool, robust: bool | None) -> None:
+                                    weights: str | None, robust: bool | None) -> None:
     g = golden[key]
-    km = weighted_km(frame, weights=_ate(frame) if weighted else None, robust=robust)
-    assert km.robust is (weighted and robust is None)
+    d = _tied(frame)
+    w = None if weights is None else ps_weights(_ps(frame), weights)
+    km = weighted_km(d, time="time2" if key == "km_tied" else "time", weights=w,
+                     robust=robust)
+    assert km.robust is (weights is not None and robust is None)
     got = [km.at(arm, t) for arm in (0.0, 1.0) for t in g["times"]]
     for k in ("surv", "se", "lower", "upper"):
         np.testing.assert_allclose([r[k] for r in got], g[k], rtol=1e-10, atol=1e-12,
