@@ -477,17 +477,15 @@ def _cox_pieces(time: np.ndarray, status: np.ndarray, X: np.ndarray, w: np.ndarr
             gd += (1 - frac) * mult * xb / D0
             xbar_mean += xb / nsteps
         if resid and res is not None:
+            # censored at this time: at risk for all of its deaths (full increments);
+            # dying at this time: the earlier increments plus the Efron-fraction ones
+            # (R coxscore2), and the death term x_i minus the mean of the Efron means
             alive = idx[status[idx] == 0]
-            # everyone at risk before t0 keeps H, G from earlier deaths
-            H += h
-            G = G + g
-            res[alive] -= r[alive, None] * (X[alive] * H - G)
-            Hb, Gb = H - h, G - g
+            res[alive] -= r[alive, None] * (X[alive] * (H + h) - (G + g))
             res[dead] += X[dead] - xbar_mean
-            res[dead] -= r[dead, None] * (X[dead] * (Hb + hd) - (Gb + gd))
-        else:
-            H += h
-            G = G + g
+            res[dead] -= r[dead, None] * (X[dead] * (H + hd) - (G + gd))
+        H += h
+        G = G + g
     return loglik, score, info, res
 
 
