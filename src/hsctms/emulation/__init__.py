@@ -18,17 +18,7 @@ docs/emulation.md):
 """
 
 from hsctms.emulation.matching import Matching, MatchOptions, match_nearest
-from hsctms.emulation.outcomes import (
-    EValue,
-    OutcomeOptions,
-    RateRatio,
-    WeightedCox,
-    WeightedKM,
-    e_value,
-    rate_ratio,
-    weighted_cox,
-    weighted_km,
-)
+from hsctms.emulation.outcomes import EValue, OutcomeOptions, RateRatio, e_value, rate_ratio
 from hsctms.emulation.propensity import (
     BalanceTable,
     PropensityScore,
@@ -36,6 +26,7 @@ from hsctms.emulation.propensity import (
     propensity_score,
     ps_weights,
 )
+from hsctms.emulation.timetoevent import WeightedCox, WeightedKM, weighted_cox, weighted_km
 
 __all__ = [
     "BalanceTable",
