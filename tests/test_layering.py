@@ -47,7 +47,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "statistics": ("hsctms.endpoints", "hsctms.survival", "hsctms.evidence", "hsctms.meta",
                    "hsctms.design", "hsctms.eligibility", "hsctms.economics"),
     # analyses of a registry cohort, and the one-patient expectations report
-    "analysis": ("hsctms.analysis", "hsctms.patient"),
+    "analysis": ("hsctms.analysis", "hsctms.patient", "hsctms.emulation"),
     # reports assembled from analyses (the outcomes report)
     "reports": ("hsctms.reports",),
     # stateful services combining the database and the library (concealed randomisation)
