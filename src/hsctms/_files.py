@@ -19,8 +19,9 @@ import errno
 import os
 import stat
 from pathlib import Path
+from typing import Any
 
-__all__ = ["FileRefused", "read_regular_file"]
+__all__ = ["FileRefused", "read_regular_file", "safe_load_yaml"]
 
 
 class FileRefused(OSError):
@@ -95,3 +96,33 @@ def read_regular_file(path: str | os.PathLike[str], *, max_bytes: int | None = N
     if max_bytes is not None and len(data) > max_bytes:
         raise FileRefused(f"is larger than {max_bytes:,} bytes")
     return data
+
+
+def safe_load_yaml(text: str | bytes) -> Any:
+    """``yaml.safe_load`` with libyaml's C parser when PyYAML has it (the same safe types and
+    errors, about ten times faster on the evidence base and criteria sets), else the Python one.
+
+    Parameters
+    ----------
+    text : str or bytes
+        A YAML document.
+
+    Returns
+    -------
+    Any
+        The document as Python objects (dicts, lists, str, int, float, bool, None, dates).
+
+    Raises
+    ------
+    yaml.YAMLError
+        When the text is not valid YAML (the same exception classes as ``yaml.safe_load``).
+
+    Examples
+    --------
+    >>> safe_load_yaml("a: [1, 2.5, x]")
+    {'a': [1, 2.5, 'x']}
+    """
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return yaml.load(text, Loader=loader)

@@ -456,3 +456,18 @@ def test_a_comparator_added_to_the_data_is_picked_up(profiles):
     assert [(p.other.arm, p.ahsct.value, p.other.value) for p in got] == [("dmt", 60.0, 40.0)]
     assert got[0].design == "matched registry comparison"
     assert "data-no-comparator" not in render_patient_report(rep)
+
+
+def test_exact_interval_equals_r_binom_test():
+    """The harms' exact intervals equal R binom.test (the committed golden of
+    tests/reference/safety, produced by binom_reference.R), edge cases 0/n and n/n included."""
+    import json
+    from pathlib import Path
+
+    golden = json.loads((Path(__file__).parents[1] / "reference" / "safety"
+                         / "golden_binom.json").read_text(encoding="utf-8"))
+    assert len(golden) >= 10
+    for case in golden:
+        lo, hi = exact_interval(case["events"], case["n"], level=case["level"])
+        assert math.isclose(lo, 100 * case["lower"], rel_tol=1e-9, abs_tol=1e-12), case
+        assert math.isclose(hi, 100 * case["upper"], rel_tol=1e-9, abs_tol=1e-12), case

@@ -23,7 +23,7 @@ from typing import Any
 
 import yaml
 
-from hsctms._files import FileRefused, read_regular_file
+from hsctms._files import FileRefused, read_regular_file, safe_load_yaml
 from hsctms.errors import ConfigurationError
 
 DEFAULT_SCHEDULE = Path(__file__).with_name("data") / "monitoring.yaml"
@@ -295,7 +295,7 @@ def _load(path: Path) -> MonitoringSchedule:
         raise ConfigurationError(f"Cannot read the monitoring schedule {path}: {exc}.",
                                  hint="Give an existing UTF-8 YAML file.") from None
     try:
-        raw = yaml.safe_load(text)
+        raw = safe_load_yaml(text)
     except yaml.YAMLError as exc:
         raise ConfigurationError(f"{path.name}: not valid YAML ({exc}).",
                                  hint="Check the indentation and quoting.") from None

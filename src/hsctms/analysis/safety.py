@@ -33,6 +33,7 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from hsctms._files import safe_load_yaml
 from hsctms._provenance import Provenance
 from hsctms.analysis.tables import Share, share
 from hsctms.errors import ConfigurationError
@@ -135,7 +136,7 @@ def _default_settings() -> SafetySettings:
 
 def _load(path: Path) -> SafetySettings:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = safe_load_yaml(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigurationError(f"Cannot read the safety settings {path}: {exc}",
                                  hint="Give a YAML file like hsctms/analysis/data/"

@@ -47,7 +47,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special, stats
 
-from hsctms._files import read_regular_file
+from hsctms._files import read_regular_file, safe_load_yaml
 from hsctms._provenance import Provenance
 from hsctms.design._base import jsonable
 from hsctms.errors import ConfigurationError, DesignError
@@ -396,7 +396,7 @@ def load_network(path: str | Path) -> Network:
         raise ConfigurationError(f"Network file {p} not found.",
                                  hint="See examples/feasibility-network.yaml.")
     try:
-        data = yaml.safe_load(read_regular_file(p).decode("utf-8"))
+        data = safe_load_yaml(read_regular_file(p).decode("utf-8"))
     except (OSError, UnicodeDecodeError) as exc:  # a directory, FIFO or device: unread
         raise ConfigurationError(f"Network file {p} cannot be read: {exc}.",
                                  hint="Give a UTF-8 YAML file, e.g. "

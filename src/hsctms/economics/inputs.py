@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from hsctms._files import safe_load_yaml
 from hsctms.errors import ConfigurationError
 
 N_EDSS = 10
@@ -312,7 +313,7 @@ def load_inputs(source: str | Path | dict[str, Any]) -> EconomicsInputs:
                 raise ConfigurationError(f"unknown economics preset {source!r}",
                                          hint=f"known presets: {', '.join(known)}")
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            data = safe_load_yaml(path.read_text(encoding="utf-8"))
         except (OSError, yaml.YAMLError) as exc:
             raise ConfigurationError(f"cannot read economics inputs {path}: {exc}",
                                      hint="give a preset name or a readable YAML file") from exc

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 
-from hsctms._files import read_regular_file
+from hsctms._files import read_regular_file, safe_load_yaml
 from hsctms._provenance import Provenance, package_versions
 from hsctms.eligibility.rules import Outcome, evaluate, validate_rule
 from hsctms.errors import ConfigurationError, ProfileError
@@ -500,7 +500,7 @@ def _read_set_file(path: Path) -> Mapping[str, Any]:
     """The parsed top-level mapping of a criteria-set file."""
     hint = "See the packaged sets in hsctms/eligibility/sets/ for the format."
     try:
-        raw = yaml.safe_load(read_regular_file(path).decode("utf-8"))
+        raw = safe_load_yaml(read_regular_file(path).decode("utf-8"))
     except FileNotFoundError:
         raise ConfigurationError(f"Criteria-set file {path} does not exist.",
                                  hint="Give the path of a .yaml criteria-set file.") from None

@@ -666,14 +666,16 @@ def exact_interval(events: int, n: int, *, level: float = EXACT_LEVEL) -> tuple[
     >>> [round(x, 1) for x in exact_interval(1, 14)]
     [0.2, 33.9]
     """
-    from scipy.stats import beta
+    # the beta quantiles as the inverse regularised incomplete beta function (what
+    # scipy.stats.beta.ppf evaluates), without importing all of scipy.stats
+    from scipy.special import betaincinv
 
     if n <= 0 or not 0 <= events <= n:
         raise ConfigurationError(f"Cannot compute an interval for {events} of {n}.",
                                  hint="Give 0 <= events <= n and n > 0.")
     alpha = 1.0 - level
-    lo = 0.0 if events == 0 else float(beta.ppf(alpha / 2, events, n - events + 1))
-    hi = 1.0 if events == n else float(beta.ppf(1 - alpha / 2, events + 1, n - events))
+    lo = 0.0 if events == 0 else float(betaincinv(events, n - events + 1, alpha / 2))
+    hi = 1.0 if events == n else float(betaincinv(events + 1, n - events, 1 - alpha / 2))
     return 100.0 * lo, 100.0 * hi
 
 

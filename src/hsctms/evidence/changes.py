@@ -24,6 +24,7 @@ from typing import Any
 
 import yaml
 
+from hsctms._files import safe_load_yaml
 from hsctms.errors import ConfigurationError, EvidenceError
 
 #: Kinds of change recorded per study.
@@ -247,7 +248,7 @@ def read_changes(path: Path, study_ids: Iterable[str]) -> ChangeLog:
         disagreeing with the entries.
     """
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = safe_load_yaml(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise EvidenceError(f"{path.name} is not valid YAML: {exc}") from exc
     if not isinstance(raw, Mapping) or not isinstance(raw.get("entries"), list) \

@@ -19,6 +19,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from hsctms._files import safe_load_yaml
 from hsctms.errors import EvidenceError
 from hsctms.evidence.schema import (
     ARMS,
@@ -81,7 +82,7 @@ def _as_float(value: Any) -> float | None:
 def read_studies(path: Path, errors: _Errors) -> pd.DataFrame:
     """Parse and validate ``studies.yaml`` into a DataFrame (one row per study)."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = safe_load_yaml(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise EvidenceError(f"{path.name} is not valid YAML: {exc}",
                             hint="Check indentation and quoting near the reported line.") from exc

@@ -47,9 +47,9 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from hsctms._files import safe_load_yaml
 from hsctms._provenance import Provenance
 from hsctms.errors import DefinitionError, DisclosureError
 from hsctms.io.csvtext import csv_text
@@ -188,7 +188,7 @@ def quasi_identifier_outputs() -> list[str]:
 def default_definition() -> DeidentificationDefinition:
     """The packaged definition, ``hsctms/io/deidentify.yaml``."""
     text = files("hsctms.io").joinpath("deidentify.yaml").read_text(encoding="utf-8")
-    return load_definition(yaml.safe_load(text))
+    return load_definition(safe_load_yaml(text))
 
 
 def load_definition(data: Mapping[str, Any]) -> DeidentificationDefinition:

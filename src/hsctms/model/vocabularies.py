@@ -23,8 +23,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
+from hsctms._files import safe_load_yaml
 from hsctms.errors import DefinitionError
 from hsctms.model.schema import LAB_TESTS
 
@@ -41,7 +41,7 @@ def dmt_catalogue() -> dict[str, dict[str, Any]]:
     """Known DMTs by every lower-case name and alias -> ``{name, high_efficacy, cytotoxic}``."""
     text = files("hsctms.model").joinpath("dmts.yaml").read_text(encoding="utf-8")
     out: dict[str, dict[str, Any]] = {}
-    for entry in yaml.safe_load(text):
+    for entry in safe_load_yaml(text):
         record = {
             "name": entry["name"],
             "high_efficacy": bool(entry["high_efficacy"]),
