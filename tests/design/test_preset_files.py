@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,8 +23,10 @@ from hsctms.design.presets import (
     get_preset,
     load_preset,
 )
+from hsctms.design.presets._schema import read_spec
 from hsctms.design.report import render_preset_report
 from hsctms.errors import ConfigurationError
+from hsctms.evidence import study
 
 FILES = sorted(PRESETS_DIR.glob("*.yaml"))
 
@@ -64,6 +67,61 @@ def test_every_packaged_file_loads(path: Path) -> None:
     for label, _ in preset.sensitivity:
         assert "{" not in label
     assert preset.primary().kind in ("two_proportions", "survival")
+
+
+#: What a research-note reference looks like: a notes file, the research folder, a section sign.
+RESEARCH_PATH = re.compile(r"evidence(-addendum|-2026)?\.md|\.md\b|research/|/work/|addendum|§")
+
+
+@pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
+def test_every_preset_cites_the_evidence_base(path: Path) -> None:
+    """References are copies of evidence-base entries, each used, each used one listed."""
+    spec = read_spec(path)
+    assert spec.references, path.stem
+    for sid, ref in spec.references.items():
+        s = study(sid)
+        assert ref.citation == s["citation"], sid
+        assert ref.doi == s.get("doi"), sid
+        assert sorted(ref.unverified) == sorted(s.get("unverified") or []), sid
+    used = [i for a in spec.assumptions for i in a.studies]
+    used += [i for f in spec.framings for i in f.studies]
+    used += [i for o in spec.outcomes for i in o.studies]
+    used += [] if spec.estimand is None else spec.estimand.studies
+    used += [] if spec.protocol is None else spec.protocol.accrual_studies
+    assert set(used) == set(spec.references), path.stem
+    for a in spec.assumptions:
+        assert not RESEARCH_PATH.search(a.source), (path.stem, a.source)
+        if a.status in ("published", "unverified"):  # a sourced row names its study
+            assert a.studies, (path.stem, a.name)
+
+
+@pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
+def test_no_rendered_report_names_a_research_file(path: Path) -> None:
+    """Sources are numbered citations in the report, never research-note paths or sections."""
+    res = evaluate_preset(path, n_trials=20, seed=2, engine_trials=0, type1_trials=100)
+    html = render_preset_report(res)
+    text = re.sub(r"<svg.*?</svg>", "", html, flags=re.S)
+    for needle in ("evidence.md", "research/", "§", "addendum"):
+        assert needle not in text, (path.stem, needle)
+    spec = read_spec(path)
+    for i, (sid, ref) in enumerate(
+            (k, spec.references[k]) for k in dict.fromkeys(
+                [*([] if res.protocol is None else [k for k, _ in
+                                                    res.protocol.reference_list()]),
+                 *(k for a in spec.assumptions for k in a.studies)])):
+        doi = f" doi:{ref.doi}" if ref.doi else ""
+        assert f"[{i + 1}] {ref.citation}.{doi}" in html, (path.stem, sid)
+    first = next(a for a in res.preset.assumptions if a.studies)
+    assert re.search(r"\[\d+\]", text.split(first.source, 1)[1][:40]), first.name
+
+
+def test_assumption_study_without_a_reference_is_an_error(tmp_path: Path) -> None:
+    data = _raw("mist")
+    del data["references"]["burt2019_mist"]
+    with pytest.raises(ConfigurationError, match=r"assumptions\[0\].studies: studies "
+                       r"\['burt2019_mist'\] have no entry in references") as info:
+        load_preset(_write(tmp_path, data, "mist_ref.yaml"))
+    assert "mist_ref.yaml" in info.value.message and info.value.hint
 
 
 def test_packaged_order_and_aliases() -> None:

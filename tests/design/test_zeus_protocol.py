@@ -84,6 +84,10 @@ def test_every_source_is_an_evidence_base_citation(zeus: Any, html: str) -> None
     assert spec.estimand is not None and spec.protocol is not None
     used += spec.estimand.studies + spec.protocol.accrual_studies
     assert set(used) == set(spec.references)
+    design = next(a for a in spec.assumptions if a.name == "Design")
+    assert design.studies == ["giovannoni2015_zeus"]  # the proposal, now in the evidence base
+    assert study("giovannoni2015_zeus")["kind"] == "proposal"
+    assert "Barts MS Research blog" in html and "(unverified: design)" in html
     for a in zeus.preset.assumptions:  # no file paths or research-note sections as sources
         assert not re.search(r"\.md\b|/work/|addendum|§", a.source), a.source
     text = re.sub(r"<svg.*?</svg>", "", html, flags=re.S)

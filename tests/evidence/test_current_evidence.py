@@ -82,6 +82,15 @@ def test_trial_records_and_the_ema_decision(ev, sid, status, n):
     assert "status" in ev.study("beat_ms")["unverified"]
 
 
+def test_zeus_proposal_is_a_proposal_without_invented_design(ev):
+    s = ev.study("giovannoni2015_zeus")
+    assert (s["kind"], s["evidence_design"], s["pub_year"]) == ("proposal", "no_results", 2015)
+    assert s["status"] is None and s["n"] is None and s["doi"] is None  # nothing invented
+    assert "design" in s["unverified"] and "non-inferiority" in s["design"]
+    assert s["citation"].startswith("Giovannoni G.") and "Barts MS Research blog" in s["citation"]
+    assert ev.outcomes(study="giovannoni2015_zeus").empty
+
+
 # -------------------------------------------------------------------------- citations
 
 
@@ -93,7 +102,7 @@ def test_no_citation_carries_a_question_mark_or_unconfirmed_text(ev):
 
 def test_every_reference_has_a_doi_or_says_it_is_missing(ev):
     for rec in ev.studies.to_dict("records"):
-        if rec["kind"] in ("trial_record", "regulatory", "review"):
+        if rec["kind"] in ("trial_record", "regulatory", "review", "proposal"):
             continue
         assert rec["doi"] or "doi" in rec["reference_missing"], rec["study_id"]
 
@@ -231,7 +240,7 @@ def test_evidence_date_and_change_log(ev):
     (current,) = log.since()
     added = {c.study_id for c in current.of_kind("added")}
     assert {"muraro2025", "boffa2023", "mariottini2022", "starms", "coast", "ram_ms",
-            "beat_ms", "ema2020_alemtuzumab"} == added
+            "beat_ms", "ema2020_alemtuzumab", "giovannoni2015_zeus"} == added
     assert {c.study_id for c in current.of_kind("updated")} >= {"alping2021",
                                                                 "ruizarguelles2019"}
     assert current.of_kind("flag")

@@ -56,24 +56,25 @@ def report_context(result: PresetResult) -> dict[str, Any]:
         "seq": result.sequential,
         "protocol": result.protocol,
         "type1": result.type1_error, "type1_check": result.type1_check,
-        "refs": [] if result.protocol is None else result.protocol.reference_list(),
-        "ref_number": {} if result.protocol is None else {
-            k: i + 1 for i, (k, _) in enumerate(_all_refs(result))},
+        "refs": _all_refs(result),
+        "ref_number": {k: i + 1 for i, (k, _) in enumerate(_all_refs(result))},
         "oc_svg": None if result.protocol is None or not result.protocol.oc
         else _fig_svg(lambda ax: _draw_oc(result, ax)),
     }
 
 
 def _all_refs(result: PresetResult) -> list[tuple[str, Any]]:
-    """References of the protocol sections, then those of the assumption rows."""
+    """References of the protocol sections (if any), then those of the assumption rows."""
     proto = result.protocol
-    assert proto is not None
-    refs = proto.reference_list()
+    refs = [] if proto is None else proto.reference_list()
+    known = dict(result.preset.references)
+    if proto is not None:
+        known |= proto.references
     seen = {k for k, _ in refs}
     for a in result.preset.assumptions:
         for k in a.studies:
-            if k not in seen and k in proto.references:
-                refs.append((k, proto.references[k]))
+            if k not in seen and k in known:
+                refs.append((k, known[k]))
                 seen.add(k)
     return refs
 
@@ -127,11 +128,10 @@ def render_preset_report(result: PresetResult) -> str:
 def _sources(result: PresetResult) -> list[str]:
     """Citations (with DOI) of the evidence-base studies the report uses, and the checks."""
     out = []
-    if result.protocol is not None:
-        for i, (_, ref) in enumerate(_all_refs(result)):
-            doi = f" doi:{ref.doi}" if ref.doi else ""
-            flag = " (unverified: " + ", ".join(ref.unverified) + ")" if ref.unverified else ""
-            out.append(f"[{i + 1}] {ref.citation}.{doi}{flag}")
+    for i, (_, ref) in enumerate(_all_refs(result)):
+        doi = f" doi:{ref.doi}" if ref.doi else ""
+        flag = " (unverified: " + ", ".join(ref.unverified) + ")" if ref.unverified else ""
+        out.append(f"[{i + 1}] {ref.citation}.{doi}{flag}")
     return [*out, "Sample sizes and power checked against rpact 3.3.4 (R) golden values."]
 
 

@@ -193,7 +193,7 @@ def _check_studies(  # noqa: C901 - a flat list of independent rules reads best
             errors.add(where, "citation", "uncertain parts are recorded in reference_missing or "
                        "unverified, not as '?' or 'not confirmed' in the text")
         if not row["doi"] and "doi" not in row["reference_missing"] \
-                and row["kind"] not in ("trial_record", "regulatory", "review"):
+                and row["kind"] not in ("trial_record", "regulatory", "review", "proposal"):
             errors.add(where, "doi", "give the DOI, or list 'doi' in reference_missing")
         if row["status"] is not None and row["kind"] not in ("trial_record", "regulatory"):
             errors.add(where, "status", "only trial records and regulatory decisions have a "

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 #: Kinds of source.
 KINDS: tuple[str, ...] = (
     "cohort", "rct", "registry", "comparator_trial", "survey", "review", "meta_analysis",
-    "trial_record", "regulatory",
+    "trial_record", "regulatory", "proposal",
 )
 #: How the evidence of a source was obtained, in the plain words a report names it with
 #: (``evidence_design`` study field; derived from ``kind`` when not given).
@@ -31,13 +31,14 @@ EVIDENCE_DESIGNS: dict[str, str] = {
     "single_arm": "single-arm cohort (no comparison group)",
     "pooled": "meta-analysis or review of several studies",
     "survey": "survey",
-    "no_results": "no results yet (trial record) or a regulatory decision",
+    "no_results": "no results yet (trial record or proposal) or a regulatory decision",
 }
 #: Default ``evidence_design`` for each ``kind``.
 DESIGN_BY_KIND: dict[str, str] = {
     "cohort": "single_arm", "registry": "single_arm", "rct": "randomised",
     "comparator_trial": "randomised", "survey": "survey", "review": "pooled",
     "meta_analysis": "pooled", "trial_record": "no_results", "regulatory": "no_results",
+    "proposal": "no_results",
 }
 #: Status of a trial record or regulatory decision (``status`` study field).
 STATUSES: tuple[str, ...] = (

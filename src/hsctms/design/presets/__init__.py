@@ -6,15 +6,16 @@ calculation uses is a typed value (:class:`~._quantity.Quantity`: a proportion, 
 ratio, a loss over some years, a duration, ...) of one assumption, and the assumption table,
 the sensitivity labels and the scenario labels are rendered from that same value, so the
 report cannot show one number and compute with another. Every assumption carries its
-source and a status:
+source (in words, with the evidence-base study ids it rests on, cited in the report as
+numbered references) and a status:
 
-``published``  taken from a registry record or abstract (``evidence.md`` section named);
-``derived``    computed from published numbers (check values in ``evidence-addendum.md`` B2);
+``published``  taken from a registry record or abstract (the evidence-base study cited);
+``derived``    computed from published numbers;
 ``unverified`` marked *(unverified)* in the research notes; the flag is kept in every output;
 ``assumption`` not published anywhere we could read: a planning assumption of this toolkit.
 
 None of the presets reproduces a published sample-size calculation: for ZEUS, MIST, StarMS
-and RAM-MS the sample-size sections were **not retrieved** (evidence.md §4, addendum B/C).
+and RAM-MS the sample-size sections were **not retrieved** (noted in the assumption rows).
 They show what the toolkit computes from clearly labelled assumptions. How to write a preset
 file: docs/trial-design.md, "Writing a design preset".
 """
@@ -41,7 +42,7 @@ from hsctms.design.presets._protocol import (
     evaluate_protocol,
 )
 from hsctms.design.presets._quantity import Quantity, render
-from hsctms.design.presets._schema import STATUSES, PresetSpec, read_spec
+from hsctms.design.presets._schema import STATUSES, PresetSpec, ReferenceSpec, read_spec
 from hsctms.design.proportions import two_proportions
 from hsctms.design.sequential_sim import SequentialSimulationResult, simulate_group_sequential
 from hsctms.design.simulate import (
@@ -224,6 +225,9 @@ class Preset:
     protocol : callable, optional
         Computes the protocol material (estimand, framings, outcome choice, sensitivity
         grid, OC curve, timeline) of a preset file that has any; returns None otherwise.
+    references : mapping of str to ReferenceSpec, default {}
+        Evidence-base study id to its citation, for every study the file names; the report
+        cites them as numbered references.
     """
 
     key: str
@@ -241,6 +245,7 @@ class Preset:
     aliases: tuple[str, ...] = ()
     source_file: Path | None = None
     protocol: Callable[[], ProtocolResult | None] = _no_protocol
+    references: Mapping[str, ReferenceSpec] = field(default_factory=dict)
 
     @property
     def values(self) -> dict[str, Quantity]:
@@ -318,6 +323,16 @@ def _after_loss(args: dict[str, Any], vid: str, values: Mapping[str, Quantity], 
     return {**args, "n": left}
 
 
+def _check_studies(spec: PresetSpec, fail: B._Fail) -> None:
+    """Every study id an assumption row names has its citation in ``references``."""
+    for i, row in enumerate(spec.assumptions):
+        missing = [k for k in row.studies if k not in spec.references]
+        if missing:
+            raise fail(f"assumptions[{i}].studies", f"studies {missing} have no entry in "
+                       "references.", "Copy the citation of each study id from the evidence "
+                       "base (hsctms.evidence) into references.")
+
+
 def build_preset(spec: PresetSpec, *, where: str, source_file: Path | None = None) -> Preset:
     """A :class:`Preset` from a validated preset file (``where`` names it in errors).
 
@@ -328,6 +343,7 @@ def build_preset(spec: PresetSpec, *, where: str, source_file: Path | None = Non
     """
     fail = B._Fail(where)
     values = B.collect_values(spec, fail)
+    _check_studies(spec, fail)
     assumptions = tuple(
         Assumption(render(row.name, values), render(str(B.row_text(row.text, row.values)),
                                                     values), row.source, row.status,
@@ -388,7 +404,8 @@ def build_preset(spec: PresetSpec, *, where: str, source_file: Path | None = Non
         primary=lambda: design({}), sensitivity=tuple(sensitivity), assumptions=assumptions,
         scenarios=_scenario_builder(spec, values, fail), gsd=interim,
         size_unit=spec.size_unit, design=design, sequential=sequential,
-        aliases=tuple(spec.aliases), source_file=source_file, protocol=protocol)
+        aliases=tuple(spec.aliases), source_file=source_file, protocol=protocol,
+        references=dict(spec.references))
 
 
 def load_preset(path: str | Path) -> Preset:
