@@ -36,8 +36,8 @@ def _policy(method: str, path: str) -> str:
     """The access rule each route must have, written from the access model in docs/web.md
     (independent of the rule the route declares, which the walk below takes as expected)."""
     p = path.removeprefix("/api")
-    if p in ("", "/", "/login", "/tool"):
-        return PUBLIC  # landing page, sign-in and the public patient tool
+    if p in ("", "/", "/login", "/tool", "/tool.js"):
+        return PUBLIC  # landing page, sign-in and the public patient tool (and its script)
     if p in ("/logout", "/me", "/exchange", "/export/redcap-dictionary"):
         return LOGIN  # own session, the exchange page, the data dictionary (no patient data)
     if p.startswith("/users"):
