@@ -284,6 +284,36 @@ def test_cli_validate_and_import_with_explicit_options(tmp_path: Path) -> None:
     assert "inserted 0" in again.output.lower() or "unchanged" in again.output.lower()
 
 
+def test_cli_endpoints_reads_a_spreadsheet_export_with_explicit_options(tmp_path: Path
+                                                                        ) -> None:
+    """``hsctms endpoints --data`` takes the options validate and import take: the European
+    export gives exactly the endpoint table of the bundle it was made from; without them it
+    is refused (nothing guessed), and with --db they are refused as meaningless."""
+    runner = CliRunner()
+    source = _io.write_files(tmp_path / "b", {})
+    euro = european_bundle(source, tmp_path / "euro")
+    args = ["--delimiter", ";", "--decimal", ",", "--date-format", "dayfirst"]
+    plain = runner.invoke(app, ["endpoints", "--data", str(euro),
+                                "--out", str(tmp_path / "no.csv")])
+    assert plain.exit_code == 1 and "--delimiter ';'" in plain.output
+    assert not (tmp_path / "no.csv").exists()
+    want = runner.invoke(app, ["endpoints", "--data", str(source),
+                               "--out", str(tmp_path / "want.csv")])
+    assert want.exit_code == 0, want.output
+    got = runner.invoke(app, ["endpoints", "--data", str(euro), *args,
+                              "--out", str(tmp_path / "got.csv")])
+    assert got.exit_code == 0, got.output
+    assert len((tmp_path / "want.csv").read_text(encoding="utf-8").splitlines()) > 1
+    assert (tmp_path / "got.csv").read_bytes() == (tmp_path / "want.csv").read_bytes()
+    bad = runner.invoke(app, ["endpoints", "--data", str(euro), "--delimiter", ":",
+                              "--out", str(tmp_path / "x.csv")])
+    assert bad.exit_code == 2 and "Unknown delimiter ':'" in bad.output
+    db = runner.invoke(app, ["endpoints", "--db", str(tmp_path / "r.sqlite"), *args,
+                             "--out", str(tmp_path / "db.csv")])
+    assert db.exit_code == 1 and "--data" in db.output
+    assert not (tmp_path / "db.csv").exists()
+
+
 def test_cli_refuses_an_unknown_delimiter(tmp_path: Path) -> None:
     res = CliRunner().invoke(app, ["validate", str(tmp_path), "--delimiter", ":"])
     assert res.exit_code == 2

@@ -68,3 +68,16 @@ def test_no_developer_docs_for_the_public(client):
     for markup in (page, bad.text, report):
         assert "docs/" not in markup and "profile-schema" not in markup
         assert ".md" not in re.sub(r"<[^>]+>", " ", markup)
+
+
+def test_pregnancy_question_is_in_the_page_and_its_script_is_served(client):
+    """Without scripts the question is asked of everyone (the browser test checks that the
+    script hides it for men); the script comes from the site itself (CSP script-src 'self')."""
+    page = client.get("/tool").text
+    assert re.search(r'<div class="field" id="pregnant-field">.*?<select id="pregnant"', page)
+    assert 'id="pregnant-field" hidden' not in page
+    assert '<script src="/tool.js" defer></script>' in page
+    js = client.get("/tool.js")
+    assert js.status_code == 200 and js.headers["content-type"].startswith("text/javascript")
+    assert "pregnant-field" in js.text and "disabled" in js.text
+    assert "script-src 'self'" in client.get("/tool").headers["content-security-policy"]

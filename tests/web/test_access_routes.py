@@ -36,8 +36,8 @@ def _policy(method: str, path: str) -> str:
     """The access rule each route must have, written from the access model in docs/web.md
     (independent of the rule the route declares, which the walk below takes as expected)."""
     p = path.removeprefix("/api")
-    if p in ("", "/", "/login", "/tool"):
-        return PUBLIC  # landing page, sign-in and the public patient tool
+    if p in ("", "/", "/login", "/tool", "/tool.js"):
+        return PUBLIC  # landing page, sign-in and the public patient tool (and its script)
     if p in ("/logout", "/me", "/exchange", "/export/redcap-dictionary"):
         return LOGIN  # own session, the exchange page, the data dictionary (no patient data)
     if p.startswith("/users"):
@@ -105,9 +105,11 @@ def _call(client: TestClient, method: str, path: str, username: str | None) -> A
         return client.post(path, files={"file": ("x.zip", b"not a zip")},
                            follow_redirects=False)
     if method == "DELETE":
-        return client.delete(path, params=params, follow_redirects=False)
+        return client.delete(path, params={**(params or {}), "reason": "walk"},
+                             follow_redirects=False)
     if api:
-        payload = {"version": 999, "values": {"edss": "4.0"}} if method == "PUT" else body
+        payload = ({"version": 999, "values": {"edss": "4.0"}, "reason": "walk"}
+                   if method == "PUT" else body)
         return client.request(method, path, json=payload, follow_redirects=False)
     return client.request(method, path, data={k: str(v) for k, v in body.items()},
                           follow_redirects=False)

@@ -13,7 +13,8 @@ def test_version_abc_is_refused_in_canonical_shape(as_user: Any) -> None:
     ann = as_user("entry_a")
     row = ann.get("/api/patients/A1").json()["tables"]["edss"][0]
     r = ann.put(f"/api/records/edss/{row['id']}", json={"version": "abc",
-                                                       "values": {"edss": "5.0"}})
+                                                       "values": {"edss": "5.0"},
+                                                       "reason": "typo"})
     assert r.status_code == 422 and r.json()["error"] == "DataValidationError"
     assert r.headers.get("x-content-type-options") == "nosniff"
     form = ann.post(f"/records/edss/{row['id']}", data={
@@ -29,7 +30,7 @@ def test_huge_record_id_is_not_found(as_user: Any, row_id: int) -> None:
     assert r.status_code == 404 and r.json()["error"] == "NotFoundError"
     assert ann.get(f"/records/edss/{row_id}").status_code == 404
     assert ann.put(f"/api/records/edss/{row_id}",
-                   json={"version": 1, "values": {}}).status_code == 404
+                   json={"version": 1, "values": {}, "reason": "typo"}).status_code == 404
 
 
 PAGE_ROUTES = ("/audit", "/api/audit", "/patients", "/api/patients")

@@ -138,3 +138,40 @@ def test_end_to_end(server: str, page: Any, tmp_path: Path) -> None:
     page.wait_for_load_state()
     assert "What to expect" in page.inner_text("body")
     _shot(page, tmp_path, "tool-report")
+
+
+def _pregnant_shown(page: Any) -> bool:
+    return bool(page.is_visible("#pregnant")) and not page.is_disabled("#pregnant")
+
+
+def test_tool_hides_the_pregnancy_question_for_men(server: str, page: Any) -> None:
+    """The pregnancy question is hidden (and not submitted) while the sex is male, shown
+    again for any other answer, and always shown when scripts are off."""
+    page.goto(server + "/tool")
+    assert _pregnant_shown(page)  # no sex given yet
+    page.select_option("#pregnant", "yes")
+    page.select_option("#sex", "M")
+    assert not page.is_visible("#pregnant") and not page.is_visible("label[for=pregnant]")
+    assert page.is_disabled("#pregnant")
+    for sex in ("F", "X", ""):
+        page.select_option("#sex", sex)
+        assert _pregnant_shown(page), sex
+        assert page.input_value("#pregnant") == "yes"  # the answer given is kept, not altered
+    # a man's submitted answers hold no pregnancy answer, even one chosen before
+    page.select_option("#sex", "M")
+    page.select_option("#phenotype", "RRMS")
+    page.select_option("#edss", "3.5")
+    with page.expect_request(lambda r: r.method == "POST" and r.url.endswith("/tool")) as req:
+        page.click("#make-report")
+    sent = req.value.post_data or ""
+    assert "sex=M" in sent and "pregnant" not in sent
+    page.wait_for_load_state()
+    assert "What to expect" in page.inner_text("body")
+    context = page.context.browser.new_context(java_script_enabled=False)
+    try:
+        plain = context.new_page()
+        plain.goto(server + "/tool")
+        plain.select_option("#sex", "M")
+        assert _pregnant_shown(plain)  # scripts off: always asked, as the help says
+    finally:
+        context.close()

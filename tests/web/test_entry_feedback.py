@@ -149,6 +149,43 @@ def test_delete_requires_reason(as_user: Any) -> None:
     assert entry["action"] == "delete" and entry["reason"] == "entered for the wrong patient"
 
 
+def test_api_edit_and_delete_require_a_reason(as_user: Any) -> None:
+    """The JSON API asks for the reason the web forms ask for (first entry needs none): a
+    missing or blank reason is a 422 naming the field, with a hint for the API caller, and
+    nothing is saved or deleted."""
+    c = as_user("lead_a")
+    created = c.post("/api/records/relapses", json={"patient_id": "A1",
+                                                    "onset_date": "2021-06-01"})
+    assert created.status_code == 201, created.text  # first entry: no reason needed
+    row = _edss_row(c)
+    before = c.get(f"/api/records/edss/{row['id']}").json()
+    n_audit = len(c.get("/api/audit").json()["entries"])
+    for reason in (None, "", "   "):
+        body: dict[str, Any] = {"version": row["version"], "values": {"edss": "5.0"}}
+        if reason is not None:
+            body["reason"] = reason
+        r = c.put(f"/api/records/edss/{row['id']}", json=body)
+        assert r.status_code == 422, r.text
+        out = r.json()
+        assert out["error"] == "DataValidationError" and "Say why" in out["message"]
+        assert '"reason"' in out["hint"] and "form" not in out["hint"]
+        params: dict[str, Any] = {"version": row["version"]}
+        if reason is not None:
+            params["reason"] = reason
+        r = c.delete(f"/api/records/edss/{row['id']}", params=params)
+        assert r.status_code == 422, r.text
+        assert "reason=" in r.json()["hint"]
+    assert c.get(f"/api/records/edss/{row['id']}").json() == before  # nothing changed
+    assert len(c.get("/api/audit").json()["entries"]) == n_audit
+    # an unknown record is reported as such, before the missing reason
+    assert c.put("/api/records/edss/999999", json={"version": 1, "values": {}}
+                 ).status_code == 404
+    r = c.put(f"/api/records/edss/{row['id']}", json={
+        "version": row["version"], "values": {"edss": "5.0"}, "reason": "typo"})
+    assert r.status_code == 200
+    assert c.get("/api/audit").json()["entries"][0]["reason"] == "typo"
+
+
 def test_reason_for_change_rules() -> None:
     assert R.reason_for_change(" a  b ") == "a b"
     assert R.reason_for_change(None, required=False) is None

@@ -131,3 +131,38 @@ def test_upload_form_shows_update_choice_by_role(as_user: Any) -> None:
     assert 'id="bundle-update"' not in as_user("entry_a").get("/exchange").text
     assert 'id="bundle-update"' in as_user("lead_a").get("/exchange").text
     assert 'id="bundle-update"' in as_user("admin").get("/exchange").text
+
+
+def _european_bundle(as_user: Any) -> bytes:
+    """Centre A's bundle as a European spreadsheet saves it: patients.csv separated by ';',
+    EDSS scores with decimal commas and visit dates day-first (31/12/2020)."""
+    m = centre_a_bundle(as_user)
+    m["patients.csv"] = m["patients.csv"].replace(b",", b";")
+    text = m["edss.csv"].decode()
+    text = re.sub(r"(\d{4})-(\d{2})-(\d{2})", r"\3/\2/\1", text)
+    text = re.sub(r",(\d+)\.(\d+)(,|\r?\n)", r',"\1,\2"\3', text)
+    assert "/20" in text and ',"3,5"' in text
+    m["edss.csv"] = text.encode()
+    return make_zip(m)
+
+
+def test_spreadsheet_dialect_advice_is_for_the_web(as_user: Any, db_path: Path) -> None:
+    """A semicolon-separated file, decimal commas and day-first dates: the page and the
+    download say how to save the file, not which command-line option reads it."""
+    entry = as_user("entry_a")
+    before = data_digest(db_path)
+    r = _post(entry, "bundle", "eu.zip", _european_bundle(as_user))
+    assert r.status_code == 422, r.text
+    assert data_digest(db_path) == before
+    page = html.unescape(r.text)
+    for rule in ("file-unreadable", "column-decimal-comma", "column-date-format"):
+        assert rule in page
+    for option in ("--delimiter", "--decimal", "--date-format", "dayfirst"):
+        assert option not in page
+    assert "save it as CSV (comma delimited" in page
+    assert "save the file as CSV (comma delimited) with dates as YYYY-MM-DD" in page
+    assert "with '.' as decimal mark" in page
+    rows = list(csv.DictReader(io.StringIO(entry.get(_download_link(r.text)).text)))
+    assert {row["rule"] for row in rows} >= {"file-unreadable", "column-decimal-comma",
+                                            "column-date-format"}
+    assert not any("--" in row["message"] for row in rows)

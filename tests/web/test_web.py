@@ -101,10 +101,12 @@ def test_optimistic_locking_never_overwrites(as_user: Any) -> None:
     ann, lead = as_user("entry_a"), as_user("lead_a")
     row = ann.get("/api/patients/A1").json()["tables"]["edss"][0]
     r1 = ann.put(f"/api/records/edss/{row['id']}", json={"version": row["version"],
-                                                        "values": {"edss": "5.0"}})
+                                                        "values": {"edss": "5.0"},
+                                                        "reason": "typo"})
     assert r1.status_code == 200 and r1.json()["version"] == row["version"] + 1
     r2 = lead.put(f"/api/records/edss/{row['id']}", json={"version": row["version"],
-                                                         "values": {"edss": "6.0"}})
+                                                         "values": {"edss": "6.0"},
+                                                         "reason": "typo"})
     assert r2.status_code == 409 and r2.json()["error"] == "StaleRecordError"
     form = lead.post(f"/records/edss/{row['id']}", data={
         "patient_id": "A1", "date": row["date"], "edss": "6.5", "version": str(row["version"])})
@@ -118,9 +120,10 @@ def test_every_change_is_audited_and_audit_is_append_only(as_user: Any, db_path:
     created = ann.post("/api/records/relapses", json={"patient_id": "A1",
                                                       "onset_date": "2021-06-01"}).json()
     ann.put(f"/api/records/relapses/{created['id']}",
-            json={"version": 1, "values": {"onset_date": "2021-06-02"}})
+            json={"version": 1, "values": {"onset_date": "2021-06-02"},
+                  "reason": "wrong day"})
     assert ann.delete(f"/api/records/relapses/{created['id']}",
-                      params={"version": 2}).status_code == 200
+                      params={"version": 2, "reason": "entered twice"}).status_code == 200
     entries = lead.get("/api/audit").json()["entries"]
     mine = [e for e in entries if e["table"] == "relapses"]
     assert [e["action"] for e in mine] == ["delete", "update", "insert"]
@@ -321,8 +324,8 @@ def _pg_run(postgres_url: str) -> None:
         login(c, "lead_a")
         row = c.get("/api/patients/A1").json()["tables"]["edss"][0]
         assert c.put(f"/api/records/edss/{row['id']}",
-                     json={"version": row["version"], "values": {"edss": "4.5"}}
-                     ).status_code == 200
+                     json={"version": row["version"], "values": {"edss": "4.5"},
+                           "reason": "typo"}).status_code == 200
         assert c.get("/api/patients/B1").status_code == 403
         assert c.get("/api/audit").json()["entries"][0]["action"] == "update"
         assert c.get("/api/dashboard").status_code == 200

@@ -9,12 +9,22 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from hsctms.cli._common import console, fail, load_cohort_source, write_json
+from hsctms.cli._common import (
+    DateFormatOpt,
+    DecimalOpt,
+    DelimiterOpt,
+    console,
+    csv_dialect,
+    fail,
+    load_cohort_source,
+    write_json,
+)
 from hsctms.cli._outputs import check_output_files, write_output
 from hsctms.errors import DataValidationError, HsctmsError
 
 if TYPE_CHECKING:
     from hsctms.endpoints import EndpointDefinition, EndpointResult
+    from hsctms.io.csvtext import CsvDialect
     from hsctms.model.cohort import Cohort
 
 
@@ -50,22 +60,40 @@ def _report_warnings(caught: list[warnings.WarningMessage]) -> None:
 
 
 def _derive_source(db: str | None, data: Path | None, d: EndpointDefinition,
-                   step: Callable[[str], object]
+                   step: Callable[[str], object], dialect: CsvDialect | None = None
                    ) -> tuple[Cohort, EndpointResult, tuple[str, ...]]:
-    """Cohort, endpoints and the bundle tables not checked, of ``--db`` or ``--data``.
+    """Cohort, endpoints and the bundle tables not checked, of ``--db`` or ``--data``
+    (read as ``dialect`` declares, see ``--delimiter/--decimal/--date-format``).
 
     A bundle is validated once, for the tables the engine reads
     (:func:`hsctms.endpoints.derive_bundle`)."""
     from hsctms.endpoints import derive, derive_bundle
+    from hsctms.errors import ConfigurationError
 
+    if dialect is not None and data is None:
+        raise ConfigurationError(
+            "--delimiter, --decimal and --date-format describe the CSV files of --data; a "
+            "database (--db) has no such files.",
+            hint="Drop them, or read the bundle with --data DIR.")
     if data is not None and db is None:
         step("Reading, validating and deriving")
-        loaded = derive_bundle(data, d)
+        loaded = derive_bundle(data, d, dialect=dialect)
         return loaded.cohort, loaded.result, loaded.unchecked
     step("Loading registry")
     cohort = load_cohort_source(db, data, command="endpoints")
     step(f"Deriving endpoints ({cohort.n_patients} patients)")
     return cohort, derive(cohort, d), ()
+
+
+def _options_text(dialect: CsvDialect | None) -> str:
+    """The ``--delimiter/--decimal/--date-format`` options that read ``dialect`` again."""
+    if dialect is None:
+        return ""
+    sep = "tab" if dialect.delimiter == "\t" else dialect.delimiter
+    parts = [f" --delimiter '{sep}'" if dialect.delimiter != "," else "",
+             f" --decimal '{dialect.decimal}'" if dialect.decimal != "." else "",
+             f" --date-format {dialect.date_format}" if dialect.date_format != "iso" else ""]
+    return "".join(parts)
 
 
 def register(app: typer.Typer) -> None:
@@ -95,6 +123,9 @@ def register(app: typer.Typer) -> None:
         unconfirmed: Annotated[bool, typer.Option(
             "--unconfirmed", help="With --trace: also list the candidate changes that were "
             "not confirmed, and why.")] = False,
+        delimiter: DelimiterOpt = None,
+        decimal: DecimalOpt = None,
+        date_format: DateFormatOpt = None,
     ) -> None:
         """Derive confirmed worsening and improvement (PIRA/RAW), relapse, MRI activity,
         NEDA-3/4 loss, event-free survival and death for every patient: one row per patient
@@ -103,6 +134,9 @@ def register(app: typer.Typer) -> None:
         Example: hsctms endpoints --data demo-bundle --definition halt_ms --out endpoints.csv
 
         Trace one patient: hsctms endpoints --data demo-bundle --trace SYN-000001 --unconfirmed
+
+        A spreadsheet export: hsctms endpoints --data export --delimiter ';' --decimal ','
+        --date-format dayfirst --out endpoints.csv
         """
         from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
@@ -110,6 +144,7 @@ def register(app: typer.Typer) -> None:
         from hsctms.errors import ConfigurationError
         from hsctms.io.csvtext import neutralise_frame
 
+        dialect = csv_dialect(delimiter, decimal, date_format)
         try:
             if out is None and trace is None:
                 raise ConfigurationError("Give --out FILE (or --trace PATIENT).",
@@ -125,11 +160,12 @@ def register(app: typer.Typer) -> None:
                     cohort, res, unchecked = _derive_source(db, data, d,
                                                             lambda text: bar.update(
                                                                 task, description=text,
-                                                                advance=1))
+                                                                advance=1), dialect)
                 bar.advance(task, 1)
             if unchecked:
                 console.print(f"Not checked (not used by endpoints): {', '.join(unchecked)}; "
-                              f"'hsctms validate {data}' checks the whole bundle.",
+                              f"'hsctms validate {data}{_options_text(dialect)}' checks the "
+                              "whole bundle.",
                               highlight=False, markup=False, soft_wrap=True)
             _report_warnings(caught)
             if trace is not None:

@@ -26,7 +26,7 @@ import datetime as _dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -54,6 +54,9 @@ from hsctms.endpoints.result import ENDPOINTS, EndpointResult
 from hsctms.model.cohort import Cohort
 from hsctms.model.regimens import RegimenMap
 from hsctms.model.schema import SCHEMA
+
+if TYPE_CHECKING:
+    from hsctms.io.csvtext import CsvDialect
 
 DefinitionLike = EndpointDefinition | str | dict[str, Any]
 
@@ -139,7 +142,8 @@ class BundleEndpoints:
 
 def derive_bundle(path: str | Path, definition: DefinitionLike = "halt_ms", *,
                   regimen_map: RegimenMap | None = None,
-                  today: _dt.date | None = None) -> BundleEndpoints:
+                  today: _dt.date | None = None,
+                  dialect: CsvDialect | None = None) -> BundleEndpoints:
     """Read a CSV bundle, validate the tables the engine reads, and derive the endpoints.
 
     The tables of :data:`ENGINE_TABLES` (and those their rules need) are read and validated
@@ -157,6 +161,10 @@ def derive_bundle(path: str | Path, definition: DefinitionLike = "halt_ms", *,
         Regimen map for intensity classes and the ``regimen-unknown`` rule (default EBMT).
     today
         Reference date for "in the future" (default: today).
+    dialect
+        How the CSV files are written when the user declares they are not standard bundle
+        files (``--delimiter``, ``--decimal``, ``--date-format``), as for
+        :func:`hsctms.io.load_bundle`; default: the bundle format. Never guessed.
 
     Returns
     -------
@@ -178,7 +186,7 @@ def derive_bundle(path: str | Path, definition: DefinitionLike = "halt_ms", *,
 
     d = _registry_definition(definition)
     contents = read_bundle_contents(path, regimen_map=regimen_map, today=today,
-                                    tables=ENGINE_TABLES)
+                                    tables=ENGINE_TABLES, dialect=dialect)
     refuse_errors(path, contents.report)
     cohort = contents.cohort(regimen_map)
     origin = _cohort_origin(cohort, d)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
+from dataclasses import field as dataclass_field
 from typing import Any
 
 import numpy as np
@@ -45,6 +46,11 @@ class Issue:
         The ``patient_id`` of the row, for row-level issues of a bundle (attached centrally by
         :func:`with_patients`, so every check's message need not repeat it); ``None`` when
         unknown or not about one row.
+    plain_message
+        The message with command-line-neutral advice, for readers who cannot pass the
+        command line's reading options (a web upload): e.g. "save the file as CSV (comma
+        delimited)" instead of "run with --delimiter ';'". ``None`` when :attr:`message`
+        names no option. Not part of :meth:`to_dict` or of equality.
     """
 
     rule: str
@@ -54,6 +60,7 @@ class Issue:
     field: str | None
     message: str
     patient: str | None = None
+    plain_message: str | None = dataclass_field(default=None, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable form.
@@ -113,7 +120,7 @@ class Issue:
 
 
 def make_issue(rule_id: str, file: str, row: int | None, field_name: str | None,
-               message: str) -> Issue:
+               message: str, *, plain_message: str | None = None) -> Issue:
     """An :class:`Issue` with the severity of its registered rule.
 
     Parameters
@@ -128,13 +135,16 @@ def make_issue(rule_id: str, file: str, row: int | None, field_name: str | None,
         Column name, or None.
     message
         What is wrong and how to fix it.
+    plain_message
+        The message without command-line options (:attr:`Issue.plain_message`), or None.
 
     Returns
     -------
     Issue
         The issue.
     """
-    return Issue(rule_id, rule(rule_id).severity, file, row, field_name, message)
+    return Issue(rule_id, rule(rule_id).severity, file, row, field_name, message,
+                 plain_message=plain_message)
 
 
 def with_patients(issues: Iterable[Issue], tables: Mapping[str, pd.DataFrame]) -> list[Issue]:

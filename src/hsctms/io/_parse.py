@@ -161,17 +161,21 @@ def _looks_separated(header: list[str]) -> str | None:
     return None if sep is None else DELIMITERS[sep]
 
 
-def _separated_message(filename: str, header: str, sep: str, delimiter: str) -> str:
-    """The one message of a file whose fields are separated by ``sep``, not ``delimiter``."""
+def _separated_message(filename: str, header: str, sep: str, delimiter: str
+                       ) -> tuple[str, str | None]:
+    """The one message of a file whose fields are separated by ``sep``, not ``delimiter``,
+    and the same without the command line's ``--delimiter`` (for a web upload; None when
+    only the option helps)."""
     shown = "tab" if sep == "\t" else repr(sep)
     option = "tab" if sep == "\t" else f"'{sep}'"
     if sep == ",":
         return (f"{filename} uses ',' between fields, not {delimiter!r} (its header is "
-                f"{header[:80]!r}): run without --delimiter.")
+                f"{header[:80]!r}): run without --delimiter."), None
     why = " (a European spreadsheet export)" if sep == ";" else ""
-    return (f"{filename} uses {shown} between fields{why}, not {DELIMITERS[delimiter]} (its "
+    what = (f"{filename} uses {shown} between fields{why}, not {DELIMITERS[delimiter]} (its "
             f"header is {header[:80]!r}): save it as CSV (comma delimited; a spreadsheet's "
-            f"'CSV UTF-8'), or run with --delimiter {option}.")
+            f"'CSV UTF-8')")
+    return f"{what}, or run with --delimiter {option}.", f"{what} and upload it again."
 
 
 def _malformed(filename: str, start: int, end: int, reason: str) -> Issue:
@@ -271,8 +275,9 @@ def read_raw(path: Path, spec: TableSpec, *, delimiter: str = ","
         return None, issues
     separated = _separator_of(header, delimiter)
     if separated and not spec.has_column(header[0]):
-        issues.append(make_issue("file-unreadable", filename, 1, None,
-                                 _separated_message(filename, header[0], separated, delimiter)))
+        message, plain = _separated_message(filename, header[0], separated, delimiter)
+        issues.append(make_issue("file-unreadable", filename, 1, None, message,
+                                 plain_message=plain))
         return None, issues
     ncols = len(header)
     seen = _check_header(header, spec, issues)

@@ -231,11 +231,14 @@ def _decimal_comma_issue(spec: TableSpec, col: ColumnSpec, series: pd.Series, pa
         return []
     parsed.masks["value-unparseable"] = bad & ~comma
     first = str(text.iat[idx[0]])
+    what = (f"column {col.name} uses ',' as decimal mark ({first!r}) in {idx.size:,} rows "
+            f"({_lines_text(lines, idx)}); those values were not read: write numbers with '.' "
+            f"({first.replace(',', '.')})")
     return [make_issue(
         "column-decimal-comma", spec.filename, None, col.name,
-        f"column {col.name} uses ',' as decimal mark ({first!r}) in {idx.size:,} rows "
-        f"({_lines_text(lines, idx)}); those values were not read: write numbers with '.' "
-        f"({first.replace(',', '.')}), or pass --decimal ',' to read the file as written.")]
+        f"{what}, or pass --decimal ',' to read the file as written.",
+        plain_message=f"{what}: save the file as CSV (comma delimited) with '.' as decimal "
+                      "mark and upload it again.")]
 
 
 def _numeric_date_issue(spec: TableSpec, col: ColumnSpec, series: pd.Series, parsed: Parsed,
@@ -276,7 +279,9 @@ def _numeric_date_issue(spec: TableSpec, col: ColumnSpec, series: pd.Series, par
                "(no option reads two-digit years)")
     return [make_issue(
         "column-date-format", spec.filename, None, col.name,
-        f"column {col.name} {how[0]} {where}: write dates as YYYY-MM-DD {how[1]}.")]
+        f"column {col.name} {how[0]} {where}: write dates as YYYY-MM-DD {how[1]}.",
+        plain_message=f"column {col.name} {how[0]} {where}: save the file as CSV (comma "
+                      "delimited) with dates as YYYY-MM-DD and upload it again.")]
 
 
 def check_tables(tables: Mapping[str, pd.DataFrame], ctx: ValidationContext | None = None,

@@ -59,7 +59,9 @@ def issue_rows(report: Any, bundle: str | Path | None = None) -> list[dict[str, 
     -------
     list of dict
         Keys :data:`ISSUE_COLUMNS`; ``row`` is the file's line number (header = 1) or None,
-        ``patient`` the row's ``patient_id`` or None.
+        ``patient`` the row's ``patient_id`` or None, ``message`` the issue's advice for a
+        web user (:attr:`hsctms.io.Issue.plain_message`: no command-line option such as
+        ``--delimiter``, which an upload cannot pass) where it has one.
     """
     issues = sorted(report.issues, key=lambda i: _SEVERITY_ORDER.get(i.severity, 3))
     lookup: dict[str, dict[int, str]] = {}
@@ -69,7 +71,7 @@ def issue_rows(report: Any, bundle: str | Path | None = None) -> list[dict[str, 
     return [{"severity": i.severity, "rule": i.rule, "file": i.file, "row": i.row,
              "field": i.field,
              "patient": lookup.get(i.file, {}).get(i.row) if i.row is not None else None,
-             "message": i.message} for i in issues]
+             "message": i.plain_message or i.message} for i in issues]
 
 
 def group_issues(rows: list[dict[str, Any]], *, limit: int = SHOWN_ISSUES,

@@ -495,30 +495,50 @@ def api_get(request: Request, table: str, row_id: int) -> dict[str, Any]:
         return records.get_row(conn, _table(table), _row_id(row_id), ctx.scope)
 
 
+def _api_reason(ctx: Any, table: str, row_id: int, reason: object, how: str) -> str | None:
+    """The required reason for change of an API edit or deletion, checked after the record
+    (so an unknown or out-of-scope record is reported first); the hint says how to send it
+    (``how``), not how to fill in a form."""
+    with ctx.engine.connect() as conn:
+        records.get_row(conn, table, row_id, ctx.scope)
+    try:
+        return records.reason_for_change(reason)
+    except DataValidationError as exc:
+        raise DataValidationError(exc.message, report=exc.report, hint=how) from exc
+
+
 @route(router, "PUT", "/api/records/{table}/{row_id}", EDIT)
 def api_update(request: Request, table: str, row_id: int,
                payload: Annotated[dict[str, Any], Body(
-                   examples=[{"version": 1, "values": {"edss": "4.0"}}])]) -> dict[str, Any]:
+                   examples=[{"version": 1, "values": {"edss": "4.0"},
+                              "reason": "transcription error"}])]) -> dict[str, Any]:
     """Update a record: body ``{"version": N, "values": {...}, "reason": "..."}``; 409 if
-    ``version`` is stale. ``reason`` (the reason for change) is kept in the audit trail."""
+    ``version`` is stale. ``reason`` (the reason for change) is required, as in the web
+    forms, and kept in the audit trail; a missing one gives 422 and nothing is saved."""
     ctx = ctx_of(request)
+    name, rid = _table(table), _row_id(row_id)
     if "version" not in payload:
         raise DataValidationError("The body needs the version you read.",
-                                  hint='Send {"version": N, "values": {...}}.')
-    return records.update_record(ctx.engine, ctx.principal.username, _table(table), _row_id(row_id),
-                                 dict(payload.get("values") or {}), _version(payload["version"]),
-                                 centre=ctx.scope, reason=records.reason_for_change(
-                                     payload.get("reason"), required=False))
+                                  hint='Send {"version": N, "values": {...}, "reason": "..."}.')
+    version = _version(payload["version"])
+    why = _api_reason(ctx, name, rid, payload.get("reason"),
+                      'Send {"version": N, "values": {...}, "reason": "why you change it"}.')
+    return records.update_record(ctx.engine, ctx.principal.username, name, rid,
+                                 dict(payload.get("values") or {}), version,
+                                 centre=ctx.scope, reason=why)
 
 
 @route(router, "DELETE", "/api/records/{table}/{row_id}", EDIT)
 def api_delete(request: Request, table: str, row_id: int,
                version: Annotated[int, Query(description="The version you read.")],
-               reason: Annotated[str | None, Query(description="Why (kept in the audit "
-                                                   "trail).")] = None) -> dict[str, Any]:
-    """Delete a record; 409 if ``version`` is stale."""
+               reason: Annotated[str | None, Query(description="Why (required; kept in the "
+                                                   "audit trail).")] = None) -> dict[str, Any]:
+    """Delete a record; 409 if ``version`` is stale. ``reason`` is required, as in the web
+    forms (422 without it, and nothing is deleted)."""
     ctx = ctx_of(request)
-    records.delete_record(ctx.engine, ctx.principal.username, _table(table), _row_id(row_id),
-                          _version(version), centre=ctx.scope,
-                          reason=records.reason_for_change(reason, required=False))
+    name, rid = _table(table), _row_id(row_id)
+    why = _api_reason(ctx, name, rid, reason,
+                      "Send ?version=N&reason=why+you+delete+it.")
+    records.delete_record(ctx.engine, ctx.principal.username, name, rid,
+                          _version(version), centre=ctx.scope, reason=why)
     return {"deleted": True, "table": table, "id": row_id}

@@ -187,6 +187,16 @@ def tool_page(request: Request) -> Response:
                   error=None, **_tool_choices())
 
 
+@route(router, "GET", "/tool.js", PUBLIC)
+def tool_script(request: Request) -> Response:
+    """The tool page's small script (the page works without it): hides the pregnancy
+    question, and leaves it out of the submitted answers, while the sex given is male. Served
+    from the site itself, as the Content-Security-Policy (``script-src 'self'``) requires."""
+    text = request.app.state.templates.get_template("tool.js.j2").render()
+    return Response(text, media_type="text/javascript",
+                    headers={"Cache-Control": "public, max-age=3600"})
+
+
 @route(router, "POST", "/tool", PUBLIC, csrf_exempt="public, no session, stores nothing")
 async def tool_submit(request: Request) -> Response:
     """The personal report for the submitted profile (computed in memory; nothing stored or
