@@ -74,3 +74,4 @@ def test_dated_rows_sorted_and_missing_days() -> None:
     code, day, cols = dated_rows(shuffled, "relapses", "onset_date", uni, cal, {"v": "x"})
     assert code.tolist() == [0, 0, 1, 1] and day.tolist() == [1, 5, 2, 3]
     assert cols["v"].tolist() == [1.0, 2.0, 3.0, 4.0]
+

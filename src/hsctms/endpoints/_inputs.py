@@ -409,7 +409,7 @@ def loaded_inputs(contents: BundleContents, cohort: Cohort, origin: pd.DataFrame
     # Issue(...) with the new row (what dataclasses.replace builds, at half its cost); every
     # other field kept, the patient id included
     issues: list[Issue] = [Issue(i.rule, i.severity, i.file, row, i.field, i.message,
-                                 patient=i.patient)
+                                 patient=i.patient, plain_message=i.plain_message)
                            for (i, _), row in zip(kept, rows.tolist(), strict=True)]
     if len(typed["edss"]) == 0:
         issues.append(_edss_empty(SCHEMA["edss"]))
