@@ -118,11 +118,33 @@ def _count_in(sorted_keys: IntArray, pid: IntArray, lo: IntArray, hi: IntArray) 
 
 def _sort_unique(pid: IntArray, day: IntArray) -> tuple[IntArray, IntArray]:
     """Events sorted by patient and day, at most one per patient-day."""
+    if _keyable(pid, day):  # one int64 sort of the packed keys instead of a two-key lexsort
+        keys = np.sort(_keys(pid, day))
+        keep = np.ones(len(keys), dtype=bool)
+        keep[1:] = keys[1:] != keys[:-1]
+        return _unkey(keys[keep])
     order = np.lexsort((day, pid))
     pid, day = pid[order], day[order]
     keep = np.ones(len(pid), dtype=bool)
     keep[1:] = (pid[1:] != pid[:-1]) | (day[1:] != day[:-1])
     return pid[keep], day[keep]
+
+
+def _keyable(pid: IntArray, day: IntArray) -> bool:
+    """Whether integer ``(pid, day)`` pairs pack losslessly into :func:`_keys` (``day`` in
+    ``[-_OFF, _M - _OFF)``, non-negative ``pid``), so that sorting the keys sorts the pairs."""
+    if not len(pid):
+        return True
+    if pid.dtype.kind not in "iu" or day.dtype.kind not in "iu":
+        return False
+    return bool(pid.min() >= 0 and pid.max() < (1 << 40) and day.min() >= -_OFF
+                and day.max() < _M - _OFF)
+
+
+def _unkey(keys: IntArray) -> tuple[IntArray, IntArray]:
+    """The ``(pid, day)`` pairs of packed :func:`_keys`."""
+    pid = keys // _M
+    return pid, keys - pid * _M - _OFF
 
 
 def _poisson_times(rng: np.random.Generator, rate_per_year: FloatArray, start: FloatArray,
@@ -354,8 +376,11 @@ def simulate_course(
     bl_day = -np.floor(rng.uniform(30, 61, n)).astype(np.int64)
     s_pid = np.concatenate([pid_all, pid_all[rb_ok], s_pid])
     s_day = np.concatenate([bl_day, rebase[rb_ok].astype(np.int64), s_day])
-    order = np.lexsort((s_day, s_pid))
-    s_pid, s_day = s_pid[order], s_day[order]
+    if _keyable(s_pid, s_day):  # equal pairs are interchangeable: any sort gives these arrays
+        s_pid, s_day = _unkey(np.sort(_keys(s_pid, s_day)))
+    else:
+        order = np.lexsort((s_day, s_pid))
+        s_pid, s_day = s_pid[order], s_day[order]
     prev = np.empty_like(s_day)
     prev[1:] = s_day[:-1]
     first_of_patient = np.ones(len(s_pid), dtype=bool)
