@@ -56,6 +56,11 @@ def _derive(sc: Scenario, arms: list[dict[str, pd.DataFrame]]) -> pd.DataFrame:
     """
     from hsctms.endpoints.derive import _derive as derive_trusted  # no public skip switch
 
+    # arms in the order of their identifiers (each arm's tables are sorted by patient and
+    # date), so the concatenated tables are in the engine's sorted patient order and it
+    # neither re-sorts them nor looks every identifier up; the results do not depend on it
+    arms = sorted(arms, key=lambda t: str(t["follow_up"]["patient_id"].iloc[0])
+                  if len(t["follow_up"]) else "")
     def cat(name: str) -> pd.DataFrame:
         return pd.concat([t[name] for t in arms], ignore_index=True) if len(arms) > 1 \
             else arms[0][name]
