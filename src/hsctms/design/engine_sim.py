@@ -85,7 +85,7 @@ def _outcomes(sc: Scenario, tabs: dict[str, pd.DataFrame], derived: pd.DataFrame
               n_trials: int) -> dict[str, np.ndarray]:
     """Per-patient trial outcomes of one arm, shape ``(n_trials, n)``."""
     fu = tabs["follow_up"]
-    frame = derived.reindex(fu["patient_id"])
+    frame = _rows(derived, fu["patient_id"])
     ep = sc.model_endpoint
     if f"{ep}_time" not in frame.columns:
         raise DesignError(f"The endpoint engine has no endpoint {ep!r}.",
@@ -117,6 +117,20 @@ def _outcomes(sc: Scenario, tabs: dict[str, pd.DataFrame], derived: pd.DataFrame
         end = np.where(dies_first, trm, end)
         event = event | dies_first
     return {"time": end.reshape(shape), "event": event.astype(float).reshape(shape)}
+
+
+def _rows(derived: pd.DataFrame, ids: pd.Series) -> pd.DataFrame:
+    """``derived.reindex(ids)``, as a slice when ``ids`` are a block of the sorted index (an
+    arm's patients in the engine's order), without looking every identifier up."""
+    idx = derived.index
+    n = len(ids)
+    if n and idx.is_unique and idx.is_monotonic_increasing:
+        want = ids.to_numpy(dtype=object)
+        start = int(idx.searchsorted(want[0]))
+        if start + n <= len(idx) and np.array_equal(
+                idx[start:start + n].to_numpy(dtype=object), want):
+            return derived.iloc[start:start + n]
+    return derived.reindex(ids)
 
 
 def _trm_years(tabs: dict[str, pd.DataFrame], fu: pd.DataFrame) -> np.ndarray:
