@@ -116,6 +116,16 @@ def _count_in(sorted_keys: IntArray, pid: IntArray, lo: IntArray, hi: IntArray) 
     return (right - left).astype(np.int64)
 
 
+def _count_since_origin(sorted_keys: IntArray, pid: IntArray, hi: IntArray, n: int
+                        ) -> IntArray:
+    """``_count_in(sorted_keys, pid, 0, hi)`` for patients ``0..n-1``, with the lower bound
+    searched once per patient rather than once per row."""
+    left = np.searchsorted(sorted_keys, _keys(np.arange(n, dtype=np.int64),
+                                              np.zeros(n, dtype=np.int64)), side="left")
+    right = np.searchsorted(sorted_keys, _keys(pid, hi), side="right")
+    return (right - left[pid]).astype(np.int64)
+
+
 def _sort_unique(pid: IntArray, day: IntArray) -> tuple[IntArray, IntArray]:
     """Events sorted by patient and day, at most one per patient-day."""
     if _keyable(pid, day):  # one int64 sort of the packed keys instead of a two-key lexsort
@@ -352,9 +362,9 @@ def simulate_course(
     t = v_day.astype(float)
     value = base[v_pid].copy()
     post_visit = v_day > 0
-    n_w = np.maximum(_count_in(w_keys, v_pid, np.zeros_like(v_day), v_day), 0)
+    n_w = np.maximum(_count_since_origin(w_keys, v_pid, v_day, n), 0)
     value += n_w * step[v_pid]
-    n_raw = _count_in(raw_keys, v_pid, np.zeros_like(v_day), v_day)
+    n_raw = _count_since_origin(raw_keys, v_pid, v_day, n)
     value += n_raw * step[v_pid]
     value -= np.where(has_impr[v_pid] & (t >= t_impr[v_pid]), impr_mag[v_pid], 0.0)
     in_trans = (t >= t_start[v_pid]) & (t <= t_stop[v_pid])
@@ -362,7 +372,7 @@ def simulate_course(
     r_sorted = np.sort(r_keys)
     bump = _count_in(r_sorted, v_pid, v_day - post.relapse_bump_days, v_day) > 0
     value += np.where(bump, rng.choice(np.array([0.5, 1.0]), size=len(v_pid)), 0.0)
-    value += 0.5 * _count_in(np.sort(res_keys), v_pid, np.zeros_like(v_day), v_day)
+    value += 0.5 * _count_since_origin(np.sort(res_keys), v_pid, v_day, n)
     noise = rng.random(len(v_pid)) < post.edss_noise_prob
     value += np.where(noise & post_visit, rng.choice(np.array([-0.5, 0.5]), len(v_pid)), 0.0)
     value = np.where(post_visit, snap_edss(value), base[v_pid])
