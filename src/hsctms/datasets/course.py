@@ -116,13 +116,45 @@ def _count_in(sorted_keys: IntArray, pid: IntArray, lo: IntArray, hi: IntArray) 
     return (right - left).astype(np.int64)
 
 
+def _count_since_origin(sorted_keys: IntArray, pid: IntArray, hi: IntArray, n: int
+                        ) -> IntArray:
+    """``_count_in(sorted_keys, pid, 0, hi)`` for patients ``0..n-1``, with the lower bound
+    searched once per patient rather than once per row."""
+    left = np.searchsorted(sorted_keys, _keys(np.arange(n, dtype=np.int64),
+                                              np.zeros(n, dtype=np.int64)), side="left")
+    right = np.searchsorted(sorted_keys, _keys(pid, hi), side="right")
+    return (right - left[pid]).astype(np.int64)
+
+
 def _sort_unique(pid: IntArray, day: IntArray) -> tuple[IntArray, IntArray]:
     """Events sorted by patient and day, at most one per patient-day."""
+    if _keyable(pid, day):  # one int64 sort of the packed keys instead of a two-key lexsort
+        keys = np.sort(_keys(pid, day))
+        keep = np.ones(len(keys), dtype=bool)
+        keep[1:] = keys[1:] != keys[:-1]
+        return _unkey(keys[keep])
     order = np.lexsort((day, pid))
     pid, day = pid[order], day[order]
     keep = np.ones(len(pid), dtype=bool)
     keep[1:] = (pid[1:] != pid[:-1]) | (day[1:] != day[:-1])
     return pid[keep], day[keep]
+
+
+def _keyable(pid: IntArray, day: IntArray) -> bool:
+    """Whether integer ``(pid, day)`` pairs pack losslessly into :func:`_keys` (``day`` in
+    ``[-_OFF, _M - _OFF)``, non-negative ``pid``), so that sorting the keys sorts the pairs."""
+    if not len(pid):
+        return True
+    if pid.dtype.kind not in "iu" or day.dtype.kind not in "iu":
+        return False
+    return bool(pid.min() >= 0 and pid.max() < (1 << 40) and day.min() >= -_OFF
+                and day.max() < _M - _OFF)
+
+
+def _unkey(keys: IntArray) -> tuple[IntArray, IntArray]:
+    """The ``(pid, day)`` pairs of packed :func:`_keys`."""
+    pid = keys // _M
+    return pid, keys - pid * _M - _OFF
 
 
 def _poisson_times(rng: np.random.Generator, rate_per_year: FloatArray, start: FloatArray,
@@ -330,9 +362,9 @@ def simulate_course(
     t = v_day.astype(float)
     value = base[v_pid].copy()
     post_visit = v_day > 0
-    n_w = np.maximum(_count_in(w_keys, v_pid, np.zeros_like(v_day), v_day), 0)
+    n_w = np.maximum(_count_since_origin(w_keys, v_pid, v_day, n), 0)
     value += n_w * step[v_pid]
-    n_raw = _count_in(raw_keys, v_pid, np.zeros_like(v_day), v_day)
+    n_raw = _count_since_origin(raw_keys, v_pid, v_day, n)
     value += n_raw * step[v_pid]
     value -= np.where(has_impr[v_pid] & (t >= t_impr[v_pid]), impr_mag[v_pid], 0.0)
     in_trans = (t >= t_start[v_pid]) & (t <= t_stop[v_pid])
@@ -340,7 +372,7 @@ def simulate_course(
     r_sorted = np.sort(r_keys)
     bump = _count_in(r_sorted, v_pid, v_day - post.relapse_bump_days, v_day) > 0
     value += np.where(bump, rng.choice(np.array([0.5, 1.0]), size=len(v_pid)), 0.0)
-    value += 0.5 * _count_in(np.sort(res_keys), v_pid, np.zeros_like(v_day), v_day)
+    value += 0.5 * _count_since_origin(np.sort(res_keys), v_pid, v_day, n)
     noise = rng.random(len(v_pid)) < post.edss_noise_prob
     value += np.where(noise & post_visit, rng.choice(np.array([-0.5, 0.5]), len(v_pid)), 0.0)
     value = np.where(post_visit, snap_edss(value), base[v_pid])
@@ -354,8 +386,11 @@ def simulate_course(
     bl_day = -np.floor(rng.uniform(30, 61, n)).astype(np.int64)
     s_pid = np.concatenate([pid_all, pid_all[rb_ok], s_pid])
     s_day = np.concatenate([bl_day, rebase[rb_ok].astype(np.int64), s_day])
-    order = np.lexsort((s_day, s_pid))
-    s_pid, s_day = s_pid[order], s_day[order]
+    if _keyable(s_pid, s_day):  # equal pairs are interchangeable: any sort gives these arrays
+        s_pid, s_day = _unkey(np.sort(_keys(s_pid, s_day)))
+    else:
+        order = np.lexsort((s_day, s_pid))
+        s_pid, s_day = s_pid[order], s_day[order]
     prev = np.empty_like(s_day)
     prev[1:] = s_day[:-1]
     first_of_patient = np.ones(len(s_pid), dtype=bool)
@@ -538,7 +573,10 @@ def simulate_arm(
     model = model or DiseaseModel()
     pop = population or ArmPopulation()
     enrol = enrolment if enrolment is not None else Enrolment()
-    ids = pd.array([f"{enrol.id_prefix}-{i:06d}" for i in range(1, n + 1)], dtype="string")
+    # f"{id_prefix}-{i:06d}" for i = 1..n, built as one vectorised string operation
+    ids = pd.array(np.char.add(f"{enrol.id_prefix}-",
+                               np.char.zfill(np.arange(1, n + 1).astype(str), 6)),
+                   dtype="string")
     base = snap_edss(np.clip(rng.normal(pop.edss_mean, pop.edss_sd, n), pop.edss_min,
                              pop.edss_max))
     age = np.clip(rng.normal(pop.age_mean, pop.age_sd, n), pop.age_min, pop.age_max)

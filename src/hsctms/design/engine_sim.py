@@ -56,6 +56,11 @@ def _derive(sc: Scenario, arms: list[dict[str, pd.DataFrame]]) -> pd.DataFrame:
     """
     from hsctms.endpoints.derive import _derive as derive_trusted  # no public skip switch
 
+    # arms in the order of their identifiers (each arm's tables are sorted by patient and
+    # date), so the concatenated tables are in the engine's sorted patient order and it
+    # neither re-sorts them nor looks every identifier up; the results do not depend on it
+    arms = sorted(arms, key=lambda t: str(t["follow_up"]["patient_id"].iloc[0])
+                  if len(t["follow_up"]) else "")
     def cat(name: str) -> pd.DataFrame:
         return pd.concat([t[name] for t in arms], ignore_index=True) if len(arms) > 1 \
             else arms[0][name]
@@ -80,7 +85,7 @@ def _outcomes(sc: Scenario, tabs: dict[str, pd.DataFrame], derived: pd.DataFrame
               n_trials: int) -> dict[str, np.ndarray]:
     """Per-patient trial outcomes of one arm, shape ``(n_trials, n)``."""
     fu = tabs["follow_up"]
-    frame = derived.reindex(fu["patient_id"])
+    frame = _rows(derived, fu["patient_id"])
     ep = sc.model_endpoint
     if f"{ep}_time" not in frame.columns:
         raise DesignError(f"The endpoint engine has no endpoint {ep!r}.",
@@ -112,6 +117,20 @@ def _outcomes(sc: Scenario, tabs: dict[str, pd.DataFrame], derived: pd.DataFrame
         end = np.where(dies_first, trm, end)
         event = event | dies_first
     return {"time": end.reshape(shape), "event": event.astype(float).reshape(shape)}
+
+
+def _rows(derived: pd.DataFrame, ids: pd.Series) -> pd.DataFrame:
+    """``derived.reindex(ids)``, as a slice when ``ids`` are a block of the sorted index (an
+    arm's patients in the engine's order), without looking every identifier up."""
+    idx = derived.index
+    n = len(ids)
+    if n and idx.is_unique and idx.is_monotonic_increasing:
+        want = ids.to_numpy(dtype=object)
+        start = int(idx.searchsorted(want[0]))
+        if start + n <= len(idx) and np.array_equal(
+                idx[start:start + n].to_numpy(dtype=object), want):
+            return derived.iloc[start:start + n]
+    return derived.reindex(ids)
 
 
 def _trm_years(tabs: dict[str, pd.DataFrame], fu: pd.DataFrame) -> np.ndarray:

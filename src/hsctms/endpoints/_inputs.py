@@ -461,7 +461,14 @@ class Universe:
         # looked up once per distinct value (missing values too, as ``astype(str)`` writes
         # them): the same codes as looking up every row, without hashing every row's string
         fcodes, uniques = pd.factorize(ids, use_na_sentinel=False)
-        look = self.ids.get_indexer(pd.Series(uniques, dtype=ids.dtype).astype(str))
+        keys = pd.Series(uniques, dtype=ids.dtype).astype(str)
+        if len(keys) == self.n and np.array_equal(keys.to_numpy(dtype=object),
+                                                  self.ids.to_numpy(dtype=object)):
+            # every patient, in universe order (a table sorted by patient): the lookup of
+            # distinct identifiers is the identity, so skip hashing every identifier
+            look = np.arange(self.n, dtype=np.int64)
+        else:
+            look = self.ids.get_indexer(keys)
         return np.asarray(look, dtype=np.int64)[np.asarray(fcodes, dtype=np.intp)]
 
     @property
