@@ -40,3 +40,15 @@ def test_validate_prints_one_plain_line_per_issue(tmp_path: Path) -> None:
     assert "dmt.csv:2: error dmt-stop-before-start stop_date (patient P1): " in result.output
     assert "│" not in result.output  # no table borders
     assert "error" in summary.lower()
+
+
+def test_row_numbers_are_never_turned_into_emoji() -> None:
+    """Rich turns ":100:" into an emoji by default, which corrupted "relapses.csv:100: info
+    ..." in validate's output; the CLI's consoles print such text as it is."""
+    from hsctms.cli._common import console, err_console
+
+    for con in (console, err_console):
+        with con.capture() as cap:
+            con.print("relapses.csv:100: info date-before-diagnosis :thumbs_up:",
+                      markup=False, highlight=False)
+        assert cap.get().strip() == "relapses.csv:100: info date-before-diagnosis :thumbs_up:"

@@ -18,8 +18,8 @@ if TYPE_CHECKING:
     from hsctms.io.csvtext import CsvDialect
     from hsctms.model import Cohort
 
-console = Console()
-err_console = Console(stderr=True)
+console = Console(emoji=False)  # data such as "file.csv:100:" must not become emoji
+err_console = Console(stderr=True, emoji=False)
 
 
 def run_guarded(app: typer.Typer) -> None:
