@@ -34,8 +34,7 @@ _PS = {"relapses_12m": 0.6, "relapses_24m": 0.3, "age": -0.06, "edss_change_2y":
        "disease_duration": -0.08, "mri_active": 0.6}
 _RATE = {"relapses_12m": 0.35, "relapses_24m": 0.15, "age": -0.03, "edss_change_2y": 0.3,
          "mri_active": 0.3}
-_HAZ = {"edss": 0.25, "edss_change_2y": 0.5, "relapses_24m": 0.2, "age": 0.02,
-        "disease_duration": 0.03}
+_HAZ = {"edss": 0.25, "edss_change_2y": 0.7, "relapses_24m": 0.3, "age": 0.01}
 _CENTRE = {"age": 38.0, "disease_duration": 8.0, "edss": 3.5, "edss_change_2y": 0.5,
            "relapses_12m": 1.0, "relapses_24m": 2.0, "mri_active": 0.5}
 _WEIBULL_SHAPE = 1.3
@@ -94,8 +93,8 @@ def simulate_comparison(
       frailty G ~ Gamma(2, 1/2) (mean 1, so counts are negative binomial): the rate ratio
       is exactly RR conditionally and marginally;
     * confirmed worsening: Weibull proportional hazards, shape 1.3, hazard
-      0.12 · 1.3 t^0.3 · exp(log(HR)·treat + 0.25 EDSS + 0.5 ΔEDSS + 0.2 R24 + 0.02 age +
-      0.03 duration) (centred), censored at min(Uniform(2, 8), Exponential(mean 15)), both
+      0.12 · 1.3 t^0.3 · exp(log(HR)·treat + 0.25 EDSS + 0.7 ΔEDSS + 0.3 R24 + 0.01 age)
+      (centred), censored at min(Uniform(2, 8), Exponential(mean 15)), both
       independent of everything else: the conditional HR is exactly HR.
 
     Parameters
