@@ -14,7 +14,10 @@ docs/emulation.md):
   (R ``glm`` / ``MASS::glm.nb`` + ``sandwich``);
 * :func:`weighted_cox`, :func:`weighted_km` — weighted Cox with robust variance
   (R ``coxph(weights =, robust = TRUE / cluster =)``) and weighted Kaplan-Meier;
-* :func:`e_value` — E-value (VanderWeele & Ding 2017).
+* :func:`e_value` — E-value (VanderWeele & Ding 2017);
+* :func:`simulate_comparison` with :class:`ComparisonTruth` — a SYNTHETIC confounded cohort
+  with a known effect, and :func:`method_estimates`, the estimators of the truth-recovery
+  study.
 """
 
 from hsctms.emulation.matching import Matching, MatchOptions, match_nearest
@@ -26,10 +29,18 @@ from hsctms.emulation.propensity import (
     propensity_score,
     ps_weights,
 )
+from hsctms.emulation.synthetic import (
+    COMPARISON_COVARIATES,
+    ComparisonTruth,
+    method_estimates,
+    simulate_comparison,
+)
 from hsctms.emulation.timetoevent import WeightedCox, WeightedKM, weighted_cox, weighted_km
 
 __all__ = [
+    "COMPARISON_COVARIATES",
     "BalanceTable",
+    "ComparisonTruth",
     "EValue",
     "MatchOptions",
     "Matching",
@@ -41,9 +52,11 @@ __all__ = [
     "balance",
     "e_value",
     "match_nearest",
+    "method_estimates",
     "propensity_score",
     "ps_weights",
     "rate_ratio",
+    "simulate_comparison",
     "weighted_cox",
     "weighted_km",
 ]
