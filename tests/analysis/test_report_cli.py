@@ -283,5 +283,18 @@ def test_report_labels_terms_and_p_values_as_a_paper_does(analysis: OutcomesAnal
     assert "Conditioning intensity: low (vs high)" in text
     assert "Age at transplant (per year)" in text and "Baseline EDSS (per point)" in text
     assert "p = <" not in text and "p = &lt;" not in text
+    # the terminal summary (hsctms analyse, scripts/demo) labels the Cox terms the same way
+    assert analysis.cox is not None
+    for col in analysis.cox.columns:
+        assert f"  {col}:" not in analysis.summary
+    assert "Phenotype group: relapsing (vs progressive): HR" in analysis.summary
+    assert "Global test: chi2 = " in analysis.summary
+    labelled = [line for line in analysis.summary.splitlines()
+                if line.startswith(("Cox PH", "Proportional-hazards", "  EDSS change"))
+                or ": HR " in line]
+    assert len(labelled) >= 2 + len(analysis.cox.columns)
+    assert all("p=" not in line for line in labelled)
+    assert any(re.search(r"EDSS change at 5 y: .*\d+ improved, \d+ stable, \d+ worsened; "
+                         r"signed-rank p (=|<) ", line) for line in labelled)
     assert re.search(r"Median follow-up \d+\.\d years \(reverse Kaplan-Meier; IQR "
                      r"\d+\.\d-\d+\.\d years\)", analysis.summary)

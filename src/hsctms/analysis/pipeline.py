@@ -27,7 +27,7 @@ from hsctms.analysis.comparisons import (
     shevchenko_comparisons,
     with_dmt_failure,
 )
-from hsctms.analysis.labels import cox_term_label
+from hsctms.analysis.labels import COVARIATE_LABELS, cox_term_label, format_p
 from hsctms.analysis.published import PublishedFigure, published_figures
 from hsctms.analysis.safety import SafetyAnalysis, safety_analysis
 from hsctms.analysis.tables import (
@@ -290,12 +290,39 @@ class OutcomesAnalysis:
         if self.halt_ms_like is not None:
             parts.append(self.halt_ms_like.summary)
         if self.cox is not None:
-            parts.append(self.cox.summary)
+            parts.append(self._cox_text())
         if self.ph_test is not None:
-            parts.append(self.ph_test.summary)
+            parts.append(self._ph_text())
         if self.cox_note:
             parts.append(self.cox_note)
         return "\n".join(parts)
+
+    def _cox_text(self) -> str:
+        """The Cox model as the report prints it: terms with their reference level or unit,
+        p-values as journals write them (the model's own summary uses column names)."""
+        cox = self.cox
+        if cox is None:
+            return ""
+        lo, hi = cox.hr_ci()
+        lines = [f"Cox PH ({cox.ties} ties) on n={cox.n}, {cox.n_events} events; hazard "
+                 f"ratios with {100 * cox.level:g}% Wald CI:"]
+        for i, name in enumerate(cox.columns):
+            label = cox_term_label(name, cox.terms, references=cox.references,
+                                   columns=tuple(cox.columns))
+            lines.append(f"  {label}: HR {cox.hr[i]:.2f} ({lo[i]:.2f}-{hi[i]:.2f}), "
+                         f"{format_p(float(cox.p[i]))}")
+        return "\n".join(lines)
+
+    def _ph_text(self) -> str:
+        """The proportional-hazards test with the covariates' labels."""
+        if self.ph_test is None:
+            return ""
+        names = {**{k: v[0] for k, v in COVARIATE_LABELS.items()}, "GLOBAL": "Global test"}
+        rows = "; ".join(
+            f"{names.get(r.term, r.term)}: chi2 = {r.chisq:.2f} (df {r.df}), "
+            f"{format_p(float(r.p))}" for r in self.ph_test.table.itertuples())
+        return (f"Proportional-hazards test (Grambsch-Therneau score, {self.ph_test.transform} "
+                f"time): {rows}.")
 
     def to_dict(self) -> dict[str, Any]:
         """All numbers as JSON-serialisable data (schema in ``docs/outcomes-report.md``).

@@ -31,6 +31,7 @@ import pandas as pd
 from statsmodels.stats.proportion import proportion_confint
 
 from hsctms.analysis.edss_change import EdssChangeRow, edss_at_years, edss_change_table
+from hsctms.analysis.labels import format_p
 from hsctms.analysis.published import (
     HALT_MS,
     OUTCOME_FOR_ENDPOINT,
@@ -192,9 +193,12 @@ class HaltMsTable:
                              f"{100 * r.upper:.1f}), {r.events} events, {r.at_risk} at risk{ptxt}")
         for e in self.edss_change:
             if e.n:
+                # the direction as counts (a median of +0.0 with a small p says little alone)
+                # and the p-value as journals print it
                 lines.append(f"  EDSS change at {e.year:g} y: median {e.median:+.1f} "
-                             f"(IQR {e.q1:+.1f} to {e.q3:+.1f}), n={e.n}, "
-                             f"p={e.test.p_value:.3g}")
+                             f"(IQR {e.q1:+.1f} to {e.q3:+.1f}), n={e.n}: {e.improved} "
+                             f"improved, {e.stable} stable, {e.worsened} worsened; signed-rank "
+                             f"{format_p(e.test.p_value)}")
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
