@@ -398,10 +398,9 @@ class CEAResult:
         matplotlib Axes
             The axes drawn on.
         """
-        import matplotlib.pyplot as plt
+        from hsctms.plots._style import new_axes
 
-        if ax is None:
-            _, ax = plt.subplots(figsize=(6, 4))
+        ax = new_axes(ax, figsize=(6, 4))
         ax.scatter(self.qalys, self.costs)
         for n, c, q in zip(self.strategies, self.costs, self.qalys, strict=True):
             ax.annotate(n, (q, c), textcoords="offset points", xytext=(4, 4))

@@ -265,10 +265,9 @@ class PSAResult:
         matplotlib Axes
             The axes drawn on.
         """
-        import matplotlib.pyplot as plt
+        from hsctms.plots._style import new_axes
 
-        if ax is None:
-            _, ax = plt.subplots(figsize=(6, 4))
+        ax = new_axes(ax, figsize=(6, 4))
         if kind == "plane":
             shown = slice(0, min(self.draws, 1000))  # the first 1,000 draws keep SVGs small
             for j, n in enumerate(self.strategies[1:], start=1):
@@ -435,10 +434,9 @@ class TornadoResult:
         matplotlib Axes
             The axes drawn on.
         """
-        import matplotlib.pyplot as plt
+        from hsctms.plots._style import new_axes
 
-        if ax is None:
-            _, ax = plt.subplots(figsize=(7, 0.35 * len(self.rows) + 1))
+        ax = new_axes(ax, figsize=(7, 0.35 * len(self.rows) + 1))
         rows = list(self.rows)[::-1]
         for y, r in enumerate(rows):
             lo, hi = sorted((r["inmb_low"], r["inmb_high"]))
