@@ -145,13 +145,20 @@ def relapses_before(frame: pd.DataFrame, relapses: pd.DataFrame,
     numpy.ndarray
         Count per row of ``frame`` of onsets with ``origin - window <= onset < origin``.
     """
+    ids, r = _onsets_in_window(frame, relapses, window_days)
+    counts = r.groupby(r["patient_id"].astype(str)).size()
+    return ids.map(counts).fillna(0).to_numpy(int)
+
+
+def _onsets_in_window(frame: pd.DataFrame, relapses: pd.DataFrame,
+                      window_days: float) -> tuple[pd.Series, pd.DataFrame]:
+    """The frame's patient ids (as text) and the relapse rows with
+    ``origin - window <= onset < origin`` (:func:`hsctms.analysis.baseline.rows_before`)."""
     ids = frame["patient_id"].astype(str)
     origin = pd.Series(pd.to_datetime(frame["origin_date"]).to_numpy(), index=ids)
     origin = origin[~origin.index.duplicated()]
-    r = rows_before(relapses[["patient_id", "onset_date"]], "onset_date", origin,
-                    inclusive=False, window_days=window_days)
-    counts = r.groupby(r["patient_id"].astype(str)).size()
-    return ids.map(counts).fillna(0).to_numpy(int)
+    return ids, rows_before(relapses[["patient_id", "onset_date"]], "onset_date", origin,
+                            inclusive=False, window_days=window_days)
 
 
 def relapses_on_halt_ms_dmt(frame: pd.DataFrame, relapses: pd.DataFrame, dmt: pd.DataFrame,
@@ -179,11 +186,7 @@ def relapses_on_halt_ms_dmt(frame: pd.DataFrame, relapses: pd.DataFrame, dmt: pd
     """
     from hsctms.model.vocabularies import dmt_catalogue
 
-    ids = frame["patient_id"].astype(str)
-    origin = pd.Series(pd.to_datetime(frame["origin_date"]).to_numpy(), index=ids)
-    origin = origin[~origin.index.duplicated()]
-    r = rows_before(relapses[["patient_id", "onset_date"]], "onset_date", origin,
-                    inclusive=False, window_days=window_days)
+    ids, r = _onsets_in_window(frame, relapses, window_days)
     catalogue = dmt_catalogue()
 
     def counts(drug: Any) -> bool:
