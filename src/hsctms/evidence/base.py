@@ -21,6 +21,7 @@ import pandas as pd
 
 from hsctms.errors import ConfigurationError, EvidenceError, NotFoundError
 from hsctms.evidence.changes import ChangeLog
+from hsctms.evidence.loader import paired_ahsct_rows
 from hsctms.evidence.schema import ARMS, DESIGN_BY_KIND, EVIDENCE_DESIGNS
 from hsctms.evidence.selection import RowInclusion
 from hsctms.model.regimens import RegimenMap, default_regimen_map
@@ -554,17 +555,7 @@ class EvidenceBase:
         side = ("estimate", "ci_low", "ci_high", "events", "n", "verified", "source_type")
         rows = []
         for rec in others.to_dict("records"):
-            same = ours[(ours["study_id"] == rec["study_id"]) & (ours[table] == rec[table])
-                        & (ours["measure"] == rec["measure"])
-                        & (ours["population"] == rec["population"])]
-            if "comparator" in same.columns:  # the aHSCT row of this comparison
-                same = same[same["comparator"].fillna("").isin(["", rec["arm"]])]
-            t = rec["time_years"]
-            if t is None or pd.isna(t):
-                same = same[same["time_years"].isna()
-                            & (same["time_label"] == rec["time_label"])]
-            else:
-                same = same[(pd.to_numeric(same["time_years"]) - float(t)).abs() <= 0.05]
+            same = paired_ahsct_rows(ours, rec, table)
             if same.empty:
                 continue
             mine = same.iloc[0].to_dict()

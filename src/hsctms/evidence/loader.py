@@ -345,6 +345,21 @@ def _check_row(  # noqa: C901 - a flat list of independent rules reads best
 PAIRED_MEASURES: frozenset[str] = frozenset({"percent", "arr", "per_1000_py"})
 
 
+def paired_ahsct_rows(ours: pd.DataFrame, rec: Mapping[str, Any], column: str) -> pd.DataFrame:
+    """The aHSCT rows (of ``ours``) that pair with the comparator-arm row ``rec``: same study,
+    ``column`` (outcome or harm), measure, population and time point (within 0.05 years, or
+    the same label when untimed), and comparator (when the aHSCT row names one)."""
+    same = ours[(ours["study_id"] == rec["study_id"]) & (ours[column] == rec[column])
+                & (ours["measure"] == rec["measure"])
+                & (ours["population"] == rec["population"])]
+    if "comparator" in same.columns:  # the aHSCT row of this comparison
+        same = same[same["comparator"].fillna("").isin(["", rec["arm"]])]
+    t = rec["time_years"]
+    if t is None or pd.isna(t):
+        return same[same["time_years"].isna() & (same["time_label"] == rec["time_label"])]
+    return same[(pd.to_numeric(same["time_years"]) - float(t)).abs() <= 0.05]
+
+
 def check_pairs(
     frame: pd.DataFrame, kind_column: str, kinds: Mapping[str, str], errors: _Errors
 ) -> None:
@@ -361,17 +376,7 @@ def check_pairs(
             continue
         if kinds.get(rec["study_id"]) == "comparator_trial":
             continue
-        same = ours[(ours["study_id"] == rec["study_id"])
-                    & (ours[kind_column] == rec[kind_column])
-                    & (ours["measure"] == rec["measure"])
-                    & (ours["population"] == rec["population"])]
-        if "comparator" in same.columns:  # the aHSCT row of this comparison
-            same = same[same["comparator"].fillna("").isin(["", rec["arm"]])]
-        t = rec["time_years"]
-        if t is None or pd.isna(t):
-            same = same[same["time_years"].isna() & (same["time_label"] == rec["time_label"])]
-        else:
-            same = same[(same["time_years"].astype(float) - float(t)).abs() <= 0.05]
+        same = paired_ahsct_rows(ours, rec, kind_column)
         if same.empty:
             errors.add(f"{rec['row']} (study {rec['study_id']!r}, {kind_column} "
                        f"{rec[kind_column]!r})", "arm",
