@@ -358,12 +358,10 @@ def point_parameters(inputs: EconomicsInputs) -> dict[str, Any]:
         "mult_s": a(inputs.mortality.multiplier.sp),
         "u_r": a(inputs.utility.relapsing), "u_s": a(inputs.utility.sp),
         "c_r": a(inputs.state_cost.relapsing), "c_s": a(inputs.state_cost.sp),
-        "relapse_cost": a(inputs.relapse_cost.value),
-        "relapse_qaly_loss": a(inputs.relapse_qaly_loss.value),
     }
-    for s in inputs.strategies:
-        for key, p in scalar_params(s).items():
-            out[key] = a(p.value)
+    # relapse cost and QALY loss, then each strategy's scalars (all_scalar_params' order)
+    for key, p in all_scalar_params(inputs).items():
+        out[key] = a(p.value)
     return out
 
 
